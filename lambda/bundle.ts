@@ -1,0 +1,49 @@
+import * as path from "node:path";
+import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
+
+/** The file name the bundle must have inside the function's code archive. */
+export const HANDLER_FILE_NAME = "index.js";
+/** The function's `handler` setting for that file. */
+export const HANDLER_NAME = "index.handler";
+/** The Lambda runtime the bundle is built for. */
+export const HANDLER_RUNTIME = "nodejs22.x";
+
+/**
+ * One CommonJS file with everything the handler needs, the AWS SDK included: the function runs
+ * the SDK version this project tested, not whichever one the Lambda runtime happens to ship.
+ * Identifiers are kept so that stack traces in the logs stay readable; the output does not
+ * depend on where the checkout lives, so an unchanged handler gives Pulumi an unchanged asset.
+ */
+function bundleOptions(): BuildOptions {
+  return {
+    absWorkingDir: path.resolve(__dirname, ".."),
+    entryPoints: [path.join("lambda", "index.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "cjs",
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: "none",
+    write: false,
+    logLevel: "silent",
+  };
+}
+
+function onlyOutput(result: BuildResult): string {
+  const files = result.outputFiles ?? [];
+  if (files.length !== 1) {
+    throw new Error(`bundling lambda/index.ts produced ${files.length} files, expected exactly one`);
+  }
+  return files[0].text;
+}
+
+/** The bundled handler as CommonJS source text (save it as HANDLER_FILE_NAME). */
+export async function bundleHandler(): Promise<string> {
+  return onlyOutput(await build(bundleOptions()));
+}
+
+/** The same bundle, built synchronously (for program code that cannot await). */
+export function bundleHandlerSync(): string {
+  return onlyOutput(buildSync(bundleOptions()));
+}

@@ -1,0 +1,125 @@
+import { isRepositoryName } from "../components/naming";
+
+/**
+ * The push trigger's configuration. The stack sets these environment variables on the
+ * function; `readConfig` checks every one of them when the module loads, so a broken
+ * deployment fails on its first invocation with the variable's name instead of sending a
+ * wrong command later.
+ */
+export interface SyncConfig {
+  /** SYNC_INSTANCE_ID: the worker instance that runs ecr-sync.sh. */
+  readonly instanceId: string;
+  /** SYNC_DOCUMENT_NAME: the SSM Command document that runs `ecr-sync.sh copy`. */
+  readonly documentName: string;
+  /** REPOSITORY_MAP: source repository name → target repository name. */
+  readonly repositoryMap: ReadonlyMap<string, string>;
+  /** SYNC_LOG_GROUP_NAME: the CloudWatch log group that receives the command's output. */
+  readonly logGroupName: string;
+}
+
+/** The names of the variables, as the stack must set them. */
+export const CONFIG_VARIABLES = {
+  instanceId: "SYNC_INSTANCE_ID",
+  documentName: "SYNC_DOCUMENT_NAME",
+  repositoryMap: "REPOSITORY_MAP",
+  logGroupName: "SYNC_LOG_GROUP_NAME",
+} as const;
+
+/** An EC2 instance id: `i-` and 8 (older instances) or 17 lowercase hex digits. */
+const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+/** SendCommand's DocumentName: a document name, or its ARN (shared documents). */
+const DOCUMENT_NAME = /^[a-zA-Z0-9_\-.:/]{3,128}$/;
+/** CloudWatch Logs: 1–512 characters of `[.\-_/#A-Za-z0-9]`. */
+const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
+
+/** A value as it appears in an error message: quoted, and cut short if it is long. */
+export function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * Reads and checks the configuration from `env` (process.env in the function). Throws one
+ * error that lists every missing or malformed variable by name, with what to set instead.
+ */
+export function readConfig(env: Readonly<Record<string, string | undefined>>): SyncConfig {
+  const problems: string[] = [];
+
+  function required(name: string): string | undefined {
+    const value = env[name];
+    if (value === undefined || value.trim() === "") {
+      problems.push(`${name} is not set`);
+      return undefined;
+    }
+    return value;
+  }
+
+  const instanceId = required(CONFIG_VARIABLES.instanceId);
+  if (instanceId !== undefined && !INSTANCE_ID.test(instanceId)) {
+    problems.push(
+      `${CONFIG_VARIABLES.instanceId}=${shown(instanceId)} is not an EC2 instance id (expected i- and 8 or 17 hex digits, e.g. i-0123456789abcdef0)`,
+    );
+  }
+
+  const documentName = required(CONFIG_VARIABLES.documentName);
+  if (documentName !== undefined && !DOCUMENT_NAME.test(documentName)) {
+    problems.push(
+      `${CONFIG_VARIABLES.documentName}=${shown(documentName)} is not an SSM document name (3–128 characters of letters, digits, _ - . : /)`,
+    );
+  }
+
+  const logGroupName = required(CONFIG_VARIABLES.logGroupName);
+  if (logGroupName !== undefined && !LOG_GROUP_NAME.test(logGroupName)) {
+    problems.push(
+      `${CONFIG_VARIABLES.logGroupName}=${shown(logGroupName)} is not a CloudWatch log group name (1–512 characters of letters, digits, . - _ / #)`,
+    );
+  }
+
+  const repositoryMap = new Map<string, string>();
+  const mapText = required(CONFIG_VARIABLES.repositoryMap);
+  if (mapText !== undefined) {
+    problems.push(...parseRepositoryMap(mapText, repositoryMap));
+  }
+
+  if (problems.length > 0) {
+    throw new Error(
+      `ecr-sync push trigger: invalid configuration; fix these environment variables (the stack sets them): ${problems.join("; ")}`,
+    );
+  }
+  return {
+    instanceId: instanceId as string,
+    documentName: documentName as string,
+    repositoryMap,
+    logGroupName: logGroupName as string,
+  };
+}
+
+/** Fills `into` from REPOSITORY_MAP's JSON text; returns the problems found. */
+function parseRepositoryMap(text: string, into: Map<string, string>): string[] {
+  const name = CONFIG_VARIABLES.repositoryMap;
+  const example = `e.g. {"kuali-coeus":"coeus"}`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return [`${name} is not valid JSON (${shown(text)}); set a JSON object of source → target repository names, ${example}`];
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    return [`${name} must be a JSON object of source → target repository names, ${example}; got ${shown(parsed)}`];
+  }
+  const entries = Object.entries(parsed);
+  if (entries.length === 0) {
+    return [`${name} is an empty object; map at least one source repository to a target, ${example}`];
+  }
+  const problems: string[] = [];
+  for (const [source, target] of entries) {
+    if (!isRepositoryName(source)) {
+      problems.push(`${name}[${shown(source)}]: the key is not a valid ECR repository name`);
+    } else if (!isRepositoryName(target)) {
+      problems.push(`${name}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name`);
+    } else {
+      into.set(source, target);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,153 @@
+import type { SendCommandCommandInput } from "@aws-sdk/client-ssm";
+import type { EventBridgeEvent } from "aws-lambda";
+import { isImageDigest, isImageTag, isRepositoryName, SYNC_PARAMETERS } from "../components/naming";
+import { shown, SyncConfig } from "./config";
+
+/** The `detail` of an "ECR Image Action" event, as AWS's ECR documentation shows it. */
+export interface EcrImageActionDetail {
+  readonly result: "SUCCESS" | "FAILURE";
+  readonly "repository-name": string;
+  readonly "image-digest": string;
+  readonly "action-type": "PUSH" | "DELETE";
+  /** Absent on an untagged push (the per-platform manifests of a multi-arch push). */
+  readonly "image-tag"?: string;
+  readonly "manifest-media-type"?: string;
+  readonly "artifact-media-type"?: string;
+}
+
+export type EcrImageActionEvent = EventBridgeEvent<"ECR Image Action", EcrImageActionDetail>;
+
+/** What one sync command copies: source repository:tag@digest → target repository:tag. */
+export interface SyncRequest {
+  readonly sourceRepository: string;
+  readonly targetRepository: string;
+  readonly tag: string;
+  readonly digest: string;
+}
+
+/** The event's own values, for the log line; bounded in length, never trusted. */
+export interface DecisionFields {
+  readonly repository: string | null;
+  readonly tag: string | null;
+  readonly digest: string | null;
+}
+
+export type Decision =
+  | { readonly decision: "send"; readonly reason: string; readonly request: SyncRequest; readonly fields: DecisionFields }
+  | { readonly decision: "skipped"; readonly reason: string; readonly fields: DecisionFields }
+  | { readonly decision: "invalid"; readonly reason: string; readonly fields: DecisionFields };
+
+/**
+ * How long SSM waits for the worker's agent to pick the command up before it gives up
+ * ("Delivery Timed Out"). Ten minutes rides out an agent reconnect or a reboot of the worker,
+ * yet keeps a command from firing long after its push, when a newer push of the same tag may
+ * already have been copied. A command that times out is not lost work: the reconcile run of
+ * ecr-sync.sh copies whatever is missing. The copy's own run time is bounded by the document
+ * (its executionTimeout), not by this value.
+ */
+export const DELIVERY_TIMEOUT_SECONDS = 600;
+
+/** SendCommand's Comment allows at most 100 characters. */
+export const COMMENT_MAX_LENGTH = 100;
+
+const EXPECTED_DETAIL_TYPE = "ECR Image Action";
+const EXPECTED_SOURCE = "aws.ecr";
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A value from the event as it may appear in a log line: strings kept (cut at 300), others shown. */
+function loggable(value: unknown): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value === "string") return value.length > 300 ? `${value.slice(0, 297)}...` : value;
+  return shown(value);
+}
+
+/**
+ * Decides what one event means, without side effects. Only a successful PUSH of a tagged image
+ * to a mapped repository, with a repository name, tag and digest that ECR itself would accept,
+ * becomes a request; everything else is skipped (expected, nothing to do) or invalid (the event
+ * is not what ECR sends; retrying would not help).
+ */
+export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string>): Decision {
+  const detail = isRecord(event) && isRecord(event.detail) ? event.detail : undefined;
+  const fields: DecisionFields = {
+    repository: loggable(detail?.["repository-name"]),
+    tag: loggable(detail?.["image-tag"]),
+    digest: loggable(detail?.["image-digest"]),
+  };
+  const skipped = (reason: string): Decision => ({ decision: "skipped", reason, fields });
+  const invalid = (reason: string): Decision => ({ decision: "invalid", reason, fields });
+
+  if (!isRecord(event)) return invalid(`the event is not a JSON object (got ${shown(event)})`);
+  if (event["detail-type"] !== EXPECTED_DETAIL_TYPE) {
+    return invalid(`detail-type is ${shown(event["detail-type"])}, not "${EXPECTED_DETAIL_TYPE}"`);
+  }
+  if (event.source !== EXPECTED_SOURCE) return invalid(`source is ${shown(event.source)}, not "${EXPECTED_SOURCE}"`);
+  if (detail === undefined) return invalid("the event has no detail object");
+
+  const result = detail.result;
+  const actionType = detail["action-type"];
+  if (typeof result !== "string") return invalid(`detail.result is ${shown(result)}, not a string`);
+  if (typeof actionType !== "string") return invalid(`detail.action-type is ${shown(actionType)}, not a string`);
+  if (result !== "SUCCESS") return skipped(`result is ${shown(result)}: nothing was stored, so nothing to copy`);
+  if (actionType === "DELETE") return skipped("a DELETE: deletions are not mirrored to the target");
+  if (actionType !== "PUSH") return skipped(`action-type ${shown(actionType)} is not a PUSH`);
+
+  const repository = detail["repository-name"];
+  if (!isRepositoryName(repository)) {
+    return invalid(`repository-name ${shown(repository)} is not a valid ECR repository name`);
+  }
+  const targetRepository = repositoryMap.get(repository);
+  if (targetRepository === undefined) {
+    return skipped(`repository ${shown(repository)} is not in REPOSITORY_MAP`);
+  }
+
+  const tag = detail["image-tag"];
+  if (tag === undefined || tag === null || tag === "") {
+    return skipped("an untagged push (a platform manifest of a multi-arch image; its tagged index brings it along)");
+  }
+  if (!isImageTag(tag)) return invalid(`image-tag ${shown(tag)} is not a valid image tag`);
+
+  const digest = detail["image-digest"];
+  if (!isImageDigest(digest)) {
+    return invalid(`image-digest ${shown(digest)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`);
+  }
+
+  return {
+    decision: "send",
+    reason: `a push to ${repository}, mapped to ${targetRepository}`,
+    request: { sourceRepository: repository, targetRepository, tag, digest },
+    fields,
+  };
+}
+
+/** "ecr-sync kuali-coeus:2403.0001 -> coeus", cut to SendCommand's 100-character limit. */
+export function commandComment(request: SyncRequest): string {
+  const comment = `ecr-sync ${request.sourceRepository}:${request.tag} -> ${request.targetRepository}`;
+  return comment.length > COMMENT_MAX_LENGTH ? `${comment.slice(0, COMMENT_MAX_LENGTH - 3)}...` : comment;
+}
+
+/** The SendCommand input for one request: one instance, the sync document, typed parameters. */
+export function sendCommandInput(
+  config: Pick<SyncConfig, "instanceId" | "documentName" | "logGroupName">,
+  request: SyncRequest,
+): SendCommandCommandInput {
+  return {
+    InstanceIds: [config.instanceId],
+    DocumentName: config.documentName,
+    Comment: commandComment(request),
+    TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+    Parameters: {
+      [SYNC_PARAMETERS.sourceRepository]: [request.sourceRepository],
+      [SYNC_PARAMETERS.targetRepository]: [request.targetRepository],
+      [SYNC_PARAMETERS.tag]: [request.tag],
+      [SYNC_PARAMETERS.digest]: [request.digest],
+    },
+    CloudWatchOutputConfig: {
+      CloudWatchOutputEnabled: true,
+      CloudWatchLogGroupName: config.logGroupName,
+    },
+  };
+}
