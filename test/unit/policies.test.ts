@@ -1,0 +1,312 @@
+/**
+ * IAM semantics of components/policies.ts: each document is evaluated with iam-simulate the way IAM
+ * evaluates a request (identity policy, trust policy, same- and cross-account rules), for requests
+ * that must be allowed and requests that must be denied. Denials that hinge on one condition are
+ * paired with a control that flips only that condition, so the test shows the denial comes from
+ * the policy under test and not from an unrelated gap.
+ */
+import { expect } from "chai";
+import {
+  lambdaPolicy,
+  lambdaTrustPolicy,
+  PolicyDocument,
+  repositoryArn,
+  roleArn,
+  targetRolePolicy,
+  targetRoleTrustPolicy,
+  workerPolicy,
+  workerSsmAgentPolicy,
+  workerTrustPolicy,
+} from "../../components/policies";
+import { Decision, evaluate, IamRequest } from "../support/iam";
+
+const CSS = "770203350335";
+const LEGACY = "730096353738";
+const THIRD = "111122223333";
+const REGION = "us-east-1";
+
+const WORKER_ROLE = roleArn(CSS, "ecr-sync-worker");
+const WORKER_SESSION = `arn:aws:sts::${CSS}:assumed-role/ecr-sync-worker/i-0123456789abcdef0`;
+const TARGET_ROLE = roleArn(LEGACY, "ecr-sync-target");
+const TARGET_SESSION = `arn:aws:sts::${LEGACY}:assumed-role/ecr-sync-target/ecr-sync-copy`;
+const LAMBDA_SESSION = `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/ecr-sync-trigger-fn`;
+
+const COMMAND_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/commands`;
+const LAMBDA_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/aws/lambda/ecr-sync-trigger`;
+const SYNC_DOCUMENT = `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-copy`;
+const WORKER_INSTANCE = `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`;
+
+const source = (name: string, account = CSS, region = REGION) => repositoryArn(account, region, name);
+const target = (name: string) => repositoryArn(LEGACY, REGION, name);
+
+const WORKER_POLICIES = [
+  workerPolicy({
+    sourceRepositoryArns: [source("kuali-coeus"), source("kuali-coeus-feature")],
+    targetRoleArn: TARGET_ROLE,
+    commandLogGroupArn: COMMAND_LOG_GROUP,
+  }),
+  workerSsmAgentPolicy(),
+];
+const TARGET_POLICIES = [targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus-feature")] })];
+const TARGET_TRUST = targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: WORKER_ROLE });
+const LAMBDA_POLICIES = [lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP })];
+
+/** What an administrator-like caller holds: any role may be assumed, as far as its own account is concerned. */
+const MAY_ASSUME_ANY_ROLE: PolicyDocument = {
+  Version: "2012-10-17",
+  Statement: [{ Effect: "Allow", Action: "sts:AssumeRole", Resource: "*" }],
+};
+
+interface Case extends IamRequest {
+  name: string;
+  expected: Decision;
+}
+
+function matrix(cases: Case[]): void {
+  for (const { name, expected, ...request } of cases) {
+    it(name, async () => {
+      expect(await evaluate(request), `${request.principal} ${request.action} ${request.resource}`).to.equal(expected);
+    });
+  }
+}
+
+describe("least privilege, evaluated as IAM does (components/policies.ts)", () => {
+  describe("worker role: reads the mapped source repositories only", () => {
+    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
+    matrix([
+      ...["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"].map((action) => ({
+        ...worker,
+        name: `pulls from kuali-coeus (${action})`,
+        action,
+        resource: source("kuali-coeus"),
+        expected: "Allowed" as const,
+      })),
+      { ...worker, name: "pulls from kuali-coeus-feature", action: "ecr:BatchGetImage", resource: source("kuali-coeus-feature"), expected: "Allowed" },
+      ...["ecr:ListImages", "ecr:DescribeImages", "ecr:DescribeRepositories"].map((action) => ({
+        ...worker,
+        name: `lists tags and digests of kuali-coeus for reconcile (${action})`,
+        action,
+        resource: source("kuali-coeus"),
+        expected: "Allowed" as const,
+      })),
+      { ...worker, name: "gets an ECR authorization token", action: "ecr:GetAuthorizationToken", resource: "*", expected: "Allowed" },
+      { ...worker, name: "does not pull from an unmapped repository in the css account", action: "ecr:BatchGetImage", resource: source("kuali-other"), expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not pull a repository whose name merely starts like a mapped one", action: "ecr:BatchGetImage", resource: source("kuali-coeus-feature-x"), expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not pull kuali-coeus of another account", action: "ecr:BatchGetImage", resource: source("kuali-coeus", THIRD), expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not pull kuali-coeus of another region", action: "ecr:BatchGetImage", resource: source("kuali-coeus", CSS, "us-west-2"), expected: "ImplicitlyDenied" },
+      ...["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"].map((action) => ({
+        ...worker,
+        name: `cannot push to a source repository (${action})`,
+        action,
+        resource: source("kuali-coeus"),
+        expected: "ImplicitlyDenied" as const,
+      })),
+      { ...worker, name: "cannot delete source images", action: "ecr:BatchDeleteImage", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
+      { ...worker, name: "cannot delete a source repository", action: "ecr:DeleteRepository", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
+      { ...worker, name: "cannot change a source repository's policy", action: "ecr:SetRepositoryPolicy", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("worker role: assumes the target role and no other", () => {
+    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES, action: "sts:AssumeRole" };
+    /** A role in the legacy account that trusts the whole css account: only the worker's own policy can stop it. */
+    const openTrust: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${CSS}:root` }, Action: "sts:AssumeRole" }],
+    };
+    matrix([
+      { ...worker, name: "assumes the target role (its policy and the role's trust agree)", resource: TARGET_ROLE, resourcePolicy: TARGET_TRUST, expected: "Allowed" },
+      { ...worker, name: "control: the same open-trust role is assumable when named as the target", resource: TARGET_ROLE, resourcePolicy: openTrust, expected: "Allowed" },
+      { ...worker, name: "does not assume another legacy role, even one that trusts the css account", resource: roleArn(LEGACY, "legacy-admin"), resourcePolicy: openTrust, expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not assume another role in its own account", resource: roleArn(CSS, "css-admin"), resourcePolicy: { ...openTrust, Statement: [{ ...openTrust.Statement[0], Principal: { AWS: `arn:aws:iam::${CSS}:root` } }] }, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("worker role: command output and the SSM agent", () => {
+    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
+    const stream = `${COMMAND_LOG_GROUP}:log-stream:0a1b2c3d-command/i-0123456789abcdef0/aws-runShellScript/stdout`;
+    matrix([
+      { ...worker, name: "creates a stream in the command-output log group", action: "logs:CreateLogStream", resource: stream, expected: "Allowed" },
+      { ...worker, name: "writes command output to that stream", action: "logs:PutLogEvents", resource: stream, expected: "Allowed" },
+      { ...worker, name: "finds its streams in the command-output log group", action: "logs:DescribeLogStreams", resource: COMMAND_LOG_GROUP, expected: "Allowed" },
+      { ...worker, name: "checks that the command-output log group exists", action: "logs:DescribeLogGroups", resource: "*", expected: "Allowed" },
+      { ...worker, name: "does not write to another log group", action: "logs:PutLogEvents", resource: `${LAMBDA_LOG_GROUP}:log-stream:x`, expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not read log events back", action: "logs:GetLogEvents", resource: stream, expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not create log groups", action: "logs:CreateLogGroup", resource: `arn:aws:logs:${REGION}:${CSS}:log-group:/other`, expected: "ImplicitlyDenied" },
+      { ...worker, name: "registers with Systems Manager", action: "ssm:UpdateInstanceInformation", resource: WORKER_INSTANCE, expected: "Allowed" },
+      { ...worker, name: "receives Run Command messages", action: "ec2messages:GetMessages", resource: "*", expected: "Allowed" },
+      { ...worker, name: "opens the Session Manager control channel", action: "ssmmessages:OpenControlChannel", resource: "*", expected: "Allowed" },
+      { ...worker, name: "does not read SSM parameters (dropped from AmazonSSMManagedInstanceCore)", action: "ssm:GetParameter", resource: `arn:aws:ssm:${REGION}:${CSS}:parameter/secret`, expected: "ImplicitlyDenied" },
+      { ...worker, name: "does not send commands itself", action: "ssm:SendCommand", resource: SYNC_DOCUMENT, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("target role: pushes to the mapped target repositories only", () => {
+    const targetRole = { principal: TARGET_SESSION, identityPolicies: TARGET_POLICIES };
+    const push = ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchCheckLayerAvailability"];
+    matrix([
+      ...["coeus", "coeus-feature"].flatMap((repository) =>
+        push.map((action) => ({ ...targetRole, name: `pushes to ${repository} (${action})`, action, resource: target(repository), expected: "Allowed" as const })),
+      ),
+      ...["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"].map((action) => ({
+        ...targetRole,
+        name: `reads coeus back to compare and verify (${action})`,
+        action,
+        resource: target("coeus"),
+        expected: "Allowed" as const,
+      })),
+      { ...targetRole, name: "gets an ECR authorization token", action: "ecr:GetAuthorizationToken", resource: "*", expected: "Allowed" },
+      { ...targetRole, name: "does not push to an unmapped legacy repository", action: "ecr:PutImage", resource: target("coeus-other"), expected: "ImplicitlyDenied" },
+      { ...targetRole, name: "does not push to the css source repository", action: "ecr:PutImage", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
+      { ...targetRole, name: "cannot delete images", action: "ecr:BatchDeleteImage", resource: target("coeus"), expected: "ImplicitlyDenied" },
+      { ...targetRole, name: "cannot create repositories", action: "ecr:CreateRepository", resource: target("coeus-new"), expected: "ImplicitlyDenied" },
+      { ...targetRole, name: "cannot delete repositories", action: "ecr:DeleteRepository", resource: target("coeus"), expected: "ImplicitlyDenied" },
+      { ...targetRole, name: "cannot change tag mutability", action: "ecr:PutImageTagMutability", resource: target("coeus"), expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("target role trust: only the css worker role may assume it", () => {
+    const assume = { action: "sts:AssumeRole", resource: TARGET_ROLE, resourcePolicy: TARGET_TRUST };
+    const withoutCondition: PolicyDocument = { ...TARGET_TRUST, Statement: TARGET_TRUST.Statement.map(({ Condition: _, ...rest }) => rest) };
+    matrix([
+      { ...assume, name: "a session of the worker role can assume it", principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES, expected: "Allowed" },
+      { ...assume, name: "the worker role itself can assume it", principal: WORKER_ROLE, identityPolicies: WORKER_POLICIES, expected: "Allowed" },
+      { ...assume, name: "another role in the css account cannot, even with sts:AssumeRole on *", principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
+      { ...assume, name: "control: that role could if the trust had no aws:PrincipalArn condition", principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`, identityPolicies: [MAY_ASSUME_ANY_ROLE], resourcePolicy: withoutCondition, expected: "Allowed" },
+      { ...assume, name: "a role of the same name in a third account cannot", principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-worker/i-0123456789abcdef0`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
+      { ...assume, name: "the css account root user cannot (the condition names the worker role)", principal: `arn:aws:iam::${CSS}:root`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
+      { ...assume, name: "control: the css root user could if the trust had no condition", principal: `arn:aws:iam::${CSS}:root`, identityPolicies: [MAY_ASSUME_ANY_ROLE], resourcePolicy: withoutCondition, expected: "Allowed" },
+      { ...assume, name: "a role in the legacy account itself cannot", principal: `arn:aws:sts::${LEGACY}:assumed-role/legacy-admin/bob`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("service roles: trusted by their own service only", () => {
+    const assumeWorker = { action: "sts:AssumeRole", resource: WORKER_ROLE, resourcePolicy: workerTrustPolicy() };
+    const lambdaRole = roleArn(CSS, "ecr-sync-trigger");
+    const assumeLambda = { action: "sts:AssumeRole", resource: lambdaRole, resourcePolicy: lambdaTrustPolicy() };
+    matrix([
+      { ...assumeWorker, name: "EC2 assumes the worker role", principal: "ec2.amazonaws.com", expected: "Allowed" },
+      { ...assumeWorker, name: "Lambda does not assume the worker role", principal: "lambda.amazonaws.com", expected: "ImplicitlyDenied" },
+      { ...assumeWorker, name: "another css role does not assume the worker role", principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
+      { ...assumeLambda, name: "Lambda assumes the trigger role", principal: "lambda.amazonaws.com", expected: "Allowed" },
+      { ...assumeLambda, name: "EC2 does not assume the trigger role", principal: "ec2.amazonaws.com", expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("push trigger (Lambda): sends the sync document to the worker only", () => {
+    const trigger = { principal: LAMBDA_SESSION, identityPolicies: LAMBDA_POLICIES, action: "ssm:SendCommand" };
+    matrix([
+      { ...trigger, name: "sends the sync document (authorised against the document)", resource: SYNC_DOCUMENT, expected: "Allowed" },
+      { ...trigger, name: "to the worker (authorised against the instance)", resource: WORKER_INSTANCE, expected: "Allowed" },
+      { ...trigger, name: "not another document of the account", resource: `arn:aws:ssm:${REGION}:${CSS}:document/other-document`, expected: "ImplicitlyDenied" },
+      // AWS-owned documents have an empty account field (arn:aws:ssm:REGION::document/AWS-RunShellScript),
+      // which iam-simulate cannot parse; the name is evaluated in the account's namespace here, and the
+      // next describe-block shows that no SendCommand resource can match an account-less ARN.
+      { ...trigger, name: "not AWS-RunShellScript", resource: `arn:aws:ssm:${REGION}:${CSS}:document/AWS-RunShellScript`, expected: "ImplicitlyDenied" },
+      { ...trigger, name: "not to another instance", resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`, expected: "ImplicitlyDenied" },
+      { ...trigger, name: "cannot start a Session Manager session on the worker", action: "ssm:StartSession", resource: WORKER_INSTANCE, expected: "ImplicitlyDenied" },
+      { principal: LAMBDA_SESSION, identityPolicies: LAMBDA_POLICIES, name: "writes its own logs", action: "logs:PutLogEvents", resource: `${LAMBDA_LOG_GROUP}:log-stream:2026/01/01/[$LATEST]abc`, expected: "Allowed" },
+      { principal: LAMBDA_SESSION, identityPolicies: LAMBDA_POLICIES, name: "does not write to the command-output log group", action: "logs:PutLogEvents", resource: `${COMMAND_LOG_GROUP}:log-stream:x`, expected: "ImplicitlyDenied" },
+    ]);
+  });
+});
+
+describe("policy documents: shape rules (components/policies.ts)", () => {
+  const allDocuments = (): Record<string, PolicyDocument> => ({
+    worker: WORKER_POLICIES[0],
+    workerSsmAgent: WORKER_POLICIES[1],
+    target: TARGET_POLICIES[0],
+    lambda: LAMBDA_POLICIES[0],
+  });
+
+  it("grants no wildcard action and puts on Resource \"*\" only actions that take no nameable resource", () => {
+    const takesNoResource = new Set([
+      "ecr:GetAuthorizationToken",
+      "logs:DescribeLogGroups",
+      "ssm:UpdateInstanceInformation",
+      "ec2messages:AcknowledgeMessage",
+      "ec2messages:DeleteMessage",
+      "ec2messages:FailMessage",
+      "ec2messages:GetEndpoint",
+      "ec2messages:GetMessages",
+      "ec2messages:SendReply",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]);
+    const onStar: string[] = [];
+    for (const [name, policy] of Object.entries(allDocuments())) {
+      for (const statement of policy.Statement) {
+        const actions = ([] as string[]).concat(statement.Action);
+        for (const action of actions) expect(action, `${name}/${statement.Sid}`).not.to.include("*");
+        if (([] as string[]).concat(statement.Resource ?? []).includes("*")) onStar.push(...actions);
+      }
+    }
+    for (const action of onStar) expect(takesNoResource.has(action), `${action} on Resource "*"`).to.equal(true);
+    expect(new Set(onStar)).to.deep.equal(takesNoResource);
+  });
+
+  it("names SendCommand's document and instance exactly, so no AWS-owned document (empty account field) can match", () => {
+    const sendCommand = LAMBDA_POLICIES[0].Statement.find((statement) => statement.Action === "ssm:SendCommand");
+    expect(sendCommand?.Resource).to.deep.equal([WORKER_INSTANCE, SYNC_DOCUMENT]);
+    for (const resource of ([] as string[]).concat(sendCommand?.Resource ?? [])) {
+      expect(resource).not.to.match(/[*?]/);
+      expect(resource.split(":")[4]).to.equal(CSS);
+    }
+  });
+
+  it("renders the same document whatever the order of the repositories", () => {
+    const forward = workerPolicy({ sourceRepositoryArns: [source("kuali-coeus"), source("kuali-coeus-feature")], targetRoleArn: TARGET_ROLE, commandLogGroupArn: COMMAND_LOG_GROUP });
+    const backward = workerPolicy({ sourceRepositoryArns: [source("kuali-coeus-feature"), source("kuali-coeus")], targetRoleArn: TARGET_ROLE, commandLogGroupArn: COMMAND_LOG_GROUP });
+    expect(JSON.stringify(backward)).to.equal(JSON.stringify(forward));
+    const targets = targetRolePolicy({ targetRepositoryArns: [target("coeus-feature"), target("coeus")] });
+    expect(targets.Statement[1].Resource).to.deep.equal([target("coeus"), target("coeus-feature")]);
+  });
+
+  it("gives every statement a unique, stable Sid", () => {
+    for (const policy of [...Object.values(allDocuments()), TARGET_TRUST, workerTrustPolicy(), lambdaTrustPolicy()]) {
+      const sids = policy.Statement.map((statement) => statement.Sid);
+      for (const sid of sids) expect(sid).to.match(/^[A-Za-z0-9]+$/);
+      expect(new Set(sids).size).to.equal(sids.length);
+    }
+    expect(TARGET_TRUST.Statement.map((s) => s.Sid)).to.deep.equal(["AssumeFromSourceWorkerRoleOnly"]);
+  });
+
+  it("accepts a log group ARN with the trailing \":*\" some tools add, and renders the same policy", () => {
+    const plain = lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP });
+    const starred = lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: `${LAMBDA_LOG_GROUP}:*` });
+    expect(starred).to.deep.equal(plain);
+  });
+});
+
+describe("policy functions: input checks name the argument and the value", () => {
+  const validWorker = { sourceRepositoryArns: [source("kuali-coeus")], targetRoleArn: TARGET_ROLE, commandLogGroupArn: COMMAND_LOG_GROUP };
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ["an empty source repository list", () => workerPolicy({ ...validWorker, sourceRepositoryArns: [] }), /^sourceRepositoryArns: expected a non-empty list/],
+    ["a repository name instead of an ARN", () => workerPolicy({ ...validWorker, sourceRepositoryArns: ["kuali-coeus"] }), /^sourceRepositoryArns\[0\]: "kuali-coeus" is not an ECR repository ARN/],
+    ["a repository ARN whose name ECR would reject", () => workerPolicy({ ...validWorker, sourceRepositoryArns: [`arn:aws:ecr:${REGION}:${CSS}:repository/Kuali_Coeus`] }), /^sourceRepositoryArns\[0\]: ".*Kuali_Coeus" is not an ECR repository ARN/],
+    ["a wildcard repository ARN", () => workerPolicy({ ...validWorker, sourceRepositoryArns: [`arn:aws:ecr:${REGION}:${CSS}:repository/*`] }), /^sourceRepositoryArns\[0\]: .* is not an ECR repository ARN/],
+    ["a repository listed twice", () => targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus")] }), /^targetRepositoryArns\[1\]: ".*coeus" is listed twice/],
+    ["a malformed target role ARN", () => workerPolicy({ ...validWorker, targetRoleArn: "arn:aws:iam::73009635373:role/x" }), /^targetRoleArn: "arn:aws:iam::73009635373:role\/x" is not an IAM role ARN/],
+    ["a log group name instead of an ARN", () => workerPolicy({ ...validWorker, commandLogGroupArn: "/ecr-sync/commands" }), /^commandLogGroupArn: "\/ecr-sync\/commands" is not a CloudWatch Logs log group ARN/],
+    ["a malformed source account id", () => targetRoleTrustPolicy({ sourceAccountId: "77020335033", workerRoleArn: WORKER_ROLE }), /^sourceAccountId: "77020335033" is not an AWS account id/],
+    ["a worker role outside the source account", () => targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(THIRD, "ecr-sync-worker") }), /^workerRoleArn: .* is in account 111122223333, not in sourceAccountId 770203350335/],
+    ["an AWS-owned document", () => lambdaPolicy({ documentArn: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP }), /^documentArn: ".*AWS-RunShellScript" is not an SSM document ARN of this account/],
+    ["a wildcard instance", () => lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/*`, logGroupArn: LAMBDA_LOG_GROUP }), /^instanceArn: ".*instance\/\*" is not an EC2 instance ARN/],
+    ["a bad region", () => repositoryArn(CSS, "useast1", "kuali-coeus"), /^region: "useast1" is not an AWS region name/],
+    ["a bad repository name", () => repositoryArn(CSS, REGION, "Kuali"), /^name: "Kuali" is not a valid ECR repository name/],
+    ["a bad account id", () => roleArn("1234", "x"), /^accountId: "1234" is not an AWS account id/],
+    ["a bad role name", () => roleArn(CSS, "has space"), /^name: "has space" is not a valid IAM role name/],
+  ];
+  for (const [what, call, message] of cases) {
+    it(`rejects ${what}`, () => {
+      expect(call).to.throw(Error, message);
+    });
+  }
+
+  it("builds ARNs in the documented forms", () => {
+    expect(repositoryArn(CSS, REGION, "kuali-coeus")).to.equal("arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus");
+    expect(roleArn(LEGACY, "ecr-sync-target")).to.equal("arn:aws:iam::730096353738:role/ecr-sync-target");
+  });
+});
