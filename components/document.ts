@@ -1,0 +1,226 @@
+import {
+  IMAGE_DIGEST_PATTERN,
+  IMAGE_TAG_PATTERN,
+  REPOSITORY_NAME_MAX_LENGTH,
+  REPOSITORY_NAME_MIN_LENGTH,
+  REPOSITORY_NAME_PATTERN,
+  SYNC_PARAMETERS,
+} from "./naming";
+
+/**
+ * The content of the SSM Command documents that run ec2-scripts/ecr-sync.sh on the worker.
+ * The document carries the script's text itself, so a script change is a document update and
+ * never an instance rebuild. Pure functions of plain values; the SourceSync component only
+ * wires them.
+ *
+ * SSM substitutes `{{name}}` textually into the command before the shell sees it. The
+ * parameters' allowedPatterns are therefore what keeps event text out of the shell: every
+ * pattern below admits no quote, space, `$`, backtick or `;`. The placeholders are also
+ * single-quoted in the command, so a value could not split into words even if a pattern
+ * were loosened.
+ */
+
+/** A String parameter of a Command document (schema 2.2). */
+export interface DocumentParameter {
+  readonly type: "String";
+  readonly description: string;
+  readonly allowedPattern: string;
+  readonly minChars?: number;
+  readonly maxChars?: number;
+  readonly default?: string;
+}
+
+/** A Command document (schemaVersion 2.2) with one aws:runShellScript step. */
+export interface CommandDocument {
+  readonly schemaVersion: "2.2";
+  readonly description: string;
+  readonly parameters: Readonly<Record<string, DocumentParameter>>;
+  readonly mainSteps: readonly [
+    {
+      readonly action: "aws:runShellScript";
+      readonly name: string;
+      readonly precondition: { readonly StringEquals: readonly ["platformType", "Linux"] };
+      readonly inputs: { readonly timeoutSeconds: number; readonly runCommand: readonly string[] };
+    },
+  ];
+}
+
+export interface ScriptDocumentArgs {
+  /** What the document does, shown in the SSM console. */
+  readonly description: string;
+  /** The text of the script to run (ec2-scripts/ecr-sync.sh). */
+  readonly script: string;
+  /** Where the script came from, for error messages (e.g. "ec2-scripts/ecr-sync.sh"). */
+  readonly scriptPath: string;
+  /** Environment variables exported before the script runs; values are plain text. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** The document's parameters. */
+  readonly parameters: Readonly<Record<string, DocumentParameter>>;
+  /** The script's arguments; `{{name}}` references a parameter. Each is single-quoted. */
+  readonly arguments: readonly string[];
+  /** How long one run may take before SSM stops it. */
+  readonly timeoutSeconds: number;
+  /** The step's name. */
+  readonly stepName: string;
+}
+
+/** The heredoc delimiter that carries the script into a file on the worker. */
+export const SCRIPT_DELIMITER = "ECR_SYNC_SCRIPT_END";
+/** SSM's limit on a document's content. */
+export const MAX_DOCUMENT_BYTES = 64 * 1024;
+/** How long one copy may run (a large multi-platform image over a slow link). */
+export const SYNC_TIMEOUT_SECONDS = 3600;
+
+const ENVIRONMENT_NAME = /^[A-Z_][A-Z0-9_]*$/;
+const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}/g;
+
+/** Quotes a value for POSIX sh: single quotes, an embedded `'` as `'\''`. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Throws if `text` contains `{{`, which SSM would try to interpolate. */
+function refuseInterpolation(text: string, where: string): void {
+  const lines = text.split("\n");
+  const index = lines.findIndex((line) => line.includes("{{"));
+  if (index >= 0) {
+    throw new Error(
+      `${where} line ${index + 1} contains "{{", which SSM Run Command would interpolate as a document parameter before the shell runs: ` +
+        `${JSON.stringify(lines[index].trim())}. Rewrite it without "{{" (e.g. split the braces: "{""{").`,
+    );
+  }
+}
+
+/** Builds a Command document that writes `script` to a temporary file and runs it. */
+export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
+  refuseInterpolation(a.script, a.scriptPath);
+  const scriptLines = a.script.replace(/\n$/, "").split("\n");
+  if (scriptLines.some((line) => line === SCRIPT_DELIMITER)) {
+    throw new Error(`${a.scriptPath} contains the line ${SCRIPT_DELIMITER}, which ends the heredoc that carries it; rename that line`);
+  }
+  for (const [name, value] of Object.entries(a.environment)) {
+    if (!ENVIRONMENT_NAME.test(name)) throw new Error(`environment variable name ${JSON.stringify(name)} is not UPPER_SNAKE_CASE`);
+    if (value.includes("\n")) throw new Error(`environment variable ${name}: the value must be one line, got ${JSON.stringify(value)}`);
+    refuseInterpolation(value, `environment variable ${name}`);
+  }
+  for (const argument of a.arguments) {
+    for (const [, parameter] of argument.matchAll(PLACEHOLDER)) {
+      if (!(parameter in a.parameters)) {
+        throw new Error(`argument ${JSON.stringify(argument)} references {{${parameter}}}, which the document does not declare`);
+      }
+    }
+  }
+
+  const runCommand = [
+    "set -eu",
+    'ecr_sync_dir="$(mktemp -d)"',
+    `trap 'rm -rf "$ecr_sync_dir"' EXIT`,
+    `cat > "$ecr_sync_dir/script.sh" <<'${SCRIPT_DELIMITER}'`,
+    ...scriptLines,
+    SCRIPT_DELIMITER,
+    ...Object.entries(a.environment).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
+    `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}`,
+  ];
+
+  const document: CommandDocument = {
+    schemaVersion: "2.2",
+    description: a.description,
+    parameters: a.parameters,
+    mainSteps: [
+      {
+        action: "aws:runShellScript",
+        name: a.stepName,
+        precondition: { StringEquals: ["platformType", "Linux"] },
+        inputs: { timeoutSeconds: a.timeoutSeconds, runCommand },
+      },
+    ],
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(document));
+  if (bytes > MAX_DOCUMENT_BYTES) {
+    throw new Error(`the document for ${a.scriptPath} is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten the script.`);
+  }
+  return document;
+}
+
+/** The sync document's parameters, as strict as ECR's own naming rules. */
+export function syncDocumentParameters(): Record<string, DocumentParameter> {
+  return {
+    [SYNC_PARAMETERS.sourceRepository]: {
+      type: "String",
+      description: "The repository in the source (css) registry that received the push.",
+      allowedPattern: REPOSITORY_NAME_PATTERN,
+      minChars: REPOSITORY_NAME_MIN_LENGTH,
+      maxChars: REPOSITORY_NAME_MAX_LENGTH,
+    },
+    [SYNC_PARAMETERS.targetRepository]: {
+      type: "String",
+      description: "The repository in the target (legacy) registry to copy the image into.",
+      allowedPattern: REPOSITORY_NAME_PATTERN,
+      minChars: REPOSITORY_NAME_MIN_LENGTH,
+      maxChars: REPOSITORY_NAME_MAX_LENGTH,
+    },
+    [SYNC_PARAMETERS.tag]: {
+      type: "String",
+      description: "The image tag to copy.",
+      allowedPattern: IMAGE_TAG_PATTERN,
+      minChars: 1,
+      maxChars: 128,
+    },
+    [SYNC_PARAMETERS.digest]: {
+      type: "String",
+      description: "The digest the tag pointed to when it was pushed; the copy refuses any other.",
+      allowedPattern: IMAGE_DIGEST_PATTERN,
+      minChars: 71,
+      maxChars: 71,
+    },
+  };
+}
+
+/** The environment ecr-sync.sh reads (see its usage). */
+export interface SyncEnvironment {
+  /** `<css-account>.dkr.ecr.<region>.amazonaws.com` */
+  readonly sourceRegistry: string;
+  /** `<legacy-account>.dkr.ecr.<region>.amazonaws.com` */
+  readonly targetRegistry: string;
+  readonly targetRoleArn: string;
+  readonly region: string;
+  /** Source → target repository names. */
+  readonly repositories: Readonly<Record<string, string>>;
+}
+
+/** The variables, by name, that the document exports for ecr-sync.sh. */
+export function syncEnvironment(e: SyncEnvironment): Record<string, string> {
+  return {
+    ECR_SYNC_SOURCE_REGISTRY: e.sourceRegistry,
+    ECR_SYNC_TARGET_REGISTRY: e.targetRegistry,
+    ECR_SYNC_TARGET_ROLE_ARN: e.targetRoleArn,
+    ECR_SYNC_REGION: e.region,
+    ECR_SYNC_REPOSITORY_MAP: JSON.stringify(e.repositories),
+    ECR_SYNC_TLS_VERIFY: "true",
+  };
+}
+
+/** The document the push trigger sends: `ecr-sync.sh copy` for one pushed tag. */
+export function buildSyncDocument(a: { script: string; scriptPath: string; environment: SyncEnvironment }): CommandDocument {
+  const p = SYNC_PARAMETERS;
+  return buildScriptDocument({
+    description: "Copies one pushed image (tag and digest) from the css ECR repository to its mapped legacy repository with ecr-sync.sh.",
+    script: a.script,
+    scriptPath: a.scriptPath,
+    environment: syncEnvironment(a.environment),
+    parameters: syncDocumentParameters(),
+    arguments: [
+      "copy",
+      "--source-repository",
+      `{{${p.sourceRepository}}}`,
+      "--target-repository",
+      `{{${p.targetRepository}}}`,
+      "--tag",
+      `{{${p.tag}}}`,
+      "--digest",
+      `{{${p.digest}}}`,
+    ],
+    timeoutSeconds: SYNC_TIMEOUT_SECONDS,
+    stepName: "copyImage",
+  });
+}

@@ -1,0 +1,68 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { repositoryArn, targetRolePolicy, targetRoleTrustPolicy } from "./policies";
+
+export interface TargetRoleArgs {
+  /** The role's name; deterministic, because the css stack computes its ARN from it. */
+  readonly roleName: pulumi.Input<string>;
+  /** The css account id: the trust policy's principal. */
+  readonly sourceAccountId: pulumi.Input<string>;
+  /** The worker role's ARN; the only principal the trust policy's condition admits. */
+  readonly workerRoleArn: pulumi.Input<string>;
+  /** This (legacy) account's id, for the target repositories' ARNs. */
+  readonly accountId: pulumi.Input<string>;
+  /** This stack's region, for the target repositories' ARNs. */
+  readonly region: pulumi.Input<string>;
+  /** The repositories the role may push to (the mapping's targets). */
+  readonly repositoryNames: pulumi.Input<pulumi.Input<string>[]>;
+  /** The longest session the worker may ask for, in seconds. Default 3600 (the minimum). */
+  readonly maxSessionDurationSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * The role in the legacy account that the css worker assumes to push images. It trusts the
+ * css account with the condition `ArnEquals aws:PrincipalArn` = the worker role's ARN, so only
+ * that role can assume it (and a re-created worker role of the same name still can), and it
+ * may push only to the mapped target repositories.
+ */
+export class TargetRole extends pulumi.ComponentResource {
+  public readonly roleArn: pulumi.Output<string>;
+  public readonly roleName: pulumi.Output<string>;
+  public readonly repositoryArns: pulumi.Output<string[]>;
+
+  constructor(name: string, args: TargetRoleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("ecr-sync:index:TargetRole", name, {}, opts);
+
+    this.repositoryArns = pulumi
+      .all([args.accountId, args.region, args.repositoryNames])
+      .apply(([accountId, region, names]) => [...names].sort().map((n) => repositoryArn(accountId, region, n)));
+
+    const role = new aws.iam.Role(
+      `${name}-role`,
+      {
+        name: args.roleName,
+        description: "Assumed by the ecr-sync worker in the css account to push synced images into this account's ECR.",
+        assumeRolePolicy: pulumi
+          .all([args.sourceAccountId, args.workerRoleArn])
+          .apply(([sourceAccountId, workerRoleArn]) =>
+            JSON.stringify(targetRoleTrustPolicy({ sourceAccountId, workerRoleArn })),
+          ),
+        maxSessionDuration: args.maxSessionDurationSeconds ?? 3600,
+      },
+      { parent: this },
+    );
+
+    new aws.iam.RolePolicy(
+      `${name}-push`,
+      {
+        role: role.name,
+        policy: this.repositoryArns.apply((targetRepositoryArns) => JSON.stringify(targetRolePolicy({ targetRepositoryArns }))),
+      },
+      { parent: this },
+    );
+
+    this.roleArn = role.arn;
+    this.roleName = role.name;
+    this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, repositoryArns: this.repositoryArns });
+  }
+}

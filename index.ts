@@ -1,0 +1,101 @@
+/**
+ * The ecr-sync program. One program, two stacks: `css` (participant `source`) builds the sync
+ * machinery with SourceSync; `legacy` (participant `target`) builds the role the worker
+ * assumes with TargetRole, reading what it needs from the css stack through a StackReference.
+ * This is the only file that reads config or the StackReference; components/config.ts checks
+ * every value.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { bundleHandler } from "./lambda/bundle";
+import {
+  CONFIG_KEYS,
+  CONFIG_NAMESPACE,
+  checkSourceStackOutputs,
+  parseStackConfig,
+  SourceSettings,
+  TargetSettings,
+} from "./components/config";
+import { roleArn } from "./components/policies";
+import { SourceSync } from "./components/source-sync";
+import { TargetRole } from "./components/target-role";
+
+const SYNC_SCRIPT_PATH = "ec2-scripts/ecr-sync.sh";
+
+const ecrSyncConfig = new pulumi.Config(CONFIG_NAMESPACE);
+const awsConfig = new pulumi.Config("aws");
+const settings = parseStackConfig({
+  values: Object.fromEntries(CONFIG_KEYS.map((key) => [key, ecrSyncConfig.get(key)])),
+  region: awsConfig.get("region"),
+  allowedAccountIds: awsConfig.get("allowedAccountIds"),
+});
+
+function sourceStack(s: SourceSettings) {
+  const targetRoleArn = roleArn(s.targetAccountId, s.targetRoleName);
+  const sync = new SourceSync("ecr-sync", {
+    repositories: s.repositories,
+    accountId: s.accountId,
+    region: s.region,
+    targetAccountId: s.targetAccountId,
+    targetRoleArn,
+    syncScript: fs.readFileSync(path.join(__dirname, SYNC_SCRIPT_PATH), "utf8"),
+    syncScriptPath: SYNC_SCRIPT_PATH,
+    pushTriggerSource: bundleHandler(),
+    workerInstanceType: s.workerInstanceType,
+    workerSubnetId: s.workerSubnetId,
+    workerAmiParameter: s.workerAmiParameter,
+    logRetentionDays: s.logRetentionDays,
+  });
+  return {
+    participant: s.participant,
+    sourceAccountId: s.sourceAccountId,
+    targetAccountId: s.targetAccountId,
+    region: s.region,
+    repositories: s.repositories,
+    targetRoleName: s.targetRoleName,
+    targetRoleArn,
+    workerRoleArn: sync.workerRoleArn,
+    workerInstanceId: sync.workerInstanceId,
+    workerAmiId: sync.workerAmiId,
+    workerSubnetId: sync.workerSubnetId,
+    syncDocumentName: sync.syncDocumentName,
+    commandLogGroupName: sync.commandLogGroupName,
+    functionName: sync.functionName,
+    functionLogGroupName: sync.functionLogGroupName,
+    pushRuleName: sync.pushRuleName,
+  };
+}
+
+function targetStack(s: TargetSettings) {
+  const css = new pulumi.StackReference(s.sourceStack);
+  const fromCss = pulumi
+    .all({
+      workerRoleArn: css.requireOutput("workerRoleArn"),
+      targetRoleName: css.requireOutput("targetRoleName"),
+      targetAccountId: css.requireOutput("targetAccountId"),
+      repositories: css.requireOutput("repositories"),
+    })
+    .apply((outputs) => checkSourceStackOutputs(outputs, s));
+  const role = new TargetRole("ecr-sync", {
+    roleName: fromCss.targetRoleName,
+    sourceAccountId: s.sourceAccountId,
+    workerRoleArn: fromCss.workerRoleArn,
+    accountId: s.accountId,
+    region: s.region,
+    repositoryNames: fromCss.repositories.apply((map) => Object.values(map)),
+  });
+  return {
+    participant: s.participant,
+    sourceStack: s.sourceStack,
+    sourceAccountId: s.sourceAccountId,
+    targetAccountId: s.targetAccountId,
+    region: s.region,
+    targetRoleArn: role.roleArn,
+    targetRoleName: role.roleName,
+    trustedWorkerRoleArn: fromCss.workerRoleArn,
+    targetRepositoryArns: role.repositoryArns,
+  };
+}
+
+export = settings.participant === "source" ? sourceStack(settings) : targetStack(settings);
