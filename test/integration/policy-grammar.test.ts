@@ -1,0 +1,127 @@
+/**
+ * Policy grammar: every document components/policies.ts renders for the real mappings and accounts
+ * is accepted by a real moto_server's IAM — identity policies through CreatePolicy, trust policies
+ * through CreateRole and UpdateAssumeRolePolicy — and deliberately broken ones are refused, so the
+ * check is shown to be able to fail.
+ *
+ * Why UpdateAssumeRolePolicy as well: moto 5.2 parses a trust policy's grammar there, while its
+ * CreateRole stores the document unchecked (AWS checks it in both). Both calls are made; the
+ * grammar verdict on a trust policy comes from the second.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import {
+  lambdaPolicy,
+  lambdaTrustPolicy,
+  PolicyDocument,
+  repositoryArn,
+  roleArn,
+  targetRolePolicy,
+  targetRoleTrustPolicy,
+  workerPolicy,
+  workerSsmAgentPolicy,
+  workerTrustPolicy,
+} from "../../components/policies";
+import { MotoServer, startMoto } from "../support/moto";
+
+const run = promisify(execFile);
+
+const CSS = "770203350335";
+const LEGACY = "730096353738";
+const REGION = "us-east-1";
+const MAPPING: Record<string, string> = { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" };
+
+const IDENTITY_POLICIES: Record<string, PolicyDocument> = {
+  "ecr-sync-worker": workerPolicy({
+    sourceRepositoryArns: Object.keys(MAPPING).map((name) => repositoryArn(CSS, REGION, name)),
+    targetRoleArn: roleArn(LEGACY, "ecr-sync-target"),
+    commandLogGroupArn: `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/commands`,
+  }),
+  "ecr-sync-worker-ssm-agent": workerSsmAgentPolicy(),
+  "ecr-sync-target": targetRolePolicy({
+    targetRepositoryArns: Object.values(MAPPING).map((name) => repositoryArn(LEGACY, REGION, name)),
+  }),
+  "ecr-sync-trigger": lambdaPolicy({
+    documentArn: `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-copy`,
+    instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`,
+    logGroupArn: `arn:aws:logs:${REGION}:${CSS}:log-group:/aws/lambda/ecr-sync-trigger`,
+  }),
+};
+
+const TRUST_POLICIES: Record<string, PolicyDocument> = {
+  "ecr-sync-worker": workerTrustPolicy(),
+  "ecr-sync-target": targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(CSS, "ecr-sync-worker") }),
+  "ecr-sync-trigger": lambdaTrustPolicy(),
+};
+
+/** A valid document with one statement's Effect misspelt. */
+function misspeltEffect(policy: PolicyDocument): unknown {
+  return { ...policy, Statement: policy.Statement.map((statement, index) => (index === 0 ? { ...statement, Effect: "Alow" } : statement)) };
+}
+
+describe("policy grammar, checked by moto's IAM", function () {
+  this.timeout(60000);
+  let moto: MotoServer;
+
+  async function aws(...args: string[]): Promise<any> {
+    const { stdout } = await run("aws", [...args, "--endpoint-url", moto.endpoint, "--output", "json"], {
+      env: { ...process.env, ...moto.env() },
+    });
+    return stdout.trim() ? JSON.parse(stdout) : {};
+  }
+
+  /** Resolves to the AWS error text when the call fails, to undefined when it succeeds. */
+  async function failureOf(...args: string[]): Promise<string | undefined> {
+    try {
+      await aws(...args);
+      return undefined;
+    } catch (error) {
+      return String((error as { stderr?: string }).stderr ?? error);
+    }
+  }
+
+  before(async () => {
+    moto = await startMoto();
+  });
+
+  after(async () => {
+    await moto?.stop();
+  });
+
+  for (const [name, policy] of Object.entries(IDENTITY_POLICIES)) {
+    it(`CreatePolicy accepts the ${name} identity policy`, async () => {
+      const created = await aws("iam", "create-policy", "--policy-name", name, "--policy-document", JSON.stringify(policy));
+      expect(created.Policy.PolicyName).to.equal(name);
+    });
+  }
+
+  for (const [name, policy] of Object.entries(TRUST_POLICIES)) {
+    it(`CreateRole and UpdateAssumeRolePolicy accept the ${name} trust policy`, async () => {
+      const document = JSON.stringify(policy);
+      const created = await aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", document);
+      expect(created.Role.RoleName).to.equal(name);
+      expect(await failureOf("iam", "update-assume-role-policy", "--role-name", name, "--policy-document", document)).to.equal(undefined);
+      const stored = await aws("iam", "get-role", "--role-name", name);
+      const storedDocument = stored.Role.AssumeRolePolicyDocument;
+      expect(typeof storedDocument === "string" ? JSON.parse(decodeURIComponent(storedDocument)) : storedDocument).to.deep.equal(policy);
+    });
+  }
+
+  it("CreatePolicy refuses an identity policy with a misspelt Effect", async () => {
+    const failure = await failureOf("iam", "create-policy", "--policy-name", "broken", "--policy-document", JSON.stringify(misspeltEffect(IDENTITY_POLICIES["ecr-sync-worker"])));
+    expect(failure).to.match(/MalformedPolicyDocument/);
+  });
+
+  it("UpdateAssumeRolePolicy refuses a trust policy with a misspelt Effect", async () => {
+    await aws("iam", "create-role", "--role-name", "broken-trust", "--assume-role-policy-document", JSON.stringify(TRUST_POLICIES["ecr-sync-target"]));
+    const failure = await failureOf("iam", "update-assume-role-policy", "--role-name", "broken-trust", "--policy-document", JSON.stringify(misspeltEffect(TRUST_POLICIES["ecr-sync-target"])));
+    expect(failure).to.match(/MalformedPolicyDocument/);
+  });
+
+  it("UpdateAssumeRolePolicy refuses an identity policy used as a trust policy (it carries Resource)", async () => {
+    await aws("iam", "create-role", "--role-name", "wrong-kind", "--assume-role-policy-document", JSON.stringify(TRUST_POLICIES["ecr-sync-worker"]));
+    const failure = await failureOf("iam", "update-assume-role-policy", "--role-name", "wrong-kind", "--policy-document", JSON.stringify(IDENTITY_POLICIES["ecr-sync-worker"]));
+    expect(failure).to.match(/MalformedPolicyDocument/);
+  });
+});
