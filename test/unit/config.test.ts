@@ -1,0 +1,257 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import { parse as parseYaml } from "yaml";
+import {
+  CONFIG_DEFAULTS,
+  CONFIG_KEYS,
+  ConfigError,
+  RawStackConfig,
+  checkSourceStackOutputs,
+  parseStackConfig,
+} from "../../components/config";
+import { PROJECT_ROOT, readStackConfig } from "../../scripts/render";
+
+/** The raw config index.ts would hand over for a stack, from the real stack files. */
+function rawFor(stack: string, overrides: Record<string, unknown> = {}): RawStackConfig {
+  const config = readStackConfig(stack, overrides);
+  return {
+    values: Object.fromEntries(CONFIG_KEYS.map((k) => [k, config[`ecr-sync:${k}`]])),
+    region: config["aws:region"],
+    allowedAccountIds: config["aws:allowedAccountIds"],
+  };
+}
+
+function problemsOf(raw: RawStackConfig): string[] {
+  try {
+    parseStackConfig(raw);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+function expectProblem(raw: RawStackConfig, ...fragments: string[]): void {
+  const problems = problemsOf(raw);
+  const match = problems.find((p) => fragments.every((f) => p.includes(f)));
+  expect(match, `a problem containing ${JSON.stringify(fragments)} among:\n${problems.join("\n")}`).to.be.a("string");
+}
+
+describe("stack config (components/config.ts)", () => {
+  describe("the real stack files", () => {
+    it("css parses to a source stack in 770203350335 with the two Kuali mappings and the defaults", () => {
+      const s = parseStackConfig(rawFor("css"));
+      expect(s).to.deep.equal({
+        participant: "source",
+        region: "us-east-1",
+        accountId: "770203350335",
+        sourceAccountId: "770203350335",
+        targetAccountId: "730096353738",
+        repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
+        targetRoleName: "ecr-sync-target",
+        workerInstanceType: "t4g.small",
+        workerSubnetId: undefined,
+        workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
+        logRetentionDays: 90,
+      });
+    });
+
+    it("legacy parses to a target stack in 730096353738 that references organization/ecr-sync/css", () => {
+      expect(parseStackConfig(rawFor("legacy"))).to.deep.equal({
+        participant: "target",
+        region: "us-east-1",
+        accountId: "730096353738",
+        sourceAccountId: "770203350335",
+        targetAccountId: "730096353738",
+        sourceStack: "organization/ecr-sync/css",
+      });
+    });
+
+    it("Pulumi.yaml documents every key, with the same defaults the program applies", () => {
+      const text = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
+      const declared = (parseYaml(text) as { config: Record<string, { description?: string; default?: unknown }> }).config;
+      for (const key of CONFIG_KEYS) {
+        if (key === "repositories") {
+          // No object type in Pulumi's project config schema: documented in a comment instead.
+          expect(text).to.match(/#\s+ecr-sync:repositories\s+\(object, css stack only\)/);
+          continue;
+        }
+        expect(declared[key], `Pulumi.yaml config.${key}`).to.be.an("object");
+        expect(declared[key].description, `Pulumi.yaml config.${key}.description`).to.be.a("string").and.not.empty;
+      }
+      for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) {
+        expect(declared[key].default, `Pulumi.yaml config.${key}.default`).to.equal(value);
+      }
+      expect(declared.workerSubnetId.default).to.equal("");
+    });
+
+    it("a stack file that lacks a key Pulumi.yaml declares without default is refused, as the CLI would", () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-config-"));
+      try {
+        fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  ecr-sync:participant: source\n");
+        expect(() => readStackConfig("x", {}, dir)).to.throw(/Pulumi\.x\.yaml lacks ecr-sync:sourceAccountId/);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
+  describe("errors name the key and the value", () => {
+    it("an unknown participant", () => {
+      expectProblem(rawFor("css", { "ecr-sync:participant": "primary" }), "ecr-sync:participant", '"primary"', "source", "target");
+    });
+
+    it("a missing participant", () => {
+      expectProblem(rawFor("css", { "ecr-sync:participant": null }), "ecr-sync:participant is missing");
+    });
+
+    it("a malformed source account id", () => {
+      expectProblem(rawFor("css", { "ecr-sync:sourceAccountId": "77020335033" }), "ecr-sync:sourceAccountId", '"77020335033"', "12-digit");
+    });
+
+    it("a malformed target account id", () => {
+      expectProblem(rawFor("legacy", { "ecr-sync:targetAccountId": "7300-9635-3738" }), "ecr-sync:targetAccountId", '"7300-9635-3738"');
+    });
+
+    it("a missing account id", () => {
+      expectProblem(rawFor("legacy", { "ecr-sync:sourceAccountId": null }), "ecr-sync:sourceAccountId is missing");
+    });
+
+    it("the same account on both sides", () => {
+      expectProblem(rawFor("css", { "ecr-sync:targetAccountId": "770203350335" }), "ecr-sync:sourceAccountId and ecr-sync:targetAccountId", '"770203350335"');
+    });
+
+    it("allowedAccountIds that do not match the participant's account", () => {
+      expectProblem(
+        rawFor("css", { "aws:allowedAccountIds": ["730096353738"] }),
+        "aws:allowedAccountIds",
+        '"730096353738"',
+        'ecr-sync:sourceAccountId "770203350335"',
+      );
+    });
+
+    it("allowedAccountIds missing or listing more than one account", () => {
+      expectProblem(rawFor("css", { "aws:allowedAccountIds": null }), "aws:allowedAccountIds is missing");
+      expectProblem(rawFor("css", { "aws:allowedAccountIds": ["770203350335", "730096353738"] }), "aws:allowedAccountIds", "exactly one");
+    });
+
+    it("a missing or malformed region", () => {
+      expectProblem(rawFor("css", { "aws:region": null }), "aws:region is missing");
+      expectProblem(rawFor("css", { "aws:region": "US East" }), "aws:region", '"US East"');
+    });
+
+    it("a repository name ECR would reject", () => {
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": { Kuali_Coeus: "coeus" } }),
+        'ecr-sync:repositories["Kuali_Coeus"]',
+        "not a valid ECR repository name",
+      );
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": { "kuali-coeus": "coeus--" } }),
+        'ecr-sync:repositories["kuali-coeus"]',
+        '"coeus--"',
+      );
+    });
+
+    it("two sources mapped to one target", () => {
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" } }),
+        '"kuali-coeus" and "kuali-coeus-feature" are both mapped to "coeus"',
+      );
+    });
+
+    it("a repository mapped to itself", () => {
+      expectProblem(rawFor("css", { "ecr-sync:repositories": { coeus: "coeus" } }), 'ecr-sync:repositories["coeus"] maps the repository to itself');
+    });
+
+    it("an empty mapping", () => {
+      expectProblem(rawFor("css", { "ecr-sync:repositories": {} }), "ecr-sync:repositories is empty");
+    });
+
+    it("a mapping that is not an object", () => {
+      expectProblem(rawFor("css", { "ecr-sync:repositories": ["kuali-coeus"] }), "ecr-sync:repositories", "not an object");
+      expectProblem(rawFor("css", { "ecr-sync:repositories": "kuali-coeus=coeus" }), "ecr-sync:repositories", '"kuali-coeus=coeus"');
+    });
+
+    it("a missing mapping on the css stack", () => {
+      expectProblem(rawFor("css", { "ecr-sync:repositories": null }), "ecr-sync:repositories is missing", "pulumi config set --path");
+    });
+
+    it("a mapping on the legacy stack, which must read it from css", () => {
+      expectProblem(rawFor("legacy", { "ecr-sync:repositories": { "kuali-coeus": "coeus" } }), "ecr-sync:repositories is set on a target stack");
+    });
+
+    it("a malformed source stack name", () => {
+      expectProblem(rawFor("legacy", { "ecr-sync:sourceStack": "org/ecr-sync/css/extra" }), "ecr-sync:sourceStack", '"org/ecr-sync/css/extra"');
+    });
+
+    it("a retention CloudWatch does not accept", () => {
+      expectProblem(rawFor("css", { "ecr-sync:logRetentionDays": "45" }), "ecr-sync:logRetentionDays", '"45"');
+    });
+
+    it("an instance type whose architecture does not match the AMI", () => {
+      expectProblem(
+        rawFor("css", { "ecr-sync:workerInstanceType": "t3.small" }),
+        "ecr-sync:workerAmiParameter",
+        "arm64",
+        'ecr-sync:workerInstanceType "t3.small" is x86_64',
+      );
+      expect(
+        parseStackConfig(
+          rawFor("css", {
+            "ecr-sync:workerInstanceType": "t3.small",
+            "ecr-sync:workerAmiParameter": "/aws/service/debian/release/12/latest/amd64",
+          }),
+        ),
+      ).to.include({ workerInstanceType: "t3.small" });
+    });
+
+    it("a malformed subnet id, instance type, AMI parameter or role name", () => {
+      expectProblem(rawFor("css", { "ecr-sync:workerSubnetId": "subnet-xyz" }), "ecr-sync:workerSubnetId", '"subnet-xyz"');
+      expectProblem(rawFor("css", { "ecr-sync:workerInstanceType": "small" }), "ecr-sync:workerInstanceType", '"small"');
+      expectProblem(rawFor("css", { "ecr-sync:workerAmiParameter": "ami-0123" }), "ecr-sync:workerAmiParameter", '"ami-0123"');
+      expectProblem(rawFor("css", { "ecr-sync:targetRoleName": "has space" }), "ecr-sync:targetRoleName", '"has space"');
+    });
+
+    it("reports every problem at once", () => {
+      const problems = problemsOf(
+        rawFor("css", { "ecr-sync:sourceAccountId": "1", "ecr-sync:repositories": {}, "ecr-sync:logRetentionDays": "2" }),
+      );
+      expect(problems.join("\n")).to.include("ecr-sync:sourceAccountId").and.include("ecr-sync:repositories").and.include("ecr-sync:logRetentionDays");
+    });
+  });
+
+  describe("the css stack's outputs as the legacy stack reads them", () => {
+    const settings = { sourceStack: "organization/ecr-sync/css", sourceAccountId: "770203350335", accountId: "730096353738" };
+    const good = {
+      workerRoleArn: "arn:aws:iam::770203350335:role/ecr-sync-worker",
+      targetRoleName: "ecr-sync-target",
+      targetAccountId: "730096353738",
+      repositories: { "kuali-coeus": "coeus" },
+    };
+
+    it("accepts outputs of a css stack that syncs into this account", () => {
+      expect(checkSourceStackOutputs(good, settings)).to.deep.equal(good);
+    });
+
+    it("refuses a worker role outside the configured source account", () => {
+      expect(() => checkSourceStackOutputs({ ...good, workerRoleArn: "arn:aws:iam::111122223333:role/ecr-sync-worker" }, settings)).to.throw(
+        /output workerRoleArn of stack "organization\/ecr-sync\/css" is "arn:aws:iam::111122223333:role\/ecr-sync-worker", not a role in ecr-sync:sourceAccountId "770203350335"/,
+      );
+    });
+
+    it("refuses a css stack that syncs into another account", () => {
+      expect(() => checkSourceStackOutputs({ ...good, targetAccountId: "111122223333" }, settings)).to.throw(
+        /output targetAccountId .* is "111122223333" but this stack deploys into "730096353738"/,
+      );
+    });
+
+    it("refuses a missing or broken mapping", () => {
+      expect(() => checkSourceStackOutputs({ ...good, repositories: undefined }, settings)).to.throw(/output repositories .* not an object/);
+      expect(() => checkSourceStackOutputs({ ...good, repositories: { a1: "b1", c1: "b1" } }, settings)).to.throw(/both mapped to "b1"/);
+    });
+  });
+});

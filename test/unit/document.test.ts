@@ -1,0 +1,171 @@
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import {
+  CommandDocument,
+  MAX_DOCUMENT_BYTES,
+  SCRIPT_DELIMITER,
+  buildScriptDocument,
+  buildSyncDocument,
+  shellQuote,
+  syncDocumentParameters,
+} from "../../components/document";
+import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN, SYNC_PARAMETERS } from "../../components/naming";
+import { PROJECT_ROOT } from "../../scripts/render";
+
+const environment = {
+  sourceRegistry: "770203350335.dkr.ecr.us-east-1.amazonaws.com",
+  targetRegistry: "730096353738.dkr.ecr.us-east-1.amazonaws.com",
+  targetRoleArn: "arn:aws:iam::730096353738:role/ecr-sync-target",
+  region: "us-east-1",
+  repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
+};
+
+/** A stand-in for ecr-sync.sh that reports its arguments and environment, one per line. */
+const REPORTING_SCRIPT = [
+  "#!/usr/bin/env bash",
+  "set -euo pipefail",
+  'for argument in "$@"; do printf "arg=%s\\n" "${argument}"; done',
+  'env | grep "^ECR_SYNC_" | sort',
+  'printf "dollar=%s\\n" \'$HOME is not expanded in the heredoc\'',
+  "",
+].join("\n");
+
+/** Substitutes parameters textually, as SSM Run Command does, and runs the command with sh. */
+function runAsSsmWould(document: CommandDocument, parameters: Record<string, string>): string {
+  for (const [name, value] of Object.entries(parameters)) {
+    const declared = document.parameters[name];
+    expect(declared, `parameter ${name}`).to.exist;
+    if (!new RegExp(declared.allowedPattern).test(value)) throw new Error(`SSM would refuse ${name}=${value}`);
+  }
+  const script = document.mainSteps[0].inputs.runCommand
+    .join("\n")
+    .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
+  return execFileSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" } });
+}
+
+const pushed = {
+  sourceRepository: "kuali-coeus",
+  targetRepository: "coeus",
+  tag: "2401.0042",
+  digest: `sha256:${"ab".repeat(32)}`,
+};
+
+describe("the SSM sync document (components/document.ts)", () => {
+  it("declares the four contract parameters with ECR's naming rules as allowedPatterns", () => {
+    const parameters = syncDocumentParameters();
+    expect(Object.keys(parameters).sort()).to.deep.equal(Object.values(SYNC_PARAMETERS).sort());
+    expect(parameters.sourceRepository).to.include({ allowedPattern: REPOSITORY_NAME_PATTERN, minChars: 2, maxChars: 256 });
+    expect(parameters.targetRepository).to.include({ allowedPattern: REPOSITORY_NAME_PATTERN, minChars: 2, maxChars: 256 });
+    expect(parameters.tag).to.include({ allowedPattern: IMAGE_TAG_PATTERN, maxChars: 128 });
+    expect(parameters.digest).to.include({ allowedPattern: IMAGE_DIGEST_PATTERN, minChars: 71, maxChars: 71 });
+  });
+
+  it("admits no shell metacharacter through any parameter's pattern", () => {
+    const hostile = ["a;id", "a b", "$(id)", "`id`", "a'b", 'a"b', "a|b", "a&b", "a\nb", "a>b", "../x", "-rf", "a{{b}}"];
+    for (const [name, parameter] of Object.entries(syncDocumentParameters())) {
+      const pattern = new RegExp(parameter.allowedPattern);
+      for (const value of hostile) expect(pattern.test(value), `${name} admits ${JSON.stringify(value)}`).to.equal(false);
+    }
+  });
+
+  it("runs the carried script with exactly the pushed values as arguments and the baked environment", () => {
+    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const output = runAsSsmWould(document, pushed).trim().split("\n");
+    expect(output.filter((l) => l.startsWith("arg="))).to.deep.equal([
+      "arg=copy",
+      "arg=--source-repository",
+      "arg=kuali-coeus",
+      "arg=--target-repository",
+      "arg=coeus",
+      "arg=--tag",
+      "arg=2401.0042",
+      "arg=--digest",
+      `arg=${pushed.digest}`,
+    ]);
+    expect(output.filter((l) => l.startsWith("ECR_SYNC_"))).to.deep.equal([
+      `ECR_SYNC_REGION=us-east-1`,
+      `ECR_SYNC_REPOSITORY_MAP={"kuali-coeus":"coeus","kuali-coeus-feature":"coeus-feature"}`,
+      `ECR_SYNC_SOURCE_REGISTRY=770203350335.dkr.ecr.us-east-1.amazonaws.com`,
+      `ECR_SYNC_TARGET_REGISTRY=730096353738.dkr.ecr.us-east-1.amazonaws.com`,
+      `ECR_SYNC_TARGET_ROLE_ARN=arn:aws:iam::730096353738:role/ecr-sync-target`,
+      `ECR_SYNC_TLS_VERIFY=true`,
+    ]);
+    expect(output).to.include("dollar=$HOME is not expanded in the heredoc");
+  });
+
+  it("passes the script's exit status on as the command's", () => {
+    const document = buildSyncDocument({ script: "#!/usr/bin/env bash\nexit 3\n", scriptPath: "fails.sh", environment });
+    expect(() => runAsSsmWould(document, pushed)).to.throw().with.property("status", 3);
+  });
+
+  it("carries the script verbatim between the heredoc markers", () => {
+    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const lines = document.mainSteps[0].inputs.runCommand;
+    const start = lines.findIndex((l) => l.endsWith(`<<'${SCRIPT_DELIMITER}'`));
+    const end = lines.indexOf(SCRIPT_DELIMITER);
+    expect(`${lines.slice(start + 1, end).join("\n")}\n`).to.equal(REPORTING_SCRIPT);
+  });
+
+  it("quotes every placeholder, so a substituted value stays one word", () => {
+    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const last = document.mainSteps[0].inputs.runCommand.at(-1)!;
+    for (const name of Object.values(SYNC_PARAMETERS)) expect(last).to.include(`'{{${name}}}'`);
+  });
+
+  it("refuses a script with {{, which SSM would interpolate, naming the line", () => {
+    const script = "#!/usr/bin/env bash\necho ok\njq '{{.x}}'\n";
+    expect(() => buildSyncDocument({ script, scriptPath: "ec2-scripts/ecr-sync.sh", environment })).to.throw(
+      /ec2-scripts\/ecr-sync\.sh line 3 contains "\{\{"/,
+    );
+  });
+
+  it("refuses an environment value with {{ or a newline", () => {
+    expect(() =>
+      buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "s.sh", environment: { ...environment, targetRoleArn: "{{ssm:/x}}" } }),
+    ).to.throw(/environment variable ECR_SYNC_TARGET_ROLE_ARN line 1 contains "\{\{"/);
+    expect(() =>
+      buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "s.sh", environment: { ...environment, region: "us-east-1\nrm" } }),
+    ).to.throw(/ECR_SYNC_REGION: the value must be one line/);
+  });
+
+  it("refuses a script containing the heredoc's end marker", () => {
+    expect(() =>
+      buildSyncDocument({ script: `echo a\n${SCRIPT_DELIMITER}\necho b\n`, scriptPath: "s.sh", environment }),
+    ).to.throw(new RegExp(`s\\.sh contains the line ${SCRIPT_DELIMITER}`));
+  });
+
+  it("refuses an argument that references an undeclared parameter", () => {
+    expect(() =>
+      buildScriptDocument({
+        description: "d",
+        script: "true\n",
+        scriptPath: "s.sh",
+        environment: {},
+        parameters: syncDocumentParameters(),
+        arguments: ["copy", "{{image}}"],
+        timeoutSeconds: 60,
+        stepName: "s",
+      }),
+    ).to.throw(/references \{\{image\}\}, which the document does not declare/);
+  });
+
+  it("refuses a document larger than SSM accepts", () => {
+    const script = `${"# padding\n".repeat(MAX_DOCUMENT_BYTES / 10)}true\n`;
+    expect(() => buildSyncDocument({ script, scriptPath: "big.sh", environment })).to.throw(/SSM accepts at most 65536/);
+  });
+
+  it("quotes values for sh so they come back unchanged", () => {
+    for (const value of ["plain", "it's", "$HOME `id` \"q\"", ""]) {
+      expect(execFileSync("sh", ["-c", `printf %s ${shellQuote(value)}`], { encoding: "utf8" })).to.equal(value);
+    }
+  });
+
+  it("accepts the real ec2-scripts/ecr-sync.sh", function () {
+    const scriptPath = path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh");
+    const script = fs.readFileSync(scriptPath, "utf8");
+    const document = buildSyncDocument({ script, scriptPath: "ec2-scripts/ecr-sync.sh", environment });
+    expect(document.mainSteps[0].inputs.runCommand).to.include.members(script.replace(/\n$/, "").split("\n"));
+  });
+});
