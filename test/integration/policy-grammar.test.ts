@@ -4,6 +4,9 @@
  * through CreateRole and UpdateAssumeRolePolicy — and deliberately broken ones are refused, so the
  * check is shown to be able to fail.
  *
+ * The same check runs over every policy the synthesized stacks carry (scripts/render.ts), so the
+ * documents as wired into the roles are covered too, not only the helpers' output.
+ *
  * Why UpdateAssumeRolePolicy as well: moto 5.2 parses a trust policy's grammar there, while its
  * CreateRole stores the document unchecked (AWS checks it in both). Both calls are made; the
  * grammar verdict on a trust policy comes from the second.
@@ -23,6 +26,7 @@ import {
   workerSsmAgentPolicy,
   workerTrustPolicy,
 } from "../../components/policies";
+import { jsonInput, renderStack, resourcesOfType } from "../../scripts/render";
 import { MotoServer, startMoto } from "../support/moto";
 
 const run = promisify(execFile);
@@ -123,5 +127,28 @@ describe("policy grammar, checked by moto's IAM", function () {
     await aws("iam", "create-role", "--role-name", "wrong-kind", "--assume-role-policy-document", JSON.stringify(TRUST_POLICIES["ecr-sync-worker"]));
     const failure = await failureOf("iam", "update-assume-role-policy", "--role-name", "wrong-kind", "--policy-document", JSON.stringify(IDENTITY_POLICIES["ecr-sync-worker"]));
     expect(failure).to.match(/MalformedPolicyDocument/);
+  });
+
+  it("accepts every inline policy and trust policy of the synthesized css and legacy stacks", async function () {
+    this.timeout(120000);
+    const css = await renderStack("css");
+    const legacy = await renderStack("legacy", { sourceOutputs: css.outputs });
+    let checked = 0;
+    for (const rendering of [css, legacy]) {
+      for (const role of resourcesOfType(rendering, "aws:iam/role:Role")) {
+        const name = `${rendering.stack}-${role.name}`.slice(0, 64);
+        const trust = JSON.stringify(jsonInput(role, "assumeRolePolicy"));
+        await aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", trust);
+        expect(await failureOf("iam", "update-assume-role-policy", "--role-name", name, "--policy-document", trust), name).to.equal(undefined);
+        checked++;
+      }
+      for (const policy of resourcesOfType(rendering, "aws:iam/rolePolicy:RolePolicy")) {
+        const name = `${rendering.stack}-${policy.name}`.slice(0, 128);
+        expect(await failureOf("iam", "create-policy", "--policy-name", name, "--policy-document", JSON.stringify(jsonInput(policy, "policy"))), name).to.equal(undefined);
+        checked++;
+      }
+    }
+    // css: worker and trigger roles, their inline policies; legacy: the target role and its policy.
+    expect(checked).to.be.at.least(7);
   });
 });
