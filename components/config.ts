@@ -88,8 +88,11 @@ export type StackSettings = SourceSettings | TargetSettings;
 
 /** Every config problem found, one per line. */
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid stack configuration:\n  - ${problems.join("\n  - ")}`);
+  constructor(
+    readonly problems: readonly string[],
+    heading = "invalid stack configuration",
+  ) {
+    super(`${heading}:\n  - ${problems.join("\n  - ")}`);
     this.name = "ConfigError";
   }
 }
@@ -366,7 +369,7 @@ export function checkSourceStackOutputs(
   const mappingProblems: string[] = [];
   const repositories = parseRepositories(JSON.stringify(outputs.repositories ?? null), mappingProblems);
   problems.push(...mappingProblems.map((p) => `${from("repositories")}: ${p}`));
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, `the outputs of stack ${shown(settings.sourceStack)} do not fit this stack`);
   return {
     workerRoleArn: workerRoleArn as string,
     targetRoleName: targetRoleName as string,

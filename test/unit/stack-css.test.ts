@@ -1,0 +1,291 @@
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import { bundleHandler } from "../../lambda/bundle";
+import { CommandDocument } from "../../components/document";
+import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../components/naming";
+import { pushEventPattern } from "../../components/patterns";
+import { PolicyDocument } from "../../components/policies";
+import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../scripts/render";
+
+const T = {
+  component: "ecr-sync:index:SourceSync",
+  logGroup: "aws:cloudwatch/logGroup:LogGroup",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  instanceProfile: "aws:iam/instanceProfile:InstanceProfile",
+  securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  instance: "aws:ec2/instance:Instance",
+  document: "aws:ssm/document:Document",
+  function: "aws:lambda/function:Function",
+  permission: "aws:lambda/permission:Permission",
+  rule: "aws:cloudwatch/eventRule:EventRule",
+  target: "aws:cloudwatch/eventTarget:EventTarget",
+};
+
+const CSS = "770203350335";
+const LEGACY = "730096353738";
+const MAPPING = { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" };
+
+function statements(policy: unknown): PolicyDocument["Statement"] {
+  return (policy as PolicyDocument).Statement;
+}
+
+function resourcesOf(statement: PolicyDocument["Statement"][number]): string[] {
+  const r = (statement as { Resource?: string | string[] }).Resource;
+  return r === undefined ? [] : ([] as string[]).concat(r);
+}
+
+describe("css stack (SourceSync under mocks)", function () {
+  this.timeout(120000);
+  let css: Rendering;
+  before(async () => {
+    css = await renderStack("css");
+  });
+
+  it("creates exactly the sync machinery, every resource named after the component", () => {
+    const types = css.resources.map((r) => `${r.type} ${r.name}`).sort();
+    expect(types).to.deep.equal(
+      [
+        `${T.component} ecr-sync`,
+        `${T.logGroup} ecr-sync-command-logs`,
+        `${T.logGroup} ecr-sync-function-logs`,
+        `${T.role} ecr-sync-worker-role`,
+        `${T.role} ecr-sync-function-role`,
+        `${T.rolePolicy} ecr-sync-worker-sync`,
+        `${T.rolePolicy} ecr-sync-worker-ssm-agent`,
+        `${T.rolePolicy} ecr-sync-function-send-command`,
+        `${T.instanceProfile} ecr-sync-worker-profile`,
+        `${T.securityGroup} ecr-sync-worker-sg`,
+        `${T.instance} ecr-sync-worker`,
+        `${T.document} ecr-sync-sync-document`,
+        `${T.function} ecr-sync-function`,
+        `${T.permission} ecr-sync-push-permission`,
+        `${T.rule} ecr-sync-push-rule`,
+        `${T.target} ecr-sync-push-target`,
+      ].sort(),
+    );
+  });
+
+  it("triggers on successful tagged pushes to the mapped source repositories only", () => {
+    const rule = resource(css, T.rule, "ecr-sync-push-rule");
+    expect(rule.inputs.name).to.equal("ecr-sync-push");
+    expect(jsonInput(rule, "eventPattern")).to.deep.equal(pushEventPattern(Object.keys(MAPPING).sort()));
+    expect((jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"]).to.deep.equal([
+      "kuali-coeus",
+      "kuali-coeus-feature",
+    ]);
+  });
+
+  it("targets the push trigger and lets only that rule invoke it", () => {
+    const rule = resource(css, T.rule, "ecr-sync-push-rule");
+    const fn = resource(css, T.function, "ecr-sync-function");
+    const target = resource(css, T.target, "ecr-sync-push-target");
+    expect(target.inputs).to.include({ rule: "ecr-sync-push", arn: fn.state.arn });
+    const permission = resource(css, T.permission, "ecr-sync-push-permission");
+    expect(permission.inputs).to.include({
+      function: "ecr-sync-push-trigger",
+      action: "lambda:InvokeFunction",
+      principal: "events.amazonaws.com",
+      sourceArn: `arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-push`,
+    });
+    expect(rule.state.arn).to.equal(permission.inputs.sourceArn);
+  });
+
+  it("runs the push trigger on Node.js 22 with the environment the handler reads", () => {
+    const fn = resource(css, T.function, "ecr-sync-function");
+    const worker = resource(css, T.instance, "ecr-sync-worker");
+    expect(fn.inputs).to.include({ name: "ecr-sync-push-trigger", runtime: "nodejs22.x", handler: "index.handler" });
+    const variables = (fn.inputs.environment as { variables: Record<string, string> }).variables;
+    expect(variables).to.deep.equal({
+      SYNC_INSTANCE_ID: worker.id,
+      SYNC_DOCUMENT_NAME: "ecr-sync-copy-image",
+      REPOSITORY_MAP: JSON.stringify(MAPPING),
+      SYNC_LOG_GROUP_NAME: "/ecr-sync/commands",
+    });
+    expect(worker.id).to.match(/^i-[0-9a-f]{17}$/);
+    expect(fn.inputs.role).to.equal(`arn:aws:iam::${CSS}:role/ecr-sync-push-trigger`);
+  });
+
+  it("deploys the handler bundled from lambda/index.ts at deploy time", async () => {
+    const fn = resource(css, T.function, "ecr-sync-function");
+    const source = await bundleHandler();
+    expect(fn.inputs.code).to.deep.equal({
+      archive: "AssetArchive",
+      assets: {
+        "index.js": {
+          asset: "StringAsset",
+          sha256: createHash("sha256").update(source).digest("hex"),
+          bytes: Buffer.byteLength(source),
+        },
+      },
+    });
+  });
+
+  it("creates both log groups with the configured retention, the function's under /aws/lambda/<name>", () => {
+    const functionLogs = resource(css, T.logGroup, "ecr-sync-function-logs");
+    const commandLogs = resource(css, T.logGroup, "ecr-sync-command-logs");
+    expect(functionLogs.inputs).to.deep.equal({ name: "/aws/lambda/ecr-sync-push-trigger", retentionInDays: 90 });
+    expect(commandLogs.inputs).to.deep.equal({ name: "/ecr-sync/commands", retentionInDays: 90 });
+    const fn = resource(css, T.function, "ecr-sync-function");
+    expect(fn.inputs.loggingConfig).to.deep.include({ logGroup: "/aws/lambda/ecr-sync-push-trigger" });
+  });
+
+  it("lets the push trigger send only the sync document to only the worker", () => {
+    const policy = jsonInput(resource(css, T.rolePolicy, "ecr-sync-function-send-command"), "policy");
+    const send = statements(policy).filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes("ssm:SendCommand"));
+    expect(send).to.have.length(1);
+    expect(resourcesOf(send[0]).sort()).to.deep.equal(
+      [resource(css, T.document, "ecr-sync-sync-document").state.arn, resource(css, T.instance, "ecr-sync-worker").state.arn].sort(),
+    );
+    expect(resourcesOf(send[0])).to.include(`arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-copy-image`);
+  });
+
+  it("gives the worker pull on the mapped css repositories and assume on the legacy target role only", () => {
+    const policy = statements(jsonInput(resource(css, T.rolePolicy, "ecr-sync-worker-sync"), "policy"));
+    const all = policy.flatMap(resourcesOf);
+    expect(all).to.include.members([
+      `arn:aws:ecr:us-east-1:${CSS}:repository/kuali-coeus`,
+      `arn:aws:ecr:us-east-1:${CSS}:repository/kuali-coeus-feature`,
+      `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
+    ]);
+    const ecrRepositories = all.filter((r) => r.startsWith("arn:aws:ecr:"));
+    expect(ecrRepositories.every((r) => r.startsWith(`arn:aws:ecr:us-east-1:${CSS}:repository/kuali-coeus`))).to.equal(true);
+    const assume = policy.filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes("sts:AssumeRole"));
+    expect(assume.flatMap(resourcesOf)).to.deep.equal([`arn:aws:iam::${LEGACY}:role/ecr-sync-target`]);
+    const logs = all.filter((r) => r.startsWith("arn:aws:logs:"));
+    expect(logs).to.not.be.empty;
+    for (const arn of logs) expect(arn).to.match(new RegExp(`^arn:aws:logs:us-east-1:${CSS}:log-group:/ecr-sync/commands(:|$)`));
+    const role = resource(css, T.role, "ecr-sync-worker-role");
+    expect(role.inputs.name).to.equal("ecr-sync-worker");
+    expect(statements(jsonInput(role, "assumeRolePolicy"))[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com" });
+  });
+
+  it("hardens the worker: IMDSv2 only, hop limit 1, encrypted gp3 root, no key pair, no inbound rule, HTTPS out only", () => {
+    const worker = resource(css, T.instance, "ecr-sync-worker");
+    expect(worker.inputs.metadataOptions).to.deep.include({ httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" });
+    expect(worker.inputs.rootBlockDevice).to.deep.include({ encrypted: true, volumeType: "gp3" });
+    expect(worker.inputs).not.to.have.property("keyName");
+    expect(worker.inputs).not.to.have.property("associatePublicIpAddress");
+    expect(worker.inputs.iamInstanceProfile).to.equal(resource(css, T.instanceProfile, "ecr-sync-worker-profile").state.name);
+    const sg = resource(css, T.securityGroup, "ecr-sync-worker-sg");
+    expect(worker.inputs.vpcSecurityGroupIds).to.deep.equal([sg.id]);
+    expect(sg.inputs.ingress).to.deep.equal([]);
+    expect(sg.inputs.egress).to.deep.equal([
+      { description: "HTTPS", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+    ]);
+  });
+
+  it("starts the worker from the Debian 12 AMI parameter, in a default subnet of a zone that offers the type", () => {
+    const worker = resource(css, T.instance, "ecr-sync-worker");
+    expect(worker.inputs.instanceType).to.equal("t4g.small");
+    expect(worker.inputs.ami).to.match(/^ami-[0-9a-f]{17}$/);
+    expect(css.outputs.workerAmiId).to.equal(worker.inputs.ami);
+    expect(worker.inputs.subnetId).to.equal(css.outputs.workerSubnetId).and.match(/^subnet-[0-9a-f]{17}$/);
+    // The mocks model us-east-1e, which offers no t4g: the worker must not land there.
+    expect(worker.state.availabilityZone).to.not.equal("us-east-1e");
+  });
+
+  it("bootstraps skopeo, jq, AWS CLI v2 and the SSM agent with a user data script ShellCheck accepts", () => {
+    const userData = resource(css, T.instance, "ecr-sync-worker").inputs.userData as string;
+    expect(userData).to.match(/^#!\/bin\/bash\n/);
+    expect(userData).to.match(/apt-get install -y [^\n]*\bskopeo\b[^\n]*\bjq\b[^\n]*\bawscli\b/);
+    expect(userData).to.include("https://s3.${REGION}.amazonaws.com/amazon-ssm-${REGION}/latest/debian_${arch}/amazon-ssm-agent.deb");
+    expect(userData).to.include("readonly REGION='us-east-1'");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-userdata-"));
+    try {
+      const file = path.join(dir, "user-data.sh");
+      fs.writeFileSync(file, userData);
+      execFileSync("shellcheck", [file], { encoding: "utf8" });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("carries ec2-scripts/ecr-sync.sh in the sync document, with strict parameters and the baked environment", () => {
+    const doc = resource(css, T.document, "ecr-sync-sync-document");
+    expect(doc.inputs).to.include({ name: "ecr-sync-copy-image", documentType: "Command", documentFormat: "JSON" });
+    const content = jsonInput(doc, "content") as CommandDocument;
+    const parameters = content.parameters;
+    expect(parameters.sourceRepository.allowedPattern).to.equal(REPOSITORY_NAME_PATTERN);
+    expect(parameters.targetRepository.allowedPattern).to.equal(REPOSITORY_NAME_PATTERN);
+    expect(parameters.tag.allowedPattern).to.equal(IMAGE_TAG_PATTERN);
+    expect(parameters.digest.allowedPattern).to.equal(IMAGE_DIGEST_PATTERN);
+    const commands = content.mainSteps[0].inputs.runCommand;
+    const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
+    expect(commands.join("\n")).to.include(script.replace(/\n$/, ""));
+    expect(commands).to.include.members([
+      `export ECR_SYNC_SOURCE_REGISTRY='${CSS}.dkr.ecr.us-east-1.amazonaws.com'`,
+      `export ECR_SYNC_TARGET_REGISTRY='${LEGACY}.dkr.ecr.us-east-1.amazonaws.com'`,
+      `export ECR_SYNC_TARGET_ROLE_ARN='arn:aws:iam::${LEGACY}:role/ecr-sync-target'`,
+      `export ECR_SYNC_REGION='us-east-1'`,
+      `export ECR_SYNC_REPOSITORY_MAP='${JSON.stringify(MAPPING)}'`,
+    ]);
+    expect(commands.at(-1)).to.equal(
+      `bash "$ecr_sync_dir/script.sh" 'copy' '--source-repository' '{{sourceRepository}}' '--target-repository' '{{targetRepository}}' '--tag' '{{tag}}' '--digest' '{{digest}}'`,
+    );
+  });
+
+  it("exports what the legacy stack and operators need, consistent with the resources", () => {
+    expect(css.outputs).to.deep.equal({
+      participant: "source",
+      sourceAccountId: CSS,
+      targetAccountId: LEGACY,
+      region: "us-east-1",
+      repositories: MAPPING,
+      targetRoleName: "ecr-sync-target",
+      targetRoleArn: `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
+      workerRoleArn: `arn:aws:iam::${CSS}:role/ecr-sync-worker`,
+      workerInstanceId: resource(css, T.instance, "ecr-sync-worker").id,
+      workerAmiId: resource(css, T.instance, "ecr-sync-worker").inputs.ami,
+      workerSubnetId: resource(css, T.instance, "ecr-sync-worker").inputs.subnetId,
+      syncDocumentName: "ecr-sync-copy-image",
+      commandLogGroupName: "/ecr-sync/commands",
+      functionName: "ecr-sync-push-trigger",
+      functionLogGroupName: "/aws/lambda/ecr-sync-push-trigger",
+      pushRuleName: "ecr-sync-push",
+    });
+  });
+
+  it("puts every ARN in the css account and region", () => {
+    const arns = css.resources.map((r) => r.state.arn).filter((a): a is string => typeof a === "string");
+    expect(arns.length).to.be.greaterThan(8);
+    for (const arn of arns) expect(arn, arn).to.match(new RegExp(`^arn:aws:[a-z0-9-]+:(us-east-1)?:${CSS}:`));
+  });
+
+  it("follows a mapping change and the configured subnet, instance type and retention", async () => {
+    const changed = await renderStack("css", {
+      config: {
+        "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-research": "research" },
+        "ecr-sync:workerSubnetId": "subnet-0123456789abcdef0",
+        "ecr-sync:workerInstanceType": "t3.small",
+        "ecr-sync:workerAmiParameter": "/aws/service/debian/release/12/latest/amd64",
+        "ecr-sync:logRetentionDays": 365,
+      },
+    });
+    const rule = resource(changed, T.rule, "ecr-sync-push-rule");
+    expect((jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"]).to.deep.equal([
+      "kuali-coeus",
+      "kuali-research",
+    ]);
+    const worker = resource(changed, T.instance, "ecr-sync-worker");
+    expect(worker.inputs).to.include({ subnetId: "subnet-0123456789abcdef0", instanceType: "t3.small" });
+    expect(worker.inputs.ami).to.not.equal(resource(css, T.instance, "ecr-sync-worker").inputs.ami);
+    for (const lg of resourcesOfType(changed, T.logGroup)) expect(lg.inputs.retentionInDays).to.equal(365);
+    expect(changed.outputs.repositories).to.deep.equal({ "kuali-coeus": "coeus", "kuali-research": "research" });
+  });
+
+  it("stops the program with the config error, naming key and value", async () => {
+    let error: unknown;
+    try {
+      await renderStack("css", { config: { "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" } } });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(Error);
+    expect((error as Error).message).to.include('"kuali-coeus" and "kuali-coeus-feature" are both mapped to "coeus"');
+  });
+});
