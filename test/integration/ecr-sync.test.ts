@@ -1,0 +1,418 @@
+import { expect } from "chai";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { EcrSyncWorld, ecrPassword, listDir, recordingPath, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../support/ecr-sync-env";
+import { freePort } from "../support/ports";
+import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../support/oci";
+
+/**
+ * ec2-scripts/ecr-sync.sh against real servers: two docker-registry instances (the target one
+ * accepts only the target account's ECR password, so every successful write proves the
+ * assumed role was used), moto_server for STS and ECR, skopeo doing the copies.
+ */
+describe("ecr-sync.sh", function () {
+  this.timeout(60000);
+  let world: EcrSyncWorld;
+  let counter = 0;
+  const unique = (base: string) => `${base}-${++counter}`;
+
+  before(async function () {
+    this.timeout(60000);
+    world = await startEcrSyncWorld();
+  });
+
+  after(async () => {
+    await world?.stop();
+  });
+
+  const smallImage = (label?: string): ImageSpec => ({ layers: [{ size: 96 * 1024 }, { size: 8 * 1024 }], label });
+
+  async function sourceImage(repository: string, tag: string, spec: ImageSpec = smallImage()): Promise<BuiltImage> {
+    const image = await world.layout.addImage(spec);
+    await world.pushToSource(image, repository, tag);
+    return image;
+  }
+
+  const copyArgs = (source: string, target: string, tag: string, digest?: string) => [
+    "copy",
+    "--source-repository",
+    source,
+    "--target-repository",
+    target,
+    "--tag",
+    tag,
+    ...(digest ? ["--digest", digest] : []),
+  ];
+
+  /** A source repository with one image and an existing (empty) target repository. */
+  async function pair(mutability: "MUTABLE" | "IMMUTABLE" = "MUTABLE") {
+    const source = unique("kuali-coeus");
+    const target = unique("coeus");
+    await world.createTargetRepository(target, mutability);
+    return { source, target };
+  }
+
+  describe("copy", () => {
+    it("copies a single-platform image with its digest, then reports unchanged without moving a layer byte", async () => {
+      const { source, target } = await pair();
+      const image = await sourceImage(source, "v1");
+
+      const sourceMark = await world.source.mark();
+      const targetMark = await world.target.mark();
+      const first = await world.run(copyArgs(source, target, "v1"));
+      expect(first.code, first.stderr).to.equal(0);
+      expect(first.lines).to.deep.equal([
+        {
+          result: "copied",
+          source: `${world.source.host}/${source}:v1`,
+          target: `${world.target.host}/${target}:v1`,
+          digest: image.digest,
+        },
+      ]);
+      expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
+      expect((await world.source.blobTraffic(sourceMark)).blobDownloadBytes).to.be.at.least(layerBytes(image));
+      expect((await world.target.blobTraffic(targetMark)).blobUploadBytes).to.be.at.least(layerBytes(image));
+
+      const sourceMark2 = await world.source.mark();
+      const targetMark2 = await world.target.mark();
+      const second = await world.run(copyArgs(source, target, "v1"));
+      expect(second.code, second.stderr).to.equal(0);
+      expect(second.lines.map((line) => [line.result, line.digest])).to.deep.equal([["unchanged", image.digest]]);
+      const pulled = await world.source.blobTraffic(sourceMark2);
+      const pushed = await world.target.blobTraffic(targetMark2);
+      expect([pulled.blobDownloads, pulled.blobDownloadBytes, pushed.blobUploads, pushed.blobUploadBytes]).to.deep.equal([0, 0, 0, 0]);
+    });
+
+    it("copies a multi-arch index with every platform, the index digest unchanged", async () => {
+      const { source, target } = await pair();
+      const index: BuiltIndex = await world.layout.addMultiArch(
+        [
+          { os: "linux", architecture: "amd64" },
+          { os: "linux", architecture: "arm64", variant: "v8" },
+          { os: "linux", architecture: "arm", variant: "v7" },
+        ],
+        [{ size: 64 * 1024 }, { size: 4 * 1024 }],
+      );
+      await world.pushToSource(index, source, "multi");
+
+      const result = await world.run(copyArgs(source, target, "multi"));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", index.digest]]);
+      expect(await world.target.digestOf(target, "multi")).to.equal(index.digest);
+      for (const image of index.images) {
+        expect(await world.target.digestOf(target, image.digest), `${image.platform.architecture} manifest`).to.equal(image.digest);
+        for (const layer of image.layers) {
+          const stored = await readFile(join(world.target.storageDir, "docker/registry/v2/blobs/sha256", layer.digest.slice(7, 9), layer.digest.slice(7), "data"));
+          expect(stored.length).to.equal(layer.size);
+        }
+      }
+    });
+
+    it("does not send again the layers the target repository already has", async () => {
+      const { source, target } = await pair();
+      const shared = { size: 512 * 1024, seed: unique("shared-base") };
+      const first = await sourceImage(source, "a", { layers: [shared, { size: 4 * 1024 }] });
+      const second = await sourceImage(source, "b", { layers: [shared, { size: 4 * 1024 }] });
+      expect(second.layers[0].digest).to.equal(first.layers[0].digest);
+
+      expect((await world.run(copyArgs(source, target, "a"))).code).to.equal(0);
+      const sourceMark = await world.source.mark();
+      const targetMark = await world.target.mark();
+      const result = await world.run(copyArgs(source, target, "b"));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines[0].result).to.equal("copied");
+      const pushed = await world.target.blobTraffic(targetMark);
+      const pulled = await world.source.blobTraffic(sourceMark);
+      // Only the new small layer and the config travel; the 512 KiB base layer stays put.
+      expect(pushed.blobUploads).to.equal(2);
+      expect(pushed.blobUploadBytes).to.be.below(shared.size);
+      expect(pulled.blobDownloadBytes).to.be.below(shared.size);
+    });
+
+    it("copies by --digest the image of the push event even after the source tag moved", async () => {
+      const { source, target } = await pair();
+      const pushed = await sourceImage(source, "release");
+      const moved = await sourceImage(source, "release");
+      expect(await world.source.digestOf(source, "release")).to.equal(moved.digest);
+
+      const result = await world.run(copyArgs(source, target, "release", pushed.digest));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", pushed.digest]]);
+      expect(await world.target.digestOf(target, "release")).to.equal(pushed.digest);
+    });
+
+    it("keeps passwords off every command line and output, and leaves no auth file behind", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      const log = join(world.scriptTmpDir, "..", unique("argv.log"));
+      const path = await recordingPath(join(world.scriptTmpDir, "..", unique("bin")), log);
+
+      const result = await world.run(copyArgs(source, target, "v1"), { PATH: path });
+      expect(result.code, result.stderr).to.equal(0);
+      const commandLines = await readFile(log, "utf8");
+      expect(commandLines).to.match(/^skopeo copy /m);
+      expect(commandLines).to.match(/^aws sts assume-role /m);
+      expect(commandLines).to.match(/^curl /m);
+      const secrets = [SOURCE_ACCOUNT, TARGET_ACCOUNT].flatMap((account) => [
+        ecrPassword(account),
+        Buffer.from(`AWS:${ecrPassword(account)}`).toString("base64"),
+      ]);
+      for (const secret of secrets) {
+        expect(commandLines, "command lines").not.to.include(secret);
+        expect(result.stdout + result.stderr, "output").not.to.include(secret);
+      }
+      expect(await listDir(world.scriptTmpDir)).to.deep.equal([]);
+    });
+  });
+
+  describe("copy with bad input changes nothing in the target", () => {
+    /** Runs the script and checks the exit code, the error text and that the target repository is untouched. */
+    async function expectRefused(args: string[], code: number, text: string | RegExp, targetRepository?: string, overrides?: Record<string, string>) {
+      const tagsBefore = targetRepository ? await world.target.tags(targetRepository) : [];
+      const mark = await world.target.mark();
+      const result = await world.run(args, overrides);
+      expect(result.code, result.stderr).to.equal(code);
+      if (typeof text === "string") expect(result.stderr).to.include(text);
+      else expect(result.stderr).to.match(text);
+      const writes = (await world.target.accessLog()).slice(mark).filter((entry) => ["PUT", "POST", "PATCH", "DELETE"].includes(entry.method));
+      expect(writes, "write requests to the target registry").to.deep.equal([]);
+      if (targetRepository) expect(await world.target.tags(targetRepository)).to.deep.equal(tagsBefore);
+      return result;
+    }
+
+    it("rejects an unknown flag with usage and exit 2", async () => {
+      const result = await expectRefused([...copyArgs("kuali-coeus", "coeus", "v1"), "--force"], 2, "copy: unknown argument '--force'");
+      expect(result.stderr).to.include("Usage:");
+    });
+
+    it("rejects a missing flag or a flag without value with exit 2", async () => {
+      await expectRefused(["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus"], 2, "--tag is required");
+      await expectRefused(["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus", "--tag"], 2, "--tag needs a value");
+      await expectRefused(["publish"], 2, "unknown command 'publish'");
+      await expectRefused([], 2, "a command is required");
+    });
+
+    it("rejects names, tags and digests ECR would reject, naming the value", async () => {
+      await expectRefused(copyArgs("Kuali_Coeus", "coeus", "v1"), 2, "--source-repository 'Kuali_Coeus' is not a valid ECR repository name");
+      await expectRefused(copyArgs("kuali-coeus", "coeus/", "v1"), 2, "--target-repository 'coeus/' is not a valid ECR repository name");
+      await expectRefused(copyArgs("kuali-coeus", "coeus", ".hidden"), 2, "--tag '.hidden' is not a valid image tag");
+      await expectRefused(copyArgs("kuali-coeus", "coeus", "t".repeat(129)), 2, "is not a valid image tag");
+      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1", "sha256:ABC"), 2, "--digest 'sha256:ABC' is not sha256:");
+    });
+
+    it("names a missing or invalid ECR_SYNC_* variable and exits 3", async () => {
+      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_TARGET_ROLE_ARN is not set", undefined, { ECR_SYNC_TARGET_ROLE_ARN: "" });
+      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_TLS_VERIFY='no' must be true or false", undefined, { ECR_SYNC_TLS_VERIFY: "no" });
+      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_SOURCE_REGISTRY='https://x' is not host[:port]", undefined, { ECR_SYNC_SOURCE_REGISTRY: "https://x" });
+    });
+
+    it("fails with exit 5 when the source tag does not exist", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      const result = await expectRefused(copyArgs(source, target, "v404"), 5, `source image ${world.source.host}/${source}:v404 does not exist`, target);
+      expect(result.lines).to.have.length(1);
+      expect(result.lines[0]).to.include({ result: "failed", target: `${world.target.host}/${target}:v404` });
+      expect(result.lines[0].error).to.include("does not exist");
+    });
+
+    it("fails with exit 5 when the source digest does not exist", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      const missing = `sha256:${"0".repeat(64)}`;
+      const result = await expectRefused(copyArgs(source, target, "v1", missing), 5, `source image ${world.source.host}/${source}@${missing} does not exist`, target);
+      expect(result.lines[0]).to.include({ result: "failed", digest: missing });
+    });
+
+    it("fails with exit 5 when the target repository does not exist in the target account's ECR, creating nothing", async () => {
+      const source = unique("kuali-coeus");
+      const target = unique("coeus-missing");
+      const image = await sourceImage(source, "v1");
+      const result = await expectRefused(copyArgs(source, target, "v1"), 5, `target repository '${target}' does not exist in the target account's ECR`, target);
+      expect(result.lines[0]).to.include({ result: "failed", digest: image.digest });
+      // A plain registry would have created the repository on push: it must not exist.
+      expect(await world.target.tags(target)).to.deep.equal([]);
+      expect((await world.target.accessLog()).some((entry) => entry.path.startsWith(`/v2/${target}/blobs/uploads`))).to.equal(false);
+    });
+
+    it("fails with exit 4 naming the target side when the role belongs to another account", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      const result = await expectRefused(copyArgs(source, target, "v1"), 4, `target side: registry ${world.target.host} rejected the ECR password (HTTP 401)`, target, {
+        ECR_SYNC_TARGET_ROLE_ARN: `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-target`,
+      });
+      expect(result.lines[0]).to.include({ result: "failed" });
+      expect(result.stderr).not.to.include("source side");
+    });
+
+    it("fails with exit 4 naming the source side when the source registry refuses the worker's password", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      // The worker's own password (account 123456789012) is not valid for the target registry.
+      await expectRefused(copyArgs(source, target, "v1"), 4, `source side: registry ${world.target.host} rejected the ECR password (HTTP 401)`, target, {
+        ECR_SYNC_SOURCE_REGISTRY: world.target.host,
+      });
+    });
+
+    it("fails with exit 4 naming the target side when STS does not answer the assume-role", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      const closedPort = await freePort();
+      const result = await expectRefused(copyArgs(source, target, "v1"), 4, "target side: aws sts assume-role", target, {
+        AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
+        AWS_MAX_ATTEMPTS: "1",
+      });
+      expect(result.lines[0]).to.include({ result: "failed" });
+      expect(result.lines[0].error).to.include(`--role-arn ${world.targetRoleArn}`);
+    });
+
+    it("refuses with exit 6 to move an immutable tag that holds another digest, and calls the same digest unchanged", async () => {
+      const { source, target } = await pair("IMMUTABLE");
+      const existing = await world.layout.addImage(smallImage());
+      await world.pushToTarget(existing, target, "v1");
+      await world.pushToSource(existing, source, "v1-rebuilt-from-same");
+      const other = await sourceImage(source, "v1");
+
+      const refused = await expectRefused(copyArgs(source, target, "v1"), 6, "is immutable and already holds", target);
+      expect(refused.lines[0]).to.include({ result: "failed", digest: other.digest });
+      expect(refused.lines[0].error).to.include(existing.digest);
+      expect(await world.target.digestOf(target, "v1")).to.equal(existing.digest);
+
+      const same = await world.run(copyArgs(source, target, "v1", existing.digest));
+      expect(same.code, same.stderr).to.equal(0);
+      expect(same.lines.map((line) => [line.result, line.digest])).to.deep.equal([["unchanged", existing.digest]]);
+    });
+  });
+
+  describe("copy, concurrently", () => {
+    it("lets two copies of one image to one tag take turns: one copies, the other finds it unchanged", async () => {
+      const { source, target } = await pair();
+      const image = await sourceImage(source, "v1");
+      const results = await Promise.all([world.run(copyArgs(source, target, "v1")), world.run(copyArgs(source, target, "v1"))]);
+      for (const result of results) expect(result.code, result.stderr).to.equal(0);
+      expect(results.map((result) => result.lines[0].result).sort()).to.deep.equal(["copied", "unchanged"]);
+      expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
+    });
+
+    it("serializes copies of two different images to one tag so each verifies its own digest", async () => {
+      const { source, target } = await pair();
+      const first = await world.layout.addImage(smallImage());
+      const second = await world.layout.addImage(smallImage());
+      await world.pushToSource(first, source, "first");
+      await world.pushToSource(second, source, "second");
+      const results = await Promise.all([
+        world.run(copyArgs(source, target, "latest", first.digest)),
+        world.run(copyArgs(source, target, "latest", second.digest)),
+      ]);
+      for (const result of results) {
+        expect(result.code, result.stderr).to.equal(0);
+        expect(result.lines[0].result).to.equal("copied");
+      }
+      expect([first.digest, second.digest]).to.include(await world.target.digestOf(target, "latest"));
+      expect(await listDir(world.lockDir)).to.include(`${target}:latest.lock`);
+    });
+  });
+
+  describe("reconcile", () => {
+    const mapOf = (map: Record<string, string>) => ({ ECR_SYNC_REPOSITORY_MAP: JSON.stringify(map) });
+
+    it("copies every missing or different tag of every mapping; a second run copies nothing", async () => {
+      const a = await pair();
+      const b = await pair();
+      const v1 = await sourceImage(a.source, "v1");
+      const v2 = await sourceImage(a.source, "v2");
+      const index = await world.layout.addMultiArch(
+        [
+          { os: "linux", architecture: "amd64" },
+          { os: "linux", architecture: "arm64", variant: "v8" },
+        ],
+        [{ size: 32 * 1024 }],
+      );
+      await world.pushToSource(index, a.source, "v3");
+      const t1 = await sourceImage(b.source, "t1");
+      const stale = await world.layout.addImage(smallImage());
+      await world.pushToTarget(stale, a.target, "v2");
+      await world.pushToTarget(stale, a.target, "target-only");
+      const env = mapOf({ [a.source]: a.target, [b.source]: b.target });
+
+      const first = await world.run(["reconcile"], env);
+      expect(first.code, first.stderr).to.equal(0);
+      const summary = (lines: Array<Record<string, string>>) => lines.map((line) => `${line.result} ${line.target.split("/").pop()} ${line.digest}`).sort();
+      expect(summary(first.lines)).to.deep.equal(
+        [
+          `copied ${a.target}:v1 ${v1.digest}`,
+          `copied ${a.target}:v2 ${v2.digest}`,
+          `copied ${a.target}:v3 ${index.digest}`,
+          `copied ${b.target}:t1 ${t1.digest}`,
+        ].sort(),
+      );
+      expect(await world.target.digestOf(a.target, "v2")).to.equal(v2.digest);
+      expect(await world.target.digestOf(a.target, "v3")).to.equal(index.digest);
+      expect(await world.target.digestOf(a.target, "target-only")).to.equal(stale.digest);
+
+      const sourceMark = await world.source.mark();
+      const targetMark = await world.target.mark();
+      const second = await world.run(["reconcile"], env);
+      expect(second.code, second.stderr).to.equal(0);
+      expect(second.lines.map((line) => line.result)).to.deep.equal(["unchanged", "unchanged", "unchanged", "unchanged"]);
+      expect((await world.source.blobTraffic(sourceMark)).blobDownloads).to.equal(0);
+      expect((await world.target.blobTraffic(targetMark)).blobUploads).to.equal(0);
+    });
+
+    it("prints the plan with --dry-run and writes nothing", async () => {
+      const { source, target } = await pair();
+      const synced = await sourceImage(source, "synced");
+      await world.pushToTarget(synced, target, "synced");
+      const missing = await sourceImage(source, "missing");
+      const mark = await world.target.mark();
+
+      const result = await world.run(["reconcile", "--dry-run"], mapOf({ [source]: target }));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((line) => `${line.result} ${line.digest}`)).to.deep.equal([`planned ${missing.digest}`, `unchanged ${synced.digest}`]);
+      const writes = (await world.target.accessLog()).slice(mark).filter((entry) => entry.method !== "GET" && entry.method !== "HEAD");
+      expect(writes).to.deep.equal([]);
+      expect(await world.target.tags(target)).to.deep.equal(["synced"]);
+    });
+
+    it("reports a mapping whose target repository is missing, still reconciles the others, and exits 1", async () => {
+      const good = await pair();
+      const orphanSource = unique("kuali-orphan");
+      const orphanTarget = unique("coeus-orphan");
+      await sourceImage(orphanSource, "v1");
+      const image = await sourceImage(good.source, "v1");
+
+      const result = await world.run(["reconcile"], mapOf({ [orphanSource]: orphanTarget, [good.source]: good.target }));
+      expect(result.code).to.equal(1);
+      const failed = result.lines.find((line) => line.result === "failed");
+      expect(failed).to.include({ source: `${world.source.host}/${orphanSource}`, target: `${world.target.host}/${orphanTarget}` });
+      expect(failed?.error).to.include(`target repository '${orphanTarget}' does not exist`);
+      expect(result.lines.find((line) => line.result === "copied")).to.include({ digest: image.digest });
+      expect(await world.target.tags(orphanTarget)).to.deep.equal([]);
+    });
+
+    it("shows an immutable-tag conflict in the --dry-run plan as failed", async () => {
+      const { source, target } = await pair("IMMUTABLE");
+      const existing = await world.layout.addImage(smallImage());
+      await world.pushToTarget(existing, target, "v1");
+      const other = await sourceImage(source, "v1");
+      const result = await world.run(["reconcile", "--dry-run"], mapOf({ [source]: target }));
+      expect(result.code).to.equal(1);
+      expect(result.lines).to.have.length(1);
+      expect(result.lines[0]).to.include({ result: "failed", digest: other.digest });
+      expect(result.lines[0].error).to.include("is immutable and already holds");
+    });
+
+    it("needs a valid ECR_SYNC_REPOSITORY_MAP (exit 3) and rejects unknown flags (exit 2)", async () => {
+      const missing = await world.run(["reconcile"]);
+      expect(missing.code).to.equal(3);
+      expect(missing.stderr).to.include("ECR_SYNC_REPOSITORY_MAP is not set");
+      const invalid = await world.run(["reconcile"], mapOf({ "kuali-coeus": "Coeus" }));
+      expect(invalid.code).to.equal(3);
+      expect(invalid.stderr).to.include("ECR_SYNC_REPOSITORY_MAP['kuali-coeus'] 'Coeus' is not a valid ECR repository name");
+      const notJson = await world.run(["reconcile"], { ECR_SYNC_REPOSITORY_MAP: "kuali-coeus=coeus" });
+      expect(notJson.code).to.equal(3);
+      const flag = await world.run(["reconcile", "--dryrun"]);
+      expect(flag.code).to.equal(2);
+      expect(flag.stderr).to.include("reconcile: unknown argument '--dryrun'");
+    });
+  });
+});

@@ -1,0 +1,215 @@
+import { execFile, spawn } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
+import { MotoServer, startMoto } from "./moto";
+import { Descriptor, OciLayout, pushImage } from "./oci";
+import { Registry, requireTools, startRegistry } from "./registry";
+
+/**
+ * The world ecr-sync.sh runs in during tests: moto_server for STS and ECR (source account =
+ * moto's default 123456789012, target account 730096353738 reached only through an assumed
+ * role), a source and a target docker-registry whose htpasswd accepts only the ECR password
+ * moto hands out for that account, an OCI layout to build images in, and a private lock dir.
+ */
+
+const execFileAsync = promisify(execFile);
+
+export const SCRIPT = resolve(__dirname, "../../ec2-scripts/ecr-sync.sh");
+export const SOURCE_ACCOUNT = "123456789012";
+export const TARGET_ACCOUNT = "730096353738";
+/** moto's ECR GetAuthorizationToken password for an account. */
+export const ecrPassword = (account: string): string => `${account}-auth-token`;
+export const TARGET_ROLE_NAME = "ecr-sync-target";
+export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-worker`;
+/** Tools the script and these helpers need; a missing one fails the suite by name. */
+export const REQUIRED_TOOLS = ["bash", "aws", "moto_server", "docker-registry", "htpasswd", "skopeo", "jq", "curl", "flock"];
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** stdout parsed as one JSON object per line. */
+  readonly lines: Array<Record<string, string>>;
+  readonly milliseconds: number;
+}
+
+export interface EcrSyncWorld {
+  readonly moto: MotoServer;
+  readonly source: Registry;
+  readonly target: Registry;
+  readonly layout: OciLayout;
+  readonly lockDir: string;
+  /** TMPDIR given to the script, to check it leaves no files (auth files) behind. */
+  readonly scriptTmpDir: string;
+  readonly targetRoleArn: string;
+  /** Environment for the script: moto endpoint and worker credentials plus ECR_SYNC_*. */
+  env(overrides?: Record<string, string | undefined>): Record<string, string>;
+  /** Runs `aws ARGS` in the target account (credentials of an assumed role there). */
+  awsInTarget(args: string[]): Promise<string>;
+  /** Creates ECR repositories in the target account (moto), as the legacy stack would. */
+  createTargetRepository(name: string, mutability?: "MUTABLE" | "IMMUTABLE"): Promise<void>;
+  pushToSource(artifact: Descriptor, repository: string, tag: string): Promise<void>;
+  pushToTarget(artifact: Descriptor, repository: string, tag: string): Promise<void>;
+  /** Runs ec2-scripts/ecr-sync.sh with `args` in env(overrides). */
+  run(args: string[], overrides?: Record<string, string | undefined>): Promise<RunResult>;
+  stop(): Promise<void>;
+}
+
+export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
+  await requireTools(...REQUIRED_TOOLS);
+  const stoppers: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const dir = await mkdtemp(join(tmpdir(), "ecr-sync-world-"));
+    stoppers.push(() => rm(dir, { recursive: true, force: true }));
+    const [moto, source, target, layout] = await Promise.all([
+      startMoto(),
+      startRegistry({ name: "source", users: { AWS: ecrPassword(SOURCE_ACCOUNT) } }),
+      startRegistry({ name: "target", users: { AWS: ecrPassword(TARGET_ACCOUNT) } }),
+      OciLayout.create(join(dir, "layout")),
+    ]);
+    stoppers.push(() => moto.stop(), () => source.stop(), () => target.stop());
+    const lockDir = join(dir, "locks");
+    const scriptTmpDir = join(dir, "tmp");
+    await mkdir(scriptTmpDir);
+
+    const aws = async (args: string[], extraEnv: Record<string, string> = {}) => {
+      const { stdout } = await execFileAsync("aws", [...args, "--output", "json"], {
+        env: { PATH: process.env.PATH ?? "", HOME: dir, ...moto.env(), ...extraEnv },
+      });
+      return stdout;
+    };
+    // An administrator in the target account: moto lets any caller assume a role there.
+    const admin = JSON.parse(
+      await aws(["sts", "assume-role", "--role-arn", `arn:aws:iam::${TARGET_ACCOUNT}:role/test-admin`, "--role-session-name", "test-setup"]),
+    ).Credentials;
+    const adminEnv = {
+      AWS_ACCESS_KEY_ID: admin.AccessKeyId,
+      AWS_SECRET_ACCESS_KEY: admin.SecretAccessKey,
+      AWS_SESSION_TOKEN: admin.SessionToken,
+    };
+    const awsInTarget = (args: string[]) => aws(args, adminEnv);
+    const role = JSON.parse(
+      await awsInTarget([
+        "iam",
+        "create-role",
+        "--role-name",
+        TARGET_ROLE_NAME,
+        "--assume-role-policy-document",
+        JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Effect: "Allow", Principal: { AWS: WORKER_ROLE_ARN }, Action: "sts:AssumeRole" }],
+        }),
+      ]),
+    ).Role;
+    const targetRoleArn: string = role.Arn;
+    if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`)) throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
+
+    const env = (overrides: Record<string, string | undefined> = {}) => {
+      const base: Record<string, string | undefined> = {
+        PATH: process.env.PATH,
+        HOME: dir,
+        TMPDIR: scriptTmpDir,
+        ...moto.env(),
+        ECR_SYNC_SOURCE_REGISTRY: source.host,
+        ECR_SYNC_TARGET_REGISTRY: target.host,
+        ECR_SYNC_TARGET_ROLE_ARN: targetRoleArn,
+        ECR_SYNC_REGION: "us-east-1",
+        ECR_SYNC_TLS_VERIFY: "false",
+        ECR_SYNC_LOCK_DIR: lockDir,
+        ...overrides,
+      };
+      return Object.fromEntries(Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    };
+
+    const world: EcrSyncWorld = {
+      moto,
+      source,
+      target,
+      layout,
+      lockDir,
+      scriptTmpDir,
+      targetRoleArn,
+      env,
+      awsInTarget,
+      async createTargetRepository(name, mutability = "MUTABLE") {
+        // Straight to moto's ECR JSON API as the target-account admin: the same call as
+        // `aws ecr create-repository`, without a CLI start (most of a second) per repository.
+        const response = await fetch(moto.endpoint, {
+          method: "POST",
+          headers: {
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
+            Authorization: `AWS4-HMAC-SHA256 Credential=${admin.AccessKeyId}/20250101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0`,
+            "X-Amz-Security-Token": admin.SessionToken,
+          },
+          body: JSON.stringify({ repositoryName: name, imageTagMutability: mutability }),
+        });
+        const body = (await response.json()) as { repository?: { registryId?: string } };
+        if (!response.ok || body.repository?.registryId !== TARGET_ACCOUNT) {
+          throw new Error(`CreateRepository ${name} in ${TARGET_ACCOUNT} failed: HTTP ${response.status} ${JSON.stringify(body)}`);
+        }
+      },
+      pushToSource: (artifact, repository, tag) =>
+        pushImage(layout, artifact, { registry: source.host, repository, tag, username: "AWS", password: ecrPassword(SOURCE_ACCOUNT) }),
+      pushToTarget: (artifact, repository, tag) =>
+        pushImage(layout, artifact, { registry: target.host, repository, tag, username: "AWS", password: ecrPassword(TARGET_ACCOUNT) }),
+      run: (args, overrides) => runScript(args, env(overrides)),
+      stop: stopAll,
+    };
+    return world;
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** Runs the script with exactly `env`; never rejects (the exit code is the result). */
+export function runScript(args: string[], env: Record<string, string>): Promise<RunResult> {
+  const started = Date.now();
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn("bash", [SCRIPT, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => {
+      const lines = stdout
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => {
+          try {
+            return JSON.parse(line) as Record<string, string>;
+          } catch {
+            throw new Error(`ecr-sync.sh wrote a stdout line that is not JSON: ${line}\nstderr:\n${stderr}`);
+          }
+        });
+      resolvePromise({ code: code ?? -1, stdout, stderr, lines, milliseconds: Date.now() - started });
+    });
+  });
+}
+
+/**
+ * A PATH directory whose `aws`, `curl` and `skopeo` append their argv (one line per call) to
+ * `log` and then exec the real tool: lets a test read every command line the script ran.
+ */
+export async function recordingPath(dir: string, log: string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  for (const tool of ["aws", "curl", "skopeo"]) {
+    const { stdout } = await execFileAsync("sh", ["-c", 'command -v "$1"', "sh", tool]);
+    const real = stdout.trim();
+    const file = join(dir, tool);
+    await writeFile(file, `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${log}'\nexec '${real}' "$@"\n`);
+    await chmod(file, 0o755);
+  }
+  return `${dir}:${process.env.PATH ?? ""}`;
+}
+
+export async function listDir(dir: string): Promise<string[]> {
+  return (await readdir(dir)).sort();
+}
