@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { EcrSyncWorld, ecrPassword, listDir, recordingPath, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../support/ecr-sync-env";
 import { freePort } from "../support/ports";
+import { requireTools } from "../support/registry";
 import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../support/oci";
 
 /**
@@ -51,6 +52,12 @@ describe("ecr-sync.sh", function () {
     await world.createTargetRepository(target, mutability);
     return { source, target };
   }
+
+  it("fails, naming the tool, when a tool the tests need is missing (never skips)", async () => {
+    let failure: unknown;
+    await requireTools("skopeo", "no-such-tool-ecr-sync").catch((error: unknown) => (failure = error));
+    expect(String(failure)).to.include("required tools not found on PATH: no-such-tool-ecr-sync (");
+  });
 
   describe("copy", () => {
     it("copies a single-platform image with its digest, then reports unchanged without moving a layer byte", async () => {
@@ -180,9 +187,12 @@ describe("ecr-sync.sh", function () {
       return result;
     }
 
-    it("rejects an unknown flag with usage and exit 2", async () => {
+    it("rejects an unknown flag with usage and exit 2, and prints usage with exit 0 on --help", async () => {
       const result = await expectRefused([...copyArgs("kuali-coeus", "coeus", "v1"), "--force"], 2, "copy: unknown argument '--force'");
       expect(result.stderr).to.include("Usage:");
+      const help = await world.run(["--help"]);
+      expect(help.code).to.equal(0);
+      expect(help.stdout).to.include("reconcile [--dry-run]");
     });
 
     it("rejects a missing flag or a flag without value with exit 2", async () => {
@@ -204,6 +214,9 @@ describe("ecr-sync.sh", function () {
       await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_TARGET_ROLE_ARN is not set", undefined, { ECR_SYNC_TARGET_ROLE_ARN: "" });
       await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_TLS_VERIFY='no' must be true or false", undefined, { ECR_SYNC_TLS_VERIFY: "no" });
       await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_SOURCE_REGISTRY='https://x' is not host[:port]", undefined, { ECR_SYNC_SOURCE_REGISTRY: "https://x" });
+      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "lock directory /proc/ecr-sync cannot be created or written: set ECR_SYNC_LOCK_DIR", undefined, {
+        ECR_SYNC_LOCK_DIR: "/proc/ecr-sync",
+      });
     });
 
     it("fails with exit 5 when the source tag does not exist", async () => {

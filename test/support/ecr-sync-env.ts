@@ -179,16 +179,17 @@ export function runScript(args: string[], env: Record<string, string>): Promise<
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", reject);
     child.once("close", (code) => {
-      const lines = stdout
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) => {
-          try {
-            return JSON.parse(line) as Record<string, string>;
-          } catch {
-            throw new Error(`ecr-sync.sh wrote a stdout line that is not JSON: ${line}\nstderr:\n${stderr}`);
-          }
-        });
+      const lines: Array<Record<string, string>> = [];
+      for (const line of stdout.split("\n").filter((text) => text.trim() !== "")) {
+        try {
+          lines.push(JSON.parse(line) as Record<string, string>);
+        } catch {
+          // --help prints usage on stdout; anything else there must be one JSON object per line.
+          if (args.includes("--help")) continue;
+          reject(new Error(`ecr-sync.sh wrote a stdout line that is not JSON: ${line}\nstderr:\n${stderr}`));
+          return;
+        }
+      }
       resolvePromise({ code: code ?? -1, stdout, stderr, lines, milliseconds: Date.now() - started });
     });
   });
