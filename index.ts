@@ -46,6 +46,8 @@ function sourceStack(s: SourceSettings) {
     workerSubnetId: s.workerSubnetId,
     workerAmiParameter: s.workerAmiParameter,
     logRetentionDays: s.logRetentionDays,
+    alertEmail: s.alertEmail,
+    reconcileSchedule: s.reconcileSchedule ?? false,
   });
   return {
     participant: s.participant,
@@ -64,6 +66,12 @@ function sourceStack(s: SourceSettings) {
     functionName: sync.functionName,
     functionLogGroupName: sync.functionLogGroupName,
     pushRuleName: sync.pushRuleName,
+    reconcileDocumentName: sync.reconcileDocumentName,
+    reconcileScheduleName: sync.reconcileScheduleName,
+    commandFailedRuleName: sync.commandFailedRuleName,
+    alertTopicArn: sync.alertTopicArn,
+    deadLetterQueueUrl: sync.deadLetterQueueUrl,
+    backfillCommand: sync.backfillCommand,
   };
 }
 

@@ -22,6 +22,8 @@ export const CONFIG_KEYS = [
   "workerSubnetId",
   "workerAmiParameter",
   "logRetentionDays",
+  "alertEmail",
+  "reconcileSchedule",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -32,7 +34,11 @@ export const CONFIG_DEFAULTS = {
   workerInstanceType: "t4g.small",
   workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
   logRetentionDays: 90,
+  reconcileSchedule: "rate(1 day)",
 } as const;
+
+/** The `reconcileSchedule` value that switches the scheduled reconcile off. */
+export const RECONCILE_OFF = "off";
 
 /** Retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
 export const LOG_RETENTION_DAYS = [
@@ -76,6 +82,10 @@ export interface SourceSettings extends CommonSettings {
   /** The public SSM parameter that names the worker's AMI. */
   readonly workerAmiParameter: string;
   readonly logRetentionDays: number;
+  /** Where alerts are e-mailed (an SNS e-mail subscription); `undefined`: no subscription. */
+  readonly alertEmail: string | undefined;
+  /** An EventBridge Scheduler expression (rate(…) or cron(…)) for the reconcile; `undefined`: off. */
+  readonly reconcileSchedule: string | undefined;
 }
 
 export interface TargetSettings extends CommonSettings {
@@ -209,6 +219,8 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       }
     }
     const logRetentionDays = parseRetention(value("logRetentionDays"), problems);
+    const alertEmail = parseAlertEmail(value("alertEmail"), problems);
+    const reconcileSchedule = parseReconcileSchedule(value("reconcileSchedule"), problems);
     if (problems.length > 0) throw new ConfigError(problems);
     return {
       participant,
@@ -222,6 +234,8 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       workerSubnetId,
       workerAmiParameter,
       logRetentionDays,
+      alertEmail,
+      reconcileSchedule,
     };
   }
 
@@ -278,6 +292,60 @@ function parseRetention(text: string | undefined, problems: string[]): number {
     );
   }
   return days;
+}
+
+/** One address, as SNS's e-mail protocol takes it: local@domain.tld, no spaces, no list. */
+const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+function parseAlertEmail(text: string | undefined, problems: string[]): string | undefined {
+  if (text === undefined) return undefined;
+  const address = text.trim();
+  if (address.length > 254 || !EMAIL.test(address)) {
+    problems.push(
+      `${key("alertEmail")}: ${shown(text)} is not one e-mail address (e.g. kuali-oncall@example.edu); set a single address, or leave it unset for no e-mail subscription`,
+    );
+    return undefined;
+  }
+  return address;
+}
+
+const RATE = /^rate\((\d+) (minutes?|hours?|days?)\)$/;
+const CRON = /^cron\(([^()]+)\)$/;
+const CRON_FIELD = /^[0-9A-Za-z*?,/#-]+$/;
+const SCHEDULE_EXAMPLES = `e.g. "rate(1 day)", "rate(12 hours)" or "cron(0 6 * * ? *)" (06:00 UTC daily), or "${RECONCILE_OFF}" to switch the reconcile off`;
+
+/**
+ * Checks an EventBridge Scheduler expression for the recurring reconcile: `rate(N unit)` (unit
+ * singular for 1, plural otherwise, as Scheduler requires) or `cron(…)` with its six fields and
+ * `?` in exactly one of day-of-month and day-of-week. One-time `at(…)` schedules are refused: a
+ * reconcile that runs once does not heal later gaps. Returns `undefined` for "off".
+ */
+export function parseReconcileSchedule(text: string | undefined, problems: string[]): string | undefined {
+  const expression = (text ?? CONFIG_DEFAULTS.reconcileSchedule).trim();
+  if (expression === RECONCILE_OFF) return undefined;
+  const problem = (why: string) => {
+    problems.push(`${key("reconcileSchedule")}: ${shown(text)} ${why}; ${SCHEDULE_EXAMPLES}`);
+    return undefined;
+  };
+  const rate = RATE.exec(expression);
+  if (rate !== null) {
+    const count = Number(rate[1]);
+    const plural = rate[2].endsWith("s");
+    if (count < 1) return problem("runs never: the rate must be at least 1");
+    if (count === 1 && plural) return problem(`is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(1 ${rate[2].slice(0, -1)})`)}`);
+    if (count > 1 && !plural) return problem(`is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(${count} ${rate[2]}s)`)}`);
+    return expression;
+  }
+  const cron = CRON.exec(expression);
+  if (cron !== null) {
+    const fields = cron[1].trim().split(/\s+/);
+    if (fields.length !== 6) return problem(`has ${fields.length} cron fields; Scheduler takes six (minutes hours day-of-month month day-of-week year)`);
+    if (!fields.every((f) => CRON_FIELD.test(f))) return problem("has a character a cron field does not take");
+    if ((fields[2] === "?") === (fields[4] === "?")) return problem("must have ? in exactly one of day-of-month and day-of-week");
+    return expression;
+  }
+  if (expression.startsWith("at(")) return problem("is a one-time schedule; the reconcile must recur");
+  return problem("is not a schedule expression");
 }
 
 /**

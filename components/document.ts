@@ -58,10 +58,23 @@ export interface ScriptDocumentArgs {
   readonly parameters: Readonly<Record<string, DocumentParameter>>;
   /** The script's arguments; `{{name}}` references a parameter. Each is single-quoted. */
   readonly arguments: readonly string[];
+  /**
+   * Flags appended after `arguments` when a `true`/`false` parameter is `true`, e.g.
+   * { parameter: "dryRun", flag: "--dry-run" }. Default: none.
+   */
+  readonly switches?: readonly DocumentSwitch[];
   /** How long one run may take before SSM stops it. */
   readonly timeoutSeconds: number;
   /** The step's name. */
   readonly stepName: string;
+}
+
+/** A flag the command passes to the script only when a boolean-like parameter is "true". */
+export interface DocumentSwitch {
+  /** A declared parameter whose allowedPattern admits only "true" and "false". */
+  readonly parameter: string;
+  /** The flag to pass, e.g. "--dry-run". */
+  readonly flag: string;
 }
 
 /** The heredoc delimiter that carries the script into a file on the worker. */
@@ -70,6 +83,16 @@ export const SCRIPT_DELIMITER = "ECR_SYNC_SCRIPT_END";
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
 /** How long one copy may run (a large multi-platform image over a slow link). */
 export const SYNC_TIMEOUT_SECONDS = 3600;
+/**
+ * How long one reconcile may run: every tag of every mapping, copying what is missing. The first
+ * run after an outage can copy many images; a run that outlives this is stopped, reported as
+ * TimedOut, and the next run continues where it stopped (copies already made are "unchanged").
+ */
+export const RECONCILE_TIMEOUT_SECONDS = 4 * 3600;
+/** The allowedPattern of a parameter that is a switch: exactly "true" or "false". */
+export const BOOLEAN_PATTERN = "^(true|false)$";
+/** The reconcile document's parameter names. */
+export const RECONCILE_PARAMETERS = { dryRun: "dryRun" } as const;
 
 const ENVIRONMENT_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}/g;
@@ -111,6 +134,21 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
     }
   }
 
+  const switches = a.switches ?? [];
+  for (const s of switches) {
+    const declared = a.parameters[s.parameter];
+    if (declared === undefined) throw new Error(`switch ${JSON.stringify(s.flag)} reads {{${s.parameter}}}, which the document does not declare`);
+    if (declared.allowedPattern !== BOOLEAN_PATTERN) {
+      throw new Error(`switch ${JSON.stringify(s.flag)}: parameter ${s.parameter} must have allowedPattern ${BOOLEAN_PATTERN}, got ${declared.allowedPattern}`);
+    }
+    if (!/^--[a-z][a-z0-9-]*$/.test(s.flag)) throw new Error(`switch flag ${JSON.stringify(s.flag)} is not a long option (--name)`);
+  }
+  // With switches, the flags are collected in the positional parameters ("$@"), which keeps each
+  // one a single word and adds nothing when the parameter is "false".
+  const switchLines =
+    switches.length === 0
+      ? []
+      : ["set --", ...switches.map((s) => `if [ '{{${s.parameter}}}' = 'true' ]; then set -- "$@" ${shellQuote(s.flag)}; fi`)];
   const runCommand = [
     "set -eu",
     'ecr_sync_dir="$(mktemp -d)"',
@@ -119,7 +157,8 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
     ...scriptLines,
     SCRIPT_DELIMITER,
     ...Object.entries(a.environment).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
-    `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}`,
+    ...switchLines,
+    `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}${switches.length === 0 ? "" : ' "$@"'}`,
   ];
 
   const document: CommandDocument = {
@@ -222,5 +261,38 @@ export function buildSyncDocument(a: { script: string; scriptPath: string; envir
     ],
     timeoutSeconds: SYNC_TIMEOUT_SECONDS,
     stepName: "copyImage",
+  });
+}
+
+/** The reconcile document's one parameter: dryRun, "false" unless an operator asks for a plan. */
+export function reconcileDocumentParameters(): Record<string, DocumentParameter> {
+  return {
+    [RECONCILE_PARAMETERS.dryRun]: {
+      type: "String",
+      description: 'true: print the plan (what would be copied) and write nothing. Default "false".',
+      allowedPattern: BOOLEAN_PATTERN,
+      minChars: 4,
+      maxChars: 5,
+      default: "false",
+    },
+  };
+}
+
+/**
+ * The document the reconcile schedule (and an operator's backfill) sends: `ecr-sync.sh reconcile`
+ * over every mapping in the baked ECR_SYNC_REPOSITORY_MAP, with `--dry-run` when dryRun is "true".
+ */
+export function buildReconcileDocument(a: { script: string; scriptPath: string; environment: SyncEnvironment }): CommandDocument {
+  return buildScriptDocument({
+    description:
+      "Copies every tag of every mapped css ECR repository whose digest the legacy repository lacks (ecr-sync.sh reconcile). dryRun=true prints the plan only.",
+    script: a.script,
+    scriptPath: a.scriptPath,
+    environment: syncEnvironment(a.environment),
+    parameters: reconcileDocumentParameters(),
+    arguments: ["reconcile"],
+    switches: [{ parameter: RECONCILE_PARAMETERS.dryRun, flag: "--dry-run" }],
+    timeoutSeconds: RECONCILE_TIMEOUT_SECONDS,
+    stepName: "reconcile",
   });
 }

@@ -332,3 +332,142 @@ export function lambdaPolicy(a: { documentArn: string; instanceArn: string; logG
     writeLogStreams("WriteFunctionLogs", logGroup),
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Failures reach a person; gaps heal (issue 5). Why each permission: docs/decisions/0008-reconcile-schedule.md.
+
+/** arn:aws:sqs:REGION:ACCOUNT:NAME */
+const QUEUE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:[\\w-]{1,80}$`);
+/** arn:aws:sns:REGION:ACCOUNT:NAME */
+const TOPIC_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:[\\w-]{1,256}$`);
+/** arn:aws:events:REGION:ACCOUNT:rule/NAME (a rule on the default bus). */
+const RULE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/[\\w.-]{1,64}$`);
+/** arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME */
+const ALARM_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:[^:*]{1,255}$`);
+/** arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME */
+const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:scheduler:${REGION}:(${ACCOUNT}):schedule-group/[\\w.-]{1,64}$`);
+
+function requireArns(argument: string, values: unknown, pattern: RegExp, what: string): string[] {
+  if (!Array.isArray(values) || values.length === 0) {
+    throw new Error(`${argument}: expected a non-empty list of ${what}s, got ${JSON.stringify(values)}`);
+  }
+  values.forEach((value, index) => requireMatch(`${argument}[${index}]`, value, pattern, `a ${what}`));
+  return sortedUnique(values as string[]);
+}
+
+/**
+ * Who may put messages into the dead-letter queue: EventBridge, only on behalf of the named rules
+ * (a failed delivery to their targets), and the named roles (the push trigger's role, which Lambda
+ * uses for its on-failure destination; the reconcile schedule's role, which Scheduler uses for its
+ * dead-letter queue). Nobody else, and nothing but SendMessage.
+ */
+export function deadLetterQueuePolicy(a: { queueArn: string; ruleArns: string[]; senderRoleArns: string[] }): PolicyDocument {
+  const queueArn = requireMatch("queueArn", a?.queueArn, QUEUE_ARN_PATTERN, "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)");
+  const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN_PATTERN, "EventBridge rule ARN (arn:aws:events:REGION:ACCOUNT:rule/NAME)");
+  if (!Array.isArray(a?.senderRoleArns) || a.senderRoleArns.length === 0) {
+    throw new Error(`senderRoleArns: expected a non-empty list of IAM role ARNs, got ${JSON.stringify(a?.senderRoleArns)}`);
+  }
+  const roles = sortedUnique(a.senderRoleArns.map((arn, index) => requireRoleArn(`senderRoleArns[${index}]`, arn).arn));
+  return document(
+    {
+      Sid: "RulesDeliverFailedEvents",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sqs:SendMessage",
+      Resource: queueArn,
+      Condition: { ArnEquals: { "aws:SourceArn": rules } },
+    },
+    {
+      Sid: "RolesSendFailedInvocations",
+      Effect: "Allow",
+      Principal: { AWS: roles.length === 1 ? roles[0] : roles },
+      Action: "sqs:SendMessage",
+      Resource: queueArn,
+    },
+  );
+}
+
+/**
+ * The push trigger's role may send to the dead-letter queue: Lambda delivers an event whose
+ * asynchronous retries are exhausted to the on-failure destination with the function's role.
+ */
+export function deadLetterSendPolicy(a: { queueArn: string }): PolicyDocument {
+  const queueArn = requireMatch("queueArn", a?.queueArn, QUEUE_ARN_PATTERN, "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)");
+  return document({ Sid: "SendToDeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn });
+}
+
+/**
+ * Who may publish to the alert topic: EventBridge only for the named rules (failed commands), and
+ * CloudWatch only for the named alarms. Anything in the account with its own sns:Publish keeps
+ * it (same-account access needs the identity policy only); no other account or service is named.
+ */
+export function alertTopicPolicy(a: { topicArn: string; ruleArns: string[]; alarmArns: string[] }): PolicyDocument {
+  const topicArn = requireMatch("topicArn", a?.topicArn, TOPIC_ARN_PATTERN, "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)");
+  const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN_PATTERN, "EventBridge rule ARN (arn:aws:events:REGION:ACCOUNT:rule/NAME)");
+  const alarms = requireArns("alarmArns", a?.alarmArns, ALARM_ARN_PATTERN, "CloudWatch alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME)");
+  return document(
+    {
+      Sid: "RulesPublishFailedCommands",
+      Effect: "Allow",
+      Principal: { Service: "events.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: topicArn,
+      Condition: { ArnEquals: { "aws:SourceArn": rules } },
+    },
+    {
+      Sid: "AlarmsPublishStateChanges",
+      Effect: "Allow",
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: topicArn,
+      Condition: { ArnEquals: { "aws:SourceArn": alarms } },
+    },
+  );
+}
+
+/**
+ * The reconcile schedule's role may be assumed by EventBridge Scheduler only, for schedules of the
+ * one schedule group (aws:SourceArn; Scheduler sends the group's ARN there, never a schedule's) in
+ * this account (aws:SourceAccount): the confused-deputy guard AWS documents for execution roles.
+ * The stack gives the reconcile schedule a group of its own, so no other schedule can use the role.
+ */
+export function schedulerTrustPolicy(a: { scheduleGroupArn: string }): PolicyDocument {
+  const match = SCHEDULE_GROUP_ARN_PATTERN.exec(requireString("scheduleGroupArn", a?.scheduleGroupArn));
+  if (!match) {
+    throw new Error(
+      `scheduleGroupArn: ${quoted(a?.scheduleGroupArn)} is not an EventBridge Scheduler schedule group ARN (arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME)`,
+    );
+  }
+  return document({
+    Sid: "AssumeFromReconcileScheduleGroup",
+    Effect: "Allow",
+    Principal: { Service: "scheduler.amazonaws.com" },
+    Action: "sts:AssumeRole",
+    Condition: { StringEquals: { "aws:SourceAccount": match[1] }, ArnEquals: { "aws:SourceArn": match[0] } },
+  });
+}
+
+/**
+ * The reconcile schedule sends the reconcile document to the worker (SendCommand is authorised
+ * against the document and the instance, so naming both allows exactly that pair), and puts an
+ * invocation it could not make into the dead-letter queue. Nothing else.
+ */
+export function schedulerPolicy(a: { documentArn: string; instanceArn: string; deadLetterQueueArn: string }): PolicyDocument {
+  const documentArn = requireMatch(
+    "documentArn",
+    a?.documentArn,
+    DOCUMENT_ARN_PATTERN,
+    "an SSM document ARN of this account (arn:aws:ssm:REGION:ACCOUNT:document/NAME)",
+  );
+  const instanceArn = requireMatch("instanceArn", a?.instanceArn, INSTANCE_ARN_PATTERN, "an EC2 instance ARN (arn:aws:ec2:REGION:ACCOUNT:instance/i-…)");
+  const queueArn = requireMatch("deadLetterQueueArn", a?.deadLetterQueueArn, QUEUE_ARN_PATTERN, "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)");
+  return document(
+    {
+      Sid: "SendReconcileDocumentToWorker",
+      Effect: "Allow",
+      Action: "ssm:SendCommand",
+      Resource: sortedUnique([documentArn, instanceArn]),
+    },
+    { Sid: "SendToDeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn },
+  );
+}

@@ -2,12 +2,17 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_FILE_NAME, HANDLER_NAME, HANDLER_RUNTIME } from "../lambda/bundle";
 import { CONFIG_VARIABLES } from "../lambda/config";
-import { buildSyncDocument } from "./document";
+import { buildReconcileDocument, buildSyncDocument, RECONCILE_PARAMETERS, SyncEnvironment } from "./document";
 import { pushEventPattern } from "./patterns";
 import {
+  alertTopicPolicy,
+  deadLetterQueuePolicy,
+  deadLetterSendPolicy,
   lambdaPolicy,
   lambdaTrustPolicy,
   repositoryArn,
+  schedulerPolicy,
+  schedulerTrustPolicy,
   workerPolicy,
   workerSsmAgentPolicy,
   workerTrustPolicy,
@@ -44,6 +49,87 @@ export interface SourceSyncArgs {
   readonly workerVolumeGiB?: pulumi.Input<number>;
   /** Retention of the function's and the commands' log groups, in days. Default 90. */
   readonly logRetentionDays?: pulumi.Input<number>;
+  /** An address the alert topic e-mails (the subscription must be confirmed). Default: none. */
+  readonly alertEmail?: string;
+  /**
+   * When the worker runs `ecr-sync.sh reconcile`: an EventBridge Scheduler expression (rate(…) or
+   * cron(…), UTC), or `false` for no schedule (the reconcile document stays, for backfills).
+   * Default "rate(1 day)".
+   */
+  readonly reconcileSchedule?: string | false;
+}
+
+/** How long Lambda keeps retrying an event, and EventBridge a delivery, before the dead-letter queue. */
+export const MAXIMUM_EVENT_AGE_SECONDS = 3600;
+/** Lambda's asynchronous retries of a failed invocation (its maximum). */
+export const FUNCTION_RETRY_ATTEMPTS = 2;
+/** EventBridge's (and Scheduler's) delivery retries within MAXIMUM_EVENT_AGE_SECONDS. */
+export const DELIVERY_RETRY_ATTEMPTS = 8;
+/** SQS's longest retention: 14 days for a person to look at a dead letter. */
+export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
+/** How long SSM waits for the worker to pick up a scheduled reconcile (SendCommand TimeoutSeconds). */
+export const RECONCILE_DELIVERY_TIMEOUT_SECONDS = 600;
+/** The command statuses that page a person. Success, and the transient ones, do not. */
+export const FAILED_COMMAND_STATUSES = ["Cancelled", "Failed", "TimedOut"] as const;
+
+/**
+ * Matches SSM's command-level status events ("EC2 Command Status-change Notification", detail
+ * `document-name` and `status`) for commands of `documentNames` that ended Failed, TimedOut or
+ * Cancelled. One event per command (the invocation-level events would repeat it per instance).
+ */
+export function commandFailureEventPattern(documentNames: string[]): Record<string, unknown> {
+  if (!Array.isArray(documentNames) || documentNames.length === 0) {
+    throw new Error(`documentNames: expected a non-empty list of SSM document names, got ${JSON.stringify(documentNames)}`);
+  }
+  documentNames.forEach((name, index) => {
+    if (typeof name !== "string" || !/^[\w.-]{3,128}$/.test(name)) {
+      throw new Error(`documentNames[${index}]: ${JSON.stringify(name)} is not an SSM document name (3–128 of letters, digits, _ . -)`);
+    }
+  });
+  return {
+    source: ["aws.ssm"],
+    "detail-type": ["EC2 Command Status-change Notification"],
+    detail: {
+      "document-name": [...new Set(documentNames)].sort(),
+      status: [...FAILED_COMMAND_STATUSES],
+    },
+  };
+}
+
+/**
+ * The text the alert topic receives for a failed command: what failed and how to read its output.
+ * An EventBridge input transformer; the values in <…> come from the event.
+ */
+export function commandFailureNotice(logGroupName: string): { inputPaths: Record<string, string>; inputTemplate: string } {
+  return {
+    inputPaths: {
+      command: "$.detail.command-id",
+      document: "$.detail.document-name",
+      status: "$.detail.status",
+      time: "$.time",
+      region: "$.region",
+    },
+    inputTemplate: JSON.stringify(
+      `ecr-sync: the SSM command <command> (document <document>) ended <status> at <time>. ` +
+        `Its output is in the CloudWatch log group ${logGroupName}; or run: ` +
+        `aws ssm list-command-invocations --region <region> --command-id <command> --details`,
+    ),
+  };
+}
+
+/** The exact `aws ssm send-command` an operator runs to reconcile (backfill) now. */
+export function backfillCommand(a: { region: string; documentName: string; instanceId: string; logGroupName: string; dryRun?: boolean }): string {
+  return [
+    "aws ssm send-command",
+    `--region ${a.region}`,
+    `--document-name ${a.documentName}`,
+    `--instance-ids ${a.instanceId}`,
+    `--parameters ${RECONCILE_PARAMETERS.dryRun}=${a.dryRun === true ? "true" : "false"}`,
+    `--timeout-seconds ${RECONCILE_DELIVERY_TIMEOUT_SECONDS}`,
+    `--cloud-watch-output-config CloudWatchOutputEnabled=true,CloudWatchLogGroupName=${a.logGroupName}`,
+    `--comment 'ecr-sync backfill'`,
+    "--query Command.CommandId --output text",
+  ].join(" ");
 }
 
 /**
@@ -68,6 +154,16 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly functionLogGroupName: pulumi.Output<string>;
   public readonly pushRuleName: pulumi.Output<string>;
   public readonly pushRuleArn: pulumi.Output<string>;
+  public readonly reconcileDocumentName: pulumi.Output<string>;
+  public readonly reconcileDocumentArn: pulumi.Output<string>;
+  /** The schedule's name, or undefined when the reconcile schedule is off. */
+  public readonly reconcileScheduleName: pulumi.Output<string | undefined>;
+  public readonly deadLetterQueueUrl: pulumi.Output<string>;
+  public readonly deadLetterQueueArn: pulumi.Output<string>;
+  public readonly alertTopicArn: pulumi.Output<string>;
+  public readonly commandFailedRuleName: pulumi.Output<string>;
+  /** The `aws ssm send-command` that starts a reconcile (backfill) now. */
+  public readonly backfillCommand: pulumi.Output<string>;
 
   constructor(name: string, args: SourceSyncArgs, opts?: pulumi.ComponentResourceOptions) {
     super("ecr-sync:index:SourceSync", name, {}, opts);
@@ -176,7 +272,19 @@ export class SourceSync extends pulumi.ComponentResource {
       { parent: this, ignoreChanges: ["ami"] },
     );
 
-    // The sync document: ecr-sync.sh itself, its environment, and strict parameters.
+    // The documents: ecr-sync.sh itself, its environment, and strict parameters.
+    const scriptPath = args.syncScriptPath ?? "ec2-scripts/ecr-sync.sh";
+    const environment = pulumi
+      .all([args.accountId, args.targetAccountId, args.region, args.targetRoleArn, repositories])
+      .apply(
+        ([accountId, targetAccountId, region, targetRoleArn, map]): SyncEnvironment => ({
+          sourceRegistry: `${accountId}.dkr.ecr.${region}.amazonaws.com`,
+          targetRegistry: `${targetAccountId}.dkr.ecr.${region}.amazonaws.com`,
+          targetRoleArn,
+          region,
+          repositories: map,
+        }),
+      );
     const syncDocumentName = `${name}-copy-image`;
     const syncDocument = new aws.ssm.Document(
       `${name}-sync-document`,
@@ -186,25 +294,41 @@ export class SourceSync extends pulumi.ComponentResource {
         documentFormat: "JSON",
         targetType: "/AWS::EC2::Instance",
         content: pulumi
-          .all([args.syncScript, args.accountId, args.targetAccountId, args.region, args.targetRoleArn, repositories])
-          .apply(([script, accountId, targetAccountId, region, targetRoleArn, map]) =>
-            JSON.stringify(
-              buildSyncDocument({
-                script,
-                scriptPath: args.syncScriptPath ?? "ec2-scripts/ecr-sync.sh",
-                environment: {
-                  sourceRegistry: `${accountId}.dkr.ecr.${region}.amazonaws.com`,
-                  targetRegistry: `${targetAccountId}.dkr.ecr.${region}.amazonaws.com`,
-                  targetRoleArn,
-                  region,
-                  repositories: map,
-                },
-              }),
-              null,
-              2,
-            ),
-          ),
+          .all([args.syncScript, environment])
+          .apply(([script, env]) => JSON.stringify(buildSyncDocument({ script, scriptPath, environment: env }), null, 2)),
       },
+      { parent: this },
+    );
+    // The reconcile document: the same script's `reconcile`, sent by the schedule and by operators.
+    // Its output goes to the same log group, which the worker's policy already lets it write.
+    const reconcileDocument = new aws.ssm.Document(
+      `${name}-reconcile-document`,
+      {
+        name: `${name}-reconcile`,
+        documentType: "Command",
+        documentFormat: "JSON",
+        targetType: "/AWS::EC2::Instance",
+        content: pulumi
+          .all([args.syncScript, environment])
+          .apply(([script, env]) => JSON.stringify(buildReconcileDocument({ script, scriptPath, environment: env }), null, 2)),
+      },
+      { parent: this },
+    );
+
+    // Where failures land: a dead-letter queue for events nobody could act on, and a topic that
+    // reaches a person.
+    const deadLetterQueue = new aws.sqs.Queue(
+      `${name}-dead-letters`,
+      {
+        name: `${name}-dead-letters`,
+        messageRetentionSeconds: DEAD_LETTER_RETENTION_SECONDS,
+        sqsManagedSseEnabled: true,
+      },
+      { parent: this },
+    );
+    const alertTopic = new aws.sns.Topic(
+      `${name}-alerts`,
+      { name: `${name}-alerts`, displayName: "ecr-sync alerts" },
       { parent: this },
     );
 
@@ -227,6 +351,14 @@ export class SourceSync extends pulumi.ComponentResource {
           .apply(([documentArn, instanceArn, logGroupArn]) =>
             JSON.stringify(lambdaPolicy({ documentArn, instanceArn, logGroupArn })),
           ),
+      },
+      { parent: this },
+    );
+    const functionDeadLetterPolicy = new aws.iam.RolePolicy(
+      `${name}-function-dead-letter`,
+      {
+        role: functionRole.name,
+        policy: deadLetterQueue.arn.apply((queueArn) => JSON.stringify(deadLetterSendPolicy({ queueArn }))),
       },
       { parent: this },
     );
@@ -278,9 +410,186 @@ export class SourceSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // An event the handler could not turn into a command (after Lambda's retries) goes to the
+    // dead-letter queue; so does an event EventBridge could not deliver to the function at all.
+    new aws.lambda.FunctionEventInvokeConfig(
+      `${name}-function-async`,
+      {
+        functionName: pushTrigger.name,
+        maximumRetryAttempts: FUNCTION_RETRY_ATTEMPTS,
+        maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS,
+        destinationConfig: { onFailure: { destination: deadLetterQueue.arn } },
+      },
+      { parent: this, dependsOn: [functionDeadLetterPolicy] },
+    );
     new aws.cloudwatch.EventTarget(
       `${name}-push-target`,
-      { rule: pushRule.name, targetId: "push-trigger", arn: pushTrigger.arn },
+      {
+        rule: pushRule.name,
+        targetId: "push-trigger",
+        arn: pushTrigger.arn,
+        deadLetterConfig: { arn: deadLetterQueue.arn },
+        retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+      },
+      { parent: this },
+    );
+
+    // A sync or reconcile command that ended Failed, TimedOut or Cancelled → the alert topic.
+    const commandFailedRule = new aws.cloudwatch.EventRule(
+      `${name}-command-failed-rule`,
+      {
+        name: `${name}-command-failed`,
+        description: "An ecr-sync SSM command (copy or reconcile) ended Failed, TimedOut or Cancelled.",
+        eventPattern: pulumi
+          .all([syncDocument.name, reconcileDocument.name])
+          .apply((names) => JSON.stringify(commandFailureEventPattern(names))),
+      },
+      { parent: this },
+    );
+    new aws.cloudwatch.EventTarget(
+      `${name}-command-failed-target`,
+      {
+        rule: commandFailedRule.name,
+        targetId: "alert-topic",
+        arn: alertTopic.arn,
+        inputTransformer: commandLogGroup.name.apply(commandFailureNotice),
+        deadLetterConfig: { arn: deadLetterQueue.arn },
+        retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+      },
+      { parent: this },
+    );
+
+    // Alarms: anything in the dead-letter queue, any error of the push trigger. Both notify when
+    // they fire and when they clear.
+    const deadLetterAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-dead-letters-alarm`,
+      {
+        name: `${name}-dead-letters`,
+        alarmDescription:
+          "ecr-sync: an event or scheduled reconcile could not be acted on and sits in the dead-letter queue. README runbook: inspect and redrive the dead letters.",
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: deadLetterQueue.name },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [alertTopic.arn],
+        okActions: [alertTopic.arn],
+      },
+      { parent: this },
+    );
+    const functionErrorsAlarm = new aws.cloudwatch.MetricAlarm(
+      `${name}-function-errors-alarm`,
+      {
+        name: `${name}-push-trigger-errors`,
+        alarmDescription:
+          "ecr-sync: the push trigger failed on an event (Lambda retries twice, then the event goes to the dead-letter queue). README runbook: read its log group.",
+        namespace: "AWS/Lambda",
+        metricName: "Errors",
+        dimensions: { FunctionName: pushTrigger.name },
+        statistic: "Sum",
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [alertTopic.arn],
+        okActions: [alertTopic.arn],
+      },
+      { parent: this },
+    );
+    new aws.sns.TopicPolicy(
+      `${name}-alerts-policy`,
+      {
+        arn: alertTopic.arn,
+        policy: pulumi
+          .all([alertTopic.arn, commandFailedRule.arn, deadLetterAlarm.arn, functionErrorsAlarm.arn])
+          .apply(([topicArn, ruleArn, ...alarmArns]) => JSON.stringify(alertTopicPolicy({ topicArn, ruleArns: [ruleArn], alarmArns }))),
+      },
+      { parent: this },
+    );
+    if (args.alertEmail !== undefined) {
+      new aws.sns.TopicSubscription(
+        `${name}-alerts-email`,
+        { topic: alertTopic.arn, protocol: "email", endpoint: args.alertEmail },
+        { parent: this },
+      );
+    }
+
+    // Gaps heal: the schedule sends the reconcile document to the worker.
+    const scheduleExpression = args.reconcileSchedule ?? "rate(1 day)";
+    let scheduleName: pulumi.Output<string | undefined> = pulumi.output(undefined);
+    const senderRoleArns: pulumi.Output<string>[] = [functionRole.arn];
+    if (scheduleExpression !== false) {
+      const scheduleGroup = new aws.scheduler.ScheduleGroup(`${name}-reconcile-group`, { name }, { parent: this });
+      const schedulerRole = new aws.iam.Role(
+        `${name}-scheduler-role`,
+        {
+          name: `${name}-reconcile-scheduler`,
+          description: "The ecr-sync reconcile schedule: sends the reconcile document to the worker.",
+          assumeRolePolicy: scheduleGroup.arn.apply((scheduleGroupArn) => JSON.stringify(schedulerTrustPolicy({ scheduleGroupArn }))),
+        },
+        { parent: this },
+      );
+      const schedulerRolePolicy = new aws.iam.RolePolicy(
+        `${name}-scheduler-send-command`,
+        {
+          role: schedulerRole.name,
+          policy: pulumi
+            .all([reconcileDocument.arn, worker.arn, deadLetterQueue.arn])
+            .apply(([documentArn, instanceArn, deadLetterQueueArn]) =>
+              JSON.stringify(schedulerPolicy({ documentArn, instanceArn, deadLetterQueueArn })),
+            ),
+        },
+        { parent: this },
+      );
+      const schedule = new aws.scheduler.Schedule(
+        `${name}-reconcile-schedule`,
+        {
+          name: `${name}-reconcile`,
+          groupName: scheduleGroup.name,
+          description: "ecr-sync: copy whatever the push events missed (ecr-sync.sh reconcile on the worker).",
+          scheduleExpression,
+          scheduleExpressionTimezone: "UTC",
+          flexibleTimeWindow: { mode: "OFF" },
+          state: "ENABLED",
+          target: {
+            arn: "arn:aws:scheduler:::aws-sdk:ssm:sendCommand",
+            roleArn: schedulerRole.arn,
+            input: pulumi
+              .all([reconcileDocument.name, worker.id, commandLogGroup.name])
+              .apply(([documentName, instanceId, logGroupName]) =>
+                JSON.stringify({
+                  DocumentName: documentName,
+                  InstanceIds: [instanceId],
+                  Parameters: { [RECONCILE_PARAMETERS.dryRun]: ["false"] },
+                  Comment: "ecr-sync scheduled reconcile",
+                  TimeoutSeconds: RECONCILE_DELIVERY_TIMEOUT_SECONDS,
+                  CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: logGroupName },
+                }),
+              ),
+            retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+            deadLetterConfig: { arn: deadLetterQueue.arn },
+          },
+        },
+        { parent: this, dependsOn: [schedulerRolePolicy] },
+      );
+      scheduleName = schedule.name;
+      senderRoleArns.push(schedulerRole.arn);
+    }
+    new aws.sqs.QueuePolicy(
+      `${name}-dead-letters-policy`,
+      {
+        queueUrl: deadLetterQueue.url,
+        policy: pulumi
+          .all([deadLetterQueue.arn, pushRule.arn, commandFailedRule.arn, pulumi.all(senderRoleArns)])
+          .apply(([queueArn, pushRuleArn, commandFailedRuleArn, roleArns]) =>
+            JSON.stringify(deadLetterQueuePolicy({ queueArn, ruleArns: [pushRuleArn, commandFailedRuleArn], senderRoleArns: roleArns })),
+          ),
+      },
       { parent: this },
     );
 
@@ -299,6 +608,16 @@ export class SourceSync extends pulumi.ComponentResource {
     this.functionLogGroupName = functionLogGroup.name;
     this.pushRuleName = pushRule.name;
     this.pushRuleArn = pushRule.arn;
+    this.reconcileDocumentName = reconcileDocument.name;
+    this.reconcileDocumentArn = reconcileDocument.arn;
+    this.reconcileScheduleName = scheduleName;
+    this.deadLetterQueueUrl = deadLetterQueue.url;
+    this.deadLetterQueueArn = deadLetterQueue.arn;
+    this.alertTopicArn = alertTopic.arn;
+    this.commandFailedRuleName = commandFailedRule.name;
+    this.backfillCommand = pulumi
+      .all([args.region, reconcileDocument.name, worker.id, commandLogGroup.name])
+      .apply(([region, documentName, instanceId, logGroupName]) => backfillCommand({ region, documentName, instanceId, logGroupName }));
     this.registerOutputs({
       workerRoleArn: this.workerRoleArn,
       workerRoleName: this.workerRoleName,
@@ -315,6 +634,14 @@ export class SourceSync extends pulumi.ComponentResource {
       functionLogGroupName: this.functionLogGroupName,
       pushRuleName: this.pushRuleName,
       pushRuleArn: this.pushRuleArn,
+      reconcileDocumentName: this.reconcileDocumentName,
+      reconcileDocumentArn: this.reconcileDocumentArn,
+      reconcileScheduleName: this.reconcileScheduleName,
+      deadLetterQueueUrl: this.deadLetterQueueUrl,
+      deadLetterQueueArn: this.deadLetterQueueArn,
+      alertTopicArn: this.alertTopicArn,
+      commandFailedRuleName: this.commandFailedRuleName,
+      backfillCommand: this.backfillCommand,
     });
   }
 

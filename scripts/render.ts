@@ -262,6 +262,58 @@ export class StackMocks implements pulumi.runtime.Mocks {
         id = `${String(inputs.rule)}-${String(inputs.targetId)}`;
         computed = { eventBusName: "default" };
         break;
+      case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig":
+        // The provider's id: the function name, with ":QUALIFIER" when one is set.
+        id = inputs.qualifier === undefined ? String(inputs.functionName) : `${String(inputs.functionName)}:${String(inputs.qualifier)}`;
+        computed = {};
+        break;
+      case "aws:sqs/queue:Queue": {
+        // An SQS queue's id is its URL.
+        id = `https://sqs.${region}.amazonaws.com/${account}/${named}`;
+        computed = {
+          name: named,
+          arn: `arn:aws:sqs:${region}:${account}:${named}`,
+          url: id,
+          messageRetentionSeconds: inputs.messageRetentionSeconds ?? 345600,
+          visibilityTimeoutSeconds: inputs.visibilityTimeoutSeconds ?? 30,
+        };
+        break;
+      }
+      case "aws:sqs/queuePolicy:QueuePolicy":
+        id = String(inputs.queueUrl);
+        computed = {};
+        break;
+      case "aws:sns/topic:Topic": {
+        // An SNS topic's id is its ARN.
+        id = `arn:aws:sns:${region}:${account}:${named}`;
+        computed = { name: named, arn: id, owner: account };
+        break;
+      }
+      case "aws:sns/topicPolicy:TopicPolicy":
+        id = String(inputs.arn);
+        computed = { owner: account };
+        break;
+      case "aws:sns/topicSubscription:TopicSubscription": {
+        const uuid = hex(seed, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+        id = `${String(inputs.topic)}:${uuid}`;
+        // An e-mail subscription waits for the recipient to confirm it.
+        computed = { arn: id, ownerId: account, pendingConfirmation: inputs.protocol === "email" || inputs.protocol === "email-json" };
+        break;
+      }
+      case "aws:cloudwatch/metricAlarm:MetricAlarm":
+        id = named;
+        computed = { name: named, arn: `arn:aws:cloudwatch:${region}:${account}:alarm:${named}` };
+        break;
+      case "aws:scheduler/scheduleGroup:ScheduleGroup":
+        id = named;
+        computed = { name: named, arn: `arn:aws:scheduler:${region}:${account}:schedule-group/${named}`, state: "ACTIVE" };
+        break;
+      case "aws:scheduler/schedule:Schedule": {
+        const group = typeof inputs.groupName === "string" ? inputs.groupName : "default";
+        id = `${group}/${named}`;
+        computed = { name: named, groupName: group, arn: `arn:aws:scheduler:${region}:${account}:schedule/${group}/${named}` };
+        break;
+      }
       default:
         throw new Error(`synth mocks: unknown resource type ${type} (resource ${name}); teach scripts/render.ts what AWS returns for it`);
     }
@@ -430,9 +482,26 @@ export async function renderStack(stack: string, options: RenderOptions = {}): P
   const namespace = projectName();
   const reference = config[`${namespace}:sourceStack`];
   if (config[`${namespace}:participant`] === "target" && reference !== undefined) {
-    stackReferences[reference] = options.sourceOutputs ?? (await renderStack(localStackOf(reference))).outputs;
+    stackReferences[reference] = options.sourceOutputs ?? (await referencedStackOutputs(localStackOf(reference)));
   }
   return runChild({ stack, config, stackReferences });
+}
+
+/**
+ * The outputs of a referenced stack rendered with its own, unchanged config: rendered once per
+ * process and reused (the stack files do not change while a process runs), so a series of target
+ * renders does not pay for the same source render each time.
+ */
+const referencedRenders = new Map<string, Promise<Record<string, unknown>>>();
+function referencedStackOutputs(stack: string): Promise<Record<string, unknown>> {
+  let outputs = referencedRenders.get(stack);
+  if (outputs === undefined) {
+    outputs = renderStack(stack).then((r) => r.outputs);
+    // A failed render is not cached: the next caller sees the error afresh.
+    outputs.catch(() => referencedRenders.delete(stack));
+    referencedRenders.set(stack, outputs);
+  }
+  return outputs;
 }
 
 async function runChild(request: RenderRequest): Promise<Rendering> {

@@ -35,6 +35,8 @@ const JSON_INPUTS: Record<string, string[]> = {
   "aws:iam/role:Role": ["assumeRolePolicy"],
   "aws:iam/rolePolicy:RolePolicy": ["policy"],
   "aws:cloudwatch/eventRule:EventRule": ["eventPattern"],
+  "aws:sqs/queuePolicy:QueuePolicy": ["policy"],
+  "aws:sns/topicPolicy:TopicPolicy": ["policy"],
 };
 
 function indent(text: string, by = "    "): string {
@@ -76,6 +78,10 @@ export function review(r: Rendering): string {
           ? [...lines.slice(0, start + 1), `  … ${end - start - 1} lines of the script …`, ...lines.slice(end)]
           : lines;
       out.push("  document command:", indent(shown.join("\n")));
+    }
+    if (res.type === "aws:scheduler/schedule:Schedule") {
+      const target = res.inputs.target as { input?: unknown } | undefined;
+      if (typeof target?.input === "string") out.push("  target input:", indent(JSON.stringify(JSON.parse(target.input), null, 2)));
     }
     if (typeof res.inputs.userData === "string") out.push("  userData:", indent(res.inputs.userData.trimEnd()));
     if (res.inputs.code !== undefined) out.push(`  code: ${JSON.stringify(res.inputs.code)}`);
