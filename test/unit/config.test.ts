@@ -55,6 +55,8 @@ describe("stack config (components/config.ts)", () => {
         workerSubnetId: undefined,
         workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
         logRetentionDays: 90,
+        alertEmail: undefined,
+        reconcileSchedule: "rate(1 day)",
       });
     });
 
@@ -85,6 +87,7 @@ describe("stack config (components/config.ts)", () => {
         expect(declared[key].default, `Pulumi.yaml config.${key}.default`).to.equal(value);
       }
       expect(declared.workerSubnetId.default).to.equal("");
+      expect(declared.alertEmail.default).to.equal("");
     });
 
     it("a stack file that lacks a key Pulumi.yaml declares without default is refused, as the CLI would", () => {
@@ -214,6 +217,42 @@ describe("stack config (components/config.ts)", () => {
       expectProblem(rawFor("css", { "ecr-sync:workerInstanceType": "small" }), "ecr-sync:workerInstanceType", '"small"');
       expectProblem(rawFor("css", { "ecr-sync:workerAmiParameter": "ami-0123" }), "ecr-sync:workerAmiParameter", '"ami-0123"');
       expectProblem(rawFor("css", { "ecr-sync:targetRoleName": "has space" }), "ecr-sync:targetRoleName", '"has space"');
+    });
+
+    it("an alertEmail that is not one e-mail address", () => {
+      for (const bad of ["oncall", "oncall@", "@example.edu", "on call@example.edu", "a@example.edu,b@example.edu", "oncall@example"]) {
+        expectProblem(rawFor("css", { "ecr-sync:alertEmail": bad }), "ecr-sync:alertEmail", JSON.stringify(bad), "not one e-mail address", "leave it unset");
+      }
+    });
+
+    it("a reconcileSchedule Scheduler would refuse or that does not recur", () => {
+      const cases: Array<[string, string]> = [
+        ["daily", "is not a schedule expression"],
+        ["rate(1 days)", 'write "rate(1 day)"'],
+        ["rate(2 hour)", 'write "rate(2 hours)"'],
+        ["rate(0 minutes)", "at least 1"],
+        ["rate(1 week)", "is not a schedule expression"],
+        ["cron(0 6 * * *)", "has 5 cron fields"],
+        ["cron(0 6 * * * *)", "? in exactly one of day-of-month and day-of-week"],
+        ["cron(0 6 ? * ? *)", "? in exactly one of day-of-month and day-of-week"],
+        ["cron(0 6 * * ? ;id)", "a character a cron field does not take"],
+        ["at(2030-01-01T00:00:00)", "one-time schedule"],
+        ["Off", "is not a schedule expression"],
+      ];
+      for (const [bad, why] of cases) {
+        expectProblem(rawFor("css", { "ecr-sync:reconcileSchedule": bad }), "ecr-sync:reconcileSchedule", JSON.stringify(bad), why, '"off"');
+      }
+    });
+
+    it("accepts an alertEmail, rate and cron schedules, and off", () => {
+      const settings = (overrides: Record<string, unknown>) => parseStackConfig(rawFor("css", overrides)) as { alertEmail?: string; reconcileSchedule?: string };
+      expect(settings({ "ecr-sync:alertEmail": "kuali-oncall@example.edu" }).alertEmail).to.equal("kuali-oncall@example.edu");
+      expect(settings({ "ecr-sync:alertEmail": "" }).alertEmail).to.equal(undefined);
+      for (const good of ["rate(1 day)", "rate(12 hours)", "rate(30 minutes)", "cron(0 6 * * ? *)", "cron(15 2 ? * MON-FRI *)"]) {
+        expect(settings({ "ecr-sync:reconcileSchedule": good }).reconcileSchedule, good).to.equal(good);
+      }
+      expect(settings({ "ecr-sync:reconcileSchedule": "off" }).reconcileSchedule).to.equal(undefined);
+      expect(settings({ "ecr-sync:reconcileSchedule": null }).reconcileSchedule).to.equal("rate(1 day)");
     });
 
     it("reports every problem at once", () => {

@@ -6,8 +6,12 @@ import {
   CommandDocument,
   MAX_DOCUMENT_BYTES,
   SCRIPT_DELIMITER,
+  BOOLEAN_PATTERN,
+  RECONCILE_TIMEOUT_SECONDS,
+  buildReconcileDocument,
   buildScriptDocument,
   buildSyncDocument,
+  reconcileDocumentParameters,
   shellQuote,
   syncDocumentParameters,
 } from "../../components/document";
@@ -32,12 +36,21 @@ const REPORTING_SCRIPT = [
   "",
 ].join("\n");
 
-/** Substitutes parameters textually, as SSM Run Command does, and runs the command with sh. */
-function runAsSsmWould(document: CommandDocument, parameters: Record<string, string>): string {
-  for (const [name, value] of Object.entries(parameters)) {
+/**
+ * Substitutes parameters textually, as SSM Run Command does (a parameter not given takes its
+ * declared default; one without a default is refused), and runs the command with sh.
+ */
+function runAsSsmWould(document: CommandDocument, given: Record<string, string>): string {
+  for (const [name, value] of Object.entries(given)) {
     const declared = document.parameters[name];
     expect(declared, `parameter ${name}`).to.exist;
     if (!new RegExp(declared.allowedPattern).test(value)) throw new Error(`SSM would refuse ${name}=${value}`);
+  }
+  const parameters: Record<string, string> = {};
+  for (const [name, declared] of Object.entries(document.parameters)) {
+    const value = given[name] ?? declared.default;
+    if (value === undefined) throw new Error(`SSM would refuse the command: parameter ${name} is required`);
+    parameters[name] = value;
   }
   const script = document.mainSteps[0].inputs.runCommand
     .join("\n")
@@ -167,5 +180,76 @@ describe("the SSM sync document (components/document.ts)", () => {
     const script = fs.readFileSync(scriptPath, "utf8");
     const document = buildSyncDocument({ script, scriptPath: "ec2-scripts/ecr-sync.sh", environment });
     expect(document.mainSteps[0].inputs.runCommand).to.include.members(script.replace(/\n$/, "").split("\n"));
+  });
+});
+
+describe("the SSM reconcile document (components/document.ts)", () => {
+  const reconcile = () => buildReconcileDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+  const argumentsOf = (output: string) => output.trim().split("\n").filter((l) => l.startsWith("arg="));
+
+  it("declares one parameter, dryRun, that admits only true and false and defaults to false", () => {
+    const parameters = reconcileDocumentParameters();
+    expect(Object.keys(parameters)).to.deep.equal(["dryRun"]);
+    expect(parameters.dryRun).to.include({ allowedPattern: BOOLEAN_PATTERN, default: "false" });
+    const pattern = new RegExp(parameters.dryRun.allowedPattern);
+    expect(["true", "false"].map((v) => pattern.test(v))).to.deep.equal([true, true]);
+    for (const value of ["", "True", "yes", "1", "true;id", "false ", "--dry-run", "$(id)"]) {
+      expect(pattern.test(value), JSON.stringify(value)).to.equal(false);
+    }
+  });
+
+  it("runs the carried script's reconcile, nothing more, when sent without parameters (the schedule's default)", () => {
+    const output = runAsSsmWould(reconcile(), {});
+    expect(argumentsOf(output)).to.deep.equal(["arg=reconcile"]);
+    expect(output).to.include(`ECR_SYNC_REPOSITORY_MAP={"kuali-coeus":"coeus","kuali-coeus-feature":"coeus-feature"}`);
+  });
+
+  it("runs reconcile with dryRun=false exactly as without parameters", () => {
+    expect(argumentsOf(runAsSsmWould(reconcile(), { dryRun: "false" }))).to.deep.equal(["arg=reconcile"]);
+  });
+
+  it("adds --dry-run, as one argument, when dryRun=true", () => {
+    expect(argumentsOf(runAsSsmWould(reconcile(), { dryRun: "true" }))).to.deep.equal(["arg=reconcile", "arg=--dry-run"]);
+  });
+
+  it("bakes the same environment as the sync document and allows a reconcile four hours", () => {
+    const reconcileLines = reconcile().mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
+    const syncLines = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment }).mainSteps[0].inputs.runCommand.filter((l) =>
+      l.startsWith("export "),
+    );
+    expect(reconcileLines).to.deep.equal(syncLines).and.have.length(6);
+    expect(reconcile().mainSteps[0].inputs.timeoutSeconds).to.equal(RECONCILE_TIMEOUT_SECONDS).and.equal(14400);
+  });
+
+  it("passes the script's exit status on as the command's", () => {
+    const document = buildReconcileDocument({ script: "#!/usr/bin/env bash\nexit 4\n", scriptPath: "fails.sh", environment });
+    expect(() => runAsSsmWould(document, {})).to.throw().with.property("status", 4);
+  });
+
+  it("refuses a switch on an undeclared parameter or on one that is not true/false", () => {
+    const base = {
+      description: "d",
+      script: "true\n",
+      scriptPath: "s.sh",
+      environment: {},
+      arguments: ["reconcile"],
+      timeoutSeconds: 60,
+      stepName: "s",
+    };
+    expect(() => buildScriptDocument({ ...base, parameters: {}, switches: [{ parameter: "dryRun", flag: "--dry-run" }] })).to.throw(
+      /switch "--dry-run" reads \{\{dryRun\}\}, which the document does not declare/,
+    );
+    expect(() =>
+      buildScriptDocument({
+        ...base,
+        parameters: { dryRun: { type: "String", description: "d", allowedPattern: "^.*$" } },
+        switches: [{ parameter: "dryRun", flag: "--dry-run" }],
+      }),
+    ).to.throw(/parameter dryRun must have allowedPattern \^\(true\|false\)\$/);
+  });
+
+  it("leaves the sync document's command unchanged (no switches, no positional parameters)", () => {
+    const last = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment }).mainSteps[0].inputs.runCommand.at(-1);
+    expect(last).to.match(/^bash "\$ecr_sync_dir\/script\.sh" 'copy' .*'\{\{digest\}\}'$/);
   });
 });

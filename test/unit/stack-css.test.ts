@@ -24,6 +24,14 @@ const T = {
   permission: "aws:lambda/permission:Permission",
   rule: "aws:cloudwatch/eventRule:EventRule",
   target: "aws:cloudwatch/eventTarget:EventTarget",
+  invokeConfig: "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig",
+  queue: "aws:sqs/queue:Queue",
+  queuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
+  topic: "aws:sns/topic:Topic",
+  topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
+  schedule: "aws:scheduler/schedule:Schedule",
 };
 
 const CSS = "770203350335";
@@ -66,6 +74,23 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.permission} ecr-sync-push-permission`,
         `${T.rule} ecr-sync-push-rule`,
         `${T.target} ecr-sync-push-target`,
+        // Failures reach a person (test/unit/stack-alerts.test.ts).
+        `${T.rolePolicy} ecr-sync-function-dead-letter`,
+        `${T.invokeConfig} ecr-sync-function-async`,
+        `${T.queue} ecr-sync-dead-letters`,
+        `${T.queuePolicy} ecr-sync-dead-letters-policy`,
+        `${T.topic} ecr-sync-alerts`,
+        `${T.topicPolicy} ecr-sync-alerts-policy`,
+        `${T.rule} ecr-sync-command-failed-rule`,
+        `${T.target} ecr-sync-command-failed-target`,
+        `${T.alarm} ecr-sync-dead-letters-alarm`,
+        `${T.alarm} ecr-sync-function-errors-alarm`,
+        // Gaps heal.
+        `${T.document} ecr-sync-reconcile-document`,
+        `${T.scheduleGroup} ecr-sync-reconcile-group`,
+        `${T.role} ecr-sync-scheduler-role`,
+        `${T.rolePolicy} ecr-sync-scheduler-send-command`,
+        `${T.schedule} ecr-sync-reconcile-schedule`,
       ].sort(),
     );
   });
@@ -85,6 +110,7 @@ describe("css stack (SourceSync under mocks)", function () {
     const fn = resource(css, T.function, "ecr-sync-function");
     const target = resource(css, T.target, "ecr-sync-push-target");
     expect(target.inputs).to.include({ rule: "ecr-sync-push", arn: fn.state.arn });
+    expect(target.inputs.deadLetterConfig).to.deep.equal({ arn: `arn:aws:sqs:us-east-1:${CSS}:ecr-sync-dead-letters` });
     const permission = resource(css, T.permission, "ecr-sync-push-permission");
     expect(permission.inputs).to.include({
       function: "ecr-sync-push-trigger",
@@ -247,6 +273,16 @@ describe("css stack (SourceSync under mocks)", function () {
       functionName: "ecr-sync-push-trigger",
       functionLogGroupName: "/aws/lambda/ecr-sync-push-trigger",
       pushRuleName: "ecr-sync-push",
+      reconcileDocumentName: "ecr-sync-reconcile",
+      reconcileScheduleName: "ecr-sync-reconcile",
+      commandFailedRuleName: "ecr-sync-command-failed",
+      alertTopicArn: `arn:aws:sns:us-east-1:${CSS}:ecr-sync-alerts`,
+      deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${CSS}/ecr-sync-dead-letters`,
+      backfillCommand:
+        "aws ssm send-command --region us-east-1 --document-name ecr-sync-reconcile" +
+        ` --instance-ids ${resource(css, T.instance, "ecr-sync-worker").id} --parameters dryRun=false --timeout-seconds 600` +
+        " --cloud-watch-output-config CloudWatchOutputEnabled=true,CloudWatchLogGroupName=/ecr-sync/commands" +
+        " --comment 'ecr-sync backfill' --query Command.CommandId --output text",
     });
   });
 
