@@ -15,11 +15,14 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import {
+  deadLetterSendPolicy,
   lambdaPolicy,
   lambdaTrustPolicy,
   PolicyDocument,
   repositoryArn,
   roleArn,
+  schedulerPolicy,
+  schedulerTrustPolicy,
   targetRolePolicy,
   targetRoleTrustPolicy,
   workerPolicy,
@@ -51,12 +54,19 @@ const IDENTITY_POLICIES: Record<string, PolicyDocument> = {
     instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`,
     logGroupArn: `arn:aws:logs:${REGION}:${CSS}:log-group:/aws/lambda/ecr-sync-trigger`,
   }),
+  "ecr-sync-trigger-dead-letter": deadLetterSendPolicy({ queueArn: `arn:aws:sqs:${REGION}:${CSS}:ecr-sync-dead-letters` }),
+  "ecr-sync-reconcile-scheduler": schedulerPolicy({
+    documentArn: `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-reconcile`,
+    instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`,
+    deadLetterQueueArn: `arn:aws:sqs:${REGION}:${CSS}:ecr-sync-dead-letters`,
+  }),
 };
 
 const TRUST_POLICIES: Record<string, PolicyDocument> = {
   "ecr-sync-worker": workerTrustPolicy(),
   "ecr-sync-target": targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(CSS, "ecr-sync-worker") }),
   "ecr-sync-trigger": lambdaTrustPolicy(),
+  "ecr-sync-reconcile-scheduler": schedulerTrustPolicy({ scheduleGroupArn: `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/ecr-sync` }),
 };
 
 /** A valid document with one statement's Effect misspelt. */
@@ -148,7 +158,7 @@ describe("policy grammar, checked by moto's IAM", function () {
         checked++;
       }
     }
-    // css: worker and trigger roles, their inline policies; legacy: the target role and its policy.
-    expect(checked).to.be.at.least(7);
+    // css: worker, trigger and scheduler roles and their five inline policies; legacy: the target role and its policy.
+    expect(checked).to.be.at.least(10);
   });
 });

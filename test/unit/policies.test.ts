@@ -7,11 +7,16 @@
  */
 import { expect } from "chai";
 import {
+  alertTopicPolicy,
+  deadLetterQueuePolicy,
+  deadLetterSendPolicy,
   lambdaPolicy,
   lambdaTrustPolicy,
   PolicyDocument,
   repositoryArn,
   roleArn,
+  schedulerPolicy,
+  schedulerTrustPolicy,
   targetRolePolicy,
   targetRoleTrustPolicy,
   workerPolicy,
@@ -308,5 +313,101 @@ describe("policy functions: input checks name the argument and the value", () =>
   it("builds ARNs in the documented forms", () => {
     expect(repositoryArn(CSS, REGION, "kuali-coeus")).to.equal("arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus");
     expect(roleArn(LEGACY, "ecr-sync-target")).to.equal("arn:aws:iam::730096353738:role/ecr-sync-target");
+  });
+});
+
+describe("failures reach a person, gaps heal: the policies of issue 5, evaluated as IAM does", () => {
+  const RECONCILE_DOCUMENT = `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-reconcile`;
+  const QUEUE = `arn:aws:sqs:${REGION}:${CSS}:ecr-sync-dead-letters`;
+  const TOPIC = `arn:aws:sns:${REGION}:${CSS}:ecr-sync-alerts`;
+  const PUSH_RULE = `arn:aws:events:${REGION}:${CSS}:rule/ecr-sync-push`;
+  const FAILED_RULE = `arn:aws:events:${REGION}:${CSS}:rule/ecr-sync-command-failed`;
+  const OTHER_RULE = `arn:aws:events:${REGION}:${CSS}:rule/someone-elses-rule`;
+  const ALARMS = [`arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-dead-letters`, `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-push-trigger-errors`];
+  const GROUP = `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/ecr-sync`;
+  const SCHEDULER_ROLE = roleArn(CSS, "ecr-sync-reconcile-scheduler");
+  const SCHEDULER_SESSION = `arn:aws:sts::${CSS}:assumed-role/ecr-sync-reconcile-scheduler/schedule`;
+  const FUNCTION_ROLE = roleArn(CSS, "ecr-sync-trigger");
+  const SCHEDULER_POLICIES = [schedulerPolicy({ documentArn: RECONCILE_DOCUMENT, instanceArn: WORKER_INSTANCE, deadLetterQueueArn: QUEUE })];
+  const SCHEDULER_TRUST = schedulerTrustPolicy({ scheduleGroupArn: GROUP });
+  const QUEUE_POLICY = deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [PUSH_RULE, FAILED_RULE], senderRoleArns: [FUNCTION_ROLE, SCHEDULER_ROLE] });
+  const TOPIC_POLICY = alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: ALARMS });
+  /** A role of another account that may send to any queue and publish to any topic, as far as its own account is concerned. */
+  const MAY_SEND_ANYWHERE: PolicyDocument = {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Action: ["sqs:SendMessage", "sns:Publish"], Resource: "*" }],
+  };
+
+  describe("reconcile scheduler role: sends the reconcile document to the worker only", () => {
+    const scheduler = { principal: SCHEDULER_SESSION, identityPolicies: SCHEDULER_POLICIES, action: "ssm:SendCommand" };
+    matrix([
+      { ...scheduler, name: "sends the reconcile document", resource: RECONCILE_DOCUMENT, expected: "Allowed" },
+      { ...scheduler, name: "to the worker instance", resource: WORKER_INSTANCE, expected: "Allowed" },
+      { ...scheduler, name: "does not send the sync document (copy of arbitrary tags)", resource: SYNC_DOCUMENT, expected: "ImplicitlyDenied" },
+      { ...scheduler, name: "does not send AWS-RunShellScript (in the account's namespace)", resource: `arn:aws:ssm:${REGION}:${CSS}:document/AWS-RunShellScript`, expected: "ImplicitlyDenied" },
+      { ...scheduler, name: "does not send to another instance", resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`, expected: "ImplicitlyDenied" },
+      { ...scheduler, name: "does not start a session on the worker", action: "ssm:StartSession", resource: WORKER_INSTANCE, expected: "ImplicitlyDenied" },
+      { ...scheduler, name: "puts a failed invocation into the dead-letter queue", action: "sqs:SendMessage", resource: QUEUE, expected: "Allowed" },
+      { ...scheduler, name: "does not read the dead-letter queue", action: "sqs:ReceiveMessage", resource: QUEUE, expected: "ImplicitlyDenied" },
+      { ...scheduler, name: "does not send to another queue", action: "sqs:SendMessage", resource: `arn:aws:sqs:${REGION}:${CSS}:other`, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("reconcile scheduler role trust: Scheduler, for the ecr-sync schedule group of this account only", () => {
+    const assume = { principal: "scheduler.amazonaws.com", action: "sts:AssumeRole", resource: SCHEDULER_ROLE, resourcePolicy: SCHEDULER_TRUST };
+    matrix([
+      { ...assume, name: "Scheduler for a schedule of the ecr-sync group", context: { "aws:SourceAccount": CSS, "aws:SourceArn": GROUP }, expected: "Allowed" },
+      { ...assume, name: "not Scheduler for a schedule of the default group", context: { "aws:SourceAccount": CSS, "aws:SourceArn": `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/default` }, expected: "ImplicitlyDenied" },
+      { ...assume, name: "not Scheduler on behalf of another account", context: { "aws:SourceAccount": THIRD, "aws:SourceArn": `arn:aws:scheduler:${REGION}:${THIRD}:schedule-group/ecr-sync` }, expected: "ImplicitlyDenied" },
+      { ...assume, name: "not EventBridge (the older events.amazonaws.com)", principal: "events.amazonaws.com", context: { "aws:SourceAccount": CSS, "aws:SourceArn": GROUP }, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("dead-letter queue policy: the two rules and the two roles, SendMessage only", () => {
+    const fromEvents = { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY };
+    matrix([
+      { ...fromEvents, name: "EventBridge for the push rule", context: { "aws:SourceArn": PUSH_RULE }, expected: "Allowed" },
+      { ...fromEvents, name: "EventBridge for the failed-command rule", context: { "aws:SourceArn": FAILED_RULE }, expected: "Allowed" },
+      { ...fromEvents, name: "not EventBridge for another rule", context: { "aws:SourceArn": OTHER_RULE }, expected: "ImplicitlyDenied" },
+      { ...fromEvents, name: "not EventBridge without a source rule", expected: "ImplicitlyDenied" },
+      { ...fromEvents, name: "not SNS", principal: "sns.amazonaws.com", context: { "aws:SourceArn": PUSH_RULE }, expected: "ImplicitlyDenied" },
+      { name: "the push trigger's role (Lambda's on-failure destination)", principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/fn`, identityPolicies: [deadLetterSendPolicy({ queueArn: QUEUE })], action: "sqs:SendMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY, expected: "Allowed" },
+      { name: "the push trigger's role may not read the queue", principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/fn`, identityPolicies: [deadLetterSendPolicy({ queueArn: QUEUE })], action: "sqs:ReceiveMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY, expected: "ImplicitlyDenied" },
+      { name: "not a role of another account, whatever its own policy says", principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-trigger/fn`, identityPolicies: [MAY_SEND_ANYWHERE], action: "sqs:SendMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("alert topic policy: the failed-command rule and the two alarms only", () => {
+    const publish = { action: "sns:Publish", resource: TOPIC, resourcePolicy: TOPIC_POLICY };
+    matrix([
+      { ...publish, name: "EventBridge for the failed-command rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": FAILED_RULE }, expected: "Allowed" },
+      { ...publish, name: "not EventBridge for the push rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": PUSH_RULE }, expected: "ImplicitlyDenied" },
+      ...ALARMS.map((alarm) => ({ ...publish, name: `CloudWatch for ${alarm.split(":").pop()}`, principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": alarm }, expected: "Allowed" as const })),
+      { ...publish, name: "not CloudWatch for another alarm", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:other` }, expected: "ImplicitlyDenied" },
+      { ...publish, name: "not CloudWatch for an alarm named the same in another account", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${THIRD}:alarm:ecr-sync-dead-letters` }, expected: "ImplicitlyDenied" },
+      { ...publish, name: "not a role of another account", principal: `arn:aws:sts::${THIRD}:assumed-role/x/y`, identityPolicies: [MAY_SEND_ANYWHERE], expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  describe("input checks name the argument and the value", () => {
+    const cases: Array<[string, () => unknown, RegExp]> = [
+      ["a schedule ARN instead of its group's", () => schedulerTrustPolicy({ scheduleGroupArn: `arn:aws:scheduler:${REGION}:${CSS}:schedule/ecr-sync/ecr-sync-reconcile` }), /^scheduleGroupArn: ".*schedule\/ecr-sync\/ecr-sync-reconcile" is not an EventBridge Scheduler schedule group ARN/],
+      ["a queue URL instead of its ARN", () => schedulerPolicy({ documentArn: RECONCILE_DOCUMENT, instanceArn: WORKER_INSTANCE, deadLetterQueueArn: `https://sqs.${REGION}.amazonaws.com/${CSS}/ecr-sync-dead-letters` }), /^deadLetterQueueArn: "https:.*" is not an SQS queue ARN/],
+      ["an AWS-owned document for the schedule", () => schedulerPolicy({ documentArn: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`, instanceArn: WORKER_INSTANCE, deadLetterQueueArn: QUEUE }), /^documentArn: .* is not an SSM document ARN of this account/],
+      ["a wildcard rule", () => deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [`arn:aws:events:${REGION}:${CSS}:rule/*`], senderRoleArns: [FUNCTION_ROLE] }), /^ruleArns\[0\]: .* is not a EventBridge rule ARN/],
+      ["no sender role", () => deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [PUSH_RULE], senderRoleArns: [] }), /^senderRoleArns: expected a non-empty list of IAM role ARNs/],
+      ["a wildcard alarm", () => alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: [`arn:aws:cloudwatch:${REGION}:${CSS}:alarm:*`] }), /^alarmArns\[0\]: .* is not a CloudWatch alarm ARN/],
+      ["a topic name instead of its ARN", () => alertTopicPolicy({ topicArn: "ecr-sync-alerts", ruleArns: [FAILED_RULE], alarmArns: ALARMS }), /^topicArn: "ecr-sync-alerts" is not an SNS topic ARN/],
+    ];
+    for (const [what, call, message] of cases) {
+      it(`rejects ${what}`, () => {
+        expect(call).to.throw(Error, message);
+      });
+    }
+
+    it("renders the same documents whatever the order of rules, roles and alarms", () => {
+      expect(deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [FAILED_RULE, PUSH_RULE], senderRoleArns: [SCHEDULER_ROLE, FUNCTION_ROLE] })).to.deep.equal(QUEUE_POLICY);
+      expect(alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: [...ALARMS].reverse() })).to.deep.equal(TOPIC_POLICY);
+    });
   });
 });

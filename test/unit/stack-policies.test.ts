@@ -10,7 +10,7 @@
  */
 import { expect } from "chai";
 import { PolicyDocument, repositoryArn } from "../../components/policies";
-import { jsonInput, RenderedResource, Rendering, renderStack, resourcesOfType } from "../../scripts/render";
+import { jsonInput, RenderedResource, Rendering, renderStack, resource, resourcesOfType } from "../../scripts/render";
 import { Decision, evaluate, IamRequest } from "../support/iam";
 
 const CSS = "770203350335";
@@ -180,6 +180,49 @@ describe("least privilege of the synthesized stacks (css and legacy, as rendered
       { name: "Lambda → worker", principal: "lambda.amazonaws.com", action: "sts:AssumeRole", resource: worker.arn, resourcePolicy: worker.trust, expected: "ImplicitlyDenied" },
       { name: "Lambda → trigger", principal: "lambda.amazonaws.com", action: "sts:AssumeRole", resource: trigger.arn, resourcePolicy: trigger.trust, expected: "Allowed" },
       { name: "EC2 → trigger", principal: "ec2.amazonaws.com", action: "sts:AssumeRole", resource: trigger.arn, resourcePolicy: trigger.trust, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  it("css reconcile scheduler role: sends the rendered reconcile document to the rendered worker only; Scheduler assumes it for its group only", async () => {
+    const scheduler = roleWhere(css, trustsService("scheduler.amazonaws.com"), "role trusted by Scheduler (the reconcile schedule)");
+    const reconcileDocument = String(resource(css, "aws:ssm/document:Document", "ecr-sync-reconcile-document").state.arn);
+    const group = String(resource(css, "aws:scheduler/scheduleGroup:ScheduleGroup", "ecr-sync-reconcile-group").state.arn);
+    const queue = String(resource(css, "aws:sqs/queue:Queue", "ecr-sync-dead-letters").state.arn);
+    expect(reconcileDocument).to.equal(`arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-reconcile`);
+    expect(group).to.equal(`arn:aws:scheduler:${REGION}:${CSS}:schedule-group/ecr-sync`);
+    const as = { principal: sessionOf(scheduler, "schedule"), identityPolicies: scheduler.policies, action: "ssm:SendCommand" };
+    await expectDecisions([
+      { ...as, name: "the reconcile document", resource: reconcileDocument, expected: "Allowed" },
+      { ...as, name: "the worker instance", resource: instanceArn, expected: "Allowed" },
+      { ...as, name: "the sync document", resource: documentArn, expected: "ImplicitlyDenied" },
+      { ...as, name: "another instance", resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`, expected: "ImplicitlyDenied" },
+      { ...as, name: "the dead-letter queue", action: "sqs:SendMessage", resource: queue, expected: "Allowed" },
+      { ...as, name: "assume the target role", action: "sts:AssumeRole", resource: targetRole.arn, resourcePolicy: targetRole.trust, expected: "ImplicitlyDenied" },
+      { name: "Scheduler for the ecr-sync group", principal: "scheduler.amazonaws.com", action: "sts:AssumeRole", resource: scheduler.arn, resourcePolicy: scheduler.trust, context: { "aws:SourceAccount": CSS, "aws:SourceArn": group }, expected: "Allowed" },
+      { name: "Scheduler for the default group", principal: "scheduler.amazonaws.com", action: "sts:AssumeRole", resource: scheduler.arn, resourcePolicy: scheduler.trust, context: { "aws:SourceAccount": CSS, "aws:SourceArn": `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/default` }, expected: "ImplicitlyDenied" },
+    ]);
+  });
+
+  it("css dead-letter queue and alert topic, as rendered: only the stack's own rules, alarms and roles may write", async () => {
+    const queuePolicy = jsonInput(resource(css, "aws:sqs/queuePolicy:QueuePolicy", "ecr-sync-dead-letters-policy"), "policy") as PolicyDocument;
+    const topicPolicy = jsonInput(resource(css, "aws:sns/topicPolicy:TopicPolicy", "ecr-sync-alerts-policy"), "policy") as PolicyDocument;
+    const queue = String(resource(css, "aws:sqs/queue:Queue", "ecr-sync-dead-letters").state.arn);
+    const topic = String(resource(css, "aws:sns/topic:Topic", "ecr-sync-alerts").state.arn);
+    const rule = (name: string) => String(resource(css, "aws:cloudwatch/eventRule:EventRule", name).state.arn);
+    const alarm = (name: string) => String(resource(css, "aws:cloudwatch/metricAlarm:MetricAlarm", name).state.arn);
+    const send = { action: "sqs:SendMessage", resource: queue, resourcePolicy: queuePolicy };
+    const publish = { action: "sns:Publish", resource: topic, resourcePolicy: topicPolicy };
+    await expectDecisions([
+      { ...send, name: "EventBridge for the push rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": rule("ecr-sync-push-rule") }, expected: "Allowed" },
+      { ...send, name: "EventBridge for the failed-command rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": rule("ecr-sync-command-failed-rule") }, expected: "Allowed" },
+      { ...send, name: "EventBridge for another rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": `arn:aws:events:${REGION}:${CSS}:rule/other` }, expected: "ImplicitlyDenied" },
+      { ...send, name: "the push trigger's role", principal: sessionOf(trigger, "fn"), identityPolicies: trigger.policies, expected: "Allowed" },
+      { ...send, name: "the worker role", principal: sessionOf(worker, "i-0123456789abcdef0"), identityPolicies: worker.policies, expected: "ImplicitlyDenied" },
+      { ...publish, name: "EventBridge for the failed-command rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": rule("ecr-sync-command-failed-rule") }, expected: "Allowed" },
+      { ...publish, name: "EventBridge for the push rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": rule("ecr-sync-push-rule") }, expected: "ImplicitlyDenied" },
+      { ...publish, name: "CloudWatch for the dead-letter alarm", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": alarm("ecr-sync-dead-letters-alarm") }, expected: "Allowed" },
+      { ...publish, name: "CloudWatch for the push-trigger alarm", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": alarm("ecr-sync-function-errors-alarm") }, expected: "Allowed" },
+      { ...publish, name: "CloudWatch for another alarm", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:other` }, expected: "ImplicitlyDenied" },
     ]);
   });
 });
