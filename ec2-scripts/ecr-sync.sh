@@ -334,6 +334,7 @@ copy_locked() {
 
 prepare() {
   umask 077
+  export AWS_PAGER="" # AWS CLI v2 would otherwise page output meant for this script
   WORK_DIR="$(mktemp -d)"
   trap 'rm -rf -- "${WORK_DIR}"' EXIT
 }
