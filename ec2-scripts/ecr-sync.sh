@@ -71,7 +71,9 @@ Environment: ECR_SYNC_SOURCE_REGISTRY, ECR_SYNC_TARGET_REGISTRY (host[:port]),
 ECR_SYNC_TARGET_ROLE_ARN, ECR_SYNC_REGION, ECR_SYNC_REPOSITORY_MAP (JSON object, source name ->
 target name; reconcile), ECR_SYNC_TLS_VERIFY (true|false, default true), ECR_SYNC_LOCK_DIR
 (default /var/lock/ecr-sync).
-Exit: 0 all copied/unchanged, 1 failed, 2 usage, 3 configuration, 4 authentication,
+Result lines: copied, unchanged, superseded (copy --digest of a push whose tag has since
+moved to what the target holds: nothing written), planned (dry run), failed.
+Exit: 0 all copied/unchanged/superseded, 1 failed, 2 usage, 3 configuration, 4 authentication,
 5 not found, 6 immutable tag conflict.
 EOF
 }
@@ -278,8 +280,10 @@ conflict() {
   echo "$1 is immutable and already holds $2: not overwritten (push $3 under a new tag, or delete the old image)"
 }
 
-# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG DIGEST: holds a lock on the target tag
-# while it decides, copies and verifies, so concurrent copies to one tag take turns.
+# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG DIGEST [PINNED]: holds a lock on the target
+# tag while it decides, copies and verifies, so concurrent copies to one tag take turns. PINNED
+# (true when the digest came from --digest, i.e. from a push event) turns on the check for a
+# stale event: see copy_locked.
 copy_image() {
   local target_repository="$2" tag="$3" lock_fd code=0
   local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
@@ -296,7 +300,8 @@ copy_image() {
 }
 
 copy_locked() {
-  local source_repository="$1" target_repository="$2" tag="$3" digest="$4" status current
+  local source_repository="$1" target_repository="$2" tag="$3" digest="$4" pinned="${5:-false}"
+  local status current source_status source_now
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
   read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
@@ -308,6 +313,17 @@ copy_locked() {
   if [[ "${status}" == 200 && "${current}" == "${digest}" ]]; then
     emit unchanged "${source}" "${target}" "${digest}"
     return 0
+  fi
+  # Push events can arrive, or their commands run, out of order. When the source tag has since
+  # moved to exactly what the target already holds, this event is stale: copying its older
+  # digest would roll the target back, so it is superseded and nothing is written.
+  if [[ "${pinned}" == true && "${status}" == 200 ]]; then
+    read -r source_status source_now < <(manifest_digests source "${source_repository}" "${tag}")
+    if [[ "${source_status}" == 200 && "${source_now}" == "${current}" ]]; then
+      log "${source} has moved on to ${current}, which ${target} already holds: not rolling it back to ${digest}"
+      emit superseded "${source}" "${target}" "${digest}"
+      return 0
+    fi
   fi
   if [[ "${status}" == 200 ]] && tag_is_immutable "${tag}"; then
     emit failed "${source}" "${target}" "${digest}" "$(conflict "${target}" "${current}" "${digest}")"
@@ -399,7 +415,9 @@ cmd_copy() {
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${DESCRIBE_STATUS}"
   fi
-  copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" || exit $?
+  local pinned=false
+  [[ "${wanted}" == "${source}" ]] || pinned=true
+  copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${pinned}" || exit $?
 }
 
 # reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping; returns 1

@@ -148,6 +148,22 @@ describe("ecr-sync.sh", function () {
       expect(await world.target.digestOf(target, "release")).to.equal(pushed.digest);
     });
 
+    it("reports a stale push event as superseded instead of rolling the target tag back", async () => {
+      const { source, target } = await pair();
+      const older = await sourceImage(source, "release");
+      const newer = await sourceImage(source, "release");
+      const first = await world.run(copyArgs(source, target, "release", newer.digest));
+      expect(first.lines.map((line) => line.result), first.stderr).to.deep.equal(["copied"]);
+      const mark = await world.target.mark();
+
+      const stale = await world.run(copyArgs(source, target, "release", older.digest));
+      expect(stale.code, stale.stderr).to.equal(0);
+      expect(stale.lines.map((line) => [line.result, line.digest])).to.deep.equal([["superseded", older.digest]]);
+      expect(stale.stderr).to.include(`not rolling it back to ${older.digest}`);
+      expect(await world.target.digestOf(target, "release")).to.equal(newer.digest);
+      expect((await world.target.blobTraffic(mark)).blobUploads).to.equal(0);
+    });
+
     it("keeps passwords off every command line and output, and leaves no auth file behind", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
