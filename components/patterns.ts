@@ -1,7 +1,8 @@
 /**
- * The EventBridge pattern that starts a sync: a successful, tagged push to one of the mapped
- * source repositories. A plain function of plain values, tested on its own
- * (test/unit/patterns.test.ts, including against moto's EventBridge matcher).
+ * The EventBridge patterns of the css stack, as plain functions of plain values tested on their
+ * own against moto's EventBridge matcher: the push that starts a sync
+ * (test/unit/patterns.test.ts), and the failed command that pages a person
+ * (test/unit/stack-alerts.test.ts).
  */
 import { isRepositoryName } from "./naming";
 
@@ -41,6 +42,33 @@ export function pushEventPattern(sourceRepositories: string[]): Record<string, u
       result: ["SUCCESS"],
       "repository-name": [...seen].sort(),
       "image-tag": [{ "anything-but": [""] }],
+    },
+  };
+}
+
+/** The command statuses that page a person. Success, and the transient ones, do not. */
+export const FAILED_COMMAND_STATUSES = ["Cancelled", "Failed", "TimedOut"] as const;
+
+/**
+ * Matches SSM's command-level status events ("EC2 Command Status-change Notification", detail
+ * `document-name` and `status`) for commands of `documentNames` that ended Failed, TimedOut or
+ * Cancelled. One event per command (the invocation-level events would repeat it per instance).
+ */
+export function commandFailureEventPattern(documentNames: string[]): Record<string, unknown> {
+  if (!Array.isArray(documentNames) || documentNames.length === 0) {
+    throw new Error(`documentNames: expected a non-empty list of SSM document names, got ${JSON.stringify(documentNames)}`);
+  }
+  documentNames.forEach((name, index) => {
+    if (typeof name !== "string" || !/^[\w.-]{3,128}$/.test(name)) {
+      throw new Error(`documentNames[${index}]: ${JSON.stringify(name)} is not an SSM document name (3–128 of letters, digits, _ . -)`);
+    }
+  });
+  return {
+    source: ["aws.ssm"],
+    "detail-type": ["EC2 Command Status-change Notification"],
+    detail: {
+      "document-name": [...new Set(documentNames)].sort(),
+      status: [...FAILED_COMMAND_STATUSES],
     },
   };
 }

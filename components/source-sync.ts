@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_FILE_NAME, HANDLER_NAME, HANDLER_RUNTIME } from "../lambda/bundle";
 import { CONFIG_VARIABLES } from "../lambda/config";
 import { buildReconcileDocument, buildSyncDocument, RECONCILE_PARAMETERS, SyncEnvironment } from "./document";
-import { pushEventPattern } from "./patterns";
+import { commandFailureEventPattern, pushEventPattern } from "./patterns";
 import {
   alertTopicPolicy,
   deadLetterQueuePolicy,
@@ -69,33 +69,6 @@ export const DELIVERY_RETRY_ATTEMPTS = 8;
 export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
 /** How long SSM waits for the worker to pick up a scheduled reconcile (SendCommand TimeoutSeconds). */
 export const RECONCILE_DELIVERY_TIMEOUT_SECONDS = 600;
-/** The command statuses that page a person. Success, and the transient ones, do not. */
-export const FAILED_COMMAND_STATUSES = ["Cancelled", "Failed", "TimedOut"] as const;
-
-/**
- * Matches SSM's command-level status events ("EC2 Command Status-change Notification", detail
- * `document-name` and `status`) for commands of `documentNames` that ended Failed, TimedOut or
- * Cancelled. One event per command (the invocation-level events would repeat it per instance).
- */
-export function commandFailureEventPattern(documentNames: string[]): Record<string, unknown> {
-  if (!Array.isArray(documentNames) || documentNames.length === 0) {
-    throw new Error(`documentNames: expected a non-empty list of SSM document names, got ${JSON.stringify(documentNames)}`);
-  }
-  documentNames.forEach((name, index) => {
-    if (typeof name !== "string" || !/^[\w.-]{3,128}$/.test(name)) {
-      throw new Error(`documentNames[${index}]: ${JSON.stringify(name)} is not an SSM document name (3–128 of letters, digits, _ . -)`);
-    }
-  });
-  return {
-    source: ["aws.ssm"],
-    "detail-type": ["EC2 Command Status-change Notification"],
-    detail: {
-      "document-name": [...new Set(documentNames)].sort(),
-      status: [...FAILED_COMMAND_STATUSES],
-    },
-  };
-}
-
 /**
  * The text the alert topic receives for a failed command: what failed and how to read its output.
  * An EventBridge input transformer; the values in <…> come from the event.

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { buildReconcileDocument, CommandDocument } from "../../components/document";
-import { commandFailureEventPattern } from "../../components/source-sync";
+import { commandFailureEventPattern } from "../../components/patterns";
 import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../scripts/render";
 import { MotoServer, startMoto } from "../support/moto";
 
