@@ -91,8 +91,13 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
+// `process.on`, not `once`: under npm and tsx a Ctrl-C arrives twice (from the terminal and
+// relayed by tsx), and a second default SIGINT would kill the process mid-cleanup.
+let interrupted = false;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (interrupted) return;
+    interrupted = true;
     progress(`${signal}: stopping servers and removing temp dirs`);
     void cleanup().finally(() => process.exit(130));
   });
@@ -139,8 +144,12 @@ async function machine(loadAtStart: number): Promise<Record<string, string | num
   };
 }
 
-/** A small image made and pushed over HTTP (no tool start): one random gzip'd layer, a labelled config. */
-async function seedImage(places: ReadonlyArray<readonly [Endpoint, string]>, tag: string, layerContent: Buffer, label: string): Promise<string> {
+/**
+ * A small image made and pushed over HTTP (no tool start): one random gzip'd layer, a labelled
+ * config. `layerThere`: the layer is already in every repository (concurrent uploads of one blob
+ * into one repository race in distribution 2.8, so a shared layer is uploaded once, first).
+ */
+async function seedImage(places: ReadonlyArray<readonly [Endpoint, string]>, tag: string, layerContent: Buffer, label: string, layerThere = false): Promise<string> {
   const layer = gzipSync(layerContent, { level: 0 });
   const config = Buffer.from(
     JSON.stringify({
@@ -161,7 +170,7 @@ async function seedImage(places: ReadonlyArray<readonly [Endpoint, string]>, tag
   );
   let digest = "";
   for (const [endpoint, repository] of places) {
-    await uploadBlob(endpoint, repository, layer);
+    if (!layerThere) await uploadBlob(endpoint, repository, layer);
     await uploadBlob(endpoint, repository, config);
     digest = await putManifest(endpoint, repository, tag, manifest, MEDIA_TYPES.manifest);
   }
@@ -449,7 +458,9 @@ async function main(): Promise<void> {
     await world.createTargetRepository(target);
     progress(`seeding ${scale} tags, in sync on both sides`);
     const tags = Array.from({ length: scale }, (_, i) => `t${String(i).padStart(4, "0")}`);
-    await inBatches(tags, 8, (tag) => seedImage([[sourceEndpoint, source], [targetWorld, target]], tag, sharedLayer, `${runId}-${scale}-${tag}`));
+    const places = [[sourceEndpoint, source], [targetWorld, target]] as const;
+    for (const [endpoint, repository] of places) await uploadBlob(endpoint, repository, gzipSync(sharedLayer, { level: 0 }));
+    await inBatches(tags, 8, (tag) => seedImage(places, tag, sharedLayer, `${runId}-${scale}-${tag}`, true));
     const times: number[] = [];
     for (let run = 1; run <= plan.runs.reconcile; run++) {
       const { value: result, seconds: took } = await timed(() => reconcile({ [source]: target }));
