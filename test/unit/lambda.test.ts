@@ -43,7 +43,7 @@ describe("push trigger (lambda/index.ts)", () => {
       savedEnv[name] = process.env[name];
       process.env[name] = VALID_ENV[name];
     }
-    const imported = (await import("../../lambda/index")) as LambdaModule & { default?: LambdaModule };
+    const imported = (await import("../../lambda/index.js")) as LambdaModule & { default?: LambdaModule };
     lambda = typeof imported.handler === "function" ? imported : (imported.default as LambdaModule);
   });
 
