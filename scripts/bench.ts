@@ -547,6 +547,10 @@ async function main(): Promise<void> {
   process.stdout.write(`\necr-sync.sh benchmark${quick ? " (--quick smoke test: not comparable figures)" : ""}: medians of runs per stage (${runsNote})\n\n`);
   process.stdout.write(`${formatTable(rows)}\n\n`);
   process.stdout.write(`${jsonLine(figures)}\n`);
+  if (!digestPreserved || burstArrived < plan.burstCopies) {
+    progress("a correctness check failed (multi-arch digest or burst arrivals): exit 1");
+    process.exitCode = 1;
+  }
 }
 
 main()
