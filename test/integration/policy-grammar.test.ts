@@ -11,8 +11,6 @@
  * CreateRole stores the document unchecked (AWS checks it in both). Both calls are made; the
  * grammar verdict on a trust policy comes from the second.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import {
   deadLetterSendPolicy,
@@ -32,7 +30,6 @@ import {
 import { jsonInput, renderStack, resourcesOfType } from "../../scripts/render";
 import { MotoServer, startMoto } from "../support/moto";
 
-const run = promisify(execFile);
 
 const CSS = "770203350335";
 const LEGACY = "730096353738";
@@ -78,12 +75,7 @@ describe("policy grammar, checked by moto's IAM", function () {
   this.timeout(60000);
   let moto: MotoServer;
 
-  async function aws(...args: string[]): Promise<any> {
-    const { stdout } = await run("aws", [...args, "--endpoint-url", moto.endpoint, "--output", "json"], {
-      env: { ...process.env, ...moto.env() },
-    });
-    return stdout.trim() ? JSON.parse(stdout) : {};
-  }
+  const aws = (...args: string[]) => moto.aws(...args);
 
   /** Resolves to the AWS error text when the call fails, to undefined when it succeeds. */
   async function failureOf(...args: string[]): Promise<string | undefined> {

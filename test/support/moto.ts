@@ -1,11 +1,25 @@
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { freePort, waitFor } from "./ports";
+
+const execFileAsync = promisify(execFile);
 
 /** Credentials moto accepts; they act in moto's default account 123456789012. */
 export const MOTO_CREDENTIALS = {
   AWS_ACCESS_KEY_ID: "testing",
   AWS_SECRET_ACCESS_KEY: "testing",
 } as const;
+
+/** One PutEvents entry, as the `aws events put-events --entries` JSON takes it. */
+export interface EventEntry {
+  readonly Source: string;
+  readonly DetailType: string;
+  readonly Detail: string;
+  readonly Resources?: string[];
+}
+
+/** PutEvents takes at most this many entries per call. */
+const PUT_EVENTS_BATCH = 10;
 
 export interface MotoServer {
   /** http://127.0.0.1:PORT */
@@ -15,6 +29,17 @@ export interface MotoServer {
    * server: endpoint, region, test credentials, and no profile or metadata lookups.
    */
   env(region?: string): Record<string, string>;
+  /**
+   * Runs the `aws` CLI against this server and parses its JSON answer ({} for an empty one).
+   * `--endpoint-url` is passed explicitly: CLI v1 ignores AWS_ENDPOINT_URL for some services (sqs).
+   */
+  aws(...args: string[]): Promise<any>;
+  /**
+   * What a real EventBridge matcher (moto's) delivers of `events` for `pattern`: a rule with the
+   * pattern and an SQS target, the events put on the default bus, and the queue drained. Returns
+   * the delivered events as the target received them (`detail` parsed).
+   */
+  deliveredBy(pattern: unknown, events: EventEntry[]): Promise<Array<{ detail: Record<string, unknown> }>>;
   /** Forgets every resource (moto's reset API), for isolation between tests. */
   reset(): Promise<void>;
   stop(): Promise<void>;
@@ -54,8 +79,35 @@ export async function startMoto(): Promise<MotoServer> {
     throw error;
   }
 
-  return {
+  let rules = 0;
+  const server: MotoServer = {
     endpoint,
+    async aws(...args: string[]) {
+      const { stdout } = await execFileAsync("aws", [...args, "--endpoint-url", endpoint, "--output", "json"], {
+        env: { ...process.env, ...server.env() },
+      });
+      return stdout.trim() ? JSON.parse(stdout) : {};
+    },
+    async deliveredBy(pattern, events) {
+      const name = `matcher-${++rules}`;
+      const { QueueUrl: queueUrl } = await server.aws("sqs", "create-queue", "--queue-name", name);
+      const { Attributes } = await server.aws("sqs", "get-queue-attributes", "--queue-url", queueUrl, "--attribute-names", "QueueArn");
+      await server.aws("events", "put-rule", "--name", name, "--event-pattern", JSON.stringify(pattern));
+      await server.aws("events", "put-targets", "--rule", name, "--targets", JSON.stringify([{ Id: "queue", Arn: Attributes.QueueArn }]));
+      for (let i = 0; i < events.length; i += PUT_EVENTS_BATCH) {
+        const put = await server.aws("events", "put-events", "--entries", JSON.stringify(events.slice(i, i + PUT_EVENTS_BATCH)));
+        if (put.FailedEntryCount !== 0) throw new Error(`put-events refused entries: ${JSON.stringify(put)}`);
+      }
+      const delivered: Array<{ detail: Record<string, unknown> }> = [];
+      for (;;) {
+        const received = await server.aws("sqs", "receive-message", "--queue-url", queueUrl, "--max-number-of-messages", "10", "--wait-time-seconds", "1");
+        if (!received.Messages?.length) return delivered;
+        for (const message of received.Messages) {
+          delivered.push(JSON.parse(message.Body));
+          await server.aws("sqs", "delete-message", "--queue-url", queueUrl, "--receipt-handle", message.ReceiptHandle);
+        }
+      }
+    },
     env(region = "us-east-1") {
       return {
         ...MOTO_CREDENTIALS,
@@ -79,4 +131,5 @@ export async function startMoto(): Promise<MotoServer> {
       }
     },
   };
+  return server;
 }

@@ -9,13 +9,10 @@
  * EventBridge documentation describes: a pattern field never matches a field the event lacks,
  * except `exists: false`. It is still an emulator; the ADR records what AWS itself documents.
  */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import { pushEventPattern } from "../../components/patterns";
 import { MotoServer, startMoto } from "../support/moto";
 
-const run = promisify(execFile);
 
 const MAPPED = ["kuali-coeus", "kuali-coeus-feature"];
 
@@ -55,13 +52,6 @@ describe("push event pattern, evaluated by moto's EventBridge matcher", function
   this.timeout(60000);
   let moto: MotoServer;
 
-  async function aws(...args: string[]): Promise<any> {
-    const { stdout } = await run("aws", [...args, "--endpoint-url", moto.endpoint, "--output", "json"], {
-      env: { ...process.env, ...moto.env() },
-    });
-    return stdout.trim() ? JSON.parse(stdout) : {};
-  }
-
   /** An ECR push event as ECR sends it; `detail` entries set to undefined are left out. */
   function ecrEvent(id: string, detail: Record<string, string | undefined>, source = "aws.ecr", detailType = "ECR Image Action") {
     const base = {
@@ -92,20 +82,8 @@ describe("push event pattern, evaluated by moto's EventBridge matcher", function
 
   before(async () => {
     moto = await startMoto();
-    const { QueueUrl: queueUrl } = await aws("sqs", "create-queue", "--queue-name", "sync-trigger");
-    const { Attributes } = await aws("sqs", "get-queue-attributes", "--queue-url", queueUrl, "--attribute-names", "QueueArn");
-    await aws("events", "put-rule", "--name", "ecr-sync-push", "--event-pattern", JSON.stringify(pushEventPattern(MAPPED)));
-    await aws("events", "put-targets", "--rule", "ecr-sync-push", "--targets", JSON.stringify([{ Id: "queue", Arn: Attributes.QueueArn }]));
-    const put = await aws("events", "put-events", "--entries", JSON.stringify(cases.map((c) => c.event)));
-    expect(put.FailedEntryCount, JSON.stringify(put)).to.equal(0);
-    for (;;) {
-      const received = await aws("sqs", "receive-message", "--queue-url", queueUrl, "--max-number-of-messages", "10", "--wait-time-seconds", "1");
-      if (!received.Messages?.length) break;
-      for (const message of received.Messages) {
-        delivered.add(JSON.parse(message.Body).detail["image-digest"]);
-        await aws("sqs", "delete-message", "--queue-url", queueUrl, "--receipt-handle", message.ReceiptHandle);
-      }
-    }
+    const received = await moto.deliveredBy(pushEventPattern(MAPPED), cases.map((c) => c.event));
+    for (const event of received) delivered.add(String(event.detail["image-digest"]));
   });
 
   after(async () => {

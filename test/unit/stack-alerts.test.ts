@@ -6,17 +6,14 @@
  * The failed-command pattern is also evaluated by a real matcher: moto's EventBridge, through a rule
  * with the rendered pattern and an SQS target (the approach of test/unit/patterns.test.ts).
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { expect } from "chai";
 import { buildReconcileDocument, CommandDocument } from "../../components/document";
 import { commandFailureEventPattern } from "../../components/patterns";
 import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../scripts/render";
 import { MotoServer, startMoto } from "../support/moto";
 
-const run = promisify(execFile);
 
 const T = {
   queue: "aws:sqs/queue:Queue",
@@ -369,11 +366,6 @@ describe("failed-command pattern, evaluated by moto's EventBridge matcher", func
   let pattern: unknown;
   const delivered = new Set<string>();
 
-  async function aws(...args: string[]): Promise<any> {
-    const { stdout } = await run("aws", [...args, "--endpoint-url", moto.endpoint, "--output", "json"], { env: { ...process.env, ...moto.env() } });
-    return stdout.trim() ? JSON.parse(stdout) : {};
-  }
-
   /** An SSM command status event as SSM sends it (detail as in AWS's published example). */
   function commandEvent(id: string, document: string, status: string, detailType = "EC2 Command Status-change Notification", source = "aws.ssm") {
     return {
@@ -410,23 +402,8 @@ describe("failed-command pattern, evaluated by moto's EventBridge matcher", func
     const rendering = await renderStack("css");
     pattern = jsonInput(resource(rendering, T.rule, "ecr-sync-command-failed-rule"), "eventPattern");
     moto = await startMoto();
-    const { QueueUrl: queueUrl } = await aws("sqs", "create-queue", "--queue-name", "alerts");
-    const { Attributes } = await aws("sqs", "get-queue-attributes", "--queue-url", queueUrl, "--attribute-names", "QueueArn");
-    await aws("events", "put-rule", "--name", "ecr-sync-command-failed", "--event-pattern", JSON.stringify(pattern));
-    await aws("events", "put-targets", "--rule", "ecr-sync-command-failed", "--targets", JSON.stringify([{ Id: "queue", Arn: Attributes.QueueArn }]));
-    // PutEvents takes at most 10 entries.
-    for (let i = 0; i < cases.length; i += 10) {
-      const put = await aws("events", "put-events", "--entries", JSON.stringify(cases.slice(i, i + 10).map((c) => c.event)));
-      expect(put.FailedEntryCount, JSON.stringify(put)).to.equal(0);
-    }
-    for (;;) {
-      const received = await aws("sqs", "receive-message", "--queue-url", queueUrl, "--max-number-of-messages", "10", "--wait-time-seconds", "1");
-      if (!received.Messages?.length) break;
-      for (const message of received.Messages) {
-        delivered.add(JSON.parse(message.Body).detail["command-id"]);
-        await aws("sqs", "delete-message", "--queue-url", queueUrl, "--receipt-handle", message.ReceiptHandle);
-      }
-    }
+    const received = await moto.deliveredBy(pattern, cases.map((c) => c.event));
+    for (const event of received) delivered.add(String(event.detail["command-id"]));
   });
 
   after(async () => {
