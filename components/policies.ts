@@ -44,10 +44,30 @@ const ROLE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:iam::(${ACCOUNT}):role/((
 const REPOSITORY_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ecr:(${REGION}):(${ACCOUNT}):repository/(.+)$`);
 /** arn:aws:logs:REGION:ACCOUNT:log-group:NAME, with or without the ":*" some tools append. */
 const LOG_GROUP_ARN_PATTERN = new RegExp(`^(arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w#/.-]{1,512})(?::\\*)?$`);
-/** arn:aws:ssm:REGION:ACCOUNT:document/NAME (a document of this account, not an AWS-owned one). */
-const DOCUMENT_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ssm:${REGION}:${ACCOUNT}:document/[\\w.-]{3,128}$`);
-/** arn:aws:ec2:REGION:ACCOUNT:instance/i-… (8 or 17 hex digits). */
-const INSTANCE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ec2:${REGION}:${ACCOUNT}:instance/i-(?:[0-9a-f]{8}|[0-9a-f]{17})$`);
+/** A kind of ARN the policies take: how to recognise one, and how an error names it. */
+interface ArnKind {
+  readonly pattern: RegExp;
+  /** "an SQS queue ARN": the name of one, with its article. */
+  readonly one: string;
+  /** What a valid one looks like, for the error message. */
+  readonly shape: string;
+}
+
+function arnKind(one: string, shape: string, pattern: string): ArnKind {
+  return { one, shape, pattern: new RegExp(`^arn:${PARTITION}:${pattern}$`) };
+}
+
+/** A document of this account, not an AWS-owned one (those have an empty account field). */
+const DOCUMENT_ARN = arnKind("an SSM document ARN of this account", "arn:aws:ssm:REGION:ACCOUNT:document/NAME", `ssm:${REGION}:${ACCOUNT}:document/[\\w.-]{3,128}`);
+/** Instance ids have 8 or 17 hex digits; no wildcard. */
+const INSTANCE_ARN = arnKind("an EC2 instance ARN", "arn:aws:ec2:REGION:ACCOUNT:instance/i-…", `ec2:${REGION}:${ACCOUNT}:instance/i-(?:[0-9a-f]{8}|[0-9a-f]{17})`);
+const QUEUE_ARN = arnKind("an SQS queue ARN", "arn:aws:sqs:REGION:ACCOUNT:NAME", `sqs:${REGION}:${ACCOUNT}:[\\w-]{1,80}`);
+const TOPIC_ARN = arnKind("an SNS topic ARN", "arn:aws:sns:REGION:ACCOUNT:NAME", `sns:${REGION}:${ACCOUNT}:[\\w-]{1,256}`);
+/** A rule on the default bus. */
+const RULE_ARN = arnKind("an EventBridge rule ARN", "arn:aws:events:REGION:ACCOUNT:rule/NAME", `events:${REGION}:${ACCOUNT}:rule/[\\w.-]{1,64}`);
+const ALARM_ARN = arnKind("a CloudWatch alarm ARN", "arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME", `cloudwatch:${REGION}:${ACCOUNT}:alarm:[^:*]{1,255}`);
+/** arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME (group 1: the account). */
+const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:scheduler:${REGION}:(${ACCOUNT}):schedule-group/[\\w.-]{1,64}$`);
 
 /** ECR's pull actions: what skopeo needs to read an image (manifests, then layers). */
 const ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
@@ -128,11 +148,19 @@ function requireLogGroupArn(argument: string, value: unknown): string {
   return match[1];
 }
 
-function requireMatch(argument: string, value: unknown, pattern: RegExp, what: string): string {
-  if (!pattern.test(requireString(argument, value))) {
-    throw new Error(`${argument}: ${quoted(value)} is not ${what}`);
+function requireArn(argument: string, value: unknown, kind: ArnKind): string {
+  if (!kind.pattern.test(requireString(argument, value))) {
+    throw new Error(`${argument}: ${quoted(value)} is not ${kind.one} (${kind.shape})`);
   }
   return value as string;
+}
+
+function requireArns(argument: string, values: unknown, kind: ArnKind): string[] {
+  if (!Array.isArray(values) || values.length === 0) {
+    const many = `${kind.one.replace(/^an? /, "")}s`;
+    throw new Error(`${argument}: expected a non-empty list of ${many} (${kind.shape}), got ${JSON.stringify(values)}`);
+  }
+  return sortedUnique(values.map((value, index) => requireArn(`${argument}[${index}]`, value, kind)));
 }
 
 /** Creating and writing the streams of one log group; the group itself is created by the stack. */
@@ -309,18 +337,8 @@ export function lambdaTrustPolicy(): PolicyDocument {
  * instance.
  */
 export function lambdaPolicy(a: { documentArn: string; instanceArn: string; logGroupArn: string }): PolicyDocument {
-  const documentArn = requireMatch(
-    "documentArn",
-    a?.documentArn,
-    DOCUMENT_ARN_PATTERN,
-    "an SSM document ARN of this account (arn:aws:ssm:REGION:ACCOUNT:document/NAME)",
-  );
-  const instanceArn = requireMatch(
-    "instanceArn",
-    a?.instanceArn,
-    INSTANCE_ARN_PATTERN,
-    "an EC2 instance ARN (arn:aws:ec2:REGION:ACCOUNT:instance/i-…)",
-  );
+  const documentArn = requireArn("documentArn", a?.documentArn, DOCUMENT_ARN);
+  const instanceArn = requireArn("instanceArn", a?.instanceArn, INSTANCE_ARN);
   const logGroup = requireLogGroupArn("logGroupArn", a?.logGroupArn);
   return document(
     {
@@ -336,25 +354,6 @@ export function lambdaPolicy(a: { documentArn: string; instanceArn: string; logG
 // ---------------------------------------------------------------------------------------------
 // Failures reach a person; gaps heal (issue 5). Why each permission: docs/decisions/0008-reconcile-schedule.md.
 
-/** arn:aws:sqs:REGION:ACCOUNT:NAME */
-const QUEUE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:sqs:${REGION}:${ACCOUNT}:[\\w-]{1,80}$`);
-/** arn:aws:sns:REGION:ACCOUNT:NAME */
-const TOPIC_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:[\\w-]{1,256}$`);
-/** arn:aws:events:REGION:ACCOUNT:rule/NAME (a rule on the default bus). */
-const RULE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/[\\w.-]{1,64}$`);
-/** arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME */
-const ALARM_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:cloudwatch:${REGION}:${ACCOUNT}:alarm:[^:*]{1,255}$`);
-/** arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME */
-const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:scheduler:${REGION}:(${ACCOUNT}):schedule-group/[\\w.-]{1,64}$`);
-
-function requireArns(argument: string, values: unknown, pattern: RegExp, what: string): string[] {
-  if (!Array.isArray(values) || values.length === 0) {
-    throw new Error(`${argument}: expected a non-empty list of ${what}s, got ${JSON.stringify(values)}`);
-  }
-  values.forEach((value, index) => requireMatch(`${argument}[${index}]`, value, pattern, `a ${what}`));
-  return sortedUnique(values as string[]);
-}
-
 /**
  * Who may put messages into the dead-letter queue: EventBridge, only on behalf of the named rules
  * (a failed delivery to their targets), and the named roles (the push trigger's role, which Lambda
@@ -362,8 +361,8 @@ function requireArns(argument: string, values: unknown, pattern: RegExp, what: s
  * dead-letter queue). Nobody else, and nothing but SendMessage.
  */
 export function deadLetterQueuePolicy(a: { queueArn: string; ruleArns: string[]; senderRoleArns: string[] }): PolicyDocument {
-  const queueArn = requireMatch("queueArn", a?.queueArn, QUEUE_ARN_PATTERN, "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)");
-  const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN_PATTERN, "EventBridge rule ARN (arn:aws:events:REGION:ACCOUNT:rule/NAME)");
+  const queueArn = requireArn("queueArn", a?.queueArn, QUEUE_ARN);
+  const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN);
   if (!Array.isArray(a?.senderRoleArns) || a.senderRoleArns.length === 0) {
     throw new Error(`senderRoleArns: expected a non-empty list of IAM role ARNs, got ${JSON.stringify(a?.senderRoleArns)}`);
   }
@@ -392,7 +391,7 @@ export function deadLetterQueuePolicy(a: { queueArn: string; ruleArns: string[];
  * asynchronous retries are exhausted to the on-failure destination with the function's role.
  */
 export function deadLetterSendPolicy(a: { queueArn: string }): PolicyDocument {
-  const queueArn = requireMatch("queueArn", a?.queueArn, QUEUE_ARN_PATTERN, "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)");
+  const queueArn = requireArn("queueArn", a?.queueArn, QUEUE_ARN);
   return document({ Sid: "SendToDeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn });
 }
 
@@ -402,9 +401,9 @@ export function deadLetterSendPolicy(a: { queueArn: string }): PolicyDocument {
  * it (same-account access needs the identity policy only); no other account or service is named.
  */
 export function alertTopicPolicy(a: { topicArn: string; ruleArns: string[]; alarmArns: string[] }): PolicyDocument {
-  const topicArn = requireMatch("topicArn", a?.topicArn, TOPIC_ARN_PATTERN, "an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)");
-  const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN_PATTERN, "EventBridge rule ARN (arn:aws:events:REGION:ACCOUNT:rule/NAME)");
-  const alarms = requireArns("alarmArns", a?.alarmArns, ALARM_ARN_PATTERN, "CloudWatch alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME)");
+  const topicArn = requireArn("topicArn", a?.topicArn, TOPIC_ARN);
+  const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN);
+  const alarms = requireArns("alarmArns", a?.alarmArns, ALARM_ARN);
   return document(
     {
       Sid: "RulesPublishFailedCommands",
@@ -453,14 +452,9 @@ export function schedulerTrustPolicy(a: { scheduleGroupArn: string }): PolicyDoc
  * invocation it could not make into the dead-letter queue. Nothing else.
  */
 export function schedulerPolicy(a: { documentArn: string; instanceArn: string; deadLetterQueueArn: string }): PolicyDocument {
-  const documentArn = requireMatch(
-    "documentArn",
-    a?.documentArn,
-    DOCUMENT_ARN_PATTERN,
-    "an SSM document ARN of this account (arn:aws:ssm:REGION:ACCOUNT:document/NAME)",
-  );
-  const instanceArn = requireMatch("instanceArn", a?.instanceArn, INSTANCE_ARN_PATTERN, "an EC2 instance ARN (arn:aws:ec2:REGION:ACCOUNT:instance/i-…)");
-  const queueArn = requireMatch("deadLetterQueueArn", a?.deadLetterQueueArn, QUEUE_ARN_PATTERN, "an SQS queue ARN (arn:aws:sqs:REGION:ACCOUNT:NAME)");
+  const documentArn = requireArn("documentArn", a?.documentArn, DOCUMENT_ARN);
+  const instanceArn = requireArn("instanceArn", a?.instanceArn, INSTANCE_ARN);
+  const queueArn = requireArn("deadLetterQueueArn", a?.deadLetterQueueArn, QUEUE_ARN);
   return document(
     {
       Sid: "SendReconcileDocumentToWorker",
