@@ -47,7 +47,7 @@ function sourceStack(s: SourceSettings) {
     workerAmiParameter: s.workerAmiParameter,
     logRetentionDays: s.logRetentionDays,
     alertEmail: s.alertEmail,
-    reconcileSchedule: s.reconcileSchedule ?? false,
+    reconcileSchedule: s.reconcileSchedule,
   });
   return {
     participant: s.participant,

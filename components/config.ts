@@ -1,4 +1,4 @@
-import { isAccountId, isRepositoryName } from "./naming";
+import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn } from "./naming";
 
 /**
  * The stack configuration, checked. index.ts reads the raw values (every one a string, as
@@ -113,9 +113,6 @@ export function shown(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-/** IAM role names: 1–64 of `[\w+=,.@-]`. */
-const ROLE_NAME = /^[\w+=,.@-]{1,64}$/;
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
 /** Graviton families carry a `g` right after the generation digit (t4g, m7g, c6gn, r8gd). */
 const ARM64_INSTANCE_TYPE = /^[a-z]+\d+g[a-z]*\./;
@@ -159,7 +156,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const region = raw.region === undefined || raw.region.trim() === "" ? undefined : raw.region;
   if (region === undefined) {
     problems.push("aws:region is missing: set it, e.g. pulumi config set aws:region us-east-1");
-  } else if (!REGION.test(region)) {
+  } else if (!isRegion(region)) {
     problems.push(`aws:region: ${shown(region)} is not an AWS region name (e.g. us-east-1)`);
   }
 
@@ -192,75 +189,75 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     }
   }
 
-  if (participant === "source") {
-    const repositories = parseRepositories(value("repositories"), problems);
-    const targetRoleName = value("targetRoleName") ?? CONFIG_DEFAULTS.targetRoleName;
-    if (!ROLE_NAME.test(targetRoleName)) {
-      problems.push(`${key("targetRoleName")}: ${shown(targetRoleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`);
-    }
-    const workerInstanceType = value("workerInstanceType") ?? CONFIG_DEFAULTS.workerInstanceType;
-    if (!INSTANCE_TYPE.test(workerInstanceType)) {
-      problems.push(`${key("workerInstanceType")}: ${shown(workerInstanceType)} is not an EC2 instance type (e.g. t4g.small)`);
-    }
-    const workerSubnetId = value("workerSubnetId");
-    if (workerSubnetId !== undefined && !SUBNET_ID.test(workerSubnetId)) {
-      problems.push(`${key("workerSubnetId")}: ${shown(workerSubnetId)} is not a subnet id (subnet- and 8 or 17 hex digits); leave it unset to use a default subnet`);
-    }
-    const workerAmiParameter = value("workerAmiParameter") ?? CONFIG_DEFAULTS.workerAmiParameter;
-    if (!AMI_PARAMETER.test(workerAmiParameter)) {
-      problems.push(`${key("workerAmiParameter")}: ${shown(workerAmiParameter)} is not a public AMI parameter (it starts with /aws/service/)`);
-    } else if (INSTANCE_TYPE.test(workerInstanceType)) {
-      const armImage = /(^|[/_-])(arm64|aarch64)($|[/_-])/.test(workerAmiParameter);
-      const armType = ARM64_INSTANCE_TYPE.test(workerInstanceType);
-      if (armImage !== armType) {
-        problems.push(
-          `${key("workerAmiParameter")} ${shown(workerAmiParameter)} is for ${armImage ? "arm64" : "x86_64"} but ${key("workerInstanceType")} ${shown(workerInstanceType)} is ${armType ? "arm64 (Graviton)" : "x86_64"}: change one so they match`,
-        );
-      }
-    }
-    const logRetentionDays = parseRetention(value("logRetentionDays"), problems);
-    const alertEmail = parseAlertEmail(value("alertEmail"), problems);
-    const reconcileSchedule = parseReconcileSchedule(value("reconcileSchedule"), problems);
-    if (problems.length > 0) throw new ConfigError(problems);
-    return {
-      participant,
-      region: region!,
-      accountId: accountId!,
-      sourceAccountId: sourceAccountId!,
-      targetAccountId: targetAccountId!,
-      repositories: repositories!,
-      targetRoleName,
-      workerInstanceType,
-      workerSubnetId,
-      workerAmiParameter,
-      logRetentionDays,
-      alertEmail,
-      reconcileSchedule,
-    };
-  }
+  const specific =
+    participant === "source" ? sourceSettings(value, problems) : participant === "target" ? targetSettings(value, problems) : undefined;
+  if (problems.length > 0 || specific === undefined) throw new ConfigError(problems);
+  return {
+    region: region!,
+    accountId: accountId!,
+    sourceAccountId: sourceAccountId!,
+    targetAccountId: targetAccountId!,
+    ...specific,
+  };
+}
 
-  if (participant === "target") {
-    if (value("repositories") !== undefined) {
+type ValueOf = (name: ConfigKey) => string | undefined;
+
+/** The settings only a source (css) stack has; problems go to `problems`. */
+function sourceSettings(value: ValueOf, problems: string[]): Omit<SourceSettings, keyof CommonSettings> {
+  const repositories = parseRepositories(value("repositories"), problems);
+  const targetRoleName = value("targetRoleName") ?? CONFIG_DEFAULTS.targetRoleName;
+  if (!isRoleName(targetRoleName)) {
+    problems.push(`${key("targetRoleName")}: ${shown(targetRoleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`);
+  }
+  const workerInstanceType = value("workerInstanceType") ?? CONFIG_DEFAULTS.workerInstanceType;
+  if (!INSTANCE_TYPE.test(workerInstanceType)) {
+    problems.push(`${key("workerInstanceType")}: ${shown(workerInstanceType)} is not an EC2 instance type (e.g. t4g.small)`);
+  }
+  const workerSubnetId = value("workerSubnetId");
+  if (workerSubnetId !== undefined && !SUBNET_ID.test(workerSubnetId)) {
+    problems.push(`${key("workerSubnetId")}: ${shown(workerSubnetId)} is not a subnet id (subnet- and 8 or 17 hex digits); leave it unset to use a default subnet`);
+  }
+  const workerAmiParameter = value("workerAmiParameter") ?? CONFIG_DEFAULTS.workerAmiParameter;
+  if (!AMI_PARAMETER.test(workerAmiParameter)) {
+    problems.push(`${key("workerAmiParameter")}: ${shown(workerAmiParameter)} is not a public AMI parameter (it starts with /aws/service/)`);
+  } else if (INSTANCE_TYPE.test(workerInstanceType)) {
+    const armImage = /(^|[/_-])(arm64|aarch64)($|[/_-])/.test(workerAmiParameter);
+    const armType = ARM64_INSTANCE_TYPE.test(workerInstanceType);
+    if (armImage !== armType) {
       problems.push(
-        `${key("repositories")} is set on a target stack: the mapping lives in the css stack's config only (Pulumi.css.yaml) and the legacy stack reads it from the css stack; remove it here`,
+        `${key("workerAmiParameter")} ${shown(workerAmiParameter)} is for ${armImage ? "arm64" : "x86_64"} but ${key("workerInstanceType")} ${shown(workerInstanceType)} is ${armType ? "arm64 (Graviton)" : "x86_64"}: change one so they match`,
       );
     }
-    const sourceStack = value("sourceStack") ?? CONFIG_DEFAULTS.sourceStack;
-    if (!STACK_NAME.test(sourceStack)) {
-      problems.push(`${key("sourceStack")}: ${shown(sourceStack)} is not a stack name (organization/project/stack, e.g. organization/ecr-sync/css)`);
-    }
-    if (problems.length > 0) throw new ConfigError(problems);
-    return {
-      participant,
-      region: region!,
-      accountId: accountId!,
-      sourceAccountId: sourceAccountId!,
-      targetAccountId: targetAccountId!,
-      sourceStack,
-    };
   }
+  const logRetentionDays = parseRetention(value("logRetentionDays"), problems);
+  const alertEmail = parseAlertEmail(value("alertEmail"), problems);
+  const reconcileSchedule = parseReconcileSchedule(value("reconcileSchedule"), problems);
+  return {
+    participant: "source",
+    repositories: repositories!,
+    targetRoleName,
+    workerInstanceType,
+    workerSubnetId,
+    workerAmiParameter,
+    logRetentionDays,
+    alertEmail,
+    reconcileSchedule,
+  };
+}
 
-  throw new ConfigError(problems);
+/** The settings only a target (legacy) stack has; problems go to `problems`. */
+function targetSettings(value: ValueOf, problems: string[]): Omit<TargetSettings, keyof CommonSettings> {
+  if (value("repositories") !== undefined) {
+    problems.push(
+      `${key("repositories")} is set on a target stack: the mapping lives in the css stack's config only (Pulumi.css.yaml) and the legacy stack reads it from the css stack; remove it here`,
+    );
+  }
+  const sourceStack = value("sourceStack") ?? CONFIG_DEFAULTS.sourceStack;
+  if (!STACK_NAME.test(sourceStack)) {
+    problems.push(`${key("sourceStack")}: ${shown(sourceStack)} is not a stack name (organization/project/stack, e.g. organization/ecr-sync/css)`);
+  }
+  return { participant: "target", sourceStack };
 }
 
 function parseAllowedAccountIds(text: string | undefined, problems: string[]): string | undefined {
@@ -379,10 +376,10 @@ export function parseRepositories(text: string | undefined, problems: string[]):
   const sourcesByTarget = new Map<string, string>();
   for (const [source, target] of entries) {
     if (!isRepositoryName(source)) {
-      problems.push(`${k}[${shown(source)}]: ${shown(source)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`);
+      problems.push(`${k}[${shown(source)}]: the source ${shown(source)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`);
     }
     if (!isRepositoryName(target)) {
-      problems.push(`${k}[${shown(source)}]: ${shown(target)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`);
+      problems.push(`${k}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`);
       continue;
     }
     if (source === target) {
@@ -418,8 +415,7 @@ export function checkSourceStackOutputs(
   const problems: string[] = [];
   const from = (name: string) => `output ${name} of stack ${shown(settings.sourceStack)}`;
   const workerRoleArn = outputs.workerRoleArn;
-  const rolePrefix = `arn:aws:iam::${settings.sourceAccountId}:role/`;
-  if (typeof workerRoleArn !== "string" || !workerRoleArn.startsWith(rolePrefix)) {
+  if (parseRoleArn(workerRoleArn)?.accountId !== settings.sourceAccountId) {
     problems.push(
       `${from("workerRoleArn")} is ${shown(workerRoleArn)}, not a role in ${key("sourceAccountId")} ${shown(settings.sourceAccountId)}: check ${key("sourceStack")} names the css stack and that it is deployed`,
     );
@@ -431,7 +427,7 @@ export function checkSourceStackOutputs(
     );
   }
   const targetRoleName = outputs.targetRoleName;
-  if (typeof targetRoleName !== "string" || !ROLE_NAME.test(targetRoleName)) {
+  if (!isRoleName(targetRoleName)) {
     problems.push(`${from("targetRoleName")} is ${shown(targetRoleName)}, not an IAM role name`);
   }
   const mappingProblems: string[] = [];

@@ -1,7 +1,8 @@
 /**
- * ECR's naming rules, in one place. The push trigger (lambda/), the SSM document's
- * allowedPatterns (components/) and the config checks (index.ts) all validate against these,
- * and ec2-scripts/ecr-sync.sh carries the same expressions in bash.
+ * ECR's naming rules, and the AWS names around them, in one place. The push trigger (lambda/),
+ * the SSM document's allowedPatterns, the IAM policy helpers and the config checks
+ * (components/config.ts) all validate against these, and ec2-scripts/ecr-sync.sh carries the
+ * same expressions in bash.
  *
  * Sources: ECR CreateRepository `repositoryName` (2–256 characters,
  * `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`), the distribution
@@ -23,10 +24,23 @@ export const IMAGE_DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
 /** Anchored pattern for a 12-digit AWS account id. */
 export const ACCOUNT_ID_PATTERN = "^[0-9]{12}$";
 
+/** An AWS region name, unanchored so that ARN patterns can embed it (us-east-1, us-gov-west-1). */
+export const REGION_NAME = "[a-z]{2}(?:-[a-z]+)+-[0-9]";
+export const REGION_PATTERN = `^${REGION_NAME}$`;
+
+/** Anchored pattern for an IAM role name: 1–64 of letters, digits and + = , . @ _ -. */
+export const ROLE_NAME_PATTERN = "^[\\w+=,.@-]{1,64}$";
+
+/** arn:aws:iam::ACCOUNT:role/[PATH/]NAME; groups: account, path, name. */
+export const ROLE_ARN_PATTERN = "^arn:aws:iam::([0-9]{12}):role/((?:[\\w+=,.@-]+/)*)([\\w+=,.@-]{1,64})$";
+
 const repositoryName = new RegExp(REPOSITORY_NAME_PATTERN);
 const imageTag = new RegExp(IMAGE_TAG_PATTERN);
 const imageDigest = new RegExp(IMAGE_DIGEST_PATTERN);
 const accountId = new RegExp(ACCOUNT_ID_PATTERN);
+const region = new RegExp(REGION_PATTERN);
+const roleName = new RegExp(ROLE_NAME_PATTERN);
+const roleArn = new RegExp(ROLE_ARN_PATTERN);
 
 export function isRepositoryName(value: unknown): value is string {
   return (
@@ -49,6 +63,20 @@ export function isAccountId(value: unknown): value is string {
   return typeof value === "string" && accountId.test(value);
 }
 
+export function isRegion(value: unknown): value is string {
+  return typeof value === "string" && region.test(value);
+}
+
+export function isRoleName(value: unknown): value is string {
+  return typeof value === "string" && roleName.test(value);
+}
+
+/** The account and name of an IAM role ARN, or `undefined` when `value` is not one. */
+export function parseRoleArn(value: unknown): { arn: string; accountId: string; name: string } | undefined {
+  const match = typeof value === "string" ? roleArn.exec(value) : null;
+  return match === null ? undefined : { arn: match[0], accountId: match[1], name: match[3] };
+}
+
 /**
  * The names of the sync document's parameters. The push trigger sends them, the SSM document
  * declares them, and the document passes each to ecr-sync.sh as the flag of the same meaning
@@ -60,3 +88,13 @@ export const SYNC_PARAMETERS = {
   tag: "tag",
   digest: "digest",
 } as const;
+
+/**
+ * How long SSM waits for the worker's agent to pick the command up before it gives up
+ * ("Delivery Timed Out"). Ten minutes rides out an agent reconnect or a reboot of the worker,
+ * yet keeps a command from firing long after its push, when a newer push of the same tag may
+ * already have been copied. A command that times out is not lost work: the reconcile run of
+ * ecr-sync.sh copies whatever is missing. A command's own run time is bounded by its document
+ * (executionTimeout), not by this value. The push trigger and the reconcile schedule both use it.
+ */
+export const COMMAND_DELIVERY_TIMEOUT_SECONDS = 600;

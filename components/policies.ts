@@ -10,7 +10,7 @@
  *
  * Why each permission is here, and why a few sit on Resource "*": docs/decisions/0002-least-privilege.md.
  */
-import { isAccountId, isRepositoryName } from "./naming";
+import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn, REGION_NAME } from "./naming";
 
 export type PrincipalValue = "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
 
@@ -32,14 +32,9 @@ export interface PolicyDocument {
 }
 
 const PARTITION = "aws";
-const REGION = "[a-z]{2}(?:-[a-z]+)+-[0-9]";
+const REGION = REGION_NAME;
 const ACCOUNT = "[0-9]{12}";
 
-const REGION_PATTERN = new RegExp(`^${REGION}$`);
-/** IAM role names: 1–64 of [A-Za-z0-9+=,.@_-]. */
-const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
-/** arn:aws:iam::ACCOUNT:role/[PATH/]NAME */
-const ROLE_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:iam::(${ACCOUNT}):role/((?:[\\w+=,.@-]+/)*)([\\w+=,.@-]{1,64})$`);
 /** arn:aws:ecr:REGION:ACCOUNT:repository/NAME (the name is checked against ECR's rules separately). */
 const REPOSITORY_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ecr:(${REGION}):(${ACCOUNT}):repository/(.+)$`);
 /** arn:aws:logs:REGION:ACCOUNT:log-group:NAME, with or without the ":*" some tools append. */
@@ -114,11 +109,11 @@ function requireAccountId(argument: string, value: unknown): string {
 }
 
 function requireRoleArn(argument: string, value: unknown): { arn: string; accountId: string } {
-  const match = ROLE_ARN_PATTERN.exec(requireString(argument, value));
-  if (!match) {
+  const role = parseRoleArn(requireString(argument, value));
+  if (role === undefined) {
     throw new Error(`${argument}: ${quoted(value)} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
   }
-  return { arn: match[0], accountId: match[1] };
+  return role;
 }
 
 function requireRepositoryArns(argument: string, values: unknown): string[] {
@@ -176,7 +171,7 @@ function writeLogStreams(sid: string, logGroupArn: string): PolicyStatement {
 /** arn:aws:ecr:REGION:ACCOUNT:repository/NAME */
 export function repositoryArn(accountId: string, region: string, name: string): string {
   requireAccountId("accountId", accountId);
-  if (typeof region !== "string" || !REGION_PATTERN.test(region)) {
+  if (!isRegion(region)) {
     throw new Error(`region: ${quoted(region)} is not an AWS region name (e.g. us-east-1)`);
   }
   if (!isRepositoryName(name)) {
@@ -188,7 +183,7 @@ export function repositoryArn(accountId: string, region: string, name: string): 
 /** arn:aws:iam::ACCOUNT:role/NAME */
 export function roleArn(accountId: string, name: string): string {
   requireAccountId("accountId", accountId);
-  if (typeof name !== "string" || !ROLE_NAME_PATTERN.test(name)) {
+  if (!isRoleName(name)) {
     throw new Error(`name: ${quoted(name)} is not a valid IAM role name (1–64 of A-Z a-z 0-9 + = , . @ _ -)`);
   }
   return `arn:${PARTITION}:iam::${accountId}:role/${name}`;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { HANDLER_FILE_NAME, HANDLER_NAME, HANDLER_RUNTIME } from "../lambda/bundle";
 import { CONFIG_VARIABLES } from "../lambda/config";
 import { buildReconcileDocument, buildSyncDocument, RECONCILE_PARAMETERS, SyncEnvironment } from "./document";
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "./naming";
 import { commandFailureEventPattern, pushEventPattern } from "./patterns";
 import {
   alertTopicPolicy,
@@ -53,10 +54,10 @@ export interface SourceSyncArgs {
   readonly alertEmail?: string;
   /**
    * When the worker runs `ecr-sync.sh reconcile`: an EventBridge Scheduler expression (rate(…) or
-   * cron(…), UTC), or `false` for no schedule (the reconcile document stays, for backfills).
-   * Default "rate(1 day)".
+   * cron(…), UTC), or `undefined` for no schedule (the reconcile document stays, for backfills).
+   * Required, so that leaving it out cannot silently mean "off".
    */
-  readonly reconcileSchedule?: string | false;
+  readonly reconcileSchedule: string | undefined;
 }
 
 /** How long Lambda keeps retrying an event, and EventBridge a delivery, before the dead-letter queue. */
@@ -67,8 +68,6 @@ export const FUNCTION_RETRY_ATTEMPTS = 2;
 export const DELIVERY_RETRY_ATTEMPTS = 8;
 /** SQS's longest retention: 14 days for a person to look at a dead letter. */
 export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
-/** How long SSM waits for the worker to pick up a scheduled reconcile (SendCommand TimeoutSeconds). */
-export const RECONCILE_DELIVERY_TIMEOUT_SECONDS = 600;
 /**
  * The text the alert topic receives for a failed command: what failed and how to read its output.
  * An EventBridge input transformer; the values in <…> come from the event.
@@ -98,7 +97,7 @@ export function backfillCommand(a: { region: string; documentName: string; insta
     `--document-name ${a.documentName}`,
     `--instance-ids ${a.instanceId}`,
     `--parameters ${RECONCILE_PARAMETERS.dryRun}=${a.dryRun === true ? "true" : "false"}`,
-    `--timeout-seconds ${RECONCILE_DELIVERY_TIMEOUT_SECONDS}`,
+    `--timeout-seconds ${COMMAND_DELIVERY_TIMEOUT_SECONDS}`,
     `--cloud-watch-output-config CloudWatchOutputEnabled=true,CloudWatchLogGroupName=${a.logGroupName}`,
     `--comment 'ecr-sync backfill'`,
     "--query Command.CommandId --output text",
@@ -299,6 +298,11 @@ export class SourceSync extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    // Every EventBridge and Scheduler delivery: retried for up to an hour, then kept in the queue.
+    const delivery = {
+      deadLetterConfig: { arn: deadLetterQueue.arn },
+      retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+    };
     const alertTopic = new aws.sns.Topic(
       `${name}-alerts`,
       { name: `${name}-alerts`, displayName: "ecr-sync alerts" },
@@ -401,8 +405,7 @@ export class SourceSync extends pulumi.ComponentResource {
         rule: pushRule.name,
         targetId: "push-trigger",
         arn: pushTrigger.arn,
-        deadLetterConfig: { arn: deadLetterQueue.arn },
-        retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+        ...delivery,
       },
       { parent: this },
     );
@@ -426,8 +429,7 @@ export class SourceSync extends pulumi.ComponentResource {
         targetId: "alert-topic",
         arn: alertTopic.arn,
         inputTransformer: commandLogGroup.name.apply(commandFailureNotice),
-        deadLetterConfig: { arn: deadLetterQueue.arn },
-        retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+        ...delivery,
       },
       { parent: this },
     );
@@ -493,10 +495,10 @@ export class SourceSync extends pulumi.ComponentResource {
     }
 
     // Gaps heal: the schedule sends the reconcile document to the worker.
-    const scheduleExpression = args.reconcileSchedule ?? "rate(1 day)";
+    const scheduleExpression = args.reconcileSchedule;
     let scheduleName: pulumi.Output<string | undefined> = pulumi.output(undefined);
     const senderRoleArns: pulumi.Output<string>[] = [functionRole.arn];
-    if (scheduleExpression !== false) {
+    if (scheduleExpression !== undefined) {
       const scheduleGroup = new aws.scheduler.ScheduleGroup(`${name}-reconcile-group`, { name }, { parent: this });
       const schedulerRole = new aws.iam.Role(
         `${name}-scheduler-role`,
@@ -540,12 +542,11 @@ export class SourceSync extends pulumi.ComponentResource {
                   InstanceIds: [instanceId],
                   Parameters: { [RECONCILE_PARAMETERS.dryRun]: ["false"] },
                   Comment: "ecr-sync scheduled reconcile",
-                  TimeoutSeconds: RECONCILE_DELIVERY_TIMEOUT_SECONDS,
+                  TimeoutSeconds: COMMAND_DELIVERY_TIMEOUT_SECONDS,
                   CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: logGroupName },
                 }),
               ),
-            retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
-            deadLetterConfig: { arn: deadLetterQueue.arn },
+            ...delivery,
           },
         },
         { parent: this, dependsOn: [schedulerRolePolicy] },

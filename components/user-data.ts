@@ -1,3 +1,5 @@
+import { isRegion } from "./naming";
+
 /**
  * The worker's first-boot script (cloud-init user data) for Debian 12. Why Debian, and why
  * these packages: docs/decisions/0001-worker-os.md. It runs once, when the instance is
@@ -7,15 +9,14 @@
 /** Debian packages the worker needs: the copy tool, ecr-sync.sh's helpers, AWS CLI v2. */
 export const WORKER_PACKAGES = ["skopeo", "jq", "curl", "awscli", "ca-certificates", "unattended-upgrades"] as const;
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
-
 /**
  * The user data for a worker in `region`. The security group allows HTTPS out only, so apt is
  * switched to https before it runs; the SSM agent comes from AWS's package for Debian in the
  * region's own bucket (Debian's images do not ship it).
  */
 export function workerUserData(region: string): string {
-  if (!REGION.test(region)) throw new Error(`region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
+  // The region is written into a shell script: refuse anything but a region name.
+  if (!isRegion(region)) throw new Error(`region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
   return `#!/bin/bash
 # ecr-sync worker bootstrap (Debian 12): skopeo, jq and AWS CLI v2 from Debian's archive,
 # the SSM agent from AWS. No SSH, no inbound ports: the instance is reached through SSM only.

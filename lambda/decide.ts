@@ -1,6 +1,6 @@
 import type { SendCommandCommandInput } from "@aws-sdk/client-ssm";
 import type { EventBridgeEvent } from "aws-lambda";
-import { isImageDigest, isImageTag, isRepositoryName, SYNC_PARAMETERS } from "../components/naming";
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS, isImageDigest, isImageTag, isRepositoryName, SYNC_PARAMETERS } from "../components/naming";
 import { shown, SyncConfig } from "./config";
 
 /** The `detail` of an "ECR Image Action" event, as AWS's ECR documentation shows it. */
@@ -37,15 +37,6 @@ export type Decision =
   | { readonly decision: "skipped"; readonly reason: string; readonly fields: DecisionFields }
   | { readonly decision: "invalid"; readonly reason: string; readonly fields: DecisionFields };
 
-/**
- * How long SSM waits for the worker's agent to pick the command up before it gives up
- * ("Delivery Timed Out"). Ten minutes rides out an agent reconnect or a reboot of the worker,
- * yet keeps a command from firing long after its push, when a newer push of the same tag may
- * already have been copied. A command that times out is not lost work: the reconcile run of
- * ecr-sync.sh copies whatever is missing. The copy's own run time is bounded by the document
- * (its executionTimeout), not by this value.
- */
-export const DELIVERY_TIMEOUT_SECONDS = 600;
 
 /** SendCommand's Comment allows at most 100 characters. */
 export const COMMENT_MAX_LENGTH = 100;
@@ -138,7 +129,7 @@ export function sendCommandInput(
     InstanceIds: [config.instanceId],
     DocumentName: config.documentName,
     Comment: commandComment(request),
-    TimeoutSeconds: DELIVERY_TIMEOUT_SECONDS,
+    TimeoutSeconds: COMMAND_DELIVERY_TIMEOUT_SECONDS,
     Parameters: {
       [SYNC_PARAMETERS.sourceRepository]: [request.sourceRepository],
       [SYNC_PARAMETERS.targetRepository]: [request.targetRepository],

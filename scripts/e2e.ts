@@ -17,7 +17,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isAccountId, isRepositoryName } from "../components/naming";
+import { isAccountId, isRegion, isRepositoryName } from "../components/naming";
 import { BuiltIndex, OciLayout } from "../test/support/oci";
 
 export const EXIT_CODES = { passed: 0, failed: 1, didNotRun: 3, cleanupFailed: 4 } as const;
@@ -87,7 +87,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const tlsText = value("ECR_SYNC_E2E_TLS_VERIFY") ?? "true";
   if (tlsText !== "true" && tlsText !== "false") throw new DidNotRun(`ECR_SYNC_E2E_TLS_VERIFY='${tlsText}' must be true or false`);
   const region = value("ECR_SYNC_E2E_REGION") ?? "us-east-1";
-  if (!/^[a-z]{2}(-[a-z]+)+-[0-9]+$/.test(region)) throw new DidNotRun(`ECR_SYNC_E2E_REGION='${region}' is not an AWS region name`);
+  if (!isRegion(region)) throw new DidNotRun(`ECR_SYNC_E2E_REGION='${region}' is not an AWS region name`);
 
   const settings: Settings = {
     source: {

@@ -130,13 +130,22 @@ export function readStackConfig(stack: string, overrides: Record<string, unknown
   return config;
 }
 
-/** The account a stack deploys into: the single entry of aws:allowedAccountIds. */
+/** Stands in for the account in mock ARNs when aws:allowedAccountIds names none. */
+const UNKNOWN_ACCOUNT = "000000000000";
+
+/**
+ * The account a stack deploys into, for the mocks' ARNs: the single entry of
+ * aws:allowedAccountIds. When that is missing or malformed, a stand-in, so that the program
+ * itself runs and reports the problem with its own message (which says how to fix it).
+ */
 export function stackAccountId(config: StackConfig): string {
-  const ids = JSON.parse(config["aws:allowedAccountIds"] ?? "[]") as unknown;
-  if (!Array.isArray(ids) || typeof ids[0] !== "string") {
-    throw new Error(`aws:allowedAccountIds must list the stack's account, got ${JSON.stringify(config["aws:allowedAccountIds"])}`);
+  let ids: unknown;
+  try {
+    ids = JSON.parse(config["aws:allowedAccountIds"] ?? "[]");
+  } catch {
+    return UNKNOWN_ACCOUNT;
   }
-  return ids[0];
+  return Array.isArray(ids) && typeof ids[0] === "string" ? ids[0] : UNKNOWN_ACCOUNT;
 }
 
 // ---------------------------------------------------------------------------------------------

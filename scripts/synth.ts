@@ -7,6 +7,7 @@
  * command, and the outputs. With --json it prints one object
  * {"stack", "resources": [{"type", "name", "id", "inputs", "state"}], "outputs"}.
  */
+import { SCRIPT_DELIMITER } from "../components/document";
 import { Rendering, RenderedResource, renderStack, stackNames } from "./render";
 
 function usage(): string {
@@ -72,7 +73,7 @@ export function review(r: Rendering): string {
       out.push("  document parameters:", indent(JSON.stringify(doc.parameters, null, 2)));
       const lines = doc.mainSteps[0].inputs.runCommand;
       const start = lines.findIndex((l) => l.startsWith("cat > "));
-      const end = lines.lastIndexOf(lines.find((l, i) => i > start && /^[A-Z_]+_END$/.test(l)) ?? "");
+      const end = lines.lastIndexOf(SCRIPT_DELIMITER);
       const shown =
         start >= 0 && end > start
           ? [...lines.slice(0, start + 1), `  … ${end - start - 1} lines of the script …`, ...lines.slice(end)]
