@@ -120,8 +120,8 @@ export async function streamBlob(source: Endpoint, sourceRepository: string, tar
     upload.on("response", resolve);
     upload.on("error", reject);
   });
-  await pipeline(download, upload);
-  const response = await answered;
+  // Awaited together: when the upload fails, both reject, and neither may go unhandled.
+  const [, response] = await Promise.all([pipeline(download, upload), answered]);
   response.resume();
   if (response.statusCode !== 201) throw new Error(`PUT blob ${digest} to ${target.host}/${targetRepository}: HTTP ${response.statusCode}`);
   return moved;

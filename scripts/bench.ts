@@ -32,6 +32,7 @@ import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { ecrPassword, EcrSyncWorld, runScript, RunResult, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../test/support/ecr-sync-env";
 import { BuiltImage, layerBytes, MEDIA_TYPES } from "../test/support/oci";
+import { onInterrupt } from "./interrupt";
 import { Registry, startRegistry } from "../test/support/registry";
 import { closeConnections, Endpoint, httpCopyImage, putManifest, uploadBlob } from "./bench-http";
 import { formatTable, jsonLine, linearFit, median, mib, round, Row, toolTimes } from "./bench-stats";
@@ -91,17 +92,10 @@ function cleanup(): Promise<void> {
   })();
   return cleaning;
 }
-// `process.on`, not `once`: under npm and tsx a Ctrl-C arrives twice (from the terminal and
-// relayed by tsx), and a second default SIGINT would kill the process mid-cleanup.
-let interrupted = false;
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-  process.on(signal, () => {
-    if (interrupted) return;
-    interrupted = true;
-    progress(`${signal}: stopping servers and removing temp dirs`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
+onInterrupt((signal) => {
+  progress(`${signal}: stopping servers and removing temp dirs`);
+  void cleanup().finally(() => process.exit(130));
+});
 
 const seconds = (ms: number) => ms / 1000;
 

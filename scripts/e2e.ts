@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isAccountId, isRegion, isRepositoryName } from "../components/naming";
 import { BuiltIndex, OciLayout } from "../test/support/oci";
+import { onInterrupt } from "./interrupt";
 
 export const EXIT_CODES = { passed: 0, failed: 1, didNotRun: 3, cleanupFailed: 4 } as const;
 
@@ -284,11 +285,15 @@ async function checkPlatforms(settings: Settings, target: AwsAccount, image: Bui
  * Deletes the tagged index, then its platform manifests (ECR refuses to delete a manifest an
  * index still references). Returns what could not be deleted; "not found" is not a failure.
  */
+/** What removes the test image: the tagged index first, then its (now untagged) platform manifests. */
+function deleteBatches(tag: string, image: BuiltIndex): string[][] {
+  return [[`imageTag=${tag}`], image.images.map((platformImage) => `imageDigest=${platformImage.digest}`)];
+}
+
 async function removeImage(side: AwsAccount, tag: string, image: BuiltIndex): Promise<string[]> {
   const problems: string[] = [];
   const repository = side.account.repository;
-  const batches = [[`imageTag=${tag}`], image.images.map((platformImage) => `imageDigest=${platformImage.digest}`)];
-  for (const ids of batches) {
+  for (const ids of deleteBatches(tag, image)) {
     const result = await side.call(["ecr", "batch-delete-image", "--repository-name", repository, "--image-ids", ...ids]);
     if (result.code !== 0) {
       problems.push(`${side.account.role} ${repository}: batch-delete-image failed: ${reason(result)}`);
@@ -320,12 +325,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
 
   const tag = uniqueTag();
   let interrupted = false;
-  const onSignal = () => {
+  const stopListening = onInterrupt(() => {
     interrupted = true;
     log("interrupted: cleaning up after the current step");
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  });
 
   const layout = await OciLayout.create();
   let image: BuiltIndex | undefined;
@@ -365,16 +368,16 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
         console.error(`e2e CLEANUP FAILED, delete by hand:\n  ${problems.join("\n  ")}`);
       }
       if (problems.length > 0 && outcome === EXIT_CODES.passed) outcome = EXIT_CODES.cleanupFailed;
-      if (outcome !== EXIT_CODES.passed) {
-        console.error(
-          `if ${settings.target.repository}:${tag} arrives later, remove it: aws ecr batch-delete-image --repository-name ` +
-            `${settings.target.repository} --image-ids imageTag=${tag}${settings.target.profile ? ` --profile ${settings.target.profile}` : ""}`,
+      if (outcome === EXIT_CODES.failed) {
+        const profile = settings.target.profile ? ` --profile ${settings.target.profile}` : "";
+        const commands = deleteBatches(tag, image).map(
+          (ids) => `aws ecr batch-delete-image --region ${settings.region}${profile} --repository-name ${settings.target.repository} --image-ids ${ids.join(" ")}`,
         );
+        console.error(`if ${settings.target.repository}:${tag} arrives later, remove it:\n  ${commands.join("\n  ")}`);
       }
     }
     await layout.remove();
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
+    stopListening();
   }
   return outcome;
 }

@@ -3,7 +3,6 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { MotoServer, startMoto } from "../support/moto";
 
 /**
@@ -13,7 +12,6 @@ import { MotoServer, startMoto } from "../support/moto";
  * stack checks run against a real moto_server through the real AWS CLI.
  */
 
-const execFileAsync = promisify(execFile);
 const ROOT = join(__dirname, "..", "..");
 const DID_NOT_RUN = 3;
 
@@ -103,12 +101,8 @@ describe("npm run test:e2e", function () {
     /** Profiles `css` (moto's default account) and `legacy` (a role session in 730096353738). */
     before(async () => {
       moto = await startMoto();
-      const { stdout } = await execFileAsync(
-        "aws",
-        ["sts", "assume-role", "--role-arn", "arn:aws:iam::730096353738:role/e2e-operator", "--role-session-name", "e2e", "--output", "json"],
-        { env: { ...bareEnvironment(), ...moto.env() } },
-      );
-      const legacy = (JSON.parse(stdout) as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }).Credentials;
+      const assumed = await moto.aws("sts", "assume-role", "--role-arn", "arn:aws:iam::730096353738:role/e2e-operator", "--role-session-name", "e2e");
+      const legacy = (assumed as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }).Credentials;
       credentialsFile = join(home, "two-accounts");
       await writeFile(
         credentialsFile,
@@ -145,7 +139,7 @@ describe("npm run test:e2e", function () {
     });
 
     it("says the stack looks undeployed when the target repository does not exist", async () => {
-      await execFileAsync("aws", ["ecr", "create-repository", "--repository-name", "kuali-coeus"], { env: { ...bareEnvironment(), ...moto.env() } });
+      await moto.aws("ecr", "create-repository", "--repository-name", "kuali-coeus");
       const run = await runE2e(twoAccountEnvironment({ ECR_SYNC_E2E_SOURCE_ACCOUNT: "123456789012" }));
       expectDidNotRun(run, "target repository 'coeus' in account 730096353738 (us-east-1) cannot be read:");
       expect(run.stderr).to.include("RepositoryNotFoundException");

@@ -6,11 +6,8 @@ describe("test harness", function () {
   it("starts moto_server and answers STS in the default account", async () => {
     const moto = await startMoto();
     try {
-      const { execFileSync } = await import("node:child_process");
-      const out = execFileSync("aws", ["sts", "get-caller-identity", "--output", "json"], {
-        env: { ...process.env, ...moto.env() },
-      }).toString();
-      expect(JSON.parse(out).Account).to.equal("123456789012");
+      const identity = await moto.aws("sts", "get-caller-identity");
+      expect(identity.Account).to.equal("123456789012");
     } finally {
       await moto.stop();
     }

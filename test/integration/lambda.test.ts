@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -61,10 +61,8 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
     fs.writeFileSync(path.join(dir, HANDLER_FILE_NAME), await bundleHandler());
     fs.writeFileSync(path.join(dir, "run.js"), RUNNER);
 
-    const aws = (...args: string[]) =>
-      execFileSync("aws", [...args, "--output", "text"], { env: { ...process.env, ...moto.env() } }).toString().trim();
-    const imageId = aws("ec2", "describe-images", "--owners", "amazon", "--query", "Images[0].ImageId");
-    instanceId = aws("ec2", "run-instances", "--image-id", imageId, "--instance-type", "t3.micro", "--count", "1", "--query", "Instances[0].InstanceId");
+    const imageId: string = await moto.aws("ec2", "describe-images", "--owners", "amazon", "--query", "Images[0].ImageId");
+    instanceId = await moto.aws("ec2", "run-instances", "--image-id", imageId, "--instance-type", "t3.micro", "--count", "1", "--query", "Instances[0].InstanceId");
 
     ssm = new SSMClient({ endpoint: moto.endpoint, region: "us-east-1", credentials: { accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY } });
     await ssm.send(new CreateDocumentCommand({ Name: DOCUMENT_NAME, DocumentType: "Command", DocumentFormat: "JSON", Content: syncDocumentContent() }));

@@ -18,6 +18,11 @@ export interface EventEntry {
   readonly Resources?: string[];
 }
 
+/** `env` without any AWS_* variable. */
+export function withoutAwsSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("AWS_")));
+}
+
 /** PutEvents takes at most this many entries per call. */
 const PUT_EVENTS_BATCH = 10;
 
@@ -53,7 +58,9 @@ export interface MotoServer {
 export async function startMoto(): Promise<MotoServer> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  const serverEnv = { ...process.env };
+  // Nor may the caller's own AWS_* settings reach it: moto runs boto3 inside, and a developer's
+  // AWS_PROFILE that names a profile this machine lacks makes every request an HTTP 500.
+  const serverEnv = withoutAwsSettings(process.env);
   delete serverEnv.MOTO_ACCOUNT_ID;
   const child: ChildProcess = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
     env: serverEnv,
@@ -83,8 +90,9 @@ export async function startMoto(): Promise<MotoServer> {
   const server: MotoServer = {
     endpoint,
     async aws(...args: string[]) {
+      // The caller's own AWS_* settings (a profile, keys, a region) must not leak into the call.
       const { stdout } = await execFileAsync("aws", [...args, "--endpoint-url", endpoint, "--output", "json"], {
-        env: { ...process.env, ...server.env() },
+        env: { ...withoutAwsSettings(process.env), ...server.env() },
       });
       return stdout.trim() ? JSON.parse(stdout) : {};
     },

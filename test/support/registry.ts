@@ -234,12 +234,27 @@ async function blobSize(storageDir: string, digest: string): Promise<number> {
   return (await stat(file)).size;
 }
 
-/** The error text for a tool that is not installed: names it, never skips. */
+/** How to get each tool the tests run (the Debian packages are the ones .ci/run installs). */
+const INSTALL_HINTS: Readonly<Record<string, string>> = {
+  "docker-registry": "apt-get install docker-registry",
+  skopeo: "apt-get install skopeo",
+  htpasswd: "apt-get install apache2-utils",
+  jq: "apt-get install jq",
+  curl: "apt-get install curl",
+  flock: "apt-get install util-linux",
+  shellcheck: "apt-get install shellcheck",
+  aws: "pip install awscli, or your distribution's AWS CLI",
+  moto_server: "pip install 'moto[server]'",
+};
+
+function installHint(tool: string): string {
+  return `${tool}: ${INSTALL_HINTS[tool] ?? "see the README's quick start"}`;
+}
+
+/** The error text for a tool that is not installed: names it and how to get it, never skips. */
 export function missingTool(tool: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT"
-    ? `required tool not found on PATH: ${tool} (install it; .ci/run lists the Debian packages)`
-    : `${tool}: ${String(error)}`;
+  return code === "ENOENT" ? `required tool not found on PATH: ${tool} (${installHint(tool)})` : `${tool}: ${String(error)}`;
 }
 
 /** Fails with a clear message naming every required tool that is not on PATH. */
@@ -253,6 +268,6 @@ export async function requireTools(...tools: string[]): Promise<void> {
     }
   }
   if (missing.length > 0) {
-    throw new Error(`required tools not found on PATH: ${missing.join(", ")} (install them; .ci/run lists the Debian packages)`);
+    throw new Error(`required tools not found on PATH: ${missing.join(", ")} (${missing.map(installHint).join("; ")})`);
   }
 }
