@@ -1,4 +1,5 @@
-import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn } from "./naming";
+import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn } from "../common/naming";
+import { shown } from "../common/shown";
 
 /**
  * The stack configuration, checked. index.ts reads the raw values (every one a string, as
@@ -105,12 +106,6 @@ export class ConfigError extends Error {
     super(`${heading}:\n  - ${problems.join("\n  - ")}`);
     this.name = "ConfigError";
   }
-}
-
-/** A value as it appears in an error message: JSON-quoted and cut short if it is long. */
-export function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
 const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;

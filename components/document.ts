@@ -4,8 +4,8 @@ import {
   REPOSITORY_NAME_MAX_LENGTH,
   REPOSITORY_NAME_MIN_LENGTH,
   REPOSITORY_NAME_PATTERN,
-  SYNC_PARAMETERS,
-} from "./naming";
+} from "../common/naming";
+import { SYNC_PARAMETERS } from "../common/ssm-command";
 
 /**
  * The content of the SSM Command documents that run ec2-scripts/ecr-sync.sh on the worker.

@@ -4,7 +4,7 @@
  * (test/unit/patterns.test.ts), and the failed command that pages a person
  * (test/unit/stack-alerts.test.ts).
  */
-import { isRepositoryName } from "./naming";
+import { isRepositoryName } from "../common/naming";
 
 /**
  * Matches ECR's "ECR Image Action" events for a successful PUSH to one of `sourceRepositories`

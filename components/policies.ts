@@ -10,7 +10,7 @@
  *
  * Why each permission is here, and why a few sit on Resource "*": docs/decisions/0002-least-privilege.md.
  */
-import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn, REGION_NAME } from "./naming";
+import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn, REGION_NAME } from "../common/naming";
 
 export type PrincipalValue = "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
 

@@ -1,9 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { HANDLER_FILE_NAME, HANDLER_NAME, HANDLER_RUNTIME } from "../lambda/bundle";
-import { CONFIG_VARIABLES } from "../lambda/config";
+import { CONFIG_VARIABLES, HANDLER_FILE_NAME, HANDLER_NAME, HANDLER_RUNTIME } from "../common/push-trigger";
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "../common/ssm-command";
 import { buildReconcileDocument, buildSyncDocument, RECONCILE_PARAMETERS, SyncEnvironment } from "./document";
-import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "./naming";
 import { commandFailureEventPattern, pushEventPattern } from "./patterns";
 import {
   alertTopicPolicy,

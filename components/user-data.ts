@@ -1,4 +1,4 @@
-import { isRegion } from "./naming";
+import { isRegion } from "../common/naming";
 
 /**
  * The worker's first-boot script (cloud-init user data) for Debian 12. Why Debian, and why

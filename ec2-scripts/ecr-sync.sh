@@ -26,7 +26,7 @@
 set -euo pipefail
 
 readonly PROGRAM="${0##*/}"
-readonly REPOSITORY_PATTERN='^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$' # components/naming.ts
+readonly REPOSITORY_PATTERN='^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$' # common/naming.ts
 readonly TAG_PATTERN='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly DIGEST_PATTERN='^sha256:[a-f0-9]{64}$'
 readonly REGISTRY_PATTERN='^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$'

@@ -1,13 +1,6 @@
 import * as path from "node:path";
 import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
 
-/** The file name the bundle must have inside the function's code archive. */
-export const HANDLER_FILE_NAME = "index.js";
-/** The function's `handler` setting for that file. */
-export const HANDLER_NAME = "index.handler";
-/** The Lambda runtime the bundle is built for. */
-export const HANDLER_RUNTIME = "nodejs22.x";
-
 /**
  * One CommonJS file with everything the handler needs, the AWS SDK included: the function runs
  * the SDK version this project tested, not whichever one the Lambda runtime happens to ship.

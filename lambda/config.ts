@@ -1,4 +1,6 @@
-import { isRepositoryName } from "../components/naming";
+import { isRepositoryName } from "../common/naming";
+import { CONFIG_VARIABLES } from "../common/push-trigger";
+import { shown } from "../common/shown";
 
 /**
  * The push trigger's configuration. The stack sets these environment variables on the
@@ -17,26 +19,12 @@ export interface SyncConfig {
   readonly logGroupName: string;
 }
 
-/** The names of the variables, as the stack must set them. */
-export const CONFIG_VARIABLES = {
-  instanceId: "SYNC_INSTANCE_ID",
-  documentName: "SYNC_DOCUMENT_NAME",
-  repositoryMap: "REPOSITORY_MAP",
-  logGroupName: "SYNC_LOG_GROUP_NAME",
-} as const;
-
 /** An EC2 instance id: `i-` and 8 (older instances) or 17 lowercase hex digits. */
 const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 /** SendCommand's DocumentName: a document name, or its ARN (shared documents). */
 const DOCUMENT_NAME = /^[a-zA-Z0-9_\-.:/]{3,128}$/;
 /** CloudWatch Logs: 1–512 characters of `[.\-_/#A-Za-z0-9]`. */
 const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
-
-/** A value as it appears in an error message: quoted, and cut short if it is long. */
-export function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-}
 
 /**
  * Reads and checks the configuration from `env` (process.env in the function). Throws one

@@ -1,7 +1,9 @@
 import type { SendCommandCommandInput } from "@aws-sdk/client-ssm";
 import type { EventBridgeEvent } from "aws-lambda";
-import { COMMAND_DELIVERY_TIMEOUT_SECONDS, isImageDigest, isImageTag, isRepositoryName, SYNC_PARAMETERS } from "../components/naming";
-import { shown, SyncConfig } from "./config";
+import { isImageDigest, isImageTag, isRepositoryName } from "../common/naming";
+import { shown } from "../common/shown";
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS, SYNC_PARAMETERS } from "../common/ssm-command";
+import type { SyncConfig } from "./config";
 
 /** The `detail` of an "ECR Image Action" event, as AWS's ECR documentation shows it. */
 export interface EcrImageActionDetail {

@@ -2,7 +2,7 @@
  * `npm run bench`: measures ec2-scripts/ecr-sync.sh doing real work against real local servers,
  * and compares it with the physical limit of moving the same bytes once over plain HTTP.
  *
- * World: the integration tests' own (test/support/ecr-sync-env.ts): moto_server for STS and ECR
+ * World: the integration tests' own (local/world.ts): moto_server for STS and ECR
  * (the target side is reached only through an assumed role), a source docker-registry and, for
  * every measured copy that must start from an empty target, a fresh target docker-registry
  * (htpasswd auth, access log on) on a free loopback port. A fresh registry rather than a fresh
@@ -30,10 +30,10 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { ecrPassword, EcrSyncWorld, runScript, RunResult, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../test/support/ecr-sync-env";
-import { BuiltImage, layerBytes, MEDIA_TYPES } from "../test/support/oci";
+import { ecrPassword, EcrSyncWorld, runScript, RunResult, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../local/world";
+import { BuiltImage, layerBytes, MEDIA_TYPES } from "../local/oci";
 import { onInterrupt } from "./interrupt";
-import { Registry, startRegistry } from "../test/support/registry";
+import { Registry, startRegistry } from "../local/registry";
 import { closeConnections, Endpoint, httpCopyImage, putManifest, uploadBlob } from "./bench-http";
 import { formatTable, jsonLine, linearFit, median, mib, round, Row, toolTimes } from "./bench-stats";
 

@@ -17,8 +17,8 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isAccountId, isRegion, isRepositoryName } from "../components/naming";
-import { BuiltIndex, OciLayout } from "../test/support/oci";
+import { isAccountId, isRegion, isRepositoryName } from "../common/naming";
+import { BuiltIndex, OciLayout } from "../local/oci";
 import { onInterrupt } from "./interrupt";
 
 export const EXIT_CODES = { passed: 0, failed: 1, didNotRun: 3, cleanupFailed: 4 } as const;

@@ -2,13 +2,13 @@
  * npm run synth -- --stack css|legacy [--json]
  *
  * Renders a stack offline (no Pulumi CLI, no cloud credentials) by running the real program
- * under Pulumi's mocks (scripts/render.ts). Without --json it prints a review: every resource,
+ * under Pulumi's mocks (local/render.ts). Without --json it prints a review: every resource,
  * the IAM policies and trust policies, the event pattern, the SSM document's parameters and
  * command, and the outputs. With --json it prints one object
  * {"stack", "resources": [{"type", "name", "id", "inputs", "state"}], "outputs"}.
  */
 import { SCRIPT_DELIMITER } from "../components/document";
-import { Rendering, RenderedResource, renderStack, stackNames } from "./render";
+import { Rendering, RenderedResource, renderStack, stackNames } from "../local/render";
 
 function usage(): string {
   return `usage: npm run synth -- --stack <${stackNames().join("|")}> [--json]`;

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, startMoto } from "../../local/moto";
 
 /**
  * `npm run test:e2e` (scripts/e2e.ts) run as a user runs it, `npx tsx scripts/e2e.ts`, in an

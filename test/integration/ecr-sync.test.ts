@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { EcrSyncWorld, ecrPassword, listDir, recordingPath, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../support/ecr-sync-env";
-import { freePort } from "../support/ports";
-import { requireTools } from "../support/registry";
-import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../support/oci";
+import { EcrSyncWorld, ecrPassword, listDir, recordingPath, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../../local/world";
+import { freePort } from "../../local/ports";
+import { requireTools } from "../../local/registry";
+import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../../local/oci";
 
 /**
  * ec2-scripts/ecr-sync.sh against real servers: two docker-registry instances (the target one

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { startMoto } from "../support/moto";
+import { startMoto } from "../../local/moto";
 
 describe("test harness", function () {
   this.timeout(30000);

@@ -4,9 +4,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CreateDocumentCommand, ListCommandsCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
-import { bundleHandler, HANDLER_FILE_NAME } from "../../lambda/bundle";
-import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN, SYNC_PARAMETERS } from "../../components/naming";
-import { MOTO_CREDENTIALS, MotoServer, startMoto } from "../support/moto";
+import { HANDLER_FILE_NAME } from "../../common/push-trigger";
+import { bundleHandler } from "../../lambda/bundle";
+import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
+import { SYNC_PARAMETERS } from "../../common/ssm-command";
+import { MOTO_CREDENTIALS, MotoServer, startMoto } from "../../local/moto";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
 const DOCUMENT_NAME = "ecr-sync-copy";

@@ -3,7 +3,7 @@
  * same function the css stack uses (components/document.ts, compared with the rendered document in
  * test/unit/stack-alerts.test.ts) around the real ec2-scripts/ecr-sync.sh, is executed as SSM
  * Run Command executes it — parameters substituted textually, the command run by sh — against real
- * servers (test/support/ecr-sync-env.ts: moto for STS and ECR, two docker-registry instances,
+ * servers (local/world.ts: moto for STS and ECR, two docker-registry instances,
  * skopeo). A tag missing in the target arrives; with dryRun=true nothing is written.
  *
  * What differs from the worker, and why: the baked registries are the test registries (plain HTTP,
@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { buildReconcileDocument, CommandDocument } from "../../components/document";
-import { EcrSyncWorld, SCRIPT, startEcrSyncWorld } from "../support/ecr-sync-env";
+import { EcrSyncWorld, SCRIPT, startEcrSyncWorld } from "../../local/world";
 
 const run = promisify(execFile);
 

@@ -33,7 +33,7 @@ require(tsnodeRequire).register({
 
 async function main() {
   const pulumi = require("@pulumi/pulumi");
-  const render = require(path.join(root, "scripts/render.ts"));
+  const render = require(path.join(root, "local/render.ts"));
   const config = render.readStackConfig(stack);
   const references = {};
   if (stack !== "css") {

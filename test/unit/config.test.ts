@@ -11,7 +11,7 @@ import {
   checkSourceStackOutputs,
   parseStackConfig,
 } from "../../components/config";
-import { PROJECT_ROOT, readStackConfig } from "../../scripts/render";
+import { PROJECT_ROOT, readStackConfig } from "../../local/render";
 
 /** The raw config index.ts would hand over for a stack, from the real stack files. */
 function rawFor(stack: string, overrides: Record<string, unknown> = {}): RawStackConfig {

@@ -15,8 +15,9 @@ import {
   shellQuote,
   syncDocumentParameters,
 } from "../../components/document";
-import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN, SYNC_PARAMETERS } from "../../components/naming";
-import { PROJECT_ROOT } from "../../scripts/render";
+import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
+import { SYNC_PARAMETERS } from "../../common/ssm-command";
+import { PROJECT_ROOT } from "../../local/render";
 
 const environment = {
   sourceRegistry: "770203350335.dkr.ecr.us-east-1.amazonaws.com",

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { bundleHandler, bundleHandlerSync, HANDLER_FILE_NAME, HANDLER_NAME } from "../../lambda/bundle";
+import { HANDLER_FILE_NAME, HANDLER_NAME } from "../../common/push-trigger";
+import { bundleHandler, bundleHandlerSync } from "../../lambda/bundle";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
 

@@ -11,7 +11,7 @@
  */
 import { expect } from "chai";
 import { pushEventPattern } from "../../components/patterns";
-import { MotoServer, startMoto } from "../support/moto";
+import { MotoServer, startMoto } from "../../local/moto";
 
 
 const MAPPED = ["kuali-coeus", "kuali-coeus-feature"];

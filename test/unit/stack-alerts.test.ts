@@ -1,7 +1,7 @@
 /**
  * Failures reach a person, gaps heal: the css stack's dead-letter queue, alert topic, failed-command
  * rule, alarms and reconcile schedule, as the real program renders them under the strict mocks
- * (scripts/render.ts), with the stack's real config and with changed config.
+ * (local/render.ts), with the stack's real config and with changed config.
  *
  * The failed-command pattern is also evaluated by a real matcher: moto's EventBridge, through a rule
  * with the rendered pattern and an SQS target (the approach of test/unit/patterns.test.ts).
@@ -11,8 +11,8 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { buildReconcileDocument, CommandDocument } from "../../components/document";
 import { commandFailureEventPattern } from "../../components/patterns";
-import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../scripts/render";
-import { MotoServer, startMoto } from "../support/moto";
+import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../local/render";
+import { MotoServer, startMoto } from "../../local/moto";
 
 
 const T = {

@@ -6,10 +6,10 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { bundleHandler } from "../../lambda/bundle";
 import { CommandDocument } from "../../components/document";
-import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../components/naming";
+import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
 import { PolicyDocument } from "../../components/policies";
-import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../scripts/render";
+import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../local/render";
 
 const T = {
   component: "ecr-sync:index:SourceSync",

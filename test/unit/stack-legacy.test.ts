@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { PolicyDocument } from "../../components/policies";
-import { Rendering, jsonInput, renderStack, resource } from "../../scripts/render";
+import { Rendering, jsonInput, renderStack, resource } from "../../local/render";
 
 const CSS = "770203350335";
 const LEGACY = "730096353738";

@@ -16,7 +16,7 @@ import { Registry, requireTools, startRegistry } from "./registry";
 
 const execFileAsync = promisify(execFile);
 
-export const SCRIPT = resolve(__dirname, "../../ec2-scripts/ecr-sync.sh");
+export const SCRIPT = resolve(__dirname, "../ec2-scripts/ecr-sync.sh");
 export const SOURCE_ACCOUNT = "123456789012";
 export const TARGET_ACCOUNT = "730096353738";
 /** moto's ECR GetAuthorizationToken password for an account. */

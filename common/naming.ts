@@ -2,7 +2,7 @@
  * ECR's naming rules, and the AWS names around them, in one place. The push trigger (lambda/),
  * the SSM document's allowedPatterns, the IAM policy helpers and the config checks
  * (components/config.ts) all validate against these, and ec2-scripts/ecr-sync.sh carries the
- * same expressions in bash.
+ * same expressions in bash (test/unit/contracts.test.ts keeps the two equal).
  *
  * Sources: ECR CreateRepository `repositoryName` (2–256 characters,
  * `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`), the distribution
@@ -76,25 +76,3 @@ export function parseRoleArn(value: unknown): { arn: string; accountId: string; 
   const match = typeof value === "string" ? roleArn.exec(value) : null;
   return match === null ? undefined : { arn: match[0], accountId: match[1], name: match[3] };
 }
-
-/**
- * The names of the sync document's parameters. The push trigger sends them, the SSM document
- * declares them, and the document passes each to ecr-sync.sh as the flag of the same meaning
- * (`--source-repository`, `--target-repository`, `--tag`, `--digest`).
- */
-export const SYNC_PARAMETERS = {
-  sourceRepository: "sourceRepository",
-  targetRepository: "targetRepository",
-  tag: "tag",
-  digest: "digest",
-} as const;
-
-/**
- * How long SSM waits for the worker's agent to pick the command up before it gives up
- * ("Delivery Timed Out"). Ten minutes rides out an agent reconnect or a reboot of the worker,
- * yet keeps a command from firing long after its push, when a newer push of the same tag may
- * already have been copied. A command that times out is not lost work: the reconcile run of
- * ecr-sync.sh copies whatever is missing. A command's own run time is bounded by its document
- * (executionTimeout), not by this value. The push trigger and the reconcile schedule both use it.
- */
-export const COMMAND_DELIVERY_TIMEOUT_SECONDS = 600;

@@ -324,7 +324,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
         break;
       }
       default:
-        throw new Error(`synth mocks: unknown resource type ${type} (resource ${name}); teach scripts/render.ts what AWS returns for it`);
+        throw new Error(`synth mocks: unknown resource type ${type} (resource ${name}); teach local/render.ts what AWS returns for it`);
     }
     const state = { ...inputs, ...computed };
     this.resources.push({ type, name, id, inputs, state });
@@ -390,7 +390,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
         };
       }
       default:
-        throw new Error(`synth mocks: unknown invoke ${args.token}; teach scripts/render.ts what AWS returns for it`);
+        throw new Error(`synth mocks: unknown invoke ${args.token}; teach local/render.ts what AWS returns for it`);
     }
   }
 }
