@@ -185,7 +185,11 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   }
 
   const specific =
-    participant === "source" ? sourceSettings(value, problems) : participant === "target" ? targetSettings(value, problems) : undefined;
+    participant === "source"
+      ? sourceSettings(value, problems)
+      : participant === "target"
+        ? targetSettings(value, problems)
+        : undefined;
   if (problems.length > 0 || specific === undefined) throw new ConfigError(problems);
   return {
     region: region!,
@@ -203,19 +207,27 @@ function sourceSettings(value: ValueOf, problems: string[]): Omit<SourceSettings
   const repositories = parseRepositories(value("repositories"), problems);
   const targetRoleName = value("targetRoleName") ?? CONFIG_DEFAULTS.targetRoleName;
   if (!isRoleName(targetRoleName)) {
-    problems.push(`${key("targetRoleName")}: ${shown(targetRoleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`);
+    problems.push(
+      `${key("targetRoleName")}: ${shown(targetRoleName)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`,
+    );
   }
   const workerInstanceType = value("workerInstanceType") ?? CONFIG_DEFAULTS.workerInstanceType;
   if (!INSTANCE_TYPE.test(workerInstanceType)) {
-    problems.push(`${key("workerInstanceType")}: ${shown(workerInstanceType)} is not an EC2 instance type (e.g. t4g.small)`);
+    problems.push(
+      `${key("workerInstanceType")}: ${shown(workerInstanceType)} is not an EC2 instance type (e.g. t4g.small)`,
+    );
   }
   const workerSubnetId = value("workerSubnetId");
   if (workerSubnetId !== undefined && !SUBNET_ID.test(workerSubnetId)) {
-    problems.push(`${key("workerSubnetId")}: ${shown(workerSubnetId)} is not a subnet id (subnet- and 8 or 17 hex digits); leave it unset to use a default subnet`);
+    problems.push(
+      `${key("workerSubnetId")}: ${shown(workerSubnetId)} is not a subnet id (subnet- and 8 or 17 hex digits); leave it unset to use a default subnet`,
+    );
   }
   const workerAmiParameter = value("workerAmiParameter") ?? CONFIG_DEFAULTS.workerAmiParameter;
   if (!AMI_PARAMETER.test(workerAmiParameter)) {
-    problems.push(`${key("workerAmiParameter")}: ${shown(workerAmiParameter)} is not a public AMI parameter (it starts with /aws/service/)`);
+    problems.push(
+      `${key("workerAmiParameter")}: ${shown(workerAmiParameter)} is not a public AMI parameter (it starts with /aws/service/)`,
+    );
   } else if (INSTANCE_TYPE.test(workerInstanceType)) {
     const armImage = /(^|[/_-])(arm64|aarch64)($|[/_-])/.test(workerAmiParameter);
     const armType = ARM64_INSTANCE_TYPE.test(workerInstanceType);
@@ -250,7 +262,9 @@ function targetSettings(value: ValueOf, problems: string[]): Omit<TargetSettings
   }
   const sourceStack = value("sourceStack") ?? CONFIG_DEFAULTS.sourceStack;
   if (!STACK_NAME.test(sourceStack)) {
-    problems.push(`${key("sourceStack")}: ${shown(sourceStack)} is not a stack name (organization/project/stack, e.g. organization/ecr-sync/css)`);
+    problems.push(
+      `${key("sourceStack")}: ${shown(sourceStack)} is not a stack name (organization/project/stack, e.g. organization/ecr-sync/css)`,
+    );
   }
   return { participant: "target", sourceStack };
 }
@@ -287,7 +301,8 @@ function parseRetention(text: string | undefined, problems: string[]): number {
 }
 
 /** One address, as SNS's e-mail protocol takes it: local@domain.tld, no spaces, no list. */
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
 function parseAlertEmail(text: string | undefined, problems: string[]): string | undefined {
   if (text === undefined) return undefined;
@@ -324,16 +339,27 @@ export function parseReconcileSchedule(text: string | undefined, problems: strin
     const count = Number(rate[1]);
     const plural = rate[2].endsWith("s");
     if (count < 1) return problem("runs never: the rate must be at least 1");
-    if (count === 1 && plural) return problem(`is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(1 ${rate[2].slice(0, -1)})`)}`);
-    if (count > 1 && !plural) return problem(`is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(${count} ${rate[2]}s)`)}`);
+    if (count === 1 && plural)
+      return problem(
+        `is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(1 ${rate[2].slice(0, -1)})`)}`,
+      );
+    if (count > 1 && !plural)
+      return problem(
+        `is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(${count} ${rate[2]}s)`)}`,
+      );
     return expression;
   }
   const cron = CRON.exec(expression);
   if (cron !== null) {
     const fields = cron[1].trim().split(/\s+/);
-    if (fields.length !== 6) return problem(`has ${fields.length} cron fields; Scheduler takes six (minutes hours day-of-month month day-of-week year)`);
-    if (!fields.every((f) => CRON_FIELD.test(f))) return problem("has a character a cron field does not take");
-    if ((fields[2] === "?") === (fields[4] === "?")) return problem("must have ? in exactly one of day-of-month and day-of-week");
+    if (fields.length !== 6)
+      return problem(
+        `has ${fields.length} cron fields; Scheduler takes six (minutes hours day-of-month month day-of-week year)`,
+      );
+    if (!fields.every((f) => CRON_FIELD.test(f)))
+      return problem("has a character a cron field does not take");
+    if ((fields[2] === "?") === (fields[4] === "?"))
+      return problem("must have ? in exactly one of day-of-month and day-of-week");
     return expression;
   }
   if (expression.startsWith("at(")) return problem("is a one-time schedule; the reconcile must recur");
@@ -344,7 +370,10 @@ export function parseReconcileSchedule(text: string | undefined, problems: strin
  * Checks the mapping source → target: an object of valid ECR repository names, not empty,
  * no repository mapped to itself, no two sources mapped to one target.
  */
-export function parseRepositories(text: string | undefined, problems: string[]): Record<string, string> | undefined {
+export function parseRepositories(
+  text: string | undefined,
+  problems: string[],
+): Record<string, string> | undefined {
   const k = key("repositories");
   const example = `e.g. pulumi config set --path '${k}.kuali-coeus' coeus -s css`;
   if (text === undefined) {
@@ -371,18 +400,26 @@ export function parseRepositories(text: string | undefined, problems: string[]):
   const sourcesByTarget = new Map<string, string>();
   for (const [source, target] of entries) {
     if (!isRepositoryName(source)) {
-      problems.push(`${k}[${shown(source)}]: the source ${shown(source)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`);
+      problems.push(
+        `${k}[${shown(source)}]: the source ${shown(source)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`,
+      );
     }
     if (!isRepositoryName(target)) {
-      problems.push(`${k}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`);
+      problems.push(
+        `${k}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name (2–256 lowercase letters, digits and . _ - /)`,
+      );
       continue;
     }
     if (source === target) {
-      problems.push(`${k}[${shown(source)}] maps the repository to itself; name the legacy repository it should be copied to`);
+      problems.push(
+        `${k}[${shown(source)}] maps the repository to itself; name the legacy repository it should be copied to`,
+      );
     }
     const other = sourcesByTarget.get(target);
     if (other !== undefined) {
-      problems.push(`${k}: ${shown(other)} and ${shown(source)} are both mapped to ${shown(target)}; each target takes one source`);
+      problems.push(
+        `${k}: ${shown(other)} and ${shown(source)} are both mapped to ${shown(target)}; each target takes one source`,
+      );
     } else {
       sourcesByTarget.set(target, source);
     }
@@ -428,7 +465,11 @@ export function checkSourceStackOutputs(
   const mappingProblems: string[] = [];
   const repositories = parseRepositories(JSON.stringify(outputs.repositories ?? null), mappingProblems);
   problems.push(...mappingProblems.map((p) => `${from("repositories")}: ${p}`));
-  if (problems.length > 0) throw new ConfigError(problems, `the outputs of stack ${shown(settings.sourceStack)} do not fit this stack`);
+  if (problems.length > 0)
+    throw new ConfigError(
+      problems,
+      `the outputs of stack ${shown(settings.sourceStack)} do not fit this stack`,
+    );
   return {
     workerRoleArn: workerRoleArn as string,
     targetRoleName: targetRoleName as string,

@@ -119,17 +119,25 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
   refuseInterpolation(a.script, a.scriptPath);
   const scriptLines = a.script.replace(/\n$/, "").split("\n");
   if (scriptLines.some((line) => line === SCRIPT_DELIMITER)) {
-    throw new Error(`${a.scriptPath} contains the line ${SCRIPT_DELIMITER}, which ends the heredoc that carries it; rename that line`);
+    throw new Error(
+      `${a.scriptPath} contains the line ${SCRIPT_DELIMITER}, which ends the heredoc that carries it; rename that line`,
+    );
   }
   for (const [name, value] of Object.entries(a.environment)) {
-    if (!ENVIRONMENT_NAME.test(name)) throw new Error(`environment variable name ${JSON.stringify(name)} is not UPPER_SNAKE_CASE`);
-    if (value.includes("\n")) throw new Error(`environment variable ${name}: the value must be one line, got ${JSON.stringify(value)}`);
+    if (!ENVIRONMENT_NAME.test(name))
+      throw new Error(`environment variable name ${JSON.stringify(name)} is not UPPER_SNAKE_CASE`);
+    if (value.includes("\n"))
+      throw new Error(
+        `environment variable ${name}: the value must be one line, got ${JSON.stringify(value)}`,
+      );
     refuseInterpolation(value, `environment variable ${name}`);
   }
   for (const argument of a.arguments) {
     for (const [, parameter] of argument.matchAll(PLACEHOLDER)) {
       if (!(parameter in a.parameters)) {
-        throw new Error(`argument ${JSON.stringify(argument)} references {{${parameter}}}, which the document does not declare`);
+        throw new Error(
+          `argument ${JSON.stringify(argument)} references {{${parameter}}}, which the document does not declare`,
+        );
       }
     }
   }
@@ -137,18 +145,29 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
   const switches = a.switches ?? [];
   for (const s of switches) {
     const declared = a.parameters[s.parameter];
-    if (declared === undefined) throw new Error(`switch ${JSON.stringify(s.flag)} reads {{${s.parameter}}}, which the document does not declare`);
+    if (declared === undefined)
+      throw new Error(
+        `switch ${JSON.stringify(s.flag)} reads {{${s.parameter}}}, which the document does not declare`,
+      );
     if (declared.allowedPattern !== BOOLEAN_PATTERN) {
-      throw new Error(`switch ${JSON.stringify(s.flag)}: parameter ${s.parameter} must have allowedPattern ${BOOLEAN_PATTERN}, got ${declared.allowedPattern}`);
+      throw new Error(
+        `switch ${JSON.stringify(s.flag)}: parameter ${s.parameter} must have allowedPattern ${BOOLEAN_PATTERN}, got ${declared.allowedPattern}`,
+      );
     }
-    if (!/^--[a-z][a-z0-9-]*$/.test(s.flag)) throw new Error(`switch flag ${JSON.stringify(s.flag)} is not a long option (--name)`);
+    if (!/^--[a-z][a-z0-9-]*$/.test(s.flag))
+      throw new Error(`switch flag ${JSON.stringify(s.flag)} is not a long option (--name)`);
   }
   // With switches, the flags are collected in the positional parameters ("$@"), which keeps each
   // one a single word and adds nothing when the parameter is "false".
   const switchLines =
     switches.length === 0
       ? []
-      : ["set --", ...switches.map((s) => `if [ '{{${s.parameter}}}' = 'true' ]; then set -- "$@" ${shellQuote(s.flag)}; fi`)];
+      : [
+          "set --",
+          ...switches.map(
+            (s) => `if [ '{{${s.parameter}}}' = 'true' ]; then set -- "$@" ${shellQuote(s.flag)}; fi`,
+          ),
+        ];
   const runCommand = [
     "set -eu",
     'ecr_sync_dir="$(mktemp -d)"',
@@ -176,7 +195,9 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
   };
   const bytes = Buffer.byteLength(JSON.stringify(document));
   if (bytes > MAX_DOCUMENT_BYTES) {
-    throw new Error(`the document for ${a.scriptPath} is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten the script.`);
+    throw new Error(
+      `the document for ${a.scriptPath} is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten the script.`,
+    );
   }
   return document;
 }
@@ -240,10 +261,15 @@ export function syncEnvironment(e: SyncEnvironment): Record<string, string> {
 }
 
 /** The document the push trigger sends: `ecr-sync.sh copy` for one pushed tag. */
-export function buildSyncDocument(a: { script: string; scriptPath: string; environment: SyncEnvironment }): CommandDocument {
+export function buildSyncDocument(a: {
+  script: string;
+  scriptPath: string;
+  environment: SyncEnvironment;
+}): CommandDocument {
   const p = SYNC_PARAMETERS;
   return buildScriptDocument({
-    description: "Copies one pushed image (tag and digest) from the css ECR repository to its mapped legacy repository with ecr-sync.sh.",
+    description:
+      "Copies one pushed image (tag and digest) from the css ECR repository to its mapped legacy repository with ecr-sync.sh.",
     script: a.script,
     scriptPath: a.scriptPath,
     environment: syncEnvironment(a.environment),
@@ -282,7 +308,11 @@ export function reconcileDocumentParameters(): Record<string, DocumentParameter>
  * The document the reconcile schedule (and an operator's backfill) sends: `ecr-sync.sh reconcile`
  * over every mapping in the baked ECR_SYNC_REPOSITORY_MAP, with `--dry-run` when dryRun is "true".
  */
-export function buildReconcileDocument(a: { script: string; scriptPath: string; environment: SyncEnvironment }): CommandDocument {
+export function buildReconcileDocument(a: {
+  script: string;
+  scriptPath: string;
+  environment: SyncEnvironment;
+}): CommandDocument {
   return buildScriptDocument({
     description:
       "Copies every tag of every mapped css ECR repository whose digest the legacy repository lacks (ecr-sync.sh reconcile). dryRun=true prints the plan only.",

@@ -27,10 +27,14 @@ export function pushEventPattern(sourceRepositories: string[]): Record<string, u
   const seen = new Set<string>();
   sourceRepositories.forEach((name, index) => {
     if (!isRepositoryName(name)) {
-      throw new Error(`sourceRepositories[${index}]: ${JSON.stringify(name)} is not a valid ECR repository name`);
+      throw new Error(
+        `sourceRepositories[${index}]: ${JSON.stringify(name)} is not a valid ECR repository name`,
+      );
     }
     if (seen.has(name)) {
-      throw new Error(`sourceRepositories[${index}]: ${JSON.stringify(name)} is listed twice; list each repository once`);
+      throw new Error(
+        `sourceRepositories[${index}]: ${JSON.stringify(name)} is listed twice; list each repository once`,
+      );
     }
     seen.add(name);
   });
@@ -56,11 +60,15 @@ export const FAILED_COMMAND_STATUSES = ["Cancelled", "Failed", "TimedOut"] as co
  */
 export function commandFailureEventPattern(documentNames: string[]): Record<string, unknown> {
   if (!Array.isArray(documentNames) || documentNames.length === 0) {
-    throw new Error(`documentNames: expected a non-empty list of SSM document names, got ${JSON.stringify(documentNames)}`);
+    throw new Error(
+      `documentNames: expected a non-empty list of SSM document names, got ${JSON.stringify(documentNames)}`,
+    );
   }
   documentNames.forEach((name, index) => {
     if (typeof name !== "string" || !/^[\w.-]{3,128}$/.test(name)) {
-      throw new Error(`documentNames[${index}]: ${JSON.stringify(name)} is not an SSM document name (3–128 of letters, digits, _ . -)`);
+      throw new Error(
+        `documentNames[${index}]: ${JSON.stringify(name)} is not an SSM document name (3–128 of letters, digits, _ . -)`,
+      );
     }
   });
   return {

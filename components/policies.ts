@@ -10,9 +10,17 @@
  *
  * Why each permission is here, and why a few sit on Resource "*": docs/decisions/0002-least-privilege.md.
  */
-import { isAccountId, isRegion, isRepositoryName, isRoleName, parseRoleArn, REGION_NAME } from "../common/naming";
+import {
+  isAccountId,
+  isRegion,
+  isRepositoryName,
+  isRoleName,
+  parseRoleArn,
+  REGION_NAME,
+} from "../common/naming";
 
-export type PrincipalValue = "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
+export type PrincipalValue =
+  "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
 
 /** Condition operator → condition key → value(s), e.g. { ArnEquals: { "aws:PrincipalArn": "arn:…" } }. */
 export type ConditionBlock = Record<string, Record<string, string | string[]>>;
@@ -38,7 +46,9 @@ const ACCOUNT = "[0-9]{12}";
 /** arn:aws:ecr:REGION:ACCOUNT:repository/NAME (the name is checked against ECR's rules separately). */
 const REPOSITORY_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ecr:(${REGION}):(${ACCOUNT}):repository/(.+)$`);
 /** arn:aws:logs:REGION:ACCOUNT:log-group:NAME, with or without the ":*" some tools append. */
-const LOG_GROUP_ARN_PATTERN = new RegExp(`^(arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w#/.-]{1,512})(?::\\*)?$`);
+const LOG_GROUP_ARN_PATTERN = new RegExp(
+  `^(arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w#/.-]{1,512})(?::\\*)?$`,
+);
 /** A kind of ARN the policies take: how to recognise one, and how an error names it. */
 interface ArnKind {
   readonly pattern: RegExp;
@@ -53,19 +63,49 @@ function arnKind(one: string, shape: string, pattern: string): ArnKind {
 }
 
 /** A document of this account, not an AWS-owned one (those have an empty account field). */
-const DOCUMENT_ARN = arnKind("an SSM document ARN of this account", "arn:aws:ssm:REGION:ACCOUNT:document/NAME", `ssm:${REGION}:${ACCOUNT}:document/[\\w.-]{3,128}`);
+const DOCUMENT_ARN = arnKind(
+  "an SSM document ARN of this account",
+  "arn:aws:ssm:REGION:ACCOUNT:document/NAME",
+  `ssm:${REGION}:${ACCOUNT}:document/[\\w.-]{3,128}`,
+);
 /** Instance ids have 8 or 17 hex digits; no wildcard. */
-const INSTANCE_ARN = arnKind("an EC2 instance ARN", "arn:aws:ec2:REGION:ACCOUNT:instance/i-…", `ec2:${REGION}:${ACCOUNT}:instance/i-(?:[0-9a-f]{8}|[0-9a-f]{17})`);
-const QUEUE_ARN = arnKind("an SQS queue ARN", "arn:aws:sqs:REGION:ACCOUNT:NAME", `sqs:${REGION}:${ACCOUNT}:[\\w-]{1,80}`);
-const TOPIC_ARN = arnKind("an SNS topic ARN", "arn:aws:sns:REGION:ACCOUNT:NAME", `sns:${REGION}:${ACCOUNT}:[\\w-]{1,256}`);
+const INSTANCE_ARN = arnKind(
+  "an EC2 instance ARN",
+  "arn:aws:ec2:REGION:ACCOUNT:instance/i-…",
+  `ec2:${REGION}:${ACCOUNT}:instance/i-(?:[0-9a-f]{8}|[0-9a-f]{17})`,
+);
+const QUEUE_ARN = arnKind(
+  "an SQS queue ARN",
+  "arn:aws:sqs:REGION:ACCOUNT:NAME",
+  `sqs:${REGION}:${ACCOUNT}:[\\w-]{1,80}`,
+);
+const TOPIC_ARN = arnKind(
+  "an SNS topic ARN",
+  "arn:aws:sns:REGION:ACCOUNT:NAME",
+  `sns:${REGION}:${ACCOUNT}:[\\w-]{1,256}`,
+);
 /** A rule on the default bus. */
-const RULE_ARN = arnKind("an EventBridge rule ARN", "arn:aws:events:REGION:ACCOUNT:rule/NAME", `events:${REGION}:${ACCOUNT}:rule/[\\w.-]{1,64}`);
-const ALARM_ARN = arnKind("a CloudWatch alarm ARN", "arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME", `cloudwatch:${REGION}:${ACCOUNT}:alarm:[^:*]{1,255}`);
+const RULE_ARN = arnKind(
+  "an EventBridge rule ARN",
+  "arn:aws:events:REGION:ACCOUNT:rule/NAME",
+  `events:${REGION}:${ACCOUNT}:rule/[\\w.-]{1,64}`,
+);
+const ALARM_ARN = arnKind(
+  "a CloudWatch alarm ARN",
+  "arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME",
+  `cloudwatch:${REGION}:${ACCOUNT}:alarm:[^:*]{1,255}`,
+);
 /** arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME (group 1: the account). */
-const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:scheduler:${REGION}:(${ACCOUNT}):schedule-group/[\\w.-]{1,64}$`);
+const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(
+  `^arn:${PARTITION}:scheduler:${REGION}:(${ACCOUNT}):schedule-group/[\\w.-]{1,64}$`,
+);
 
 /** ECR's pull actions: what skopeo needs to read an image (manifests, then layers). */
-const ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"];
+const ECR_PULL_ACTIONS = [
+  "ecr:BatchCheckLayerAvailability",
+  "ecr:BatchGetImage",
+  "ecr:GetDownloadUrlForLayer",
+];
 /** ECR's push actions: what skopeo needs to write an image (layers, then the manifest). */
 const ECR_PUSH_ACTIONS = [
   "ecr:BatchCheckLayerAvailability",
@@ -79,7 +119,12 @@ const ECR_DESCRIBE_ACTIONS = ["ecr:DescribeImages", "ecr:DescribeRepositories", 
 
 function getAuthorizationToken(): PolicyStatement {
   // GetAuthorizationToken authorizes a whole registry and takes no resource: "*" is the only valid value.
-  return { Sid: "GetEcrAuthorizationToken", Effect: "Allow", Action: "ecr:GetAuthorizationToken", Resource: "*" };
+  return {
+    Sid: "GetEcrAuthorizationToken",
+    Effect: "Allow",
+    Action: "ecr:GetAuthorizationToken",
+    Resource: "*",
+  };
 }
 
 function sortedUnique(values: string[]): string[] {
@@ -118,7 +163,9 @@ function requireRoleArn(argument: string, value: unknown): { arn: string; accoun
 
 function requireRepositoryArns(argument: string, values: unknown): string[] {
   if (!Array.isArray(values) || values.length === 0) {
-    throw new Error(`${argument}: expected a non-empty list of ECR repository ARNs, got ${JSON.stringify(values)}`);
+    throw new Error(
+      `${argument}: expected a non-empty list of ECR repository ARNs, got ${JSON.stringify(values)}`,
+    );
   }
   const seen = new Set<string>();
   values.forEach((value, index) => {
@@ -129,7 +176,8 @@ function requireRepositoryArns(argument: string, values: unknown): string[] {
         `${name}: ${quoted(value)} is not an ECR repository ARN (arn:aws:ecr:REGION:ACCOUNT:repository/NAME, NAME as ECR allows it)`,
       );
     }
-    if (seen.has(value)) throw new Error(`${name}: ${quoted(value)} is listed twice; list each repository once`);
+    if (seen.has(value))
+      throw new Error(`${name}: ${quoted(value)} is listed twice; list each repository once`);
     seen.add(value);
   });
   return [...seen].sort();
@@ -138,7 +186,9 @@ function requireRepositoryArns(argument: string, values: unknown): string[] {
 function requireLogGroupArn(argument: string, value: unknown): string {
   const match = LOG_GROUP_ARN_PATTERN.exec(requireString(argument, value));
   if (!match) {
-    throw new Error(`${argument}: ${quoted(value)} is not a CloudWatch Logs log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME)`);
+    throw new Error(
+      `${argument}: ${quoted(value)} is not a CloudWatch Logs log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME)`,
+    );
   }
   return match[1];
 }
@@ -153,7 +203,9 @@ function requireArn(argument: string, value: unknown, kind: ArnKind): string {
 function requireArns(argument: string, values: unknown, kind: ArnKind): string[] {
   if (!Array.isArray(values) || values.length === 0) {
     const many = `${kind.one.replace(/^an? /, "")}s`;
-    throw new Error(`${argument}: expected a non-empty list of ${many} (${kind.shape}), got ${JSON.stringify(values)}`);
+    throw new Error(
+      `${argument}: expected a non-empty list of ${many} (${kind.shape}), got ${JSON.stringify(values)}`,
+    );
   }
   return sortedUnique(values.map((value, index) => requireArn(`${argument}[${index}]`, value, kind)));
 }
@@ -203,7 +255,11 @@ export function workerTrustPolicy(): PolicyDocument {
  * The worker's own permissions: read the mapped source repositories, assume the target role,
  * and write the sync command's output to its log group. Nothing else.
  */
-export function workerPolicy(a: { sourceRepositoryArns: string[]; targetRoleArn: string; commandLogGroupArn: string }): PolicyDocument {
+export function workerPolicy(a: {
+  sourceRepositoryArns: string[];
+  targetRoleArn: string;
+  commandLogGroupArn: string;
+}): PolicyDocument {
   const sources = requireRepositoryArns("sourceRepositoryArns", a?.sourceRepositoryArns);
   const target = requireRoleArn("targetRoleArn", a?.targetRoleArn);
   const logGroup = requireLogGroupArn("commandLogGroupArn", a?.commandLogGroupArn);
@@ -331,7 +387,11 @@ export function lambdaTrustPolicy(): PolicyDocument {
  * one statement allows exactly that pair: no other document (AWS-RunShellScript included), no other
  * instance.
  */
-export function lambdaPolicy(a: { documentArn: string; instanceArn: string; logGroupArn: string }): PolicyDocument {
+export function lambdaPolicy(a: {
+  documentArn: string;
+  instanceArn: string;
+  logGroupArn: string;
+}): PolicyDocument {
   const documentArn = requireArn("documentArn", a?.documentArn, DOCUMENT_ARN);
   const instanceArn = requireArn("instanceArn", a?.instanceArn, INSTANCE_ARN);
   const logGroup = requireLogGroupArn("logGroupArn", a?.logGroupArn);
@@ -355,13 +415,21 @@ export function lambdaPolicy(a: { documentArn: string; instanceArn: string; logG
  * uses for its on-failure destination; the reconcile schedule's role, which Scheduler uses for its
  * dead-letter queue). Nobody else, and nothing but SendMessage.
  */
-export function deadLetterQueuePolicy(a: { queueArn: string; ruleArns: string[]; senderRoleArns: string[] }): PolicyDocument {
+export function deadLetterQueuePolicy(a: {
+  queueArn: string;
+  ruleArns: string[];
+  senderRoleArns: string[];
+}): PolicyDocument {
   const queueArn = requireArn("queueArn", a?.queueArn, QUEUE_ARN);
   const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN);
   if (!Array.isArray(a?.senderRoleArns) || a.senderRoleArns.length === 0) {
-    throw new Error(`senderRoleArns: expected a non-empty list of IAM role ARNs, got ${JSON.stringify(a?.senderRoleArns)}`);
+    throw new Error(
+      `senderRoleArns: expected a non-empty list of IAM role ARNs, got ${JSON.stringify(a?.senderRoleArns)}`,
+    );
   }
-  const roles = sortedUnique(a.senderRoleArns.map((arn, index) => requireRoleArn(`senderRoleArns[${index}]`, arn).arn));
+  const roles = sortedUnique(
+    a.senderRoleArns.map((arn, index) => requireRoleArn(`senderRoleArns[${index}]`, arn).arn),
+  );
   return document(
     {
       Sid: "RulesDeliverFailedEvents",
@@ -387,7 +455,12 @@ export function deadLetterQueuePolicy(a: { queueArn: string; ruleArns: string[];
  */
 export function deadLetterSendPolicy(a: { queueArn: string }): PolicyDocument {
   const queueArn = requireArn("queueArn", a?.queueArn, QUEUE_ARN);
-  return document({ Sid: "SendToDeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: queueArn });
+  return document({
+    Sid: "SendToDeadLetterQueue",
+    Effect: "Allow",
+    Action: "sqs:SendMessage",
+    Resource: queueArn,
+  });
 }
 
 /**
@@ -395,7 +468,11 @@ export function deadLetterSendPolicy(a: { queueArn: string }): PolicyDocument {
  * CloudWatch only for the named alarms. Anything in the account with its own sns:Publish keeps
  * it (same-account access needs the identity policy only); no other account or service is named.
  */
-export function alertTopicPolicy(a: { topicArn: string; ruleArns: string[]; alarmArns: string[] }): PolicyDocument {
+export function alertTopicPolicy(a: {
+  topicArn: string;
+  ruleArns: string[];
+  alarmArns: string[];
+}): PolicyDocument {
   const topicArn = requireArn("topicArn", a?.topicArn, TOPIC_ARN);
   const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN);
   const alarms = requireArns("alarmArns", a?.alarmArns, ALARM_ARN);
@@ -446,7 +523,11 @@ export function schedulerTrustPolicy(a: { scheduleGroupArn: string }): PolicyDoc
  * against the document and the instance, so naming both allows exactly that pair), and puts an
  * invocation it could not make into the dead-letter queue. Nothing else.
  */
-export function schedulerPolicy(a: { documentArn: string; instanceArn: string; deadLetterQueueArn: string }): PolicyDocument {
+export function schedulerPolicy(a: {
+  documentArn: string;
+  instanceArn: string;
+  deadLetterQueueArn: string;
+}): PolicyDocument {
   const documentArn = requireArn("documentArn", a?.documentArn, DOCUMENT_ARN);
   const instanceArn = requireArn("instanceArn", a?.instanceArn, INSTANCE_ARN);
   const queueArn = requireArn("deadLetterQueueArn", a?.deadLetterQueueArn, QUEUE_ARN);

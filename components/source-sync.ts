@@ -71,7 +71,10 @@ export const DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600;
  * The text the alert topic receives for a failed command: what failed and how to read its output.
  * An EventBridge input transformer; the values in <…> come from the event.
  */
-export function commandFailureNotice(logGroupName: string): { inputPaths: Record<string, string>; inputTemplate: string } {
+export function commandFailureNotice(logGroupName: string): {
+  inputPaths: Record<string, string>;
+  inputTemplate: string;
+} {
   return {
     inputPaths: {
       command: "$.detail.command-id",
@@ -89,7 +92,13 @@ export function commandFailureNotice(logGroupName: string): { inputPaths: Record
 }
 
 /** The exact `aws ssm send-command` an operator runs to reconcile (backfill) now. */
-export function backfillCommand(a: { region: string; documentName: string; instanceId: string; logGroupName: string; dryRun?: boolean }): string {
+export function backfillCommand(a: {
+  region: string;
+  documentName: string;
+  instanceId: string;
+  logGroupName: string;
+  dryRun?: boolean;
+}): string {
   return [
     "aws ssm send-command",
     `--region ${a.region}`,
@@ -167,7 +176,8 @@ export class SourceSync extends pulumi.ComponentResource {
       `${name}-worker-role`,
       {
         name: `${name}-worker`,
-        description: "The ecr-sync worker: pulls the mapped css repositories and assumes the legacy target role to push.",
+        description:
+          "The ecr-sync worker: pulls the mapped css repositories and assumes the legacy target role to push.",
         assumeRolePolicy: JSON.stringify(workerTrustPolicy()),
       },
       { parent: this },
@@ -197,7 +207,9 @@ export class SourceSync extends pulumi.ComponentResource {
 
     // Where the worker runs.
     const subnetId =
-      args.workerSubnetId !== undefined ? pulumi.output(args.workerSubnetId) : this.defaultSubnet(instanceType);
+      args.workerSubnetId !== undefined
+        ? pulumi.output(args.workerSubnetId)
+        : this.defaultSubnet(instanceType);
     const subnet = aws.ec2.getSubnetOutput({ id: subnetId }, { parent: this });
     const securityGroup = new aws.ec2.SecurityGroup(
       `${name}-worker-sg`,
@@ -247,15 +259,13 @@ export class SourceSync extends pulumi.ComponentResource {
     const scriptPath = args.syncScriptPath ?? "ec2-scripts/ecr-sync.sh";
     const environment = pulumi
       .all([args.accountId, args.targetAccountId, args.region, args.targetRoleArn, repositories])
-      .apply(
-        ([accountId, targetAccountId, region, targetRoleArn, map]): SyncEnvironment => ({
-          sourceRegistry: `${accountId}.dkr.ecr.${region}.amazonaws.com`,
-          targetRegistry: `${targetAccountId}.dkr.ecr.${region}.amazonaws.com`,
-          targetRoleArn,
-          region,
-          repositories: map,
-        }),
-      );
+      .apply(([accountId, targetAccountId, region, targetRoleArn, map]): SyncEnvironment => ({
+        sourceRegistry: `${accountId}.dkr.ecr.${region}.amazonaws.com`,
+        targetRegistry: `${targetAccountId}.dkr.ecr.${region}.amazonaws.com`,
+        targetRoleArn,
+        region,
+        repositories: map,
+      }));
     const syncDocumentName = `${name}-copy-image`;
     const syncDocument = new aws.ssm.Document(
       `${name}-sync-document`,
@@ -266,7 +276,9 @@ export class SourceSync extends pulumi.ComponentResource {
         targetType: "/AWS::EC2::Instance",
         content: pulumi
           .all([args.syncScript, environment])
-          .apply(([script, env]) => JSON.stringify(buildSyncDocument({ script, scriptPath, environment: env }), null, 2)),
+          .apply(([script, env]) =>
+            JSON.stringify(buildSyncDocument({ script, scriptPath, environment: env }), null, 2),
+          ),
       },
       { parent: this },
     );
@@ -281,7 +293,9 @@ export class SourceSync extends pulumi.ComponentResource {
         targetType: "/AWS::EC2::Instance",
         content: pulumi
           .all([args.syncScript, environment])
-          .apply(([script, env]) => JSON.stringify(buildReconcileDocument({ script, scriptPath, environment: env }), null, 2)),
+          .apply(([script, env]) =>
+            JSON.stringify(buildReconcileDocument({ script, scriptPath, environment: env }), null, 2),
+          ),
       },
       { parent: this },
     );
@@ -300,7 +314,10 @@ export class SourceSync extends pulumi.ComponentResource {
     // Every EventBridge and Scheduler delivery: retried for up to an hour, then kept in the queue.
     const delivery = {
       deadLetterConfig: { arn: deadLetterQueue.arn },
-      retryPolicy: { maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS, maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS },
+      retryPolicy: {
+        maximumEventAgeInSeconds: MAXIMUM_EVENT_AGE_SECONDS,
+        maximumRetryAttempts: DELIVERY_RETRY_ATTEMPTS,
+      },
     };
     const alertTopic = new aws.sns.Topic(
       `${name}-alerts`,
@@ -352,7 +369,8 @@ export class SourceSync extends pulumi.ComponentResource {
         code: pulumi
           .output(args.pushTriggerSource)
           .apply(
-            (source) => new pulumi.asset.AssetArchive({ [HANDLER_FILE_NAME]: new pulumi.asset.StringAsset(source) }),
+            (source) =>
+              new pulumi.asset.AssetArchive({ [HANDLER_FILE_NAME]: new pulumi.asset.StringAsset(source) }),
           ),
         environment: {
           variables: {
@@ -481,7 +499,9 @@ export class SourceSync extends pulumi.ComponentResource {
         arn: alertTopic.arn,
         policy: pulumi
           .all([alertTopic.arn, commandFailedRule.arn, deadLetterAlarm.arn, functionErrorsAlarm.arn])
-          .apply(([topicArn, ruleArn, ...alarmArns]) => JSON.stringify(alertTopicPolicy({ topicArn, ruleArns: [ruleArn], alarmArns }))),
+          .apply(([topicArn, ruleArn, ...alarmArns]) =>
+            JSON.stringify(alertTopicPolicy({ topicArn, ruleArns: [ruleArn], alarmArns })),
+          ),
       },
       { parent: this },
     );
@@ -498,13 +518,19 @@ export class SourceSync extends pulumi.ComponentResource {
     let scheduleName: pulumi.Output<string | undefined> = pulumi.output(undefined);
     const senderRoleArns: pulumi.Output<string>[] = [functionRole.arn];
     if (scheduleExpression !== undefined) {
-      const scheduleGroup = new aws.scheduler.ScheduleGroup(`${name}-reconcile-group`, { name }, { parent: this });
+      const scheduleGroup = new aws.scheduler.ScheduleGroup(
+        `${name}-reconcile-group`,
+        { name },
+        { parent: this },
+      );
       const schedulerRole = new aws.iam.Role(
         `${name}-scheduler-role`,
         {
           name: `${name}-reconcile-scheduler`,
           description: "The ecr-sync reconcile schedule: sends the reconcile document to the worker.",
-          assumeRolePolicy: scheduleGroup.arn.apply((scheduleGroupArn) => JSON.stringify(schedulerTrustPolicy({ scheduleGroupArn }))),
+          assumeRolePolicy: scheduleGroup.arn.apply((scheduleGroupArn) =>
+            JSON.stringify(schedulerTrustPolicy({ scheduleGroupArn })),
+          ),
         },
         { parent: this },
       );
@@ -525,7 +551,8 @@ export class SourceSync extends pulumi.ComponentResource {
         {
           name: `${name}-reconcile`,
           groupName: scheduleGroup.name,
-          description: "ecr-sync: copy whatever the push events missed (ecr-sync.sh reconcile on the worker).",
+          description:
+            "ecr-sync: copy whatever the push events missed (ecr-sync.sh reconcile on the worker).",
           scheduleExpression,
           scheduleExpressionTimezone: "UTC",
           flexibleTimeWindow: { mode: "OFF" },
@@ -542,7 +569,10 @@ export class SourceSync extends pulumi.ComponentResource {
                   Parameters: { [RECONCILE_PARAMETERS.dryRun]: ["false"] },
                   Comment: "ecr-sync scheduled reconcile",
                   TimeoutSeconds: COMMAND_DELIVERY_TIMEOUT_SECONDS,
-                  CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: logGroupName },
+                  CloudWatchOutputConfig: {
+                    CloudWatchOutputEnabled: true,
+                    CloudWatchLogGroupName: logGroupName,
+                  },
                 }),
               ),
             ...delivery,
@@ -560,7 +590,13 @@ export class SourceSync extends pulumi.ComponentResource {
         policy: pulumi
           .all([deadLetterQueue.arn, pushRule.arn, commandFailedRule.arn, pulumi.all(senderRoleArns)])
           .apply(([queueArn, pushRuleArn, commandFailedRuleArn, roleArns]) =>
-            JSON.stringify(deadLetterQueuePolicy({ queueArn, ruleArns: [pushRuleArn, commandFailedRuleArn], senderRoleArns: roleArns })),
+            JSON.stringify(
+              deadLetterQueuePolicy({
+                queueArn,
+                ruleArns: [pushRuleArn, commandFailedRuleArn],
+                senderRoleArns: roleArns,
+              }),
+            ),
           ),
       },
       { parent: this },
@@ -590,7 +626,9 @@ export class SourceSync extends pulumi.ComponentResource {
     this.commandFailedRuleName = commandFailedRule.name;
     this.backfillCommand = pulumi
       .all([args.region, reconcileDocument.name, worker.id, commandLogGroup.name])
-      .apply(([region, documentName, instanceId, logGroupName]) => backfillCommand({ region, documentName, instanceId, logGroupName }));
+      .apply(([region, documentName, instanceId, logGroupName]) =>
+        backfillCommand({ region, documentName, instanceId, logGroupName }),
+      );
     this.registerOutputs({
       workerRoleArn: this.workerRoleArn,
       workerRoleName: this.workerRoleName,

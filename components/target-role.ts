@@ -35,13 +35,16 @@ export class TargetRole extends pulumi.ComponentResource {
 
     this.repositoryArns = pulumi
       .all([args.accountId, args.region, args.repositoryNames])
-      .apply(([accountId, region, names]) => [...names].sort().map((n) => repositoryArn(accountId, region, n)));
+      .apply(([accountId, region, names]) =>
+        [...names].sort().map((n) => repositoryArn(accountId, region, n)),
+      );
 
     const role = new aws.iam.Role(
       `${name}-role`,
       {
         name: args.roleName,
-        description: "Assumed by the ecr-sync worker in the css account to push synced images into this account's ECR.",
+        description:
+          "Assumed by the ecr-sync worker in the css account to push synced images into this account's ECR.",
         assumeRolePolicy: pulumi
           .all([args.sourceAccountId, args.workerRoleArn])
           .apply(([sourceAccountId, workerRoleArn]) =>
@@ -56,13 +59,19 @@ export class TargetRole extends pulumi.ComponentResource {
       `${name}-push`,
       {
         role: role.name,
-        policy: this.repositoryArns.apply((targetRepositoryArns) => JSON.stringify(targetRolePolicy({ targetRepositoryArns }))),
+        policy: this.repositoryArns.apply((targetRepositoryArns) =>
+          JSON.stringify(targetRolePolicy({ targetRepositoryArns })),
+        ),
       },
       { parent: this },
     );
 
     this.roleArn = role.arn;
     this.roleName = role.name;
-    this.registerOutputs({ roleArn: this.roleArn, roleName: this.roleName, repositoryArns: this.repositoryArns });
+    this.registerOutputs({
+      roleArn: this.roleArn,
+      roleName: this.roleName,
+      repositoryArns: this.repositoryArns,
+    });
   }
 }

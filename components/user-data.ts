@@ -7,7 +7,14 @@ import { isRegion } from "../common/naming";
  */
 
 /** Debian packages the worker needs: the copy tool, ecr-sync.sh's helpers, AWS CLI v2. */
-export const WORKER_PACKAGES = ["skopeo", "jq", "curl", "awscli", "ca-certificates", "unattended-upgrades"] as const;
+export const WORKER_PACKAGES = [
+  "skopeo",
+  "jq",
+  "curl",
+  "awscli",
+  "ca-certificates",
+  "unattended-upgrades",
+] as const;
 
 /**
  * The user data for a worker in `region`. The security group allows HTTPS out only, so apt is
@@ -16,7 +23,8 @@ export const WORKER_PACKAGES = ["skopeo", "jq", "curl", "awscli", "ca-certificat
  */
 export function workerUserData(region: string): string {
   // The region is written into a shell script: refuse anything but a region name.
-  if (!isRegion(region)) throw new Error(`region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
+  if (!isRegion(region))
+    throw new Error(`region: ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
   return `#!/bin/bash
 # ecr-sync worker bootstrap (Debian 12): skopeo, jq and AWS CLI v2 from Debian's archive,
 # the SSM agent from AWS. No SSH, no inbound ports: the instance is reached through SSM only.

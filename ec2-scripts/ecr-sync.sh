@@ -307,8 +307,14 @@ copy_locked() {
   read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
   case "${status}" in
     200 | 404) ;;
-    401 | 403) emit failed "${source}" "${target}" "${digest}" "target side: registry refused to read ${target} (HTTP ${status})"; return "${EXIT_AUTH}" ;;
-    *) emit failed "${source}" "${target}" "${digest}" "cannot read ${target} (HTTP ${status:-none})"; return "${EXIT_FAILED}" ;;
+    401 | 403)
+      emit failed "${source}" "${target}" "${digest}" "target side: registry refused to read ${target} (HTTP ${status})"
+      return "${EXIT_AUTH}"
+      ;;
+    *)
+      emit failed "${source}" "${target}" "${digest}" "cannot read ${target} (HTTP ${status:-none})"
+      return "${EXIT_FAILED}"
+      ;;
   esac
   if [[ "${status}" == 200 && "${current}" == "${digest}" ]]; then
     emit unchanged "${source}" "${target}" "${digest}"
@@ -402,9 +408,18 @@ cmd_copy() {
   read -r status current < <(manifest_digests source "${source_repository}" "${digest:-${tag}}")
   case "${status}" in
     200) ;;
-    404) emit failed "${source}" "${target}" "${digest}" "source image ${wanted} does not exist"; exit "${EXIT_NOT_FOUND}" ;;
-    401 | 403) emit failed "${source}" "${target}" "${digest}" "source side: registry refused to read ${wanted} (HTTP ${status})"; exit "${EXIT_AUTH}" ;;
-    *) emit failed "${source}" "${target}" "${digest}" "cannot read ${wanted} (HTTP ${status:-none})"; exit "${EXIT_FAILED}" ;;
+    404)
+      emit failed "${source}" "${target}" "${digest}" "source image ${wanted} does not exist"
+      exit "${EXIT_NOT_FOUND}"
+      ;;
+    401 | 403)
+      emit failed "${source}" "${target}" "${digest}" "source side: registry refused to read ${wanted} (HTTP ${status})"
+      exit "${EXIT_AUTH}"
+      ;;
+    *)
+      emit failed "${source}" "${target}" "${digest}" "cannot read ${wanted} (HTTP ${status:-none})"
+      exit "${EXIT_FAILED}"
+      ;;
   esac
   if [[ -n "${digest}" && "${current}" != "${digest}" ]]; then
     emit failed "${source}" "${target}" "${digest}" "source registry answered '${current}' for ${wanted}"

@@ -90,10 +90,14 @@ function parseRepositoryMap(text: string, into: Map<string, string>): string[] {
   try {
     parsed = JSON.parse(text);
   } catch {
-    return [`${name} is not valid JSON (${shown(text)}); set a JSON object of source → target repository names, ${example}`];
+    return [
+      `${name} is not valid JSON (${shown(text)}); set a JSON object of source → target repository names, ${example}`,
+    ];
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return [`${name} must be a JSON object of source → target repository names, ${example}; got ${shown(parsed)}`];
+    return [
+      `${name} must be a JSON object of source → target repository names, ${example}; got ${shown(parsed)}`,
+    ];
   }
   const entries = Object.entries(parsed);
   if (entries.length === 0) {
@@ -104,7 +108,9 @@ function parseRepositoryMap(text: string, into: Map<string, string>): string[] {
     if (!isRepositoryName(source)) {
       problems.push(`${name}[${shown(source)}]: the key is not a valid ECR repository name`);
     } else if (!isRepositoryName(target)) {
-      problems.push(`${name}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name`);
+      problems.push(
+        `${name}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name`,
+      );
     } else {
       into.set(source, target);
     }

@@ -35,10 +35,14 @@ export interface DecisionFields {
 }
 
 export type Decision =
-  | { readonly decision: "send"; readonly reason: string; readonly request: SyncRequest; readonly fields: DecisionFields }
+  | {
+      readonly decision: "send";
+      readonly reason: string;
+      readonly request: SyncRequest;
+      readonly fields: DecisionFields;
+    }
   | { readonly decision: "skipped"; readonly reason: string; readonly fields: DecisionFields }
   | { readonly decision: "invalid"; readonly reason: string; readonly fields: DecisionFields };
-
 
 /** SendCommand's Comment allows at most 100 characters. */
 export const COMMENT_MAX_LENGTH = 100;
@@ -77,14 +81,17 @@ export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string
   if (event["detail-type"] !== EXPECTED_DETAIL_TYPE) {
     return invalid(`detail-type is ${shown(event["detail-type"])}, not "${EXPECTED_DETAIL_TYPE}"`);
   }
-  if (event.source !== EXPECTED_SOURCE) return invalid(`source is ${shown(event.source)}, not "${EXPECTED_SOURCE}"`);
+  if (event.source !== EXPECTED_SOURCE)
+    return invalid(`source is ${shown(event.source)}, not "${EXPECTED_SOURCE}"`);
   if (detail === undefined) return invalid("the event has no detail object");
 
   const result = detail.result;
   const actionType = detail["action-type"];
   if (typeof result !== "string") return invalid(`detail.result is ${shown(result)}, not a string`);
-  if (typeof actionType !== "string") return invalid(`detail.action-type is ${shown(actionType)}, not a string`);
-  if (result !== "SUCCESS") return skipped(`result is ${shown(result)}: nothing was stored, so nothing to copy`);
+  if (typeof actionType !== "string")
+    return invalid(`detail.action-type is ${shown(actionType)}, not a string`);
+  if (result !== "SUCCESS")
+    return skipped(`result is ${shown(result)}: nothing was stored, so nothing to copy`);
   if (actionType === "DELETE") return skipped("a DELETE: deletions are not mirrored to the target");
   if (actionType !== "PUSH") return skipped(`action-type ${shown(actionType)} is not a PUSH`);
 
@@ -99,13 +106,17 @@ export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string
 
   const tag = detail["image-tag"];
   if (tag === undefined || tag === null || tag === "") {
-    return skipped("an untagged push (a platform manifest of a multi-arch image; its tagged index brings it along)");
+    return skipped(
+      "an untagged push (a platform manifest of a multi-arch image; its tagged index brings it along)",
+    );
   }
   if (!isImageTag(tag)) return invalid(`image-tag ${shown(tag)} is not a valid image tag`);
 
   const digest = detail["image-digest"];
   if (!isImageDigest(digest)) {
-    return invalid(`image-digest ${shown(digest)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`);
+    return invalid(
+      `image-digest ${shown(digest)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`,
+    );
   }
 
   return {

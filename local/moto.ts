@@ -91,28 +91,67 @@ export async function startMoto(): Promise<MotoServer> {
     endpoint,
     async aws(...args: string[]) {
       // The caller's own AWS_* settings (a profile, keys, a region) must not leak into the call.
-      const { stdout } = await execFileAsync("aws", [...args, "--endpoint-url", endpoint, "--output", "json"], {
-        env: { ...withoutAwsSettings(process.env), ...server.env() },
-      });
+      const { stdout } = await execFileAsync(
+        "aws",
+        [...args, "--endpoint-url", endpoint, "--output", "json"],
+        {
+          env: { ...withoutAwsSettings(process.env), ...server.env() },
+        },
+      );
       return stdout.trim() ? JSON.parse(stdout) : {};
     },
     async deliveredBy(pattern, events) {
       const name = `matcher-${++rules}`;
       const { QueueUrl: queueUrl } = await server.aws("sqs", "create-queue", "--queue-name", name);
-      const { Attributes } = await server.aws("sqs", "get-queue-attributes", "--queue-url", queueUrl, "--attribute-names", "QueueArn");
+      const { Attributes } = await server.aws(
+        "sqs",
+        "get-queue-attributes",
+        "--queue-url",
+        queueUrl,
+        "--attribute-names",
+        "QueueArn",
+      );
       await server.aws("events", "put-rule", "--name", name, "--event-pattern", JSON.stringify(pattern));
-      await server.aws("events", "put-targets", "--rule", name, "--targets", JSON.stringify([{ Id: "queue", Arn: Attributes.QueueArn }]));
+      await server.aws(
+        "events",
+        "put-targets",
+        "--rule",
+        name,
+        "--targets",
+        JSON.stringify([{ Id: "queue", Arn: Attributes.QueueArn }]),
+      );
       for (let i = 0; i < events.length; i += PUT_EVENTS_BATCH) {
-        const put = await server.aws("events", "put-events", "--entries", JSON.stringify(events.slice(i, i + PUT_EVENTS_BATCH)));
+        const put = await server.aws(
+          "events",
+          "put-events",
+          "--entries",
+          JSON.stringify(events.slice(i, i + PUT_EVENTS_BATCH)),
+        );
         if (put.FailedEntryCount !== 0) throw new Error(`put-events refused entries: ${JSON.stringify(put)}`);
       }
       const delivered: Array<{ detail: Record<string, unknown> }> = [];
       for (;;) {
-        const received = await server.aws("sqs", "receive-message", "--queue-url", queueUrl, "--max-number-of-messages", "10", "--wait-time-seconds", "1");
+        const received = await server.aws(
+          "sqs",
+          "receive-message",
+          "--queue-url",
+          queueUrl,
+          "--max-number-of-messages",
+          "10",
+          "--wait-time-seconds",
+          "1",
+        );
         if (!received.Messages?.length) return delivered;
         for (const message of received.Messages) {
           delivered.push(JSON.parse(message.Body));
-          await server.aws("sqs", "delete-message", "--queue-url", queueUrl, "--receipt-handle", message.ReceiptHandle);
+          await server.aws(
+            "sqs",
+            "delete-message",
+            "--queue-url",
+            queueUrl,
+            "--receipt-handle",
+            message.ReceiptHandle,
+          );
         }
       }
     },

@@ -100,7 +100,10 @@ export class OciLayout {
   /** Writes one layer blob (see LayerSpec) and returns its descriptor and diff id. */
   async addLayer(spec: LayerSpec): Promise<{ descriptor: Descriptor; diffId: string }> {
     const key = spec.seed === undefined ? randomBytes(32) : createHash("sha256").update(spec.seed).digest();
-    const name = spec.seed === undefined ? `random-${randomUUID()}.bin` : `seed-${createHash("sha256").update(spec.seed).digest("hex").slice(0, 16)}.bin`;
+    const name =
+      spec.seed === undefined
+        ? `random-${randomUUID()}.bin`
+        : `seed-${createHash("sha256").update(spec.seed).digest("hex").slice(0, 16)}.bin`;
     const tarHash = createHash("sha256");
     const blobHash = createHash("sha256");
     let blobSize = 0;
@@ -114,7 +117,10 @@ export class OciLayout {
     );
     const digest = `sha256:${blobHash.digest("hex")}`;
     await rename(temp, this.blobPath(digest));
-    return { descriptor: { mediaType: MEDIA_TYPES.layer, digest, size: blobSize }, diffId: `sha256:${tarHash.digest("hex")}` };
+    return {
+      descriptor: { mediaType: MEDIA_TYPES.layer, digest, size: blobSize },
+      diffId: `sha256:${tarHash.digest("hex")}`,
+    };
   }
 
   /** Writes a single-platform image: its layers, config and manifest. */
@@ -159,14 +165,23 @@ export class OciLayout {
   }
 
   /** Convenience: one image per platform (layers per spec, each with fresh content unless seeded) and their index. */
-  async addMultiArch(platforms: readonly Platform[], layers: readonly LayerSpec[], label?: string): Promise<BuiltIndex> {
+  async addMultiArch(
+    platforms: readonly Platform[],
+    layers: readonly LayerSpec[],
+    label?: string,
+  ): Promise<BuiltIndex> {
     const images: BuiltImage[] = [];
     for (const platform of platforms) {
       images.push(
         await this.addImage({
           platform,
-          label: label === undefined ? undefined : `${label}-${platform.architecture}${platform.variant ?? ""}`,
-          layers: layers.map((layer) => (layer.seed === undefined ? layer : { ...layer, seed: `${layer.seed}/${platform.architecture}${platform.variant ?? ""}` })),
+          label:
+            label === undefined ? undefined : `${label}-${platform.architecture}${platform.variant ?? ""}`,
+          layers: layers.map((layer) =>
+            layer.seed === undefined
+              ? layer
+              : { ...layer, seed: `${layer.seed}/${platform.architecture}${platform.variant ?? ""}` },
+          ),
         }),
       );
     }
@@ -235,7 +250,9 @@ export async function pushImage(layout: OciLayout, artifact: Descriptor, target:
       { maxBuffer: 16 * 1024 * 1024 },
     ).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
       if (error.code === "ENOENT") throw new Error(missingTool("skopeo", error));
-      throw new Error(`skopeo push of ${artifact.digest} to ${target.registry}/${target.repository}:${target.tag} failed: ${error.stderr ?? error.message}`);
+      throw new Error(
+        `skopeo push of ${artifact.digest} to ${target.registry}/${target.repository}:${target.tag} failed: ${error.stderr ?? error.message}`,
+      );
     });
   } finally {
     await rm(authDir, { recursive: true, force: true });
@@ -243,7 +260,11 @@ export async function pushImage(layout: OciLayout, artifact: Descriptor, target:
 }
 
 /** Builds and pushes in one call; the common case in tests. */
-export async function pushNewImage(layout: OciLayout, spec: ImageSpec, target: PushTarget): Promise<BuiltImage> {
+export async function pushNewImage(
+  layout: OciLayout,
+  spec: ImageSpec,
+  target: PushTarget,
+): Promise<BuiltImage> {
   const image = await layout.addImage(spec);
   await pushImage(layout, image, target);
   return image;
@@ -270,7 +291,8 @@ function* tarOfOneFile(name: string, size: number, key: Buffer): Generator<Buffe
 
 function tarHeader(name: string, size: number): Buffer {
   const header = Buffer.alloc(512);
-  const field = (offset: number, length: number, value: string) => header.write(value, offset, length, "ascii");
+  const field = (offset: number, length: number, value: string) =>
+    header.write(value, offset, length, "ascii");
   field(0, 100, name);
   field(100, 8, "0000644\0");
   field(108, 8, "0000000\0");

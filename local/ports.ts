@@ -30,5 +30,7 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`${what} did not become ready within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ""}`);
+  throw new Error(
+    `${what} did not become ready within ${timeoutMs} ms${lastError ? `: ${String(lastError)}` : ""}`,
+  );
 }

@@ -169,7 +169,12 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
           blobDownloadBytes += entry.bytes;
         }
         const uploadedDigest = new URLSearchParams(entry.query).get("digest");
-        if (entry.method === "PUT" && entry.status === 201 && BLOB_UPLOAD_DONE.test(entry.path) && uploadedDigest) {
+        if (
+          entry.method === "PUT" &&
+          entry.status === 201 &&
+          BLOB_UPLOAD_DONE.test(entry.path) &&
+          uploadedDigest
+        ) {
           blobUploads += 1;
           blobUploadBytes += await blobSize(storageDir, uploadedDigest);
         }
@@ -182,11 +187,14 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
         headers: { Accept: MANIFEST_ACCEPT, Authorization: authHeader },
       });
       if (response.status === 404) return undefined;
-      if (!response.ok) throw new Error(`${name} registry: HEAD ${repository}:${reference} → HTTP ${response.status}`);
+      if (!response.ok)
+        throw new Error(`${name} registry: HEAD ${repository}:${reference} → HTTP ${response.status}`);
       return response.headers.get("docker-content-digest") ?? undefined;
     },
     async tags(repository) {
-      const response = await fetch(`http://${host}/v2/${repository}/tags/list`, { headers: { Authorization: authHeader } });
+      const response = await fetch(`http://${host}/v2/${repository}/tags/list`, {
+        headers: { Authorization: authHeader },
+      });
       if (response.status === 404) return [];
       if (!response.ok) throw new Error(`${name} registry: tags of ${repository} → HTTP ${response.status}`);
       const body = (await response.json()) as { tags: string[] | null };
@@ -222,7 +230,9 @@ async function htpasswd(file: string, user: string, password: string): Promise<v
     const child = spawn("htpasswd", ["-B", "-i", file, user], { stdio: ["pipe", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", (error) => reject(new Error(missingTool("htpasswd (Debian package apache2-utils)", error))));
+    child.once("error", (error) =>
+      reject(new Error(missingTool("htpasswd (Debian package apache2-utils)", error))),
+    );
     child.once("exit", (code) => (code === 0 ? resolve() : reject(new Error(`htpasswd failed: ${stderr}`))));
     child.stdin.end(password);
   });
@@ -254,7 +264,9 @@ function installHint(tool: string): string {
 /** The error text for a tool that is not installed: names it and how to get it, never skips. */
 export function missingTool(tool: string, error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" ? `required tool not found on PATH: ${tool} (${installHint(tool)})` : `${tool}: ${String(error)}`;
+  return code === "ENOENT"
+    ? `required tool not found on PATH: ${tool} (${installHint(tool)})`
+    : `${tool}: ${String(error)}`;
 }
 
 /** Fails with a clear message naming every required tool that is not on PATH. */
@@ -268,6 +280,8 @@ export async function requireTools(...tools: string[]): Promise<void> {
     }
   }
   if (missing.length > 0) {
-    throw new Error(`required tools not found on PATH: ${missing.join(", ")} (${missing.map(installHint).join("; ")})`);
+    throw new Error(
+      `required tools not found on PATH: ${missing.join(", ")} (${missing.map(installHint).join("; ")})`,
+    );
   }
 }

@@ -77,7 +77,8 @@ function configText(value: unknown): string {
 /** The project's name from Pulumi.yaml. */
 export function projectName(root = PROJECT_ROOT): string {
   const project = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as { name?: unknown };
-  if (typeof project?.name !== "string") throw new Error(`${path.join(root, "Pulumi.yaml")}: no project name`);
+  if (typeof project?.name !== "string")
+    throw new Error(`${path.join(root, "Pulumi.yaml")}: no project name`);
   return project.name;
 }
 
@@ -95,16 +96,24 @@ export function stackNames(root = PROJECT_ROOT): string[] {
  * Pulumi.<stack>.yaml, overlaid by `overrides`. Like the CLI, refuses a stack file that lacks
  * a key Pulumi.yaml declares without a default.
  */
-export function readStackConfig(stack: string, overrides: Record<string, unknown> = {}, root = PROJECT_ROOT): StackConfig {
+export function readStackConfig(
+  stack: string,
+  overrides: Record<string, unknown> = {},
+  root = PROJECT_ROOT,
+): StackConfig {
   const stackFile = path.join(root, `Pulumi.${stack}.yaml`);
   if (!fs.existsSync(stackFile)) {
-    throw new Error(`unknown stack ${JSON.stringify(stack)}: there is no ${path.basename(stackFile)} (stacks: ${stackNames(root).join(", ")})`);
+    throw new Error(
+      `unknown stack ${JSON.stringify(stack)}: there is no ${path.basename(stackFile)} (stacks: ${stackNames(root).join(", ")})`,
+    );
   }
   const project = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
     name: string;
     config?: Record<string, unknown>;
   };
-  const stackConfig = ((parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> }).config ?? {};
+  const stackConfig =
+    ((parseYaml(fs.readFileSync(stackFile, "utf8")) ?? {}) as { config?: Record<string, unknown> }).config ??
+    {};
   const config: StackConfig = {};
   for (const [key, value] of Object.entries(stackConfig)) config[key] = configText(value);
 
@@ -117,7 +126,9 @@ export function readStackConfig(stack: string, overrides: Record<string, unknown
     } else if (d !== null && typeof d === "object" && "default" in d) {
       config[key] = configText(d.default);
     } else if (d !== null && typeof d === "object" && "type" in d) {
-      throw new Error(`${path.basename(stackFile)} lacks ${key}, which Pulumi.yaml declares without a default; pulumi would refuse this stack`);
+      throw new Error(
+        `${path.basename(stackFile)} lacks ${key}, which Pulumi.yaml declares without a default; pulumi would refuse this stack`,
+      );
     } else {
       config[key] = configText(d);
     }
@@ -157,7 +168,13 @@ function hex(seed: string, length: number): string {
 
 /** Strict mocks that return what AWS would, in the stack's account and region. */
 export class StackMocks implements pulumi.runtime.Mocks {
-  readonly resources: { type: string; name: string; id: string; inputs: Record<string, unknown>; state: Record<string, unknown> }[] = [];
+  readonly resources: {
+    type: string;
+    name: string;
+    id: string;
+    inputs: Record<string, unknown>;
+    state: Record<string, unknown>;
+  }[] = [];
   readonly invokes: { token: string; inputs: Record<string, unknown> }[] = [];
   private readonly zones: string[];
 
@@ -173,7 +190,10 @@ export class StackMocks implements pulumi.runtime.Mocks {
     return `subnet-${hex(`${this.accountId}/${zone}`, 17)}`;
   }
 
-  newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: Record<string, unknown> } {
+  newResource(args: pulumi.runtime.MockResourceArgs): {
+    id: string | undefined;
+    state: Record<string, unknown>;
+  } {
     const { type, name } = args;
     const inputs = args.inputs as Record<string, unknown>;
     const { accountId: account, region } = this;
@@ -191,7 +211,9 @@ export class StackMocks implements pulumi.runtime.Mocks {
         const stackName = String(inputs.name ?? args.id);
         const outputs = this.stackReferences[stackName];
         if (outputs === undefined) {
-          throw new Error(`StackReference to ${JSON.stringify(stackName)}: no rendered stack of that name (have: ${Object.keys(this.stackReferences).join(", ") || "none"})`);
+          throw new Error(
+            `StackReference to ${JSON.stringify(stackName)}: no rendered stack of that name (have: ${Object.keys(this.stackReferences).join(", ") || "none"})`,
+          );
         }
         id = stackName;
         computed = { name: stackName, outputs, secretOutputNames: [] };
@@ -217,11 +239,19 @@ export class StackMocks implements pulumi.runtime.Mocks {
         break;
       case "aws:iam/instanceProfile:InstanceProfile":
         id = named;
-        computed = { name: named, arn: `arn:aws:iam::${account}:instance-profile/${named}`, uniqueId: `AIPA${hex(seed, 17).toUpperCase()}` };
+        computed = {
+          name: named,
+          arn: `arn:aws:iam::${account}:instance-profile/${named}`,
+          uniqueId: `AIPA${hex(seed, 17).toUpperCase()}`,
+        };
         break;
       case "aws:ec2/securityGroup:SecurityGroup":
         id = `sg-${hex(seed, 17)}`;
-        computed = { name: named, arn: `arn:aws:ec2:${region}:${account}:security-group/${id}`, ownerId: account };
+        computed = {
+          name: named,
+          arn: `arn:aws:ec2:${region}:${account}:security-group/${id}`,
+          ownerId: account,
+        };
         break;
       case "aws:ec2/instance:Instance": {
         id = `i-${hex(seed, 17)}`;
@@ -229,7 +259,7 @@ export class StackMocks implements pulumi.runtime.Mocks {
         computed = {
           arn: `arn:aws:ec2:${region}:${account}:instance/${id}`,
           instanceState: "running",
-          privateIp: `172.31.${octets[0]}.${octets[1] % 254 + 1}`,
+          privateIp: `172.31.${octets[0]}.${(octets[1] % 254) + 1}`,
           availabilityZone: this.zoneOfSubnet(String(inputs.subnetId)),
           primaryNetworkInterfaceId: `eni-${hex(`${seed}/eni`, 17)}`,
         };
@@ -265,7 +295,11 @@ export class StackMocks implements pulumi.runtime.Mocks {
         break;
       case "aws:cloudwatch/eventRule:EventRule":
         id = named;
-        computed = { name: named, arn: `arn:aws:events:${region}:${account}:rule/${named}`, eventBusName: "default" };
+        computed = {
+          name: named,
+          arn: `arn:aws:events:${region}:${account}:rule/${named}`,
+          eventBusName: "default",
+        };
         break;
       case "aws:cloudwatch/eventTarget:EventTarget":
         id = `${String(inputs.rule)}-${String(inputs.targetId)}`;
@@ -273,7 +307,10 @@ export class StackMocks implements pulumi.runtime.Mocks {
         break;
       case "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig":
         // The provider's id: the function name, with ":QUALIFIER" when one is set.
-        id = inputs.qualifier === undefined ? String(inputs.functionName) : `${String(inputs.functionName)}:${String(inputs.qualifier)}`;
+        id =
+          inputs.qualifier === undefined
+            ? String(inputs.functionName)
+            : `${String(inputs.functionName)}:${String(inputs.qualifier)}`;
         computed = {};
         break;
       case "aws:sqs/queue:Queue": {
@@ -306,7 +343,11 @@ export class StackMocks implements pulumi.runtime.Mocks {
         const uuid = hex(seed, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
         id = `${String(inputs.topic)}:${uuid}`;
         // An e-mail subscription waits for the recipient to confirm it.
-        computed = { arn: id, ownerId: account, pendingConfirmation: inputs.protocol === "email" || inputs.protocol === "email-json" };
+        computed = {
+          arn: id,
+          ownerId: account,
+          pendingConfirmation: inputs.protocol === "email" || inputs.protocol === "email-json",
+        };
         break;
       }
       case "aws:cloudwatch/metricAlarm:MetricAlarm":
@@ -315,16 +356,26 @@ export class StackMocks implements pulumi.runtime.Mocks {
         break;
       case "aws:scheduler/scheduleGroup:ScheduleGroup":
         id = named;
-        computed = { name: named, arn: `arn:aws:scheduler:${region}:${account}:schedule-group/${named}`, state: "ACTIVE" };
+        computed = {
+          name: named,
+          arn: `arn:aws:scheduler:${region}:${account}:schedule-group/${named}`,
+          state: "ACTIVE",
+        };
         break;
       case "aws:scheduler/schedule:Schedule": {
         const group = typeof inputs.groupName === "string" ? inputs.groupName : "default";
         id = `${group}/${named}`;
-        computed = { name: named, groupName: group, arn: `arn:aws:scheduler:${region}:${account}:schedule/${group}/${named}` };
+        computed = {
+          name: named,
+          groupName: group,
+          arn: `arn:aws:scheduler:${region}:${account}:schedule/${group}/${named}`,
+        };
         break;
       }
       default:
-        throw new Error(`synth mocks: unknown resource type ${type} (resource ${name}); teach local/render.ts what AWS returns for it`);
+        throw new Error(
+          `synth mocks: unknown resource type ${type} (resource ${name}); teach local/render.ts what AWS returns for it`,
+        );
     }
     const state = { ...inputs, ...computed };
     this.resources.push({ type, name, id, inputs, state });
@@ -340,11 +391,13 @@ export class StackMocks implements pulumi.runtime.Mocks {
     this.invokes.push({ token: args.token, inputs });
     const { accountId: account, region } = this;
     const filter = (name: string): string[] | undefined =>
-      (inputs.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === name)?.values;
+      (inputs.filters as { name: string; values: string[] }[] | undefined)?.find((f) => f.name === name)
+        ?.values;
     switch (args.token) {
       case "aws:ssm/getParameter:getParameter": {
         const name = String(inputs.name);
-        if (!name.startsWith("/aws/service/")) throw new Error(`synth mocks: only public /aws/service/ parameters exist here, not ${name}`);
+        if (!name.startsWith("/aws/service/"))
+          throw new Error(`synth mocks: only public /aws/service/ parameters exist here, not ${name}`);
         return {
           ...inputs,
           id: name,
@@ -372,8 +425,13 @@ export class StackMocks implements pulumi.runtime.Mocks {
       case "aws:ec2/getSubnets:getSubnets": {
         const zones = filter("availability-zone") ?? this.zones;
         const defaultForAz = filter("default-for-az");
-        if (defaultForAz !== undefined && !defaultForAz.includes("true")) return { ...inputs, id: region, ids: [] };
-        return { ...inputs, id: region, ids: this.zones.filter((z) => zones.includes(z)).map((z) => this.subnetIdFor(z)) };
+        if (defaultForAz !== undefined && !defaultForAz.includes("true"))
+          return { ...inputs, id: region, ids: [] };
+        return {
+          ...inputs,
+          id: region,
+          ids: this.zones.filter((z) => zones.includes(z)).map((z) => this.subnetIdFor(z)),
+        };
       }
       case "aws:ec2/getSubnet:getSubnet": {
         const id = String(inputs.id);
@@ -390,7 +448,9 @@ export class StackMocks implements pulumi.runtime.Mocks {
         };
       }
       default:
-        throw new Error(`synth mocks: unknown invoke ${args.token}; teach local/render.ts what AWS returns for it`);
+        throw new Error(
+          `synth mocks: unknown invoke ${args.token}; teach local/render.ts what AWS returns for it`,
+        );
     }
   }
 }
@@ -404,11 +464,17 @@ export async function plain(value: unknown): Promise<unknown> {
     const v = value as unknown as Record<string, unknown>;
     if (v.text !== undefined) {
       const text = String(await v.text);
-      return { asset: "StringAsset", sha256: createHash("sha256").update(text).digest("hex"), bytes: Buffer.byteLength(text) };
+      return {
+        asset: "StringAsset",
+        sha256: createHash("sha256").update(text).digest("hex"),
+        bytes: Buffer.byteLength(text),
+      };
     }
     if (v.assets !== undefined) {
       const assets = (await v.assets) as Record<string, unknown>;
-      const entries = await Promise.all(Object.entries(assets).map(async ([k, a]) => [k, await plain(a)] as const));
+      const entries = await Promise.all(
+        Object.entries(assets).map(async ([k, a]) => [k, await plain(a)] as const),
+      );
       return { archive: "AssetArchive", assets: Object.fromEntries(entries) };
     }
     for (const k of ["path", "uri"]) if (v[k] !== undefined) return { asset: k, [k]: await v[k] };
@@ -416,7 +482,9 @@ export async function plain(value: unknown): Promise<unknown> {
   }
   if (Array.isArray(value)) return Promise.all((value as unknown[]).map(plain));
   if (value !== null && typeof value === "object") {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await plain(v)] as const));
+    const entries = await Promise.all(
+      Object.entries(value).map(async ([k, v]) => [k, await plain(v)] as const),
+    );
     return Object.fromEntries(entries);
   }
   return value;
@@ -436,9 +504,14 @@ let rendered = false;
  * the Pulumi runtime and the program module are process-global.
  */
 export async function renderInThisProcess(request: RenderRequest): Promise<Rendering> {
-  if (rendered) throw new Error("renderInThisProcess runs once per process; use renderStack for another stack");
+  if (rendered)
+    throw new Error("renderInThisProcess runs once per process; use renderStack for another stack");
   rendered = true;
-  const mocks = new StackMocks(stackAccountId(request.config), request.config["aws:region"] ?? "", request.stackReferences);
+  const mocks = new StackMocks(
+    stackAccountId(request.config),
+    request.config["aws:region"] ?? "",
+    request.stackReferences,
+  );
   await pulumi.runtime.setMocks(mocks, projectName(), request.stack, false, ORGANIZATION);
   for (const [key, value] of Object.entries(request.config)) pulumi.runtime.setConfig(key, value);
 
@@ -491,7 +564,8 @@ export async function renderStack(stack: string, options: RenderOptions = {}): P
   const namespace = projectName();
   const reference = config[`${namespace}:sourceStack`];
   if (config[`${namespace}:participant`] === "target" && reference !== undefined) {
-    stackReferences[reference] = options.sourceOutputs ?? (await referencedStackOutputs(localStackOf(reference)));
+    stackReferences[reference] =
+      options.sourceOutputs ?? (await referencedStackOutputs(localStackOf(reference)));
   }
   return runChild({ stack, config, stackReferences });
 }
@@ -520,18 +594,25 @@ async function runChild(request: RenderRequest): Promise<Rendering> {
     const resultFile = path.join(dir, "result.json");
     fs.writeFileSync(requestFile, JSON.stringify(request));
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ["--import", "tsx", __filename, CHILD_FLAG, requestFile, resultFile], {
-        cwd: PROJECT_ROOT,
-        env: { ...process.env, NODE_NO_WARNINGS: "1" },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
+      const child = spawn(
+        process.execPath,
+        ["--import", "tsx", __filename, CHILD_FLAG, requestFile, resultFile],
+        {
+          cwd: PROJECT_ROOT,
+          env: { ...process.env, NODE_NO_WARNINGS: "1" },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
+      );
       let err = "";
       child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
       child.once("error", reject);
       child.once("close", (exitCode) => resolve({ code: exitCode, stderr: err }));
     });
     if (fs.existsSync(resultFile)) {
-      const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as { rendering?: Rendering; error?: string };
+      const result = JSON.parse(fs.readFileSync(resultFile, "utf8")) as {
+        rendering?: Rendering;
+        error?: string;
+      };
       if (result.error !== undefined) throw new Error(`stack ${request.stack}: ${result.error}`);
       if (result.rendering !== undefined && code === 0) return result.rendering;
     }
@@ -589,6 +670,7 @@ export function resource(r: Rendering, type: string, name: string): RenderedReso
 /** An input that holds JSON text (a policy, a pattern, a document), parsed. */
 export function jsonInput(res: RenderedResource, input: string): unknown {
   const value = res.inputs[input];
-  if (typeof value !== "string") throw new Error(`${res.type} ${res.name}: input ${input} is ${JSON.stringify(value)}, not JSON text`);
+  if (typeof value !== "string")
+    throw new Error(`${res.type} ${res.name}: input ${input} is ${JSON.stringify(value)}, not JSON text`);
   return JSON.parse(value);
 }

@@ -24,7 +24,17 @@ export const ecrPassword = (account: string): string => `${account}-auth-token`;
 export const TARGET_ROLE_NAME = "ecr-sync-target";
 export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-worker`;
 /** Tools the script and these helpers need; a missing one fails the suite by name. */
-export const REQUIRED_TOOLS = ["bash", "aws", "moto_server", "docker-registry", "htpasswd", "skopeo", "jq", "curl", "flock"];
+export const REQUIRED_TOOLS = [
+  "bash",
+  "aws",
+  "moto_server",
+  "docker-registry",
+  "htpasswd",
+  "skopeo",
+  "jq",
+  "curl",
+  "flock",
+];
 
 export interface RunResult {
   readonly code: number;
@@ -72,7 +82,11 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       startRegistry({ name: "target", users: { AWS: ecrPassword(TARGET_ACCOUNT) } }),
       OciLayout.create(join(dir, "layout")),
     ]);
-    stoppers.push(() => moto.stop(), () => source.stop(), () => target.stop());
+    stoppers.push(
+      () => moto.stop(),
+      () => source.stop(),
+      () => target.stop(),
+    );
     const lockDir = join(dir, "locks");
     const scriptTmpDir = join(dir, "tmp");
     await mkdir(scriptTmpDir);
@@ -85,7 +99,14 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
     };
     // An administrator in the target account: moto lets any caller assume a role there.
     const admin = JSON.parse(
-      await aws(["sts", "assume-role", "--role-arn", `arn:aws:iam::${TARGET_ACCOUNT}:role/test-admin`, "--role-session-name", "test-setup"]),
+      await aws([
+        "sts",
+        "assume-role",
+        "--role-arn",
+        `arn:aws:iam::${TARGET_ACCOUNT}:role/test-admin`,
+        "--role-session-name",
+        "test-setup",
+      ]),
     ).Credentials;
     const adminEnv = {
       AWS_ACCESS_KEY_ID: admin.AccessKeyId,
@@ -107,7 +128,8 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       ]),
     ).Role;
     const targetRoleArn: string = role.Arn;
-    if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`)) throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
+    if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`))
+      throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
 
     const env = (overrides: Record<string, string | undefined> = {}) => {
       const base: Record<string, string | undefined> = {
@@ -123,7 +145,9 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         ECR_SYNC_LOCK_DIR: lockDir,
         ...overrides,
       };
-      return Object.fromEntries(Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined));
+      return Object.fromEntries(
+        Object.entries(base).filter((entry): entry is [string, string] => entry[1] !== undefined),
+      );
     };
 
     const world: EcrSyncWorld = {
@@ -151,13 +175,27 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         });
         const body = (await response.json()) as { repository?: { registryId?: string } };
         if (!response.ok || body.repository?.registryId !== TARGET_ACCOUNT) {
-          throw new Error(`CreateRepository ${name} in ${TARGET_ACCOUNT} failed: HTTP ${response.status} ${JSON.stringify(body)}`);
+          throw new Error(
+            `CreateRepository ${name} in ${TARGET_ACCOUNT} failed: HTTP ${response.status} ${JSON.stringify(body)}`,
+          );
         }
       },
       pushToSource: (artifact, repository, tag) =>
-        pushImage(layout, artifact, { registry: source.host, repository, tag, username: "AWS", password: ecrPassword(SOURCE_ACCOUNT) }),
+        pushImage(layout, artifact, {
+          registry: source.host,
+          repository,
+          tag,
+          username: "AWS",
+          password: ecrPassword(SOURCE_ACCOUNT),
+        }),
       pushToTarget: (artifact, repository, tag) =>
-        pushImage(layout, artifact, { registry: target.host, repository, tag, username: "AWS", password: ecrPassword(TARGET_ACCOUNT) }),
+        pushImage(layout, artifact, {
+          registry: target.host,
+          repository,
+          tag,
+          username: "AWS",
+          password: ecrPassword(TARGET_ACCOUNT),
+        }),
       run: (args, overrides) => runScript(args, env(overrides)),
       stop: stopAll,
     };

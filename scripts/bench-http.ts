@@ -24,7 +24,8 @@ const MANIFEST_ACCEPT = [
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
-const authorization = (endpoint: Endpoint) => `Basic ${Buffer.from(`AWS:${endpoint.password}`).toString("base64")}`;
+const authorization = (endpoint: Endpoint) =>
+  `Basic ${Buffer.from(`AWS:${endpoint.password}`).toString("base64")}`;
 
 function url(endpoint: Endpoint, path: string): URL {
   return new URL(path, `http://${endpoint.host}`);
@@ -37,14 +38,26 @@ interface Response {
 }
 
 /** One request with an in-memory body (small things: manifests, configs, upload starts). */
-function request(endpoint: Endpoint, method: string, target: URL, headers: Record<string, string | number> = {}, body?: Buffer): Promise<Response> {
+function request(
+  endpoint: Endpoint,
+  method: string,
+  target: URL,
+  headers: Record<string, string | number> = {},
+  body?: Buffer,
+): Promise<Response> {
   return new Promise((resolve, reject) => {
-    const req = http.request(target, { method, agent, headers: { Authorization: authorization(endpoint), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (chunk: Buffer) => chunks.push(chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on("error", reject);
-    });
+    const req = http.request(
+      target,
+      { method, agent, headers: { Authorization: authorization(endpoint), ...headers } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -52,13 +65,17 @@ function request(endpoint: Endpoint, method: string, target: URL, headers: Recor
 
 function expectStatus(response: Response, status: number, what: string): void {
   if (response.status !== status) {
-    throw new Error(`${what}: HTTP ${response.status}, expected ${status}: ${response.body.toString("utf8").slice(0, 300)}`);
+    throw new Error(
+      `${what}: HTTP ${response.status}, expected ${status}: ${response.body.toString("utf8").slice(0, 300)}`,
+    );
   }
 }
 
 /** POST /v2/<repo>/blobs/uploads/ → the upload URL to PUT to. */
 async function startUpload(endpoint: Endpoint, repository: string): Promise<URL> {
-  const response = await request(endpoint, "POST", url(endpoint, `/v2/${repository}/blobs/uploads/`), { "Content-Length": 0 });
+  const response = await request(endpoint, "POST", url(endpoint, `/v2/${repository}/blobs/uploads/`), {
+    "Content-Length": 0,
+  });
   expectStatus(response, 202, `start upload to ${endpoint.host}/${repository}`);
   const location = response.headers.location;
   if (!location) throw new Error(`start upload to ${endpoint.host}/${repository}: no Location header`);
@@ -70,12 +87,24 @@ export async function uploadBlob(endpoint: Endpoint, repository: string, bytes: 
   const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
   const target = await startUpload(endpoint, repository);
   target.searchParams.set("digest", digest);
-  const response = await request(endpoint, "PUT", target, { "Content-Type": "application/octet-stream", "Content-Length": bytes.length }, bytes);
+  const response = await request(
+    endpoint,
+    "PUT",
+    target,
+    { "Content-Type": "application/octet-stream", "Content-Length": bytes.length },
+    bytes,
+  );
   expectStatus(response, 201, `upload ${digest} to ${endpoint.host}/${repository}`);
   return digest;
 }
 
-export async function putManifest(endpoint: Endpoint, repository: string, reference: string, bytes: Buffer, mediaType: string): Promise<string> {
+export async function putManifest(
+  endpoint: Endpoint,
+  repository: string,
+  reference: string,
+  bytes: Buffer,
+  mediaType: string,
+): Promise<string> {
   const response = await request(
     endpoint,
     "PUT",
@@ -87,8 +116,14 @@ export async function putManifest(endpoint: Endpoint, repository: string, refere
   return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
 }
 
-export async function getManifest(endpoint: Endpoint, repository: string, reference: string): Promise<{ bytes: Buffer; mediaType: string }> {
-  const response = await request(endpoint, "GET", url(endpoint, `/v2/${repository}/manifests/${reference}`), { Accept: MANIFEST_ACCEPT });
+export async function getManifest(
+  endpoint: Endpoint,
+  repository: string,
+  reference: string,
+): Promise<{ bytes: Buffer; mediaType: string }> {
+  const response = await request(endpoint, "GET", url(endpoint, `/v2/${repository}/manifests/${reference}`), {
+    Accept: MANIFEST_ACCEPT,
+  });
   expectStatus(response, 200, `get manifest ${endpoint.host}/${repository}:${reference}`);
   const mediaType = String(response.headers["content-type"] ?? "");
   return { bytes: response.body, mediaType };
@@ -98,23 +133,39 @@ export async function getManifest(endpoint: Endpoint, repository: string, refere
  * Streams one blob: GET from the source piped into a monolithic PUT to the target (chunked
  * transfer encoding, the body never buffered whole). Returns the bytes moved.
  */
-export async function streamBlob(source: Endpoint, sourceRepository: string, target: Endpoint, targetRepository: string, digest: string): Promise<number> {
+export async function streamBlob(
+  source: Endpoint,
+  sourceRepository: string,
+  target: Endpoint,
+  targetRepository: string,
+  digest: string,
+): Promise<number> {
   const uploadUrl = await startUpload(target, targetRepository);
   uploadUrl.searchParams.set("digest", digest);
   const download = await new Promise<http.IncomingMessage>((resolve, reject) => {
-    const req = http.get(url(source, `/v2/${sourceRepository}/blobs/${digest}`), { agent, headers: { Authorization: authorization(source) } }, resolve);
+    const req = http.get(
+      url(source, `/v2/${sourceRepository}/blobs/${digest}`),
+      { agent, headers: { Authorization: authorization(source) } },
+      resolve,
+    );
     req.on("error", reject);
   });
   if (download.statusCode !== 200) {
     download.resume();
-    throw new Error(`GET blob ${digest} from ${source.host}/${sourceRepository}: HTTP ${download.statusCode}`);
+    throw new Error(
+      `GET blob ${digest} from ${source.host}/${sourceRepository}: HTTP ${download.statusCode}`,
+    );
   }
   let moved = 0;
   download.on("data", (chunk: Buffer) => (moved += chunk.length));
   const upload = http.request(uploadUrl, {
     method: "PUT",
     agent,
-    headers: { Authorization: authorization(target), "Content-Type": "application/octet-stream", "Transfer-Encoding": "chunked" },
+    headers: {
+      Authorization: authorization(target),
+      "Content-Type": "application/octet-stream",
+      "Transfer-Encoding": "chunked",
+    },
   });
   const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
     upload.on("response", resolve);
@@ -123,7 +174,8 @@ export async function streamBlob(source: Endpoint, sourceRepository: string, tar
   // Awaited together: when the upload fails, both reject, and neither may go unhandled.
   const [, response] = await Promise.all([pipeline(download, upload), answered]);
   response.resume();
-  if (response.statusCode !== 201) throw new Error(`PUT blob ${digest} to ${target.host}/${targetRepository}: HTTP ${response.statusCode}`);
+  if (response.statusCode !== 201)
+    throw new Error(`PUT blob ${digest} to ${target.host}/${targetRepository}: HTTP ${response.statusCode}`);
   return moved;
 }
 
@@ -137,12 +189,21 @@ interface ManifestBody {
  * (config and layers, all at once, as skopeo copies layers in parallel) from source to target,
  * then put the manifest. Returns the blob bytes moved.
  */
-export async function httpCopyImage(source: Endpoint, sourceRepository: string, target: Endpoint, targetRepository: string, tag: string): Promise<number> {
+export async function httpCopyImage(
+  source: Endpoint,
+  sourceRepository: string,
+  target: Endpoint,
+  targetRepository: string,
+  tag: string,
+): Promise<number> {
   const manifest = await getManifest(source, sourceRepository, tag);
   const body = JSON.parse(manifest.bytes.toString("utf8")) as ManifestBody;
-  if (!body.config || !Array.isArray(body.layers)) throw new Error(`${sourceRepository}:${tag} is not a single-platform image manifest`);
+  if (!body.config || !Array.isArray(body.layers))
+    throw new Error(`${sourceRepository}:${tag} is not a single-platform image manifest`);
   const digests = [body.config.digest, ...body.layers.map((layer) => layer.digest)];
-  const moved = await Promise.all(digests.map((digest) => streamBlob(source, sourceRepository, target, targetRepository, digest)));
+  const moved = await Promise.all(
+    digests.map((digest) => streamBlob(source, sourceRepository, target, targetRepository, digest)),
+  );
   await putManifest(target, targetRepository, tag, manifest.bytes, manifest.mediaType);
   return moved.reduce((a, b) => a + b, 0);
 }

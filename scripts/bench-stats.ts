@@ -52,7 +52,10 @@ export function unionLength(intervals: readonly Interval[]): number {
 }
 
 /** Least-squares line through points (x, y): how a time grows with a count. */
-export function linearFit(points: ReadonlyArray<readonly [number, number]>): { slope: number; intercept: number } {
+export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
+  slope: number;
+  intercept: number;
+} {
   if (points.length < 2) throw new Error("linearFit needs at least two points");
   const n = points.length;
   const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
@@ -80,7 +83,8 @@ export function toolTimes(log: string): Record<string, { seconds: number; calls:
     const [tool, start, end] = line.split(" ");
     const startNs = Number(start);
     const endNs = Number(end);
-    if (!tool || !Number.isFinite(startNs) || !Number.isFinite(endNs)) throw new Error(`toolTimes: malformed line '${line}'`);
+    if (!tool || !Number.isFinite(startNs) || !Number.isFinite(endNs))
+      throw new Error(`toolTimes: malformed line '${line}'`);
     spans.set(tool, [...(spans.get(tool) ?? []), [startNs / 1e9, endNs / 1e9]]);
   }
   const result: Record<string, { seconds: number; calls: number }> = {};
@@ -103,10 +107,16 @@ export interface Row {
 export function formatTable(rows: readonly Row[]): string {
   const cells = [
     ["Figure", "Measured", "Target", "Verdict"],
-    ...rows.map((row) => [row.figure, row.measured, row.target ?? "", row.met === undefined ? "" : row.met ? "met" : "MISSED"]),
+    ...rows.map((row) => [
+      row.figure,
+      row.measured,
+      row.target ?? "",
+      row.met === undefined ? "" : row.met ? "met" : "MISSED",
+    ]),
   ].map((line) => line.map((cell) => cell.replace(/\|/g, "\\|")));
   const widths = cells[0].map((_, column) => Math.max(...cells.map((line) => line[column].length)));
-  const render = (line: string[]) => `| ${line.map((cell, column) => cell.padEnd(widths[column])).join(" | ")} |`;
+  const render = (line: string[]) =>
+    `| ${line.map((cell, column) => cell.padEnd(widths[column])).join(" | ")} |`;
   const rule = `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`;
   return [render(cells[0]), rule, ...cells.slice(1).map(render)].join("\n");
 }
@@ -139,10 +149,12 @@ export function jsonLine(figures: Readonly<Record<string, unknown>>): string {
   const bad: string[] = [];
   const visit = (path: string, value: unknown) => {
     if (typeof value === "number" && !Number.isFinite(value)) bad.push(`${path}=${value}`);
-    else if (value !== null && typeof value === "object") for (const [key, inner] of Object.entries(value)) visit(`${path}.${key}`, inner);
+    else if (value !== null && typeof value === "object")
+      for (const [key, inner] of Object.entries(value)) visit(`${path}.${key}`, inner);
   };
   for (const [key, value] of Object.entries(figures)) visit(key, value);
-  if (bad.length > 0) throw new Error(`bench JSON line has figures that are not finite numbers: ${bad.join(", ")}`);
+  if (bad.length > 0)
+    throw new Error(`bench JSON line has figures that are not finite numbers: ${bad.join(", ")}`);
   return JSON.stringify(figures);
 }
 

@@ -64,7 +64,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   };
   const repository = (name: string, fallback: string): string => {
     const name_ = value(name) ?? fallback;
-    if (!isRepositoryName(name_)) throw new DidNotRun(`${name}='${name_}' is not a valid ECR repository name`);
+    if (!isRepositoryName(name_))
+      throw new DidNotRun(`${name}='${name_}' is not a valid ECR repository name`);
     return name_;
   };
   const account = (name: string, fallback: string): string => {
@@ -86,7 +87,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     throw new DidNotRun(`ECR_SYNC_E2E_TIMEOUT_SECONDS='${timeoutText}' is not a whole number of seconds ≥ 1`);
   }
   const tlsText = value("ECR_SYNC_E2E_TLS_VERIFY") ?? "true";
-  if (tlsText !== "true" && tlsText !== "false") throw new DidNotRun(`ECR_SYNC_E2E_TLS_VERIFY='${tlsText}' must be true or false`);
+  if (tlsText !== "true" && tlsText !== "false")
+    throw new DidNotRun(`ECR_SYNC_E2E_TLS_VERIFY='${tlsText}' must be true or false`);
   const region = value("ECR_SYNC_E2E_REGION") ?? "us-east-1";
   if (!isRegion(region)) throw new DidNotRun(`ECR_SYNC_E2E_REGION='${region}' is not an AWS region name`);
 
@@ -109,7 +111,9 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     tlsVerify: tlsText === "true",
   };
   if (settings.source.expectedAccountId === settings.target.expectedAccountId) {
-    throw new DidNotRun(`source and target account are both ${settings.source.expectedAccountId}: the check needs the two accounts`);
+    throw new DidNotRun(
+      `source and target account are both ${settings.source.expectedAccountId}: the check needs the two accounts`,
+    );
   }
   return settings;
 }
@@ -122,17 +126,25 @@ interface ToolResult {
 
 function runTool(command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ToolResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { env, timeout: TOOL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : ((error as NodeJS.ErrnoException).code ?? 1);
-      resolve({ stdout: String(stdout), stderr: String(stderr), code });
-    });
+    execFile(
+      command,
+      args,
+      { env, timeout: TOOL_TIMEOUT_MS, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : ((error as NodeJS.ErrnoException).code ?? 1);
+        resolve({ stdout: String(stdout), stderr: String(stderr), code });
+      },
+    );
   });
 }
 
 /** The last meaningful line of a tool's error output (the AWS CLI puts the reason there). */
 function reason(result: ToolResult): string {
   if (result.code === "ENOENT") return "not found on PATH";
-  const lines = `${result.stderr}\n${result.stdout}`.split("\n").map((line) => line.trim()).filter(Boolean);
+  const lines = `${result.stderr}\n${result.stdout}`
+    .split("\n")
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.at(-1) ?? `exit code ${String(result.code)}`;
 }
 
@@ -147,7 +159,14 @@ class AwsAccount {
     const env: NodeJS.ProcessEnv = { ...process.env, AWS_PAGER: "" };
     if (this.account.profile !== undefined) {
       // A named profile must not be overridden by keys that happen to be in the environment.
-      for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE"]) delete env[name];
+      for (const name of [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+      ])
+        delete env[name];
     }
     return env;
   }
@@ -169,7 +188,10 @@ function log(message: string): void {
 }
 
 function uniqueTag(now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+  const stamp = now
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d+Z$/, "Z");
   return `ecr-sync-e2e-${stamp}-${randomBytes(4).toString("hex")}`;
 }
 
@@ -177,13 +199,20 @@ function uniqueTag(now = new Date()): string {
 async function preflight(settings: Settings, source: AwsAccount, target: AwsAccount): Promise<void> {
   for (const tool of ["aws", "skopeo"]) {
     const result = await runTool(tool, ["--version"], process.env);
-    if (result.code !== 0) throw new DidNotRun(`${tool}: ${reason(result)} (install it: the AWS CLI, and skopeo from your distribution)`);
+    if (result.code !== 0)
+      throw new DidNotRun(
+        `${tool}: ${reason(result)} (install it: the AWS CLI, and skopeo from your distribution)`,
+      );
   }
   for (const side of [source, target]) {
     const { role, profile, expectedAccountId } = side.account;
-    const identity = await side.json<{ Account: string; Arn: string }>(["sts", "get-caller-identity"]).catch((error: Error) => {
-      throw new DidNotRun(`no usable credentials for the ${role} account from ${describeCredentials(side.account)}: ${error.message}`);
-    });
+    const identity = await side
+      .json<{ Account: string; Arn: string }>(["sts", "get-caller-identity"])
+      .catch((error: Error) => {
+        throw new DidNotRun(
+          `no usable credentials for the ${role} account from ${describeCredentials(side.account)}: ${error.message}`,
+        );
+      });
     if (identity.Account !== expectedAccountId) {
       const variable = role === "source" ? "ECR_SYNC_E2E_SOURCE_ACCOUNT" : "ECR_SYNC_E2E_TARGET_ACCOUNT";
       throw new DidNotRun(
@@ -191,22 +220,40 @@ async function preflight(settings: Settings, source: AwsAccount, target: AwsAcco
           `(use the right profile, or set ${variable})`,
       );
     }
-    log(`${role}: ${identity.Arn}${profile === undefined ? " (default credential chain)" : ` (profile ${profile})`}`);
-    const repositories = await side.call(["ecr", "describe-repositories", "--repository-names", side.account.repository]);
+    log(
+      `${role}: ${identity.Arn}${profile === undefined ? " (default credential chain)" : ` (profile ${profile})`}`,
+    );
+    const repositories = await side.call([
+      "ecr",
+      "describe-repositories",
+      "--repository-names",
+      side.account.repository,
+    ]);
     if (repositories.code !== 0) {
       throw new DidNotRun(
         `${role} repository '${side.account.repository}' in account ${identity.Account} (${settings.region}) cannot be read: ${reason(repositories)}` +
-          (repositories.stderr.includes("RepositoryNotFoundException") ? " (is the stack deployed and the mapping right?)" : ""),
+          (repositories.stderr.includes("RepositoryNotFoundException")
+            ? " (is the stack deployed and the mapping right?)"
+            : ""),
       );
     }
   }
 }
 
 /** Pushes every platform of `image` with its digests unchanged; returns the digest the registry stored. */
-async function push(settings: Settings, source: AwsAccount, layout: OciLayout, image: BuiltIndex, tag: string): Promise<string> {
-  const registry = settings.sourceRegistry ?? `${settings.source.expectedAccountId}.dkr.ecr.${settings.region}.amazonaws.com`;
+async function push(
+  settings: Settings,
+  source: AwsAccount,
+  layout: OciLayout,
+  image: BuiltIndex,
+  tag: string,
+): Promise<string> {
+  const registry =
+    settings.sourceRegistry ??
+    `${settings.source.expectedAccountId}.dkr.ecr.${settings.region}.amazonaws.com`;
   const password = await source.call(["ecr", "get-login-password"]);
-  if (password.code !== 0) throw new Failed(`ecr get-login-password for the source account failed: ${reason(password)}`);
+  if (password.code !== 0)
+    throw new Failed(`ecr get-login-password for the source account failed: ${reason(password)}`);
   const refName = `e2e-${tag}`;
   await layout.name(image, refName);
   const authDir = await mkdtemp(join(tmpdir(), "ecr-sync-e2e-auth-"));
@@ -248,15 +295,29 @@ interface ImageDetail {
 }
 
 /** Polls the target until `tag` exists; its digest, or a Failed after the timeout. */
-async function waitForTarget(settings: Settings, target: AwsAccount, tag: string, interrupted: () => boolean): Promise<string> {
+async function waitForTarget(
+  settings: Settings,
+  target: AwsAccount,
+  tag: string,
+  interrupted: () => boolean,
+): Promise<string> {
   const deadline = Date.now() + settings.timeoutSeconds * 1000;
   for (;;) {
-    const result = await target.call(["ecr", "describe-images", "--repository-name", settings.target.repository, "--image-ids", `imageTag=${tag}`]);
+    const result = await target.call([
+      "ecr",
+      "describe-images",
+      "--repository-name",
+      settings.target.repository,
+      "--image-ids",
+      `imageTag=${tag}`,
+    ]);
     if (result.code === 0) {
       const details = (JSON.parse(result.stdout) as { imageDetails: ImageDetail[] }).imageDetails;
       if (details.length > 0) return details[0].imageDigest;
     } else if (!result.stderr.includes("ImageNotFoundException")) {
-      throw new Failed(`reading ${settings.target.repository}:${tag} in the target account failed: ${reason(result)}`);
+      throw new Failed(
+        `reading ${settings.target.repository}:${tag} in the target account failed: ${reason(result)}`,
+      );
     }
     if (interrupted()) throw new Failed("interrupted while waiting");
     if (Date.now() >= deadline) {
@@ -265,19 +326,35 @@ async function waitForTarget(settings: Settings, target: AwsAccount, tag: string
           "(see the README's runbook: the sync command's output in CloudWatch Logs, the dead-letter queue)",
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now()))));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(POLL_INTERVAL_MS, Math.max(0, deadline - Date.now()))),
+    );
   }
 }
 
 /** Every platform manifest of the index is in the target too (skopeo copies them before the index). */
 async function checkPlatforms(settings: Settings, target: AwsAccount, image: BuiltIndex): Promise<void> {
   const ids = image.images.map((platformImage) => `imageDigest=${platformImage.digest}`);
-  const result = await target.call(["ecr", "describe-images", "--repository-name", settings.target.repository, "--image-ids", ...ids]);
-  if (result.code !== 0) throw new Failed(`the target is missing platform manifests of ${image.digest}: ${reason(result)}`);
-  const found = new Set((JSON.parse(result.stdout) as { imageDetails: ImageDetail[] }).imageDetails.map((detail) => detail.imageDigest));
+  const result = await target.call([
+    "ecr",
+    "describe-images",
+    "--repository-name",
+    settings.target.repository,
+    "--image-ids",
+    ...ids,
+  ]);
+  if (result.code !== 0)
+    throw new Failed(`the target is missing platform manifests of ${image.digest}: ${reason(result)}`);
+  const found = new Set(
+    (JSON.parse(result.stdout) as { imageDetails: ImageDetail[] }).imageDetails.map(
+      (detail) => detail.imageDigest,
+    ),
+  );
   const missing = image.images.filter((platformImage) => !found.has(platformImage.digest));
   if (missing.length > 0) {
-    throw new Failed(`the target is missing ${missing.map((m) => `${m.platform.os}/${m.platform.architecture} ${m.digest}`).join(", ")}`);
+    throw new Failed(
+      `the target is missing ${missing.map((m) => `${m.platform.os}/${m.platform.architecture} ${m.digest}`).join(", ")}`,
+    );
   }
 }
 
@@ -294,15 +371,29 @@ async function removeImage(side: AwsAccount, tag: string, image: BuiltIndex): Pr
   const problems: string[] = [];
   const repository = side.account.repository;
   for (const ids of deleteBatches(tag, image)) {
-    const result = await side.call(["ecr", "batch-delete-image", "--repository-name", repository, "--image-ids", ...ids]);
+    const result = await side.call([
+      "ecr",
+      "batch-delete-image",
+      "--repository-name",
+      repository,
+      "--image-ids",
+      ...ids,
+    ]);
     if (result.code !== 0) {
       problems.push(`${side.account.role} ${repository}: batch-delete-image failed: ${reason(result)}`);
       continue;
     }
-    const failures = (JSON.parse(result.stdout) as { failures?: Array<{ imageId: unknown; failureCode: string; failureReason?: string }> }).failures ?? [];
+    const failures =
+      (
+        JSON.parse(result.stdout) as {
+          failures?: Array<{ imageId: unknown; failureCode: string; failureReason?: string }>;
+        }
+      ).failures ?? [];
     for (const failure of failures) {
       if (failure.failureCode === "ImageNotFound") continue;
-      problems.push(`${side.account.role} ${repository} ${JSON.stringify(failure.imageId)}: ${failure.failureCode} ${failure.failureReason ?? ""}`.trim());
+      problems.push(
+        `${side.account.role} ${repository} ${JSON.stringify(failure.imageId)}: ${failure.failureCode} ${failure.failureReason ?? ""}`.trim(),
+      );
     }
   }
   return problems;
@@ -343,13 +434,18 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
       tag,
     );
     const pushed = await push(settings, source, layout, image, tag);
-    if (pushed !== image.digest) throw new Failed(`the source registry stored ${pushed}, not the pushed ${image.digest}`);
+    if (pushed !== image.digest)
+      throw new Failed(`the source registry stored ${pushed}, not the pushed ${image.digest}`);
     const pushedAt = Date.now();
-    log(`pushed ${settings.source.repository}:${tag} ${pushed}; waiting up to ${settings.timeoutSeconds} s for ${settings.target.repository}:${tag}`);
+    log(
+      `pushed ${settings.source.repository}:${tag} ${pushed}; waiting up to ${settings.timeoutSeconds} s for ${settings.target.repository}:${tag}`,
+    );
     const arrived = await waitForTarget(settings, target, tag, () => interrupted);
     const seconds = ((Date.now() - pushedAt) / 1000).toFixed(1);
     if (arrived !== pushed) {
-      throw new Failed(`${settings.target.repository}:${tag} arrived after ${seconds} s with digest ${arrived}, not ${pushed}`);
+      throw new Failed(
+        `${settings.target.repository}:${tag} arrived after ${seconds} s with digest ${arrived}, not ${pushed}`,
+      );
     }
     await checkPlatforms(settings, target, image);
     console.log(
@@ -361,7 +457,10 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
     outcome = report(error);
   } finally {
     if (image !== undefined) {
-      const problems = [...(await removeImage(source, tag, image)), ...(await removeImage(target, tag, image))];
+      const problems = [
+        ...(await removeImage(source, tag, image)),
+        ...(await removeImage(target, tag, image)),
+      ];
       if (problems.length === 0) {
         log(`removed ${tag} from ${settings.source.repository} and ${settings.target.repository}`);
       } else {
@@ -371,9 +470,12 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
       if (outcome === EXIT_CODES.failed) {
         const profile = settings.target.profile ? ` --profile ${settings.target.profile}` : "";
         const commands = deleteBatches(tag, image).map(
-          (ids) => `aws ecr batch-delete-image --region ${settings.region}${profile} --repository-name ${settings.target.repository} --image-ids ${ids.join(" ")}`,
+          (ids) =>
+            `aws ecr batch-delete-image --region ${settings.region}${profile} --repository-name ${settings.target.repository} --image-ids ${ids.join(" ")}`,
         );
-        console.error(`if ${settings.target.repository}:${tag} arrives later, remove it:\n  ${commands.join("\n  ")}`);
+        console.error(
+          `if ${settings.target.repository}:${tag} arrives later, remove it:\n  ${commands.join("\n  ")}`,
+        );
       }
     }
     await layout.remove();

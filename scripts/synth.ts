@@ -76,15 +76,21 @@ export function review(r: Rendering): string {
       const end = lines.lastIndexOf(SCRIPT_DELIMITER);
       const shown =
         start >= 0 && end > start
-          ? [...lines.slice(0, start + 1), `  … ${end - start - 1} lines of the script …`, ...lines.slice(end)]
+          ? [
+              ...lines.slice(0, start + 1),
+              `  … ${end - start - 1} lines of the script …`,
+              ...lines.slice(end),
+            ]
           : lines;
       out.push("  document command:", indent(shown.join("\n")));
     }
     if (res.type === "aws:scheduler/schedule:Schedule") {
       const target = res.inputs.target as { input?: unknown } | undefined;
-      if (typeof target?.input === "string") out.push("  target input:", indent(JSON.stringify(JSON.parse(target.input), null, 2)));
+      if (typeof target?.input === "string")
+        out.push("  target input:", indent(JSON.stringify(JSON.parse(target.input), null, 2)));
     }
-    if (typeof res.inputs.userData === "string") out.push("  userData:", indent(res.inputs.userData.trimEnd()));
+    if (typeof res.inputs.userData === "string")
+      out.push("  userData:", indent(res.inputs.userData.trimEnd()));
     if (res.inputs.code !== undefined) out.push(`  code: ${JSON.stringify(res.inputs.code)}`);
     out.push("");
   }
@@ -96,7 +102,9 @@ async function main(): Promise<void> {
   const { stack, json } = parseArgs(process.argv.slice(2));
   const rendering = await renderStack(stack);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ stack: rendering.stack, resources: rendering.resources, outputs: rendering.outputs })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ stack: rendering.stack, resources: rendering.resources, outputs: rendering.outputs })}\n`,
+    );
   } else {
     process.stdout.write(`${review(rendering)}\n`);
   }

@@ -43,10 +43,15 @@ describe("npm run test:e2e", function () {
 
   async function runE2e(env: Record<string, string>): Promise<Run> {
     return new Promise((resolve) => {
-      execFile("npx", ["tsx", "scripts/e2e.ts"], { cwd: ROOT, env, timeout: 90000 }, (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-      });
+      execFile(
+        "npx",
+        ["tsx", "scripts/e2e.ts"],
+        { cwd: ROOT, env, timeout: 90000 },
+        (error, stdout, stderr) => {
+          const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+        },
+      );
     });
   }
 
@@ -77,21 +82,33 @@ describe("npm run test:e2e", function () {
 
     it("says the source account has no credentials in the default chain, and exits 3", async () => {
       const run = await runE2e(bareEnvironment({ ECR_SYNC_E2E_TARGET_PROFILE: "legacy" }));
-      expectDidNotRun(run, "no usable credentials for the source account from the default credential chain: Unable to locate credentials");
+      expectDidNotRun(
+        run,
+        "no usable credentials for the source account from the default credential chain: Unable to locate credentials",
+      );
     });
 
     it("names a profile that does not exist, and exits 3", async () => {
-      const run = await runE2e(bareEnvironment({ ECR_SYNC_E2E_SOURCE_PROFILE: "css", ECR_SYNC_E2E_TARGET_PROFILE: "legacy" }));
+      const run = await runE2e(
+        bareEnvironment({ ECR_SYNC_E2E_SOURCE_PROFILE: "css", ECR_SYNC_E2E_TARGET_PROFILE: "legacy" }),
+      );
       expectDidNotRun(run, "no usable credentials for the source account from profile 'css':");
       expect(run.stderr).to.include("css");
     });
   });
 
   it("rejects a malformed setting by name and value before touching AWS", async () => {
-    const run = await runE2e(bareEnvironment({ ECR_SYNC_E2E_TARGET_PROFILE: "legacy", ECR_SYNC_E2E_TIMEOUT_SECONDS: "soon" }));
+    const run = await runE2e(
+      bareEnvironment({ ECR_SYNC_E2E_TARGET_PROFILE: "legacy", ECR_SYNC_E2E_TIMEOUT_SECONDS: "soon" }),
+    );
     expectDidNotRun(run, "ECR_SYNC_E2E_TIMEOUT_SECONDS='soon' is not a whole number of seconds");
-    const badRepository = await runE2e(bareEnvironment({ ECR_SYNC_E2E_TARGET_PROFILE: "legacy", ECR_SYNC_E2E_TARGET_REPOSITORY: "Coeus" }));
-    expectDidNotRun(badRepository, "ECR_SYNC_E2E_TARGET_REPOSITORY='Coeus' is not a valid ECR repository name");
+    const badRepository = await runE2e(
+      bareEnvironment({ ECR_SYNC_E2E_TARGET_PROFILE: "legacy", ECR_SYNC_E2E_TARGET_REPOSITORY: "Coeus" }),
+    );
+    expectDidNotRun(
+      badRepository,
+      "ECR_SYNC_E2E_TARGET_REPOSITORY='Coeus' is not a valid ECR repository name",
+    );
   });
 
   describe("with credentials for two accounts (moto_server)", () => {
@@ -101,8 +118,17 @@ describe("npm run test:e2e", function () {
     /** Profiles `css` (moto's default account) and `legacy` (a role session in 730096353738). */
     before(async () => {
       moto = await startMoto();
-      const assumed = await moto.aws("sts", "assume-role", "--role-arn", "arn:aws:iam::730096353738:role/e2e-operator", "--role-session-name", "e2e");
-      const legacy = (assumed as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }).Credentials;
+      const assumed = await moto.aws(
+        "sts",
+        "assume-role",
+        "--role-arn",
+        "arn:aws:iam::730096353738:role/e2e-operator",
+        "--role-session-name",
+        "e2e",
+      );
+      const legacy = (
+        assumed as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }
+      ).Credentials;
       credentialsFile = join(home, "two-accounts");
       await writeFile(
         credentialsFile,

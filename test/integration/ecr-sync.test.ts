@@ -1,7 +1,15 @@
 import { expect } from "chai";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { EcrSyncWorld, ecrPassword, listDir, recordingPath, SOURCE_ACCOUNT, startEcrSyncWorld, TARGET_ACCOUNT } from "../../local/world";
+import {
+  EcrSyncWorld,
+  ecrPassword,
+  listDir,
+  recordingPath,
+  SOURCE_ACCOUNT,
+  startEcrSyncWorld,
+  TARGET_ACCOUNT,
+} from "../../local/world";
 import { freePort } from "../../local/ports";
 import { requireTools } from "../../local/registry";
 import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../../local/oci";
@@ -26,9 +34,16 @@ describe("ecr-sync.sh", function () {
     await world?.stop();
   });
 
-  const smallImage = (label?: string): ImageSpec => ({ layers: [{ size: 96 * 1024 }, { size: 8 * 1024 }], label });
+  const smallImage = (label?: string): ImageSpec => ({
+    layers: [{ size: 96 * 1024 }, { size: 8 * 1024 }],
+    label,
+  });
 
-  async function sourceImage(repository: string, tag: string, spec: ImageSpec = smallImage()): Promise<BuiltImage> {
+  async function sourceImage(
+    repository: string,
+    tag: string,
+    spec: ImageSpec = smallImage(),
+  ): Promise<BuiltImage> {
     const image = await world.layout.addImage(spec);
     await world.pushToSource(image, repository, tag);
     return image;
@@ -77,17 +92,26 @@ describe("ecr-sync.sh", function () {
         },
       ]);
       expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
-      expect((await world.source.blobTraffic(sourceMark)).blobDownloadBytes).to.be.at.least(layerBytes(image));
+      expect((await world.source.blobTraffic(sourceMark)).blobDownloadBytes).to.be.at.least(
+        layerBytes(image),
+      );
       expect((await world.target.blobTraffic(targetMark)).blobUploadBytes).to.be.at.least(layerBytes(image));
 
       const sourceMark2 = await world.source.mark();
       const targetMark2 = await world.target.mark();
       const second = await world.run(copyArgs(source, target, "v1"));
       expect(second.code, second.stderr).to.equal(0);
-      expect(second.lines.map((line) => [line.result, line.digest])).to.deep.equal([["unchanged", image.digest]]);
+      expect(second.lines.map((line) => [line.result, line.digest])).to.deep.equal([
+        ["unchanged", image.digest],
+      ]);
       const pulled = await world.source.blobTraffic(sourceMark2);
       const pushed = await world.target.blobTraffic(targetMark2);
-      expect([pulled.blobDownloads, pulled.blobDownloadBytes, pushed.blobUploads, pushed.blobUploadBytes]).to.deep.equal([0, 0, 0, 0]);
+      expect([
+        pulled.blobDownloads,
+        pulled.blobDownloadBytes,
+        pushed.blobUploads,
+        pushed.blobUploadBytes,
+      ]).to.deep.equal([0, 0, 0, 0]);
     });
 
     it("copies a multi-arch index with every platform, the index digest unchanged", async () => {
@@ -104,12 +128,25 @@ describe("ecr-sync.sh", function () {
 
       const result = await world.run(copyArgs(source, target, "multi"));
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", index.digest]]);
+      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([
+        ["copied", index.digest],
+      ]);
       expect(await world.target.digestOf(target, "multi")).to.equal(index.digest);
       for (const image of index.images) {
-        expect(await world.target.digestOf(target, image.digest), `${image.platform.architecture} manifest`).to.equal(image.digest);
+        expect(
+          await world.target.digestOf(target, image.digest),
+          `${image.platform.architecture} manifest`,
+        ).to.equal(image.digest);
         for (const layer of image.layers) {
-          const stored = await readFile(join(world.target.storageDir, "docker/registry/v2/blobs/sha256", layer.digest.slice(7, 9), layer.digest.slice(7), "data"));
+          const stored = await readFile(
+            join(
+              world.target.storageDir,
+              "docker/registry/v2/blobs/sha256",
+              layer.digest.slice(7, 9),
+              layer.digest.slice(7),
+              "data",
+            ),
+          );
           expect(stored.length).to.equal(layer.size);
         }
       }
@@ -144,7 +181,9 @@ describe("ecr-sync.sh", function () {
 
       const result = await world.run(copyArgs(source, target, "release", pushed.digest));
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", pushed.digest]]);
+      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([
+        ["copied", pushed.digest],
+      ]);
       expect(await world.target.digestOf(target, "release")).to.equal(pushed.digest);
     });
 
@@ -153,12 +192,17 @@ describe("ecr-sync.sh", function () {
       const older = await sourceImage(source, "release");
       const newer = await sourceImage(source, "release");
       const first = await world.run(copyArgs(source, target, "release", newer.digest));
-      expect(first.lines.map((line) => line.result), first.stderr).to.deep.equal(["copied"]);
+      expect(
+        first.lines.map((line) => line.result),
+        first.stderr,
+      ).to.deep.equal(["copied"]);
       const mark = await world.target.mark();
 
       const stale = await world.run(copyArgs(source, target, "release", older.digest));
       expect(stale.code, stale.stderr).to.equal(0);
-      expect(stale.lines.map((line) => [line.result, line.digest])).to.deep.equal([["superseded", older.digest]]);
+      expect(stale.lines.map((line) => [line.result, line.digest])).to.deep.equal([
+        ["superseded", older.digest],
+      ]);
       expect(stale.stderr).to.include(`not rolling it back to ${older.digest}`);
       expect(await world.target.digestOf(target, "release")).to.equal(newer.digest);
       expect((await world.target.blobTraffic(mark)).blobUploads).to.equal(0);
@@ -190,21 +234,33 @@ describe("ecr-sync.sh", function () {
 
   describe("copy with bad input changes nothing in the target", () => {
     /** Runs the script and checks the exit code, the error text and that the target repository is untouched. */
-    async function expectRefused(args: string[], code: number, text: string | RegExp, targetRepository?: string, overrides?: Record<string, string>) {
+    async function expectRefused(
+      args: string[],
+      code: number,
+      text: string | RegExp,
+      targetRepository?: string,
+      overrides?: Record<string, string>,
+    ) {
       const tagsBefore = targetRepository ? await world.target.tags(targetRepository) : [];
       const mark = await world.target.mark();
       const result = await world.run(args, overrides);
       expect(result.code, result.stderr).to.equal(code);
       if (typeof text === "string") expect(result.stderr).to.include(text);
       else expect(result.stderr).to.match(text);
-      const writes = (await world.target.accessLog()).slice(mark).filter((entry) => ["PUT", "POST", "PATCH", "DELETE"].includes(entry.method));
+      const writes = (await world.target.accessLog())
+        .slice(mark)
+        .filter((entry) => ["PUT", "POST", "PATCH", "DELETE"].includes(entry.method));
       expect(writes, "write requests to the target registry").to.deep.equal([]);
       if (targetRepository) expect(await world.target.tags(targetRepository)).to.deep.equal(tagsBefore);
       return result;
     }
 
     it("rejects an unknown flag with usage and exit 2, and prints usage with exit 0 on --help", async () => {
-      const result = await expectRefused([...copyArgs("kuali-coeus", "coeus", "v1"), "--force"], 2, "copy: unknown argument '--force'");
+      const result = await expectRefused(
+        [...copyArgs("kuali-coeus", "coeus", "v1"), "--force"],
+        2,
+        "copy: unknown argument '--force'",
+      );
       expect(result.stderr).to.include("Usage:");
       const help = await world.run(["--help"]);
       expect(help.code).to.equal(0);
@@ -212,33 +268,86 @@ describe("ecr-sync.sh", function () {
     });
 
     it("rejects a missing flag or a flag without value with exit 2", async () => {
-      await expectRefused(["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus"], 2, "--tag is required");
-      await expectRefused(["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus", "--tag"], 2, "--tag needs a value");
+      await expectRefused(
+        ["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus"],
+        2,
+        "--tag is required",
+      );
+      await expectRefused(
+        ["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus", "--tag"],
+        2,
+        "--tag needs a value",
+      );
       await expectRefused(["publish"], 2, "unknown command 'publish'");
       await expectRefused([], 2, "a command is required");
     });
 
     it("rejects names, tags and digests ECR would reject, naming the value", async () => {
-      await expectRefused(copyArgs("Kuali_Coeus", "coeus", "v1"), 2, "--source-repository 'Kuali_Coeus' is not a valid ECR repository name");
-      await expectRefused(copyArgs("kuali-coeus", "coeus/", "v1"), 2, "--target-repository 'coeus/' is not a valid ECR repository name");
-      await expectRefused(copyArgs("kuali-coeus", "coeus", ".hidden"), 2, "--tag '.hidden' is not a valid image tag");
+      await expectRefused(
+        copyArgs("Kuali_Coeus", "coeus", "v1"),
+        2,
+        "--source-repository 'Kuali_Coeus' is not a valid ECR repository name",
+      );
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus/", "v1"),
+        2,
+        "--target-repository 'coeus/' is not a valid ECR repository name",
+      );
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus", ".hidden"),
+        2,
+        "--tag '.hidden' is not a valid image tag",
+      );
       await expectRefused(copyArgs("kuali-coeus", "coeus", "t".repeat(129)), 2, "is not a valid image tag");
-      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1", "sha256:ABC"), 2, "--digest 'sha256:ABC' is not sha256:");
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus", "v1", "sha256:ABC"),
+        2,
+        "--digest 'sha256:ABC' is not sha256:",
+      );
     });
 
     it("names a missing or invalid ECR_SYNC_* variable and exits 3", async () => {
-      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_TARGET_ROLE_ARN is not set", undefined, { ECR_SYNC_TARGET_ROLE_ARN: "" });
-      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_TLS_VERIFY='no' must be true or false", undefined, { ECR_SYNC_TLS_VERIFY: "no" });
-      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "ECR_SYNC_SOURCE_REGISTRY='https://x' is not host[:port]", undefined, { ECR_SYNC_SOURCE_REGISTRY: "https://x" });
-      await expectRefused(copyArgs("kuali-coeus", "coeus", "v1"), 3, "lock directory /proc/ecr-sync cannot be created or written: set ECR_SYNC_LOCK_DIR", undefined, {
-        ECR_SYNC_LOCK_DIR: "/proc/ecr-sync",
-      });
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus", "v1"),
+        3,
+        "ECR_SYNC_TARGET_ROLE_ARN is not set",
+        undefined,
+        { ECR_SYNC_TARGET_ROLE_ARN: "" },
+      );
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus", "v1"),
+        3,
+        "ECR_SYNC_TLS_VERIFY='no' must be true or false",
+        undefined,
+        { ECR_SYNC_TLS_VERIFY: "no" },
+      );
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus", "v1"),
+        3,
+        "ECR_SYNC_SOURCE_REGISTRY='https://x' is not host[:port]",
+        undefined,
+        { ECR_SYNC_SOURCE_REGISTRY: "https://x" },
+      );
+      await expectRefused(
+        copyArgs("kuali-coeus", "coeus", "v1"),
+        3,
+        "lock directory /proc/ecr-sync cannot be created or written: set ECR_SYNC_LOCK_DIR",
+        undefined,
+        {
+          ECR_SYNC_LOCK_DIR: "/proc/ecr-sync",
+        },
+      );
     });
 
     it("fails with exit 5 when the source tag does not exist", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
-      const result = await expectRefused(copyArgs(source, target, "v404"), 5, `source image ${world.source.host}/${source}:v404 does not exist`, target);
+      const result = await expectRefused(
+        copyArgs(source, target, "v404"),
+        5,
+        `source image ${world.source.host}/${source}:v404 does not exist`,
+        target,
+      );
       expect(result.lines).to.have.length(1);
       expect(result.lines[0]).to.include({ result: "failed", target: `${world.target.host}/${target}:v404` });
       expect(result.lines[0].error).to.include("does not exist");
@@ -248,7 +357,12 @@ describe("ecr-sync.sh", function () {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
       const missing = `sha256:${"0".repeat(64)}`;
-      const result = await expectRefused(copyArgs(source, target, "v1", missing), 5, `source image ${world.source.host}/${source}@${missing} does not exist`, target);
+      const result = await expectRefused(
+        copyArgs(source, target, "v1", missing),
+        5,
+        `source image ${world.source.host}/${source}@${missing} does not exist`,
+        target,
+      );
       expect(result.lines[0]).to.include({ result: "failed", digest: missing });
     });
 
@@ -256,19 +370,34 @@ describe("ecr-sync.sh", function () {
       const source = unique("kuali-coeus");
       const target = unique("coeus-missing");
       const image = await sourceImage(source, "v1");
-      const result = await expectRefused(copyArgs(source, target, "v1"), 5, `target repository '${target}' does not exist in the target account's ECR`, target);
+      const result = await expectRefused(
+        copyArgs(source, target, "v1"),
+        5,
+        `target repository '${target}' does not exist in the target account's ECR`,
+        target,
+      );
       expect(result.lines[0]).to.include({ result: "failed", digest: image.digest });
       // A plain registry would have created the repository on push: it must not exist.
       expect(await world.target.tags(target)).to.deep.equal([]);
-      expect((await world.target.accessLog()).some((entry) => entry.path.startsWith(`/v2/${target}/blobs/uploads`))).to.equal(false);
+      expect(
+        (await world.target.accessLog()).some((entry) =>
+          entry.path.startsWith(`/v2/${target}/blobs/uploads`),
+        ),
+      ).to.equal(false);
     });
 
     it("fails with exit 4 naming the target side when the role belongs to another account", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
-      const result = await expectRefused(copyArgs(source, target, "v1"), 4, `target side: registry ${world.target.host} rejected the ECR password (HTTP 401)`, target, {
-        ECR_SYNC_TARGET_ROLE_ARN: `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-target`,
-      });
+      const result = await expectRefused(
+        copyArgs(source, target, "v1"),
+        4,
+        `target side: registry ${world.target.host} rejected the ECR password (HTTP 401)`,
+        target,
+        {
+          ECR_SYNC_TARGET_ROLE_ARN: `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-target`,
+        },
+      );
       expect(result.lines[0]).to.include({ result: "failed" });
       expect(result.stderr).not.to.include("source side");
     });
@@ -277,19 +406,31 @@ describe("ecr-sync.sh", function () {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
       // The worker's own password (account 123456789012) is not valid for the target registry.
-      await expectRefused(copyArgs(source, target, "v1"), 4, `source side: registry ${world.target.host} rejected the ECR password (HTTP 401)`, target, {
-        ECR_SYNC_SOURCE_REGISTRY: world.target.host,
-      });
+      await expectRefused(
+        copyArgs(source, target, "v1"),
+        4,
+        `source side: registry ${world.target.host} rejected the ECR password (HTTP 401)`,
+        target,
+        {
+          ECR_SYNC_SOURCE_REGISTRY: world.target.host,
+        },
+      );
     });
 
     it("fails with exit 4 naming the target side when STS does not answer the assume-role", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
       const closedPort = await freePort();
-      const result = await expectRefused(copyArgs(source, target, "v1"), 4, "target side: aws sts assume-role", target, {
-        AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
-        AWS_MAX_ATTEMPTS: "1",
-      });
+      const result = await expectRefused(
+        copyArgs(source, target, "v1"),
+        4,
+        "target side: aws sts assume-role",
+        target,
+        {
+          AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
+          AWS_MAX_ATTEMPTS: "1",
+        },
+      );
       expect(result.lines[0]).to.include({ result: "failed" });
       expect(result.lines[0].error).to.include(`--role-arn ${world.targetRoleArn}`);
     });
@@ -301,14 +442,21 @@ describe("ecr-sync.sh", function () {
       await world.pushToSource(existing, source, "v1-rebuilt-from-same");
       const other = await sourceImage(source, "v1");
 
-      const refused = await expectRefused(copyArgs(source, target, "v1"), 6, "is immutable and already holds", target);
+      const refused = await expectRefused(
+        copyArgs(source, target, "v1"),
+        6,
+        "is immutable and already holds",
+        target,
+      );
       expect(refused.lines[0]).to.include({ result: "failed", digest: other.digest });
       expect(refused.lines[0].error).to.include(existing.digest);
       expect(await world.target.digestOf(target, "v1")).to.equal(existing.digest);
 
       const same = await world.run(copyArgs(source, target, "v1", existing.digest));
       expect(same.code, same.stderr).to.equal(0);
-      expect(same.lines.map((line) => [line.result, line.digest])).to.deep.equal([["unchanged", existing.digest]]);
+      expect(same.lines.map((line) => [line.result, line.digest])).to.deep.equal([
+        ["unchanged", existing.digest],
+      ]);
     });
   });
 
@@ -316,7 +464,10 @@ describe("ecr-sync.sh", function () {
     it("lets two copies of one image to one tag take turns: one copies, the other finds it unchanged", async () => {
       const { source, target } = await pair();
       const image = await sourceImage(source, "v1");
-      const results = await Promise.all([world.run(copyArgs(source, target, "v1")), world.run(copyArgs(source, target, "v1"))]);
+      const results = await Promise.all([
+        world.run(copyArgs(source, target, "v1")),
+        world.run(copyArgs(source, target, "v1")),
+      ]);
       for (const result of results) expect(result.code, result.stderr).to.equal(0);
       expect(results.map((result) => result.lines[0].result).sort()).to.deep.equal(["copied", "unchanged"]);
       expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
@@ -365,7 +516,8 @@ describe("ecr-sync.sh", function () {
 
       const first = await world.run(["reconcile"], env);
       expect(first.code, first.stderr).to.equal(0);
-      const summary = (lines: Array<Record<string, string>>) => lines.map((line) => `${line.result} ${line.target.split("/").pop()} ${line.digest}`).sort();
+      const summary = (lines: Array<Record<string, string>>) =>
+        lines.map((line) => `${line.result} ${line.target.split("/").pop()} ${line.digest}`).sort();
       expect(summary(first.lines)).to.deep.equal(
         [
           `copied ${a.target}:v1 ${v1.digest}`,
@@ -382,7 +534,12 @@ describe("ecr-sync.sh", function () {
       const targetMark = await world.target.mark();
       const second = await world.run(["reconcile"], env);
       expect(second.code, second.stderr).to.equal(0);
-      expect(second.lines.map((line) => line.result)).to.deep.equal(["unchanged", "unchanged", "unchanged", "unchanged"]);
+      expect(second.lines.map((line) => line.result)).to.deep.equal([
+        "unchanged",
+        "unchanged",
+        "unchanged",
+        "unchanged",
+      ]);
       expect((await world.source.blobTraffic(sourceMark)).blobDownloads).to.equal(0);
       expect((await world.target.blobTraffic(targetMark)).blobUploads).to.equal(0);
     });
@@ -396,8 +553,13 @@ describe("ecr-sync.sh", function () {
 
       const result = await world.run(["reconcile", "--dry-run"], mapOf({ [source]: target }));
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.lines.map((line) => `${line.result} ${line.digest}`)).to.deep.equal([`planned ${missing.digest}`, `unchanged ${synced.digest}`]);
-      const writes = (await world.target.accessLog()).slice(mark).filter((entry) => entry.method !== "GET" && entry.method !== "HEAD");
+      expect(result.lines.map((line) => `${line.result} ${line.digest}`)).to.deep.equal([
+        `planned ${missing.digest}`,
+        `unchanged ${synced.digest}`,
+      ]);
+      const writes = (await world.target.accessLog())
+        .slice(mark)
+        .filter((entry) => entry.method !== "GET" && entry.method !== "HEAD");
       expect(writes).to.deep.equal([]);
       expect(await world.target.tags(target)).to.deep.equal(["synced"]);
     });
@@ -409,10 +571,16 @@ describe("ecr-sync.sh", function () {
       await sourceImage(orphanSource, "v1");
       const image = await sourceImage(good.source, "v1");
 
-      const result = await world.run(["reconcile"], mapOf({ [orphanSource]: orphanTarget, [good.source]: good.target }));
+      const result = await world.run(
+        ["reconcile"],
+        mapOf({ [orphanSource]: orphanTarget, [good.source]: good.target }),
+      );
       expect(result.code).to.equal(1);
       const failed = result.lines.find((line) => line.result === "failed");
-      expect(failed).to.include({ source: `${world.source.host}/${orphanSource}`, target: `${world.target.host}/${orphanTarget}` });
+      expect(failed).to.include({
+        source: `${world.source.host}/${orphanSource}`,
+        target: `${world.target.host}/${orphanTarget}`,
+      });
       expect(failed?.error).to.include(`target repository '${orphanTarget}' does not exist`);
       expect(result.lines.find((line) => line.result === "copied")).to.include({ digest: image.digest });
       expect(await world.target.tags(orphanTarget)).to.deep.equal([]);
@@ -436,7 +604,9 @@ describe("ecr-sync.sh", function () {
       expect(missing.stderr).to.include("ECR_SYNC_REPOSITORY_MAP is not set");
       const invalid = await world.run(["reconcile"], mapOf({ "kuali-coeus": "Coeus" }));
       expect(invalid.code).to.equal(3);
-      expect(invalid.stderr).to.include("ECR_SYNC_REPOSITORY_MAP['kuali-coeus'] 'Coeus' is not a valid ECR repository name");
+      expect(invalid.stderr).to.include(
+        "ECR_SYNC_REPOSITORY_MAP['kuali-coeus'] 'Coeus' is not a valid ECR repository name",
+      );
       const notJson = await world.run(["reconcile"], { ECR_SYNC_REPOSITORY_MAP: "kuali-coeus=coeus" });
       expect(notJson.code).to.equal(3);
       const flag = await world.run(["reconcile", "--dryrun"]);

@@ -16,7 +16,11 @@ const LOG_GROUP_NAME = "/ecr-sync/commands";
 
 /** A Command document with the contract's four parameters, so that the name SendCommand uses resolves. */
 function syncDocumentContent(): string {
-  const parameter = (description: string, allowedPattern: string) => ({ type: "String", description, allowedPattern });
+  const parameter = (description: string, allowedPattern: string) => ({
+    type: "String",
+    description,
+    allowedPattern,
+  });
   return JSON.stringify({
     schemaVersion: "2.2",
     description: "ecr-sync: copy one image (test copy of the contract)",
@@ -63,11 +67,43 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
     fs.writeFileSync(path.join(dir, HANDLER_FILE_NAME), await bundleHandler());
     fs.writeFileSync(path.join(dir, "run.js"), RUNNER);
 
-    const imageId: string = await moto.aws("ec2", "describe-images", "--owners", "amazon", "--query", "Images[0].ImageId");
-    instanceId = await moto.aws("ec2", "run-instances", "--image-id", imageId, "--instance-type", "t3.micro", "--count", "1", "--query", "Instances[0].InstanceId");
+    const imageId: string = await moto.aws(
+      "ec2",
+      "describe-images",
+      "--owners",
+      "amazon",
+      "--query",
+      "Images[0].ImageId",
+    );
+    instanceId = await moto.aws(
+      "ec2",
+      "run-instances",
+      "--image-id",
+      imageId,
+      "--instance-type",
+      "t3.micro",
+      "--count",
+      "1",
+      "--query",
+      "Instances[0].InstanceId",
+    );
 
-    ssm = new SSMClient({ endpoint: moto.endpoint, region: "us-east-1", credentials: { accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY } });
-    await ssm.send(new CreateDocumentCommand({ Name: DOCUMENT_NAME, DocumentType: "Command", DocumentFormat: "JSON", Content: syncDocumentContent() }));
+    ssm = new SSMClient({
+      endpoint: moto.endpoint,
+      region: "us-east-1",
+      credentials: {
+        accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      },
+    });
+    await ssm.send(
+      new CreateDocumentCommand({
+        Name: DOCUMENT_NAME,
+        DocumentType: "Command",
+        DocumentFormat: "JSON",
+        Content: syncDocumentContent(),
+      }),
+    );
   });
 
   after(async () => {
@@ -110,7 +146,12 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
     const commandId = (result as { commandId: string }).commandId;
     expect(commandId).to.match(/^[0-9a-f-]{36}$/);
     expect(logs).to.have.length(1);
-    expect(logs[0]).to.include({ decision: "sent", commandId, repository: "kuali-coeus", targetRepository: "coeus" });
+    expect(logs[0]).to.include({
+      decision: "sent",
+      commandId,
+      repository: "kuali-coeus",
+      targetRepository: "coeus",
+    });
 
     const { Commands } = await ssm.send(new ListCommandsCommand({ CommandId: commandId }));
     expect(Commands).to.have.length(1);
@@ -136,6 +177,8 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
     expect(deletion.result).to.have.property("status", "skipped");
     expect(untagged.result).to.have.property("status", "skipped");
     const after = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
-    expect(after.map((command) => command.CommandId)).to.deep.equal(before.map((command) => command.CommandId));
+    expect(after.map((command) => command.CommandId)).to.deep.equal(
+      before.map((command) => command.CommandId),
+    );
   });
 });

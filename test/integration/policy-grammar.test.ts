@@ -30,7 +30,6 @@ import {
 import { jsonInput, renderStack, resourcesOfType } from "../../local/render";
 import { MotoServer, startMoto } from "../../local/moto";
 
-
 const CSS = "770203350335";
 const LEGACY = "730096353738";
 const REGION = "us-east-1";
@@ -51,7 +50,9 @@ const IDENTITY_POLICIES: Record<string, PolicyDocument> = {
     instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`,
     logGroupArn: `arn:aws:logs:${REGION}:${CSS}:log-group:/aws/lambda/ecr-sync-trigger`,
   }),
-  "ecr-sync-trigger-dead-letter": deadLetterSendPolicy({ queueArn: `arn:aws:sqs:${REGION}:${CSS}:ecr-sync-dead-letters` }),
+  "ecr-sync-trigger-dead-letter": deadLetterSendPolicy({
+    queueArn: `arn:aws:sqs:${REGION}:${CSS}:ecr-sync-dead-letters`,
+  }),
   "ecr-sync-reconcile-scheduler": schedulerPolicy({
     documentArn: `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-reconcile`,
     instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`,
@@ -61,14 +62,24 @@ const IDENTITY_POLICIES: Record<string, PolicyDocument> = {
 
 const TRUST_POLICIES: Record<string, PolicyDocument> = {
   "ecr-sync-worker": workerTrustPolicy(),
-  "ecr-sync-target": targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(CSS, "ecr-sync-worker") }),
+  "ecr-sync-target": targetRoleTrustPolicy({
+    sourceAccountId: CSS,
+    workerRoleArn: roleArn(CSS, "ecr-sync-worker"),
+  }),
   "ecr-sync-trigger": lambdaTrustPolicy(),
-  "ecr-sync-reconcile-scheduler": schedulerTrustPolicy({ scheduleGroupArn: `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/ecr-sync` }),
+  "ecr-sync-reconcile-scheduler": schedulerTrustPolicy({
+    scheduleGroupArn: `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/ecr-sync`,
+  }),
 };
 
 /** A valid document with one statement's Effect misspelt. */
 function misspeltEffect(policy: PolicyDocument): unknown {
-  return { ...policy, Statement: policy.Statement.map((statement, index) => (index === 0 ? { ...statement, Effect: "Alow" } : statement)) };
+  return {
+    ...policy,
+    Statement: policy.Statement.map((statement, index) =>
+      index === 0 ? { ...statement, Effect: "Alow" } : statement,
+    ),
+  };
 }
 
 describe("policy grammar, checked by moto's IAM", function () {
@@ -97,7 +108,14 @@ describe("policy grammar, checked by moto's IAM", function () {
 
   for (const [name, policy] of Object.entries(IDENTITY_POLICIES)) {
     it(`CreatePolicy accepts the ${name} identity policy`, async () => {
-      const created = await aws("iam", "create-policy", "--policy-name", name, "--policy-document", JSON.stringify(policy));
+      const created = await aws(
+        "iam",
+        "create-policy",
+        "--policy-name",
+        name,
+        "--policy-document",
+        JSON.stringify(policy),
+      );
       expect(created.Policy.PolicyName).to.equal(name);
     });
   }
@@ -105,29 +123,82 @@ describe("policy grammar, checked by moto's IAM", function () {
   for (const [name, policy] of Object.entries(TRUST_POLICIES)) {
     it(`CreateRole and UpdateAssumeRolePolicy accept the ${name} trust policy`, async () => {
       const document = JSON.stringify(policy);
-      const created = await aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", document);
+      const created = await aws(
+        "iam",
+        "create-role",
+        "--role-name",
+        name,
+        "--assume-role-policy-document",
+        document,
+      );
       expect(created.Role.RoleName).to.equal(name);
-      expect(await failureOf("iam", "update-assume-role-policy", "--role-name", name, "--policy-document", document)).to.equal(undefined);
+      expect(
+        await failureOf(
+          "iam",
+          "update-assume-role-policy",
+          "--role-name",
+          name,
+          "--policy-document",
+          document,
+        ),
+      ).to.equal(undefined);
       const stored = await aws("iam", "get-role", "--role-name", name);
       const storedDocument = stored.Role.AssumeRolePolicyDocument;
-      expect(typeof storedDocument === "string" ? JSON.parse(decodeURIComponent(storedDocument)) : storedDocument).to.deep.equal(policy);
+      expect(
+        typeof storedDocument === "string" ? JSON.parse(decodeURIComponent(storedDocument)) : storedDocument,
+      ).to.deep.equal(policy);
     });
   }
 
   it("CreatePolicy refuses an identity policy with a misspelt Effect", async () => {
-    const failure = await failureOf("iam", "create-policy", "--policy-name", "broken", "--policy-document", JSON.stringify(misspeltEffect(IDENTITY_POLICIES["ecr-sync-worker"])));
+    const failure = await failureOf(
+      "iam",
+      "create-policy",
+      "--policy-name",
+      "broken",
+      "--policy-document",
+      JSON.stringify(misspeltEffect(IDENTITY_POLICIES["ecr-sync-worker"])),
+    );
     expect(failure).to.match(/MalformedPolicyDocument/);
   });
 
   it("UpdateAssumeRolePolicy refuses a trust policy with a misspelt Effect", async () => {
-    await aws("iam", "create-role", "--role-name", "broken-trust", "--assume-role-policy-document", JSON.stringify(TRUST_POLICIES["ecr-sync-target"]));
-    const failure = await failureOf("iam", "update-assume-role-policy", "--role-name", "broken-trust", "--policy-document", JSON.stringify(misspeltEffect(TRUST_POLICIES["ecr-sync-target"])));
+    await aws(
+      "iam",
+      "create-role",
+      "--role-name",
+      "broken-trust",
+      "--assume-role-policy-document",
+      JSON.stringify(TRUST_POLICIES["ecr-sync-target"]),
+    );
+    const failure = await failureOf(
+      "iam",
+      "update-assume-role-policy",
+      "--role-name",
+      "broken-trust",
+      "--policy-document",
+      JSON.stringify(misspeltEffect(TRUST_POLICIES["ecr-sync-target"])),
+    );
     expect(failure).to.match(/MalformedPolicyDocument/);
   });
 
   it("UpdateAssumeRolePolicy refuses an identity policy used as a trust policy (it carries Resource)", async () => {
-    await aws("iam", "create-role", "--role-name", "wrong-kind", "--assume-role-policy-document", JSON.stringify(TRUST_POLICIES["ecr-sync-worker"]));
-    const failure = await failureOf("iam", "update-assume-role-policy", "--role-name", "wrong-kind", "--policy-document", JSON.stringify(IDENTITY_POLICIES["ecr-sync-worker"]));
+    await aws(
+      "iam",
+      "create-role",
+      "--role-name",
+      "wrong-kind",
+      "--assume-role-policy-document",
+      JSON.stringify(TRUST_POLICIES["ecr-sync-worker"]),
+    );
+    const failure = await failureOf(
+      "iam",
+      "update-assume-role-policy",
+      "--role-name",
+      "wrong-kind",
+      "--policy-document",
+      JSON.stringify(IDENTITY_POLICIES["ecr-sync-worker"]),
+    );
     expect(failure).to.match(/MalformedPolicyDocument/);
   });
 
@@ -141,12 +212,32 @@ describe("policy grammar, checked by moto's IAM", function () {
         const name = `${rendering.stack}-${role.name}`.slice(0, 64);
         const trust = JSON.stringify(jsonInput(role, "assumeRolePolicy"));
         await aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", trust);
-        expect(await failureOf("iam", "update-assume-role-policy", "--role-name", name, "--policy-document", trust), name).to.equal(undefined);
+        expect(
+          await failureOf(
+            "iam",
+            "update-assume-role-policy",
+            "--role-name",
+            name,
+            "--policy-document",
+            trust,
+          ),
+          name,
+        ).to.equal(undefined);
         checked++;
       }
       for (const policy of resourcesOfType(rendering, "aws:iam/rolePolicy:RolePolicy")) {
         const name = `${rendering.stack}-${policy.name}`.slice(0, 128);
-        expect(await failureOf("iam", "create-policy", "--policy-name", name, "--policy-document", JSON.stringify(jsonInput(policy, "policy"))), name).to.equal(undefined);
+        expect(
+          await failureOf(
+            "iam",
+            "create-policy",
+            "--policy-name",
+            name,
+            "--policy-document",
+            JSON.stringify(jsonInput(policy, "policy")),
+          ),
+          name,
+        ).to.equal(undefined);
         checked++;
       }
     }

@@ -14,8 +14,12 @@ const LOADER = resolve(__dirname, "../support/pulumi-loader.cjs");
 describe("the program as the Pulumi CLI loads it", function () {
   this.timeout(120000);
 
-  async function load(stack: string): Promise<{ typescript: string; tsnode: string; outputs: Record<string, unknown> }> {
-    const { stdout } = await promisify(execFile)(process.execPath, [LOADER, stack], { maxBuffer: 16 * 1024 * 1024 });
+  async function load(
+    stack: string,
+  ): Promise<{ typescript: string; tsnode: string; outputs: Record<string, unknown> }> {
+    const { stdout } = await promisify(execFile)(process.execPath, [LOADER, stack], {
+      maxBuffer: 16 * 1024 * 1024,
+    });
     return JSON.parse(stdout.trim().split("\n").pop() ?? "");
   }
 

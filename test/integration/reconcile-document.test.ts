@@ -55,11 +55,15 @@ describe("the reconcile document, run as SSM would, against real registries", fu
   }
 
   /** Substitutes the parameters (declared defaults for the rest) and runs the command with sh. */
-  async function runAsSsmWould(document: CommandDocument, given: Record<string, string>): Promise<CommandResult> {
+  async function runAsSsmWould(
+    document: CommandDocument,
+    given: Record<string, string>,
+  ): Promise<CommandResult> {
     const parameters: Record<string, string> = {};
     for (const [name, declared] of Object.entries(document.parameters)) {
       const value = given[name] ?? declared.default;
-      if (value === undefined || !new RegExp(declared.allowedPattern).test(value)) throw new Error(`SSM would refuse ${name}=${value}`);
+      if (value === undefined || !new RegExp(declared.allowedPattern).test(value))
+        throw new Error(`SSM would refuse ${name}=${value}`);
       parameters[name] = value;
     }
     const tlsLine = "export ECR_SYNC_TLS_VERIFY='true'";
@@ -71,7 +75,9 @@ describe("the reconcile document, run as SSM would, against real registries", fu
       .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
     // The worker's environment: credentials and endpoint, but no ECR_SYNC_* other than the lock
     // directory; everything the script is configured with comes from the document.
-    const env = Object.fromEntries(Object.entries(world.env()).filter(([k]) => !k.startsWith("ECR_SYNC_") || k === "ECR_SYNC_LOCK_DIR"));
+    const env = Object.fromEntries(
+      Object.entries(world.env()).filter(([k]) => !k.startsWith("ECR_SYNC_") || k === "ECR_SYNC_LOCK_DIR"),
+    );
     let code = 0;
     let stdout = "";
     let stderr = "";

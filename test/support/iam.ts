@@ -36,7 +36,10 @@ const IAM_PRINCIPAL = /^arn:aws:iam::([0-9]{12}):(?:root|role\/.+|user\/.+)$/;
 export function principalContext(principal: string): Record<string, string> {
   const session = ASSUMED_ROLE.exec(principal);
   if (session) {
-    return { "aws:PrincipalArn": `arn:aws:iam::${session[1]}:role/${session[2]}`, "aws:PrincipalAccount": session[1] };
+    return {
+      "aws:PrincipalArn": `arn:aws:iam::${session[1]}:role/${session[2]}`,
+      "aws:PrincipalAccount": session[1],
+    };
   }
   const iam = IAM_PRINCIPAL.exec(principal);
   if (iam) return { "aws:PrincipalArn": principal, "aws:PrincipalAccount": iam[1] };
@@ -62,7 +65,10 @@ export async function evaluate(request: IamRequest): Promise<Decision> {
         resource: { resource: request.resource, accountId: resourceAccount },
         contextVariables: { ...principalContext(request.principal), ...request.context },
       },
-      identityPolicies: (request.identityPolicies ?? []).map((policy, index) => ({ name: `identity-${index}`, policy })),
+      identityPolicies: (request.identityPolicies ?? []).map((policy, index) => ({
+        name: `identity-${index}`,
+        policy,
+      })),
       serviceControlPolicies: [],
       resourceControlPolicies: [],
       resourcePolicy: request.resourcePolicy,

@@ -10,7 +10,9 @@ const path = require("node:path");
 const root = path.resolve(__dirname, "../..");
 const stack = process.argv[2];
 const tsutils = require("@pulumi/pulumi/tsutils");
-const semver = require(require.resolve("semver", { paths: [path.dirname(require.resolve("@pulumi/pulumi"))] }));
+const semver = require(
+  require.resolve("semver", { paths: [path.dirname(require.resolve("@pulumi/pulumi"))] }),
+);
 
 const tsConfigPath = path.join(root, "tsconfig.json");
 const compilerOptions = tsutils.loadTypeScriptCompilerOptions(tsConfigPath);

@@ -3,7 +3,16 @@
  * figure, the time accounting of the tool calls, and the shape of the report's last line.
  */
 import { expect } from "chai";
-import { formatTable, jsonLine, linearFit, median, REQUIRED_FIGURES, round, toolTimes, unionLength } from "../../scripts/bench-stats";
+import {
+  formatTable,
+  jsonLine,
+  linearFit,
+  median,
+  REQUIRED_FIGURES,
+  round,
+  toolTimes,
+  unionLength,
+} from "../../scripts/bench-stats";
 
 describe("bench helpers (scripts/bench-stats.ts)", () => {
   it("takes the middle value of an odd count and the mean of the two middle values of an even count, whatever the order", () => {
@@ -19,9 +28,25 @@ describe("bench helpers (scripts/bench-stats.ts)", () => {
 
   it("counts overlapping spans once and gaps not at all", () => {
     expect(unionLength([])).to.equal(0);
-    expect(unionLength([[0, 1], [0.5, 2], [3, 4]])).to.equal(3);
-    expect(unionLength([[3, 4], [0, 10]])).to.equal(10);
-    expect(unionLength([[1, 1], [2, 2.5]])).to.equal(0.5);
+    expect(
+      unionLength([
+        [0, 1],
+        [0.5, 2],
+        [3, 4],
+      ]),
+    ).to.equal(3);
+    expect(
+      unionLength([
+        [3, 4],
+        [0, 10],
+      ]),
+    ).to.equal(10);
+    expect(
+      unionLength([
+        [1, 1],
+        [2, 2.5],
+      ]),
+    ).to.equal(0.5);
     expect(() => unionLength([[2, 1]])).to.throw("ends before it starts");
   });
 
@@ -34,11 +59,22 @@ describe("bench helpers (scripts/bench-stats.ts)", () => {
     expect(fit.slope).to.be.closeTo(0.005, 1e-9);
     expect(fit.intercept).to.be.closeTo(2.0, 1e-9);
     expect(() => linearFit([[1, 1]])).to.throw("at least two points");
-    expect(() => linearFit([[1, 1], [1, 2]])).to.throw("same x");
+    expect(() =>
+      linearFit([
+        [1, 1],
+        [1, 2],
+      ]),
+    ).to.throw("same x");
   });
 
   it("adds up the wall time of each tool from the wrappers' log, parallel calls counted once", () => {
-    const log = ["aws 0 800000000 sts", "aws 100000000 900000000 ecr", "curl 1000000000 1050000000", "aws 1100000000 1600000000 ecr", ""].join("\n");
+    const log = [
+      "aws 0 800000000 sts",
+      "aws 100000000 900000000 ecr",
+      "curl 1000000000 1050000000",
+      "aws 1100000000 1600000000 ecr",
+      "",
+    ].join("\n");
     const times = toolTimes(log);
     expect(Object.keys(times)).to.deep.equal(["aws", "curl"]);
     expect(times.aws.calls).to.equal(3);
@@ -73,7 +109,9 @@ describe("bench helpers (scripts/bench-stats.ts)", () => {
 
     const { burst_20_s: _dropped, ...withoutBurst } = figures;
     expect(() => jsonLine(withoutBurst)).to.throw("lacks figures: burst_20_s");
-    expect(() => jsonLine({ ...figures, reconcile_in_sync_s: { "10": Number.POSITIVE_INFINITY } })).to.throw("reconcile_in_sync_s.10=Infinity");
+    expect(() => jsonLine({ ...figures, reconcile_in_sync_s: { "10": Number.POSITIVE_INFINITY } })).to.throw(
+      "reconcile_in_sync_s.10=Infinity",
+    );
   });
 
   it("rounds figures to a fixed number of decimals", () => {

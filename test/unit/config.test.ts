@@ -36,7 +36,9 @@ function problemsOf(raw: RawStackConfig): string[] {
 function expectProblem(raw: RawStackConfig, ...fragments: string[]): void {
   const problems = problemsOf(raw);
   const match = problems.find((p) => fragments.every((f) => p.includes(f)));
-  expect(match, `a problem containing ${JSON.stringify(fragments)} among:\n${problems.join("\n")}`).to.be.a("string");
+  expect(match, `a problem containing ${JSON.stringify(fragments)} among:\n${problems.join("\n")}`).to.be.a(
+    "string",
+  );
 }
 
 describe("stack config (components/config.ts)", () => {
@@ -73,7 +75,9 @@ describe("stack config (components/config.ts)", () => {
 
     it("Pulumi.yaml documents every key, with the same defaults the program applies", () => {
       const text = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
-      const declared = (parseYaml(text) as { config: Record<string, { description?: string; default?: unknown }> }).config;
+      const declared = (
+        parseYaml(text) as { config: Record<string, { description?: string; default?: unknown }> }
+      ).config;
       for (const key of CONFIG_KEYS) {
         if (key === "repositories") {
           // No object type in Pulumi's project config schema: documented in a comment instead.
@@ -81,7 +85,8 @@ describe("stack config (components/config.ts)", () => {
           continue;
         }
         expect(declared[key], `Pulumi.yaml config.${key}`).to.be.an("object");
-        expect(declared[key].description, `Pulumi.yaml config.${key}.description`).to.be.a("string").and.not.empty;
+        expect(declared[key].description, `Pulumi.yaml config.${key}.description`).to.be.a("string").and.not
+          .empty;
       }
       for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) {
         expect(declared[key].default, `Pulumi.yaml config.${key}.default`).to.equal(value);
@@ -95,7 +100,9 @@ describe("stack config (components/config.ts)", () => {
       try {
         fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
         fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  ecr-sync:participant: source\n");
-        expect(() => readStackConfig("x", {}, dir)).to.throw(/Pulumi\.x\.yaml lacks ecr-sync:sourceAccountId/);
+        expect(() => readStackConfig("x", {}, dir)).to.throw(
+          /Pulumi\.x\.yaml lacks ecr-sync:sourceAccountId/,
+        );
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -104,7 +111,13 @@ describe("stack config (components/config.ts)", () => {
 
   describe("errors name the key and the value", () => {
     it("an unknown participant", () => {
-      expectProblem(rawFor("css", { "ecr-sync:participant": "primary" }), "ecr-sync:participant", '"primary"', "source", "target");
+      expectProblem(
+        rawFor("css", { "ecr-sync:participant": "primary" }),
+        "ecr-sync:participant",
+        '"primary"',
+        "source",
+        "target",
+      );
     });
 
     it("a missing participant", () => {
@@ -112,19 +125,35 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("a malformed source account id", () => {
-      expectProblem(rawFor("css", { "ecr-sync:sourceAccountId": "77020335033" }), "ecr-sync:sourceAccountId", '"77020335033"', "12-digit");
+      expectProblem(
+        rawFor("css", { "ecr-sync:sourceAccountId": "77020335033" }),
+        "ecr-sync:sourceAccountId",
+        '"77020335033"',
+        "12-digit",
+      );
     });
 
     it("a malformed target account id", () => {
-      expectProblem(rawFor("legacy", { "ecr-sync:targetAccountId": "7300-9635-3738" }), "ecr-sync:targetAccountId", '"7300-9635-3738"');
+      expectProblem(
+        rawFor("legacy", { "ecr-sync:targetAccountId": "7300-9635-3738" }),
+        "ecr-sync:targetAccountId",
+        '"7300-9635-3738"',
+      );
     });
 
     it("a missing account id", () => {
-      expectProblem(rawFor("legacy", { "ecr-sync:sourceAccountId": null }), "ecr-sync:sourceAccountId is missing");
+      expectProblem(
+        rawFor("legacy", { "ecr-sync:sourceAccountId": null }),
+        "ecr-sync:sourceAccountId is missing",
+      );
     });
 
     it("the same account on both sides", () => {
-      expectProblem(rawFor("css", { "ecr-sync:targetAccountId": "770203350335" }), "ecr-sync:sourceAccountId and ecr-sync:targetAccountId", '"770203350335"');
+      expectProblem(
+        rawFor("css", { "ecr-sync:targetAccountId": "770203350335" }),
+        "ecr-sync:sourceAccountId and ecr-sync:targetAccountId",
+        '"770203350335"',
+      );
     });
 
     it("allowedAccountIds that do not match the participant's account", () => {
@@ -138,7 +167,11 @@ describe("stack config (components/config.ts)", () => {
 
     it("allowedAccountIds missing or listing more than one account", () => {
       expectProblem(rawFor("css", { "aws:allowedAccountIds": null }), "aws:allowedAccountIds is missing");
-      expectProblem(rawFor("css", { "aws:allowedAccountIds": ["770203350335", "730096353738"] }), "aws:allowedAccountIds", "exactly one");
+      expectProblem(
+        rawFor("css", { "aws:allowedAccountIds": ["770203350335", "730096353738"] }),
+        "aws:allowedAccountIds",
+        "exactly one",
+      );
     });
 
     it("a missing or malformed region", () => {
@@ -161,13 +194,18 @@ describe("stack config (components/config.ts)", () => {
 
     it("two sources mapped to one target", () => {
       expectProblem(
-        rawFor("css", { "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" } }),
+        rawFor("css", {
+          "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" },
+        }),
         '"kuali-coeus" and "kuali-coeus-feature" are both mapped to "coeus"',
       );
     });
 
     it("a repository mapped to itself", () => {
-      expectProblem(rawFor("css", { "ecr-sync:repositories": { coeus: "coeus" } }), 'ecr-sync:repositories["coeus"] maps the repository to itself');
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": { coeus: "coeus" } }),
+        'ecr-sync:repositories["coeus"] maps the repository to itself',
+      );
     });
 
     it("an empty mapping", () => {
@@ -175,24 +213,47 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("a mapping that is not an object", () => {
-      expectProblem(rawFor("css", { "ecr-sync:repositories": ["kuali-coeus"] }), "ecr-sync:repositories", "not an object");
-      expectProblem(rawFor("css", { "ecr-sync:repositories": "kuali-coeus=coeus" }), "ecr-sync:repositories", '"kuali-coeus=coeus"');
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": ["kuali-coeus"] }),
+        "ecr-sync:repositories",
+        "not an object",
+      );
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": "kuali-coeus=coeus" }),
+        "ecr-sync:repositories",
+        '"kuali-coeus=coeus"',
+      );
     });
 
     it("a missing mapping on the css stack", () => {
-      expectProblem(rawFor("css", { "ecr-sync:repositories": null }), "ecr-sync:repositories is missing", "pulumi config set --path");
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": null }),
+        "ecr-sync:repositories is missing",
+        "pulumi config set --path",
+      );
     });
 
     it("a mapping on the legacy stack, which must read it from css", () => {
-      expectProblem(rawFor("legacy", { "ecr-sync:repositories": { "kuali-coeus": "coeus" } }), "ecr-sync:repositories is set on a target stack");
+      expectProblem(
+        rawFor("legacy", { "ecr-sync:repositories": { "kuali-coeus": "coeus" } }),
+        "ecr-sync:repositories is set on a target stack",
+      );
     });
 
     it("a malformed source stack name", () => {
-      expectProblem(rawFor("legacy", { "ecr-sync:sourceStack": "org/ecr-sync/css/extra" }), "ecr-sync:sourceStack", '"org/ecr-sync/css/extra"');
+      expectProblem(
+        rawFor("legacy", { "ecr-sync:sourceStack": "org/ecr-sync/css/extra" }),
+        "ecr-sync:sourceStack",
+        '"org/ecr-sync/css/extra"',
+      );
     });
 
     it("a retention CloudWatch does not accept", () => {
-      expectProblem(rawFor("css", { "ecr-sync:logRetentionDays": "45" }), "ecr-sync:logRetentionDays", '"45"');
+      expectProblem(
+        rawFor("css", { "ecr-sync:logRetentionDays": "45" }),
+        "ecr-sync:logRetentionDays",
+        '"45"',
+      );
     });
 
     it("an instance type whose architecture does not match the AMI", () => {
@@ -213,15 +274,44 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("a malformed subnet id, instance type, AMI parameter or role name", () => {
-      expectProblem(rawFor("css", { "ecr-sync:workerSubnetId": "subnet-xyz" }), "ecr-sync:workerSubnetId", '"subnet-xyz"');
-      expectProblem(rawFor("css", { "ecr-sync:workerInstanceType": "small" }), "ecr-sync:workerInstanceType", '"small"');
-      expectProblem(rawFor("css", { "ecr-sync:workerAmiParameter": "ami-0123" }), "ecr-sync:workerAmiParameter", '"ami-0123"');
-      expectProblem(rawFor("css", { "ecr-sync:targetRoleName": "has space" }), "ecr-sync:targetRoleName", '"has space"');
+      expectProblem(
+        rawFor("css", { "ecr-sync:workerSubnetId": "subnet-xyz" }),
+        "ecr-sync:workerSubnetId",
+        '"subnet-xyz"',
+      );
+      expectProblem(
+        rawFor("css", { "ecr-sync:workerInstanceType": "small" }),
+        "ecr-sync:workerInstanceType",
+        '"small"',
+      );
+      expectProblem(
+        rawFor("css", { "ecr-sync:workerAmiParameter": "ami-0123" }),
+        "ecr-sync:workerAmiParameter",
+        '"ami-0123"',
+      );
+      expectProblem(
+        rawFor("css", { "ecr-sync:targetRoleName": "has space" }),
+        "ecr-sync:targetRoleName",
+        '"has space"',
+      );
     });
 
     it("an alertEmail that is not one e-mail address", () => {
-      for (const bad of ["oncall", "oncall@", "@example.edu", "on call@example.edu", "a@example.edu,b@example.edu", "oncall@example"]) {
-        expectProblem(rawFor("css", { "ecr-sync:alertEmail": bad }), "ecr-sync:alertEmail", JSON.stringify(bad), "not one e-mail address", "leave it unset");
+      for (const bad of [
+        "oncall",
+        "oncall@",
+        "@example.edu",
+        "on call@example.edu",
+        "a@example.edu,b@example.edu",
+        "oncall@example",
+      ]) {
+        expectProblem(
+          rawFor("css", { "ecr-sync:alertEmail": bad }),
+          "ecr-sync:alertEmail",
+          JSON.stringify(bad),
+          "not one e-mail address",
+          "leave it unset",
+        );
       }
     });
 
@@ -240,15 +330,30 @@ describe("stack config (components/config.ts)", () => {
         ["Off", "is not a schedule expression"],
       ];
       for (const [bad, why] of cases) {
-        expectProblem(rawFor("css", { "ecr-sync:reconcileSchedule": bad }), "ecr-sync:reconcileSchedule", JSON.stringify(bad), why, '"off"');
+        expectProblem(
+          rawFor("css", { "ecr-sync:reconcileSchedule": bad }),
+          "ecr-sync:reconcileSchedule",
+          JSON.stringify(bad),
+          why,
+          '"off"',
+        );
       }
     });
 
     it("accepts an alertEmail, rate and cron schedules, and off", () => {
-      const settings = (overrides: Record<string, unknown>) => parseStackConfig(rawFor("css", overrides)) as { alertEmail?: string; reconcileSchedule?: string };
-      expect(settings({ "ecr-sync:alertEmail": "kuali-oncall@example.edu" }).alertEmail).to.equal("kuali-oncall@example.edu");
+      const settings = (overrides: Record<string, unknown>) =>
+        parseStackConfig(rawFor("css", overrides)) as { alertEmail?: string; reconcileSchedule?: string };
+      expect(settings({ "ecr-sync:alertEmail": "kuali-oncall@example.edu" }).alertEmail).to.equal(
+        "kuali-oncall@example.edu",
+      );
       expect(settings({ "ecr-sync:alertEmail": "" }).alertEmail).to.equal(undefined);
-      for (const good of ["rate(1 day)", "rate(12 hours)", "rate(30 minutes)", "cron(0 6 * * ? *)", "cron(15 2 ? * MON-FRI *)"]) {
+      for (const good of [
+        "rate(1 day)",
+        "rate(12 hours)",
+        "rate(30 minutes)",
+        "cron(0 6 * * ? *)",
+        "cron(15 2 ? * MON-FRI *)",
+      ]) {
         expect(settings({ "ecr-sync:reconcileSchedule": good }).reconcileSchedule, good).to.equal(good);
       }
       expect(settings({ "ecr-sync:reconcileSchedule": "off" }).reconcileSchedule).to.equal(undefined);
@@ -257,14 +362,25 @@ describe("stack config (components/config.ts)", () => {
 
     it("reports every problem at once", () => {
       const problems = problemsOf(
-        rawFor("css", { "ecr-sync:sourceAccountId": "1", "ecr-sync:repositories": {}, "ecr-sync:logRetentionDays": "2" }),
+        rawFor("css", {
+          "ecr-sync:sourceAccountId": "1",
+          "ecr-sync:repositories": {},
+          "ecr-sync:logRetentionDays": "2",
+        }),
       );
-      expect(problems.join("\n")).to.include("ecr-sync:sourceAccountId").and.include("ecr-sync:repositories").and.include("ecr-sync:logRetentionDays");
+      expect(problems.join("\n"))
+        .to.include("ecr-sync:sourceAccountId")
+        .and.include("ecr-sync:repositories")
+        .and.include("ecr-sync:logRetentionDays");
     });
   });
 
   describe("the css stack's outputs as the legacy stack reads them", () => {
-    const settings = { sourceStack: "organization/ecr-sync/css", sourceAccountId: "770203350335", accountId: "730096353738" };
+    const settings = {
+      sourceStack: "organization/ecr-sync/css",
+      sourceAccountId: "770203350335",
+      accountId: "730096353738",
+    };
     const good = {
       workerRoleArn: "arn:aws:iam::770203350335:role/ecr-sync-worker",
       targetRoleName: "ecr-sync-target",
@@ -277,7 +393,12 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("refuses a worker role outside the configured source account", () => {
-      expect(() => checkSourceStackOutputs({ ...good, workerRoleArn: "arn:aws:iam::111122223333:role/ecr-sync-worker" }, settings)).to.throw(
+      expect(() =>
+        checkSourceStackOutputs(
+          { ...good, workerRoleArn: "arn:aws:iam::111122223333:role/ecr-sync-worker" },
+          settings,
+        ),
+      ).to.throw(
         /output workerRoleArn of stack "organization\/ecr-sync\/css" is "arn:aws:iam::111122223333:role\/ecr-sync-worker", not a role in ecr-sync:sourceAccountId "770203350335"/,
       );
     });
@@ -289,8 +410,12 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("refuses a missing or broken mapping", () => {
-      expect(() => checkSourceStackOutputs({ ...good, repositories: undefined }, settings)).to.throw(/output repositories .* not an object/);
-      expect(() => checkSourceStackOutputs({ ...good, repositories: { a1: "b1", c1: "b1" } }, settings)).to.throw(/both mapped to "b1"/);
+      expect(() => checkSourceStackOutputs({ ...good, repositories: undefined }, settings)).to.throw(
+        /output repositories .* not an object/,
+      );
+      expect(() =>
+        checkSourceStackOutputs({ ...good, repositories: { a1: "b1", c1: "b1" } }, settings),
+      ).to.throw(/both mapped to "b1"/);
     });
   });
 });

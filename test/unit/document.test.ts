@@ -33,7 +33,7 @@ const REPORTING_SCRIPT = [
   "set -euo pipefail",
   'for argument in "$@"; do printf "arg=%s\\n" "${argument}"; done',
   'env | grep "^ECR_SYNC_" | sort',
-  'printf "dollar=%s\\n" \'$HOME is not expanded in the heredoc\'',
+  "printf \"dollar=%s\\n\" '$HOME is not expanded in the heredoc'",
   "",
 ].join("\n");
 
@@ -45,7 +45,8 @@ function runAsSsmWould(document: CommandDocument, given: Record<string, string>)
   for (const [name, value] of Object.entries(given)) {
     const declared = document.parameters[name];
     expect(declared, `parameter ${name}`).to.exist;
-    if (!new RegExp(declared.allowedPattern).test(value)) throw new Error(`SSM would refuse ${name}=${value}`);
+    if (!new RegExp(declared.allowedPattern).test(value))
+      throw new Error(`SSM would refuse ${name}=${value}`);
   }
   const parameters: Record<string, string> = {};
   for (const [name, declared] of Object.entries(document.parameters)) {
@@ -56,7 +57,10 @@ function runAsSsmWould(document: CommandDocument, given: Record<string, string>)
   const script = document.mainSteps[0].inputs.runCommand
     .join("\n")
     .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
-  return execFileSync("sh", ["-c", script], { encoding: "utf8", env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" } });
+  return execFileSync("sh", ["-c", script], {
+    encoding: "utf8",
+    env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" },
+  });
 }
 
 const pushed = {
@@ -70,17 +74,44 @@ describe("the SSM sync document (components/document.ts)", () => {
   it("declares the four contract parameters with ECR's naming rules as allowedPatterns", () => {
     const parameters = syncDocumentParameters();
     expect(Object.keys(parameters).sort()).to.deep.equal(Object.values(SYNC_PARAMETERS).sort());
-    expect(parameters.sourceRepository).to.include({ allowedPattern: REPOSITORY_NAME_PATTERN, minChars: 2, maxChars: 256 });
-    expect(parameters.targetRepository).to.include({ allowedPattern: REPOSITORY_NAME_PATTERN, minChars: 2, maxChars: 256 });
+    expect(parameters.sourceRepository).to.include({
+      allowedPattern: REPOSITORY_NAME_PATTERN,
+      minChars: 2,
+      maxChars: 256,
+    });
+    expect(parameters.targetRepository).to.include({
+      allowedPattern: REPOSITORY_NAME_PATTERN,
+      minChars: 2,
+      maxChars: 256,
+    });
     expect(parameters.tag).to.include({ allowedPattern: IMAGE_TAG_PATTERN, maxChars: 128 });
-    expect(parameters.digest).to.include({ allowedPattern: IMAGE_DIGEST_PATTERN, minChars: 71, maxChars: 71 });
+    expect(parameters.digest).to.include({
+      allowedPattern: IMAGE_DIGEST_PATTERN,
+      minChars: 71,
+      maxChars: 71,
+    });
   });
 
   it("admits no shell metacharacter through any parameter's pattern", () => {
-    const hostile = ["a;id", "a b", "$(id)", "`id`", "a'b", 'a"b', "a|b", "a&b", "a\nb", "a>b", "../x", "-rf", "a{{b}}"];
+    const hostile = [
+      "a;id",
+      "a b",
+      "$(id)",
+      "`id`",
+      "a'b",
+      'a"b',
+      "a|b",
+      "a&b",
+      "a\nb",
+      "a>b",
+      "../x",
+      "-rf",
+      "a{{b}}",
+    ];
     for (const [name, parameter] of Object.entries(syncDocumentParameters())) {
       const pattern = new RegExp(parameter.allowedPattern);
-      for (const value of hostile) expect(pattern.test(value), `${name} admits ${JSON.stringify(value)}`).to.equal(false);
+      for (const value of hostile)
+        expect(pattern.test(value), `${name} admits ${JSON.stringify(value)}`).to.equal(false);
     }
   });
 
@@ -110,8 +141,14 @@ describe("the SSM sync document (components/document.ts)", () => {
   });
 
   it("passes the script's exit status on as the command's", () => {
-    const document = buildSyncDocument({ script: "#!/usr/bin/env bash\nexit 3\n", scriptPath: "fails.sh", environment });
-    expect(() => runAsSsmWould(document, pushed)).to.throw().with.property("status", 3);
+    const document = buildSyncDocument({
+      script: "#!/usr/bin/env bash\nexit 3\n",
+      scriptPath: "fails.sh",
+      environment,
+    });
+    expect(() => runAsSsmWould(document, pushed))
+      .to.throw()
+      .with.property("status", 3);
   });
 
   it("carries the script verbatim between the heredoc markers", () => {
@@ -137,10 +174,18 @@ describe("the SSM sync document (components/document.ts)", () => {
 
   it("refuses an environment value with {{ or a newline", () => {
     expect(() =>
-      buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "s.sh", environment: { ...environment, targetRoleArn: "{{ssm:/x}}" } }),
+      buildSyncDocument({
+        script: REPORTING_SCRIPT,
+        scriptPath: "s.sh",
+        environment: { ...environment, targetRoleArn: "{{ssm:/x}}" },
+      }),
     ).to.throw(/environment variable ECR_SYNC_TARGET_ROLE_ARN line 1 contains "\{\{"/);
     expect(() =>
-      buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "s.sh", environment: { ...environment, region: "us-east-1\nrm" } }),
+      buildSyncDocument({
+        script: REPORTING_SCRIPT,
+        scriptPath: "s.sh",
+        environment: { ...environment, region: "us-east-1\nrm" },
+      }),
     ).to.throw(/ECR_SYNC_REGION: the value must be one line/);
   });
 
@@ -167,12 +212,16 @@ describe("the SSM sync document (components/document.ts)", () => {
 
   it("refuses a document larger than SSM accepts", () => {
     const script = `${"# padding\n".repeat(MAX_DOCUMENT_BYTES / 10)}true\n`;
-    expect(() => buildSyncDocument({ script, scriptPath: "big.sh", environment })).to.throw(/SSM accepts at most 65536/);
+    expect(() => buildSyncDocument({ script, scriptPath: "big.sh", environment })).to.throw(
+      /SSM accepts at most 65536/,
+    );
   });
 
   it("quotes values for sh so they come back unchanged", () => {
-    for (const value of ["plain", "it's", "$HOME `id` \"q\"", ""]) {
-      expect(execFileSync("sh", ["-c", `printf %s ${shellQuote(value)}`], { encoding: "utf8" })).to.equal(value);
+    for (const value of ["plain", "it's", '$HOME `id` "q"', ""]) {
+      expect(execFileSync("sh", ["-c", `printf %s ${shellQuote(value)}`], { encoding: "utf8" })).to.equal(
+        value,
+      );
     }
   });
 
@@ -185,8 +234,13 @@ describe("the SSM sync document (components/document.ts)", () => {
 });
 
 describe("the SSM reconcile document (components/document.ts)", () => {
-  const reconcile = () => buildReconcileDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-  const argumentsOf = (output: string) => output.trim().split("\n").filter((l) => l.startsWith("arg="));
+  const reconcile = () =>
+    buildReconcileDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+  const argumentsOf = (output: string) =>
+    output
+      .trim()
+      .split("\n")
+      .filter((l) => l.startsWith("arg="));
 
   it("declares one parameter, dryRun, that admits only true and false and defaults to false", () => {
     const parameters = reconcileDocumentParameters();
@@ -202,7 +256,9 @@ describe("the SSM reconcile document (components/document.ts)", () => {
   it("runs the carried script's reconcile, nothing more, when sent without parameters (the schedule's default)", () => {
     const output = runAsSsmWould(reconcile(), {});
     expect(argumentsOf(output)).to.deep.equal(["arg=reconcile"]);
-    expect(output).to.include(`ECR_SYNC_REPOSITORY_MAP={"kuali-coeus":"coeus","kuali-coeus-feature":"coeus-feature"}`);
+    expect(output).to.include(
+      `ECR_SYNC_REPOSITORY_MAP={"kuali-coeus":"coeus","kuali-coeus-feature":"coeus-feature"}`,
+    );
   });
 
   it("runs reconcile with dryRun=false exactly as without parameters", () => {
@@ -210,21 +266,34 @@ describe("the SSM reconcile document (components/document.ts)", () => {
   });
 
   it("adds --dry-run, as one argument, when dryRun=true", () => {
-    expect(argumentsOf(runAsSsmWould(reconcile(), { dryRun: "true" }))).to.deep.equal(["arg=reconcile", "arg=--dry-run"]);
+    expect(argumentsOf(runAsSsmWould(reconcile(), { dryRun: "true" }))).to.deep.equal([
+      "arg=reconcile",
+      "arg=--dry-run",
+    ]);
   });
 
   it("bakes the same environment as the sync document and allows a reconcile four hours", () => {
     const reconcileLines = reconcile().mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
-    const syncLines = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment }).mainSteps[0].inputs.runCommand.filter((l) =>
-      l.startsWith("export "),
-    );
+    const syncLines = buildSyncDocument({
+      script: REPORTING_SCRIPT,
+      scriptPath: "reporting.sh",
+      environment,
+    }).mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
     expect(reconcileLines).to.deep.equal(syncLines).and.have.length(6);
-    expect(reconcile().mainSteps[0].inputs.timeoutSeconds).to.equal(RECONCILE_TIMEOUT_SECONDS).and.equal(14400);
+    expect(reconcile().mainSteps[0].inputs.timeoutSeconds)
+      .to.equal(RECONCILE_TIMEOUT_SECONDS)
+      .and.equal(14400);
   });
 
   it("passes the script's exit status on as the command's", () => {
-    const document = buildReconcileDocument({ script: "#!/usr/bin/env bash\nexit 4\n", scriptPath: "fails.sh", environment });
-    expect(() => runAsSsmWould(document, {})).to.throw().with.property("status", 4);
+    const document = buildReconcileDocument({
+      script: "#!/usr/bin/env bash\nexit 4\n",
+      scriptPath: "fails.sh",
+      environment,
+    });
+    expect(() => runAsSsmWould(document, {}))
+      .to.throw()
+      .with.property("status", 4);
   });
 
   it("refuses a switch on an undeclared parameter or on one that is not true/false", () => {
@@ -237,9 +306,13 @@ describe("the SSM reconcile document (components/document.ts)", () => {
       timeoutSeconds: 60,
       stepName: "s",
     };
-    expect(() => buildScriptDocument({ ...base, parameters: {}, switches: [{ parameter: "dryRun", flag: "--dry-run" }] })).to.throw(
-      /switch "--dry-run" reads \{\{dryRun\}\}, which the document does not declare/,
-    );
+    expect(() =>
+      buildScriptDocument({
+        ...base,
+        parameters: {},
+        switches: [{ parameter: "dryRun", flag: "--dry-run" }],
+      }),
+    ).to.throw(/switch "--dry-run" reads \{\{dryRun\}\}, which the document does not declare/);
     expect(() =>
       buildScriptDocument({
         ...base,
@@ -250,7 +323,11 @@ describe("the SSM reconcile document (components/document.ts)", () => {
   });
 
   it("leaves the sync document's command unchanged (no switches, no positional parameters)", () => {
-    const last = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment }).mainSteps[0].inputs.runCommand.at(-1);
+    const last = buildSyncDocument({
+      script: REPORTING_SCRIPT,
+      scriptPath: "reporting.sh",
+      environment,
+    }).mainSteps[0].inputs.runCommand.at(-1);
     expect(last).to.match(/^bash "\$ecr_sync_dir\/script\.sh" 'copy' .*'\{\{digest\}\}'$/);
   });
 });

@@ -58,7 +58,9 @@ describe("push trigger (lambda/index.ts)", () => {
   beforeEach(() => ssmMock.reset());
 
   /** Runs the handler and collects what it logged. */
-  async function run(event: unknown): Promise<{ result?: SyncResult; error?: unknown; logs: Record<string, unknown>[] }> {
+  async function run(
+    event: unknown,
+  ): Promise<{ result?: SyncResult; error?: unknown; logs: Record<string, unknown>[] }> {
     const lines: string[] = [];
     const consoleLog = console.log;
     console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
@@ -74,7 +76,9 @@ describe("push trigger (lambda/index.ts)", () => {
 
   describe("a push to a mapped repository", () => {
     it("sends exactly one SendCommand with the document, the instance, typed parameters, CloudWatch output and a timeout", async () => {
-      ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "0b6f4c5e-1111-4a2b-9c3d-2e4f6a8b0c1d" } });
+      ssmMock
+        .on(SendCommandCommand)
+        .resolves({ Command: { CommandId: "0b6f4c5e-1111-4a2b-9c3d-2e4f6a8b0c1d" } });
 
       const { result, error } = await run(fixture("push.json"));
 
@@ -93,7 +97,10 @@ describe("push trigger (lambda/index.ts)", () => {
           tag: ["2503.0004"],
           digest: ["sha256:3f1c9a7e5b2d4c6a8e0f1b3d5c7e9a1b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"],
         },
-        CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: "/ecr-sync/commands" },
+        CloudWatchOutputConfig: {
+          CloudWatchOutputEnabled: true,
+          CloudWatchLogGroupName: "/ecr-sync/commands",
+        },
       });
     });
 
@@ -133,7 +140,10 @@ describe("push trigger (lambda/index.ts)", () => {
     });
 
     it("sends one command per delivery, so a duplicated event is sent twice (the worker reports the second copy unchanged)", async () => {
-      ssmMock.on(SendCommandCommand).resolvesOnce({ Command: { CommandId: "first" } }).resolves({ Command: { CommandId: "second" } });
+      ssmMock
+        .on(SendCommandCommand)
+        .resolvesOnce({ Command: { CommandId: "first" } })
+        .resolves({ Command: { CommandId: "second" } });
 
       const first = await run(fixture("push.json"));
       const second = await run(fixture("push.json"));
@@ -151,11 +161,23 @@ describe("push trigger (lambda/index.ts)", () => {
     const cases: [string, () => Record<string, any>, RegExp][] = [
       ["a DELETE action", () => fixture("delete.json"), /a DELETE: deletions are not mirrored/],
       ["a FAILURE result", () => fixture("push-failure.json"), /result is "FAILURE"/],
-      ["a repository that is not in the map", () => fixture("push-unmapped.json"), /"kuali-research-pdf" is not in REPOSITORY_MAP/],
-      ["a push without a tag (a multi-arch platform manifest)", () => fixture("push-untagged.json"), /untagged/],
+      [
+        "a repository that is not in the map",
+        () => fixture("push-unmapped.json"),
+        /"kuali-research-pdf" is not in REPOSITORY_MAP/,
+      ],
+      [
+        "a push without a tag (a multi-arch platform manifest)",
+        () => fixture("push-untagged.json"),
+        /untagged/,
+      ],
       ["a push whose tag is empty", () => pushWith({ "image-tag": "" }), /untagged/],
       ["a push whose tag is null", () => pushWith({ "image-tag": null }), /untagged/],
-      ["an action type other than PUSH or DELETE", () => pushWith({ "action-type": "REPLICATE" }), /"REPLICATE" is not a PUSH/],
+      [
+        "an action type other than PUSH or DELETE",
+        () => pushWith({ "action-type": "REPLICATE" }),
+        /"REPLICATE" is not a PUSH/,
+      ],
     ];
     for (const [what, event, reason] of cases) {
       it(`skips ${what}`, async () => {
@@ -178,25 +200,66 @@ describe("push trigger (lambda/index.ts)", () => {
       ["null instead of an event", () => null, /not a JSON object/],
       ["a string instead of an event", () => "kuali-coeus:latest", /not a JSON object/],
       ["an event without detail", () => ({ ...pushEvent(), detail: undefined }), /no detail object/],
-      ["an event of another detail-type", () => ({ ...pushEvent(), "detail-type": "ECR Image Scan" }), /detail-type is "ECR Image Scan"/],
+      [
+        "an event of another detail-type",
+        () => ({ ...pushEvent(), "detail-type": "ECR Image Scan" }),
+        /detail-type is "ECR Image Scan"/,
+      ],
       ["an event from another source", () => ({ ...pushEvent(), source: "my.app" }), /source is "my\.app"/],
       ["a result that is not a string", () => pushWith({ result: 1 }), /detail\.result/],
       ["a missing action-type", () => pushWith({ "action-type": undefined }), /detail\.action-type/],
-      ["a repository name ECR would refuse (upper case)", () => pushWith({ "repository-name": "Kuali_Coeus" }), /repository-name "Kuali_Coeus"/],
-      ["a repository name carrying a shell command", () => pushWith({ "repository-name": "kuali-coeus;reboot" }), /not a valid ECR repository name/],
-      ["a missing repository name", () => pushWith({ "repository-name": undefined }), /repository-name undefined/],
-      ["a tag carrying a shell command", () => pushWith({ "image-tag": "2503.0004; rm -rf /" }), /image-tag "2503\.0004; rm -rf \/"/],
-      ["a tag with command substitution", () => pushWith({ "image-tag": "$(reboot)" }), /not a valid image tag/],
-      ["a tag that starts with '-' (would read as a flag)", () => pushWith({ "image-tag": "-rf" }), /not a valid image tag/],
-      ["a tag longer than 128 characters", () => pushWith({ "image-tag": "a".repeat(129) }), /not a valid image tag/],
+      [
+        "a repository name ECR would refuse (upper case)",
+        () => pushWith({ "repository-name": "Kuali_Coeus" }),
+        /repository-name "Kuali_Coeus"/,
+      ],
+      [
+        "a repository name carrying a shell command",
+        () => pushWith({ "repository-name": "kuali-coeus;reboot" }),
+        /not a valid ECR repository name/,
+      ],
+      [
+        "a missing repository name",
+        () => pushWith({ "repository-name": undefined }),
+        /repository-name undefined/,
+      ],
+      [
+        "a tag carrying a shell command",
+        () => pushWith({ "image-tag": "2503.0004; rm -rf /" }),
+        /image-tag "2503\.0004; rm -rf \/"/,
+      ],
+      [
+        "a tag with command substitution",
+        () => pushWith({ "image-tag": "$(reboot)" }),
+        /not a valid image tag/,
+      ],
+      [
+        "a tag that starts with '-' (would read as a flag)",
+        () => pushWith({ "image-tag": "-rf" }),
+        /not a valid image tag/,
+      ],
+      [
+        "a tag longer than 128 characters",
+        () => pushWith({ "image-tag": "a".repeat(129) }),
+        /not a valid image tag/,
+      ],
       ["a tag that is not a string", () => pushWith({ "image-tag": 2503 }), /not a valid image tag/],
       [
         "the truncated 60-digit digest of AWS's documentation sample",
-        () => pushWith({ "image-digest": "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234" }),
+        () =>
+          pushWith({ "image-digest": "sha256:7f5b2640fe6fb4f46592dfd3410c4a79dac4f89e4782432e0378abcd1234" }),
         /not a sha256 digest/,
       ],
-      ["a digest in upper case", () => pushWith({ "image-digest": `sha256:${"AB".repeat(32)}` }), /not a sha256 digest/],
-      ["a sha512 digest", () => pushWith({ "image-digest": `sha512:${"ab".repeat(64)}` }), /not a sha256 digest/],
+      [
+        "a digest in upper case",
+        () => pushWith({ "image-digest": `sha256:${"AB".repeat(32)}` }),
+        /not a sha256 digest/,
+      ],
+      [
+        "a sha512 digest",
+        () => pushWith({ "image-digest": `sha512:${"ab".repeat(64)}` }),
+        /not a sha256 digest/,
+      ],
       ["a missing digest", () => pushWith({ "image-digest": undefined }), /image-digest undefined/],
     ];
     for (const [what, event, reason] of cases) {
@@ -226,12 +289,31 @@ describe("push trigger (lambda/index.ts)", () => {
     const errors: [string, () => Error][] = [
       [
         "throttling",
-        () => new SSMServiceException({ name: "ThrottlingException", $fault: "client", $metadata: {}, message: "Rate exceeded" }),
+        () =>
+          new SSMServiceException({
+            name: "ThrottlingException",
+            $fault: "client",
+            $metadata: {},
+            message: "Rate exceeded",
+          }),
       ],
-      ["an unknown instance", () => new InvalidInstanceId({ $metadata: {}, message: "Instances [[i-0a1b2c3d4e5f60718]] not in a valid state" })],
+      [
+        "an unknown instance",
+        () =>
+          new InvalidInstanceId({
+            $metadata: {},
+            message: "Instances [[i-0a1b2c3d4e5f60718]] not in a valid state",
+          }),
+      ],
       [
         "access denied",
-        () => new SSMServiceException({ name: "AccessDeniedException", $fault: "client", $metadata: {}, message: "not authorized to perform: ssm:SendCommand" }),
+        () =>
+          new SSMServiceException({
+            name: "AccessDeniedException",
+            $fault: "client",
+            $metadata: {},
+            message: "not authorized to perform: ssm:SendCommand",
+          }),
       ],
     ];
     for (const [what, makeError] of errors) {
@@ -245,7 +327,12 @@ describe("push trigger (lambda/index.ts)", () => {
         expect(error).to.equal(thrown);
         expect(ssmMock.commandCalls(SendCommandCommand)).to.have.length(1);
         expect(logs).to.have.length(1);
-        expect(logs[0]).to.include({ decision: "failed", repository: "kuali-coeus", tag: "2503.0004", targetRepository: "coeus" });
+        expect(logs[0]).to.include({
+          decision: "failed",
+          repository: "kuali-coeus",
+          tag: "2503.0004",
+          targetRepository: "coeus",
+        });
         expect(logs[0].reason).to.equal(`SendCommand failed: ${thrown.name}: ${thrown.message}`);
       });
     }
@@ -276,7 +363,9 @@ describe("command comment", () => {
 });
 
 describe("configuration (readConfig)", () => {
-  function withEnv(changes: Partial<Record<ConfigVariable, string | undefined>>): Record<string, string | undefined> {
+  function withEnv(
+    changes: Partial<Record<ConfigVariable, string | undefined>>,
+  ): Record<string, string | undefined> {
     return { ...VALID_ENV, ...changes };
   }
 
@@ -315,18 +404,46 @@ describe("configuration (readConfig)", () => {
 
   const malformed: [ConfigVariable, string, RegExp][] = [
     ["SYNC_INSTANCE_ID", "i-123", /SYNC_INSTANCE_ID="i-123" is not an EC2 instance id/],
-    ["SYNC_INSTANCE_ID", "0a1b2c3d4e5f60718", /SYNC_INSTANCE_ID="0a1b2c3d4e5f60718" is not an EC2 instance id/],
-    ["SYNC_INSTANCE_ID", "i-0A1B2C3D4E5F60718", /SYNC_INSTANCE_ID="i-0A1B2C3D4E5F60718" is not an EC2 instance id/],
+    [
+      "SYNC_INSTANCE_ID",
+      "0a1b2c3d4e5f60718",
+      /SYNC_INSTANCE_ID="0a1b2c3d4e5f60718" is not an EC2 instance id/,
+    ],
+    [
+      "SYNC_INSTANCE_ID",
+      "i-0A1B2C3D4E5F60718",
+      /SYNC_INSTANCE_ID="i-0A1B2C3D4E5F60718" is not an EC2 instance id/,
+    ],
     ["SYNC_DOCUMENT_NAME", "ecr sync", /SYNC_DOCUMENT_NAME="ecr sync" is not an SSM document name/],
     ["SYNC_DOCUMENT_NAME", "ab", /SYNC_DOCUMENT_NAME="ab" is not an SSM document name/],
-    ["SYNC_LOG_GROUP_NAME", "/ecr sync/commands", /SYNC_LOG_GROUP_NAME="\/ecr sync\/commands" is not a CloudWatch log group name/],
+    [
+      "SYNC_LOG_GROUP_NAME",
+      "/ecr sync/commands",
+      /SYNC_LOG_GROUP_NAME="\/ecr sync\/commands" is not a CloudWatch log group name/,
+    ],
     ["REPOSITORY_MAP", "kuali-coeus=coeus", /REPOSITORY_MAP is not valid JSON \("kuali-coeus=coeus"\)/],
-    ["REPOSITORY_MAP", '["kuali-coeus","coeus"]', /REPOSITORY_MAP must be a JSON object.*got \["kuali-coeus","coeus"\]/],
+    [
+      "REPOSITORY_MAP",
+      '["kuali-coeus","coeus"]',
+      /REPOSITORY_MAP must be a JSON object.*got \["kuali-coeus","coeus"\]/,
+    ],
     ["REPOSITORY_MAP", "null", /REPOSITORY_MAP must be a JSON object/],
     ["REPOSITORY_MAP", "{}", /REPOSITORY_MAP is an empty object/],
-    ["REPOSITORY_MAP", '{"Kuali_Coeus":"coeus"}', /REPOSITORY_MAP\["Kuali_Coeus"\]: the key is not a valid ECR repository name/],
-    ["REPOSITORY_MAP", '{"kuali-coeus":"coeus;reboot"}', /REPOSITORY_MAP\["kuali-coeus"\]: the target "coeus;reboot" is not a valid ECR repository name/],
-    ["REPOSITORY_MAP", '{"kuali-coeus":42}', /REPOSITORY_MAP\["kuali-coeus"\]: the target 42 is not a valid ECR repository name/],
+    [
+      "REPOSITORY_MAP",
+      '{"Kuali_Coeus":"coeus"}',
+      /REPOSITORY_MAP\["Kuali_Coeus"\]: the key is not a valid ECR repository name/,
+    ],
+    [
+      "REPOSITORY_MAP",
+      '{"kuali-coeus":"coeus;reboot"}',
+      /REPOSITORY_MAP\["kuali-coeus"\]: the target "coeus;reboot" is not a valid ECR repository name/,
+    ],
+    [
+      "REPOSITORY_MAP",
+      '{"kuali-coeus":42}',
+      /REPOSITORY_MAP\["kuali-coeus"\]: the target 42 is not a valid ECR repository name/,
+    ],
   ];
   for (const [name, value, message] of malformed) {
     it(`names ${name} when it is ${JSON.stringify(value)}`, () => {

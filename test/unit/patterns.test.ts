@@ -13,7 +13,6 @@ import { expect } from "chai";
 import { pushEventPattern } from "../../components/patterns";
 import { MotoServer, startMoto } from "../../local/moto";
 
-
 const MAPPED = ["kuali-coeus", "kuali-coeus-feature"];
 
 describe("push event pattern (components/patterns.ts)", () => {
@@ -31,14 +30,28 @@ describe("push event pattern (components/patterns.ts)", () => {
   });
 
   it("renders the same JSON whatever the order of the repositories", () => {
-    expect(JSON.stringify(pushEventPattern(["b-repo", "a-repo"]))).to.equal(JSON.stringify(pushEventPattern(["a-repo", "b-repo"])));
+    expect(JSON.stringify(pushEventPattern(["b-repo", "a-repo"]))).to.equal(
+      JSON.stringify(pushEventPattern(["a-repo", "b-repo"])),
+    );
   });
 
   const rejected: Array<[string, unknown, RegExp]> = [
     ["an empty list", [], /^sourceRepositories: expected a non-empty list of ECR repository names, got \[\]/],
-    ["a name ECR would reject", ["kuali-coeus", "Kuali_Coeus"], /^sourceRepositories\[1\]: "Kuali_Coeus" is not a valid ECR repository name/],
-    ["a repository listed twice", ["kuali-coeus", "kuali-coeus"], /^sourceRepositories\[1\]: "kuali-coeus" is listed twice/],
-    ["an ARN instead of a name", ["arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus"], /^sourceRepositories\[0\]: "arn:aws:ecr:.*" is not a valid ECR repository name/],
+    [
+      "a name ECR would reject",
+      ["kuali-coeus", "Kuali_Coeus"],
+      /^sourceRepositories\[1\]: "Kuali_Coeus" is not a valid ECR repository name/,
+    ],
+    [
+      "a repository listed twice",
+      ["kuali-coeus", "kuali-coeus"],
+      /^sourceRepositories\[1\]: "kuali-coeus" is listed twice/,
+    ],
+    [
+      "an ARN instead of a name",
+      ["arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus"],
+      /^sourceRepositories\[0\]: "arn:aws:ecr:.*" is not a valid ECR repository name/,
+    ],
     ["not a list", "kuali-coeus", /^sourceRepositories: expected a non-empty list/],
   ];
   for (const [what, input, message] of rejected) {
@@ -53,7 +66,12 @@ describe("push event pattern, evaluated by moto's EventBridge matcher", function
   let moto: MotoServer;
 
   /** An ECR push event as ECR sends it; `detail` entries set to undefined are left out. */
-  function ecrEvent(id: string, detail: Record<string, string | undefined>, source = "aws.ecr", detailType = "ECR Image Action") {
+  function ecrEvent(
+    id: string,
+    detail: Record<string, string | undefined>,
+    source = "aws.ecr",
+    detailType = "ECR Image Action",
+  ) {
     const base = {
       "action-type": "PUSH",
       result: "SUCCESS",
@@ -67,22 +85,65 @@ describe("push event pattern, evaluated by moto's EventBridge matcher", function
 
   const cases: Array<{ name: string; id: string; event: ReturnType<typeof ecrEvent>; matches: boolean }> = [
     { name: "a tagged push to kuali-coeus", id: "a1", event: ecrEvent("a1", {}), matches: true },
-    { name: "a tagged push to kuali-coeus-feature", id: "a2", event: ecrEvent("a2", { "repository-name": "kuali-coeus-feature", "image-tag": "feature-x" }), matches: true },
-    { name: "an untagged push (a per-platform manifest of a multi-arch push has no image-tag)", id: "b1", event: ecrEvent("b1", { "image-tag": undefined }), matches: false },
-    { name: "a push with an empty image-tag", id: "b2", event: ecrEvent("b2", { "image-tag": "" }), matches: false },
-    { name: "a tagged push to an unmapped repository", id: "b3", event: ecrEvent("b3", { "repository-name": "kuali-other" }), matches: false },
-    { name: "a tagged push to a repository whose name starts like a mapped one", id: "b4", event: ecrEvent("b4", { "repository-name": "kuali-coeus-feature-x" }), matches: false },
+    {
+      name: "a tagged push to kuali-coeus-feature",
+      id: "a2",
+      event: ecrEvent("a2", { "repository-name": "kuali-coeus-feature", "image-tag": "feature-x" }),
+      matches: true,
+    },
+    {
+      name: "an untagged push (a per-platform manifest of a multi-arch push has no image-tag)",
+      id: "b1",
+      event: ecrEvent("b1", { "image-tag": undefined }),
+      matches: false,
+    },
+    {
+      name: "a push with an empty image-tag",
+      id: "b2",
+      event: ecrEvent("b2", { "image-tag": "" }),
+      matches: false,
+    },
+    {
+      name: "a tagged push to an unmapped repository",
+      id: "b3",
+      event: ecrEvent("b3", { "repository-name": "kuali-other" }),
+      matches: false,
+    },
+    {
+      name: "a tagged push to a repository whose name starts like a mapped one",
+      id: "b4",
+      event: ecrEvent("b4", { "repository-name": "kuali-coeus-feature-x" }),
+      matches: false,
+    },
     { name: "a failed push", id: "b5", event: ecrEvent("b5", { result: "FAILURE" }), matches: false },
-    { name: "an image deletion", id: "b6", event: ecrEvent("b6", { "action-type": "DELETE" }), matches: false },
-    { name: "the same detail from another source", id: "b7", event: ecrEvent("b7", {}, "my.app"), matches: false },
-    { name: "an image scan event", id: "b8", event: ecrEvent("b8", {}, "aws.ecr", "ECR Image Scan"), matches: false },
+    {
+      name: "an image deletion",
+      id: "b6",
+      event: ecrEvent("b6", { "action-type": "DELETE" }),
+      matches: false,
+    },
+    {
+      name: "the same detail from another source",
+      id: "b7",
+      event: ecrEvent("b7", {}, "my.app"),
+      matches: false,
+    },
+    {
+      name: "an image scan event",
+      id: "b8",
+      event: ecrEvent("b8", {}, "aws.ecr", "ECR Image Scan"),
+      matches: false,
+    },
   ];
 
   const delivered = new Set<string>();
 
   before(async () => {
     moto = await startMoto();
-    const received = await moto.deliveredBy(pushEventPattern(MAPPED), cases.map((c) => c.event));
+    const received = await moto.deliveredBy(
+      pushEventPattern(MAPPED),
+      cases.map((c) => c.event),
+    );
     for (const event of received) delivered.add(String(event.detail["image-digest"]));
   });
 

@@ -52,9 +52,13 @@ const WORKER_POLICIES = [
   }),
   workerSsmAgentPolicy(),
 ];
-const TARGET_POLICIES = [targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus-feature")] })];
+const TARGET_POLICIES = [
+  targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus-feature")] }),
+];
 const TARGET_TRUST = targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: WORKER_ROLE });
-const LAMBDA_POLICIES = [lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP })];
+const LAMBDA_POLICIES = [
+  lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP }),
+];
 
 /** What an administrator-like caller holds: any role may be assumed, as far as its own account is concerned. */
 const MAY_ASSUME_ANY_ROLE: PolicyDocument = {
@@ -70,7 +74,9 @@ interface Case extends IamRequest {
 function matrix(cases: Case[]): void {
   for (const { name, expected, ...request } of cases) {
     it(name, async () => {
-      expect(await evaluate(request), `${request.principal} ${request.action} ${request.resource}`).to.equal(expected);
+      expect(await evaluate(request), `${request.principal} ${request.action} ${request.resource}`).to.equal(
+        expected,
+      );
     });
   }
 }
@@ -79,14 +85,22 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
   describe("worker role: reads the mapped source repositories only", () => {
     const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
     matrix([
-      ...["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"].map((action) => ({
+      ...["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"].map(
+        (action) => ({
+          ...worker,
+          name: `pulls from kuali-coeus (${action})`,
+          action,
+          resource: source("kuali-coeus"),
+          expected: "Allowed" as const,
+        }),
+      ),
+      {
         ...worker,
-        name: `pulls from kuali-coeus (${action})`,
-        action,
-        resource: source("kuali-coeus"),
-        expected: "Allowed" as const,
-      })),
-      { ...worker, name: "pulls from kuali-coeus-feature", action: "ecr:BatchGetImage", resource: source("kuali-coeus-feature"), expected: "Allowed" },
+        name: "pulls from kuali-coeus-feature",
+        action: "ecr:BatchGetImage",
+        resource: source("kuali-coeus-feature"),
+        expected: "Allowed",
+      },
       ...["ecr:ListImages", "ecr:DescribeImages", "ecr:DescribeRepositories"].map((action) => ({
         ...worker,
         name: `lists tags and digests of kuali-coeus for reconcile (${action})`,
@@ -94,21 +108,71 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
         resource: source("kuali-coeus"),
         expected: "Allowed" as const,
       })),
-      { ...worker, name: "gets an ECR authorization token", action: "ecr:GetAuthorizationToken", resource: "*", expected: "Allowed" },
-      { ...worker, name: "does not pull from an unmapped repository in the css account", action: "ecr:BatchGetImage", resource: source("kuali-other"), expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not pull a repository whose name merely starts like a mapped one", action: "ecr:BatchGetImage", resource: source("kuali-coeus-feature-x"), expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not pull kuali-coeus of another account", action: "ecr:BatchGetImage", resource: source("kuali-coeus", THIRD), expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not pull kuali-coeus of another region", action: "ecr:BatchGetImage", resource: source("kuali-coeus", CSS, "us-west-2"), expected: "ImplicitlyDenied" },
-      ...["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"].map((action) => ({
+      {
         ...worker,
-        name: `cannot push to a source repository (${action})`,
-        action,
+        name: "gets an ECR authorization token",
+        action: "ecr:GetAuthorizationToken",
+        resource: "*",
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "does not pull from an unmapped repository in the css account",
+        action: "ecr:BatchGetImage",
+        resource: source("kuali-other"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not pull a repository whose name merely starts like a mapped one",
+        action: "ecr:BatchGetImage",
+        resource: source("kuali-coeus-feature-x"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not pull kuali-coeus of another account",
+        action: "ecr:BatchGetImage",
+        resource: source("kuali-coeus", THIRD),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not pull kuali-coeus of another region",
+        action: "ecr:BatchGetImage",
+        resource: source("kuali-coeus", CSS, "us-west-2"),
+        expected: "ImplicitlyDenied",
+      },
+      ...["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"].map(
+        (action) => ({
+          ...worker,
+          name: `cannot push to a source repository (${action})`,
+          action,
+          resource: source("kuali-coeus"),
+          expected: "ImplicitlyDenied" as const,
+        }),
+      ),
+      {
+        ...worker,
+        name: "cannot delete source images",
+        action: "ecr:BatchDeleteImage",
         resource: source("kuali-coeus"),
-        expected: "ImplicitlyDenied" as const,
-      })),
-      { ...worker, name: "cannot delete source images", action: "ecr:BatchDeleteImage", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
-      { ...worker, name: "cannot delete a source repository", action: "ecr:DeleteRepository", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
-      { ...worker, name: "cannot change a source repository's policy", action: "ecr:SetRepositoryPolicy", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "cannot delete a source repository",
+        action: "ecr:DeleteRepository",
+        resource: source("kuali-coeus"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "cannot change a source repository's policy",
+        action: "ecr:SetRepositoryPolicy",
+        resource: source("kuali-coeus"),
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
@@ -117,13 +181,42 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
     /** A role in the legacy account that trusts the whole css account: only the worker's own policy can stop it. */
     const openTrust: PolicyDocument = {
       Version: "2012-10-17",
-      Statement: [{ Effect: "Allow", Principal: { AWS: `arn:aws:iam::${CSS}:root` }, Action: "sts:AssumeRole" }],
+      Statement: [
+        { Effect: "Allow", Principal: { AWS: `arn:aws:iam::${CSS}:root` }, Action: "sts:AssumeRole" },
+      ],
     };
     matrix([
-      { ...worker, name: "assumes the target role (its policy and the role's trust agree)", resource: TARGET_ROLE, resourcePolicy: TARGET_TRUST, expected: "Allowed" },
-      { ...worker, name: "control: the same open-trust role is assumable when named as the target", resource: TARGET_ROLE, resourcePolicy: openTrust, expected: "Allowed" },
-      { ...worker, name: "does not assume another legacy role, even one that trusts the css account", resource: roleArn(LEGACY, "legacy-admin"), resourcePolicy: openTrust, expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not assume another role in its own account", resource: roleArn(CSS, "css-admin"), resourcePolicy: { ...openTrust, Statement: [{ ...openTrust.Statement[0], Principal: { AWS: `arn:aws:iam::${CSS}:root` } }] }, expected: "ImplicitlyDenied" },
+      {
+        ...worker,
+        name: "assumes the target role (its policy and the role's trust agree)",
+        resource: TARGET_ROLE,
+        resourcePolicy: TARGET_TRUST,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "control: the same open-trust role is assumable when named as the target",
+        resource: TARGET_ROLE,
+        resourcePolicy: openTrust,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "does not assume another legacy role, even one that trusts the css account",
+        resource: roleArn(LEGACY, "legacy-admin"),
+        resourcePolicy: openTrust,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not assume another role in its own account",
+        resource: roleArn(CSS, "css-admin"),
+        resourcePolicy: {
+          ...openTrust,
+          Statement: [{ ...openTrust.Statement[0], Principal: { AWS: `arn:aws:iam::${CSS}:root` } }],
+        },
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
@@ -131,87 +224,355 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
     const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
     const stream = `${COMMAND_LOG_GROUP}:log-stream:0a1b2c3d-command/i-0123456789abcdef0/aws-runShellScript/stdout`;
     matrix([
-      { ...worker, name: "creates a stream in the command-output log group", action: "logs:CreateLogStream", resource: stream, expected: "Allowed" },
-      { ...worker, name: "writes command output to that stream", action: "logs:PutLogEvents", resource: stream, expected: "Allowed" },
-      { ...worker, name: "finds its streams in the command-output log group", action: "logs:DescribeLogStreams", resource: COMMAND_LOG_GROUP, expected: "Allowed" },
-      { ...worker, name: "checks that the command-output log group exists", action: "logs:DescribeLogGroups", resource: "*", expected: "Allowed" },
-      { ...worker, name: "does not write to another log group", action: "logs:PutLogEvents", resource: `${LAMBDA_LOG_GROUP}:log-stream:x`, expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not read log events back", action: "logs:GetLogEvents", resource: stream, expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not create log groups", action: "logs:CreateLogGroup", resource: `arn:aws:logs:${REGION}:${CSS}:log-group:/other`, expected: "ImplicitlyDenied" },
-      { ...worker, name: "registers with Systems Manager", action: "ssm:UpdateInstanceInformation", resource: WORKER_INSTANCE, expected: "Allowed" },
-      { ...worker, name: "receives Run Command messages", action: "ec2messages:GetMessages", resource: "*", expected: "Allowed" },
-      { ...worker, name: "opens the Session Manager control channel", action: "ssmmessages:OpenControlChannel", resource: "*", expected: "Allowed" },
-      { ...worker, name: "does not read SSM parameters (dropped from AmazonSSMManagedInstanceCore)", action: "ssm:GetParameter", resource: `arn:aws:ssm:${REGION}:${CSS}:parameter/secret`, expected: "ImplicitlyDenied" },
-      { ...worker, name: "does not send commands itself", action: "ssm:SendCommand", resource: SYNC_DOCUMENT, expected: "ImplicitlyDenied" },
+      {
+        ...worker,
+        name: "creates a stream in the command-output log group",
+        action: "logs:CreateLogStream",
+        resource: stream,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "writes command output to that stream",
+        action: "logs:PutLogEvents",
+        resource: stream,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "finds its streams in the command-output log group",
+        action: "logs:DescribeLogStreams",
+        resource: COMMAND_LOG_GROUP,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "checks that the command-output log group exists",
+        action: "logs:DescribeLogGroups",
+        resource: "*",
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "does not write to another log group",
+        action: "logs:PutLogEvents",
+        resource: `${LAMBDA_LOG_GROUP}:log-stream:x`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not read log events back",
+        action: "logs:GetLogEvents",
+        resource: stream,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not create log groups",
+        action: "logs:CreateLogGroup",
+        resource: `arn:aws:logs:${REGION}:${CSS}:log-group:/other`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "registers with Systems Manager",
+        action: "ssm:UpdateInstanceInformation",
+        resource: WORKER_INSTANCE,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "receives Run Command messages",
+        action: "ec2messages:GetMessages",
+        resource: "*",
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "opens the Session Manager control channel",
+        action: "ssmmessages:OpenControlChannel",
+        resource: "*",
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "does not read SSM parameters (dropped from AmazonSSMManagedInstanceCore)",
+        action: "ssm:GetParameter",
+        resource: `arn:aws:ssm:${REGION}:${CSS}:parameter/secret`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "does not send commands itself",
+        action: "ssm:SendCommand",
+        resource: SYNC_DOCUMENT,
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("target role: pushes to the mapped target repositories only", () => {
     const targetRole = { principal: TARGET_SESSION, identityPolicies: TARGET_POLICIES };
-    const push = ["ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchCheckLayerAvailability"];
+    const push = [
+      "ecr:InitiateLayerUpload",
+      "ecr:UploadLayerPart",
+      "ecr:CompleteLayerUpload",
+      "ecr:PutImage",
+      "ecr:BatchCheckLayerAvailability",
+    ];
     matrix([
       ...["coeus", "coeus-feature"].flatMap((repository) =>
-        push.map((action) => ({ ...targetRole, name: `pushes to ${repository} (${action})`, action, resource: target(repository), expected: "Allowed" as const })),
+        push.map((action) => ({
+          ...targetRole,
+          name: `pushes to ${repository} (${action})`,
+          action,
+          resource: target(repository),
+          expected: "Allowed" as const,
+        })),
       ),
-      ...["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"].map((action) => ({
+      ...[
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+        "ecr:DescribeImages",
+        "ecr:DescribeRepositories",
+        "ecr:ListImages",
+      ].map((action) => ({
         ...targetRole,
         name: `reads coeus back to compare and verify (${action})`,
         action,
         resource: target("coeus"),
         expected: "Allowed" as const,
       })),
-      { ...targetRole, name: "gets an ECR authorization token", action: "ecr:GetAuthorizationToken", resource: "*", expected: "Allowed" },
-      { ...targetRole, name: "does not push to an unmapped legacy repository", action: "ecr:PutImage", resource: target("coeus-other"), expected: "ImplicitlyDenied" },
-      { ...targetRole, name: "does not push to the css source repository", action: "ecr:PutImage", resource: source("kuali-coeus"), expected: "ImplicitlyDenied" },
-      { ...targetRole, name: "cannot delete images", action: "ecr:BatchDeleteImage", resource: target("coeus"), expected: "ImplicitlyDenied" },
-      { ...targetRole, name: "cannot create repositories", action: "ecr:CreateRepository", resource: target("coeus-new"), expected: "ImplicitlyDenied" },
-      { ...targetRole, name: "cannot delete repositories", action: "ecr:DeleteRepository", resource: target("coeus"), expected: "ImplicitlyDenied" },
-      { ...targetRole, name: "cannot change tag mutability", action: "ecr:PutImageTagMutability", resource: target("coeus"), expected: "ImplicitlyDenied" },
+      {
+        ...targetRole,
+        name: "gets an ECR authorization token",
+        action: "ecr:GetAuthorizationToken",
+        resource: "*",
+        expected: "Allowed",
+      },
+      {
+        ...targetRole,
+        name: "does not push to an unmapped legacy repository",
+        action: "ecr:PutImage",
+        resource: target("coeus-other"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...targetRole,
+        name: "does not push to the css source repository",
+        action: "ecr:PutImage",
+        resource: source("kuali-coeus"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...targetRole,
+        name: "cannot delete images",
+        action: "ecr:BatchDeleteImage",
+        resource: target("coeus"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...targetRole,
+        name: "cannot create repositories",
+        action: "ecr:CreateRepository",
+        resource: target("coeus-new"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...targetRole,
+        name: "cannot delete repositories",
+        action: "ecr:DeleteRepository",
+        resource: target("coeus"),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...targetRole,
+        name: "cannot change tag mutability",
+        action: "ecr:PutImageTagMutability",
+        resource: target("coeus"),
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("target role trust: only the css worker role may assume it", () => {
     const assume = { action: "sts:AssumeRole", resource: TARGET_ROLE, resourcePolicy: TARGET_TRUST };
-    const withoutCondition: PolicyDocument = { ...TARGET_TRUST, Statement: TARGET_TRUST.Statement.map(({ Condition: _, ...rest }) => rest) };
+    const withoutCondition: PolicyDocument = {
+      ...TARGET_TRUST,
+      Statement: TARGET_TRUST.Statement.map(({ Condition: _, ...rest }) => rest),
+    };
     matrix([
-      { ...assume, name: "a session of the worker role can assume it", principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES, expected: "Allowed" },
-      { ...assume, name: "the worker role itself can assume it", principal: WORKER_ROLE, identityPolicies: WORKER_POLICIES, expected: "Allowed" },
-      { ...assume, name: "another role in the css account cannot, even with sts:AssumeRole on *", principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
-      { ...assume, name: "control: that role could if the trust had no aws:PrincipalArn condition", principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`, identityPolicies: [MAY_ASSUME_ANY_ROLE], resourcePolicy: withoutCondition, expected: "Allowed" },
-      { ...assume, name: "a role of the same name in a third account cannot", principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-worker/i-0123456789abcdef0`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
-      { ...assume, name: "the css account root user cannot (the condition names the worker role)", principal: `arn:aws:iam::${CSS}:root`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
-      { ...assume, name: "control: the css root user could if the trust had no condition", principal: `arn:aws:iam::${CSS}:root`, identityPolicies: [MAY_ASSUME_ANY_ROLE], resourcePolicy: withoutCondition, expected: "Allowed" },
-      { ...assume, name: "a role in the legacy account itself cannot", principal: `arn:aws:sts::${LEGACY}:assumed-role/legacy-admin/bob`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
+      {
+        ...assume,
+        name: "a session of the worker role can assume it",
+        principal: WORKER_SESSION,
+        identityPolicies: WORKER_POLICIES,
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        name: "the worker role itself can assume it",
+        principal: WORKER_ROLE,
+        identityPolicies: WORKER_POLICIES,
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        name: "another role in the css account cannot, even with sts:AssumeRole on *",
+        principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "control: that role could if the trust had no aws:PrincipalArn condition",
+        principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        resourcePolicy: withoutCondition,
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        name: "a role of the same name in a third account cannot",
+        principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-worker/i-0123456789abcdef0`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "the css account root user cannot (the condition names the worker role)",
+        principal: `arn:aws:iam::${CSS}:root`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "control: the css root user could if the trust had no condition",
+        principal: `arn:aws:iam::${CSS}:root`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        resourcePolicy: withoutCondition,
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        name: "a role in the legacy account itself cannot",
+        principal: `arn:aws:sts::${LEGACY}:assumed-role/legacy-admin/bob`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("service roles: trusted by their own service only", () => {
-    const assumeWorker = { action: "sts:AssumeRole", resource: WORKER_ROLE, resourcePolicy: workerTrustPolicy() };
+    const assumeWorker = {
+      action: "sts:AssumeRole",
+      resource: WORKER_ROLE,
+      resourcePolicy: workerTrustPolicy(),
+    };
     const lambdaRole = roleArn(CSS, "ecr-sync-trigger");
-    const assumeLambda = { action: "sts:AssumeRole", resource: lambdaRole, resourcePolicy: lambdaTrustPolicy() };
+    const assumeLambda = {
+      action: "sts:AssumeRole",
+      resource: lambdaRole,
+      resourcePolicy: lambdaTrustPolicy(),
+    };
     matrix([
-      { ...assumeWorker, name: "EC2 assumes the worker role", principal: "ec2.amazonaws.com", expected: "Allowed" },
-      { ...assumeWorker, name: "Lambda does not assume the worker role", principal: "lambda.amazonaws.com", expected: "ImplicitlyDenied" },
-      { ...assumeWorker, name: "another css role does not assume the worker role", principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`, identityPolicies: [MAY_ASSUME_ANY_ROLE], expected: "ImplicitlyDenied" },
-      { ...assumeLambda, name: "Lambda assumes the trigger role", principal: "lambda.amazonaws.com", expected: "Allowed" },
-      { ...assumeLambda, name: "EC2 does not assume the trigger role", principal: "ec2.amazonaws.com", expected: "ImplicitlyDenied" },
+      {
+        ...assumeWorker,
+        name: "EC2 assumes the worker role",
+        principal: "ec2.amazonaws.com",
+        expected: "Allowed",
+      },
+      {
+        ...assumeWorker,
+        name: "Lambda does not assume the worker role",
+        principal: "lambda.amazonaws.com",
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assumeWorker,
+        name: "another css role does not assume the worker role",
+        principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assumeLambda,
+        name: "Lambda assumes the trigger role",
+        principal: "lambda.amazonaws.com",
+        expected: "Allowed",
+      },
+      {
+        ...assumeLambda,
+        name: "EC2 does not assume the trigger role",
+        principal: "ec2.amazonaws.com",
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("push trigger (Lambda): sends the sync document to the worker only", () => {
-    const trigger = { principal: LAMBDA_SESSION, identityPolicies: LAMBDA_POLICIES, action: "ssm:SendCommand" };
+    const trigger = {
+      principal: LAMBDA_SESSION,
+      identityPolicies: LAMBDA_POLICIES,
+      action: "ssm:SendCommand",
+    };
     matrix([
-      { ...trigger, name: "sends the sync document (authorised against the document)", resource: SYNC_DOCUMENT, expected: "Allowed" },
-      { ...trigger, name: "to the worker (authorised against the instance)", resource: WORKER_INSTANCE, expected: "Allowed" },
-      { ...trigger, name: "not another document of the account", resource: `arn:aws:ssm:${REGION}:${CSS}:document/other-document`, expected: "ImplicitlyDenied" },
+      {
+        ...trigger,
+        name: "sends the sync document (authorised against the document)",
+        resource: SYNC_DOCUMENT,
+        expected: "Allowed",
+      },
+      {
+        ...trigger,
+        name: "to the worker (authorised against the instance)",
+        resource: WORKER_INSTANCE,
+        expected: "Allowed",
+      },
+      {
+        ...trigger,
+        name: "not another document of the account",
+        resource: `arn:aws:ssm:${REGION}:${CSS}:document/other-document`,
+        expected: "ImplicitlyDenied",
+      },
       // AWS-owned documents have an empty account field (arn:aws:ssm:REGION::document/AWS-RunShellScript),
       // which iam-simulate cannot parse; the name is evaluated in the account's namespace here, and the
       // next describe-block shows that no SendCommand resource can match an account-less ARN.
-      { ...trigger, name: "not AWS-RunShellScript", resource: `arn:aws:ssm:${REGION}:${CSS}:document/AWS-RunShellScript`, expected: "ImplicitlyDenied" },
-      { ...trigger, name: "not to another instance", resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`, expected: "ImplicitlyDenied" },
-      { ...trigger, name: "cannot start a Session Manager session on the worker", action: "ssm:StartSession", resource: WORKER_INSTANCE, expected: "ImplicitlyDenied" },
-      { principal: LAMBDA_SESSION, identityPolicies: LAMBDA_POLICIES, name: "writes its own logs", action: "logs:PutLogEvents", resource: `${LAMBDA_LOG_GROUP}:log-stream:2026/01/01/[$LATEST]abc`, expected: "Allowed" },
-      { principal: LAMBDA_SESSION, identityPolicies: LAMBDA_POLICIES, name: "does not write to the command-output log group", action: "logs:PutLogEvents", resource: `${COMMAND_LOG_GROUP}:log-stream:x`, expected: "ImplicitlyDenied" },
+      {
+        ...trigger,
+        name: "not AWS-RunShellScript",
+        resource: `arn:aws:ssm:${REGION}:${CSS}:document/AWS-RunShellScript`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...trigger,
+        name: "not to another instance",
+        resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...trigger,
+        name: "cannot start a Session Manager session on the worker",
+        action: "ssm:StartSession",
+        resource: WORKER_INSTANCE,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        principal: LAMBDA_SESSION,
+        identityPolicies: LAMBDA_POLICIES,
+        name: "writes its own logs",
+        action: "logs:PutLogEvents",
+        resource: `${LAMBDA_LOG_GROUP}:log-stream:2026/01/01/[$LATEST]abc`,
+        expected: "Allowed",
+      },
+      {
+        principal: LAMBDA_SESSION,
+        identityPolicies: LAMBDA_POLICIES,
+        name: "does not write to the command-output log group",
+        action: "logs:PutLogEvents",
+        resource: `${COMMAND_LOG_GROUP}:log-stream:x`,
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 });
@@ -224,7 +585,7 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
     lambda: LAMBDA_POLICIES[0],
   });
 
-  it("grants no wildcard action and puts on Resource \"*\" only actions that take no nameable resource", () => {
+  it('grants no wildcard action and puts on Resource "*" only actions that take no nameable resource', () => {
     const takesNoResource = new Set([
       "ecr:GetAuthorizationToken",
       "logs:DescribeLogGroups",
@@ -248,12 +609,15 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
         if (([] as string[]).concat(statement.Resource ?? []).includes("*")) onStar.push(...actions);
       }
     }
-    for (const action of onStar) expect(takesNoResource.has(action), `${action} on Resource "*"`).to.equal(true);
+    for (const action of onStar)
+      expect(takesNoResource.has(action), `${action} on Resource "*"`).to.equal(true);
     expect(new Set(onStar)).to.deep.equal(takesNoResource);
   });
 
   it("names SendCommand's document and instance exactly, so no AWS-owned document (empty account field) can match", () => {
-    const sendCommand = LAMBDA_POLICIES[0].Statement.find((statement) => statement.Action === "ssm:SendCommand");
+    const sendCommand = LAMBDA_POLICIES[0].Statement.find(
+      (statement) => statement.Action === "ssm:SendCommand",
+    );
     expect(sendCommand?.Resource).to.deep.equal([WORKER_INSTANCE, SYNC_DOCUMENT]);
     for (const resource of ([] as string[]).concat(sendCommand?.Resource ?? [])) {
       expect(resource).not.to.match(/[*?]/);
@@ -262,15 +626,28 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
   });
 
   it("renders the same document whatever the order of the repositories", () => {
-    const forward = workerPolicy({ sourceRepositoryArns: [source("kuali-coeus"), source("kuali-coeus-feature")], targetRoleArn: TARGET_ROLE, commandLogGroupArn: COMMAND_LOG_GROUP });
-    const backward = workerPolicy({ sourceRepositoryArns: [source("kuali-coeus-feature"), source("kuali-coeus")], targetRoleArn: TARGET_ROLE, commandLogGroupArn: COMMAND_LOG_GROUP });
+    const forward = workerPolicy({
+      sourceRepositoryArns: [source("kuali-coeus"), source("kuali-coeus-feature")],
+      targetRoleArn: TARGET_ROLE,
+      commandLogGroupArn: COMMAND_LOG_GROUP,
+    });
+    const backward = workerPolicy({
+      sourceRepositoryArns: [source("kuali-coeus-feature"), source("kuali-coeus")],
+      targetRoleArn: TARGET_ROLE,
+      commandLogGroupArn: COMMAND_LOG_GROUP,
+    });
     expect(JSON.stringify(backward)).to.equal(JSON.stringify(forward));
     const targets = targetRolePolicy({ targetRepositoryArns: [target("coeus-feature"), target("coeus")] });
     expect(targets.Statement[1].Resource).to.deep.equal([target("coeus"), target("coeus-feature")]);
   });
 
   it("gives every statement a unique, stable Sid", () => {
-    for (const policy of [...Object.values(allDocuments()), TARGET_TRUST, workerTrustPolicy(), lambdaTrustPolicy()]) {
+    for (const policy of [
+      ...Object.values(allDocuments()),
+      TARGET_TRUST,
+      workerTrustPolicy(),
+      lambdaTrustPolicy(),
+    ]) {
       const sids = policy.Statement.map((statement) => statement.Sid);
       for (const sid of sids) expect(sid).to.match(/^[A-Za-z0-9]+$/);
       expect(new Set(sids).size).to.equal(sids.length);
@@ -278,29 +655,108 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
     expect(TARGET_TRUST.Statement.map((s) => s.Sid)).to.deep.equal(["AssumeFromSourceWorkerRoleOnly"]);
   });
 
-  it("accepts a log group ARN with the trailing \":*\" some tools add, and renders the same policy", () => {
-    const plain = lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP });
-    const starred = lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: `${LAMBDA_LOG_GROUP}:*` });
+  it('accepts a log group ARN with the trailing ":*" some tools add, and renders the same policy', () => {
+    const plain = lambdaPolicy({
+      documentArn: SYNC_DOCUMENT,
+      instanceArn: WORKER_INSTANCE,
+      logGroupArn: LAMBDA_LOG_GROUP,
+    });
+    const starred = lambdaPolicy({
+      documentArn: SYNC_DOCUMENT,
+      instanceArn: WORKER_INSTANCE,
+      logGroupArn: `${LAMBDA_LOG_GROUP}:*`,
+    });
     expect(starred).to.deep.equal(plain);
   });
 });
 
 describe("policy functions: input checks name the argument and the value", () => {
-  const validWorker = { sourceRepositoryArns: [source("kuali-coeus")], targetRoleArn: TARGET_ROLE, commandLogGroupArn: COMMAND_LOG_GROUP };
+  const validWorker = {
+    sourceRepositoryArns: [source("kuali-coeus")],
+    targetRoleArn: TARGET_ROLE,
+    commandLogGroupArn: COMMAND_LOG_GROUP,
+  };
   const cases: Array<[string, () => unknown, RegExp]> = [
-    ["an empty source repository list", () => workerPolicy({ ...validWorker, sourceRepositoryArns: [] }), /^sourceRepositoryArns: expected a non-empty list/],
-    ["a repository name instead of an ARN", () => workerPolicy({ ...validWorker, sourceRepositoryArns: ["kuali-coeus"] }), /^sourceRepositoryArns\[0\]: "kuali-coeus" is not an ECR repository ARN/],
-    ["a repository ARN whose name ECR would reject", () => workerPolicy({ ...validWorker, sourceRepositoryArns: [`arn:aws:ecr:${REGION}:${CSS}:repository/Kuali_Coeus`] }), /^sourceRepositoryArns\[0\]: ".*Kuali_Coeus" is not an ECR repository ARN/],
-    ["a wildcard repository ARN", () => workerPolicy({ ...validWorker, sourceRepositoryArns: [`arn:aws:ecr:${REGION}:${CSS}:repository/*`] }), /^sourceRepositoryArns\[0\]: .* is not an ECR repository ARN/],
-    ["a repository listed twice", () => targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus")] }), /^targetRepositoryArns\[1\]: ".*coeus" is listed twice/],
-    ["a malformed target role ARN", () => workerPolicy({ ...validWorker, targetRoleArn: "arn:aws:iam::73009635373:role/x" }), /^targetRoleArn: "arn:aws:iam::73009635373:role\/x" is not an IAM role ARN/],
-    ["a log group name instead of an ARN", () => workerPolicy({ ...validWorker, commandLogGroupArn: "/ecr-sync/commands" }), /^commandLogGroupArn: "\/ecr-sync\/commands" is not a CloudWatch Logs log group ARN/],
-    ["a malformed source account id", () => targetRoleTrustPolicy({ sourceAccountId: "77020335033", workerRoleArn: WORKER_ROLE }), /^sourceAccountId: "77020335033" is not an AWS account id/],
-    ["a worker role outside the source account", () => targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(THIRD, "ecr-sync-worker") }), /^workerRoleArn: .* is in account 111122223333, not in sourceAccountId 770203350335/],
-    ["an AWS-owned document", () => lambdaPolicy({ documentArn: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP }), /^documentArn: ".*AWS-RunShellScript" is not an SSM document ARN of this account/],
-    ["a wildcard instance", () => lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/*`, logGroupArn: LAMBDA_LOG_GROUP }), /^instanceArn: ".*instance\/\*" is not an EC2 instance ARN/],
-    ["a bad region", () => repositoryArn(CSS, "useast1", "kuali-coeus"), /^region: "useast1" is not an AWS region name/],
-    ["a bad repository name", () => repositoryArn(CSS, REGION, "Kuali"), /^name: "Kuali" is not a valid ECR repository name/],
+    [
+      "an empty source repository list",
+      () => workerPolicy({ ...validWorker, sourceRepositoryArns: [] }),
+      /^sourceRepositoryArns: expected a non-empty list/,
+    ],
+    [
+      "a repository name instead of an ARN",
+      () => workerPolicy({ ...validWorker, sourceRepositoryArns: ["kuali-coeus"] }),
+      /^sourceRepositoryArns\[0\]: "kuali-coeus" is not an ECR repository ARN/,
+    ],
+    [
+      "a repository ARN whose name ECR would reject",
+      () =>
+        workerPolicy({
+          ...validWorker,
+          sourceRepositoryArns: [`arn:aws:ecr:${REGION}:${CSS}:repository/Kuali_Coeus`],
+        }),
+      /^sourceRepositoryArns\[0\]: ".*Kuali_Coeus" is not an ECR repository ARN/,
+    ],
+    [
+      "a wildcard repository ARN",
+      () =>
+        workerPolicy({ ...validWorker, sourceRepositoryArns: [`arn:aws:ecr:${REGION}:${CSS}:repository/*`] }),
+      /^sourceRepositoryArns\[0\]: .* is not an ECR repository ARN/,
+    ],
+    [
+      "a repository listed twice",
+      () => targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus")] }),
+      /^targetRepositoryArns\[1\]: ".*coeus" is listed twice/,
+    ],
+    [
+      "a malformed target role ARN",
+      () => workerPolicy({ ...validWorker, targetRoleArn: "arn:aws:iam::73009635373:role/x" }),
+      /^targetRoleArn: "arn:aws:iam::73009635373:role\/x" is not an IAM role ARN/,
+    ],
+    [
+      "a log group name instead of an ARN",
+      () => workerPolicy({ ...validWorker, commandLogGroupArn: "/ecr-sync/commands" }),
+      /^commandLogGroupArn: "\/ecr-sync\/commands" is not a CloudWatch Logs log group ARN/,
+    ],
+    [
+      "a malformed source account id",
+      () => targetRoleTrustPolicy({ sourceAccountId: "77020335033", workerRoleArn: WORKER_ROLE }),
+      /^sourceAccountId: "77020335033" is not an AWS account id/,
+    ],
+    [
+      "a worker role outside the source account",
+      () => targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(THIRD, "ecr-sync-worker") }),
+      /^workerRoleArn: .* is in account 111122223333, not in sourceAccountId 770203350335/,
+    ],
+    [
+      "an AWS-owned document",
+      () =>
+        lambdaPolicy({
+          documentArn: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`,
+          instanceArn: WORKER_INSTANCE,
+          logGroupArn: LAMBDA_LOG_GROUP,
+        }),
+      /^documentArn: ".*AWS-RunShellScript" is not an SSM document ARN of this account/,
+    ],
+    [
+      "a wildcard instance",
+      () =>
+        lambdaPolicy({
+          documentArn: SYNC_DOCUMENT,
+          instanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/*`,
+          logGroupArn: LAMBDA_LOG_GROUP,
+        }),
+      /^instanceArn: ".*instance\/\*" is not an EC2 instance ARN/,
+    ],
+    [
+      "a bad region",
+      () => repositoryArn(CSS, "useast1", "kuali-coeus"),
+      /^region: "useast1" is not an AWS region name/,
+    ],
+    [
+      "a bad repository name",
+      () => repositoryArn(CSS, REGION, "Kuali"),
+      /^name: "Kuali" is not a valid ECR repository name/,
+    ],
     ["a bad account id", () => roleArn("1234", "x"), /^accountId: "1234" is not an AWS account id/],
     ["a bad role name", () => roleArn(CSS, "has space"), /^name: "has space" is not a valid IAM role name/],
   ];
@@ -311,7 +767,9 @@ describe("policy functions: input checks name the argument and the value", () =>
   }
 
   it("builds ARNs in the documented forms", () => {
-    expect(repositoryArn(CSS, REGION, "kuali-coeus")).to.equal("arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus");
+    expect(repositoryArn(CSS, REGION, "kuali-coeus")).to.equal(
+      "arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus",
+    );
     expect(roleArn(LEGACY, "ecr-sync-target")).to.equal("arn:aws:iam::730096353738:role/ecr-sync-target");
   });
 });
@@ -323,14 +781,27 @@ describe("failures reach a person, gaps heal: the policies of issue 5, evaluated
   const PUSH_RULE = `arn:aws:events:${REGION}:${CSS}:rule/ecr-sync-push`;
   const FAILED_RULE = `arn:aws:events:${REGION}:${CSS}:rule/ecr-sync-command-failed`;
   const OTHER_RULE = `arn:aws:events:${REGION}:${CSS}:rule/someone-elses-rule`;
-  const ALARMS = [`arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-dead-letters`, `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-push-trigger-errors`];
+  const ALARMS = [
+    `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-dead-letters`,
+    `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-push-trigger-errors`,
+  ];
   const GROUP = `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/ecr-sync`;
   const SCHEDULER_ROLE = roleArn(CSS, "ecr-sync-reconcile-scheduler");
   const SCHEDULER_SESSION = `arn:aws:sts::${CSS}:assumed-role/ecr-sync-reconcile-scheduler/schedule`;
   const FUNCTION_ROLE = roleArn(CSS, "ecr-sync-trigger");
-  const SCHEDULER_POLICIES = [schedulerPolicy({ documentArn: RECONCILE_DOCUMENT, instanceArn: WORKER_INSTANCE, deadLetterQueueArn: QUEUE })];
+  const SCHEDULER_POLICIES = [
+    schedulerPolicy({
+      documentArn: RECONCILE_DOCUMENT,
+      instanceArn: WORKER_INSTANCE,
+      deadLetterQueueArn: QUEUE,
+    }),
+  ];
   const SCHEDULER_TRUST = schedulerTrustPolicy({ scheduleGroupArn: GROUP });
-  const QUEUE_POLICY = deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [PUSH_RULE, FAILED_RULE], senderRoleArns: [FUNCTION_ROLE, SCHEDULER_ROLE] });
+  const QUEUE_POLICY = deadLetterQueuePolicy({
+    queueArn: QUEUE,
+    ruleArns: [PUSH_RULE, FAILED_RULE],
+    senderRoleArns: [FUNCTION_ROLE, SCHEDULER_ROLE],
+  });
   const TOPIC_POLICY = alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: ALARMS });
   /** A role of another account that may send to any queue and publish to any topic, as far as its own account is concerned. */
   const MAY_SEND_ANYWHERE: PolicyDocument = {
@@ -339,65 +810,282 @@ describe("failures reach a person, gaps heal: the policies of issue 5, evaluated
   };
 
   describe("reconcile scheduler role: sends the reconcile document to the worker only", () => {
-    const scheduler = { principal: SCHEDULER_SESSION, identityPolicies: SCHEDULER_POLICIES, action: "ssm:SendCommand" };
+    const scheduler = {
+      principal: SCHEDULER_SESSION,
+      identityPolicies: SCHEDULER_POLICIES,
+      action: "ssm:SendCommand",
+    };
     matrix([
-      { ...scheduler, name: "sends the reconcile document", resource: RECONCILE_DOCUMENT, expected: "Allowed" },
+      {
+        ...scheduler,
+        name: "sends the reconcile document",
+        resource: RECONCILE_DOCUMENT,
+        expected: "Allowed",
+      },
       { ...scheduler, name: "to the worker instance", resource: WORKER_INSTANCE, expected: "Allowed" },
-      { ...scheduler, name: "does not send the sync document (copy of arbitrary tags)", resource: SYNC_DOCUMENT, expected: "ImplicitlyDenied" },
-      { ...scheduler, name: "does not send AWS-RunShellScript (in the account's namespace)", resource: `arn:aws:ssm:${REGION}:${CSS}:document/AWS-RunShellScript`, expected: "ImplicitlyDenied" },
-      { ...scheduler, name: "does not send to another instance", resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`, expected: "ImplicitlyDenied" },
-      { ...scheduler, name: "does not start a session on the worker", action: "ssm:StartSession", resource: WORKER_INSTANCE, expected: "ImplicitlyDenied" },
-      { ...scheduler, name: "puts a failed invocation into the dead-letter queue", action: "sqs:SendMessage", resource: QUEUE, expected: "Allowed" },
-      { ...scheduler, name: "does not read the dead-letter queue", action: "sqs:ReceiveMessage", resource: QUEUE, expected: "ImplicitlyDenied" },
-      { ...scheduler, name: "does not send to another queue", action: "sqs:SendMessage", resource: `arn:aws:sqs:${REGION}:${CSS}:other`, expected: "ImplicitlyDenied" },
+      {
+        ...scheduler,
+        name: "does not send the sync document (copy of arbitrary tags)",
+        resource: SYNC_DOCUMENT,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...scheduler,
+        name: "does not send AWS-RunShellScript (in the account's namespace)",
+        resource: `arn:aws:ssm:${REGION}:${CSS}:document/AWS-RunShellScript`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...scheduler,
+        name: "does not send to another instance",
+        resource: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...scheduler,
+        name: "does not start a session on the worker",
+        action: "ssm:StartSession",
+        resource: WORKER_INSTANCE,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...scheduler,
+        name: "puts a failed invocation into the dead-letter queue",
+        action: "sqs:SendMessage",
+        resource: QUEUE,
+        expected: "Allowed",
+      },
+      {
+        ...scheduler,
+        name: "does not read the dead-letter queue",
+        action: "sqs:ReceiveMessage",
+        resource: QUEUE,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...scheduler,
+        name: "does not send to another queue",
+        action: "sqs:SendMessage",
+        resource: `arn:aws:sqs:${REGION}:${CSS}:other`,
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("reconcile scheduler role trust: Scheduler, for the ecr-sync schedule group of this account only", () => {
-    const assume = { principal: "scheduler.amazonaws.com", action: "sts:AssumeRole", resource: SCHEDULER_ROLE, resourcePolicy: SCHEDULER_TRUST };
+    const assume = {
+      principal: "scheduler.amazonaws.com",
+      action: "sts:AssumeRole",
+      resource: SCHEDULER_ROLE,
+      resourcePolicy: SCHEDULER_TRUST,
+    };
     matrix([
-      { ...assume, name: "Scheduler for a schedule of the ecr-sync group", context: { "aws:SourceAccount": CSS, "aws:SourceArn": GROUP }, expected: "Allowed" },
-      { ...assume, name: "not Scheduler for a schedule of the default group", context: { "aws:SourceAccount": CSS, "aws:SourceArn": `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/default` }, expected: "ImplicitlyDenied" },
-      { ...assume, name: "not Scheduler on behalf of another account", context: { "aws:SourceAccount": THIRD, "aws:SourceArn": `arn:aws:scheduler:${REGION}:${THIRD}:schedule-group/ecr-sync` }, expected: "ImplicitlyDenied" },
-      { ...assume, name: "not EventBridge (the older events.amazonaws.com)", principal: "events.amazonaws.com", context: { "aws:SourceAccount": CSS, "aws:SourceArn": GROUP }, expected: "ImplicitlyDenied" },
+      {
+        ...assume,
+        name: "Scheduler for a schedule of the ecr-sync group",
+        context: { "aws:SourceAccount": CSS, "aws:SourceArn": GROUP },
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        name: "not Scheduler for a schedule of the default group",
+        context: {
+          "aws:SourceAccount": CSS,
+          "aws:SourceArn": `arn:aws:scheduler:${REGION}:${CSS}:schedule-group/default`,
+        },
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "not Scheduler on behalf of another account",
+        context: {
+          "aws:SourceAccount": THIRD,
+          "aws:SourceArn": `arn:aws:scheduler:${REGION}:${THIRD}:schedule-group/ecr-sync`,
+        },
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "not EventBridge (the older events.amazonaws.com)",
+        principal: "events.amazonaws.com",
+        context: { "aws:SourceAccount": CSS, "aws:SourceArn": GROUP },
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("dead-letter queue policy: the two rules and the two roles, SendMessage only", () => {
-    const fromEvents = { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY };
+    const fromEvents = {
+      principal: "events.amazonaws.com",
+      action: "sqs:SendMessage",
+      resource: QUEUE,
+      resourcePolicy: QUEUE_POLICY,
+    };
     matrix([
-      { ...fromEvents, name: "EventBridge for the push rule", context: { "aws:SourceArn": PUSH_RULE }, expected: "Allowed" },
-      { ...fromEvents, name: "EventBridge for the failed-command rule", context: { "aws:SourceArn": FAILED_RULE }, expected: "Allowed" },
-      { ...fromEvents, name: "not EventBridge for another rule", context: { "aws:SourceArn": OTHER_RULE }, expected: "ImplicitlyDenied" },
+      {
+        ...fromEvents,
+        name: "EventBridge for the push rule",
+        context: { "aws:SourceArn": PUSH_RULE },
+        expected: "Allowed",
+      },
+      {
+        ...fromEvents,
+        name: "EventBridge for the failed-command rule",
+        context: { "aws:SourceArn": FAILED_RULE },
+        expected: "Allowed",
+      },
+      {
+        ...fromEvents,
+        name: "not EventBridge for another rule",
+        context: { "aws:SourceArn": OTHER_RULE },
+        expected: "ImplicitlyDenied",
+      },
       { ...fromEvents, name: "not EventBridge without a source rule", expected: "ImplicitlyDenied" },
-      { ...fromEvents, name: "not SNS", principal: "sns.amazonaws.com", context: { "aws:SourceArn": PUSH_RULE }, expected: "ImplicitlyDenied" },
-      { name: "the push trigger's role (Lambda's on-failure destination)", principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/fn`, identityPolicies: [deadLetterSendPolicy({ queueArn: QUEUE })], action: "sqs:SendMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY, expected: "Allowed" },
-      { name: "the push trigger's role may not read the queue", principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/fn`, identityPolicies: [deadLetterSendPolicy({ queueArn: QUEUE })], action: "sqs:ReceiveMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY, expected: "ImplicitlyDenied" },
-      { name: "not a role of another account, whatever its own policy says", principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-trigger/fn`, identityPolicies: [MAY_SEND_ANYWHERE], action: "sqs:SendMessage", resource: QUEUE, resourcePolicy: QUEUE_POLICY, expected: "ImplicitlyDenied" },
+      {
+        ...fromEvents,
+        name: "not SNS",
+        principal: "sns.amazonaws.com",
+        context: { "aws:SourceArn": PUSH_RULE },
+        expected: "ImplicitlyDenied",
+      },
+      {
+        name: "the push trigger's role (Lambda's on-failure destination)",
+        principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/fn`,
+        identityPolicies: [deadLetterSendPolicy({ queueArn: QUEUE })],
+        action: "sqs:SendMessage",
+        resource: QUEUE,
+        resourcePolicy: QUEUE_POLICY,
+        expected: "Allowed",
+      },
+      {
+        name: "the push trigger's role may not read the queue",
+        principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/fn`,
+        identityPolicies: [deadLetterSendPolicy({ queueArn: QUEUE })],
+        action: "sqs:ReceiveMessage",
+        resource: QUEUE,
+        resourcePolicy: QUEUE_POLICY,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        name: "not a role of another account, whatever its own policy says",
+        principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-trigger/fn`,
+        identityPolicies: [MAY_SEND_ANYWHERE],
+        action: "sqs:SendMessage",
+        resource: QUEUE,
+        resourcePolicy: QUEUE_POLICY,
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("alert topic policy: the failed-command rule and the two alarms only", () => {
     const publish = { action: "sns:Publish", resource: TOPIC, resourcePolicy: TOPIC_POLICY };
     matrix([
-      { ...publish, name: "EventBridge for the failed-command rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": FAILED_RULE }, expected: "Allowed" },
-      { ...publish, name: "not EventBridge for the push rule", principal: "events.amazonaws.com", context: { "aws:SourceArn": PUSH_RULE }, expected: "ImplicitlyDenied" },
-      ...ALARMS.map((alarm) => ({ ...publish, name: `CloudWatch for ${alarm.split(":").pop()}`, principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": alarm }, expected: "Allowed" as const })),
-      { ...publish, name: "not CloudWatch for another alarm", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:other` }, expected: "ImplicitlyDenied" },
-      { ...publish, name: "not CloudWatch for an alarm named the same in another account", principal: "cloudwatch.amazonaws.com", context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${THIRD}:alarm:ecr-sync-dead-letters` }, expected: "ImplicitlyDenied" },
-      { ...publish, name: "not a role of another account", principal: `arn:aws:sts::${THIRD}:assumed-role/x/y`, identityPolicies: [MAY_SEND_ANYWHERE], expected: "ImplicitlyDenied" },
+      {
+        ...publish,
+        name: "EventBridge for the failed-command rule",
+        principal: "events.amazonaws.com",
+        context: { "aws:SourceArn": FAILED_RULE },
+        expected: "Allowed",
+      },
+      {
+        ...publish,
+        name: "not EventBridge for the push rule",
+        principal: "events.amazonaws.com",
+        context: { "aws:SourceArn": PUSH_RULE },
+        expected: "ImplicitlyDenied",
+      },
+      ...ALARMS.map((alarm) => ({
+        ...publish,
+        name: `CloudWatch for ${alarm.split(":").pop()}`,
+        principal: "cloudwatch.amazonaws.com",
+        context: { "aws:SourceArn": alarm },
+        expected: "Allowed" as const,
+      })),
+      {
+        ...publish,
+        name: "not CloudWatch for another alarm",
+        principal: "cloudwatch.amazonaws.com",
+        context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:other` },
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...publish,
+        name: "not CloudWatch for an alarm named the same in another account",
+        principal: "cloudwatch.amazonaws.com",
+        context: { "aws:SourceArn": `arn:aws:cloudwatch:${REGION}:${THIRD}:alarm:ecr-sync-dead-letters` },
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...publish,
+        name: "not a role of another account",
+        principal: `arn:aws:sts::${THIRD}:assumed-role/x/y`,
+        identityPolicies: [MAY_SEND_ANYWHERE],
+        expected: "ImplicitlyDenied",
+      },
     ]);
   });
 
   describe("input checks name the argument and the value", () => {
     const cases: Array<[string, () => unknown, RegExp]> = [
-      ["a schedule ARN instead of its group's", () => schedulerTrustPolicy({ scheduleGroupArn: `arn:aws:scheduler:${REGION}:${CSS}:schedule/ecr-sync/ecr-sync-reconcile` }), /^scheduleGroupArn: ".*schedule\/ecr-sync\/ecr-sync-reconcile" is not an EventBridge Scheduler schedule group ARN/],
-      ["a queue URL instead of its ARN", () => schedulerPolicy({ documentArn: RECONCILE_DOCUMENT, instanceArn: WORKER_INSTANCE, deadLetterQueueArn: `https://sqs.${REGION}.amazonaws.com/${CSS}/ecr-sync-dead-letters` }), /^deadLetterQueueArn: "https:.*" is not an SQS queue ARN/],
-      ["an AWS-owned document for the schedule", () => schedulerPolicy({ documentArn: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`, instanceArn: WORKER_INSTANCE, deadLetterQueueArn: QUEUE }), /^documentArn: .* is not an SSM document ARN of this account/],
-      ["a wildcard rule", () => deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [`arn:aws:events:${REGION}:${CSS}:rule/*`], senderRoleArns: [FUNCTION_ROLE] }), /^ruleArns\[0\]: .* is not an EventBridge rule ARN/],
-      ["no sender role", () => deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [PUSH_RULE], senderRoleArns: [] }), /^senderRoleArns: expected a non-empty list of IAM role ARNs/],
-      ["a wildcard alarm", () => alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: [`arn:aws:cloudwatch:${REGION}:${CSS}:alarm:*`] }), /^alarmArns\[0\]: .* is not a CloudWatch alarm ARN/],
-      ["a topic name instead of its ARN", () => alertTopicPolicy({ topicArn: "ecr-sync-alerts", ruleArns: [FAILED_RULE], alarmArns: ALARMS }), /^topicArn: "ecr-sync-alerts" is not an SNS topic ARN/],
+      [
+        "a schedule ARN instead of its group's",
+        () =>
+          schedulerTrustPolicy({
+            scheduleGroupArn: `arn:aws:scheduler:${REGION}:${CSS}:schedule/ecr-sync/ecr-sync-reconcile`,
+          }),
+        /^scheduleGroupArn: ".*schedule\/ecr-sync\/ecr-sync-reconcile" is not an EventBridge Scheduler schedule group ARN/,
+      ],
+      [
+        "a queue URL instead of its ARN",
+        () =>
+          schedulerPolicy({
+            documentArn: RECONCILE_DOCUMENT,
+            instanceArn: WORKER_INSTANCE,
+            deadLetterQueueArn: `https://sqs.${REGION}.amazonaws.com/${CSS}/ecr-sync-dead-letters`,
+          }),
+        /^deadLetterQueueArn: "https:.*" is not an SQS queue ARN/,
+      ],
+      [
+        "an AWS-owned document for the schedule",
+        () =>
+          schedulerPolicy({
+            documentArn: `arn:aws:ssm:${REGION}::document/AWS-RunShellScript`,
+            instanceArn: WORKER_INSTANCE,
+            deadLetterQueueArn: QUEUE,
+          }),
+        /^documentArn: .* is not an SSM document ARN of this account/,
+      ],
+      [
+        "a wildcard rule",
+        () =>
+          deadLetterQueuePolicy({
+            queueArn: QUEUE,
+            ruleArns: [`arn:aws:events:${REGION}:${CSS}:rule/*`],
+            senderRoleArns: [FUNCTION_ROLE],
+          }),
+        /^ruleArns\[0\]: .* is not an EventBridge rule ARN/,
+      ],
+      [
+        "no sender role",
+        () => deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [PUSH_RULE], senderRoleArns: [] }),
+        /^senderRoleArns: expected a non-empty list of IAM role ARNs/,
+      ],
+      [
+        "a wildcard alarm",
+        () =>
+          alertTopicPolicy({
+            topicArn: TOPIC,
+            ruleArns: [FAILED_RULE],
+            alarmArns: [`arn:aws:cloudwatch:${REGION}:${CSS}:alarm:*`],
+          }),
+        /^alarmArns\[0\]: .* is not a CloudWatch alarm ARN/,
+      ],
+      [
+        "a topic name instead of its ARN",
+        () => alertTopicPolicy({ topicArn: "ecr-sync-alerts", ruleArns: [FAILED_RULE], alarmArns: ALARMS }),
+        /^topicArn: "ecr-sync-alerts" is not an SNS topic ARN/,
+      ],
     ];
     for (const [what, call, message] of cases) {
       it(`rejects ${what}`, () => {
@@ -406,8 +1094,16 @@ describe("failures reach a person, gaps heal: the policies of issue 5, evaluated
     }
 
     it("renders the same documents whatever the order of rules, roles and alarms", () => {
-      expect(deadLetterQueuePolicy({ queueArn: QUEUE, ruleArns: [FAILED_RULE, PUSH_RULE], senderRoleArns: [SCHEDULER_ROLE, FUNCTION_ROLE] })).to.deep.equal(QUEUE_POLICY);
-      expect(alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: [...ALARMS].reverse() })).to.deep.equal(TOPIC_POLICY);
+      expect(
+        deadLetterQueuePolicy({
+          queueArn: QUEUE,
+          ruleArns: [FAILED_RULE, PUSH_RULE],
+          senderRoleArns: [SCHEDULER_ROLE, FUNCTION_ROLE],
+        }),
+      ).to.deep.equal(QUEUE_POLICY);
+      expect(
+        alertTopicPolicy({ topicArn: TOPIC, ruleArns: [FAILED_RULE], alarmArns: [...ALARMS].reverse() }),
+      ).to.deep.equal(TOPIC_POLICY);
     });
   });
 });

@@ -11,9 +11,15 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { buildReconcileDocument, CommandDocument } from "../../components/document";
 import { commandFailureEventPattern } from "../../components/patterns";
-import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../local/render";
+import {
+  PROJECT_ROOT,
+  Rendering,
+  jsonInput,
+  renderStack,
+  resource,
+  resourcesOfType,
+} from "../../local/render";
 import { MotoServer, startMoto } from "../../local/moto";
-
 
 const T = {
   queue: "aws:sqs/queue:Queue",
@@ -50,7 +56,10 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
     [css, withEmailAndCron, scheduleOff] = await Promise.all([
       renderStack("css"),
       renderStack("css", {
-        config: { "ecr-sync:alertEmail": "kuali-oncall@example.edu", "ecr-sync:reconcileSchedule": "cron(30 5 * * ? *)" },
+        config: {
+          "ecr-sync:alertEmail": "kuali-oncall@example.edu",
+          "ecr-sync:reconcileSchedule": "cron(30 5 * * ? *)",
+        },
       }),
       renderStack("css", { config: { "ecr-sync:reconcileSchedule": "off" } }),
     ]);
@@ -59,7 +68,11 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
   describe("the dead-letter queue", () => {
     it("keeps messages 14 days, encrypted at rest with SQS-managed keys", () => {
       const queue = resource(css, T.queue, "ecr-sync-dead-letters");
-      expect(queue.inputs).to.deep.equal({ name: "ecr-sync-dead-letters", messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true });
+      expect(queue.inputs).to.deep.equal({
+        name: "ecr-sync-dead-letters",
+        messageRetentionSeconds: 1209600,
+        sqsManagedSseEnabled: true,
+      });
       expect(queue.state.arn).to.equal(QUEUE_ARN);
     });
 
@@ -74,22 +87,31 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
       const sendPolicy = jsonInput(resource(css, T.rolePolicy, "ecr-sync-function-dead-letter"), "policy");
       expect(sendPolicy).to.deep.equal({
         Version: "2012-10-17",
-        Statement: [{ Sid: "SendToDeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: QUEUE_ARN }],
+        Statement: [
+          { Sid: "SendToDeadLetterQueue", Effect: "Allow", Action: "sqs:SendMessage", Resource: QUEUE_ARN },
+        ],
       });
-      expect(resource(css, T.rolePolicy, "ecr-sync-function-dead-letter").inputs.role).to.equal("ecr-sync-push-trigger");
+      expect(resource(css, T.rolePolicy, "ecr-sync-function-dead-letter").inputs.role).to.equal(
+        "ecr-sync-push-trigger",
+      );
     });
 
     it("receives what EventBridge could not deliver to the push trigger or to the alert topic, after bounded retries", () => {
       for (const name of ["ecr-sync-push-target", "ecr-sync-command-failed-target"]) {
         const target = resource(css, T.target, name);
         expect(target.inputs.deadLetterConfig, name).to.deep.equal({ arn: QUEUE_ARN });
-        expect(target.inputs.retryPolicy, name).to.deep.equal({ maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 8 });
+        expect(target.inputs.retryPolicy, name).to.deep.equal({
+          maximumEventAgeInSeconds: 3600,
+          maximumRetryAttempts: 8,
+        });
       }
     });
 
     it("lets only the two rules (by aws:SourceArn), the push trigger's role and the schedule's role send to it", () => {
       const policy = resource(css, T.queuePolicy, "ecr-sync-dead-letters-policy");
-      expect(policy.inputs.queueUrl).to.equal(`https://sqs.us-east-1.amazonaws.com/${CSS}/ecr-sync-dead-letters`);
+      expect(policy.inputs.queueUrl).to.equal(
+        `https://sqs.us-east-1.amazonaws.com/${CSS}/ecr-sync-dead-letters`,
+      );
       expect(jsonInput(policy, "policy")).to.deep.equal({
         Version: "2012-10-17",
         Statement: [
@@ -101,14 +123,22 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             Resource: QUEUE_ARN,
             Condition: {
               ArnEquals: {
-                "aws:SourceArn": [`arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-command-failed`, `arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-push`],
+                "aws:SourceArn": [
+                  `arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-command-failed`,
+                  `arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-push`,
+                ],
               },
             },
           },
           {
             Sid: "RolesSendFailedInvocations",
             Effect: "Allow",
-            Principal: { AWS: [`arn:aws:iam::${CSS}:role/ecr-sync-push-trigger`, `arn:aws:iam::${CSS}:role/ecr-sync-reconcile-scheduler`] },
+            Principal: {
+              AWS: [
+                `arn:aws:iam::${CSS}:role/ecr-sync-push-trigger`,
+                `arn:aws:iam::${CSS}:role/ecr-sync-reconcile-scheduler`,
+              ],
+            },
             Action: "sqs:SendMessage",
             Resource: QUEUE_ARN,
           },
@@ -124,24 +154,43 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
       expect(jsonInput(rule, "eventPattern")).to.deep.equal({
         source: ["aws.ssm"],
         "detail-type": ["EC2 Command Status-change Notification"],
-        detail: { "document-name": ["ecr-sync-copy-image", "ecr-sync-reconcile"], status: ["Cancelled", "Failed", "TimedOut"] },
+        detail: {
+          "document-name": ["ecr-sync-copy-image", "ecr-sync-reconcile"],
+          status: ["Cancelled", "Failed", "TimedOut"],
+        },
       });
     });
 
     it("sends them to the alert topic as a sentence naming the command and where its output is", () => {
       const target = resource(css, T.target, "ecr-sync-command-failed-target");
       expect(target.inputs).to.include({ rule: "ecr-sync-command-failed", arn: TOPIC_ARN });
-      const transformer = target.inputs.inputTransformer as { inputPaths: Record<string, string>; inputTemplate: string };
-      expect(transformer.inputPaths).to.include({ command: "$.detail.command-id", document: "$.detail.document-name", status: "$.detail.status" });
+      const transformer = target.inputs.inputTransformer as {
+        inputPaths: Record<string, string>;
+        inputTemplate: string;
+      };
+      expect(transformer.inputPaths).to.include({
+        command: "$.detail.command-id",
+        document: "$.detail.document-name",
+        status: "$.detail.status",
+      });
       const text = JSON.parse(transformer.inputTemplate) as string;
-      expect(text).to.include("<command>").and.include("<document>").and.include("<status>").and.include("/ecr-sync/commands");
-      expect(text).to.include("aws ssm list-command-invocations --region <region> --command-id <command> --details");
-      for (const [, placeholder] of text.matchAll(/<(\w+)>/g)) expect(transformer.inputPaths, placeholder).to.have.property(placeholder);
+      expect(text)
+        .to.include("<command>")
+        .and.include("<document>")
+        .and.include("<status>")
+        .and.include("/ecr-sync/commands");
+      expect(text).to.include(
+        "aws ssm list-command-invocations --region <region> --command-id <command> --details",
+      );
+      for (const [, placeholder] of text.matchAll(/<(\w+)>/g))
+        expect(transformer.inputPaths, placeholder).to.have.property(placeholder);
     });
 
     it("refuses to build the pattern without document names or with a name SSM would reject", () => {
       expect(() => commandFailureEventPattern([])).to.throw(/documentNames: expected a non-empty list/);
-      expect(() => commandFailureEventPattern(["ok-name", "no spaces"])).to.throw(/documentNames\[1\]: "no spaces" is not an SSM document name/);
+      expect(() => commandFailureEventPattern(["ok-name", "no spaces"])).to.throw(
+        /documentNames\[1\]: "no spaces" is not an SSM document name/,
+      );
     });
   });
 
@@ -192,7 +241,11 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             Principal: { Service: "events.amazonaws.com" },
             Action: "sns:Publish",
             Resource: TOPIC_ARN,
-            Condition: { ArnEquals: { "aws:SourceArn": [`arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-command-failed`] } },
+            Condition: {
+              ArnEquals: {
+                "aws:SourceArn": [`arn:aws:events:us-east-1:${CSS}:rule/ecr-sync-command-failed`],
+              },
+            },
           },
           {
             Sid: "AlarmsPublishStateChanges",
@@ -223,7 +276,11 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
     it("e-mails the configured address from the alert topic", () => {
       const subscriptions = resourcesOfType(withEmailAndCron, T.subscription);
       expect(subscriptions.map((s) => s.name)).to.deep.equal(["ecr-sync-alerts-email"]);
-      expect(subscriptions[0].inputs).to.deep.equal({ topic: TOPIC_ARN, protocol: "email", endpoint: "kuali-oncall@example.edu" });
+      expect(subscriptions[0].inputs).to.deep.equal({
+        topic: TOPIC_ARN,
+        protocol: "email",
+        endpoint: "kuali-oncall@example.edu",
+      });
       expect(subscriptions[0].state.pendingConfirmation).to.equal(true);
     });
   });
@@ -253,18 +310,30 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         Parameters: { dryRun: ["false"] },
         Comment: "ecr-sync scheduled reconcile",
         TimeoutSeconds: 600,
-        CloudWatchOutputConfig: { CloudWatchOutputEnabled: true, CloudWatchLogGroupName: "/ecr-sync/commands" },
+        CloudWatchOutputConfig: {
+          CloudWatchOutputEnabled: true,
+          CloudWatchLogGroupName: "/ecr-sync/commands",
+        },
       });
     });
 
     it("sends only parameters the rendered reconcile document declares, with values its patterns admit", () => {
-      const input = JSON.parse((resource(css, T.schedule, "ecr-sync-reconcile-schedule").inputs.target as { input: string }).input) as {
+      const input = JSON.parse(
+        (resource(css, T.schedule, "ecr-sync-reconcile-schedule").inputs.target as { input: string }).input,
+      ) as {
         Parameters: Record<string, string[]>;
       };
-      const document = jsonInput(resource(css, T.document, "ecr-sync-reconcile-document"), "content") as CommandDocument;
+      const document = jsonInput(
+        resource(css, T.document, "ecr-sync-reconcile-document"),
+        "content",
+      ) as CommandDocument;
       for (const [name, values] of Object.entries(input.Parameters)) {
         expect(document.parameters, name).to.have.property(name);
-        for (const value of values) expect(new RegExp(document.parameters[name].allowedPattern).test(value), `${name}=${value}`).to.equal(true);
+        for (const value of values)
+          expect(
+            new RegExp(document.parameters[name].allowedPattern).test(value),
+            `${name}=${value}`,
+          ).to.equal(true);
       }
     });
 
@@ -280,31 +349,56 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             Effect: "Allow",
             Principal: { Service: "scheduler.amazonaws.com" },
             Action: "sts:AssumeRole",
-            Condition: { StringEquals: { "aws:SourceAccount": CSS }, ArnEquals: { "aws:SourceArn": group.state.arn } },
+            Condition: {
+              StringEquals: { "aws:SourceAccount": CSS },
+              ArnEquals: { "aws:SourceArn": group.state.arn },
+            },
           },
         ],
       });
-      const policy = jsonInput(resource(css, T.rolePolicy, "ecr-sync-scheduler-send-command"), "policy") as { Statement: Array<{ Action: string; Resource: unknown }> };
+      const policy = jsonInput(resource(css, T.rolePolicy, "ecr-sync-scheduler-send-command"), "policy") as {
+        Statement: Array<{ Action: string; Resource: unknown }>;
+      };
       expect(policy.Statement.map((s) => [s.Action, s.Resource])).to.deep.equal([
-        ["ssm:SendCommand", [`arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker").id}`, `arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-reconcile`]],
+        [
+          "ssm:SendCommand",
+          [
+            `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker").id}`,
+            `arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-reconcile`,
+          ],
+        ],
         ["sqs:SendMessage", QUEUE_ARN],
       ]);
     });
 
     it("follows a configured cron expression", () => {
-      expect(resource(withEmailAndCron, T.schedule, "ecr-sync-reconcile-schedule").inputs.scheduleExpression).to.equal("cron(30 5 * * ? *)");
+      expect(
+        resource(withEmailAndCron, T.schedule, "ecr-sync-reconcile-schedule").inputs.scheduleExpression,
+      ).to.equal("cron(30 5 * * ? *)");
     });
 
     it("is absent when switched off, with its role and group, while the reconcile document and backfillCommand stay", () => {
-      for (const type of [T.schedule, T.scheduleGroup]) expect(resourcesOfType(scheduleOff, type), type).to.deep.equal([]);
-      expect(resourcesOfType(scheduleOff, T.role).map((r) => r.name).sort()).to.deep.equal(["ecr-sync-function-role", "ecr-sync-worker-role"]);
-      expect(resource(scheduleOff, T.document, "ecr-sync-reconcile-document").inputs.name).to.equal("ecr-sync-reconcile");
+      for (const type of [T.schedule, T.scheduleGroup])
+        expect(resourcesOfType(scheduleOff, type), type).to.deep.equal([]);
+      expect(
+        resourcesOfType(scheduleOff, T.role)
+          .map((r) => r.name)
+          .sort(),
+      ).to.deep.equal(["ecr-sync-function-role", "ecr-sync-worker-role"]);
+      expect(resource(scheduleOff, T.document, "ecr-sync-reconcile-document").inputs.name).to.equal(
+        "ecr-sync-reconcile",
+      );
       expect(scheduleOff.outputs).to.not.have.property("reconcileScheduleName");
       expect(scheduleOff.outputs.backfillCommand).to.equal(css.outputs.backfillCommand);
-      const queuePolicy = jsonInput(resource(scheduleOff, T.queuePolicy, "ecr-sync-dead-letters-policy"), "policy") as {
+      const queuePolicy = jsonInput(
+        resource(scheduleOff, T.queuePolicy, "ecr-sync-dead-letters-policy"),
+        "policy",
+      ) as {
         Statement: Array<{ Principal: unknown }>;
       };
-      expect(queuePolicy.Statement[1].Principal).to.deep.equal({ AWS: `arn:aws:iam::${CSS}:role/ecr-sync-push-trigger` });
+      expect(queuePolicy.Statement[1].Principal).to.deep.equal({
+        AWS: `arn:aws:iam::${CSS}:role/ecr-sync-push-trigger`,
+      });
     });
   });
 
@@ -325,19 +419,30 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
           },
         }),
       );
-      expect((rendered as CommandDocument).mainSteps[0].inputs.runCommand.at(-1)).to.equal(`bash "$ecr_sync_dir/script.sh" 'reconcile' "$@"`);
+      expect((rendered as CommandDocument).mainSteps[0].inputs.runCommand.at(-1)).to.equal(
+        `bash "$ecr_sync_dir/script.sh" 'reconcile' "$@"`,
+      );
     });
   });
 
   describe("logs", () => {
     it("every log group has the configured retention, and every log destination is one of them", () => {
       const groups = resourcesOfType(css, T.logGroup);
-      expect(groups.map((g) => g.inputs.name).sort()).to.deep.equal(["/aws/lambda/ecr-sync-push-trigger", "/ecr-sync/commands"]);
-      for (const group of groups) expect(group.inputs.retentionInDays, String(group.inputs.name)).to.equal(90);
+      expect(groups.map((g) => g.inputs.name).sort()).to.deep.equal([
+        "/aws/lambda/ecr-sync-push-trigger",
+        "/ecr-sync/commands",
+      ]);
+      for (const group of groups)
+        expect(group.inputs.retentionInDays, String(group.inputs.name)).to.equal(90);
       const names = groups.map((g) => g.inputs.name);
-      const scheduleInput = JSON.parse((resource(css, T.schedule, "ecr-sync-reconcile-schedule").inputs.target as { input: string }).input);
+      const scheduleInput = JSON.parse(
+        (resource(css, T.schedule, "ecr-sync-reconcile-schedule").inputs.target as { input: string }).input,
+      );
       expect(names).to.include(scheduleInput.CloudWatchOutputConfig.CloudWatchLogGroupName);
-      expect(names).to.include((resource(css, T.function, "ecr-sync-function").inputs.loggingConfig as { logGroup: string }).logGroup);
+      expect(names).to.include(
+        (resource(css, T.function, "ecr-sync-function").inputs.loggingConfig as { logGroup: string })
+          .logGroup,
+      );
       expect(css.outputs.backfillCommand).to.include("CloudWatchLogGroupName=/ecr-sync/commands");
     });
   });
@@ -353,9 +458,14 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
     }
 
     it("names a bad alertEmail and a bad reconcileSchedule, both at once", async () => {
-      const message = await errorOf({ "ecr-sync:alertEmail": "oncall at example.edu", "ecr-sync:reconcileSchedule": "rate(1 days)" });
+      const message = await errorOf({
+        "ecr-sync:alertEmail": "oncall at example.edu",
+        "ecr-sync:reconcileSchedule": "rate(1 days)",
+      });
       expect(message).to.include('ecr-sync:alertEmail: "oncall at example.edu" is not one e-mail address');
-      expect(message).to.include('ecr-sync:reconcileSchedule: "rate(1 days)" is not accepted by EventBridge Scheduler: write "rate(1 day)"');
+      expect(message).to.include(
+        'ecr-sync:reconcileSchedule: "rate(1 days)" is not accepted by EventBridge Scheduler: write "rate(1 day)"',
+      );
     });
   });
 });
@@ -367,7 +477,13 @@ describe("failed-command pattern, evaluated by moto's EventBridge matcher", func
   const delivered = new Set<string>();
 
   /** An SSM command status event as SSM sends it (detail as in AWS's published example). */
-  function commandEvent(id: string, document: string, status: string, detailType = "EC2 Command Status-change Notification", source = "aws.ssm") {
+  function commandEvent(
+    id: string,
+    document: string,
+    status: string,
+    detailType = "EC2 Command Status-change Notification",
+    source = "aws.ssm",
+  ) {
     return {
       Source: source,
       DetailType: detailType,
@@ -383,26 +499,95 @@ describe("failed-command pattern, evaluated by moto's EventBridge matcher", func
     };
   }
 
-  const cases: Array<{ name: string; id: string; event: ReturnType<typeof commandEvent>; matches: boolean }> = [
-    { name: "a sync command that Failed", id: "c1", event: commandEvent("c1", "ecr-sync-copy-image", "Failed"), matches: true },
-    { name: "a sync command that TimedOut", id: "c2", event: commandEvent("c2", "ecr-sync-copy-image", "TimedOut"), matches: true },
-    { name: "a sync command that was Cancelled", id: "c3", event: commandEvent("c3", "ecr-sync-copy-image", "Cancelled"), matches: true },
-    { name: "a reconcile command that Failed", id: "c4", event: commandEvent("c4", "ecr-sync-reconcile", "Failed"), matches: true },
-    { name: "a reconcile command that TimedOut", id: "c5", event: commandEvent("c5", "ecr-sync-reconcile", "TimedOut"), matches: true },
-    { name: "a sync command that succeeded", id: "s1", event: commandEvent("s1", "ecr-sync-copy-image", "Success"), matches: false },
-    { name: "a reconcile command that succeeded", id: "s2", event: commandEvent("s2", "ecr-sync-reconcile", "Success"), matches: false },
-    { name: "a sync command in progress", id: "s3", event: commandEvent("s3", "ecr-sync-copy-image", "InProgress"), matches: false },
-    { name: "a failed command of another document (AWS-RunShellScript)", id: "s4", event: commandEvent("s4", "AWS-RunShellScript", "Failed"), matches: false },
-    { name: "a failed command of a document whose name starts like ours", id: "s5", event: commandEvent("s5", "ecr-sync-copy-image-old", "Failed"), matches: false },
-    { name: "the same failure as a per-instance invocation event (reported once, per command)", id: "s6", event: commandEvent("s6", "ecr-sync-copy-image", "Failed", "EC2 Command Invocation Status-change Notification"), matches: false },
-    { name: "the same detail from another source", id: "s7", event: commandEvent("s7", "ecr-sync-copy-image", "Failed", undefined, "my.app"), matches: false },
-  ];
+  const cases: Array<{ name: string; id: string; event: ReturnType<typeof commandEvent>; matches: boolean }> =
+    [
+      {
+        name: "a sync command that Failed",
+        id: "c1",
+        event: commandEvent("c1", "ecr-sync-copy-image", "Failed"),
+        matches: true,
+      },
+      {
+        name: "a sync command that TimedOut",
+        id: "c2",
+        event: commandEvent("c2", "ecr-sync-copy-image", "TimedOut"),
+        matches: true,
+      },
+      {
+        name: "a sync command that was Cancelled",
+        id: "c3",
+        event: commandEvent("c3", "ecr-sync-copy-image", "Cancelled"),
+        matches: true,
+      },
+      {
+        name: "a reconcile command that Failed",
+        id: "c4",
+        event: commandEvent("c4", "ecr-sync-reconcile", "Failed"),
+        matches: true,
+      },
+      {
+        name: "a reconcile command that TimedOut",
+        id: "c5",
+        event: commandEvent("c5", "ecr-sync-reconcile", "TimedOut"),
+        matches: true,
+      },
+      {
+        name: "a sync command that succeeded",
+        id: "s1",
+        event: commandEvent("s1", "ecr-sync-copy-image", "Success"),
+        matches: false,
+      },
+      {
+        name: "a reconcile command that succeeded",
+        id: "s2",
+        event: commandEvent("s2", "ecr-sync-reconcile", "Success"),
+        matches: false,
+      },
+      {
+        name: "a sync command in progress",
+        id: "s3",
+        event: commandEvent("s3", "ecr-sync-copy-image", "InProgress"),
+        matches: false,
+      },
+      {
+        name: "a failed command of another document (AWS-RunShellScript)",
+        id: "s4",
+        event: commandEvent("s4", "AWS-RunShellScript", "Failed"),
+        matches: false,
+      },
+      {
+        name: "a failed command of a document whose name starts like ours",
+        id: "s5",
+        event: commandEvent("s5", "ecr-sync-copy-image-old", "Failed"),
+        matches: false,
+      },
+      {
+        name: "the same failure as a per-instance invocation event (reported once, per command)",
+        id: "s6",
+        event: commandEvent(
+          "s6",
+          "ecr-sync-copy-image",
+          "Failed",
+          "EC2 Command Invocation Status-change Notification",
+        ),
+        matches: false,
+      },
+      {
+        name: "the same detail from another source",
+        id: "s7",
+        event: commandEvent("s7", "ecr-sync-copy-image", "Failed", undefined, "my.app"),
+        matches: false,
+      },
+    ];
 
   before(async () => {
     const rendering = await renderStack("css");
     pattern = jsonInput(resource(rendering, T.rule, "ecr-sync-command-failed-rule"), "eventPattern");
     moto = await startMoto();
-    const received = await moto.deliveredBy(pattern, cases.map((c) => c.event));
+    const received = await moto.deliveredBy(
+      pattern,
+      cases.map((c) => c.event),
+    );
     for (const event of received) delivered.add(String(event.detail["command-id"]));
   });
 

@@ -9,7 +9,14 @@ import { CommandDocument } from "../../components/document";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
 import { PolicyDocument } from "../../components/policies";
-import { PROJECT_ROOT, Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../local/render";
+import {
+  PROJECT_ROOT,
+  Rendering,
+  jsonInput,
+  renderStack,
+  resource,
+  resourcesOfType,
+} from "../../local/render";
 
 const T = {
   component: "ecr-sync:index:SourceSync",
@@ -99,10 +106,9 @@ describe("css stack (SourceSync under mocks)", function () {
     const rule = resource(css, T.rule, "ecr-sync-push-rule");
     expect(rule.inputs.name).to.equal("ecr-sync-push");
     expect(jsonInput(rule, "eventPattern")).to.deep.equal(pushEventPattern(Object.keys(MAPPING).sort()));
-    expect((jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"]).to.deep.equal([
-      "kuali-coeus",
-      "kuali-coeus-feature",
-    ]);
+    expect(
+      (jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"],
+    ).to.deep.equal(["kuali-coeus", "kuali-coeus-feature"]);
   });
 
   it("targets the push trigger and lets only that rule invoke it", () => {
@@ -110,7 +116,9 @@ describe("css stack (SourceSync under mocks)", function () {
     const fn = resource(css, T.function, "ecr-sync-function");
     const target = resource(css, T.target, "ecr-sync-push-target");
     expect(target.inputs).to.include({ rule: "ecr-sync-push", arn: fn.state.arn });
-    expect(target.inputs.deadLetterConfig).to.deep.equal({ arn: `arn:aws:sqs:us-east-1:${CSS}:ecr-sync-dead-letters` });
+    expect(target.inputs.deadLetterConfig).to.deep.equal({
+      arn: `arn:aws:sqs:us-east-1:${CSS}:ecr-sync-dead-letters`,
+    });
     const permission = resource(css, T.permission, "ecr-sync-push-permission");
     expect(permission.inputs).to.include({
       function: "ecr-sync-push-trigger",
@@ -124,7 +132,11 @@ describe("css stack (SourceSync under mocks)", function () {
   it("runs the push trigger on Node.js 22 with the environment the handler reads", () => {
     const fn = resource(css, T.function, "ecr-sync-function");
     const worker = resource(css, T.instance, "ecr-sync-worker");
-    expect(fn.inputs).to.include({ name: "ecr-sync-push-trigger", runtime: "nodejs22.x", handler: "index.handler" });
+    expect(fn.inputs).to.include({
+      name: "ecr-sync-push-trigger",
+      runtime: "nodejs22.x",
+      handler: "index.handler",
+    });
     const variables = (fn.inputs.environment as { variables: Record<string, string> }).variables;
     expect(variables).to.deep.equal({
       SYNC_INSTANCE_ID: worker.id,
@@ -154,7 +166,10 @@ describe("css stack (SourceSync under mocks)", function () {
   it("creates both log groups with the configured retention, the function's under /aws/lambda/<name>", () => {
     const functionLogs = resource(css, T.logGroup, "ecr-sync-function-logs");
     const commandLogs = resource(css, T.logGroup, "ecr-sync-command-logs");
-    expect(functionLogs.inputs).to.deep.equal({ name: "/aws/lambda/ecr-sync-push-trigger", retentionInDays: 90 });
+    expect(functionLogs.inputs).to.deep.equal({
+      name: "/aws/lambda/ecr-sync-push-trigger",
+      retentionInDays: 90,
+    });
     expect(commandLogs.inputs).to.deep.equal({ name: "/ecr-sync/commands", retentionInDays: 90 });
     const fn = resource(css, T.function, "ecr-sync-function");
     expect(fn.inputs.loggingConfig).to.deep.include({ logGroup: "/aws/lambda/ecr-sync-push-trigger" });
@@ -162,10 +177,15 @@ describe("css stack (SourceSync under mocks)", function () {
 
   it("lets the push trigger send only the sync document to only the worker", () => {
     const policy = jsonInput(resource(css, T.rolePolicy, "ecr-sync-function-send-command"), "policy");
-    const send = statements(policy).filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes("ssm:SendCommand"));
+    const send = statements(policy).filter((s) =>
+      ([] as string[]).concat(s.Action as string | string[]).includes("ssm:SendCommand"),
+    );
     expect(send).to.have.length(1);
     expect(resourcesOf(send[0]).sort()).to.deep.equal(
-      [resource(css, T.document, "ecr-sync-sync-document").state.arn, resource(css, T.instance, "ecr-sync-worker").state.arn].sort(),
+      [
+        resource(css, T.document, "ecr-sync-sync-document").state.arn,
+        resource(css, T.instance, "ecr-sync-worker").state.arn,
+      ].sort(),
     );
     expect(resourcesOf(send[0])).to.include(`arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-copy-image`);
   });
@@ -179,24 +199,37 @@ describe("css stack (SourceSync under mocks)", function () {
       `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
     ]);
     const ecrRepositories = all.filter((r) => r.startsWith("arn:aws:ecr:"));
-    expect(ecrRepositories.every((r) => r.startsWith(`arn:aws:ecr:us-east-1:${CSS}:repository/kuali-coeus`))).to.equal(true);
-    const assume = policy.filter((s) => ([] as string[]).concat(s.Action as string | string[]).includes("sts:AssumeRole"));
+    expect(
+      ecrRepositories.every((r) => r.startsWith(`arn:aws:ecr:us-east-1:${CSS}:repository/kuali-coeus`)),
+    ).to.equal(true);
+    const assume = policy.filter((s) =>
+      ([] as string[]).concat(s.Action as string | string[]).includes("sts:AssumeRole"),
+    );
     expect(assume.flatMap(resourcesOf)).to.deep.equal([`arn:aws:iam::${LEGACY}:role/ecr-sync-target`]);
     const logs = all.filter((r) => r.startsWith("arn:aws:logs:"));
     expect(logs).to.not.be.empty;
-    for (const arn of logs) expect(arn).to.match(new RegExp(`^arn:aws:logs:us-east-1:${CSS}:log-group:/ecr-sync/commands(:|$)`));
+    for (const arn of logs)
+      expect(arn).to.match(new RegExp(`^arn:aws:logs:us-east-1:${CSS}:log-group:/ecr-sync/commands(:|$)`));
     const role = resource(css, T.role, "ecr-sync-worker-role");
     expect(role.inputs.name).to.equal("ecr-sync-worker");
-    expect(statements(jsonInput(role, "assumeRolePolicy"))[0].Principal).to.deep.equal({ Service: "ec2.amazonaws.com" });
+    expect(statements(jsonInput(role, "assumeRolePolicy"))[0].Principal).to.deep.equal({
+      Service: "ec2.amazonaws.com",
+    });
   });
 
   it("hardens the worker: IMDSv2 only, hop limit 1, encrypted gp3 root, no key pair, no inbound rule, HTTPS out only", () => {
     const worker = resource(css, T.instance, "ecr-sync-worker");
-    expect(worker.inputs.metadataOptions).to.deep.include({ httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" });
+    expect(worker.inputs.metadataOptions).to.deep.include({
+      httpTokens: "required",
+      httpPutResponseHopLimit: 1,
+      httpEndpoint: "enabled",
+    });
     expect(worker.inputs.rootBlockDevice).to.deep.include({ encrypted: true, volumeType: "gp3" });
     expect(worker.inputs).not.to.have.property("keyName");
     expect(worker.inputs).not.to.have.property("associatePublicIpAddress");
-    expect(worker.inputs.iamInstanceProfile).to.equal(resource(css, T.instanceProfile, "ecr-sync-worker-profile").state.name);
+    expect(worker.inputs.iamInstanceProfile).to.equal(
+      resource(css, T.instanceProfile, "ecr-sync-worker-profile").state.name,
+    );
     const sg = resource(css, T.securityGroup, "ecr-sync-worker-sg");
     expect(worker.inputs.vpcSecurityGroupIds).to.deep.equal([sg.id]);
     expect(sg.inputs.ingress).to.deep.equal([]);
@@ -210,7 +243,9 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(worker.inputs.instanceType).to.equal("t4g.small");
     expect(worker.inputs.ami).to.match(/^ami-[0-9a-f]{17}$/);
     expect(css.outputs.workerAmiId).to.equal(worker.inputs.ami);
-    expect(worker.inputs.subnetId).to.equal(css.outputs.workerSubnetId).and.match(/^subnet-[0-9a-f]{17}$/);
+    expect(worker.inputs.subnetId)
+      .to.equal(css.outputs.workerSubnetId)
+      .and.match(/^subnet-[0-9a-f]{17}$/);
     // The mocks model us-east-1e, which offers no t4g: the worker must not land there.
     expect(worker.state.availabilityZone).to.not.equal("us-east-1e");
   });
@@ -219,7 +254,9 @@ describe("css stack (SourceSync under mocks)", function () {
     const userData = resource(css, T.instance, "ecr-sync-worker").inputs.userData as string;
     expect(userData).to.match(/^#!\/bin\/bash\n/);
     expect(userData).to.match(/apt-get install -y [^\n]*\bskopeo\b[^\n]*\bjq\b[^\n]*\bawscli\b/);
-    expect(userData).to.include("https://s3.${REGION}.amazonaws.com/amazon-ssm-${REGION}/latest/debian_${arch}/amazon-ssm-agent.deb");
+    expect(userData).to.include(
+      "https://s3.${REGION}.amazonaws.com/amazon-ssm-${REGION}/latest/debian_${arch}/amazon-ssm-agent.deb",
+    );
     expect(userData).to.include("readonly REGION='us-east-1'");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-userdata-"));
     try {
@@ -233,7 +270,11 @@ describe("css stack (SourceSync under mocks)", function () {
 
   it("carries ec2-scripts/ecr-sync.sh in the sync document, with strict parameters and the baked environment", () => {
     const doc = resource(css, T.document, "ecr-sync-sync-document");
-    expect(doc.inputs).to.include({ name: "ecr-sync-copy-image", documentType: "Command", documentFormat: "JSON" });
+    expect(doc.inputs).to.include({
+      name: "ecr-sync-copy-image",
+      documentType: "Command",
+      documentFormat: "JSON",
+    });
     const content = jsonInput(doc, "content") as CommandDocument;
     const parameters = content.parameters;
     expect(parameters.sourceRepository.allowedPattern).to.equal(REPOSITORY_NAME_PATTERN);
@@ -303,25 +344,31 @@ describe("css stack (SourceSync under mocks)", function () {
       },
     });
     const rule = resource(changed, T.rule, "ecr-sync-push-rule");
-    expect((jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"]).to.deep.equal([
-      "kuali-coeus",
-      "kuali-research",
-    ]);
+    expect(
+      (jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"],
+    ).to.deep.equal(["kuali-coeus", "kuali-research"]);
     const worker = resource(changed, T.instance, "ecr-sync-worker");
     expect(worker.inputs).to.include({ subnetId: "subnet-0123456789abcdef0", instanceType: "t3.small" });
     expect(worker.inputs.ami).to.not.equal(resource(css, T.instance, "ecr-sync-worker").inputs.ami);
     for (const lg of resourcesOfType(changed, T.logGroup)) expect(lg.inputs.retentionInDays).to.equal(365);
-    expect(changed.outputs.repositories).to.deep.equal({ "kuali-coeus": "coeus", "kuali-research": "research" });
+    expect(changed.outputs.repositories).to.deep.equal({
+      "kuali-coeus": "coeus",
+      "kuali-research": "research",
+    });
   });
 
   it("stops the program with the config error, naming key and value", async () => {
     let error: unknown;
     try {
-      await renderStack("css", { config: { "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" } } });
+      await renderStack("css", {
+        config: { "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" } },
+      });
     } catch (e) {
       error = e;
     }
     expect(error).to.be.instanceOf(Error);
-    expect((error as Error).message).to.include('"kuali-coeus" and "kuali-coeus-feature" are both mapped to "coeus"');
+    expect((error as Error).message).to.include(
+      '"kuali-coeus" and "kuali-coeus-feature" are both mapped to "coeus"',
+    );
   });
 });

@@ -68,9 +68,9 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
 
   it("allows pushing only to the mapped target repositories in the legacy account", () => {
     const policy = jsonInput(resource(legacy, ROLE_POLICY, "ecr-sync-push"), "policy") as PolicyDocument;
-    const named = policy.Statement.flatMap((s) => ([] as string[]).concat((s as { Resource: string | string[] }).Resource)).filter(
-      (r) => r !== "*",
-    );
+    const named = policy.Statement.flatMap((s) =>
+      ([] as string[]).concat((s as { Resource: string | string[] }).Resource),
+    ).filter((r) => r !== "*");
     expect([...new Set(named)].sort()).to.deep.equal([
       `arn:aws:ecr:us-east-1:${LEGACY}:repository/coeus`,
       `arn:aws:ecr:us-east-1:${LEGACY}:repository/coeus-feature`,
@@ -81,7 +81,13 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
 
   it("follows a mapping edit made in the css stack's config only", async () => {
     const cssEdited = await renderStack("css", {
-      config: { "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature", "kuali-research": "research" } },
+      config: {
+        "ecr-sync:repositories": {
+          "kuali-coeus": "coeus",
+          "kuali-coeus-feature": "coeus-feature",
+          "kuali-research": "research",
+        },
+      },
     });
     const edited = await renderStack("legacy", { sourceOutputs: cssEdited.outputs });
     expect(edited.outputs.targetRepositoryArns).to.deep.equal([
@@ -115,19 +121,30 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
 
   it("refuses a referenced stack whose worker role is in another account", async () => {
     const message = await failureOf(
-      renderStack("legacy", { sourceOutputs: { ...css.outputs, workerRoleArn: "arn:aws:iam::111122223333:role/ecr-sync-worker" } }),
+      renderStack("legacy", {
+        sourceOutputs: { ...css.outputs, workerRoleArn: "arn:aws:iam::111122223333:role/ecr-sync-worker" },
+      }),
     );
-    expect(message).to.include('output workerRoleArn of stack "organization/ecr-sync/css"').and.include("arn:aws:iam::111122223333:role/ecr-sync-worker");
+    expect(message)
+      .to.include('output workerRoleArn of stack "organization/ecr-sync/css"')
+      .and.include("arn:aws:iam::111122223333:role/ecr-sync-worker");
   });
 
   it("refuses a referenced stack that syncs into another account", async () => {
-    const message = await failureOf(renderStack("legacy", { sourceOutputs: { ...css.outputs, targetAccountId: "111122223333" } }));
-    expect(message).to.include('output targetAccountId of stack "organization/ecr-sync/css" is "111122223333"');
+    const message = await failureOf(
+      renderStack("legacy", { sourceOutputs: { ...css.outputs, targetAccountId: "111122223333" } }),
+    );
+    expect(message).to.include(
+      'output targetAccountId of stack "organization/ecr-sync/css" is "111122223333"',
+    );
   });
 
   it("refuses a mapping in the legacy stack's own config", async () => {
     const message = await failureOf(
-      renderStack("legacy", { sourceOutputs: css.outputs, config: { "ecr-sync:repositories": { "kuali-coeus": "coeus" } } }),
+      renderStack("legacy", {
+        sourceOutputs: css.outputs,
+        config: { "ecr-sync:repositories": { "kuali-coeus": "coeus" } },
+      }),
     );
     expect(message).to.include("ecr-sync:repositories is set on a target stack");
   });
@@ -136,6 +153,8 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
     const message = await failureOf(
       renderStack("legacy", { sourceOutputs: css.outputs, config: { "aws:allowedAccountIds": [CSS] } }),
     );
-    expect(message).to.include(`aws:allowedAccountIds is ["${CSS}"]`).and.include(`ecr-sync:targetAccountId "${LEGACY}"`);
+    expect(message)
+      .to.include(`aws:allowedAccountIds is ["${CSS}"]`)
+      .and.include(`ecr-sync:targetAccountId "${LEGACY}"`);
   });
 });

