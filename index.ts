@@ -10,10 +10,9 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { bundleHandler } from "./lambda/bundle";
 import {
-  CONFIG_KEYS,
-  CONFIG_NAMESPACE,
   checkSourceStackOutputs,
   parseStackConfig,
+  rawStackConfig,
   SourceSettings,
   TargetSettings,
 } from "./components/config";
@@ -23,13 +22,12 @@ import { TargetRole } from "./components/target-role";
 
 const SYNC_SCRIPT_PATH = "ec2-scripts/ecr-sync.sh";
 
-const ecrSyncConfig = new pulumi.Config(CONFIG_NAMESPACE);
-const awsConfig = new pulumi.Config("aws");
-const settings = parseStackConfig({
-  values: Object.fromEntries(CONFIG_KEYS.map((key) => [key, ecrSyncConfig.get(key)])),
-  region: awsConfig.get("region"),
-  allowedAccountIds: awsConfig.get("allowedAccountIds"),
-});
+const settings = parseStackConfig(
+  rawStackConfig(
+    pulumi.runtime.allConfig(),
+    `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  ),
+);
 
 function sourceStack(s: SourceSettings) {
   const targetRoleArn = roleArn(s.targetAccountId, s.targetRoleName);

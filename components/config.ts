@@ -52,12 +52,31 @@ export const PARTICIPANTS: readonly Participant[] = ["source", "target"];
 
 /** What index.ts passes in: the raw config strings, `undefined` where a key is not set. */
 export interface RawStackConfig {
-  /** `ecr-sync:*` values by key (without the namespace). */
-  readonly values: Readonly<Partial<Record<ConfigKey, string>>>;
+  /**
+   * Every `ecr-sync:*` value the stack sets, by key (without the namespace): the keys the
+   * program reads and any others (which are misspellings or leftovers).
+   */
+  readonly values: Readonly<Partial<Record<ConfigKey, string>>> &
+    Readonly<Record<string, string | undefined>>;
   /** `aws:region`. */
   readonly region: string | undefined;
   /** `aws:allowedAccountIds`, as JSON text. */
   readonly allowedAccountIds: string | undefined;
+  /** The stack being deployed, as `organization/project/stack`; `undefined` when unknown. */
+  readonly stack?: string;
+}
+
+/**
+ * The raw config of a stack from everything the Pulumi runtime holds (`pulumi.runtime.allConfig()`:
+ * "namespace:key" → string) and the stack's own fully qualified name.
+ */
+export function rawStackConfig(all: Readonly<Record<string, string>>, stack?: string): RawStackConfig {
+  const prefix = `${CONFIG_NAMESPACE}:`;
+  const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries(all)) {
+    if (name.startsWith(prefix)) values[name.slice(prefix.length)] = value;
+  }
+  return { values, region: all["aws:region"], allowedAccountIds: all["aws:allowedAccountIds"], stack };
 }
 
 interface CommonSettings {
