@@ -16,7 +16,7 @@ import {
   SourceSettings,
   TargetSettings,
 } from "./components/config";
-import { roleArn } from "./components/policies";
+import { roleArn } from "./components/arns";
 import { SourceSync } from "./components/source-sync";
 import { TargetRole } from "./components/target-role";
 

@@ -10,7 +10,6 @@ import {
   deadLetterSendPolicy,
   lambdaPolicy,
   lambdaTrustPolicy,
-  repositoryArn,
   schedulerPolicy,
   schedulerTrustPolicy,
   workerPolicy,
@@ -18,6 +17,7 @@ import {
   workerTrustPolicy,
 } from "./policies";
 import { workerUserData } from "./user-data";
+import { repositoryArn } from "./arns";
 
 export interface SourceSyncArgs {
   /** Source repository name (this account) → target repository name (target account). */

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { repositoryArn, targetRolePolicy, targetRoleTrustPolicy } from "./policies";
+import { repositoryArn } from "./arns";
+import { targetRolePolicy, targetRoleTrustPolicy } from "./policies";
 
 export interface TargetRoleArgs {
   /** The role's name; deterministic, because the css stack computes its ARN from it. */
