@@ -119,7 +119,7 @@ export function createWorker(name: string, args: WorkerArgs, parent: pulumi.Reso
       tags: { Name: `${name}-worker` },
     },
     // A new AMI release must not replace the worker on the next `pulumi up`; replacing it is
-    // a deliberate step (docs/decisions/0001-worker-os.md, README "Replace the worker").
+    // a deliberate step (docs/decisions/0001-worker-os.md, docs/runbook.md#replace-the-worker).
     { parent, ignoreChanges: ["ami"] },
   );
   return { role, instance, securityGroup };
