@@ -16,8 +16,9 @@ import {
   SourceSettings,
   TargetSettings,
 } from "./components/config";
-import { roleArn } from "./components/policies";
+import { roleArn } from "./components/arns";
 import { SourceSync } from "./components/source-sync";
+import { CssOutputName, LegacyOutputName, READ_BY_LEGACY, StackOutputs } from "./components/stack-outputs";
 import { TargetRole } from "./components/target-role";
 
 const SYNC_SCRIPT_PATH = "ec2-scripts/ecr-sync.sh";
@@ -29,7 +30,7 @@ const settings = parseStackConfig(
   ),
 );
 
-function sourceStack(s: SourceSettings) {
+function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
   const targetRoleArn = roleArn(s.targetAccountId, s.targetRoleName);
   const sync = new SourceSync("ecr-sync", {
     repositories: s.repositories,
@@ -73,15 +74,10 @@ function sourceStack(s: SourceSettings) {
   };
 }
 
-function targetStack(s: TargetSettings) {
+function targetStack(s: TargetSettings): StackOutputs<LegacyOutputName> {
   const css = new pulumi.StackReference(s.sourceStack);
   const fromCss = pulumi
-    .all({
-      workerRoleArn: css.requireOutput("workerRoleArn"),
-      targetRoleName: css.requireOutput("targetRoleName"),
-      targetAccountId: css.requireOutput("targetAccountId"),
-      repositories: css.requireOutput("repositories"),
-    })
+    .all(Object.fromEntries(READ_BY_LEGACY.map((output) => [output, css.requireOutput(output)])))
     .apply((outputs) => checkSourceStackOutputs(outputs, s));
   const role = new TargetRole("ecr-sync", {
     roleName: fromCss.targetRoleName,

@@ -4,20 +4,32 @@
  * result; the tests evaluate the result the way IAM does (test/unit/policies.test.ts) and have
  * moto's IAM parse it (test/integration/policy-grammar.test.ts).
  *
- * Every function checks its input and throws an Error naming the argument and the value, and
+ * Every function checks its input with the ARN grammar of components/arns.ts, which throws an
+ * Error naming the argument and the value, and
  * every document is deterministic: fixed statement order, fixed Sids, sorted actions and
  * resources, so a re-run renders byte-identical JSON and diffs stay quiet.
  *
  * Why each permission is here, and why a few sit on Resource "*": docs/decisions/0002-least-privilege.md.
  */
 import {
-  isAccountId,
-  isRegion,
-  isRepositoryName,
-  isRoleName,
-  parseRoleArn,
-  REGION_NAME,
-} from "../common/naming";
+  ALARM_ARN,
+  accountRootArn,
+  DOCUMENT_ARN,
+  INSTANCE_ARN,
+  QUEUE_ARN,
+  quoted,
+  requireAccountId,
+  requireArn,
+  requireArns,
+  requireLogGroupArn,
+  requireRepositoryArns,
+  requireRoleArn,
+  requireRoleArns,
+  requireScheduleGroupArn,
+  RULE_ARN,
+  sortedUnique,
+  TOPIC_ARN,
+} from "./arns";
 
 export type PrincipalValue =
   "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
@@ -38,67 +50,6 @@ export interface PolicyDocument {
   Version: "2012-10-17";
   Statement: PolicyStatement[];
 }
-
-const PARTITION = "aws";
-const REGION = REGION_NAME;
-const ACCOUNT = "[0-9]{12}";
-
-/** arn:aws:ecr:REGION:ACCOUNT:repository/NAME (the name is checked against ECR's rules separately). */
-const REPOSITORY_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ecr:(${REGION}):(${ACCOUNT}):repository/(.+)$`);
-/** arn:aws:logs:REGION:ACCOUNT:log-group:NAME, with or without the ":*" some tools append. */
-const LOG_GROUP_ARN_PATTERN = new RegExp(
-  `^(arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w#/.-]{1,512})(?::\\*)?$`,
-);
-/** A kind of ARN the policies take: how to recognise one, and how an error names it. */
-interface ArnKind {
-  readonly pattern: RegExp;
-  /** "an SQS queue ARN": the name of one, with its article. */
-  readonly one: string;
-  /** What a valid one looks like, for the error message. */
-  readonly shape: string;
-}
-
-function arnKind(one: string, shape: string, pattern: string): ArnKind {
-  return { one, shape, pattern: new RegExp(`^arn:${PARTITION}:${pattern}$`) };
-}
-
-/** A document of this account, not an AWS-owned one (those have an empty account field). */
-const DOCUMENT_ARN = arnKind(
-  "an SSM document ARN of this account",
-  "arn:aws:ssm:REGION:ACCOUNT:document/NAME",
-  `ssm:${REGION}:${ACCOUNT}:document/[\\w.-]{3,128}`,
-);
-/** Instance ids have 8 or 17 hex digits; no wildcard. */
-const INSTANCE_ARN = arnKind(
-  "an EC2 instance ARN",
-  "arn:aws:ec2:REGION:ACCOUNT:instance/i-…",
-  `ec2:${REGION}:${ACCOUNT}:instance/i-(?:[0-9a-f]{8}|[0-9a-f]{17})`,
-);
-const QUEUE_ARN = arnKind(
-  "an SQS queue ARN",
-  "arn:aws:sqs:REGION:ACCOUNT:NAME",
-  `sqs:${REGION}:${ACCOUNT}:[\\w-]{1,80}`,
-);
-const TOPIC_ARN = arnKind(
-  "an SNS topic ARN",
-  "arn:aws:sns:REGION:ACCOUNT:NAME",
-  `sns:${REGION}:${ACCOUNT}:[\\w-]{1,256}`,
-);
-/** A rule on the default bus. */
-const RULE_ARN = arnKind(
-  "an EventBridge rule ARN",
-  "arn:aws:events:REGION:ACCOUNT:rule/NAME",
-  `events:${REGION}:${ACCOUNT}:rule/[\\w.-]{1,64}`,
-);
-const ALARM_ARN = arnKind(
-  "a CloudWatch alarm ARN",
-  "arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME",
-  `cloudwatch:${REGION}:${ACCOUNT}:alarm:[^:*]{1,255}`,
-);
-/** arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME (group 1: the account). */
-const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(
-  `^arn:${PARTITION}:scheduler:${REGION}:(${ACCOUNT}):schedule-group/[\\w.-]{1,64}$`,
-);
 
 /** ECR's pull actions: what skopeo needs to read an image (manifests, then layers). */
 const ECR_PULL_ACTIONS = [
@@ -127,87 +78,8 @@ function getAuthorizationToken(): PolicyStatement {
   };
 }
 
-function sortedUnique(values: string[]): string[] {
-  return [...new Set(values)].sort();
-}
-
 function document(...statements: PolicyStatement[]): PolicyDocument {
   return { Version: "2012-10-17", Statement: statements };
-}
-
-function quoted(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : String(value);
-}
-
-function requireString(argument: string, value: unknown): string {
-  if (typeof value !== "string" || value.length === 0) {
-    throw new Error(`${argument}: expected a non-empty string, got ${quoted(value)}`);
-  }
-  return value;
-}
-
-function requireAccountId(argument: string, value: unknown): string {
-  if (!isAccountId(value)) {
-    throw new Error(`${argument}: ${quoted(value)} is not an AWS account id (12 digits)`);
-  }
-  return value;
-}
-
-function requireRoleArn(argument: string, value: unknown): { arn: string; accountId: string } {
-  const role = parseRoleArn(requireString(argument, value));
-  if (role === undefined) {
-    throw new Error(`${argument}: ${quoted(value)} is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`);
-  }
-  return role;
-}
-
-function requireRepositoryArns(argument: string, values: unknown): string[] {
-  if (!Array.isArray(values) || values.length === 0) {
-    throw new Error(
-      `${argument}: expected a non-empty list of ECR repository ARNs, got ${JSON.stringify(values)}`,
-    );
-  }
-  const seen = new Set<string>();
-  values.forEach((value, index) => {
-    const name = `${argument}[${index}]`;
-    const match = REPOSITORY_ARN_PATTERN.exec(requireString(name, value));
-    if (!match || !isRepositoryName(match[3])) {
-      throw new Error(
-        `${name}: ${quoted(value)} is not an ECR repository ARN (arn:aws:ecr:REGION:ACCOUNT:repository/NAME, NAME as ECR allows it)`,
-      );
-    }
-    if (seen.has(value))
-      throw new Error(`${name}: ${quoted(value)} is listed twice; list each repository once`);
-    seen.add(value);
-  });
-  return [...seen].sort();
-}
-
-function requireLogGroupArn(argument: string, value: unknown): string {
-  const match = LOG_GROUP_ARN_PATTERN.exec(requireString(argument, value));
-  if (!match) {
-    throw new Error(
-      `${argument}: ${quoted(value)} is not a CloudWatch Logs log group ARN (arn:aws:logs:REGION:ACCOUNT:log-group:NAME)`,
-    );
-  }
-  return match[1];
-}
-
-function requireArn(argument: string, value: unknown, kind: ArnKind): string {
-  if (!kind.pattern.test(requireString(argument, value))) {
-    throw new Error(`${argument}: ${quoted(value)} is not ${kind.one} (${kind.shape})`);
-  }
-  return value as string;
-}
-
-function requireArns(argument: string, values: unknown, kind: ArnKind): string[] {
-  if (!Array.isArray(values) || values.length === 0) {
-    const many = `${kind.one.replace(/^an? /, "")}s`;
-    throw new Error(
-      `${argument}: expected a non-empty list of ${many} (${kind.shape}), got ${JSON.stringify(values)}`,
-    );
-  }
-  return sortedUnique(values.map((value, index) => requireArn(`${argument}[${index}]`, value, kind)));
 }
 
 /** Creating and writing the streams of one log group; the group itself is created by the stack. */
@@ -218,27 +90,6 @@ function writeLogStreams(sid: string, logGroupArn: string): PolicyStatement {
     Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
     Resource: `${logGroupArn}:log-stream:*`,
   };
-}
-
-/** arn:aws:ecr:REGION:ACCOUNT:repository/NAME */
-export function repositoryArn(accountId: string, region: string, name: string): string {
-  requireAccountId("accountId", accountId);
-  if (!isRegion(region)) {
-    throw new Error(`region: ${quoted(region)} is not an AWS region name (e.g. us-east-1)`);
-  }
-  if (!isRepositoryName(name)) {
-    throw new Error(`name: ${quoted(name)} is not a valid ECR repository name`);
-  }
-  return `arn:${PARTITION}:ecr:${region}:${accountId}:repository/${name}`;
-}
-
-/** arn:aws:iam::ACCOUNT:role/NAME */
-export function roleArn(accountId: string, name: string): string {
-  requireAccountId("accountId", accountId);
-  if (!isRoleName(name)) {
-    throw new Error(`name: ${quoted(name)} is not a valid IAM role name (1–64 of A-Z a-z 0-9 + = , . @ _ -)`);
-  }
-  return `arn:${PARTITION}:iam::${accountId}:role/${name}`;
 }
 
 /** The worker instance's role may be assumed by EC2 only (through the instance profile). */
@@ -354,7 +205,7 @@ export function targetRoleTrustPolicy(a: { sourceAccountId: string; workerRoleAr
   return document({
     Sid: "AssumeFromSourceWorkerRoleOnly",
     Effect: "Allow",
-    Principal: { AWS: `arn:${PARTITION}:iam::${sourceAccountId}:root` },
+    Principal: { AWS: accountRootArn(sourceAccountId) },
     Action: "sts:AssumeRole",
     Condition: { ArnEquals: { "aws:PrincipalArn": worker.arn } },
   });
@@ -422,14 +273,7 @@ export function deadLetterQueuePolicy(a: {
 }): PolicyDocument {
   const queueArn = requireArn("queueArn", a?.queueArn, QUEUE_ARN);
   const rules = requireArns("ruleArns", a?.ruleArns, RULE_ARN);
-  if (!Array.isArray(a?.senderRoleArns) || a.senderRoleArns.length === 0) {
-    throw new Error(
-      `senderRoleArns: expected a non-empty list of IAM role ARNs, got ${JSON.stringify(a?.senderRoleArns)}`,
-    );
-  }
-  const roles = sortedUnique(
-    a.senderRoleArns.map((arn, index) => requireRoleArn(`senderRoleArns[${index}]`, arn).arn),
-  );
+  const roles = requireRoleArns("senderRoleArns", a?.senderRoleArns);
   return document(
     {
       Sid: "RulesDeliverFailedEvents",
@@ -503,18 +347,16 @@ export function alertTopicPolicy(a: {
  * The stack gives the reconcile schedule a group of its own, so no other schedule can use the role.
  */
 export function schedulerTrustPolicy(a: { scheduleGroupArn: string }): PolicyDocument {
-  const match = SCHEDULE_GROUP_ARN_PATTERN.exec(requireString("scheduleGroupArn", a?.scheduleGroupArn));
-  if (!match) {
-    throw new Error(
-      `scheduleGroupArn: ${quoted(a?.scheduleGroupArn)} is not an EventBridge Scheduler schedule group ARN (arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME)`,
-    );
-  }
+  const group = requireScheduleGroupArn("scheduleGroupArn", a?.scheduleGroupArn);
   return document({
     Sid: "AssumeFromReconcileScheduleGroup",
     Effect: "Allow",
     Principal: { Service: "scheduler.amazonaws.com" },
     Action: "sts:AssumeRole",
-    Condition: { StringEquals: { "aws:SourceAccount": match[1] }, ArnEquals: { "aws:SourceArn": match[0] } },
+    Condition: {
+      StringEquals: { "aws:SourceAccount": group.accountId },
+      ArnEquals: { "aws:SourceArn": group.arn },
+    },
   });
 }
 

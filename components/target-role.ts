@@ -1,6 +1,14 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { repositoryArn, targetRolePolicy, targetRoleTrustPolicy } from "./policies";
+import { repositoryArn } from "./arns";
+import { targetRolePolicy, targetRoleTrustPolicy } from "./policies";
+
+/**
+ * The longest session the worker may ask for, in seconds: one hour, IAM's minimum and what
+ * `aws sts assume-role` asks for without --duration-seconds (ecr-sync.sh passes none). A longer
+ * bound would only lengthen the life of credentials that leak.
+ */
+export const MAX_SESSION_DURATION_SECONDS = 3600;
 
 export interface TargetRoleArgs {
   /** The role's name; deterministic, because the css stack computes its ARN from it. */
@@ -15,8 +23,6 @@ export interface TargetRoleArgs {
   readonly region: pulumi.Input<string>;
   /** The repositories the role may push to (the mapping's targets). */
   readonly repositoryNames: pulumi.Input<pulumi.Input<string>[]>;
-  /** The longest session the worker may ask for, in seconds. Default 3600 (the minimum). */
-  readonly maxSessionDurationSeconds?: pulumi.Input<number>;
 }
 
 /**
@@ -50,7 +56,7 @@ export class TargetRole extends pulumi.ComponentResource {
           .apply(([sourceAccountId, workerRoleArn]) =>
             JSON.stringify(targetRoleTrustPolicy({ sourceAccountId, workerRoleArn })),
           ),
-        maxSessionDuration: args.maxSessionDurationSeconds ?? 3600,
+        maxSessionDuration: MAX_SESSION_DURATION_SECONDS,
       },
       { parent: this },
     );

@@ -17,8 +17,6 @@ import {
   lambdaPolicy,
   lambdaTrustPolicy,
   PolicyDocument,
-  repositoryArn,
-  roleArn,
   schedulerPolicy,
   schedulerTrustPolicy,
   targetRolePolicy,
@@ -27,6 +25,7 @@ import {
   workerSsmAgentPolicy,
   workerTrustPolicy,
 } from "../../components/policies";
+import { repositoryArn, roleArn } from "../../components/arns";
 import { jsonInput, renderStack, resourcesOfType } from "../../local/render";
 import { MotoServer, startMoto } from "../../local/moto";
 

@@ -13,8 +13,6 @@ import {
   lambdaPolicy,
   lambdaTrustPolicy,
   PolicyDocument,
-  repositoryArn,
-  roleArn,
   schedulerPolicy,
   schedulerTrustPolicy,
   targetRolePolicy,
@@ -23,6 +21,7 @@ import {
   workerSsmAgentPolicy,
   workerTrustPolicy,
 } from "../../components/policies";
+import { repositoryArn, roleArn } from "../../components/arns";
 import { Decision, evaluate, IamRequest } from "../support/iam";
 
 const CSS = "770203350335";
@@ -747,31 +746,12 @@ describe("policy functions: input checks name the argument and the value", () =>
         }),
       /^instanceArn: ".*instance\/\*" is not an EC2 instance ARN/,
     ],
-    [
-      "a bad region",
-      () => repositoryArn(CSS, "useast1", "kuali-coeus"),
-      /^region: "useast1" is not an AWS region name/,
-    ],
-    [
-      "a bad repository name",
-      () => repositoryArn(CSS, REGION, "Kuali"),
-      /^name: "Kuali" is not a valid ECR repository name/,
-    ],
-    ["a bad account id", () => roleArn("1234", "x"), /^accountId: "1234" is not an AWS account id/],
-    ["a bad role name", () => roleArn(CSS, "has space"), /^name: "has space" is not a valid IAM role name/],
   ];
   for (const [what, call, message] of cases) {
     it(`rejects ${what}`, () => {
       expect(call).to.throw(Error, message);
     });
   }
-
-  it("builds ARNs in the documented forms", () => {
-    expect(repositoryArn(CSS, REGION, "kuali-coeus")).to.equal(
-      "arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus",
-    );
-    expect(roleArn(LEGACY, "ecr-sync-target")).to.equal("arn:aws:iam::730096353738:role/ecr-sync-target");
-  });
 });
 
 describe("failures reach a person, gaps heal: the policies of issue 5, evaluated as IAM does", () => {

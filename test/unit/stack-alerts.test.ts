@@ -178,7 +178,8 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         .to.include("<command>")
         .and.include("<document>")
         .and.include("<status>")
-        .and.include("/ecr-sync/commands");
+        .and.include("/ecr-sync/commands")
+        .and.include("Runbook: docs/runbook.md#failed-command");
       expect(text).to.include(
         "aws ssm list-command-invocations --region <region> --command-id <command> --details",
       );
@@ -215,6 +216,10 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         dimensions: { QueueName: "ecr-sync-dead-letters" },
         statistic: "Maximum",
       });
+      const description = alarm.inputs.alarmDescription as string;
+      expect(description).to.match(/ Runbook: docs\/runbook\.md#dead-letters$/);
+      // Messages being inspected are invisible, so the metric can read 0 while the queue holds some.
+      expect(description).to.not.match(/until the queue is empty/i);
     });
 
     it("fires on any error of the push trigger, missing data counting as no error", () => {
@@ -227,6 +232,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         dimensions: { FunctionName: "ecr-sync-push-trigger" },
         statistic: "Sum",
       });
+      expect(alarm.inputs.alarmDescription).to.match(/ Runbook: docs\/runbook\.md#push-trigger-errors$/);
     });
 
     it("lets only the failed-command rule and the two alarms publish to the topic, by aws:SourceArn", () => {

@@ -9,7 +9,8 @@
  * back from the rendering, so a wrong value in the stacks shows up as a failure here.
  */
 import { expect } from "chai";
-import { PolicyDocument, repositoryArn } from "../../components/policies";
+import { PolicyDocument } from "../../components/policies";
+import { repositoryArn } from "../../components/arns";
 import {
   jsonInput,
   RenderedResource,

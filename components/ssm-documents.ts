@@ -1,0 +1,95 @@
+/**
+ * The two SSM Command documents on the worker: the sync document (one pushed image, sent by the
+ * push trigger) and the reconcile document (every missing tag, sent by the schedule and by
+ * operators). Both carry ecr-sync.sh itself and its environment; their content is built by
+ * components/document.ts.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { buildReconcileDocument, buildSyncDocument, CommandDocument, SyncEnvironment } from "./document";
+
+export interface SsmDocumentsArgs {
+  /** Source repository name → target repository name. */
+  readonly repositories: pulumi.Input<Record<string, string>>;
+  /** The css account: the source registry. */
+  readonly accountId: pulumi.Input<string>;
+  /** The legacy account: the target registry. */
+  readonly targetAccountId: pulumi.Input<string>;
+  /** The region of both registries. */
+  readonly region: pulumi.Input<string>;
+  /** The role the script assumes to push. */
+  readonly targetRoleArn: pulumi.Input<string>;
+  /** The text of ec2-scripts/ecr-sync.sh. */
+  readonly syncScript: pulumi.Input<string>;
+  /** Where syncScript came from, for error messages. */
+  readonly syncScriptPath: string;
+}
+
+export interface SsmDocuments {
+  /** `<name>-copy-image`: copies one pushed tag. */
+  readonly syncDocument: aws.ssm.Document;
+  /** `<name>-reconcile`: copies whatever the push events missed. */
+  readonly reconcileDocument: aws.ssm.Document;
+}
+
+/** What ecr-sync.sh is told about its world: both registries, the role to assume, the mapping. */
+export function syncEnvironment(a: {
+  accountId: string;
+  targetAccountId: string;
+  region: string;
+  targetRoleArn: string;
+  repositories: Readonly<Record<string, string>>;
+}): SyncEnvironment {
+  return {
+    sourceRegistry: `${a.accountId}.dkr.ecr.${a.region}.amazonaws.com`,
+    targetRegistry: `${a.targetAccountId}.dkr.ecr.${a.region}.amazonaws.com`,
+    targetRoleArn: a.targetRoleArn,
+    region: a.region,
+    repositories: a.repositories,
+  };
+}
+
+export function createSsmDocuments(
+  name: string,
+  args: SsmDocumentsArgs,
+  parent: pulumi.Resource,
+): SsmDocuments {
+  const environment = pulumi
+    .all([
+      args.accountId,
+      args.targetAccountId,
+      args.region,
+      args.targetRoleArn,
+      pulumi.output(args.repositories),
+    ])
+    .apply(([accountId, targetAccountId, region, targetRoleArn, repositories]) =>
+      syncEnvironment({ accountId, targetAccountId, region, targetRoleArn, repositories }),
+    );
+  type Build = (a: { script: string; scriptPath: string; environment: SyncEnvironment }) => CommandDocument;
+  const commandDocument = (resourceName: string, documentName: string, build: Build) =>
+    new aws.ssm.Document(
+      resourceName,
+      {
+        name: documentName,
+        documentType: "Command",
+        documentFormat: "JSON",
+        targetType: "/AWS::EC2::Instance",
+        content: pulumi
+          .all([args.syncScript, environment])
+          .apply(([script, env]) =>
+            JSON.stringify(build({ script, scriptPath: args.syncScriptPath, environment: env }), null, 2),
+          ),
+      },
+      { parent },
+    );
+  return {
+    syncDocument: commandDocument(`${name}-sync-document`, `${name}-copy-image`, buildSyncDocument),
+    // The same script's `reconcile`. Its output goes to the same log group, which the worker's
+    // policy already lets it write.
+    reconcileDocument: commandDocument(
+      `${name}-reconcile-document`,
+      `${name}-reconcile`,
+      buildReconcileDocument,
+    ),
+  };
+}
