@@ -27,17 +27,18 @@
 #
 # Functions return values on stdout and report failure by exit status; the few that must run
 # in this shell (they start jobs or keep credentials) leave their results in the state below.
-# A failure nobody handles ends the script through set -e, and the ERR trap (on_error) first
-# logs its line and command. The name patterns are twins of common/naming.ts: sourced rather
-# than run, the script only defines them, and test/unit/contracts.test.ts checks both on one table.
+# A failure nobody handles ends the script through set -e, after the ERR trap (on_error) has
+# logged its line and command. Sourced rather than run, the script only defines its functions:
+# test/unit/contracts.test.ts does that to check its name patterns against common/naming.ts.
 #
 # Output: one JSON line per image on stdout; people-facing log lines on stderr.
 set -Eeuo pipefail
 
 readonly PROGRAM="${0##*/}"
 # The names this script is given, checked as common/naming.ts checks them (there in JavaScript
-# syntax; test/unit/contracts.test.ts runs both on one table). The TypeScript side is the source
-# of truth: the stacks build their IAM policies from it.
+# syntax; test/unit/contracts.test.ts runs both on one table). Where the two differed, this side
+# was aligned: the stacks validate their config and build their IAM policies with the TypeScript
+# one, so a name it refuses cannot be one they deployed.
 readonly REPOSITORY_PATTERN='^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$'
 readonly REPOSITORY_RULE="2-256 characters: lowercase letters, digits, '.', '_', '-' between them, '/' between parts"
 readonly TAG_PATTERN='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
@@ -45,10 +46,10 @@ readonly DIGEST_PATTERN='^sha256:[a-f0-9]{64}$'
 # host[:port]: DNS labels, and a port without a leading zero (is_registry checks its range).
 readonly REGISTRY_PATTERN='^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[1-9][0-9]{0,4})?$'
 readonly REGISTRY_MAX_PORT=65535
-# Partition aws only: the stacks write their policies for arn:aws, so a role in aws-cn or
-# aws-us-gov cannot be the target role they made. The name has at most 64 characters.
+# Partition aws only (the stacks write their policies for arn:aws: a role in aws-cn or
+# aws-us-gov cannot be the target role they made); IAM role names have at most 64 characters.
 readonly ROLE_ARN_PATTERN='^arn:aws:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$'
-# One digit at the end, like every AWS region so far.
+# One digit at the end, like every AWS region so far (and the region in the stacks' ARN patterns).
 readonly REGION_PATTERN='^[a-z]{2}(-[a-z]+)+-[0-9]$'
 readonly MANIFEST_TYPES='application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
 readonly SKOPEO_RETRY_TIMES=3
