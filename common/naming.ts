@@ -1,8 +1,9 @@
 /**
  * ECR's naming rules, and the AWS names around them, in one place. The push trigger (lambda/),
  * the SSM document's allowedPatterns, the IAM policy helpers and the config checks
- * (components/config.ts) all validate against these, and ec2-scripts/ecr-sync.sh carries the
- * same expressions in bash (test/unit/contracts.test.ts keeps the two equal).
+ * (components/config.ts) all validate against these. ec2-scripts/ecr-sync.sh checks the same
+ * names (repository, tag, digest, registry, role ARN, region) with its own bash twins of these
+ * patterns: test/unit/contracts.test.ts runs both sides on one table of good and bad values.
  *
  * Sources: ECR CreateRepository `repositoryName` (2–256 characters,
  * `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`), the distribution
@@ -34,6 +35,16 @@ export const ROLE_NAME_PATTERN = "^[\\w+=,.@-]{1,64}$";
 /** arn:aws:iam::ACCOUNT:role/[PATH/]NAME; groups: account, path, name. */
 export const ROLE_ARN_PATTERN = "^arn:aws:iam::([0-9]{12}):role/((?:[\\w+=,.@-]+/)*)([\\w+=,.@-]{1,64})$";
 
+/** One DNS label: letters, digits and '-', not at either end. */
+const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
+
+/**
+ * Anchored pattern for a registry as ecr-sync.sh takes it, host[:port] (ACCOUNT.dkr.ecr.REGION.amazonaws.com,
+ * or 127.0.0.1:5000 in the local tests). The port has no leading zero; its range is checked separately.
+ */
+export const REGISTRY_PATTERN = `^${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::[1-9][0-9]{0,4})?$`;
+export const REGISTRY_MAX_PORT = 65535;
+
 const repositoryName = new RegExp(REPOSITORY_NAME_PATTERN);
 const imageTag = new RegExp(IMAGE_TAG_PATTERN);
 const imageDigest = new RegExp(IMAGE_DIGEST_PATTERN);
@@ -41,6 +52,7 @@ const accountId = new RegExp(ACCOUNT_ID_PATTERN);
 const region = new RegExp(REGION_PATTERN);
 const roleName = new RegExp(ROLE_NAME_PATTERN);
 const roleArn = new RegExp(ROLE_ARN_PATTERN);
+const registry = new RegExp(REGISTRY_PATTERN);
 
 export function isRepositoryName(value: unknown): value is string {
   return (
@@ -69,6 +81,13 @@ export function isRegion(value: unknown): value is string {
 
 export function isRoleName(value: unknown): value is string {
   return typeof value === "string" && roleName.test(value);
+}
+
+/** host[:port] with a port of 1–65535. */
+export function isRegistry(value: unknown): value is string {
+  if (typeof value !== "string" || !registry.test(value)) return false;
+  const port = value.split(":")[1];
+  return port === undefined || Number(port) <= REGISTRY_MAX_PORT;
 }
 
 /** The account and name of an IAM role ARN, or `undefined` when `value` is not one. */

@@ -6,6 +6,9 @@
 #   ecr-sync.sh copy --source-repository NAME --target-repository NAME --tag TAG [--digest sha256:HEX]
 #   ecr-sync.sh reconcile [--dry-run]
 #
+# `ecr-sync.sh --help` (usage below) is the one description of its flags, environment, result
+# lines and exit codes.
+#
 # skopeo moves the bytes, registry to registry (no daemon, no local store, every platform of
 # an index, digests preserved, blobs the target already has are not sent). This script only
 # authenticates, decides and reports. Where each fact comes from, and why:
@@ -22,64 +25,119 @@
 # assumed role (in that call's environment only). They go into private files in a temp dir
 # (containers auth.json for skopeo, a config file for curl) removed on exit: never argv, never logs.
 #
+# Functions return values on stdout and report failure by exit status; the few that must run
+# in this shell (they start jobs or keep credentials) leave their results in the state below.
+# A failure nobody handles ends the script through set -e, after the ERR trap (on_error) has
+# logged its line and command. Sourced rather than run, the script only defines its functions:
+# test/unit/contracts.test.ts does that to check its name patterns against common/naming.ts.
+#
 # Output: one JSON line per image on stdout; people-facing log lines on stderr.
-set -euo pipefail
+set -Eeuo pipefail
 
 readonly PROGRAM="${0##*/}"
-readonly REPOSITORY_PATTERN='^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$' # common/naming.ts
+# The names this script is given, checked as common/naming.ts checks them (there in JavaScript
+# syntax; test/unit/contracts.test.ts runs both on one table). Where the two differed, this side
+# was aligned: the stacks validate their config and build their IAM policies with the TypeScript
+# one, so a name it refuses cannot be one they deployed.
+readonly REPOSITORY_PATTERN='^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0-9]+)*$'
+readonly REPOSITORY_RULE="2-256 characters: lowercase letters, digits, '.', '_', '-' between them, '/' between parts"
 readonly TAG_PATTERN='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly DIGEST_PATTERN='^sha256:[a-f0-9]{64}$'
-readonly REGISTRY_PATTERN='^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$'
-readonly ROLE_ARN_PATTERN='^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]+$'
-readonly REGION_PATTERN='^[a-z]{2}(-[a-z]+)+-[0-9]+$'
+# host[:port]: DNS labels, and a port without a leading zero (is_registry checks its range).
+readonly REGISTRY_PATTERN='^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[1-9][0-9]{0,4})?$'
+readonly REGISTRY_MAX_PORT=65535
+# Partition aws only (the stacks write their policies for arn:aws: a role in aws-cn or
+# aws-us-gov cannot be the target role they made); IAM role names have at most 64 characters.
+readonly ROLE_ARN_PATTERN='^arn:aws:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[A-Za-z0-9_+=,.@-]{1,64}$'
+# One digit at the end, like every AWS region so far (and the region in the stacks' ARN patterns).
+readonly REGION_PATTERN='^[a-z]{2}(-[a-z]+)+-[0-9]$'
 readonly MANIFEST_TYPES='application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
 readonly SKOPEO_RETRY_TIMES=3
 readonly LOCK_TIMEOUT_SECONDS=900
 readonly LOCK_DIR="${ECR_SYNC_LOCK_DIR:-/var/lock/ecr-sync}"
 
-readonly EXIT_FAILED=1    # a copy or its verification failed; reconcile: any image failed
-readonly EXIT_USAGE=2     # unknown/missing flag, or a name, tag or digest ECR would reject
-readonly EXIT_CONFIG=3    # an ECR_SYNC_* variable is missing or invalid
-readonly EXIT_AUTH=4      # no password, or a registry rejected it (the message says which side)
-readonly EXIT_NOT_FOUND=5 # the source tag/digest or the target repository does not exist
-readonly EXIT_CONFLICT=6  # the target tag is immutable and holds another digest
+# Exit codes: what each means is in usage.
+readonly EXIT_FAILED=1
+readonly EXIT_USAGE=2
+readonly EXIT_CONFIG=3
+readonly EXIT_AUTH=4
+readonly EXIT_NOT_FOUND=5
+readonly EXIT_CONFLICT=6
 
-WORK_DIR=""
-ERROR=""
-SCHEME="https"
-TLS_VERIFY="true"
-TARGET_KEY_ID=""
-TARGET_SECRET_KEY=""
-TARGET_SESSION_TOKEN=""
-TARGET_MUTABILITY=""
-DESCRIBE_STATUS=0
-PASSWORD_JOBS=()
-TARGET_MUTABILITY_EXCLUSIONS=""
+# State, each set in one place:
+SCHEME="https"        # http when ECR_SYNC_TLS_VERIFY=false (check_config, then readonly)
+TLS_VERIFY="true"     # ECR_SYNC_TLS_VERIFY (check_config, then readonly)
+WORK_DIR=""           # the private temp dir, removed on exit (prepare, then readonly)
+TARGET_CREDENTIALS=() # the assumed role's key id, secret key, session token: never exported (assume_target_role)
+ERROR=""              # why the last function that returned non-zero failed (fail): read it right after
 
 usage() {
   cat <<EOF
 Usage:
   ${PROGRAM} copy --source-repository NAME --target-repository NAME --tag TAG [--digest sha256:HEX]
   ${PROGRAM} reconcile [--dry-run]
+  ${PROGRAM} --help
 
-copy       Copies SOURCE_REGISTRY/NAME:TAG (or NAME@DIGEST when --digest is given) to
-           TARGET_REGISTRY/NAME:TAG, every platform, digest preserved, then checks the target.
-reconcile  For every mapping in ECR_SYNC_REPOSITORY_MAP, copies each source tag whose digest
-           the target lacks. --dry-run prints the plan and writes nothing.
+Commands:
+  copy       Copies SOURCE_REGISTRY/NAME:TAG (or NAME@DIGEST when --digest is given) to
+             TARGET_REGISTRY/NAME:TAG, every platform, digest preserved, then checks the target.
+  reconcile  For every mapping in ECR_SYNC_REPOSITORY_MAP, copies each source tag whose digest
+             the target lacks.
 
-Environment: ECR_SYNC_SOURCE_REGISTRY, ECR_SYNC_TARGET_REGISTRY (host[:port]),
-ECR_SYNC_TARGET_ROLE_ARN, ECR_SYNC_REGION, ECR_SYNC_REPOSITORY_MAP (JSON object, source name ->
-target name; reconcile), ECR_SYNC_TLS_VERIFY (true|false, default true), ECR_SYNC_LOCK_DIR
-(default /var/lock/ecr-sync).
-Result lines: copied, unchanged, superseded (copy --digest of a push whose tag has since
-moved to what the target holds: nothing written), planned (dry run), failed.
-Exit: 0 all copied/unchanged/superseded, 1 failed, 2 usage, 3 configuration, 4 authentication,
-5 not found, 6 immutable tag conflict.
+Flags:
+  --source-repository NAME  copy: the repository in the source registry
+  --target-repository NAME  copy: the repository in the target registry (it must exist: never created)
+  --tag TAG                 copy: the tag to copy
+  --digest sha256:HEX       copy: the digest the tag had when it was pushed; that image is copied
+  --dry-run                 reconcile: print the plan, write nothing
+  -h, --help, help          this text
+
+Environment:
+  ECR_SYNC_SOURCE_REGISTRY  source registry, host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)
+  ECR_SYNC_TARGET_REGISTRY  target registry, host[:port]
+  ECR_SYNC_TARGET_ROLE_ARN  the role to assume in the target account (arn:aws:iam::ACCOUNT:role/[PATH/]NAME)
+  ECR_SYNC_REGION           the region of both accounts' ECR (e.g. us-east-1)
+  ECR_SYNC_REPOSITORY_MAP   reconcile: JSON object, source repository name -> target repository name
+  ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
+  ECR_SYNC_LOCK_DIR         where the per-tag lock files go (default /var/lock/ecr-sync)
+  The worker's own AWS credentials come from the AWS CLI's usual sources (the instance profile).
+
+Result lines (stdout, one JSON object per image: result, source, target, digest, and error
+when failed; a failed line has no digest while it is unknown):
+  copied      the target tag now holds the digest (checked after the copy)
+  unchanged   the target tag already held the digest: nothing written
+  superseded  copy --digest of a push whose tag has since moved to what the target holds:
+              nothing written
+  planned     reconcile --dry-run: would be copied
+  failed      not copied: see error (also logged on stderr)
+
+Exit codes:
+  0  every image copied, unchanged, superseded or planned
+  ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
+     reconcile: any image failed
+  ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject
+  ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the lock directory is not writable
+  ${EXIT_AUTH}  no password or no assumed role, or a registry or ECR refused the credentials
+     (the message says which side)
+  ${EXIT_NOT_FOUND}  the source tag or digest, or the target repository, does not exist
+  ${EXIT_CONFLICT}  the target tag is immutable and holds another digest
+  An unexpected failure (a bug, or a broken tool) exits with the status of the command that
+  failed, after a log line "unexpected failure ... at line N: COMMAND".
 EOF
 }
 
 log() {
   printf '%s %s: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${PROGRAM}" "$*" >&2
+}
+
+# on_error LINE COMMAND: the ERR trap. set -e then ends the script with the command's status.
+# Failures the script handles (in if, ||, &&) never come here. A command substitution or
+# background job that fails is not reported from inside: its caller is, where that fails.
+on_error() {
+  local status=$?
+  [[ "${BASH_SUBSHELL}" -eq 0 ]] || return "${status}"
+  log "error: unexpected failure (status ${status}) at line $1${FUNCNAME[1]:+ in ${FUNCNAME[1]}}: $2"
+  return "${status}"
 }
 
 die() {
@@ -112,12 +170,29 @@ emit() {
   fi
 }
 
-check_repository_name() {
-  local what="$1" name="$2"
-  if [[ ! "${name}" =~ ${REPOSITORY_PATTERN} || ${#name} -lt 2 || ${#name} -gt 256 ]]; then
-    ERROR="${what} '${name}' is not a valid ECR repository name (2-256 characters: lowercase letters, digits, '.', '_', '-' between them, '/' between parts)"
-    return 1
-  fi
+# The checks of names and settings, one per pattern above (true or false, no output).
+is_repository_name() {
+  [[ "$1" =~ ${REPOSITORY_PATTERN} && ${#1} -ge 2 && ${#1} -le 256 ]]
+}
+
+is_image_tag() {
+  [[ "$1" =~ ${TAG_PATTERN} ]]
+}
+
+is_image_digest() {
+  [[ "$1" =~ ${DIGEST_PATTERN} ]]
+}
+
+is_registry() {
+  [[ "$1" =~ ${REGISTRY_PATTERN} ]] && [[ "$1" != *:* || "${1##*:}" -le "${REGISTRY_MAX_PORT}" ]]
+}
+
+is_role_arn() {
+  [[ "$1" =~ ${ROLE_ARN_PATTERN} ]]
+}
+
+is_region() {
+  [[ "$1" =~ ${REGION_PATTERN} ]]
 }
 
 check_config() {
@@ -126,17 +201,18 @@ check_config() {
     [[ -n "${!name:-}" ]] || die "${EXIT_CONFIG}" "${name} is not set: the SSM document (or you) must export it"
   done
   for name in ECR_SYNC_SOURCE_REGISTRY ECR_SYNC_TARGET_REGISTRY; do
-    [[ "${!name}" =~ ${REGISTRY_PATTERN} ]] || die "${EXIT_CONFIG}" "${name}='${!name}' is not host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)"
+    is_registry "${!name}" || die "${EXIT_CONFIG}" "${name}='${!name}' is not host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)"
   done
-  [[ "${ECR_SYNC_TARGET_ROLE_ARN}" =~ ${ROLE_ARN_PATTERN} ]] ||
+  is_role_arn "${ECR_SYNC_TARGET_ROLE_ARN}" ||
     die "${EXIT_CONFIG}" "ECR_SYNC_TARGET_ROLE_ARN='${ECR_SYNC_TARGET_ROLE_ARN}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
-  [[ "${ECR_SYNC_REGION}" =~ ${REGION_PATTERN} ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REGION='${ECR_SYNC_REGION}' is not an AWS region (e.g. us-east-1)"
+  is_region "${ECR_SYNC_REGION}" || die "${EXIT_CONFIG}" "ECR_SYNC_REGION='${ECR_SYNC_REGION}' is not an AWS region (e.g. us-east-1)"
   TLS_VERIFY="${ECR_SYNC_TLS_VERIFY:-true}"
   case "${TLS_VERIFY}" in
     true) SCHEME="https" ;;
     false) SCHEME="http" ;; # local test registries speak plain HTTP
     *) die "${EXIT_CONFIG}" "ECR_SYNC_TLS_VERIFY='${TLS_VERIFY}' must be true or false" ;;
   esac
+  readonly TLS_VERIFY SCHEME
 }
 
 check_repository_map() {
@@ -145,13 +221,16 @@ check_repository_map() {
   jq -e 'type == "object" and length > 0 and all(.[]; type == "string")' <<<"${ECR_SYNC_REPOSITORY_MAP}" >/dev/null 2>&1 ||
     die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not a non-empty JSON object of strings (e.g. {\"kuali-coeus\":\"coeus\"}): ${ECR_SYNC_REPOSITORY_MAP}"
   while read -r source target; do
-    check_repository_name "ECR_SYNC_REPOSITORY_MAP key" "${source}" || die "${EXIT_CONFIG}" "${ERROR}"
-    check_repository_name "ECR_SYNC_REPOSITORY_MAP['${source}']" "${target}" || die "${EXIT_CONFIG}" "${ERROR}"
+    is_repository_name "${source}" ||
+      die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP key '${source}' is not a valid ECR repository name (${REPOSITORY_RULE})"
+    is_repository_name "${target}" ||
+      die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP['${source}'] '${target}' is not a valid ECR repository name (${REPOSITORY_RULE})"
   done < <(jq -r 'to_entries[] | "\(.key) \(.value)"' <<<"${ECR_SYNC_REPOSITORY_MAP}")
 }
 
 as_target() {
-  AWS_ACCESS_KEY_ID="${TARGET_KEY_ID}" AWS_SECRET_ACCESS_KEY="${TARGET_SECRET_KEY}" AWS_SESSION_TOKEN="${TARGET_SESSION_TOKEN}" "$@"
+  AWS_ACCESS_KEY_ID="${TARGET_CREDENTIALS[0]}" AWS_SECRET_ACCESS_KEY="${TARGET_CREDENTIALS[1]}" \
+    AWS_SESSION_TOKEN="${TARGET_CREDENTIALS[2]}" "$@"
 }
 
 # write_credentials SIDE REGISTRY PASSWORD: skopeo auth file and curl config for one side.
@@ -171,36 +250,54 @@ check_login() {
 }
 
 # start_password SIDE: `aws ecr get-login-password` in the background (the target's as the
-# assumed role), into a private file; finish_login collects it. The AWS calls run side by side
-# because each CLI start costs most of a second.
+# assumed role), into WORK_DIR/SIDE.password, and its exit status into SIDE.status, which
+# finish_login reads once the jobs are done (a plain `wait` cannot tell two jobs apart).
 start_password() {
   local side="$1" runner=()
   [[ "${side}" == source ]] || runner=(as_target)
-  "${runner[@]}" aws ecr get-login-password --region "${ECR_SYNC_REGION}" >"${WORK_DIR}/${side}.password" 2>"${WORK_DIR}/${side}.err" &
-  PASSWORD_JOBS+=("$!")
+  {
+    local status=0
+    "${runner[@]}" aws ecr get-login-password --region "${ECR_SYNC_REGION}" \
+      >"${WORK_DIR}/${side}.password" 2>"${WORK_DIR}/${side}.err" || status=$?
+    echo "${status}" >"${WORK_DIR}/${side}.status"
+  } &
 }
 
-# assume_target_role: sets TARGET_* credentials (kept in shell variables, never exported).
+# assume_target_role: sets TARGET_CREDENTIALS (kept in this shell, never exported).
 assume_target_role() {
   local credentials
   if ! credentials="$(aws sts assume-role --role-arn "${ECR_SYNC_TARGET_ROLE_ARN}" --role-session-name "ecr-sync-$$" \
     --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text 2>"${WORK_DIR}/assume.err")"; then
-    wait "${PASSWORD_JOBS[@]}" || true
     fail "${EXIT_AUTH}" "target side: aws sts assume-role --role-arn ${ECR_SYNC_TARGET_ROLE_ARN} with the worker's credentials failed: $(tail -n 1 "${WORK_DIR}/assume.err")"
     return
   fi
-  read -r TARGET_KEY_ID TARGET_SECRET_KEY TARGET_SESSION_TOKEN <<<"${credentials}"
+  read -r -a TARGET_CREDENTIALS <<<"${credentials}"
 }
 
+# start_login: fetches both passwords in the background, the target's as the assumed role.
+# The AWS calls run side by side because each CLI start costs most of a second; until
+# finish_login, the caller may make more target-side calls (as_target) meanwhile.
+start_login() {
+  start_password source
+  if ! assume_target_role; then
+    wait
+    return "${EXIT_AUTH}"
+  fi
+  start_password target
+}
+
+# finish_login: waits for the passwords, writes them for skopeo and curl and checks both
+# against their registries.
 finish_login() {
-  local source_status=0 target_status=0
-  wait "${PASSWORD_JOBS[0]}" || source_status=$?
-  wait "${PASSWORD_JOBS[1]}" || target_status=$?
-  if [[ "${source_status}" -ne 0 ]]; then
+  local source_status="" target_status=""
+  wait
+  read -r source_status <"${WORK_DIR}/source.status" || true
+  read -r target_status <"${WORK_DIR}/target.status" || true
+  if [[ "${source_status}" != 0 ]]; then
     fail "${EXIT_AUTH}" "source side: aws ecr get-login-password with the worker's own credentials failed: $(tail -n 1 "${WORK_DIR}/source.err")"
     return
   fi
-  if [[ "${target_status}" -ne 0 ]]; then
+  if [[ "${target_status}" != 0 ]]; then
     fail "${EXIT_AUTH}" "target side: aws ecr get-login-password as ${ECR_SYNC_TARGET_ROLE_ARN} failed: $(tail -n 1 "${WORK_DIR}/target.err")"
     return
   fi
@@ -209,22 +306,6 @@ finish_login() {
   rm -f -- "${WORK_DIR}/source.password" "${WORK_DIR}/target.password"
   check_login source "${ECR_SYNC_SOURCE_REGISTRY}" "check ECR_SYNC_SOURCE_REGISTRY and the worker role's ecr:GetAuthorizationToken" &&
     check_login target "${ECR_SYNC_TARGET_REGISTRY}" "check that ECR_SYNC_TARGET_ROLE_ARN is a role in the account of ECR_SYNC_TARGET_REGISTRY"
-}
-
-# login [TARGET_REPOSITORY]: both passwords, checked against both registries. With a target
-# repository, it is described (describe_target_repository) while the passwords are fetched;
-# its result is then in DESCRIBE_STATUS / ERROR.
-login() {
-  start_password source
-  assume_target_role || return
-  start_password target
-  DESCRIBE_STATUS=0
-  if [[ $# -gt 0 ]]; then
-    describe_target_repository "$1" || DESCRIBE_STATUS=$?
-  fi
-  local describe_error="${ERROR}"
-  finish_login || return
-  ERROR="${describe_error}"
 }
 
 # manifest_digests SIDE REPOSITORY REFERENCE...: one line "HTTP_STATUS DIGEST" per reference,
@@ -243,32 +324,36 @@ manifest_digests() {
     --write-out '%{http_code} %header{docker-content-digest}\n' 2>/dev/null || true
 }
 
-# describe_target_repository NAME: sets TARGET_MUTABILITY and TARGET_MUTABILITY_EXCLUSIONS.
+# describe_target_repository NAME: prints the target repository's tag policy for
+# tag_is_immutable, "MUTABILITY [FILTER...]" (ECR's imageTagMutability and its exclusion
+# filters). When that fails, it prints why instead and returns EXIT_NOT_FOUND, EXIT_AUTH or
+# EXIT_FAILED.
 describe_target_repository() {
   local repository="$1" description
   if ! description="$(as_target aws ecr describe-repositories --region "${ECR_SYNC_REGION}" \
     --repository-names "${repository}" --output json 2>"${WORK_DIR}/aws.err")"; then
     if grep -q RepositoryNotFoundException "${WORK_DIR}/aws.err"; then
-      fail "${EXIT_NOT_FOUND}" "target repository '${repository}' does not exist in the target account's ECR (role ${ECR_SYNC_TARGET_ROLE_ARN}): create it there; ecr-sync never creates repositories"
-      return
+      echo "target repository '${repository}' does not exist in the target account's ECR (role ${ECR_SYNC_TARGET_ROLE_ARN}): create it there; ecr-sync never creates repositories"
+      return "${EXIT_NOT_FOUND}"
     fi
-    ERROR="target side: describe-repositories '${repository}' failed: $(tail -n 1 "${WORK_DIR}/aws.err")"
+    echo "target side: describe-repositories '${repository}' failed: $(tail -n 1 "${WORK_DIR}/aws.err")"
     grep -q AccessDenied "${WORK_DIR}/aws.err" && return "${EXIT_AUTH}"
     return "${EXIT_FAILED}"
   fi
-  TARGET_MUTABILITY="$(jq -r '.repositories[0].imageTagMutability // "MUTABLE"' <<<"${description}")"
-  TARGET_MUTABILITY_EXCLUSIONS="$(jq -r '[.repositories[0].imageTagMutabilityExclusionFilters // [] | .[].filter] | join(" ")' <<<"${description}")"
+  jq -r '.repositories[0] | [.imageTagMutability // "MUTABLE"] + [(.imageTagMutabilityExclusionFilters // [])[].filter] | join(" ")' \
+    <<<"${description}"
 }
 
-# tag_is_immutable TAG: per the target repository last described (exclusion filters are
+# tag_is_immutable POLICY TAG: per POLICY from describe_target_repository (exclusion filters are
 # ECR's wildcard patterns, where only '*' is special).
 tag_is_immutable() {
-  local tag="$1" filter excluded=false
-  for filter in ${TARGET_MUTABILITY_EXCLUSIONS}; do
+  local words=() tag="$2" filter excluded=false
+  read -r -a words <<<"$1"
+  for filter in "${words[@]:1}"; do
     # shellcheck disable=SC2053 # the filter is a pattern on purpose
     [[ "${tag}" == ${filter} ]] && excluded=true
   done
-  case "${TARGET_MUTABILITY}" in
+  case "${words[0]:-MUTABLE}" in
     IMMUTABLE) return 0 ;;
     IMMUTABLE_WITH_EXCLUSION) [[ "${excluded}" == false ]] ;;
     MUTABLE_WITH_EXCLUSION) [[ "${excluded}" == true ]] ;;
@@ -280,10 +365,10 @@ conflict() {
   echo "$1 is immutable and already holds $2: not overwritten (push $3 under a new tag, or delete the old image)"
 }
 
-# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG DIGEST [PINNED]: holds a lock on the target
-# tag while it decides, copies and verifies, so concurrent copies to one tag take turns. PINNED
-# (true when the digest came from --digest, i.e. from a push event) turns on the check for a
-# stale event: see copy_locked.
+# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG DIGEST POLICY [PINNED]: holds a lock on the
+# target tag while it decides, copies and verifies, so concurrent copies to one tag take turns.
+# POLICY is the target repository's (describe_target_repository). PINNED (true when the digest
+# came from --digest, i.e. from a push event) turns on the check for a stale event: see copy_locked.
 copy_image() {
   local target_repository="$2" tag="$3" lock_fd code=0
   local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
@@ -300,7 +385,7 @@ copy_image() {
 }
 
 copy_locked() {
-  local source_repository="$1" target_repository="$2" tag="$3" digest="$4" pinned="${5:-false}"
+  local source_repository="$1" target_repository="$2" tag="$3" digest="$4" policy="$5" pinned="${6:-false}"
   local status current source_status source_now
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
@@ -331,7 +416,7 @@ copy_locked() {
       return 0
     fi
   fi
-  if [[ "${status}" == 200 ]] && tag_is_immutable "${tag}"; then
+  if [[ "${status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
     emit failed "${source}" "${target}" "${digest}" "$(conflict "${target}" "${current}" "${digest}")"
     return "${EXIT_CONFLICT}"
   fi
@@ -358,6 +443,7 @@ prepare() {
   umask 077
   export AWS_PAGER="" # AWS CLI v2 would otherwise page output meant for this script
   WORK_DIR="$(mktemp -d)"
+  readonly WORK_DIR
   trap 'rm -rf -- "${WORK_DIR}"' EXIT
 }
 
@@ -388,10 +474,13 @@ cmd_copy() {
   [[ -n "${source_repository}" ]] || usage_error "copy: --source-repository is required"
   [[ -n "${target_repository}" ]] || usage_error "copy: --target-repository is required"
   [[ -n "${tag}" ]] || usage_error "copy: --tag is required"
-  check_repository_name --source-repository "${source_repository}" || usage_error "${ERROR}"
-  check_repository_name --target-repository "${target_repository}" || usage_error "${ERROR}"
-  [[ "${tag}" =~ ${TAG_PATTERN} ]] || usage_error "--tag '${tag}' is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)"
-  [[ -z "${digest}" || "${digest}" =~ ${DIGEST_PATTERN} ]] || usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
+  is_repository_name "${source_repository}" ||
+    usage_error "--source-repository '${source_repository}' is not a valid ECR repository name (${REPOSITORY_RULE})"
+  is_repository_name "${target_repository}" ||
+    usage_error "--target-repository '${target_repository}' is not a valid ECR repository name (${REPOSITORY_RULE})"
+  is_image_tag "${tag}" || usage_error "--tag '${tag}' is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)"
+  [[ -z "${digest}" ]] || is_image_digest "${digest}" ||
+    usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
   check_config
   prepare_lock_dir
   prepare
@@ -400,7 +489,16 @@ cmd_copy() {
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
   local wanted="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}"
   [[ -n "${digest}" ]] || wanted="${source}"
-  login "${target_repository}" || {
+  start_login || {
+    code=$?
+    emit failed "${source}" "${target}" "${digest}" "${ERROR}"
+    exit "${code}"
+  }
+  # Described while the passwords are fetched. Its failure is reported after the source check,
+  # so that the failed line carries the source digest.
+  local described describe_status=0
+  described="$(describe_target_repository "${target_repository}")" || describe_status=$?
+  finish_login || {
     code=$?
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${code}"
@@ -426,13 +524,13 @@ cmd_copy() {
     exit "${EXIT_FAILED}"
   fi
   digest="${current}"
-  if [[ "${DESCRIBE_STATUS}" -ne 0 ]]; then
-    emit failed "${source}" "${target}" "${digest}" "${ERROR}"
-    exit "${DESCRIBE_STATUS}"
+  if [[ "${describe_status}" -ne 0 ]]; then
+    emit failed "${source}" "${target}" "${digest}" "${described}"
+    exit "${describe_status}"
   fi
   local pinned=false
   [[ "${wanted}" == "${source}" ]] || pinned=true
-  copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${pinned}" || exit $?
+  copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${described}" "${pinned}" || exit $?
 }
 
 # reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping; returns 1
@@ -441,10 +539,10 @@ reconcile_repository() {
   local source_repository="$1" target_repository="$2" dry_run="$3"
   local source_base="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}"
   local target_base="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}"
-  local listing i tag status digest target_status target_digest failures=0
+  local policy listing i tag status digest target_status target_digest failures=0
   local tags=() source_digests=() target_digests=()
-  if ! describe_target_repository "${target_repository}"; then
-    emit failed "${source_base}" "${target_base}" "" "${ERROR}"
+  if ! policy="$(describe_target_repository "${target_repository}")"; then
+    emit failed "${source_base}" "${target_base}" "" "${policy}"
     return 1
   fi
   if ! listing="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${WORK_DIR}/source.auth.json" \
@@ -469,8 +567,8 @@ reconcile_repository() {
     elif [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "cannot read ${target_base}:${tag} (HTTP ${target_status:-none})"
     elif [[ "${dry_run}" == false ]]; then
-      copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" && continue
-    elif [[ "${target_status}" == 200 ]] && tag_is_immutable "${tag}"; then
+      copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${policy}" && continue
+    elif [[ "${target_status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "$(conflict "${target_base}:${tag}" "${target_digest}" "${digest}")"
     else
       emit planned "${source_base}:${tag}" "${target_base}:${tag}" "${digest}"
@@ -494,7 +592,8 @@ cmd_reconcile() {
   check_repository_map
   [[ "${dry_run}" == true ]] || prepare_lock_dir
   prepare
-  login || die "$?" "${ERROR}"
+  start_login || die "$?" "${ERROR}"
+  finish_login || die "$?" "${ERROR}"
   mapfile -t mappings < <(jq -r 'to_entries[] | "\(.key) \(.value)"' <<<"${ECR_SYNC_REPOSITORY_MAP}")
   for mapping in "${mappings[@]}"; do
     # shellcheck disable=SC2086 # "SOURCE TARGET", both validated names without spaces
@@ -509,6 +608,7 @@ cmd_reconcile() {
 }
 
 main() {
+  trap 'on_error "${LINENO}" "${BASH_COMMAND}"' ERR
   local command="${1:-}"
   [[ $# -gt 0 ]] && shift
   case "${command}" in
@@ -520,4 +620,7 @@ main() {
   esac
 }
 
-main "$@"
+# Run, not sourced: sourced (as test/unit/contracts.test.ts does), the script only defines.
+if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
+  main "$@"
+fi

@@ -1,11 +1,15 @@
 import { expect } from "chai";
-import { readFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import {
   EcrSyncWorld,
   ecrPassword,
   listDir,
   recordingPath,
+  SCRIPT,
   SOURCE_ACCOUNT,
   startEcrSyncWorld,
   TARGET_ACCOUNT,
@@ -612,6 +616,78 @@ describe("ecr-sync.sh", function () {
       const flag = await world.run(["reconcile", "--dryrun"]);
       expect(flag.code).to.equal(2);
       expect(flag.stderr).to.include("reconcile: unknown argument '--dryrun'");
+    });
+  });
+
+  describe("failures the script does not handle", () => {
+    /** A PATH whose jq exits 9 when it writes a failed result line (`jq -cn`), and is the real jq otherwise. */
+    async function pathWithBrokenJq(dir: string): Promise<string> {
+      const { stdout } = await promisify(execFile)("sh", ["-c", "command -v jq"]);
+      const file = join(dir, "jq");
+      await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${stdout.trim()}' "$@"\n`);
+      await chmod(file, 0o755);
+      return `${dir}:${process.env.PATH ?? ""}`;
+    }
+
+    it("logs the line and the command that failed, then exits with its status", async () => {
+      const { source, target } = await pair();
+      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-broken-jq-"));
+      try {
+        const result = await world.run(copyArgs(source, target, "never-pushed"), {
+          PATH: await pathWithBrokenJq(dir),
+        });
+        const scriptLines = (await readFile(SCRIPT, "utf8")).split("\n");
+        const line = scriptLines.findIndex((text) => text.trimStart().startsWith("jq -cn ")) + 1;
+        expect(line, "the line of emit's jq").to.be.greaterThan(0);
+        expect(result.code, result.stderr).to.equal(9);
+        expect(result.stderr).to.include(
+          `source image ${world.source.host}/${source}:never-pushed does not exist`,
+        );
+        expect(result.stderr).to.match(
+          new RegExp(`: error: unexpected failure \\(status 9\\) at line ${line} in emit: jq -cn `),
+        );
+        expect(result.lines).to.deep.equal([]);
+        expect(await listDir(world.scriptTmpDir), "the temp dir is removed all the same").to.deep.equal([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
+    it("stays quiet about the failures it handles, with their own exit codes", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      const closedPort = await freePort();
+      const runs: Array<[string, ReturnType<EcrSyncWorld["run"]>, number]> = [
+        ["source tag missing", world.run(copyArgs(source, target, "never-pushed")), 5],
+        ["target repository missing", world.run(copyArgs(source, unique("coeus-missing"), "v1")), 5],
+        [
+          "STS unreachable",
+          world.run(copyArgs(source, target, "v1"), {
+            AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
+            AWS_MAX_ATTEMPTS: "1",
+          }),
+          4,
+        ],
+        [
+          "source registry refuses the password",
+          world.run(copyArgs(source, target, "v1"), { ECR_SYNC_SOURCE_REGISTRY: world.target.host }),
+          4,
+        ],
+        [
+          "reconcile with a missing target repository",
+          world.run(["reconcile"], {
+            ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: unique("coeus-missing") }),
+          }),
+          1,
+        ],
+        ["invalid region", world.run(copyArgs(source, target, "v1"), { ECR_SYNC_REGION: "us-east-10" }), 3],
+        ["invalid tag", world.run(copyArgs(source, target, "-v1")), 2],
+      ];
+      for (const [what, run, code] of runs) {
+        const result = await run;
+        expect(result.code, `${what}: ${result.stderr}`).to.equal(code);
+        expect(result.stderr, what).not.to.include("error: unexpected failure");
+      }
     });
   });
 });

@@ -1,0 +1,292 @@
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import {
+  isImageDigest,
+  isImageTag,
+  isRegion,
+  isRegistry,
+  isRepositoryName,
+  parseRoleArn,
+} from "../../common/naming";
+
+/**
+ * The contracts between ec2-scripts/ecr-sync.sh and the TypeScript side. The script checks the
+ * names it is given with bash twins of common/naming.ts; both sides run here on one table, the
+ * bash side sourced from the script itself (its own patterns and is_* functions), so that the
+ * two cannot drift apart again. And `ecr-sync.sh --help`, the one description of the script's
+ * interface, is checked against what the code reads, parses, prints and returns.
+ */
+
+const SCRIPT = path.join(__dirname, "..", "..", "ec2-scripts", "ecr-sync.sh");
+const SCRIPT_TEXT = readFileSync(SCRIPT, "utf8");
+
+interface Contract {
+  /** What is checked. */
+  readonly name: string;
+  /** The TypeScript predicate (common/naming.ts). */
+  readonly ts: (value: unknown) => boolean;
+  /** The function in ecr-sync.sh that checks the same thing. */
+  readonly bash: string;
+  readonly good: readonly string[];
+  readonly bad: readonly string[];
+}
+
+const account = "123456789012";
+const hex = "0123456789abcdef".repeat(4);
+const roleName64 = "r".repeat(64);
+
+const CONTRACTS: readonly Contract[] = [
+  {
+    name: "repository name",
+    ts: isRepositoryName,
+    bash: "is_repository_name",
+    good: [
+      "ab",
+      "kuali-coeus",
+      "team/app",
+      "a/b",
+      "a.b_c-d/e0",
+      "0abc",
+      "a".repeat(128),
+      "a".repeat(129),
+      "a".repeat(256),
+      `${"a/".repeat(127)}ab`,
+    ],
+    bad: [
+      "",
+      "a",
+      "a".repeat(257),
+      "Kuali",
+      "kuali-Coeus",
+      ".ab",
+      "-ab",
+      "_ab",
+      "ab.",
+      "ab-",
+      "a..b",
+      "a__b",
+      "a//b",
+      "ab/",
+      "/ab",
+      "a b",
+      "a:b",
+      "ab\n",
+    ],
+  },
+  {
+    name: "image tag",
+    ts: isImageTag,
+    bash: "is_image_tag",
+    good: ["a", "ab", "v1", "_x", "Latest", "1.0.0-rc.1", "a..b", "a-", "A".repeat(128)],
+    bad: [
+      "",
+      ".hidden",
+      "-x",
+      "t".repeat(129),
+      "t".repeat(256),
+      "t".repeat(257),
+      "a/b",
+      "a:b",
+      "a b",
+      "v1\n",
+      "é",
+    ],
+  },
+  {
+    name: "image digest",
+    ts: isImageDigest,
+    bash: "is_image_digest",
+    good: [`sha256:${hex}`, `sha256:${"f".repeat(64)}`],
+    bad: [
+      "",
+      "sha256:",
+      `sha256:${hex.toUpperCase()}`,
+      `sha256:${hex.slice(1)}`,
+      `sha256:${hex}0`,
+      `SHA256:${hex}`,
+      `sha512:${hex}${hex}`,
+      `sha256:${hex}\n`,
+      hex,
+    ],
+  },
+  {
+    name: "region",
+    ts: isRegion,
+    bash: "is_region",
+    good: ["us-east-1", "us-gov-west-1", "eu-central-1", "ap-southeast-7", "cn-north-1", "il-central-1"],
+    bad: [
+      "",
+      "us-east-10",
+      "us-east",
+      "useast-1",
+      "US-EAST-1",
+      "us-east-1a",
+      "u-east-1",
+      "us--east-1",
+      "us-east-1\n",
+    ],
+  },
+  {
+    name: "role ARN",
+    ts: (value) => parseRoleArn(value) !== undefined,
+    bash: "is_role_arn",
+    good: [
+      `arn:aws:iam::${account}:role/ecr-sync-target`,
+      `arn:aws:iam::${account}:role/service/ecr-sync`,
+      `arn:aws:iam::${account}:role/a/b/c/name`,
+      `arn:aws:iam::${account}:role/${roleName64}`,
+      `arn:aws:iam::${account}:role/path/${roleName64}`,
+      `arn:aws:iam::${account}:role/x+=,.@_-y`,
+    ],
+    bad: [
+      "",
+      `arn:aws-cn:iam::${account}:role/ecr-sync-target`,
+      `arn:aws-us-gov:iam::${account}:role/ecr-sync-target`,
+      `arn:aws:iam::${account}:role/${roleName64}r`,
+      `arn:aws:iam::${account}:role/path/${roleName64}r`,
+      `arn:aws:iam::${account}:role/`,
+      `arn:aws:iam::${account}:role/path/`,
+      `arn:aws:iam::${account}:role//name`,
+      `arn:aws:iam::12345678901:role/name`,
+      `arn:aws:iam::${account}:user/name`,
+      `arn:aws:sts::${account}:assumed-role/name/session`,
+      `arn:aws:iam::${account}:role/a name`,
+      `arn:aws:iam::${account}:role/*`,
+    ],
+  },
+  {
+    name: "registry host[:port]",
+    ts: isRegistry,
+    bash: "is_registry",
+    good: [
+      "770203350335.dkr.ecr.us-east-1.amazonaws.com",
+      "127.0.0.1:5000",
+      "localhost",
+      "a",
+      "registry:1",
+      "registry:65535",
+      "my-registry.example.com:443",
+    ],
+    bad: [
+      "",
+      "registry:0",
+      "registry:65536",
+      "registry:99999",
+      "registry:123456",
+      "registry:05000",
+      "registry:",
+      ":5000",
+      "-registry",
+      "registry-",
+      "registry.-x",
+      "a..b",
+      ".a",
+      "a.",
+      "a_b",
+      "https://x",
+      "x/y",
+      "[::1]:5000",
+      "x:5000\n",
+    ],
+  },
+];
+
+/** Runs the script's check functions on every [function, value] pair, in one bash process. */
+function bashVerdicts(pairs: ReadonlyArray<readonly [string, string]>): boolean[] {
+  const program = [
+    'source "$1"',
+    "while IFS= read -r -d '' check && IFS= read -r -d '' value; do",
+    '  declare -F "${check}" >/dev/null || { echo "ecr-sync.sh defines no function ${check}" >&2; exit 2; }',
+    '  if "${check}" "${value}"; then printf 1; else printf 0; fi',
+    "done",
+  ].join("\n");
+  const result = spawnSync("bash", ["-c", program, "bash", SCRIPT], {
+    input: pairs.map(([check, value]) => `${check}\0${value}\0`).join(""),
+    encoding: "utf8",
+  });
+  expect(result.status, result.stderr).to.equal(0);
+  expect(result.stdout).to.have.length(pairs.length);
+  return [...result.stdout].map((verdict) => verdict === "1");
+}
+
+describe("contracts between ecr-sync.sh and common/naming.ts", () => {
+  const rows = CONTRACTS.flatMap((contract) => [
+    ...contract.good.map((value) => ({ contract, value, expected: true })),
+    ...contract.bad.map((value) => ({ contract, value, expected: false })),
+  ]);
+  const verdicts = bashVerdicts(rows.map(({ contract, value }) => [contract.bash, value] as const));
+
+  for (const contract of CONTRACTS) {
+    it(`accepts and refuses the same ${contract.name}s on both sides`, () => {
+      const disagreements = rows.flatMap((row, index) => {
+        if (row.contract !== contract) return [];
+        const ts = contract.ts(row.value);
+        const bash = verdicts[index];
+        return ts === row.expected && bash === row.expected
+          ? []
+          : [`${JSON.stringify(row.value)}: expected ${row.expected}, TypeScript ${ts}, bash ${bash}`];
+      });
+      expect(
+        disagreements,
+        `${contract.name}: common/naming.ts vs ecr-sync.sh ${contract.bash}`,
+      ).to.deep.equal([]);
+    });
+  }
+});
+
+describe("ecr-sync.sh --help", () => {
+  const run = spawnSync("bash", [SCRIPT, "--help"], { encoding: "utf8", env: {} });
+  const help = run.stdout;
+  /** The lines of one section of the help, from its heading to the next blank line. */
+  const section = (heading: string): string[] => {
+    const lines = help.split("\n");
+    const start = lines.findIndex((line) => line.startsWith(heading));
+    expect(start, `--help has a section "${heading}"`).to.be.greaterThan(-1);
+    const end = lines.findIndex((line, index) => index > start && line.trim() === "");
+    return lines.slice(start + 1, end === -1 ? undefined : end);
+  };
+  /** The script without usage() (the help text itself). */
+  const code = SCRIPT_TEXT.replace(/^usage\(\) \{\n[\s\S]*?\n\}\n/m, "");
+
+  it("prints the help on stdout and exits 0", () => {
+    expect(run.status, run.stderr).to.equal(0);
+    expect(code.length).to.be.lessThan(SCRIPT_TEXT.length);
+  });
+
+  it("lists every exit code the script defines, each once", () => {
+    const codes = [...SCRIPT_TEXT.matchAll(/^readonly (EXIT_[A-Z_]+)=(\d+)$/gm)].map((m) => m[2]);
+    expect(codes).to.have.length.greaterThanOrEqual(6);
+    const listed = section("Exit codes:")
+      .map((line) => /^ {2}(\d+) {2}\S/.exec(line)?.[1])
+      .filter((listedCode) => listedCode !== undefined);
+    expect(listed).to.deep.equal(["0", ...codes]);
+  });
+
+  it("lists every ECR_SYNC_* variable the script reads, and no other", () => {
+    const read = new Set([...code.matchAll(/\bECR_SYNC_[A-Z_]+\b/g)].map((m) => m[0]));
+    expect(read.size).to.be.greaterThanOrEqual(7);
+    const listed = section("Environment:")
+      .map((line) => /^ {2}(ECR_SYNC_[A-Z_]+) /.exec(line)?.[1])
+      .filter((name) => name !== undefined);
+    expect([...listed].sort()).to.deep.equal([...read].sort());
+  });
+
+  it("lists every flag the commands parse", () => {
+    const patterns = [...code.matchAll(/^\s+((?:-[-a-z]+(?: \| )?)+)\)/gm)].map((m) => m[1]);
+    const flags = new Set(patterns.flatMap((pattern) => pattern.split(" | ")));
+    expect([...flags]).to.include.members(["--source-repository", "--digest", "--dry-run", "-h"]);
+    const listed = section("Flags:").flatMap((line) =>
+      [...line.matchAll(/(?<=^ {2}|, )(-[-a-z]+)/g)].map((m) => m[1]),
+    );
+    expect([...flags].filter((flag) => !listed.includes(flag))).to.deep.equal([]);
+  });
+
+  it("explains every result the script emits", () => {
+    const results = new Set([...code.matchAll(/\bemit ([a-z]+) /g)].map((m) => m[1]));
+    expect(results.size).to.be.greaterThanOrEqual(5);
+    const listed = section("Result lines").map((line) => /^ {2}([a-z]+) /.exec(line)?.[1]);
+    expect([...results].filter((result) => !listed.includes(result))).to.deep.equal([]);
+  });
+});
