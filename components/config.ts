@@ -231,7 +231,8 @@ function targetSettings(
   const sourceStack = value("sourceStack")!;
   checkStackName(sourceStack, problems);
   if (raw.stack !== undefined && qualifiedStackName(sourceStack, raw.stack) === raw.stack) {
-    const defaulted = raw.values.sourceStack === undefined || raw.values.sourceStack.trim() === "";
+    // The CLI injects the declared default, so "its default" can only mean "equal to it".
+    const defaulted = sourceStack === CONFIG_DEFAULTS.sourceStack;
     problems.push(
       `${key("sourceStack")} is ${shown(sourceStack)}${defaulted ? " (its default)" : ""}, this stack itself: a target stack reads the css (source) stack's outputs, so it would reference itself; ` +
         `set ${key("sourceStack")} to the css stack's name, or, if this stack is the css stack, set ${key("participant")} to source`,
