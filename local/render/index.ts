@@ -1,5 +1,5 @@
 /**
- * Offline rendering of a stack: runs the real program (index.ts) under Pulumi's runtime mocks
+ * Offline rendering of a stack: runs the real program (the project's index.ts) under Pulumi's mocks
  * with the stack's real config (Pulumi.yaml + Pulumi.<stack>.yaml) and records every resource
  * with its resolved inputs and the state the mocks gave it, plus the stack outputs. No Pulumi
  * CLI, no cloud credentials. Used by scripts/synth.ts and the tests.
