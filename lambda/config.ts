@@ -1,5 +1,5 @@
-import { isRepositoryName } from "../common/naming";
 import { CONFIG_VARIABLES } from "../common/push-trigger";
+import { checkRepositoryMapText } from "../common/repository-map";
 import { shown } from "../common/shown";
 
 /**
@@ -63,11 +63,13 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): S
     );
   }
 
-  const repositoryMap = new Map<string, string>();
+  // The same rules the stack checked ecr-sync:repositories by (common/repository-map.ts).
   const mapText = required(CONFIG_VARIABLES.repositoryMap);
-  if (mapText !== undefined) {
-    problems.push(...parseRepositoryMap(mapText, repositoryMap));
-  }
+  const mapCheck =
+    mapText === undefined
+      ? undefined
+      : checkRepositoryMapText(mapText, CONFIG_VARIABLES.repositoryMap, 'e.g. {"kuali-coeus":"coeus"}');
+  problems.push(...(mapCheck?.problems ?? []));
 
   if (problems.length > 0) {
     throw new Error(
@@ -77,43 +79,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): S
   return {
     instanceId: instanceId as string,
     documentName: documentName as string,
-    repositoryMap,
+    repositoryMap: new Map(Object.entries(mapCheck?.map ?? {})),
     logGroupName: logGroupName as string,
   };
-}
-
-/** Fills `into` from REPOSITORY_MAP's JSON text; returns the problems found. */
-function parseRepositoryMap(text: string, into: Map<string, string>): string[] {
-  const name = CONFIG_VARIABLES.repositoryMap;
-  const example = `e.g. {"kuali-coeus":"coeus"}`;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return [
-      `${name} is not valid JSON (${shown(text)}); set a JSON object of source → target repository names, ${example}`,
-    ];
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    return [
-      `${name} must be a JSON object of source → target repository names, ${example}; got ${shown(parsed)}`,
-    ];
-  }
-  const entries = Object.entries(parsed);
-  if (entries.length === 0) {
-    return [`${name} is an empty object; map at least one source repository to a target, ${example}`];
-  }
-  const problems: string[] = [];
-  for (const [source, target] of entries) {
-    if (!isRepositoryName(source)) {
-      problems.push(`${name}[${shown(source)}]: the key is not a valid ECR repository name`);
-    } else if (!isRepositoryName(target)) {
-      problems.push(
-        `${name}[${shown(source)}]: the target ${shown(target)} is not a valid ECR repository name`,
-      );
-    } else {
-      into.set(source, target);
-    }
-  }
-  return problems;
 }

@@ -1,118 +1,100 @@
 /**
- * npm run synth -- --stack css|legacy [--json]
- *
- * Renders a stack offline (no Pulumi CLI, no cloud credentials) by running the real program
- * under Pulumi's mocks (local/render.ts). Without --json it prints a review: every resource,
- * the IAM policies and trust policies, the event pattern, the SSM document's parameters and
- * command, and the outputs. With --json it prints one object
- * {"stack", "resources": [{"type", "name", "id", "inputs", "state"}], "outputs"}.
+ * synth: renders a stack offline (no Pulumi CLI, no cloud credentials) by running the real
+ * program under Pulumi's mocks (local/render/) and prints it, for people (scripts/synth-review.ts)
+ * or as JSON for tools. `usage()` is the one description of its flags and exit codes.
  */
-import { SCRIPT_DELIMITER } from "../components/document";
-import { Rendering, RenderedResource, renderStack, stackNames } from "../local/render";
+import { Rendering, renderStack, stackNames } from "../local/render";
+import { review } from "./synth-review";
 
-function usage(): string {
-  return `usage: npm run synth -- --stack <${stackNames().join("|")}> [--json]`;
+/** A mistake in how synth was called: exit 2, with the usage. */
+export class UsageError extends Error {}
+
+export function usage(): string {
+  const stacks = stackNames();
+  return `usage: npm run -s synth -- --stack <${stacks.join("|")}> [--json [--compact]]
+
+Renders a stack offline: the real program under Pulumi's mocks, with the stack's real config
+(Pulumi.yaml and Pulumi.<stack>.yaml). No Pulumi CLI, no cloud credentials.
+
+  --stack NAME   the stack to render: ${stacks.join(", ")}
+  --json         print one JSON object {"stack", "resources": [{"type", "name", "id", "inputs",
+                 "state"}], "outputs"}, indented by 2 spaces; nothing else goes to stdout
+  --compact      with --json: the object on one line
+  -h, --help     print this and exit
+
+Without --json: a review for people, one line per resource (type, name, what it is for), then
+every resource in detail (policies, event patterns, SSM documents) and the outputs.
+
+npm prints a banner of its own on stdout; -s (--silent) keeps it off, so that
+  npm run -s synth -- --stack css --json | jq .outputs
+reads JSON only (or run it without npm: npx tsx scripts/synth.ts --stack css --json).
+
+Exit status: 0 rendered (also when the reader closes the pipe early, as head does);
+1 the stack does not render (its config is refused; the reason on stderr); 2 a usage error.`;
 }
 
-function parseArgs(argv: string[]): { stack: string; json: boolean } {
+export interface Options {
+  readonly stack: string;
+  readonly json: boolean;
+  readonly compact: boolean;
+}
+
+/** The options, or `undefined` for --help. */
+export function parseArgs(argv: readonly string[]): Options | undefined {
   let stack: string | undefined;
   let json = false;
+  let compact = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") json = true;
+    else if (arg === "--compact") compact = true;
     else if (arg === "--stack") stack = argv[++i];
     else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
-    else if (arg === "--help" || arg === "-h") {
-      console.log(usage());
-      process.exit(0);
-    } else throw new Error(`unknown argument ${JSON.stringify(arg)}\n${usage()}`);
+    else if (arg === "--help" || arg === "-h") return undefined;
+    else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
   }
-  if (stack === undefined || stack === "") throw new Error(`--stack is required\n${usage()}`);
-  if (!stackNames().includes(stack)) throw new Error(`unknown stack ${JSON.stringify(stack)}\n${usage()}`);
-  return { stack, json };
-}
-
-const JSON_INPUTS: Record<string, string[]> = {
-  "aws:iam/role:Role": ["assumeRolePolicy"],
-  "aws:iam/rolePolicy:RolePolicy": ["policy"],
-  "aws:cloudwatch/eventRule:EventRule": ["eventPattern"],
-  "aws:sqs/queuePolicy:QueuePolicy": ["policy"],
-  "aws:sns/topicPolicy:TopicPolicy": ["policy"],
-};
-
-function indent(text: string, by = "    "): string {
-  return text
-    .split("\n")
-    .map((l) => by + l)
-    .join("\n");
-}
-
-function shortInputs(r: RenderedResource): Record<string, unknown> {
-  const skip = new Set([...(JSON_INPUTS[r.type] ?? []), "content", "userData", "code"]);
-  return Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !skip.has(k)));
-}
-
-/** The review text for a rendered stack. */
-export function review(r: Rendering): string {
-  const out: string[] = [`# stack ${r.stack}: ${r.resources.length} resources`, ""];
-  for (const res of r.resources) {
-    out.push(`## ${res.type}  ${res.name}${res.id ? `  (id ${res.id})` : ""}`);
-    const arn = res.state.arn;
-    if (typeof arn === "string") out.push(`  arn: ${arn}`);
-    const inputs = shortInputs(res);
-    if (Object.keys(inputs).length > 0) out.push("  inputs:", indent(JSON.stringify(inputs, null, 2)));
-    for (const key of JSON_INPUTS[res.type] ?? []) {
-      const text = res.inputs[key];
-      if (typeof text === "string") out.push(`  ${key}:`, indent(JSON.stringify(JSON.parse(text), null, 2)));
-    }
-    if (res.type === "aws:ssm/document:Document" && typeof res.inputs.content === "string") {
-      const doc = JSON.parse(res.inputs.content) as {
-        parameters: unknown;
-        mainSteps: { inputs: { runCommand: string[] } }[];
-      };
-      out.push("  document parameters:", indent(JSON.stringify(doc.parameters, null, 2)));
-      const lines = doc.mainSteps[0].inputs.runCommand;
-      const start = lines.findIndex((l) => l.startsWith("cat > "));
-      const end = lines.lastIndexOf(SCRIPT_DELIMITER);
-      const shown =
-        start >= 0 && end > start
-          ? [
-              ...lines.slice(0, start + 1),
-              `  … ${end - start - 1} lines of the script …`,
-              ...lines.slice(end),
-            ]
-          : lines;
-      out.push("  document command:", indent(shown.join("\n")));
-    }
-    if (res.type === "aws:scheduler/schedule:Schedule") {
-      const target = res.inputs.target as { input?: unknown } | undefined;
-      if (typeof target?.input === "string")
-        out.push("  target input:", indent(JSON.stringify(JSON.parse(target.input), null, 2)));
-    }
-    if (typeof res.inputs.userData === "string")
-      out.push("  userData:", indent(res.inputs.userData.trimEnd()));
-    if (res.inputs.code !== undefined) out.push(`  code: ${JSON.stringify(res.inputs.code)}`);
-    out.push("");
-  }
-  out.push("# outputs", indent(JSON.stringify(r.outputs, null, 2), "  "));
-  return out.join("\n");
-}
-
-async function main(): Promise<void> {
-  const { stack, json } = parseArgs(process.argv.slice(2));
-  const rendering = await renderStack(stack);
-  if (json) {
-    process.stdout.write(
-      `${JSON.stringify({ stack: rendering.stack, resources: rendering.resources, outputs: rendering.outputs })}\n`,
+  if (stack === undefined || stack === "") throw new UsageError("--stack is required");
+  if (!stackNames().includes(stack)) {
+    throw new UsageError(
+      `unknown stack ${JSON.stringify(stack)}: there is no Pulumi.${stack}.yaml (stacks: ${stackNames().join(", ")})`,
     );
-  } else {
-    process.stdout.write(`${review(rendering)}\n`);
   }
+  if (compact && !json) throw new UsageError("--compact shapes the JSON: use it with --json");
+  return { stack, json, compact };
+}
+
+/** The rendering as `--json` prints it: indented by 2 spaces, or on one line. */
+export function jsonText(rendering: Rendering, compact: boolean): string {
+  const { stack, resources, outputs } = rendering;
+  return JSON.stringify({ stack, resources, outputs }, null, compact ? undefined : 2);
+}
+
+/** Writes all of `text` to stdout; resolves when it is out (or the reader has gone). */
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const options = parseArgs(argv);
+  if (options === undefined) return write(`${usage()}\n`);
+  const rendering = await renderStack(options.stack);
+  await write(`${options.json ? jsonText(rendering, options.compact) : review(rendering)}\n`);
 }
 
 if (require.main === module) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`synth: ${error instanceof Error ? error.message : String(error)}\n`);
+  // A reader that stops early (| head) closes the pipe: what it wanted it has, so end quietly.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE") process.exit(0);
+    process.stderr.write(`synth: writing stdout: ${error.message}\n`);
+    process.exit(1);
+  });
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError) {
+      process.stderr.write(`synth: ${message}\n\n${usage()}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`synth: ${message}\n`);
     process.exit(1);
   });
 }

@@ -35,13 +35,10 @@ require(tsnodeRequire).register({
 
 async function main() {
   const pulumi = require("@pulumi/pulumi");
-  const render = require(path.join(root, "local/render.ts"));
+  const render = require(path.join(root, "local/render/index.ts"));
   const config = render.readStackConfig(stack);
-  const references = {};
-  if (stack !== "css") {
-    const css = await render.renderStack("css");
-    references[config["ecr-sync:sourceStack"] ?? "organization/ecr-sync/css"] = css.outputs;
-  }
+  // A target stack's reference is fed as synth feeds it: the stack it names, rendered first.
+  const references = await render.stackReferencesFor(stack, config);
   const mocks = new render.StackMocks(render.stackAccountId(config), config["aws:region"], references);
   await pulumi.runtime.setMocks(mocks, render.projectName(), stack, false, render.ORGANIZATION);
   for (const [key, value] of Object.entries(config)) pulumi.runtime.setConfig(key, value);

@@ -1,26 +1,19 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { expect } from "chai";
-import { parse as parseYaml } from "yaml";
 import {
-  CONFIG_DEFAULTS,
-  CONFIG_KEYS,
   ConfigError,
   RawStackConfig,
   checkSourceStackOutputs,
   parseStackConfig,
+  rawStackConfig,
 } from "../../components/config";
-import { PROJECT_ROOT, readStackConfig } from "../../local/render";
+import { readStackConfig } from "../../local/render";
 
-/** The raw config index.ts would hand over for a stack, from the real stack files. */
+/**
+ * The raw config index.ts would hand over for a stack, from the real stack files: every value,
+ * Pulumi.yaml's declared defaults included (the CLI injects them), with the stack's own name.
+ */
 function rawFor(stack: string, overrides: Record<string, unknown> = {}): RawStackConfig {
-  const config = readStackConfig(stack, overrides);
-  return {
-    values: Object.fromEntries(CONFIG_KEYS.map((k) => [k, config[`ecr-sync:${k}`]])),
-    region: config["aws:region"],
-    allowedAccountIds: config["aws:allowedAccountIds"],
-  };
+  return rawStackConfig(readStackConfig(stack, overrides), `organization/ecr-sync/${stack}`);
 }
 
 function problemsOf(raw: RawStackConfig): string[] {
@@ -71,41 +64,6 @@ describe("stack config (components/config.ts)", () => {
         targetAccountId: "730096353738",
         sourceStack: "organization/ecr-sync/css",
       });
-    });
-
-    it("Pulumi.yaml documents every key, with the same defaults the program applies", () => {
-      const text = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), "utf8");
-      const declared = (
-        parseYaml(text) as { config: Record<string, { description?: string; default?: unknown }> }
-      ).config;
-      for (const key of CONFIG_KEYS) {
-        if (key === "repositories") {
-          // No object type in Pulumi's project config schema: documented in a comment instead.
-          expect(text).to.match(/#\s+ecr-sync:repositories\s+\(object, css stack only\)/);
-          continue;
-        }
-        expect(declared[key], `Pulumi.yaml config.${key}`).to.be.an("object");
-        expect(declared[key].description, `Pulumi.yaml config.${key}.description`).to.be.a("string").and.not
-          .empty;
-      }
-      for (const [key, value] of Object.entries(CONFIG_DEFAULTS)) {
-        expect(declared[key].default, `Pulumi.yaml config.${key}.default`).to.equal(value);
-      }
-      expect(declared.workerSubnetId.default).to.equal("");
-      expect(declared.alertEmail.default).to.equal("");
-    });
-
-    it("a stack file that lacks a key Pulumi.yaml declares without default is refused, as the CLI would", () => {
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-config-"));
-      try {
-        fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
-        fs.writeFileSync(path.join(dir, "Pulumi.x.yaml"), "config:\n  ecr-sync:participant: source\n");
-        expect(() => readStackConfig("x", {}, dir)).to.throw(
-          /Pulumi\.x\.yaml lacks ecr-sync:sourceAccountId/,
-        );
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
     });
   });
 
@@ -209,7 +167,10 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("an empty mapping", () => {
-      expectProblem(rawFor("css", { "ecr-sync:repositories": {} }), "ecr-sync:repositories is empty");
+      expectProblem(
+        rawFor("css", { "ecr-sync:repositories": {} }),
+        "ecr-sync:repositories is an empty object",
+      );
     });
 
     it("a mapping that is not an object", () => {

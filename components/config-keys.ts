@@ -1,0 +1,148 @@
+import { shown } from "../common/shown";
+
+/**
+ * The stack config's keys: which exist, which stack reads each, and every default. This is the
+ * one home of the defaults: Pulumi.yaml declares the same ones and the README's configuration
+ * table shows them (test/unit/config-docs.test.ts keeps all three equal), and nothing after
+ * parseStackConfig (components/config.ts) applies a default again.
+ */
+
+/** The project's config namespace (the project name in Pulumi.yaml). */
+export const CONFIG_NAMESPACE = "ecr-sync";
+
+/** Keys in the `ecr-sync` namespace that the program reads. Pulumi.yaml documents each one. */
+export const CONFIG_KEYS = [
+  "participant",
+  "sourceAccountId",
+  "targetAccountId",
+  "repositories",
+  "sourceStack",
+  "targetRoleName",
+  "workerInstanceType",
+  "workerSubnetId",
+  "workerAmiParameter",
+  "logRetentionDays",
+  "alertEmail",
+  "reconcileSchedule",
+] as const;
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/** What a stack is: `source` builds the sync machinery (css), `target` the role it assumes (legacy). */
+export type Participant = "source" | "target";
+export const PARTICIPANTS: readonly Participant[] = ["source", "target"];
+
+/** Which participant reads a key: one of them, or both. */
+export type KeyScope = Participant | "both";
+
+export const CONFIG_KEY_SCOPE: Readonly<Record<ConfigKey, KeyScope>> = {
+  participant: "both",
+  sourceAccountId: "both",
+  targetAccountId: "both",
+  repositories: "source",
+  sourceStack: "target",
+  targetRoleName: "source",
+  workerInstanceType: "source",
+  workerSubnetId: "source",
+  workerAmiParameter: "source",
+  logRetentionDays: "source",
+  alertEmail: "source",
+  reconcileSchedule: "source",
+};
+
+/**
+ * The default of every optional key; a key without one here is required (on the stacks its scope
+ * names). `""` means "none": no subnet chosen (a default subnet is used), no e-mail subscription.
+ */
+export const CONFIG_DEFAULTS = {
+  sourceStack: "organization/ecr-sync/css",
+  targetRoleName: "ecr-sync-target",
+  workerInstanceType: "t4g.small",
+  workerSubnetId: "",
+  workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
+  logRetentionDays: 90,
+  alertEmail: "",
+  reconcileSchedule: "rate(1 day)",
+} as const satisfies Partial<Record<ConfigKey, string | number>>;
+
+/** A key as the user writes it: `ecr-sync:alertEmail`. */
+export function configKey(name: string): string {
+  return `${CONFIG_NAMESPACE}:${name}`;
+}
+
+function isConfigKey(name: string): name is ConfigKey {
+  return (CONFIG_KEYS as readonly string[]).includes(name);
+}
+
+const STACK_OF: Readonly<Record<Participant, string>> = {
+  source: "source (css)",
+  target: "target (legacy)",
+};
+
+/**
+ * The problems with which keys a stack sets: a key the program does not read (a misspelling or a
+ * leftover, which would otherwise be ignored without a word), and a key the other participant
+ * reads. `values` is every `ecr-sync:*` value the stack holds, by key without the namespace.
+ *
+ * The Pulumi CLI puts the `default:` of every key Pulumi.yaml declares into each stack's config,
+ * so a key equal to its declared default cannot be told from a key that is not set: such a key on
+ * the wrong stack passes, and only a value that differs from the default is refused.
+ */
+export function keyProblems(
+  values: Readonly<Record<string, string | undefined>>,
+  participant: Participant | undefined,
+): string[] {
+  const problems: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (!isConfigKey(name)) {
+      const nearest = nearestKey(name);
+      problems.push(
+        `${configKey(name)} is not a key this program reads, so it would be ignored: ` +
+          (nearest !== undefined
+            ? `did you mean ${configKey(nearest)}? `
+            : `the keys are ${CONFIG_KEYS.map(configKey).join(", ")}; `) +
+          `rename or remove it (pulumi config rm ${configKey(name)})`,
+      );
+      continue;
+    }
+    const scope = CONFIG_KEY_SCOPE[name];
+    if (participant === undefined || scope === "both" || scope === participant) continue;
+    // repositories has a check of its own on a target stack (components/config.ts).
+    if (name === "repositories" || value === undefined || value.trim() === "") continue;
+    const declared = (CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number>>)[name];
+    if (declared !== undefined && value === String(declared)) continue;
+    problems.push(
+      `${configKey(name)} is set to ${shown(value)} on a ${STACK_OF[participant]} stack, but only a ${STACK_OF[scope]} stack reads it: ` +
+        `remove it here (pulumi config rm ${configKey(name)}) and set it on the ${STACK_OF[scope]} stack`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * The real key closest to `name` in edit distance (ignoring case), if it is close enough to be a
+ * slip of the keyboard: at most 2 edits, or a third of the name for long names.
+ */
+export function nearestKey(name: string): ConfigKey | undefined {
+  const wanted = name.toLowerCase();
+  let best: { key: ConfigKey; distance: number } | undefined;
+  for (const key of CONFIG_KEYS) {
+    const distance = editDistance(wanted, key.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { key, distance };
+  }
+  const tolerance = Math.max(2, Math.floor(name.length / 3));
+  return best !== undefined && best.distance <= tolerance ? best.key : undefined;
+}
+
+/** Levenshtein distance: the fewest insertions, deletions and substitutions from a to b. */
+export function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current.push(Math.min(previous[j] + 1, current[j - 1] + 1, substitution));
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,173 @@
+import { isAccountId, isRoleName } from "../common/naming";
+import { shown } from "../common/shown";
+import { configKey as key } from "./config-keys";
+
+/**
+ * The checks of single config values, each as plain as the value: the text as the stack holds it
+ * (a default already applied by components/config.ts), the problems found pushed to `problems`
+ * with the key, the value and what to do, and the typed value returned.
+ */
+
+/** The `reconcileSchedule` value that switches the scheduled reconcile off. */
+export const RECONCILE_OFF = "off";
+
+/** Retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const INSTANCE_TYPE = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+/** Graviton families carry a `g` right after the generation digit (t4g, m7g, c6gn, r8gd). */
+const ARM64_INSTANCE_TYPE = /^[a-z]+\d+g[a-z]*\./;
+const SUBNET_ID = /^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+const AMI_PARAMETER = /^\/aws\/service\/[A-Za-z0-9_.\-/]+$/;
+/** `stack`, `project/stack` or `organization/project/stack`. */
+const STACK_NAME = /^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+){0,2}$/;
+
+export function checkRoleName(name: string, problems: string[]): void {
+  if (!isRoleName(name)) {
+    problems.push(
+      `${key("targetRoleName")}: ${shown(name)} is not a valid IAM role name (1–64 of letters, digits and +=,.@_-)`,
+    );
+  }
+}
+
+/** Checks the instance type and that the AMI parameter names an image of its architecture. */
+export function checkWorkerImage(instanceType: string, amiParameter: string, problems: string[]): void {
+  const typeIsValid = INSTANCE_TYPE.test(instanceType);
+  if (!typeIsValid) {
+    problems.push(
+      `${key("workerInstanceType")}: ${shown(instanceType)} is not an EC2 instance type (e.g. t4g.small)`,
+    );
+  }
+  if (!AMI_PARAMETER.test(amiParameter)) {
+    problems.push(
+      `${key("workerAmiParameter")}: ${shown(amiParameter)} is not a public AMI parameter (it starts with /aws/service/)`,
+    );
+    return;
+  }
+  if (!typeIsValid) return;
+  const armImage = /(^|[/_-])(arm64|aarch64)($|[/_-])/.test(amiParameter);
+  const armType = ARM64_INSTANCE_TYPE.test(instanceType);
+  if (armImage !== armType) {
+    problems.push(
+      `${key("workerAmiParameter")} ${shown(amiParameter)} is for ${armImage ? "arm64" : "x86_64"} but ${key("workerInstanceType")} ${shown(instanceType)} is ${armType ? "arm64 (Graviton)" : "x86_64"}: change one so they match`,
+    );
+  }
+}
+
+/** `undefined` (no subnet chosen: a default subnet of the default VPC) or a subnet id. */
+export function parseSubnetId(text: string | undefined, problems: string[]): string | undefined {
+  if (text !== undefined && !SUBNET_ID.test(text)) {
+    problems.push(
+      `${key("workerSubnetId")}: ${shown(text)} is not a subnet id (subnet- and 8 or 17 hex digits); leave it unset to use a default subnet`,
+    );
+  }
+  return text;
+}
+
+export function checkStackName(name: string, problems: string[]): void {
+  if (!STACK_NAME.test(name)) {
+    problems.push(
+      `${key("sourceStack")}: ${shown(name)} is not a stack name (organization/project/stack, e.g. organization/ecr-sync/css)`,
+    );
+  }
+}
+
+/** `aws:allowedAccountIds` must name exactly one account: the one this stack deploys into. */
+export function parseAllowedAccountIds(text: string | undefined, problems: string[]): string | undefined {
+  const fix = 'set it to the one account this stack may deploy into, e.g. ["770203350335"]';
+  if (text === undefined || text.trim() === "") {
+    problems.push(`aws:allowedAccountIds is missing: ${fix}`);
+    return undefined;
+  }
+  let ids: unknown;
+  try {
+    ids = JSON.parse(text);
+  } catch {
+    problems.push(`aws:allowedAccountIds: ${shown(text)} is not a list: ${fix}`);
+    return undefined;
+  }
+  if (!Array.isArray(ids) || ids.length !== 1 || !isAccountId(ids[0])) {
+    problems.push(`aws:allowedAccountIds: ${shown(ids)} must list exactly one 12-digit account id: ${fix}`);
+    return undefined;
+  }
+  return ids[0];
+}
+
+export function parseRetention(text: string, problems: string[]): number {
+  const days = Number(text);
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(days)) {
+    problems.push(
+      `${key("logRetentionDays")}: ${shown(text)} is not a retention CloudWatch Logs accepts (one of ${LOG_RETENTION_DAYS.join(", ")})`,
+    );
+  }
+  return days;
+}
+
+/** One address, as SNS's e-mail protocol takes it: local@domain.tld, no spaces, no list. */
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+
+/** `undefined` (no e-mail subscription) or one address. */
+export function parseAlertEmail(text: string | undefined, problems: string[]): string | undefined {
+  if (text === undefined) return undefined;
+  const address = text.trim();
+  if (address.length > 254 || !EMAIL.test(address)) {
+    problems.push(
+      `${key("alertEmail")}: ${shown(text)} is not one e-mail address (e.g. kuali-oncall@example.edu); set a single address, or leave it unset for no e-mail subscription`,
+    );
+    return undefined;
+  }
+  return address;
+}
+
+const RATE = /^rate\((\d+) (minutes?|hours?|days?)\)$/;
+const CRON = /^cron\(([^()]+)\)$/;
+const CRON_FIELD = /^[0-9A-Za-z*?,/#-]+$/;
+const SCHEDULE_EXAMPLES = `e.g. "rate(1 day)", "rate(12 hours)" or "cron(0 6 * * ? *)" (06:00 UTC daily), or "${RECONCILE_OFF}" to switch the reconcile off`;
+
+/**
+ * Checks an EventBridge Scheduler expression for the recurring reconcile: `rate(N unit)` (unit
+ * singular for 1, plural otherwise, as Scheduler requires) or `cron(…)` with its six fields and
+ * `?` in exactly one of day-of-month and day-of-week. One-time `at(…)` schedules are refused: a
+ * reconcile that runs once does not heal later gaps. Returns `undefined` for "off".
+ */
+export function parseReconcileSchedule(text: string, problems: string[]): string | undefined {
+  const expression = text.trim();
+  if (expression === RECONCILE_OFF) return undefined;
+  const problem = (why: string) => {
+    problems.push(`${key("reconcileSchedule")}: ${shown(text)} ${why}; ${SCHEDULE_EXAMPLES}`);
+    return undefined;
+  };
+  const rate = RATE.exec(expression);
+  if (rate !== null) {
+    const count = Number(rate[1]);
+    const plural = rate[2].endsWith("s");
+    if (count < 1) return problem("runs never: the rate must be at least 1");
+    if (count === 1 && plural)
+      return problem(
+        `is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(1 ${rate[2].slice(0, -1)})`)}`,
+      );
+    if (count > 1 && !plural)
+      return problem(
+        `is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(${count} ${rate[2]}s)`)}`,
+      );
+    return expression;
+  }
+  const cron = CRON.exec(expression);
+  if (cron !== null) {
+    const fields = cron[1].trim().split(/\s+/);
+    if (fields.length !== 6)
+      return problem(
+        `has ${fields.length} cron fields; Scheduler takes six (minutes hours day-of-month month day-of-week year)`,
+      );
+    if (!fields.every((f) => CRON_FIELD.test(f)))
+      return problem("has a character a cron field does not take");
+    if ((fields[2] === "?") === (fields[4] === "?"))
+      return problem("must have ? in exactly one of day-of-month and day-of-week");
+    return expression;
+  }
+  if (expression.startsWith("at(")) return problem("is a one-time schedule; the reconcile must recur");
+  return problem("is not a schedule expression");
+}

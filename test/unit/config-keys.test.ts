@@ -1,0 +1,149 @@
+import { expect } from "chai";
+import {
+  CONFIG_DEFAULTS,
+  ConfigError,
+  RawStackConfig,
+  editDistance,
+  nearestKey,
+  parseStackConfig,
+  qualifiedStackName,
+  rawStackConfig,
+} from "../../components/config";
+import { readStackConfig } from "../../local/render";
+
+/** What index.ts hands over for a stack: every value the runtime holds, declared defaults included. */
+function rawFor(stack: string, overrides: Record<string, unknown> = {}): RawStackConfig {
+  return rawStackConfig(readStackConfig(stack, overrides), `organization/ecr-sync/${stack}`);
+}
+
+function problemsOf(raw: RawStackConfig): string[] {
+  try {
+    parseStackConfig(raw);
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("stack config keys (components/config-keys.ts)", () => {
+  describe("a key the program does not read is refused, with the nearest real key", () => {
+    const misspelt: [string, string, string][] = [
+      ["css", "alertEmai", "alertEmail"],
+      ["css", "logRetentionDay", "logRetentionDays"],
+      ["legacy", "sourceStak", "sourceStack"],
+      ["css", "Repositories", "repositories"],
+      ["css", "workerInstancetype", "workerInstanceType"],
+    ];
+    for (const [stack, wrong, right] of misspelt) {
+      it(`ecr-sync:${wrong} on ${stack}: did you mean ecr-sync:${right}?`, () => {
+        const problems = problemsOf(rawFor(stack, { [`ecr-sync:${wrong}`]: "x" }));
+        expect(problems).to.have.length(1);
+        expect(problems[0])
+          .to.include(`ecr-sync:${wrong} is not a key this program reads`)
+          .and.include(`did you mean ecr-sync:${right}?`)
+          .and.include(`pulumi config rm ecr-sync:${wrong}`);
+      });
+    }
+
+    it("lists the real keys when none is near", () => {
+      const [problem] = problemsOf(rawFor("css", { "ecr-sync:colour": "blue" }));
+      expect(problem).to.include("ecr-sync:colour is not a key").and.not.include("did you mean");
+      expect(problem).to.include("ecr-sync:participant, ecr-sync:sourceAccountId");
+    });
+
+    it("finds the nearest key by edit distance, not by prefix", () => {
+      expect(editDistance("alertEmai", "alertEmail")).to.equal(1);
+      expect(editDistance("kitten", "sitting")).to.equal(3);
+      expect(editDistance("", "abc")).to.equal(3);
+      expect(nearestKey("targetAcountId")).to.equal("targetAccountId");
+      expect(nearestKey("sourceAcountId")).to.equal("sourceAccountId");
+      expect(nearestKey("reconcile")).to.equal(undefined);
+    });
+  });
+
+  describe("a key of the other stack is refused unless it equals its declared default", () => {
+    it("a css-only key with its own value on the legacy stack", () => {
+      const problems = problemsOf(rawFor("legacy", { "ecr-sync:alertEmail": "oncall@example.edu" }));
+      expect(problems).to.deep.equal([
+        'ecr-sync:alertEmail is set to "oncall@example.edu" on a target (legacy) stack, but only a source (css) stack reads it: remove it here (pulumi config rm ecr-sync:alertEmail) and set it on the source (css) stack',
+      ]);
+      expect(problemsOf(rawFor("legacy", { "ecr-sync:logRetentionDays": "30" }))[0]).to.include(
+        "ecr-sync:logRetentionDays",
+      );
+    });
+
+    it("a legacy-only key with its own value on the css stack", () => {
+      const [problem] = problemsOf(rawFor("css", { "ecr-sync:sourceStack": "organization/ecr-sync/blue" }));
+      expect(problem).to.include(
+        'ecr-sync:sourceStack is set to "organization/ecr-sync/blue" on a source (css) stack, but only a target (legacy) stack reads it',
+      );
+    });
+
+    it("passes a wrong-stack key equal to its default, which the CLI puts into every stack", () => {
+      const legacy = rawFor("legacy");
+      // The CLI's injection, as readStackConfig reproduces it.
+      expect(legacy.values.reconcileSchedule).to.equal(CONFIG_DEFAULTS.reconcileSchedule);
+      expect(legacy.values.logRetentionDays).to.equal("90");
+      expect(parseStackConfig(legacy).participant).to.equal("target");
+      expect(parseStackConfig(rawFor("legacy", { "ecr-sync:targetRoleName": "ecr-sync-target" }))).to.include(
+        {
+          participant: "target",
+        },
+      );
+      expect(
+        parseStackConfig(rawFor("css", { "ecr-sync:sourceStack": "organization/ecr-sync/css" })),
+      ).to.include({ participant: "source" });
+    });
+
+    it("still refuses a mapping on the legacy stack, which has no declared default", () => {
+      expect(
+        problemsOf(rawFor("legacy", { "ecr-sync:repositories": { "kuali-coeus": "coeus" } })),
+      ).to.deep.equal([
+        "ecr-sync:repositories is set on a target stack: the mapping lives in the css stack's config only (Pulumi.css.yaml) and the legacy stack reads it from the css stack; remove it here",
+      ]);
+    });
+  });
+
+  describe("a target stack that would reference itself is refused", () => {
+    it("names the key, its value and both ways out", () => {
+      const [problem] = problemsOf(
+        rawFor("legacy", { "ecr-sync:sourceStack": "organization/ecr-sync/legacy" }),
+      );
+      expect(problem)
+        .to.include('ecr-sync:sourceStack is "organization/ecr-sync/legacy", this stack itself')
+        .and.include("set ecr-sync:sourceStack to the css stack's name")
+        .and.include("set ecr-sync:participant to source");
+    });
+
+    it("resolves short stack names as Pulumi does, within this organization and project", () => {
+      expect(problemsOf(rawFor("legacy", { "ecr-sync:sourceStack": "legacy" }))[0]).to.include(
+        "this stack itself",
+      );
+      expect(problemsOf(rawFor("legacy", { "ecr-sync:sourceStack": "ecr-sync/legacy" }))[0]).to.include(
+        "this stack itself",
+      );
+      expect(qualifiedStackName("css", "organization/ecr-sync/legacy")).to.equal("organization/ecr-sync/css");
+      expect(qualifiedStackName("other/css", "organization/ecr-sync/legacy")).to.equal(
+        "organization/other/css",
+      );
+      expect(qualifiedStackName("acme/ecr-sync/legacy", "organization/ecr-sync/legacy")).to.equal(
+        "acme/ecr-sync/legacy",
+      );
+    });
+
+    it("says when the self-reference comes from the default (the css stack set to participant target)", () => {
+      const problems = problemsOf(
+        rawFor("css", {
+          "ecr-sync:participant": "target",
+          "ecr-sync:repositories": null,
+          "aws:allowedAccountIds": ["730096353738"],
+        }),
+      );
+      expect(problems).to.have.length(1);
+      expect(problems[0]).to.include(
+        'ecr-sync:sourceStack is "organization/ecr-sync/css" (its default), this stack itself',
+      );
+    });
+  });
+});

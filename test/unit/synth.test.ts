@@ -1,0 +1,162 @@
+/**
+ * synth as a command in a pipe: with --json the JSON is all of stdout, pretty unless --compact;
+ * a reader that closes early ends it quietly; the human form opens with one line per resource;
+ * mistakes go to stderr with exit 2 (usage) or 1 (the stack does not render) and no stack trace.
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { expect } from "chai";
+import { PROJECT_ROOT } from "../../local/render";
+import { UsageError, jsonText, parseArgs, usage } from "../../scripts/synth";
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs synth in `root` (the project, or a copy). With `closeEarly`, the reader closes stdout at
+ * once, as `| head -1` does once it has its line.
+ */
+function synth(args: string[], { root = PROJECT_ROOT, closeEarly = false } = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "scripts/synth.ts"), ...args], {
+      cwd: root,
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    if (closeEarly) child.stdout.destroy();
+    else child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** No `    at …` frames: the message is for a person, not a debugger. */
+function expectNoStackTrace(text: string): void {
+  expect(text).not.to.match(/^\s+at /m);
+  expect(text).not.to.include("node:internal");
+}
+
+/** A copy of the project with some files replaced (node_modules linked), to run synth on broken stack files. */
+function projectCopy(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-synth-"));
+  fs.cpSync(PROJECT_ROOT, dir, {
+    recursive: true,
+    filter: (source) => !/[/\\](node_modules|\.git)$/.test(source),
+  });
+  fs.symlinkSync(fs.realpathSync(path.join(PROJECT_ROOT, "node_modules")), path.join(dir, "node_modules"));
+  for (const [file, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), text);
+  return dir;
+}
+
+describe("synth (scripts/synth.ts) in a pipe", function () {
+  this.timeout(120000);
+
+  it("--json writes the JSON and nothing else to stdout, indented by 2 spaces", async () => {
+    const run = await synth(["--stack", "css", "--json"]);
+    expect(run.code).to.equal(0);
+    expect(run.stderr).to.equal("");
+    const parsed = JSON.parse(run.stdout) as { stack: string; resources: unknown[]; outputs: object };
+    expect(parsed.stack).to.equal("css");
+    expect(parsed.resources).to.have.length.above(20);
+    expect(run.stdout.split("\n").slice(0, 3)).to.deep.equal(["{", '  "stack": "css",', '  "resources": [']);
+  });
+
+  it("--json --compact writes one line", () => {
+    const text = jsonText({ stack: "css", resources: [], outputs: { a: { b: 1 } } }, true);
+    expect(text).to.equal('{"stack":"css","resources":[],"outputs":{"a":{"b":1}}}');
+    expect(parseArgs(["--stack", "css", "--json", "--compact"])).to.deep.equal({
+      stack: "css",
+      json: true,
+      compact: true,
+    });
+  });
+
+  it("ends quietly with exit 0 when the reader closes the pipe early", async () => {
+    const run = await synth(["--stack", "css", "--json"], { closeEarly: true });
+    expect(run.code).to.equal(0);
+    expect(run.stderr).to.equal("");
+  });
+
+  it("the human form opens with one line per resource (type, name, what it is for), then the details", async () => {
+    const run = await synth(["--stack", "css"]);
+    expect(run.code).to.equal(0);
+    const lines = run.stdout.split("\n");
+    const count = Number(/^# stack css: (\d+) resources$/.exec(lines[0])?.[1]);
+    expect(count).to.be.above(20);
+    const firstDetail = lines.findIndex((l) => l.startsWith("## "));
+    const overview = lines.slice(1, firstDetail).filter((l) => l.trim() !== "");
+    expect(overview).to.have.length(count);
+    const lineOf = (name: string) => overview.find((l) => l.split(/\s{2,}/)[2] === name);
+    expect(lineOf("ecr-sync-worker-role")).to.match(
+      /^  aws:iam\/role:Role\s+ecr-sync-worker-role\s+The ecr-sync worker: pulls the mapped css repositories/,
+    );
+    expect(lineOf("ecr-sync-worker-sync")).to.match(
+      /RolePolicy\s+ecr-sync-worker-sync\s+inline policy of role ecr-sync-worker$/,
+    );
+    expect(lineOf("ecr-sync-worker")).to.match(
+      /Instance\s+ecr-sync-worker\s+the worker \(t4g\.small\) that runs ecr-sync\.sh under SSM$/,
+    );
+    expect(
+      overview.every((l) => l.split(/\s{2,}/).length >= 4),
+      "type, name and purpose on every line",
+    ).to.equal(true);
+    expect(run.stdout).to.include("# outputs");
+  });
+
+  it("a stack without a stack file is a usage error: exit 2, the stacks and the usage on stderr", async () => {
+    const run = await synth(["--stack", "production", "--json"]);
+    expect(run.code).to.equal(2);
+    expect(run.stdout).to.equal("");
+    expect(run.stderr)
+      .to.include(
+        'synth: unknown stack "production": there is no Pulumi.production.yaml (stacks: css, legacy)',
+      )
+      .and.include("usage: npm run -s synth -- --stack <css|legacy> [--json [--compact]]");
+    expectNoStackTrace(run.stderr);
+  });
+
+  it("refuses an unknown argument, a missing --stack and --compact without --json", () => {
+    expect(() => parseArgs(["--stack", "css", "--yaml"])).to.throw(UsageError, 'unknown argument "--yaml"');
+    expect(() => parseArgs([])).to.throw(UsageError, "--stack is required");
+    expect(() => parseArgs(["--stack", "css", "--compact"])).to.throw(UsageError, "use it with --json");
+    expect(parseArgs(["--help"])).to.equal(undefined);
+    expect(parseArgs(["--stack=legacy"])).to.deep.equal({ stack: "legacy", json: false, compact: false });
+  });
+
+  it("documents the npm run -s form for pipes and the exit codes in its usage", () => {
+    expect(usage()).to.include("npm run -s synth -- --stack css --json").and.include("Exit status");
+  });
+
+  describe("a stack file the program refuses: exit 1, the reason on stderr", () => {
+    let dir: string | undefined;
+    afterEach(() => dir !== undefined && fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("participant: target in Pulumi.css.yaml is a reference cycle, not a stack overflow", async () => {
+      const css = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.css.yaml"), "utf8");
+      dir = projectCopy({ "Pulumi.css.yaml": css.replace("participant: source", "participant: target") });
+      const run = await synth(["--stack", "css", "--json"], { root: dir });
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal("");
+      expect(run.stderr).to.include("synth: stack reference cycle css → css").and.not.include("RangeError");
+      expectNoStackTrace(run.stderr);
+    });
+
+    it("a misspelt key is named, with the key it should be", async () => {
+      const css = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.css.yaml"), "utf8");
+      dir = projectCopy({ "Pulumi.css.yaml": `${css}  ecr-sync:logRetentionDay: 30\n` });
+      const run = await synth(["--stack", "css"], { root: dir });
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal("");
+      expect(run.stderr).to.include("did you mean ecr-sync:logRetentionDays?");
+      expectNoStackTrace(run.stderr);
+    });
+  });
+});
