@@ -14,7 +14,9 @@ import { PROJECT_ROOT } from "../../local/render";
 const DEFAULTS = CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number>>;
 /** How the README's Stack column names a key's scope. */
 const STACK_CELL = { source: "css", target: "legacy", both: "both" } as const;
-const TABLE_HEADER = "| Key | Stack | Default | Meaning |";
+const TABLE_HEADER = ["Key", "Stack", "Default", "Meaning"];
+/** The provider keys the program reads (components/config.ts rawStackConfig): required on both stacks. */
+const PROVIDER_KEYS = ["aws:region", "aws:allowedAccountIds"];
 
 /** The README's Default cell for a key: the default in backticks, `required` or `none`. */
 function defaultCell(key: ConfigKey): string {
@@ -45,8 +47,13 @@ function configTableProblems(readmePath: string): string[] {
   if (heading < 0) return [`${name} has no "## Configuration" heading`];
   const end = lines.findIndex((l, i) => i > heading && /^#{1,2} /.test(l));
   const section = lines.slice(heading + 1, end < 0 ? undefined : end);
-  const start = section.findIndex((l) => l.trim() === TABLE_HEADER);
-  if (start < 0) return [`${name}: no table with the header ${TABLE_HEADER} under ## Configuration`];
+  // Prettier pads the cells, so the header is compared cell by cell.
+  const start = section.findIndex(
+    (l) => l.trim().startsWith("|") && cells(l).join("|") === TABLE_HEADER.join("|"),
+  );
+  if (start < 0) {
+    return [`${name}: no table with the header | ${TABLE_HEADER.join(" | ")} | under ## Configuration`];
+  }
   const rows: string[] = [];
   for (const line of section.slice(start + 2)) {
     if (!line.trim().startsWith("|")) break;
@@ -54,8 +61,16 @@ function configTableProblems(readmePath: string): string[] {
   }
   const problems: string[] = [];
   const seen = new Set<string>();
+  const providerKeysSeen = new Set<string>();
   for (const row of rows) {
     const [keyCell, stack, defaults, meaning] = cells(row);
+    const providerKey = /^`(aws:[A-Za-z]+)`$/.exec(keyCell ?? "")?.[1];
+    if (providerKey !== undefined && PROVIDER_KEYS.includes(providerKey)) {
+      providerKeysSeen.add(providerKey);
+      if (stack !== "both" || defaults !== "required")
+        problems.push(`${name}: ${providerKey} must be required on both stacks`);
+      continue;
+    }
     const key = /^`ecr-sync:([A-Za-z]+)`$/.exec(keyCell ?? "")?.[1];
     if (key === undefined || !(CONFIG_KEYS as readonly string[]).includes(key)) {
       problems.push(`${name}: row ${JSON.stringify(row)} names no key of CONFIG_KEYS`);
@@ -71,6 +86,7 @@ function configTableProblems(readmePath: string): string[] {
     if ((meaning ?? "") === "") problems.push(`${name}: ecr-sync:${k} has no Meaning`);
   }
   for (const k of CONFIG_KEYS) if (!seen.has(k)) problems.push(`${name}: no row for ecr-sync:${k}`);
+  for (const k of PROVIDER_KEYS) if (!providerKeysSeen.has(k)) problems.push(`${name}: no row for ${k}`);
   return problems;
 }
 
@@ -136,10 +152,12 @@ describe("config documentation against CONFIG_KEYS and CONFIG_DEFAULTS", () => {
       "| `ecr-sync:logRetentionDays` | css | `90` | log retention |",
       "| `ecr-sync:alertEmail` | css | none | who gets alerts |",
       "| `ecr-sync:reconcileSchedule` | css | `rate(1 day)` | when to reconcile (`off` \\| a rate) |",
+      "| `aws:region` | both | required | the region |",
+      "| `aws:allowedAccountIds` | both | required | the one account |",
     ];
     function sample(rows: string[], name: string): string {
       const file = path.join(dir, name);
-      const table = [TABLE_HEADER, "| --- | --- | --- | --- |", ...rows].join("\n");
+      const table = [`| ${TABLE_HEADER.join(" | ")} |`, "| --- | --- | --- | --- |", ...rows].join("\n");
       fs.writeFileSync(file, `# ecr-sync\n\n## Configuration\n\nThe keys:\n\n${table}\n\n## Next\n`);
       return file;
     }
