@@ -42,8 +42,8 @@ import {
 import { BuiltImage, layerBytes, MEDIA_TYPES } from "../local/oci";
 import { onInterrupt } from "./interrupt";
 import { Registry, startRegistry } from "../local/registry";
-import { closeConnections, Endpoint, httpCopyImage, putManifest, uploadBlob } from "./bench-http";
-import { formatTable, jsonLine, linearFit, median, mib, round, Row, toolTimes } from "./bench-stats";
+import { closeConnections, Endpoint, httpCopyImage, putManifest, uploadBlob } from "./bench/http";
+import { formatTable, jsonLine, linearFit, median, mib, round, Row, toolTimes } from "./bench/stats";
 
 const execFileAsync = promisify(execFile);
 const MiB = 1024 * 1024;

@@ -1,7 +1,7 @@
 /**
  * Pure helpers of `npm run bench` (scripts/bench.ts): statistics, time accounting of the tools
  * a script run started, and the report (table and JSON line). No I/O here, so they are unit
- * tested on their own (test/unit/bench.test.ts).
+ * tested on their own (test/unit/bench-stats.test.ts).
  */
 
 /** Median of a non-empty list (mean of the two middle values for an even count). */

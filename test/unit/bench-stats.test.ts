@@ -1,5 +1,5 @@
 /**
- * The pure helpers of `npm run bench` (scripts/bench-stats.ts): the statistics behind every
+ * The pure helpers of `npm run bench` (scripts/bench/stats.ts): the statistics behind every
  * figure, the time accounting of the tool calls, and the shape of the report's last line.
  */
 import { expect } from "chai";
@@ -12,9 +12,9 @@ import {
   round,
   toolTimes,
   unionLength,
-} from "../../scripts/bench-stats";
+} from "../../scripts/bench/stats";
 
-describe("bench helpers (scripts/bench-stats.ts)", () => {
+describe("bench helpers (scripts/bench/stats.ts)", () => {
   it("takes the middle value of an odd count and the mean of the two middle values of an even count, whatever the order", () => {
     expect(median([5, 1, 3])).to.equal(3);
     expect(median([4, 1, 3, 2])).to.equal(2.5);
