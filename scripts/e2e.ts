@@ -18,7 +18,7 @@
  */
 import { BuiltIndex, OciLayout } from "../local/oci";
 import { onInterrupt } from "./interrupt";
-import { AwsAccount } from "./e2e/aws";
+import { AwsAccount, Sides } from "./e2e/aws";
 import { removeTestImage } from "./e2e/cleanup";
 import { EXIT_CODES, Failed, log, report } from "./e2e/outcome";
 import { preflight } from "./e2e/preflight";
@@ -27,11 +27,6 @@ import { readSettings, Settings } from "./e2e/settings";
 import { checkPlatforms, waitForTarget } from "./e2e/wait";
 
 export { EXIT_CODES } from "./e2e/outcome";
-
-interface Sides {
-  readonly source: AwsAccount;
-  readonly target: AwsAccount;
-}
 
 /** Push, wait, compare: prints the verdict line and returns EXIT_CODES.passed, or throws. */
 async function pushAndWait(
@@ -102,7 +97,7 @@ export async function main(env: NodeJS.ProcessEnv = process.env): Promise<number
       source: new AwsAccount(settings.source, settings.region, env),
       target: new AwsAccount(settings.target, settings.region, env),
     };
-    await preflight(env, settings.region, sides.source, sides.target);
+    await preflight(env, settings.region, sides);
   } catch (error) {
     return report(error);
   }

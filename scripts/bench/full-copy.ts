@@ -32,7 +32,10 @@ export interface SyncedImage {
   readonly baseLayers: readonly LayerSpec[];
 }
 
-/** One full copy into a fresh target, checked: same digest, and every layer byte really sent. */
+/**
+ * One run of one variant: each copies `image` into a fresh target and checks the target holds
+ * its digest (and, for the baseline and ecr-sync.sh, that every layer byte was really sent).
+ */
 interface Copy {
   readonly bench: Bench;
   readonly image: BuiltImage;
@@ -123,6 +126,7 @@ export async function measureFullCopy(bench: Bench): Promise<{ measured: Measure
   let synced: Registry | undefined;
   for (let run = 1; run <= plan.runs.full; run++) {
     const one: Copy = { bench, image, run };
+    // The order rotates from run to run, so no variant always gets the warmer caches.
     const variants = [
       async () => times.baseline.push(await baselineRun(one)),
       async () => {

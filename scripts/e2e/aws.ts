@@ -85,3 +85,9 @@ export class AwsAccount {
     return JSON.parse(result.stdout) as T;
   }
 }
+
+/** The two accounts the check works in. */
+export interface Sides {
+  readonly source: AwsAccount;
+  readonly target: AwsAccount;
+}

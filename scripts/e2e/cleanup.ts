@@ -3,7 +3,7 @@
  * interrupted; what cannot be removed is printed for removal by hand.
  */
 import { BuiltIndex } from "../../local/oci";
-import { AwsAccount, reason } from "./aws";
+import { AwsAccount, reason, Sides } from "./aws";
 import { EXIT_CODES, log } from "./outcome";
 import { Settings } from "./settings";
 
@@ -61,7 +61,7 @@ export function laterRemovalCommands(settings: Settings, tag: string, image: Bui
  */
 export async function removeTestImage(
   settings: Settings,
-  sides: { readonly source: AwsAccount; readonly target: AwsAccount },
+  sides: Sides,
   tag: string,
   image: BuiltIndex,
   outcome: number,

@@ -2,7 +2,7 @@
  * Before anything is pushed: the tools are there, both identities act in the expected accounts,
  * and both repositories can be read. Every failure here is "did not run".
  */
-import { AwsAccount, reason, runTool } from "./aws";
+import { AwsAccount, reason, runTool, Sides } from "./aws";
 import { DidNotRun, log } from "./outcome";
 import { describeCredentials } from "./settings";
 
@@ -48,12 +48,7 @@ async function checkAccount(side: AwsAccount, region: string): Promise<void> {
 }
 
 /** Tools first, then the source account, then the target account. */
-export async function preflight(
-  env: NodeJS.ProcessEnv,
-  region: string,
-  source: AwsAccount,
-  target: AwsAccount,
-): Promise<void> {
+export async function preflight(env: NodeJS.ProcessEnv, region: string, sides: Sides): Promise<void> {
   await checkTools(env);
-  for (const side of [source, target]) await checkAccount(side, region);
+  for (const side of [sides.source, sides.target]) await checkAccount(side, region);
 }
