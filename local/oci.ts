@@ -81,6 +81,55 @@ export interface PushTarget {
 
 const CHUNK = 1 << 20;
 
+/** The content digest of a blob, manifest or config: "sha256:" and the hex SHA-256 of the bytes. */
+export function sha256Digest(bytes: Buffer | string): string {
+  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+}
+
+/** The descriptor of `bytes` stored as a blob of `mediaType`. */
+export function descriptorOf(mediaType: string, bytes: Buffer): Descriptor {
+  return { mediaType, digest: sha256Digest(bytes), size: bytes.length };
+}
+
+/** An image config: the platform, one label (tells apart images that share every layer), the layers' diff ids. */
+export function imageConfig(platform: Platform, label: string, diffIds: readonly string[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      architecture: platform.architecture,
+      os: platform.os,
+      ...(platform.variant ? { variant: platform.variant } : {}),
+      config: { Labels: { "ecr-sync.test/label": label } },
+      rootfs: { type: "layers", diff_ids: diffIds },
+    }),
+  );
+}
+
+/** A single-platform OCI image manifest over a config and layers already described. */
+export function imageManifest(config: Descriptor, layers: readonly Descriptor[]): Buffer {
+  return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.manifest, config, layers }));
+}
+
+/** A login skopeo reads from an auth file. */
+export interface Login {
+  readonly username: string;
+  readonly password: string;
+}
+
+/**
+ * Writes a containers-auth.json (skopeo's --authfile) with one login per registry host,
+ * readable by the owner only: it holds passwords.
+ */
+export async function writeAuthFile(file: string, logins: Readonly<Record<string, Login>>): Promise<void> {
+  const auths = Object.fromEntries(
+    Object.entries(logins).map(([registry, { username, password }]) => [
+      registry,
+      { auth: Buffer.from(`${username}:${password}`).toString("base64") },
+    ]),
+  );
+  await writeFile(file, JSON.stringify({ auths }), { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
 /** An OCI image layout directory (oci-layout, index.json, blobs/sha256/…). */
 export class OciLayout {
   private readonly refs = new Map<string, Descriptor>();
@@ -133,19 +182,11 @@ export class OciLayout {
       layers.push(descriptor);
       diffIds.push(diffId);
     }
-    const config = await this.addJson(MEDIA_TYPES.config, {
-      architecture: platform.architecture,
-      os: platform.os,
-      ...(platform.variant ? { variant: platform.variant } : {}),
-      config: { Labels: { "ecr-sync.test/label": spec.label ?? randomUUID() } },
-      rootfs: { type: "layers", diff_ids: diffIds },
-    });
-    const manifest = await this.addJson(MEDIA_TYPES.manifest, {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPES.manifest,
-      config,
-      layers,
-    });
+    const config = await this.addBlob(
+      MEDIA_TYPES.config,
+      imageConfig(platform, spec.label ?? randomUUID(), diffIds),
+    );
+    const manifest = await this.addBlob(MEDIA_TYPES.manifest, imageManifest(config, layers));
     return { kind: "image", ...manifest, platform, config, layers };
   }
 
@@ -202,11 +243,14 @@ export class OciLayout {
     return join(this.dir, "blobs", "sha256", digest.replace(/^sha256:/, ""));
   }
 
-  private async addJson(mediaType: string, value: unknown): Promise<Descriptor> {
-    const bytes = Buffer.from(JSON.stringify(value));
-    const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
-    await writeFile(this.blobPath(digest), bytes);
-    return { mediaType, digest, size: bytes.length };
+  private addJson(mediaType: string, value: unknown): Promise<Descriptor> {
+    return this.addBlob(mediaType, Buffer.from(JSON.stringify(value)));
+  }
+
+  private async addBlob(mediaType: string, bytes: Buffer): Promise<Descriptor> {
+    const descriptor = descriptorOf(mediaType, bytes);
+    await writeFile(this.blobPath(descriptor.digest), bytes);
+    return descriptor;
   }
 
   private async writeIndex(): Promise<void> {
@@ -231,9 +275,7 @@ export async function pushImage(layout: OciLayout, artifact: Descriptor, target:
   const authDir = await mkdtemp(join(tmpdir(), "ecr-sync-auth-"));
   try {
     const authFile = join(authDir, "auth.json");
-    const auth = Buffer.from(`${target.username}:${target.password}`).toString("base64");
-    await writeFile(authFile, JSON.stringify({ auths: { [target.registry]: { auth } } }));
-    await chmod(authFile, 0o600);
+    await writeAuthFile(authFile, { [target.registry]: target });
     await execFileAsync(
       "skopeo",
       [

@@ -1,20 +1,23 @@
 /**
- * The pure helpers of `npm run bench` (scripts/bench-stats.ts): the statistics behind every
+ * The pure helpers of `npm run bench` (scripts/bench/stats.ts): the statistics behind every
  * figure, the time accounting of the tool calls, and the shape of the report's last line.
  */
 import { expect } from "chai";
 import {
+  breakdownOf,
   formatTable,
   jsonLine,
   linearFit,
   median,
+  medianOfEach,
   REQUIRED_FIGURES,
   round,
+  toolSpans,
   toolTimes,
   unionLength,
-} from "../../scripts/bench-stats";
+} from "../../scripts/bench/stats";
 
-describe("bench helpers (scripts/bench-stats.ts)", () => {
+describe("bench helpers (scripts/bench/stats.ts)", () => {
   it("takes the middle value of an odd count and the mean of the two middle values of an even count, whatever the order", () => {
     expect(median([5, 1, 3])).to.equal(3);
     expect(median([4, 1, 3, 2])).to.equal(2.5);
@@ -82,6 +85,54 @@ describe("bench helpers (scripts/bench-stats.ts)", () => {
     expect(times.curl).to.deep.include({ calls: 1 });
     expect(times.curl.seconds).to.be.closeTo(0.05, 1e-9);
     expect(() => toolTimes("aws soon later")).to.throw("malformed line 'aws soon later'");
+  });
+
+  it("keeps each tool's calls as spans in seconds, in the order logged", () => {
+    const spans = toolSpans("aws 0 500000000 sts\njq 600000000 700000000\naws 1000000000 2000000000\n");
+    expect([...spans.keys()]).to.deep.equal(["aws", "jq"]);
+    expect(spans.get("aws")).to.deep.equal([
+      [0, 0.5],
+      [1, 2],
+    ]);
+  });
+
+  it("splits a copy's time by tool, and leaves for bash only the time no tool was running", () => {
+    const log = [
+      "aws 0 800000000 sts",
+      "aws 100000000 900000000 ecr",
+      "jq 850000000 950000000",
+      "curl 1000000000 1050000000",
+      "skopeo 1200000000 1300000000",
+    ].join("\n");
+    const { breakdown, awsCalls } = breakdownOf(log, 1.5);
+    expect(awsCalls).to.equal(2);
+    expect(Object.keys(breakdown)).to.deep.equal([
+      "total",
+      "aws_cli",
+      "curl",
+      "skopeo",
+      "jq",
+      "bash_and_startup",
+    ]);
+    expect(breakdown.total).to.equal(1.5);
+    expect(breakdown.aws_cli).to.be.closeTo(0.9, 1e-9);
+    expect(breakdown.jq).to.be.closeTo(0.1, 1e-9);
+    expect(breakdown.curl).to.be.closeTo(0.05, 1e-9);
+    expect(breakdown.skopeo).to.be.closeTo(0.1, 1e-9);
+    // Some tool ran during 0–0.95, 1.0–1.05 and 1.2–1.3 s: 1.1 s of the 1.5.
+    expect(breakdown.bash_and_startup).to.be.closeTo(0.4, 1e-9);
+    expect(breakdownOf("", 0.2).breakdown).to.deep.include({ aws_cli: 0, bash_and_startup: 0.2 });
+  });
+
+  it("takes the median of every key over the runs, rounded, keys in their order", () => {
+    const medians = medianOfEach([
+      { total: 1.0004, aws_cli: 0.5 },
+      { total: 3, aws_cli: 0.1 },
+      { total: 2, aws_cli: 0.3 },
+    ]);
+    expect(medians).to.deep.equal({ total: 2, aws_cli: 0.3 });
+    expect(Object.keys(medians)).to.deep.equal(["total", "aws_cli"]);
+    expect(() => medianOfEach([])).to.throw("no run produced a value");
   });
 
   it("prints a Markdown table with aligned columns and a verdict only where there is a target", () => {

@@ -1,7 +1,7 @@
 /**
  * Pure helpers of `npm run bench` (scripts/bench.ts): statistics, time accounting of the tools
  * a script run started, and the report (table and JSON line). No I/O here, so they are unit
- * tested on their own (test/unit/bench.test.ts).
+ * tested on their own (test/unit/bench-stats.test.ts).
  */
 
 /** Median of a non-empty list (mean of the two middle values for an even count). */
@@ -72,11 +72,10 @@ export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
 }
 
 /**
- * One line per tool call, as written by the timing wrappers of scripts/bench.ts:
- * "TOOL START_NS END_NS [WORDS…]". Returns the wall time (seconds) during which each tool ran,
- * and how many times it was called.
+ * One line per tool call, as written by the timing wrappers of scripts/bench/breakdown.ts:
+ * "TOOL START_NS END_NS [WORDS…]". Returns each tool's calls as [start, end] spans in seconds.
  */
-export function toolTimes(log: string): Record<string, { seconds: number; calls: number }> {
+export function toolSpans(log: string): Map<string, Interval[]> {
   const spans = new Map<string, Interval[]>();
   for (const line of log.split("\n")) {
     if (line.trim() === "") continue;
@@ -87,11 +86,59 @@ export function toolTimes(log: string): Record<string, { seconds: number; calls:
       throw new Error(`toolTimes: malformed line '${line}'`);
     spans.set(tool, [...(spans.get(tool) ?? []), [startNs / 1e9, endNs / 1e9]]);
   }
+  return spans;
+}
+
+/**
+ * The wall time (seconds) during which each tool of the wrappers' log ran, and how many times
+ * it was called.
+ */
+export function toolTimes(log: string): Record<string, { seconds: number; calls: number }> {
   const result: Record<string, { seconds: number; calls: number }> = {};
-  for (const [tool, intervals] of [...spans].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [tool, intervals] of [...toolSpans(log)].sort(([a], [b]) => a.localeCompare(b))) {
     result[tool] = { seconds: unionLength(intervals), calls: intervals.length };
   }
   return result;
+}
+
+/** Where one instrumented copy's time went, in seconds (the keys are the JSON line's). */
+export interface Breakdown {
+  readonly total: number;
+  readonly aws_cli: number;
+  readonly curl: number;
+  readonly skopeo: number;
+  readonly jq: number;
+  /** No tool running: bash itself and process starts. */
+  readonly bash_and_startup: number;
+}
+
+/** Splits a copy that took `total` seconds by the tool calls in its wrappers' log. */
+export function breakdownOf(log: string, total: number): { breakdown: Breakdown; awsCalls: number } {
+  const times = toolTimes(log);
+  const anyTool = unionLength([...toolSpans(log).values()].flat());
+  return {
+    breakdown: {
+      total,
+      aws_cli: times.aws?.seconds ?? 0,
+      curl: times.curl?.seconds ?? 0,
+      skopeo: times.skopeo?.seconds ?? 0,
+      jq: times.jq?.seconds ?? 0,
+      bash_and_startup: Math.max(0, total - anyTool),
+    },
+    awsCalls: times.aws?.calls ?? 0,
+  };
+}
+
+/** The median of every key over several records with the same keys, rounded; keys keep their order. */
+export function medianOfEach<K extends string>(
+  records: ReadonlyArray<Readonly<Record<K, number>>>,
+): Record<K, number> {
+  if (records.length === 0) throw new Error("medianOfEach of an empty list: no run produced a value");
+  const keys = Object.keys(records[0]) as K[];
+  return Object.fromEntries(keys.map((key) => [key, round(median(records.map((r) => r[key])))])) as Record<
+    K,
+    number
+  >;
 }
 
 /** One row of the human-readable table. */

@@ -4,9 +4,10 @@
  * never held whole in memory), and quick seeding of many small images without a tool start per
  * image. Basic auth, plain HTTP: the local test registries only.
  */
-import { createHash } from "node:crypto";
 import http from "node:http";
 import { pipeline } from "node:stream/promises";
+import { sha256Digest } from "../../local/oci";
+import { MANIFEST_ACCEPT } from "../../local/registry";
 
 /** A registry and the password of user AWS (the ECR convention). */
 export interface Endpoint {
@@ -14,13 +15,6 @@ export interface Endpoint {
   readonly host: string;
   readonly password: string;
 }
-
-const MANIFEST_ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 
@@ -84,7 +78,7 @@ async function startUpload(endpoint: Endpoint, repository: string): Promise<URL>
 
 /** Monolithic upload of a small blob held in memory; returns its digest. */
 export async function uploadBlob(endpoint: Endpoint, repository: string, bytes: Buffer): Promise<string> {
-  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const digest = sha256Digest(bytes);
   const target = await startUpload(endpoint, repository);
   target.searchParams.set("digest", digest);
   const response = await request(
@@ -113,7 +107,7 @@ export async function putManifest(
     bytes,
   );
   expectStatus(response, 201, `put manifest ${endpoint.host}/${repository}:${reference}`);
-  return `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return sha256Digest(bytes);
 }
 
 export async function getManifest(

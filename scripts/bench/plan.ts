@@ -1,0 +1,90 @@
+/**
+ * What `npm run bench` measures and how often: image sizes, scales and run counts of the full
+ * run and of `--quick` (a smoke test of the bench itself, not figures to keep).
+ */
+
+export const MiB = 1024 * 1024;
+
+/** Runs per stage; the figures are their medians. The keys appear in the report's header and JSON line. */
+export interface Runs {
+  readonly full: number;
+  readonly unchanged: number;
+  readonly incremental: number;
+  readonly multiarch: number;
+  readonly reconcile: number;
+  readonly backfill: number;
+  readonly burst: number;
+  readonly breakdown: number;
+}
+
+export interface Plan {
+  /** Layers of the full-copy image, each `layerBytes` of random content. */
+  readonly layerCount: number;
+  readonly layerBytes: number;
+  /** Layer sizes of each platform's image in the multi-arch index. */
+  readonly multiarchLayers: readonly number[];
+  /** Tag counts of the in-sync reconciles. */
+  readonly reconcileScales: readonly number[];
+  readonly backfillTags: number;
+  readonly burstCopies: number;
+  readonly burstLayerBytes: number;
+  readonly runs: Runs;
+}
+
+export const FULL_PLAN: Plan = {
+  layerCount: 5,
+  layerBytes: 40 * MiB,
+  multiarchLayers: [8 * MiB, 2 * MiB],
+  reconcileScales: [10, 50, 200],
+  backfillTags: 50,
+  burstCopies: 20,
+  burstLayerBytes: 1 * MiB,
+  runs: {
+    full: 5,
+    unchanged: 5,
+    incremental: 5,
+    multiarch: 5,
+    reconcile: 5,
+    backfill: 3,
+    burst: 3,
+    breakdown: 3,
+  },
+};
+
+export const QUICK_PLAN: Plan = {
+  layerCount: 3,
+  layerBytes: 2 * MiB,
+  multiarchLayers: [256 * 1024],
+  reconcileScales: [2, 5, 10],
+  backfillTags: 5,
+  burstCopies: 4,
+  burstLayerBytes: 64 * 1024,
+  runs: {
+    full: 2,
+    unchanged: 2,
+    incremental: 2,
+    multiarch: 1,
+    reconcile: 2,
+    backfill: 1,
+    burst: 1,
+    breakdown: 1,
+  },
+};
+
+/** The platforms of the multi-arch index. */
+export const PLATFORMS = [
+  { os: "linux", architecture: "amd64" },
+  { os: "linux", architecture: "arm64", variant: "v8" },
+  { os: "linux", architecture: "arm", variant: "v7" },
+] as const;
+
+/** Reads the command line (without node and the script): `--quick` or nothing. */
+export function parseArguments(args: readonly string[]): { quick: boolean; plan: Plan } {
+  const unknown = args.filter((arg) => arg !== "--quick");
+  if (unknown.length > 0)
+    throw new Error(
+      `unknown argument(s) ${unknown.join(" ")}: the only option is --quick (small sizes, few runs)`,
+    );
+  const quick = args.includes("--quick");
+  return { quick, plan: quick ? QUICK_PLAN : FULL_PLAN };
+}

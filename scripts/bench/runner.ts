@@ -1,0 +1,85 @@
+/**
+ * Runs the bench: starts the world, runs the stages in order, prints the report, and applies
+ * the exit rule. Owns everything started: servers and temp dirs are removed on exit, failure,
+ * Ctrl-C and SIGTERM (exit 130).
+ */
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { startEcrSyncWorld } from "../../local/world";
+import { onInterrupt } from "../interrupt";
+import { measureBackfill } from "./backfill";
+import { measureBreakdown } from "./breakdown";
+import { measureBurst } from "./burst";
+import { Cleanups } from "./cleanups";
+import { measureFullCopy } from "./full-copy";
+import { closeConnections } from "./http";
+import { measureIncremental } from "./incremental";
+import { elapsedSeconds, Measured, progress } from "./measure";
+import { measureMultiArch } from "./multiarch";
+import { Plan } from "./plan";
+import { measureReconcileScale } from "./reconcile";
+import { formatReport, machine } from "./report";
+import { benchSession } from "./session";
+import { round } from "./stats";
+import { measureUnchanged } from "./unchanged";
+
+/** Runs every stage of `plan` in order and returns what each measured. */
+async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promise<Measured[]> {
+  progress(
+    `starting moto_server and the source/target registries${quick ? " (--quick: smoke-test sizes)" : ""}`,
+  );
+  const world = await startEcrSyncWorld();
+  cleanups.add(() => world.stop());
+  const bench = benchSession(world, plan, randomUUID().slice(0, 8), cleanups);
+
+  const full = await measureFullCopy(bench);
+  const stages = [
+    full.measured,
+    await measureUnchanged(bench, full.synced),
+    await measureBreakdown(bench, full.synced),
+    await measureIncremental(bench, full.synced),
+  ];
+  await bench.dropTarget(full.synced.registry);
+  stages.push(
+    await measureMultiArch(bench),
+    await measureReconcileScale(bench),
+    await measureBackfill(bench),
+    await measureBurst(bench),
+  );
+  return stages;
+}
+
+/**
+ * The bench from start to report. Sets process.exitCode 1 when a stage failed, or when a
+ * correctness check failed (multi-arch digest, burst arrivals): the latter after the report.
+ */
+export async function runBench(plan: Plan, quick: boolean): Promise<void> {
+  const loadAtStart = os.loadavg()[0];
+  const cleanups = new Cleanups();
+  cleanups.add(async () => closeConnections());
+  onInterrupt((signal) => {
+    progress(`${signal}: stopping servers and removing temp dirs`);
+    void cleanups.run().finally(() => process.exit(130));
+  });
+  try {
+    const stages = await runStages(plan, quick, cleanups);
+    const total = elapsedSeconds();
+    const about = {
+      runs: plan.runs,
+      quick,
+      bench_total_s: round(total, 1),
+      machine: await machine(loadAtStart),
+    };
+    progress(`done in ${total.toFixed(0)} s`);
+    process.stdout.write(formatReport(quick, plan.runs, stages, about));
+    if (stages.some((stage) => stage.correct === false)) {
+      progress("a correctness check failed (multi-arch digest or burst arrivals): exit 1");
+      process.exitCode = 1;
+    }
+  } catch (error) {
+    progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  } finally {
+    await cleanups.run();
+  }
+}
