@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "../common/ssm-command";
 import { Delivery } from "./dead-letters";
-import { RECONCILE_PARAMETERS } from "./document";
+import { RECONCILE_PARAMETERS } from "./document-content";
 import { schedulerPolicy, schedulerTrustPolicy } from "./policies";
 
 /** Scheduler's universal target for SSM SendCommand: the schedule's input is the API request. */

@@ -8,7 +8,7 @@
  * (htpasswd auth, access log on) on a free loopback port (scripts/bench/session.ts says why).
  *
  * Stages, in order, one file each under scripts/bench/ (each figure the median of several runs;
- * BENCHMARKS.md documents every name):
+ * docs/benchmarks.md documents every name):
  *  1. full-copy.ts: a ~200 MiB 5-layer image vs. the plain-HTTP baseline (http.ts) and skopeo alone
  *  2. unchanged.ts: time and layer bytes moved (registry access logs); breakdown.ts: where the
  *     time goes (aws CLI, curl, skopeo, jq, the rest)

@@ -3,7 +3,7 @@
  * ARN and inputs, the IAM policies and trust policies, the event patterns, the SSM documents'
  * parameters and command (the embedded script shortened), the schedule's input, and the outputs.
  */
-import { SCRIPT_DELIMITER } from "../components/document";
+import { SCRIPT_DELIMITER } from "../components/document-content";
 import { RenderedResource, Rendering } from "../local/render";
 import { overview } from "./synth-overview";
 

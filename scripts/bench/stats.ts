@@ -150,7 +150,7 @@ export interface Row {
   readonly met?: boolean;
 }
 
-/** A Markdown table with padded, aligned columns (readable as text, pastes into BENCHMARKS.md): figure, measured, target, verdict. */
+/** A Markdown table with padded, aligned columns (readable as text, pastes into docs/benchmarks.md): figure, measured, target, verdict. */
 export function formatTable(rows: readonly Row[]): string {
   const cells = [
     ["Figure", "Measured", "Target", "Verdict"],
@@ -168,7 +168,7 @@ export function formatTable(rows: readonly Row[]): string {
   return [render(cells[0]), rule, ...cells.slice(1).map(render)].join("\n");
 }
 
-/** Figures every bench JSON line must carry (documented in BENCHMARKS.md). */
+/** Figures every bench JSON line must carry (documented in docs/benchmarks.md). */
 export const REQUIRED_FIGURES = [
   "full_copy_s",
   "baseline_s",

@@ -18,7 +18,7 @@ export function log(message: string): void {
 export function report(error: unknown): number {
   if (error instanceof DidNotRun) {
     console.error(`e2e DID NOT RUN: ${error.message}`);
-    console.error("This is not a pass. See the README (npm run test:e2e) for what the check needs.");
+    console.error("This is not a pass. See docs/e2e.md for what the check needs.");
     return EXIT_CODES.didNotRun;
   }
   console.error(`e2e FAILED: ${error instanceof Error ? error.message : String(error)}`);

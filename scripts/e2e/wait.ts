@@ -41,7 +41,7 @@ export async function waitForTarget(
     if (Date.now() >= deadline) {
       throw new Failed(
         `${repository}:${tag} did not arrive in the target account within ${settings.timeoutSeconds} s ` +
-          "(see the README's runbook: the sync command's output in CloudWatch Logs, the dead-letter queue)",
+          "(see docs/runbook.md: the sync command's output in CloudWatch Logs, the dead-letter queue)",
       );
     }
     await new Promise((resolve) =>

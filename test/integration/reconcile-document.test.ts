@@ -15,7 +15,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "chai";
-import { buildReconcileDocument, CommandDocument } from "../../components/document";
+import { buildReconcileDocument, CommandDocument } from "../../components/document-content";
 import { EcrSyncWorld, SCRIPT, startEcrSyncWorld } from "../../local/world";
 
 const run = promisify(execFile);

@@ -13,7 +13,7 @@ describe("bench command line (scripts/bench/plan.ts)", () => {
     );
   });
 
-  it("measures the figures BENCHMARKS.md names: 5 x 40 MiB, reconcile at 10/50/200, 50 backfilled, a burst of 20", () => {
+  it("measures the figures docs/benchmarks.md names: 5 x 40 MiB, reconcile at 10/50/200, 50 backfilled, a burst of 20", () => {
     expect(FULL_PLAN.layerCount * FULL_PLAN.layerBytes).to.equal(200 * 1024 * 1024);
     expect(FULL_PLAN.reconcileScales).to.deep.equal([10, 50, 200]);
     expect(FULL_PLAN.backfillTags).to.equal(50);

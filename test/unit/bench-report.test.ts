@@ -1,7 +1,7 @@
 /**
  * The bench's report (scripts/bench/report.ts) over the rows and figures each stage builds
  * (scripts/bench/*.ts, their *Report functions): fed the medians of the run recorded in
- * BENCHMARKS.md, it prints that run's header and table again, character for character.
+ * docs/benchmarks.md, it prints that run's header and table again, character for character.
  */
 import { expect } from "chai";
 import { backfillReport } from "../../scripts/bench/backfill";

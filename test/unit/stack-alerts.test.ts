@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
-import { buildReconcileDocument, CommandDocument } from "../../components/document";
+import { buildReconcileDocument, CommandDocument } from "../../components/document-content";
 import { commandFailureEventPattern } from "../../components/patterns";
 import {
   PROJECT_ROOT,

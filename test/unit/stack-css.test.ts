@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { bundleHandler } from "../../lambda/bundle";
-import { CommandDocument } from "../../components/document";
+import { CommandDocument } from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
 import { PolicyDocument } from "../../components/policies";

@@ -14,7 +14,7 @@ import {
   reconcileDocumentParameters,
   shellQuote,
   syncDocumentParameters,
-} from "../../components/document";
+} from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
 import { PROJECT_ROOT } from "../../local/render";
@@ -70,7 +70,7 @@ const pushed = {
   digest: `sha256:${"ab".repeat(32)}`,
 };
 
-describe("the SSM sync document (components/document.ts)", () => {
+describe("the SSM sync document (components/document-content.ts)", () => {
   it("declares the four contract parameters with ECR's naming rules as allowedPatterns", () => {
     const parameters = syncDocumentParameters();
     expect(Object.keys(parameters).sort()).to.deep.equal(Object.values(SYNC_PARAMETERS).sort());
@@ -233,7 +233,7 @@ describe("the SSM sync document (components/document.ts)", () => {
   });
 });
 
-describe("the SSM reconcile document (components/document.ts)", () => {
+describe("the SSM reconcile document (components/document-content.ts)", () => {
   const reconcile = () =>
     buildReconcileDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
   const argumentsOf = (output: string) =>
