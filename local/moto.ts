@@ -26,6 +26,13 @@ export function withoutAwsSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 /** PutEvents takes at most this many entries per call. */
 const PUT_EVENTS_BATCH = 10;
 
+/** The part of a JS SDK v3 client's configuration that points it at a moto server. */
+export interface MotoClientConfig {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string };
+}
+
 export interface MotoServer {
   /** http://127.0.0.1:PORT */
   readonly endpoint: string;
@@ -34,6 +41,8 @@ export interface MotoServer {
    * server: endpoint, region, test credentials, and no profile or metadata lookups.
    */
   env(region?: string): Record<string, string>;
+  /** Configuration for a JS SDK v3 client in this process that should talk to this server. */
+  clientConfig(region?: string): MotoClientConfig;
   /**
    * Runs the `aws` CLI against this server and parses its JSON answer ({} for an empty one).
    * `--endpoint-url` is passed explicitly: CLI v1 ignores AWS_ENDPOINT_URL for some services (sqs).
@@ -164,6 +173,16 @@ export async function startMoto(): Promise<MotoServer> {
         AWS_EC2_METADATA_DISABLED: "true",
         AWS_CONFIG_FILE: "/dev/null",
         AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+      };
+    },
+    clientConfig(region = "us-east-1") {
+      return {
+        endpoint,
+        region,
+        credentials: {
+          accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
+          secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+        },
       };
     },
     async reset() {

@@ -6,13 +6,15 @@ import { join } from "node:path";
 import { MotoServer, startMoto } from "../../local/moto";
 
 /**
- * `npm run test:e2e` (scripts/e2e.ts) run as a user runs it, `npx tsx scripts/e2e.ts`, in an
- * environment without AWS credentials or with credentials that cannot reach a deployed stack:
- * it must say that it did not run and why, exit 3, and never claim a pass. The credential and
- * stack checks run against a real moto_server through the real AWS CLI.
+ * `npm run test:e2e` (scripts/e2e.ts) run as npm runs it, the project's `tsx scripts/e2e.ts` (npx
+ * would spend half a second per run finding the same binary), in an environment without AWS
+ * credentials or with credentials that cannot reach a deployed stack: it must say that it did not
+ * run and why, exit 3, and never claim a pass. The credential and stack checks run against a real
+ * moto_server through the real AWS CLI.
  */
 
 const ROOT = join(__dirname, "..", "..");
+const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 const DID_NOT_RUN = 3;
 
 interface Run {
@@ -43,15 +45,10 @@ describe("npm run test:e2e", function () {
 
   async function runE2e(env: Record<string, string>): Promise<Run> {
     return new Promise((resolve) => {
-      execFile(
-        "npx",
-        ["tsx", "scripts/e2e.ts"],
-        { cwd: ROOT, env, timeout: 90000 },
-        (error, stdout, stderr) => {
-          const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-          resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-        },
-      );
+      execFile(TSX, ["scripts/e2e.ts"], { cwd: ROOT, env, timeout: 90000 }, (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+        resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      });
     });
   }
 

