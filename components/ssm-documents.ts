@@ -6,7 +6,12 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { buildReconcileDocument, buildSyncDocument, CommandDocument, SyncEnvironment } from "./document-content";
+import {
+  buildReconcileDocument,
+  buildSyncDocument,
+  CommandDocument,
+  SyncEnvironment,
+} from "./document-content";
 
 export interface SsmDocumentsArgs {
   /** Source repository name → target repository name. */
