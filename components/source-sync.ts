@@ -9,7 +9,7 @@ import { createSsmDocuments } from "./ssm-documents";
 import { createWorker } from "./worker";
 
 /**
- * Every field is required and already resolved: the defaults live in components/config.ts. A value
+ * Every field is required and already resolved: the defaults live in components/config-keys.ts. A value
  * whose absence means something (no e-mail subscription, the default subnet, no schedule) is typed
  * `T | undefined`, so leaving it out is a compile error rather than a silent default.
  */

@@ -2,7 +2,7 @@
  * The two SSM Command documents on the worker: the sync document (one pushed image, sent by the
  * push trigger) and the reconcile document (every missing tag, sent by the schedule and by
  * operators). Both carry ecr-sync.sh itself and its environment; their content is built by
- * components/document.ts.
+ * components/document-content.ts.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -1,5 +1,14 @@
 import * as path from "node:path";
 import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
+import { HANDLER_RUNTIME } from "../common/push-trigger";
+
+/** esbuild's target for a Lambda Node.js runtime ("nodejs22.x" → "node22"). */
+export function esbuildTarget(runtime: string): string {
+  const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
+  if (major === undefined)
+    throw new Error(`${JSON.stringify(runtime)} is not a Lambda Node.js runtime (nodejsNN.x)`);
+  return `node${major}`;
+}
 
 /**
  * One CommonJS file with everything the handler needs, the AWS SDK included: the function runs
@@ -13,7 +22,7 @@ function bundleOptions(): BuildOptions {
     entryPoints: [path.join("lambda", "index.ts")],
     bundle: true,
     platform: "node",
-    target: "node22",
+    target: esbuildTarget(HANDLER_RUNTIME),
     format: "cjs",
     legalComments: "none",
     write: false,

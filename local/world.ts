@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { MotoServer, startMoto } from "./moto";
 import { Descriptor, OciLayout, pushImage } from "./oci";
 import { Registry, requireTools, startRegistry } from "./registry";
+import { CONFIG_DEFAULTS } from "../components/config-keys";
 
 /**
  * The world ecr-sync.sh runs in during tests: moto_server for STS and ECR (source account =
@@ -21,7 +22,7 @@ export const SOURCE_ACCOUNT = "123456789012";
 export const TARGET_ACCOUNT = "730096353738";
 /** moto's ECR GetAuthorizationToken password for an account. */
 export const ecrPassword = (account: string): string => `${account}-auth-token`;
-export const TARGET_ROLE_NAME = "ecr-sync-target";
+export const TARGET_ROLE_NAME = CONFIG_DEFAULTS.targetRoleName;
 export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-worker`;
 /** Tools the script and these helpers need; a missing one fails the suite by name. */
 export const REQUIRED_TOOLS = [

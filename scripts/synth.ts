@@ -48,9 +48,14 @@ export function parseArgs(argv: readonly string[]): Options | undefined {
     const arg = argv[i];
     if (arg === "--json") json = true;
     else if (arg === "--compact") compact = true;
-    else if (arg === "--stack") stack = argv[++i];
-    else if (arg.startsWith("--stack=")) stack = arg.slice("--stack=".length);
-    else if (arg === "--help" || arg === "-h") return undefined;
+    else if (arg === "--stack" || arg.startsWith("--stack=")) {
+      const value = arg === "--stack" ? argv[++i] : arg.slice("--stack=".length);
+      if (stack !== undefined)
+        throw new UsageError(`--stack is given twice (${JSON.stringify(stack)}, ${JSON.stringify(value)})`);
+      if (value === undefined || value === "" || value.startsWith("-"))
+        throw new UsageError("--stack needs a stack name");
+      stack = value;
+    } else if (arg === "--help" || arg === "-h") return undefined;
     else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
   }
   if (stack === undefined || stack === "") throw new UsageError("--stack is required");

@@ -4,7 +4,7 @@
  * through CreateRole and UpdateAssumeRolePolicy — and deliberately broken ones are refused, so the
  * check is shown to be able to fail.
  *
- * The same check runs over every policy the synthesized stacks carry (local/render.ts), so the
+ * The same check runs over every policy the synthesized stacks carry (local/render/), so the
  * documents as wired into the roles are covered too, not only the helpers' output.
  *
  * Why UpdateAssumeRolePolicy as well: moto 5.2 parses a trust policy's grammar there, while its

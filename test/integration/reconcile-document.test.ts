@@ -1,6 +1,6 @@
 /**
  * The reconcile schedule runs the real script's reconcile: the reconcile document, built by the
- * same function the css stack uses (components/document.ts, compared with the rendered document in
+ * same function the css stack uses (components/document-content.ts, compared with the rendered document in
  * test/unit/stack-alerts.test.ts) around the real ec2-scripts/ecr-sync.sh, is executed as SSM
  * Run Command executes it — parameters substituted textually, the command run by sh — against real
  * servers (local/world.ts: moto for STS and ECR, two docker-registry instances,

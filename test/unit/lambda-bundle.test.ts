@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { HANDLER_FILE_NAME, HANDLER_NAME } from "../../common/push-trigger";
-import { bundleHandler, bundleHandlerSync } from "../../lambda/bundle";
+import { bundleHandler, bundleHandlerSync, esbuildTarget } from "../../lambda/bundle";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
 
@@ -91,5 +91,16 @@ describe("lambda bundle (lambda/bundle.ts)", function () {
   it("is the same text on every build, so an unchanged handler is an unchanged Pulumi asset", async () => {
     expect(await bundleHandler()).to.equal(code);
     expect(bundleHandlerSync()).to.equal(code);
+  });
+});
+
+describe("esbuildTarget", () => {
+  it("builds for the Node.js version of the Lambda runtime the function is deployed with", () => {
+    expect(esbuildTarget("nodejs22.x")).to.equal("node22");
+    expect(esbuildTarget("nodejs24.x")).to.equal("node24");
+  });
+
+  it("refuses a runtime that is not a Lambda Node.js runtime", () => {
+    expect(() => esbuildTarget("python3.13")).to.throw('"python3.13" is not a Lambda Node.js runtime');
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Failures reach a person, gaps heal: the css stack's dead-letter queue, alert topic, failed-command
  * rule, alarms and reconcile schedule, as the real program renders them under the strict mocks
- * (local/render.ts), with the stack's real config and with changed config.
+ * (local/render/), with the stack's real config and with changed config.
  *
  * The failed-command pattern is also evaluated by a real matcher: moto's EventBridge, through a rule
  * with the rendered pattern and an SQS target (the approach of test/unit/patterns.test.ts).

@@ -1,6 +1,6 @@
 /**
  * The least-privilege matrix again, over the policies as the synthesized stacks render them
- * (local/render.ts runs the real program under Pulumi's mocks with the stacks' real config):
+ * (local/render/ runs the real program under Pulumi's mocks with the stacks' real config):
  * every inline policy attached to each role, the trust policies as the roles carry them, and the
  * ARNs the other resources resolved to. So the proof covers the wiring — which policy lands on
  * which role, with which ARNs — not only the helpers in components/policies.ts.

@@ -131,6 +131,15 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
     expect(parseArgs(["--stack=legacy"])).to.deep.equal({ stack: "legacy", json: false, compact: false });
   });
 
+  it("refuses --stack without a name, or given twice", () => {
+    expect(() => parseArgs(["--stack", "--json"])).to.throw(UsageError, "--stack needs a stack name");
+    expect(() => parseArgs(["--stack"])).to.throw(UsageError, "--stack needs a stack name");
+    expect(() => parseArgs(["--stack", "css", "--stack=legacy"])).to.throw(
+      UsageError,
+      "--stack is given twice",
+    );
+  });
+
   it("documents the npm run -s form for pipes and the exit codes in its usage", () => {
     expect(usage()).to.include("npm run -s synth -- --stack css --json").and.include("Exit status");
   });
