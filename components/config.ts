@@ -1,7 +1,7 @@
 import { isAccountId, isRegion, isRoleName, parseRoleArn } from "../common/naming";
-import { INSTANCE_ARN } from "./arns";
 import { checkRepositoryMap, checkRepositoryMapText } from "../common/repository-map";
 import { shown } from "../common/shown";
+import { INSTANCE_ARN } from "./arns";
 import {
   CONFIG_DEFAULTS,
   CONFIG_NAMESPACE,
