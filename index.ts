@@ -58,6 +58,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     targetRoleArn,
     workerRoleArn: sync.workerRoleArn,
     workerInstanceId: sync.workerInstanceId,
+    workerInstanceArn: sync.workerInstanceArn,
     workerAmiId: sync.workerAmiId,
     workerSubnetId: sync.workerSubnetId,
     syncDocumentName: sync.syncDocumentName,
@@ -83,6 +84,7 @@ function targetStack(s: TargetSettings): StackOutputs<LegacyOutputName> {
     roleName: fromCss.targetRoleName,
     sourceAccountId: s.sourceAccountId,
     workerRoleArn: fromCss.workerRoleArn,
+    workerInstanceArn: fromCss.workerInstanceArn,
     accountId: s.accountId,
     region: s.region,
     repositoryNames: fromCss.repositories.apply((map) => Object.values(map)),
@@ -96,6 +98,7 @@ function targetStack(s: TargetSettings): StackOutputs<LegacyOutputName> {
     targetRoleArn: role.roleArn,
     targetRoleName: role.roleName,
     trustedWorkerRoleArn: fromCss.workerRoleArn,
+    trustedWorkerInstanceArn: fromCss.workerInstanceArn,
     targetRepositoryArns: role.repositoryArns,
   };
 }

@@ -163,6 +163,12 @@ export function requireScheduleGroupArn(
   return { arn: match[0], accountId: match[1] };
 }
 
+/** An EC2 instance's ARN (INSTANCE_ARN), and the account it is in. */
+export function requireInstanceArn(argument: string, value: unknown): { arn: string; accountId: string } {
+  const arn = requireArn(argument, value, INSTANCE_ARN);
+  return { arn, accountId: arn.split(":")[4] };
+}
+
 export function requireArn(argument: string, value: unknown, kind: ArnKind): string {
   if (!kind.pattern.test(requireString(argument, value))) {
     throw new Error(`${argument}: ${quoted(value)} is not ${kind.one} (${kind.shape})`);

@@ -1,6 +1,7 @@
 import { isAccountId, isRegion, isRoleName, parseRoleArn } from "../common/naming";
 import { checkRepositoryMap, checkRepositoryMapText } from "../common/repository-map";
 import { shown } from "../common/shown";
+import { INSTANCE_ARN } from "./arns";
 import {
   CONFIG_DEFAULTS,
   CONFIG_NAMESPACE,
@@ -266,15 +267,18 @@ function parseRepositories(text: string | undefined, problems: string[]): Record
 /** What the legacy stack reads from the css stack's outputs. */
 export interface SourceStackOutputs {
   readonly workerRoleArn: string;
+  /** The worker instance: the trust admits the worker role only with its credentials. */
+  readonly workerInstanceArn: string;
   readonly targetRoleName: string;
   readonly targetAccountId: string;
   readonly repositories: Readonly<Record<string, string>>;
 }
 
 /**
- * Checks the css stack's outputs as the legacy stack receives them: the worker role must live
- * in the configured source account, the css stack must expect this account as its target, and
- * the mapping and role name must be well formed. Throws naming the output and the value.
+ * Checks the css stack's outputs as the legacy stack receives them: the worker role and the
+ * worker instance must live in the configured source account, the css stack must expect this
+ * account as its target, and the mapping and role name must be well formed. Throws naming the
+ * output and the value.
  */
 export function checkSourceStackOutputs(
   outputs: Record<string, unknown>,
@@ -286,6 +290,19 @@ export function checkSourceStackOutputs(
   if (parseRoleArn(workerRoleArn)?.accountId !== settings.sourceAccountId) {
     problems.push(
       `${from("workerRoleArn")} is ${shown(workerRoleArn)}, not a role in ${key("sourceAccountId")} ${shown(settings.sourceAccountId)}: check ${key("sourceStack")} names the css stack and that it is deployed`,
+    );
+  }
+  const workerInstanceArn = outputs.workerInstanceArn;
+  const instanceAccount = INSTANCE_ARN.pattern.test(String(workerInstanceArn))
+    ? String(workerInstanceArn).split(":")[4]
+    : undefined;
+  if (typeof workerInstanceArn !== "string" || instanceAccount === undefined) {
+    problems.push(
+      `${from("workerInstanceArn")} is ${shown(workerInstanceArn)}, not an EC2 instance ARN (${INSTANCE_ARN.shape}): check ${key("sourceStack")} names the css stack and that it is deployed with this version of ecr-sync`,
+    );
+  } else if (instanceAccount !== settings.sourceAccountId) {
+    problems.push(
+      `${from("workerInstanceArn")} is ${shown(workerInstanceArn)}, an instance in account ${shown(instanceAccount)}, not in ${key("sourceAccountId")} ${shown(settings.sourceAccountId)}: check ${key("sourceStack")} names the css stack`,
     );
   }
   const targetAccountId = outputs.targetAccountId;
@@ -311,6 +328,7 @@ export function checkSourceStackOutputs(
     );
   return {
     workerRoleArn: workerRoleArn as string,
+    workerInstanceArn: workerInstanceArn as string,
     targetRoleName: targetRoleName as string,
     targetAccountId: targetAccountId as string,
     repositories: mapping.map!,

@@ -21,6 +21,7 @@ import {
   requireAccountId,
   requireArn,
   requireArns,
+  requireInstanceArn,
   requireLogGroupArn,
   requireRepositoryArns,
   requireRoleArn,
@@ -190,11 +191,19 @@ export function workerSsmAgentPolicy(): PolicyDocument {
 
 /**
  * The legacy account's target role trusts the css account, but only when the caller is the worker
- * role (any session of it). A condition on aws:PrincipalArn, not the role ARN as principal: IAM
- * replaces a role principal with an opaque id when that role is deleted, so a re-created worker
- * role would lose access; the condition keeps matching by ARN and needs no ordering between stacks.
+ * role (aws:PrincipalArn) and its credentials are the ones EC2 delivered to the worker instance
+ * (ec2:SourceInstanceArn, which AWS attaches to every request signed with an instance role's
+ * session). So another instance started with the worker's instance profile, or the worker role
+ * assumed in any other way, is refused. A condition on aws:PrincipalArn, not the role ARN as
+ * principal: IAM replaces a role principal with an opaque id when that role is deleted, so a
+ * re-created worker role would lose access; the condition keeps matching by ARN.
+ * Why the instance and not its VPC, and what neither stops: docs/decisions/0009-target-trust-narrowed-to-the-worker.md.
  */
-export function targetRoleTrustPolicy(a: { sourceAccountId: string; workerRoleArn: string }): PolicyDocument {
+export function targetRoleTrustPolicy(a: {
+  sourceAccountId: string;
+  workerRoleArn: string;
+  workerInstanceArn: string;
+}): PolicyDocument {
   const sourceAccountId = requireAccountId("sourceAccountId", a?.sourceAccountId);
   const worker = requireRoleArn("workerRoleArn", a?.workerRoleArn);
   if (worker.accountId !== sourceAccountId) {
@@ -202,12 +211,20 @@ export function targetRoleTrustPolicy(a: { sourceAccountId: string; workerRoleAr
       `workerRoleArn: ${quoted(worker.arn)} is in account ${worker.accountId}, not in sourceAccountId ${sourceAccountId}; the worker role must belong to the source account`,
     );
   }
+  const instance = requireInstanceArn("workerInstanceArn", a?.workerInstanceArn);
+  if (instance.accountId !== sourceAccountId) {
+    throw new Error(
+      `workerInstanceArn: ${quoted(instance.arn)} is in account ${instance.accountId}, not in sourceAccountId ${sourceAccountId}; the worker instance must belong to the source account`,
+    );
+  }
   return document({
-    Sid: "AssumeFromSourceWorkerRoleOnly",
+    Sid: "AssumeFromSourceWorkerInstanceOnly",
     Effect: "Allow",
     Principal: { AWS: accountRootArn(sourceAccountId) },
     Action: "sts:AssumeRole",
-    Condition: { ArnEquals: { "aws:PrincipalArn": worker.arn } },
+    Condition: {
+      ArnEquals: { "aws:PrincipalArn": worker.arn, "ec2:SourceInstanceArn": instance.arn },
+    },
   });
 }
 

@@ -62,6 +62,8 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly workerRoleArn: pulumi.Output<string>;
   public readonly workerRoleName: pulumi.Output<string>;
   public readonly workerInstanceId: pulumi.Output<string>;
+  /** The worker instance's ARN: the target role's trust admits only this instance's credentials. */
+  public readonly workerInstanceArn: pulumi.Output<string>;
   public readonly workerAmiId: pulumi.Output<string>;
   public readonly workerSubnetId: pulumi.Output<string>;
   public readonly workerSecurityGroupId: pulumi.Output<string>;
@@ -180,6 +182,7 @@ export class SourceSync extends pulumi.ComponentResource {
     this.workerRoleArn = worker.role.arn;
     this.workerRoleName = worker.role.name;
     this.workerInstanceId = worker.instance.id;
+    this.workerInstanceArn = worker.instance.arn;
     this.workerAmiId = worker.instance.ami;
     this.workerSubnetId = worker.instance.subnetId;
     this.workerSecurityGroupId = worker.securityGroup.id;
@@ -208,6 +211,7 @@ export class SourceSync extends pulumi.ComponentResource {
       workerRoleArn: this.workerRoleArn,
       workerRoleName: this.workerRoleName,
       workerInstanceId: this.workerInstanceId,
+      workerInstanceArn: this.workerInstanceArn,
       workerAmiId: this.workerAmiId,
       workerSubnetId: this.workerSubnetId,
       workerSecurityGroupId: this.workerSecurityGroupId,

@@ -16,6 +16,8 @@ export const CSS_OUTPUTS = {
   targetRoleArn: "That role's ARN, computed from its name.",
   workerRoleArn: "The worker's role: the only principal the target role trusts.",
   workerInstanceId: "The worker instance, which commands are sent to.",
+  workerInstanceArn:
+    "The worker instance's ARN: the target role's trust admits the worker role only with this instance's credentials.",
   workerAmiId: "The AMI the worker was built from (a new release does not replace it).",
   workerSubnetId: "The worker's subnet.",
   syncDocumentName: "The SSM document that copies one pushed image.",
@@ -41,6 +43,8 @@ export const LEGACY_OUTPUTS = {
   targetRoleArn: "The role the worker assumes to push.",
   targetRoleName: "Its name, as the css stack chose it.",
   trustedWorkerRoleArn: "The worker role the target role's trust policy admits, read from the css stack.",
+  trustedWorkerInstanceArn:
+    "The instance whose credentials the trust admits (ec2:SourceInstanceArn), read from the css stack.",
   targetRepositoryArns: "The repositories the target role may push to.",
 } as const;
 
@@ -53,6 +57,7 @@ export type StackOutputs<Name extends string> = { readonly [K in Name]: pulumi.I
 /** The css outputs the legacy stack reads through its StackReference. */
 export const READ_BY_LEGACY = [
   "workerRoleArn",
+  "workerInstanceArn",
   "targetRoleName",
   "targetAccountId",
   "repositories",

@@ -17,6 +17,11 @@ export interface TargetRoleArgs {
   readonly sourceAccountId: pulumi.Input<string>;
   /** The worker role's ARN; the only principal the trust policy's condition admits. */
   readonly workerRoleArn: pulumi.Input<string>;
+  /**
+   * The worker instance's ARN; the trust admits the worker role only with credentials EC2
+   * delivered to this instance (`ec2:SourceInstanceArn`).
+   */
+  readonly workerInstanceArn: pulumi.Input<string>;
   /** This (legacy) account's id, for the target repositories' ARNs. */
   readonly accountId: pulumi.Input<string>;
   /** This stack's region, for the target repositories' ARNs. */
@@ -27,9 +32,11 @@ export interface TargetRoleArgs {
 
 /**
  * The role in the legacy account that the css worker assumes to push images. It trusts the
- * css account with the condition `ArnEquals aws:PrincipalArn` = the worker role's ARN, so only
- * that role can assume it (and a re-created worker role of the same name still can), and it
- * may push only to the mapped target repositories.
+ * css account with the condition `ArnEquals aws:PrincipalArn` = the worker role's ARN and
+ * `ec2:SourceInstanceArn` = the worker instance's ARN, so only that role, with the credentials
+ * of that instance, can assume it (a re-created worker role of the same name still can; a
+ * replaced instance can once this stack has read its new ARN), and it may push only to the
+ * mapped target repositories.
  */
 export class TargetRole extends pulumi.ComponentResource {
   public readonly roleArn: pulumi.Output<string>;
@@ -52,9 +59,9 @@ export class TargetRole extends pulumi.ComponentResource {
         description:
           "Assumed by the ecr-sync worker in the css account to push synced images into this account's ECR.",
         assumeRolePolicy: pulumi
-          .all([args.sourceAccountId, args.workerRoleArn])
-          .apply(([sourceAccountId, workerRoleArn]) =>
-            JSON.stringify(targetRoleTrustPolicy({ sourceAccountId, workerRoleArn })),
+          .all([args.sourceAccountId, args.workerRoleArn, args.workerInstanceArn])
+          .apply(([sourceAccountId, workerRoleArn, workerInstanceArn]) =>
+            JSON.stringify(targetRoleTrustPolicy({ sourceAccountId, workerRoleArn, workerInstanceArn })),
           ),
         maxSessionDuration: MAX_SESSION_DURATION_SECONDS,
       },

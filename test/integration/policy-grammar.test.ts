@@ -74,6 +74,7 @@ const TRUST_POLICIES: Record<string, PolicyDocument> = {
   "ecr-sync-target": targetRoleTrustPolicy({
     sourceAccountId: CSS,
     workerRoleArn: roleArn(CSS, "ecr-sync-worker"),
+    workerInstanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`,
   }),
   "ecr-sync-trigger": lambdaTrustPolicy(),
   "ecr-sync-reconcile-scheduler": schedulerTrustPolicy({

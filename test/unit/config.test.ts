@@ -344,6 +344,7 @@ describe("stack config (components/config.ts)", () => {
     };
     const good = {
       workerRoleArn: "arn:aws:iam::770203350335:role/ecr-sync-worker",
+      workerInstanceArn: "arn:aws:ec2:us-east-1:770203350335:instance/i-0123456789abcdef0",
       targetRoleName: "ecr-sync-target",
       targetAccountId: "730096353738",
       repositories: { "kuali-coeus": "coeus" },
@@ -362,6 +363,37 @@ describe("stack config (components/config.ts)", () => {
       ).to.throw(
         /output workerRoleArn of stack "organization\/ecr-sync\/css" is "arn:aws:iam::111122223333:role\/ecr-sync-worker", not a role in ecr-sync:sourceAccountId "770203350335"/,
       );
+    });
+
+    it("refuses a worker instance outside the configured source account", () => {
+      expect(() =>
+        checkSourceStackOutputs(
+          { ...good, workerInstanceArn: "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0" },
+          settings,
+        ),
+      ).to.throw(
+        /output workerInstanceArn of stack "organization\/ecr-sync\/css" is "arn:aws:ec2:us-east-1:111122223333:instance\/i-0123456789abcdef0", an instance in account "111122223333", not in ecr-sync:sourceAccountId "770203350335"/,
+      );
+    });
+
+    it("refuses a worker instance output that is missing, an instance id, or a wildcard", () => {
+      for (const workerInstanceArn of [
+        undefined,
+        "i-0123456789abcdef0",
+        "arn:aws:ec2:us-east-1:770203350335:instance/*",
+      ]) {
+        expect(
+          () => checkSourceStackOutputs({ ...good, workerInstanceArn }, settings),
+          String(workerInstanceArn),
+        )
+          .to.throw(
+            /output workerInstanceArn of stack "organization\/ecr-sync\/css" is .*, not an EC2 instance ARN \(arn:aws:ec2:REGION:ACCOUNT:instance\/i-…\)/,
+          )
+          .with.property("message")
+          .that.includes(
+            workerInstanceArn === undefined ? "is undefined" : JSON.stringify(workerInstanceArn),
+          );
+      }
     });
 
     it("refuses a css stack that syncs into another account", () => {

@@ -54,7 +54,19 @@ const WORKER_POLICIES = [
 const TARGET_POLICIES = [
   targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus-feature")] }),
 ];
-const TARGET_TRUST = targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: WORKER_ROLE });
+const TARGET_TRUST = targetRoleTrustPolicy({
+  sourceAccountId: CSS,
+  workerRoleArn: WORKER_ROLE,
+  workerInstanceArn: WORKER_INSTANCE,
+});
+/** Another instance of the css account, e.g. one someone started with the worker's instance profile. */
+const OTHER_INSTANCE = `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`;
+/**
+ * What AWS attaches to a request signed with credentials EC2 delivered to an instance
+ * (ec2:SourceInstanceArn, "included in the request context whenever the role session is created by
+ * an Amazon EC2 instance"); the simulator does not add it, so each case states it.
+ */
+const fromInstance = (instanceArn: string) => ({ "ec2:SourceInstanceArn": instanceArn });
 const LAMBDA_POLICIES = [
   lambdaPolicy({ documentArn: SYNC_DOCUMENT, instanceArn: WORKER_INSTANCE, logGroupArn: LAMBDA_LOG_GROUP }),
 ];
@@ -176,7 +188,12 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
   });
 
   describe("worker role: assumes the target role and no other", () => {
-    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES, action: "sts:AssumeRole" };
+    const worker = {
+      principal: WORKER_SESSION,
+      identityPolicies: WORKER_POLICIES,
+      action: "sts:AssumeRole",
+      context: fromInstance(WORKER_INSTANCE),
+    };
     /** A role in the legacy account that trusts the whole css account: only the worker's own policy can stop it. */
     const openTrust: PolicyDocument = {
       Version: "2012-10-17",
@@ -394,47 +411,113 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
     ]);
   });
 
-  describe("target role trust: only the css worker role may assume it", () => {
+  describe("target role trust: only the css worker role, with the worker instance's credentials", () => {
     const assume = { action: "sts:AssumeRole", resource: TARGET_ROLE, resourcePolicy: TARGET_TRUST };
     const withoutCondition: PolicyDocument = {
       ...TARGET_TRUST,
       Statement: TARGET_TRUST.Statement.map(({ Condition: _, ...rest }) => rest),
     };
+    /** The trust as it was before issue 10: the worker role, from wherever its credentials came. */
+    const withoutInstanceCondition: PolicyDocument = {
+      ...TARGET_TRUST,
+      Statement: TARGET_TRUST.Statement.map((statement) => ({
+        ...statement,
+        Condition: { ArnEquals: { "aws:PrincipalArn": WORKER_ROLE } },
+      })),
+    };
+    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
     matrix([
       {
         ...assume,
-        name: "a session of the worker role can assume it",
-        principal: WORKER_SESSION,
-        identityPolicies: WORKER_POLICIES,
+        ...worker,
+        name: "the worker role's session on the worker instance can assume it",
+        context: fromInstance(WORKER_INSTANCE),
         expected: "Allowed",
       },
       {
         ...assume,
-        name: "the worker role itself can assume it",
+        name: "the worker role itself, with the worker instance's credentials, can assume it",
         principal: WORKER_ROLE,
         identityPolicies: WORKER_POLICIES,
+        context: fromInstance(WORKER_INSTANCE),
         expected: "Allowed",
       },
       {
         ...assume,
-        name: "another role in the css account cannot, even with sts:AssumeRole on *",
+        ...worker,
+        name: "the worker role on another instance started with the worker's instance profile cannot",
+        principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-worker/i-0fedcba9876543210`,
+        context: fromInstance(OTHER_INSTANCE),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        ...worker,
+        name: "control: that instance could with the trust before issue 10 (aws:PrincipalArn only)",
+        principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-worker/i-0fedcba9876543210`,
+        resourcePolicy: withoutInstanceCondition,
+        context: fromInstance(OTHER_INSTANCE),
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        ...worker,
+        name: "the worker role with no instance context (assumed by a person or a Lambda) cannot",
+        principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-worker/alice`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        ...worker,
+        name: "control: that session could with the trust before issue 10",
+        principal: `arn:aws:sts::${CSS}:assumed-role/ecr-sync-worker/alice`,
+        resourcePolicy: withoutInstanceCondition,
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        ...worker,
+        name: "the worker role from an instance of the same id in a third account cannot",
+        context: fromInstance(`arn:aws:ec2:${REGION}:${THIRD}:instance/i-0123456789abcdef0`),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        ...worker,
+        name: "the worker role from an instance of the same id in another region cannot",
+        context: fromInstance(`arn:aws:ec2:us-west-2:${CSS}:instance/i-0123456789abcdef0`),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "another role in the css account cannot, even with sts:AssumeRole on * and the worker instance's context",
+        principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        context: fromInstance(WORKER_INSTANCE),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        name: "control: that role could if the trust had no condition",
+        principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
+        identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        context: fromInstance(WORKER_INSTANCE),
+        resourcePolicy: withoutCondition,
+        expected: "Allowed",
+      },
+      {
+        ...assume,
+        name: "another role in the css account, with no instance context, cannot",
         principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
         identityPolicies: [MAY_ASSUME_ANY_ROLE],
         expected: "ImplicitlyDenied",
       },
       {
         ...assume,
-        name: "control: that role could if the trust had no aws:PrincipalArn condition",
-        principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
-        identityPolicies: [MAY_ASSUME_ANY_ROLE],
-        resourcePolicy: withoutCondition,
-        expected: "Allowed",
-      },
-      {
-        ...assume,
         name: "a role of the same name in a third account cannot",
         principal: `arn:aws:sts::${THIRD}:assumed-role/ecr-sync-worker/i-0123456789abcdef0`,
         identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        context: fromInstance(`arn:aws:ec2:${REGION}:${THIRD}:instance/i-0123456789abcdef0`),
         expected: "ImplicitlyDenied",
       },
       {
@@ -651,7 +734,7 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
       for (const sid of sids) expect(sid).to.match(/^[A-Za-z0-9]+$/);
       expect(new Set(sids).size).to.equal(sids.length);
     }
-    expect(TARGET_TRUST.Statement.map((s) => s.Sid)).to.deep.equal(["AssumeFromSourceWorkerRoleOnly"]);
+    expect(TARGET_TRUST.Statement.map((s) => s.Sid)).to.deep.equal(["AssumeFromSourceWorkerInstanceOnly"]);
   });
 
   it('accepts a log group ARN with the trailing ":*" some tools add, and renders the same policy', () => {
@@ -718,13 +801,53 @@ describe("policy functions: input checks name the argument and the value", () =>
     ],
     [
       "a malformed source account id",
-      () => targetRoleTrustPolicy({ sourceAccountId: "77020335033", workerRoleArn: WORKER_ROLE }),
+      () =>
+        targetRoleTrustPolicy({
+          sourceAccountId: "77020335033",
+          workerRoleArn: WORKER_ROLE,
+          workerInstanceArn: WORKER_INSTANCE,
+        }),
       /^sourceAccountId: "77020335033" is not an AWS account id/,
     ],
     [
       "a worker role outside the source account",
-      () => targetRoleTrustPolicy({ sourceAccountId: CSS, workerRoleArn: roleArn(THIRD, "ecr-sync-worker") }),
+      () =>
+        targetRoleTrustPolicy({
+          sourceAccountId: CSS,
+          workerRoleArn: roleArn(THIRD, "ecr-sync-worker"),
+          workerInstanceArn: WORKER_INSTANCE,
+        }),
       /^workerRoleArn: .* is in account 111122223333, not in sourceAccountId 770203350335/,
+    ],
+    [
+      "a worker instance id instead of its ARN",
+      () =>
+        targetRoleTrustPolicy({
+          sourceAccountId: CSS,
+          workerRoleArn: WORKER_ROLE,
+          workerInstanceArn: "i-0123456789abcdef0",
+        }),
+      /^workerInstanceArn: "i-0123456789abcdef0" is not an EC2 instance ARN \(arn:aws:ec2:REGION:ACCOUNT:instance\/i-…\)/,
+    ],
+    [
+      "a wildcard worker instance",
+      () =>
+        targetRoleTrustPolicy({
+          sourceAccountId: CSS,
+          workerRoleArn: WORKER_ROLE,
+          workerInstanceArn: `arn:aws:ec2:${REGION}:${CSS}:instance/*`,
+        }),
+      /^workerInstanceArn: ".*instance\/\*" is not an EC2 instance ARN/,
+    ],
+    [
+      "a worker instance outside the source account",
+      () =>
+        targetRoleTrustPolicy({
+          sourceAccountId: CSS,
+          workerRoleArn: WORKER_ROLE,
+          workerInstanceArn: `arn:aws:ec2:${REGION}:${THIRD}:instance/i-0123456789abcdef0`,
+        }),
+      /^workerInstanceArn: .* is in account 111122223333, not in sourceAccountId 770203350335/,
     ],
     [
       "an AWS-owned document",

@@ -307,6 +307,7 @@ describe("css stack (SourceSync under mocks)", function () {
       targetRoleArn: `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
       workerRoleArn: `arn:aws:iam::${CSS}:role/ecr-sync-worker`,
       workerInstanceId: resource(css, T.instance, "ecr-sync-worker").id,
+      workerInstanceArn: `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker").id}`,
       workerAmiId: resource(css, T.instance, "ecr-sync-worker").inputs.ami,
       workerSubnetId: resource(css, T.instance, "ecr-sync-worker").inputs.subnetId,
       syncDocumentName: "ecr-sync-copy-image",

@@ -37,26 +37,43 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
     );
   });
 
-  it("trusts the css account only with aws:PrincipalArn equal to the worker role from the StackReference", () => {
+  it("trusts the css account only for the worker role (aws:PrincipalArn) on the worker instance (ec2:SourceInstanceArn), both from the StackReference", () => {
     const trust = jsonInput(resource(legacy, ROLE, "ecr-sync-role"), "assumeRolePolicy") as PolicyDocument;
+    const [instance] = css.resources.filter((r) => r.type === "aws:ec2/instance:Instance");
+    expect(css.outputs.workerInstanceArn).to.equal(instance.state.arn);
     expect(trust.Statement).to.have.length(1);
     expect(trust.Statement[0]).to.deep.include({
       Effect: "Allow",
       Principal: { AWS: `arn:aws:iam::${CSS}:root` },
       Action: "sts:AssumeRole",
-      Condition: { ArnEquals: { "aws:PrincipalArn": css.outputs.workerRoleArn } },
+      Condition: {
+        ArnEquals: {
+          "aws:PrincipalArn": `arn:aws:iam::${CSS}:role/ecr-sync-worker`,
+          "ec2:SourceInstanceArn": instance.state.arn,
+        },
+      },
     });
   });
 
-  it("takes the condition's value from the referenced stack, not from a literal", async () => {
+  it("takes the condition's values from the referenced stack, not from a literal", async () => {
+    // A replaced worker: the css stack's next `up` exports the new instance's ARN; legacy follows it.
+    const replaced = `arn:aws:ec2:us-east-1:${CSS}:instance/i-0aaaaaaaaaaaaaaaa`;
     const moved = await renderStack("legacy", {
-      sourceOutputs: { ...css.outputs, workerRoleArn: `arn:aws:iam::${CSS}:role/ecr-sync-blue-worker` },
+      sourceOutputs: {
+        ...css.outputs,
+        workerRoleArn: `arn:aws:iam::${CSS}:role/ecr-sync-blue-worker`,
+        workerInstanceArn: replaced,
+      },
     });
     const trust = jsonInput(resource(moved, ROLE, "ecr-sync-role"), "assumeRolePolicy") as PolicyDocument;
     expect(trust.Statement[0].Condition).to.deep.equal({
-      ArnEquals: { "aws:PrincipalArn": `arn:aws:iam::${CSS}:role/ecr-sync-blue-worker` },
+      ArnEquals: {
+        "aws:PrincipalArn": `arn:aws:iam::${CSS}:role/ecr-sync-blue-worker`,
+        "ec2:SourceInstanceArn": replaced,
+      },
     });
     expect(moved.outputs.trustedWorkerRoleArn).to.equal(`arn:aws:iam::${CSS}:role/ecr-sync-blue-worker`);
+    expect(moved.outputs.trustedWorkerInstanceArn).to.equal(replaced);
   });
 
   it("creates the role under the name whose ARN the css stack hands to the worker", () => {
@@ -107,6 +124,7 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
       targetRoleArn: `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
       targetRoleName: "ecr-sync-target",
       trustedWorkerRoleArn: `arn:aws:iam::${CSS}:role/ecr-sync-worker`,
+      trustedWorkerInstanceArn: css.outputs.workerInstanceArn,
       targetRepositoryArns: [
         `arn:aws:ecr:us-east-1:${LEGACY}:repository/coeus`,
         `arn:aws:ecr:us-east-1:${LEGACY}:repository/coeus-feature`,
@@ -128,6 +146,23 @@ describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)"
     expect(message)
       .to.include('output workerRoleArn of stack "organization/ecr-sync/css"')
       .and.include("arn:aws:iam::111122223333:role/ecr-sync-worker");
+  });
+
+  it("refuses a referenced stack whose worker instance is in another account", async () => {
+    const elsewhere = "arn:aws:ec2:us-east-1:111122223333:instance/i-0123456789abcdef0";
+    const message = await failureOf(
+      renderStack("legacy", { sourceOutputs: { ...css.outputs, workerInstanceArn: elsewhere } }),
+    );
+    expect(message)
+      .to.include('output workerInstanceArn of stack "organization/ecr-sync/css"')
+      .and.include(elsewhere)
+      .and.include('not in ecr-sync:sourceAccountId "770203350335"');
+  });
+
+  it("refuses a referenced stack that exports no worker instance ARN (a css stack deployed before issue 10)", async () => {
+    const { workerInstanceArn: _, ...older } = css.outputs;
+    const message = await failureOf(renderStack("legacy", { sourceOutputs: older }));
+    expect(message).to.include("workerInstanceArn");
   });
 
   it("refuses a referenced stack that syncs into another account", async () => {

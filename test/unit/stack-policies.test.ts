@@ -74,6 +74,11 @@ function sessionOf(role: RenderedRole, session: string): string {
 const source = (name: string, account = CSS) => repositoryArn(account, REGION, name);
 const target = (name: string) => repositoryArn(LEGACY, REGION, name);
 
+/** What AWS attaches to a request signed with credentials EC2 delivered to that instance. */
+const fromInstance = (arn: string) => ({ "ec2:SourceInstanceArn": arn });
+/** The instance id at the end of an instance ARN: the session name EC2 gives an instance role's session. */
+const instanceIdOf = (arn: string) => arn.slice(arn.lastIndexOf("/") + 1);
+
 /** An administrator-like caller: may assume any role as far as its own account is concerned. */
 const MAY_ASSUME_ANY_ROLE: PolicyDocument = {
   Version: "2012-10-17",
@@ -225,9 +230,10 @@ describe("least privilege of the synthesized stacks (css and legacy, as rendered
 
   it("css worker role assumes the legacy target role as rendered, and no other role", async () => {
     const as = {
-      principal: sessionOf(worker, "i-0123456789abcdef0"),
+      principal: sessionOf(worker, instanceIdOf(instanceArn)),
       identityPolicies: worker.policies,
       action: "sts:AssumeRole",
+      context: fromInstance(instanceArn),
     };
     const openTrust: PolicyDocument = {
       Version: "2012-10-17",
@@ -312,15 +318,35 @@ describe("least privilege of the synthesized stacks (css and legacy, as rendered
     ]);
   });
 
-  it("legacy target role trust, as rendered from the StackReference: the worker only", async () => {
+  it("legacy target role trust, as rendered from the StackReference: the worker role on the worker instance only", async () => {
     const assume = { action: "sts:AssumeRole", resource: targetRole.arn, resourcePolicy: targetRole.trust };
+    const otherInstance = `arn:aws:ec2:${REGION}:${CSS}:instance/i-0fedcba9876543210`;
+    const asWorker = { identityPolicies: worker.policies };
+    expect(instanceArn).to.match(new RegExp(`^arn:aws:ec2:${REGION}:${CSS}:instance/i-[0-9a-f]{17}$`));
+    expect(legacy.outputs.trustedWorkerInstanceArn).to.equal(instanceArn);
     await expectDecisions([
       {
         ...assume,
-        name: "worker session",
-        principal: sessionOf(worker, "i-0123456789abcdef0"),
-        identityPolicies: worker.policies,
+        ...asWorker,
+        name: "worker session on the worker instance",
+        principal: sessionOf(worker, instanceIdOf(instanceArn)),
+        context: fromInstance(instanceArn),
         expected: "Allowed",
+      },
+      {
+        ...assume,
+        ...asWorker,
+        name: "worker role on another instance started with the worker's instance profile",
+        principal: sessionOf(worker, instanceIdOf(otherInstance)),
+        context: fromInstance(otherInstance),
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...assume,
+        ...asWorker,
+        name: "worker role with no instance context (a person or a Lambda assumed it)",
+        principal: sessionOf(worker, "alice"),
+        expected: "ImplicitlyDenied",
       },
       {
         ...assume,
@@ -331,9 +357,10 @@ describe("least privilege of the synthesized stacks (css and legacy, as rendered
       },
       {
         ...assume,
-        name: "another css role",
+        name: "another css role, even with the worker instance's context",
         principal: `arn:aws:sts::${CSS}:assumed-role/css-admin/alice`,
         identityPolicies: [MAY_ASSUME_ANY_ROLE],
+        context: fromInstance(instanceArn),
         expected: "ImplicitlyDenied",
       },
       {
