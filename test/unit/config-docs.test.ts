@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, CONFIG_KEY_SCOPE, ConfigKey } from "../../components/config";
+import { CSS_OUTPUTS, LEGACY_OUTPUTS } from "../../components/stack-outputs";
 import { PROJECT_ROOT } from "../../local/render";
 
 const DEFAULTS = CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number>>;
@@ -185,5 +186,29 @@ describe("config documentation against CONFIG_KEYS and CONFIG_DEFAULTS", () => {
         "bad.md: no row for ecr-sync:alertEmail",
       ]);
     });
+  });
+});
+
+describe("docs/configuration.md's output tables against components/stack-outputs.ts", () => {
+  const text = fs.readFileSync(path.join(PROJECT_ROOT, "docs", "configuration.md"), "utf8");
+
+  /** The output names in backticks in the first column of the table after `heading`. */
+  function namesInTable(heading: string): string[] {
+    const rows = text.slice(text.indexOf(heading)).split("\n").slice(1);
+    const start = rows.findIndex((l) => l.trim().startsWith("|"));
+    const names: string[] = [];
+    for (const row of rows.slice(start + 2)) {
+      if (!row.trim().startsWith("|")) break;
+      names.push(...[...(cells(row)[0] ?? "").matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]));
+    }
+    return names.sort();
+  }
+
+  it("lists every css output, and no other", () => {
+    expect(namesInTable("`pulumi stack output -s css`")).to.deep.equal(Object.keys(CSS_OUTPUTS).sort());
+  });
+
+  it("lists every legacy output, and no other", () => {
+    expect(namesInTable("`pulumi stack output -s legacy`")).to.deep.equal(Object.keys(LEGACY_OUTPUTS).sort());
   });
 });
