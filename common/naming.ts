@@ -23,7 +23,18 @@ export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 export const IMAGE_DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
 
 /** Anchored pattern for a 12-digit AWS account id. */
-export const ACCOUNT_ID_PATTERN = "^[0-9]{12}$";
+/** A 12-digit AWS account id, unanchored so that ARN patterns can embed it. */
+export const ACCOUNT_ID = "[0-9]{12}";
+export const ACCOUNT_ID_PATTERN = `^${ACCOUNT_ID}$`;
+
+/** An EC2 instance id: `i-` and 8 (older instances) or 17 lowercase hex digits; unanchored. */
+export const INSTANCE_ID = "i-(?:[0-9a-f]{8}|[0-9a-f]{17})";
+
+/** The name of an SSM document of one's own account: 3–128 of letters, digits, _ . -; unanchored. */
+export const DOCUMENT_NAME = "[\\w.-]{3,128}";
+
+/** A CloudWatch Logs log group name: 1–512 of letters, digits, _ - / . #; unanchored. */
+export const LOG_GROUP_NAME = "[\\w#/.-]{1,512}";
 
 /** An AWS region name, unanchored so that ARN patterns can embed it (us-east-1, us-gov-west-1). */
 export const REGION_NAME = "[a-z]{2}(?:-[a-z]+)+-[0-9]";
@@ -94,4 +105,29 @@ export function isRegistry(value: unknown): value is string {
 export function parseRoleArn(value: unknown): { arn: string; accountId: string; name: string } | undefined {
   const match = typeof value === "string" ? roleArn.exec(value) : null;
   return match === null ? undefined : { arn: match[0], accountId: match[1], name: match[3] };
+}
+
+const instanceId = new RegExp(`^${INSTANCE_ID}$`);
+const documentName = new RegExp(`^${DOCUMENT_NAME}$`);
+/** What SendCommand's DocumentName takes: a document's name, or its ARN. */
+const documentReference = new RegExp(
+  `^(?:arn:aws:ssm:${REGION_NAME}:(?:${ACCOUNT_ID})?:document/)?${DOCUMENT_NAME}$`,
+);
+const logGroupName = new RegExp(`^${LOG_GROUP_NAME}$`);
+
+export function isInstanceId(value: unknown): value is string {
+  return typeof value === "string" && instanceId.test(value);
+}
+
+export function isDocumentName(value: unknown): value is string {
+  return typeof value === "string" && documentName.test(value);
+}
+
+/** A document as SendCommand names it: its name, or its ARN (a shared document). */
+export function isDocumentReference(value: unknown): value is string {
+  return typeof value === "string" && documentReference.test(value);
+}
+
+export function isLogGroupName(value: unknown): value is string {
+  return typeof value === "string" && logGroupName.test(value);
 }

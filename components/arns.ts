@@ -4,24 +4,28 @@
  * Each check throws an Error naming the argument and the value, and says what a valid one looks like.
  */
 import {
+  ACCOUNT_ID,
+  DOCUMENT_NAME,
+  INSTANCE_ID,
   isAccountId,
   isRegion,
   isRepositoryName,
   isRoleName,
   parseRoleArn,
+  LOG_GROUP_NAME,
   REGION_NAME,
 } from "../common/naming";
 
 /** The partition every ARN here is in: ecr-sync runs in the commercial partition only. */
 export const PARTITION = "aws";
 const REGION = REGION_NAME;
-const ACCOUNT = "[0-9]{12}";
+const ACCOUNT = ACCOUNT_ID;
 
 /** arn:aws:ecr:REGION:ACCOUNT:repository/NAME (the name is checked against ECR's rules separately). */
 const REPOSITORY_ARN_PATTERN = new RegExp(`^arn:${PARTITION}:ecr:(${REGION}):(${ACCOUNT}):repository/(.+)$`);
 /** arn:aws:logs:REGION:ACCOUNT:log-group:NAME, with or without the ":*" some tools append. */
 const LOG_GROUP_ARN_PATTERN = new RegExp(
-  `^(arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:[\\w#/.-]{1,512})(?::\\*)?$`,
+  `^(arn:${PARTITION}:logs:${REGION}:${ACCOUNT}:log-group:${LOG_GROUP_NAME})(?::\\*)?$`,
 );
 /** arn:aws:scheduler:REGION:ACCOUNT:schedule-group/NAME (group 1: the account). */
 const SCHEDULE_GROUP_ARN_PATTERN = new RegExp(
@@ -45,13 +49,13 @@ function arnKind(one: string, shape: string, pattern: string): ArnKind {
 export const DOCUMENT_ARN = arnKind(
   "an SSM document ARN of this account",
   "arn:aws:ssm:REGION:ACCOUNT:document/NAME",
-  `ssm:${REGION}:${ACCOUNT}:document/[\\w.-]{3,128}`,
+  `ssm:${REGION}:${ACCOUNT}:document/${DOCUMENT_NAME}`,
 );
 /** Instance ids have 8 or 17 hex digits; no wildcard. */
 export const INSTANCE_ARN = arnKind(
   "an EC2 instance ARN",
   "arn:aws:ec2:REGION:ACCOUNT:instance/i-…",
-  `ec2:${REGION}:${ACCOUNT}:instance/i-(?:[0-9a-f]{8}|[0-9a-f]{17})`,
+  `ec2:${REGION}:${ACCOUNT}:instance/${INSTANCE_ID}`,
 );
 export const QUEUE_ARN = arnKind(
   "an SQS queue ARN",

@@ -4,7 +4,7 @@
  * (test/unit/patterns.test.ts), and the failed command that pages a person
  * (test/unit/stack-alerts.test.ts).
  */
-import { isRepositoryName } from "../common/naming";
+import { isDocumentName, isRepositoryName } from "../common/naming";
 
 /**
  * Matches ECR's "ECR Image Action" events for a successful PUSH to one of `sourceRepositories`
@@ -65,7 +65,7 @@ export function commandFailureEventPattern(documentNames: string[]): Record<stri
     );
   }
   documentNames.forEach((name, index) => {
-    if (typeof name !== "string" || !/^[\w.-]{3,128}$/.test(name)) {
+    if (typeof name !== "string" || !isDocumentName(name)) {
       throw new Error(
         `documentNames[${index}]: ${JSON.stringify(name)} is not an SSM document name (3–128 of letters, digits, _ . -)`,
       );

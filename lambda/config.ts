@@ -1,3 +1,4 @@
+import { isDocumentReference, isInstanceId, isLogGroupName } from "../common/naming";
 import { CONFIG_VARIABLES } from "../common/push-trigger";
 import { checkRepositoryMapText } from "../common/repository-map";
 import { shown } from "../common/shown";
@@ -19,13 +20,6 @@ export interface SyncConfig {
   readonly logGroupName: string;
 }
 
-/** An EC2 instance id: `i-` and 8 (older instances) or 17 lowercase hex digits. */
-const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-/** SendCommand's DocumentName: a document name, or its ARN (shared documents). */
-const DOCUMENT_NAME = /^[a-zA-Z0-9_\-.:/]{3,128}$/;
-/** CloudWatch Logs: 1–512 characters of `[.\-_/#A-Za-z0-9]`. */
-const LOG_GROUP_NAME = /^[.\-_/#A-Za-z0-9]{1,512}$/;
-
 /**
  * Reads and checks the configuration from `env` (process.env in the function). Throws one
  * error that lists every missing or malformed variable by name, with what to set instead.
@@ -43,21 +37,21 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): S
   }
 
   const instanceId = required(CONFIG_VARIABLES.instanceId);
-  if (instanceId !== undefined && !INSTANCE_ID.test(instanceId)) {
+  if (instanceId !== undefined && !isInstanceId(instanceId)) {
     problems.push(
       `${CONFIG_VARIABLES.instanceId}=${shown(instanceId)} is not an EC2 instance id (expected i- and 8 or 17 hex digits, e.g. i-0123456789abcdef0)`,
     );
   }
 
   const documentName = required(CONFIG_VARIABLES.documentName);
-  if (documentName !== undefined && !DOCUMENT_NAME.test(documentName)) {
+  if (documentName !== undefined && !isDocumentReference(documentName)) {
     problems.push(
       `${CONFIG_VARIABLES.documentName}=${shown(documentName)} is not an SSM document name (3–128 characters of letters, digits, _ - . : /)`,
     );
   }
 
   const logGroupName = required(CONFIG_VARIABLES.logGroupName);
-  if (logGroupName !== undefined && !LOG_GROUP_NAME.test(logGroupName)) {
+  if (logGroupName !== undefined && !isLogGroupName(logGroupName)) {
     problems.push(
       `${CONFIG_VARIABLES.logGroupName}=${shown(logGroupName)} is not a CloudWatch log group name (1–512 characters of letters, digits, . - _ / #)`,
     );
