@@ -90,8 +90,11 @@ const STACK_OF: Readonly<Record<Participant, string>> = {
 export function keyProblems(
   values: Readonly<Record<string, string | undefined>>,
   participant: Participant | undefined,
+  stack?: string,
 ): string[] {
   const problems: string[] = [];
+  // The stack's own short name, so the suggested command acts on this stack, not the selected one.
+  const onStack = stack === undefined ? "" : ` -s ${stack.split("/").pop()}`;
   for (const [name, value] of Object.entries(values)) {
     if (!isConfigKey(name)) {
       const nearest = nearestKey(name);
@@ -100,7 +103,7 @@ export function keyProblems(
           (nearest !== undefined
             ? `did you mean ${configKey(nearest)}? `
             : `the keys are ${CONFIG_KEYS.map(configKey).join(", ")}; `) +
-          `rename or remove it (pulumi config rm ${configKey(name)})`,
+          `rename or remove it (pulumi config rm ${configKey(name)}${onStack})`,
       );
       continue;
     }
@@ -112,7 +115,7 @@ export function keyProblems(
     if (declared !== undefined && value === String(declared)) continue;
     problems.push(
       `${configKey(name)} is set to ${shown(value)} on a ${STACK_OF[participant]} stack, but only a ${STACK_OF[scope]} stack reads it: ` +
-        `remove it here (pulumi config rm ${configKey(name)}) and set it on the ${STACK_OF[scope]} stack`,
+        `remove it here (pulumi config rm ${configKey(name)}${onStack}) and set it on the ${STACK_OF[scope]} stack`,
     );
   }
   return problems;

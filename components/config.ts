@@ -143,7 +143,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
       );
     }
   }
-  problems.push(...keyProblems(raw.values, participant));
+  problems.push(...keyProblems(raw.values, participant, raw.stack));
 
   const region = raw.region === undefined || raw.region.trim() === "" ? undefined : raw.region;
   if (region === undefined) {

@@ -42,7 +42,7 @@ describe("stack config keys (components/config-keys.ts)", () => {
         expect(problems[0])
           .to.include(`ecr-sync:${wrong} is not a key this program reads`)
           .and.include(`did you mean ecr-sync:${right}?`)
-          .and.include(`pulumi config rm ecr-sync:${wrong}`);
+          .and.include(`pulumi config rm ecr-sync:${wrong} -s ${stack})`);
       });
     }
 
@@ -66,7 +66,7 @@ describe("stack config keys (components/config-keys.ts)", () => {
     it("a css-only key with its own value on the legacy stack", () => {
       const problems = problemsOf(rawFor("legacy", { "ecr-sync:alertEmail": "oncall@example.edu" }));
       expect(problems).to.deep.equal([
-        'ecr-sync:alertEmail is set to "oncall@example.edu" on a target (legacy) stack, but only a source (css) stack reads it: remove it here (pulumi config rm ecr-sync:alertEmail) and set it on the source (css) stack',
+        'ecr-sync:alertEmail is set to "oncall@example.edu" on a target (legacy) stack, but only a source (css) stack reads it: remove it here (pulumi config rm ecr-sync:alertEmail -s legacy) and set it on the source (css) stack',
       ]);
       expect(problemsOf(rawFor("legacy", { "ecr-sync:logRetentionDays": "30" }))[0]).to.include(
         "ecr-sync:logRetentionDays",
