@@ -1,30 +1,12 @@
 import { expect } from "chai";
 import {
   CONFIG_DEFAULTS,
-  ConfigError,
-  RawStackConfig,
   editDistance,
   nearestKey,
   parseStackConfig,
   qualifiedStackName,
-  rawStackConfig,
 } from "../../components/config";
-import { readStackConfig } from "../../local/render";
-
-/** What index.ts hands over for a stack: every value the runtime holds, declared defaults included. */
-function rawFor(stack: string, overrides: Record<string, unknown> = {}): RawStackConfig {
-  return rawStackConfig(readStackConfig(stack, overrides), `organization/ecr-sync/${stack}`);
-}
-
-function problemsOf(raw: RawStackConfig): string[] {
-  try {
-    parseStackConfig(raw);
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error("expected a ConfigError");
-}
+import { problemsOf, rawFor } from "../support/config";
 
 describe("stack config keys (components/config-keys.ts)", () => {
   describe("a key the program does not read is refused, with the nearest real key", () => {

@@ -1,30 +1,6 @@
 import { expect } from "chai";
-import {
-  ConfigError,
-  RawStackConfig,
-  checkSourceStackOutputs,
-  parseStackConfig,
-  rawStackConfig,
-} from "../../components/config";
-import { readStackConfig } from "../../local/render";
-
-/**
- * The raw config index.ts would hand over for a stack, from the real stack files: every value,
- * Pulumi.yaml's declared defaults included (the CLI injects them), with the stack's own name.
- */
-function rawFor(stack: string, overrides: Record<string, unknown> = {}): RawStackConfig {
-  return rawStackConfig(readStackConfig(stack, overrides), `organization/ecr-sync/${stack}`);
-}
-
-function problemsOf(raw: RawStackConfig): string[] {
-  try {
-    parseStackConfig(raw);
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  throw new Error("expected a ConfigError");
-}
+import { RawStackConfig, checkSourceStackOutputs, parseStackConfig } from "../../components/config";
+import { problemsOf, rawFor } from "../support/config";
 
 function expectProblem(raw: RawStackConfig, ...fragments: string[]): void {
   const problems = problemsOf(raw);

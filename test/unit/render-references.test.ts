@@ -5,15 +5,7 @@
  */
 import { expect } from "chai";
 import { readStackConfig, renderStack, stackReferencesFor } from "../../local/render";
-
-async function failureOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error("expected the rendering to fail");
-}
+import { failureOf } from "../support/config";
 
 describe("stack references in the renderer and the program", function () {
   this.timeout(60000);

@@ -1,21 +1,13 @@
 import { expect } from "chai";
 import { PolicyDocument } from "../../components/policies";
 import { Rendering, jsonInput, renderStack, resource } from "../../local/render";
+import { failureOf } from "../support/config";
 
 const CSS = "770203350335";
 const LEGACY = "730096353738";
 const ROLE = "aws:iam/role:Role";
 const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
 const STACK_REFERENCE = "pulumi:pulumi:StackReference";
-
-async function failureOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    return (error as Error).message;
-  }
-  throw new Error("expected the rendering to fail");
-}
 
 describe("legacy stack (TargetRole under mocks, fed by the css stack's outputs)", function () {
   this.timeout(120000);
