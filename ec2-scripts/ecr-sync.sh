@@ -63,7 +63,7 @@ readonly CURL_FLAGS=(--retry 3 --connect-timeout 10 --max-time 60)
 # exponential backoff with jitter up to 20 s) unless the caller set AWS_MAX_ATTEMPTS.
 readonly AWS_DEFAULT_ATTEMPTS=5
 readonly LOCK_TIMEOUT_SECONDS=900
-readonly LOCK_DIR="${ECR_SYNC_LOCK_DIR:-/var/lock/ecr-sync}"
+readonly STATE_DIR="${ECR_SYNC_STATE_DIR:-/run/ecr-sync}"
 # The AWS CLI's error texts (its last stderr line), by what an operator must do about them.
 # Connection trouble, timeouts, 5xx and throttling (after the CLI's own retries): unavailable.
 readonly AWS_UNAVAILABLE_PATTERN='Could not connect to the endpoint URL|Connect timeout on endpoint URL|Read timeout on endpoint URL|Connection was closed|EndpointConnectionError|ConnectionClosedError|\((InternalFailure|InternalError|InternalServerError|InternalServerException|ServerException|ServiceUnavailable|ServiceUnavailableException|Throttling|ThrottlingException|TooManyRequestsException|RequestLimitExceeded|RequestTimeout|RequestTimeoutException|429|5[0-9][0-9])\)'
@@ -88,6 +88,7 @@ SCHEME="https"        # http when ECR_SYNC_TLS_VERIFY=false (check_config, then 
 TLS_VERIFY="true"     # ECR_SYNC_TLS_VERIFY (check_config, then readonly)
 WORK_DIR=""           # the private temp dir, removed on exit (prepare, then readonly)
 AWS_RETRY_SETTINGS=() # the AWS CLI's retry mode and attempts, in its environment only (prepare, then readonly)
+LOCK_DIR=""           # STATE_DIR/locks, its real path, checked (prepare_state_dir, then readonly)
 TARGET_CREDENTIALS=() # the assumed role's key id, secret key, session token: never exported (assume_target_role)
 ERROR=""              # why the last function that returned non-zero failed (fail): read it right after
 
@@ -119,7 +120,9 @@ Environment:
   ECR_SYNC_REGION           the region of both accounts' ECR (e.g. us-east-1)
   ECR_SYNC_REPOSITORY_MAP   reconcile: JSON object, source repository name -> target repository name
   ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
-  ECR_SYNC_LOCK_DIR         where the per-tag lock files go (default /var/lock/ecr-sync)
+  ECR_SYNC_STATE_DIR        the directory of the copier's state, the per-tag locks (in locks/):
+                            created mode 0700, refused unless owned by the user running the script
+                            and writable by nobody else (default /run/ecr-sync)
   The worker's own AWS credentials come from the AWS CLI's usual sources (the instance profile).
   AWS calls retry in the CLI's standard mode, AWS_MAX_ATTEMPTS times (default ${AWS_DEFAULT_ATTEMPTS}).
 
@@ -137,7 +140,8 @@ Exit codes:
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
      reconcile: any image failed
   ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject
-  ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the lock directory is not writable
+  ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the state directory cannot be created
+     or is unsafe (another owner, writable by others, a symlink where a lock file goes)
   ${EXIT_AUTH}  authentication: a registry answered 401 or 403, AWS refused the credentials
      (AccessDenied, STS refusing the role), or there are none (the message says which side)
   ${EXIT_NOT_FOUND}  the source tag or digest, or the target repository, does not exist
@@ -522,7 +526,11 @@ conflict() {
 copy_image() {
   local target_repository="$2" tag="$3" lock_fd code=0
   local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
-  exec {lock_fd}>"${lock_file}"
+  if ! check_lock_file "${lock_file}"; then
+    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "$4" "${ERROR}"
+    return "${EXIT_CONFIG}"
+  fi
+  exec {lock_fd}<>"${lock_file}" # read-write, created if missing, never truncated
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
     copy_locked "$@" || code=$?
   else
@@ -606,9 +614,73 @@ prepare() {
   trap 'rm -rf -- "${WORK_DIR}"' EXIT
 }
 
-prepare_lock_dir() {
-  if ! mkdir -p "${LOCK_DIR}" 2>/dev/null || [[ ! -w "${LOCK_DIR}" ]]; then
-    die "${EXIT_CONFIG}" "lock directory ${LOCK_DIR} cannot be created or written: set ECR_SYNC_LOCK_DIR to a writable directory"
+# prepare_state_dir: creates STATE_DIR and STATE_DIR/locks (mode 0700, missing parents too) and
+# sets LOCK_DIR, or dies (EXIT_CONFIG) naming the path that is unsafe and what to do. Every
+# component of the real path is checked after it exists, without following symlinks: the state
+# directory, its locks/ and every component created here must be directories owned by the user
+# running the script and writable by nobody else; the existing parents must be owned by root or
+# by that user, and writable by others only with the sticky bit (/tmp). Then nobody else can
+# rename, replace or add anything on that path, so the checks stay true for the whole run: that
+# is what makes check_lock_file's look-then-open free of races.
+prepare_state_dir() {
+  local real path="" component user created
+  user="$(id -u)"
+  [[ "${STATE_DIR}" == /* ]] ||
+    die "${EXIT_CONFIG}" "ECR_SYNC_STATE_DIR='${STATE_DIR}' is not an absolute path: set it to a root-only directory such as /run/ecr-sync"
+  real="$(realpath -m -- "${STATE_DIR}")"
+  local components=()
+  IFS=/ read -r -a components <<<"${real#/}/locks"
+  for component in "${components[@]}"; do
+    path="${path}/${component}"
+    created=false
+    if [[ ! -e "${path}" && ! -L "${path}" ]]; then
+      mkdir -m 0700 -- "${path}" 2>/dev/null ||
+        die "${EXIT_CONFIG}" "state directory ${path} cannot be created (ECR_SYNC_STATE_DIR=${STATE_DIR}): set ECR_SYNC_STATE_DIR to a path the user running ecr-sync can create, such as /run/ecr-sync"
+      created=true
+    fi
+    if [[ "${created}" == true || "${path}" == "${real}" || "${path}" == "${real}/locks" ]]; then
+      check_private_dir "${path}" "${user}"
+    else
+      check_parent_dir "${path}" "${user}"
+    fi
+  done
+  LOCK_DIR="${real}/locks"
+  readonly LOCK_DIR
+}
+
+# check_private_dir PATH UID: PATH (not followed) is a directory owned by UID that nobody else may write.
+check_private_dir() {
+  local path="$1" user="$2" owner mode type
+  read -r owner mode type < <(stat -c '%u %a %F' -- "$1")
+  [[ "${type}" == directory ]] ||
+    die "${EXIT_CONFIG}" "state directory ${path} is a ${type}, not a directory: remove it (ecr-sync creates the directory itself, mode 0700) or set ECR_SYNC_STATE_DIR elsewhere"
+  [[ "${owner}" == "${user}" ]] ||
+    die "${EXIT_CONFIG}" "state directory ${path} is owned by uid ${owner}, not by the user running ecr-sync (uid ${user}): whoever owns it can hold or replace the locks; remove it (ecr-sync creates it, mode 0700) or set ECR_SYNC_STATE_DIR elsewhere"
+  (((8#${mode} & 8#022) == 0)) ||
+    die "${EXIT_CONFIG}" "state directory ${path} has mode ${mode}, writable by group or others: chmod 0700 ${path}, or remove it so ecr-sync creates it"
+}
+
+# check_parent_dir PATH UID: PATH (not followed), a parent of the state directory that was
+# there before, is a directory owned by root or UID, and writable by others only when sticky.
+check_parent_dir() {
+  local path="$1" user="$2" owner mode type
+  read -r owner mode type < <(stat -c '%u %a %F' -- "$1")
+  [[ "${type}" == directory ]] ||
+    die "${EXIT_CONFIG}" "${path}, on the path of ECR_SYNC_STATE_DIR=${STATE_DIR}, is a ${type}, not a directory: set ECR_SYNC_STATE_DIR to a path of directories"
+  [[ "${owner}" == 0 || "${owner}" == "${user}" ]] ||
+    die "${EXIT_CONFIG}" "${path}, a parent of the state directory, is owned by uid ${owner}: that user could swap the state directory; set ECR_SYNC_STATE_DIR under directories owned by root (default /run/ecr-sync)"
+  (((8#${mode} & 8#022) == 0 || (8#${mode} & 8#1000) != 0)) ||
+    die "${EXIT_CONFIG}" "${path}, a parent of the state directory, has mode ${mode}, writable by others without the sticky bit: they could swap the state directory; set ECR_SYNC_STATE_DIR under directories only root can write (default /run/ecr-sync)"
+}
+
+# check_lock_file FILE: FILE is missing (the open creates it) or a regular file, not a symlink:
+# the open must neither follow a link nor touch a device or FIFO. Only the script's user can
+# write LOCK_DIR (prepare_state_dir), so nothing can change FILE between this look and the open.
+check_lock_file() {
+  if [[ -L "$1" ]]; then
+    fail "${EXIT_CONFIG}" "lock file $1 is a symlink: not followed; remove it (only the user running ecr-sync can write ${LOCK_DIR}, so find out who put it there)"
+  elif [[ -e "$1" && ! -f "$1" ]]; then
+    fail "${EXIT_CONFIG}" "lock file $1 is not a regular file: remove it (only the user running ecr-sync can write ${LOCK_DIR})"
   fi
 }
 
@@ -641,7 +713,7 @@ cmd_copy() {
   [[ -z "${digest}" ]] || is_image_digest "${digest}" ||
     usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
   check_config
-  prepare_lock_dir
+  prepare_state_dir
   prepare
 
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
@@ -749,7 +821,7 @@ cmd_reconcile() {
   done
   check_config
   check_repository_map
-  [[ "${dry_run}" == true ]] || prepare_lock_dir
+  [[ "${dry_run}" == true ]] || prepare_state_dir
   prepare
   start_login || die "$?" "${ERROR}"
   finish_login || die "$?" "${ERROR}"

@@ -336,4 +336,117 @@ describe("ecr-sync.sh under faults", function () {
       });
     }
   });
+
+  describe("the state directory", () => {
+    /** A private base dir for one test, removed afterwards. */
+    async function base(): Promise<string> {
+      const dir = await mkdtemp(join(scratch, "state-"));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      return dir;
+    }
+
+    /** Every path under `dir` with its mode, owner, size and mtime: to show nothing changed. */
+    async function snapshot(dir: string): Promise<string[]> {
+      const lines: string[] = [];
+      const walk = async (path: string): Promise<void> => {
+        const info = await lstat(path);
+        lines.push(`${path} ${info.mode.toString(8)} ${info.uid} ${info.size} ${info.mtimeMs}`);
+        if (info.isDirectory()) for (const name of (await readdir(path)).sort()) await walk(join(path, name));
+      };
+      await walk(dir);
+      return lines;
+    }
+
+    it("creates a fresh path, every missing component mode 0700, and keeps its locks there", async () => {
+      const root = await base();
+      const stateDir = join(root, "a", "b", "ecr-sync");
+      const { target, args, map } = await pair();
+      const result = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: stateDir });
+      expect(result.code, result.stderr).to.equal(0);
+      for (const path of [join(root, "a"), join(root, "a", "b"), stateDir, join(stateDir, "locks")]) {
+        const info = await stat(path);
+        expect([path, (info.mode & 0o7777).toString(8), info.uid], path).to.deep.equal([
+          path,
+          "700",
+          process.getuid?.(),
+        ]);
+      }
+      expect(await readdir(join(stateDir, "locks"))).to.deep.equal([`${target}:v1.lock`]);
+    });
+
+    it("refuses a state directory owned by another user, touching nothing inside or outside it", async () => {
+      const root = await base();
+      const stateDir = join(root, "ecr-sync");
+      await mkdir(join(stateDir, "locks"), { recursive: true, mode: 0o700 });
+      await writeFile(join(stateDir, "locks", "placed-by-nobody"), "theirs");
+      for (const path of [join(stateDir, "locks", "placed-by-nobody"), join(stateDir, "locks"), stateDir])
+        await chown(path, NOBODY, NOBODY);
+      const { target, args, map } = await pair();
+      const before = await snapshot(root);
+      const mark = await world.target.mark();
+
+      const result = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: stateDir });
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.stderr).to.include(
+        `state directory ${stateDir} is owned by uid ${NOBODY}, not by the user running ecr-sync (uid 0)`,
+      );
+      expect(await snapshot(root)).to.deep.equal(before);
+      expect(await writesSince(world.target, mark)).to.deep.equal([]);
+      expect(await world.target.tags(target)).to.deep.equal([]);
+    });
+
+    it("refuses a group-writable state directory, and one below a directory another user owns", async () => {
+      const root = await base();
+      const groupWritable = join(root, "shared");
+      await mkdir(groupWritable);
+      await chmod(groupWritable, 0o770);
+      const theirs = join(root, "theirs");
+      await mkdir(theirs);
+      await chown(theirs, NOBODY, NOBODY);
+      const { args, map } = await pair();
+      const before = await snapshot(root);
+
+      const shared = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: groupWritable });
+      expect(shared.code, shared.stderr).to.equal(EXIT_CONFIG);
+      expect(shared.stderr).to.include(
+        `state directory ${groupWritable} has mode 770, writable by group or others`,
+      );
+      const below = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: join(theirs, "ecr-sync") });
+      expect(below.code, below.stderr).to.equal(EXIT_CONFIG);
+      expect(below.stderr).to.include(
+        `${theirs}, a parent of the state directory, is owned by uid ${NOBODY}`,
+      );
+      expect(await snapshot(root), "nothing created, nothing changed").to.deep.equal(before);
+    });
+
+    it("refuses a relative state directory", async () => {
+      const { args, map } = await pair();
+      const result = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: "state" });
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.stderr).to.include("ECR_SYNC_STATE_DIR='state' is not an absolute path");
+    });
+
+    it("refuses a symlink where a lock file goes, leaving the file it points at as it was", async () => {
+      const root = await base();
+      const stateDir = join(root, "ecr-sync");
+      await mkdir(join(stateDir, "locks"), { recursive: true, mode: 0o700 });
+      const outside = join(root, "precious");
+      await writeFile(outside, "root's data\n");
+      const past = new Date("2024-01-02T03:04:05Z");
+      await utimes(outside, past, past);
+      const { target, args, map } = await pair();
+      const lockFile = join(stateDir, "locks", `${target}:v1.lock`);
+      await symlink(outside, lockFile);
+      const mark = await world.target.mark();
+
+      const result = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: stateDir });
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.lines[0].result).to.equal("failed");
+      expect(result.lines[0].error).to.include(`lock file ${lockFile} is a symlink: not followed`);
+      expect(await readFile(outside, "utf8")).to.equal("root's data\n");
+      expect((await stat(outside)).mtimeMs).to.equal(past.getTime());
+      expect((await lstat(lockFile)).isSymbolicLink()).to.equal(true);
+      expect(await writesSince(world.target, mark)).to.deep.equal([]);
+    });
+  });
 });

@@ -335,10 +335,10 @@ describe("ecr-sync.sh", function () {
       await expectRefused(
         copyArgs("kuali-coeus", "coeus", "v1"),
         3,
-        "lock directory /proc/ecr-sync cannot be created or written: set ECR_SYNC_LOCK_DIR",
+        "state directory /proc/ecr-sync cannot be created (ECR_SYNC_STATE_DIR=/proc/ecr-sync): set ECR_SYNC_STATE_DIR",
         undefined,
         {
-          ECR_SYNC_LOCK_DIR: "/proc/ecr-sync",
+          ECR_SYNC_STATE_DIR: "/proc/ecr-sync",
         },
       );
     });
