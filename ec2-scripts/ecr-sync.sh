@@ -344,7 +344,7 @@ skopeo_failure() {
     return "${EXIT_AUTH}"
   fi
   if grep -Eq "${SKOPEO_UNAVAILABLE_PATTERN}" <<<"${last}"; then
-    echo "${side:-source or target} side: ${endpoint} is unavailable (skopeo, after ${SKOPEO_RETRY_TIMES} retries: ${last}); not a credentials problem: run again once it answers"
+    echo "${side:-source or target} side: ${endpoint} is unavailable (skopeo: ${last}); not a credentials problem: run again once it answers"
     return "${EXIT_UNAVAILABLE}"
   fi
   echo "skopeo copy failed: ${last}"
