@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import {
@@ -17,12 +17,16 @@ import {
   writeFile,
 } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { freePort } from "../../local/ports";
 import { Registry, startRegistry } from "../../local/registry";
 import { EcrSyncWorld, ecrPassword, SCRIPT, startEcrSyncWorld, TARGET_ACCOUNT } from "../../local/world";
 
+const execFileAsync = promisify(execFile);
 const NOBODY = 65534;
+/** The user the tests (and so the script) run as: root under .ci/run, the runner user on GitHub. */
+const ME = process.getuid?.() ?? 0;
 const EXIT_CONFIG = 3;
 const EXIT_AUTH = 4;
 const EXIT_UNAVAILABLE = 7;
@@ -338,10 +342,23 @@ describe("ecr-sync.sh under faults", function () {
   });
 
   describe("the state directory", () => {
-    /** A private base dir for one test, removed afterwards. */
+    /**
+     * Gives `paths` to another user: directly as root (.ci/run), else with passwordless sudo
+     * (GitHub's runners), the only ways to make a directory someone else owns.
+     */
+    async function giveTo(uid: number, ...paths: string[]): Promise<void> {
+      if (ME === 0) for (const path of paths) await chown(path, uid, uid);
+      else await execFileAsync("sudo", ["-n", "chown", `${uid}:${uid}`, ...paths]);
+    }
+
+    /** A private base dir for one test, removed afterwards (what another user owns in it too). */
     async function base(): Promise<string> {
       const dir = await mkdtemp(join(scratch, "state-"));
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      cleanups.push(() =>
+        ME === 0
+          ? rm(dir, { recursive: true, force: true })
+          : execFileAsync("sudo", ["-n", "rm", "-rf", dir]),
+      );
       return dir;
     }
 
@@ -365,11 +382,7 @@ describe("ecr-sync.sh under faults", function () {
       expect(result.code, result.stderr).to.equal(0);
       for (const path of [join(root, "a"), join(root, "a", "b"), stateDir, join(stateDir, "locks")]) {
         const info = await stat(path);
-        expect([path, (info.mode & 0o7777).toString(8), info.uid], path).to.deep.equal([
-          path,
-          "700",
-          process.getuid?.(),
-        ]);
+        expect([path, (info.mode & 0o7777).toString(8), info.uid], path).to.deep.equal([path, "700", ME]);
       }
       expect(await readdir(join(stateDir, "locks"))).to.deep.equal([`${target}:v1.lock`]);
     });
@@ -379,8 +392,7 @@ describe("ecr-sync.sh under faults", function () {
       const stateDir = join(root, "ecr-sync");
       await mkdir(join(stateDir, "locks"), { recursive: true, mode: 0o700 });
       await writeFile(join(stateDir, "locks", "placed-by-nobody"), "theirs");
-      for (const path of [join(stateDir, "locks", "placed-by-nobody"), join(stateDir, "locks"), stateDir])
-        await chown(path, NOBODY, NOBODY);
+      await giveTo(NOBODY, join(stateDir, "locks", "placed-by-nobody"), join(stateDir, "locks"), stateDir);
       const { target, args, map } = await pair();
       const before = await snapshot(root);
       const mark = await world.target.mark();
@@ -388,7 +400,7 @@ describe("ecr-sync.sh under faults", function () {
       const result = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: stateDir });
       expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
       expect(result.stderr).to.include(
-        `state directory ${stateDir} is owned by uid ${NOBODY}, not by the user running ecr-sync (uid 0)`,
+        `state directory ${stateDir} is owned by uid ${NOBODY}, not by the user running ecr-sync (uid ${ME})`,
       );
       expect(await snapshot(root)).to.deep.equal(before);
       expect(await writesSince(world.target, mark)).to.deep.equal([]);
@@ -402,7 +414,7 @@ describe("ecr-sync.sh under faults", function () {
       await chmod(groupWritable, 0o770);
       const theirs = join(root, "theirs");
       await mkdir(theirs);
-      await chown(theirs, NOBODY, NOBODY);
+      await giveTo(NOBODY, theirs);
       const { args, map } = await pair();
       const before = await snapshot(root);
 
