@@ -52,9 +52,27 @@ readonly ROLE_ARN_PATTERN='^arn:aws:iam::[0-9]{12}:role/([A-Za-z0-9_+=,.@-]+/)*[
 # One digit at the end, like every AWS region so far (and the region in the stacks' ARN patterns).
 readonly REGION_PATTERN='^[a-z]{2}(-[a-z]+)+-[0-9]$'
 readonly MANIFEST_TYPES='application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json'
+# skopeo retries a failed copy (a dropped connection, a 429) this often, 1, 2, 4 s apart; within
+# each try its registry client also waits out a 429 (2, 4 s). It does not retry a 5xx.
 readonly SKOPEO_RETRY_TIMES=3
+# curl retries a timeout, 408, 429 and 5xx this often, 1, 2, 4 s apart (or after Retry-After).
+# Not --retry-connrefused: ECR answers behind load balancers, so a refused connection is a broken
+# network path (proxy, firewall, endpoint), which seconds of retrying do not mend; it fails at once.
+readonly CURL_FLAGS=(--retry 3 --connect-timeout 10 --max-time 60)
+# The AWS CLI's attempts per call (standard retry mode: throttling, 5xx and connection errors,
+# exponential backoff with jitter up to 20 s) unless the caller set AWS_MAX_ATTEMPTS.
+readonly AWS_DEFAULT_ATTEMPTS=5
 readonly LOCK_TIMEOUT_SECONDS=900
-readonly LOCK_DIR="${ECR_SYNC_LOCK_DIR:-/var/lock/ecr-sync}"
+readonly STATE_DIR="${ECR_SYNC_STATE_DIR:-/run/ecr-sync}"
+# The AWS CLI's error texts (its last stderr line), by what an operator must do about them.
+# Connection trouble, timeouts, 5xx and throttling (after the CLI's own retries): unavailable.
+readonly AWS_UNAVAILABLE_PATTERN='Could not connect to the endpoint URL|Connect timeout on endpoint URL|Read timeout on endpoint URL|Connection was closed|EndpointConnectionError|ConnectionClosedError|\((InternalFailure|InternalError|InternalServerError|InternalServerException|ServerException|ServiceUnavailable|ServiceUnavailableException|Throttling|ThrottlingException|TooManyRequestsException|RequestLimitExceeded|RequestTimeout|RequestTimeoutException|429|5[0-9][0-9])\)'
+# Credentials refused, missing or not allowed (STS refusing the role is AccessDenied).
+readonly AWS_AUTH_PATTERN='Unable to locate credentials|not authorized to perform|\((AccessDenied|AccessDeniedException|UnauthorizedOperation|UnrecognizedClientException|InvalidClientTokenId|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidSignatureException|AuthFailure|401|403)\)'
+
+# skopeo's error texts (its last stderr line, "level=fatal msg=..."), read the same way.
+readonly SKOPEO_AUTH_PATTERN='unauthorized:|denied:|authentication required|invalid username/password|(registry|status:?) 40[13]|40[13] (Unauthorized|Forbidden)'
+readonly SKOPEO_UNAVAILABLE_PATTERN='connection refused|connection reset|broken pipe|i/o timeout|timeout|deadline exceeded|no such host|network is unreachable|EOF|toomanyrequests|[Tt]oo [Mm]any [Rr]equests|unavailable:|(registry|status:?) (429|5[0-9][0-9])'
 
 # Exit codes: what each means is in usage.
 readonly EXIT_FAILED=1
@@ -63,11 +81,14 @@ readonly EXIT_CONFIG=3
 readonly EXIT_AUTH=4
 readonly EXIT_NOT_FOUND=5
 readonly EXIT_CONFLICT=6
+readonly EXIT_UNAVAILABLE=7
 
 # State, each set in one place:
 SCHEME="https"        # http when ECR_SYNC_TLS_VERIFY=false (check_config, then readonly)
 TLS_VERIFY="true"     # ECR_SYNC_TLS_VERIFY (check_config, then readonly)
 WORK_DIR=""           # the private temp dir, removed on exit (prepare, then readonly)
+AWS_RETRY_SETTINGS=() # the AWS CLI's retry mode and attempts, in its environment only (prepare, then readonly)
+LOCK_DIR=""           # STATE_DIR/locks, its real path, checked (prepare_state_dir, then readonly)
 TARGET_CREDENTIALS=() # the assumed role's key id, secret key, session token: never exported (assume_target_role)
 ERROR=""              # why the last function that returned non-zero failed (fail): read it right after
 
@@ -99,8 +120,11 @@ Environment:
   ECR_SYNC_REGION           the region of both accounts' ECR (e.g. us-east-1)
   ECR_SYNC_REPOSITORY_MAP   reconcile: JSON object, source repository name -> target repository name
   ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
-  ECR_SYNC_LOCK_DIR         where the per-tag lock files go (default /var/lock/ecr-sync)
+  ECR_SYNC_STATE_DIR        the directory of the copier's state, the per-tag locks (in locks/):
+                            created mode 0700, refused unless owned by the user running the script
+                            and writable by nobody else (default /run/ecr-sync)
   The worker's own AWS credentials come from the AWS CLI's usual sources (the instance profile).
+  AWS calls retry in the CLI's standard mode, AWS_MAX_ATTEMPTS times (default ${AWS_DEFAULT_ATTEMPTS}).
 
 Result lines (stdout, one JSON object per image: result, source, target, digest, and error
 when failed; a failed line has no digest while it is unknown):
@@ -116,11 +140,15 @@ Exit codes:
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
      reconcile: any image failed
   ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject
-  ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the lock directory is not writable
-  ${EXIT_AUTH}  no password or no assumed role, or a registry or ECR refused the credentials
-     (the message says which side)
+  ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the state directory cannot be created
+     or is unsafe (another owner, writable by others, a symlink where a lock file goes)
+  ${EXIT_AUTH}  authentication: a registry answered 401 or 403, AWS refused the credentials
+     (AccessDenied, STS refusing the role), or there are none (the message says which side)
   ${EXIT_NOT_FOUND}  the source tag or digest, or the target repository, does not exist
   ${EXIT_CONFLICT}  the target tag is immutable and holds another digest
+  ${EXIT_UNAVAILABLE}  unavailable: a registry, STS or ECR refused the connection, timed out, answered 5xx,
+     or still throttled (429, ThrottlingException) after the retries; the message names the side
+     and the endpoint. Not a credentials problem: run it again once that endpoint answers
   An unexpected failure (a bug, or a broken tool) exits with the status of the command that
   failed, after a log line "unexpected failure ... at line N: COMMAND".
 EOF
@@ -228,6 +256,112 @@ check_repository_map() {
   done < <(jq -r 'to_entries[] | "\(.key) \(.value)"' <<<"${ECR_SYNC_REPOSITORY_MAP}")
 }
 
+# registry_of SIDE: the registry (host[:port]) of the source or target side.
+registry_of() {
+  if [[ "$1" == source ]]; then
+    echo "${ECR_SYNC_SOURCE_REGISTRY}"
+  else
+    echo "${ECR_SYNC_TARGET_REGISTRY}"
+  fi
+}
+
+# registry_failure STATUS SIDE WHAT [HINT]: the one reading of a registry answer that is neither
+# 200 nor 404, for every curl call (and the decision code's). STATUS is curl's %{http_code}
+# (000, or empty when curl printed nothing: no answer at all); SIDE is source or target (it
+# names the registry); WHAT says what was asked ("reading coeus:v1"); HINT is appended to an
+# authentication failure. Prints one sentence naming the side and the registry (it is given no
+# secret, so it prints none) and returns, never 0:
+#   EXIT_AUTH         401 or 403: the registry refused the ECR password
+#   EXIT_UNAVAILABLE  000 (connection refused, reset or timed out), 5xx, or 429 (throttled):
+#                     curl has already retried timeouts, 429 and 5xx with backoff (CURL_FLAGS)
+#   EXIT_FAILED       anything else (e.g. 400, a redirect): an answer no registry should give
+# Use: message="$(registry_failure "${status}" target "reading ${target}")" || code=$?
+registry_failure() {
+  local status="${1:-000}" side="$2" what="$3" hint="${4:-}" registry
+  registry="$(registry_of "${side}")"
+  case "${status}" in
+    401)
+      echo "${side} side: registry ${registry} rejected the ECR password (HTTP 401) ${what}${hint:+; ${hint}}"
+      return "${EXIT_AUTH}"
+      ;;
+    403)
+      echo "${side} side: registry ${registry} denied access with the ECR password (HTTP 403) ${what}${hint:+; ${hint}}"
+      return "${EXIT_AUTH}"
+      ;;
+    000) echo "${side} side: registry ${registry} is unavailable (no connection: refused, reset or timed out) ${what}; not a credentials problem: run again once it answers" ;;
+    429) echo "${side} side: registry ${registry} is unavailable (HTTP 429: still throttling after curl's retries) ${what}; not a credentials problem: run again later" ;;
+    5[0-9][0-9]) echo "${side} side: registry ${registry} is unavailable (HTTP ${status}, after curl's retries) ${what}; not a credentials problem: run again once it answers" ;;
+    *)
+      echo "${side} side: registry ${registry} answered HTTP ${status} ${what}, which a registry should not"
+      return "${EXIT_FAILED}"
+      ;;
+  esac
+  return "${EXIT_UNAVAILABLE}"
+}
+
+# aws_failure ERROR_FILE SIDE API CALL [HINT]: registry_failure for a failed AWS CLI call, read
+# from its stderr (ERROR_FILE). API names the endpoint ("STS", "ECR"), CALL the command without
+# secrets. Prints one sentence with the CLI's last line and returns EXIT_AUTH, EXIT_UNAVAILABLE
+# or EXIT_FAILED (never 0), by AWS_AUTH_PATTERN and AWS_UNAVAILABLE_PATTERN.
+aws_failure() {
+  local file="$1" side="$2" api="$3" call="$4" hint="${5:-}" last
+  last="$(sed '/^[[:space:]]*$/d' "${file}" | tail -n 1)"
+  if grep -Eq "${AWS_AUTH_PATTERN}" <<<"${last}"; then
+    echo "${side} side: ${api} refused ${call}: ${last}${hint:+; ${hint}}"
+    return "${EXIT_AUTH}"
+  fi
+  if grep -Eq "${AWS_UNAVAILABLE_PATTERN}" <<<"${last}"; then
+    echo "${side} side: ${api} is unavailable (${call}: ${last}); not a credentials problem: run again once it answers"
+    return "${EXIT_UNAVAILABLE}"
+  fi
+  echo "${side} side: ${call} failed: ${last}"
+  return "${EXIT_FAILED}"
+}
+
+# skopeo_failure ERROR_FILE: registry_failure for a failed `skopeo copy` (or list-tags), read
+# from its stderr. The side is the registry its last line names (an address, or what it was
+# doing: reading is the source, writing and "at destination" the target). Prints one sentence
+# with that line and returns EXIT_AUTH, EXIT_UNAVAILABLE or EXIT_FAILED (never 0).
+skopeo_failure() {
+  local last side endpoint
+  last="$(sed '/^[[:space:]]*$/d' "$1" | tail -n 1)"
+  last="${last#*level=fatal msg=}"
+  last="${last#\"}"
+  last="${last%\"}"
+  if names_host "${last}" "${ECR_SYNC_TARGET_REGISTRY}"; then
+    side=target
+  elif names_host "${last}" "${ECR_SYNC_SOURCE_REGISTRY}"; then
+    side=source
+  elif [[ "${last}" == *"at destination"* || "${last}" == *writing* || "${last}" == *uploading* ]]; then
+    side=target
+  elif [[ "${last}" == *reading* || "${last}" == *fetching* || "${last}" == *"initializing source"* ]]; then
+    side=source
+  fi
+  endpoint="registry $(registry_of "${side:-target}")"
+  [[ -n "${side:-}" ]] || endpoint="registry ${ECR_SYNC_SOURCE_REGISTRY} or ${ECR_SYNC_TARGET_REGISTRY}"
+  if grep -Eq "${SKOPEO_AUTH_PATTERN}" <<<"${last}"; then
+    echo "${side:-source or target} side: ${endpoint} refused the ECR password: skopeo: ${last}"
+    return "${EXIT_AUTH}"
+  fi
+  if grep -Eq "${SKOPEO_UNAVAILABLE_PATTERN}" <<<"${last}"; then
+    echo "${side:-source or target} side: ${endpoint} is unavailable (skopeo: ${last}); not a credentials problem: run again once it answers"
+    return "${EXIT_UNAVAILABLE}"
+  fi
+  echo "skopeo copy failed: ${last}"
+  return "${EXIT_FAILED}"
+}
+
+# names_host TEXT HOST: TEXT names HOST as a whole (127.0.0.1:5000 is not in 127.0.0.1:50001).
+names_host() {
+  [[ " $1 " == *[!A-Za-z0-9.-]"$2"[!0-9]* ]]
+}
+
+# aws_cli ARGS...: the AWS CLI with AWS_RETRY_SETTINGS in its environment only, so that ECR's and
+# STS's throttling, 5xx and dropped connections are retried with backoff before a call fails.
+aws_cli() {
+  env "${AWS_RETRY_SETTINGS[@]}" aws "$@"
+}
+
 as_target() {
   AWS_ACCESS_KEY_ID="${TARGET_CREDENTIALS[0]}" AWS_SECRET_ACCESS_KEY="${TARGET_CREDENTIALS[1]}" \
     AWS_SESSION_TOKEN="${TARGET_CREDENTIALS[2]}" "$@"
@@ -241,12 +375,17 @@ write_credentials() {
   printf 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' "${basic}" "${MANIFEST_TYPES}" >"${WORK_DIR}/${side}.curlrc"
 }
 
-# check_login SIDE REGISTRY HINT: the registry accepts the password (GET /v2/).
+# check_login SIDE REGISTRY HINT: the registry accepts the password (GET /v2/); otherwise
+# registry_failure says whether it refused it or did not answer.
 check_login() {
-  local side="$1" registry="$2" hint="$3" status
-  status="$(curl --config "${WORK_DIR}/${side}.curlrc" --silent --output /dev/null --retry 2 \
+  local side="$1" registry="$2" hint="$3" status message code=0
+  # The body goes to a file, not /dev/null: before a retry curl truncates what it wrote, and
+  # truncating /dev/null fails (curl 7.88 then gives up with exit 23 instead of retrying).
+  status="$(curl --config "${WORK_DIR}/${side}.curlrc" --silent --output "${WORK_DIR}/${side}.login" "${CURL_FLAGS[@]}" \
     --write-out '%{http_code}' "${SCHEME}://${registry}/v2/" 2>/dev/null)" || true
-  [[ "${status}" == 200 ]] || fail "${EXIT_AUTH}" "${side} side: registry ${registry} rejected the ECR password (HTTP ${status:-none}); ${hint}"
+  [[ "${status}" == 200 ]] && return 0
+  message="$(registry_failure "${status}" "${side}" "at GET /v2/" "${hint}")" || code=$?
+  fail "${code}" "${message}"
 }
 
 # start_password SIDE: `aws ecr get-login-password` in the background (the target's as the
@@ -257,18 +396,22 @@ start_password() {
   [[ "${side}" == source ]] || runner=(as_target)
   {
     local status=0
-    "${runner[@]}" aws ecr get-login-password --region "${ECR_SYNC_REGION}" \
+    "${runner[@]}" aws_cli ecr get-login-password --region "${ECR_SYNC_REGION}" \
       >"${WORK_DIR}/${side}.password" 2>"${WORK_DIR}/${side}.err" || status=$?
     echo "${status}" >"${WORK_DIR}/${side}.status"
   } &
 }
 
 # assume_target_role: sets TARGET_CREDENTIALS (kept in this shell, never exported).
+# A refused role (AccessDenied) is authentication; STS not answering is unavailable (aws_failure).
 assume_target_role() {
-  local credentials
-  if ! credentials="$(aws sts assume-role --role-arn "${ECR_SYNC_TARGET_ROLE_ARN}" --role-session-name "ecr-sync-$$" \
+  local credentials message code=0
+  if ! credentials="$(aws_cli sts assume-role --role-arn "${ECR_SYNC_TARGET_ROLE_ARN}" --role-session-name "ecr-sync-$$" \
     --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text 2>"${WORK_DIR}/assume.err")"; then
-    fail "${EXIT_AUTH}" "target side: aws sts assume-role --role-arn ${ECR_SYNC_TARGET_ROLE_ARN} with the worker's credentials failed: $(tail -n 1 "${WORK_DIR}/assume.err")"
+    message="$(aws_failure "${WORK_DIR}/assume.err" target STS \
+      "aws sts assume-role --role-arn ${ECR_SYNC_TARGET_ROLE_ARN} with the worker's credentials" \
+      "check that the role exists and trusts the worker role")" || code=$?
+    fail "${code}" "${message}"
     return
   fi
   read -r -a TARGET_CREDENTIALS <<<"${credentials}"
@@ -278,10 +421,12 @@ assume_target_role() {
 # The AWS calls run side by side because each CLI start costs most of a second; until
 # finish_login, the caller may make more target-side calls (as_target) meanwhile.
 start_login() {
+  local code=0
   start_password source
-  if ! assume_target_role; then
+  assume_target_role || code=$?
+  if [[ "${code}" -ne 0 ]]; then
     wait
-    return "${EXIT_AUTH}"
+    return "${code}"
   fi
   start_password target
 }
@@ -289,16 +434,22 @@ start_login() {
 # finish_login: waits for the passwords, writes them for skopeo and curl and checks both
 # against their registries.
 finish_login() {
-  local source_status="" target_status=""
+  local source_status="" target_status="" message code=0
   wait
   read -r source_status <"${WORK_DIR}/source.status" || true
   read -r target_status <"${WORK_DIR}/target.status" || true
   if [[ "${source_status}" != 0 ]]; then
-    fail "${EXIT_AUTH}" "source side: aws ecr get-login-password with the worker's own credentials failed: $(tail -n 1 "${WORK_DIR}/source.err")"
+    message="$(aws_failure "${WORK_DIR}/source.err" source "ECR (${ECR_SYNC_REGION})" \
+      "aws ecr get-login-password with the worker's own credentials" \
+      "check the worker role's ecr:GetAuthorizationToken")" || code=$?
+    fail "${code}" "${message}"
     return
   fi
   if [[ "${target_status}" != 0 ]]; then
-    fail "${EXIT_AUTH}" "target side: aws ecr get-login-password as ${ECR_SYNC_TARGET_ROLE_ARN} failed: $(tail -n 1 "${WORK_DIR}/target.err")"
+    message="$(aws_failure "${WORK_DIR}/target.err" target "ECR (${ECR_SYNC_REGION})" \
+      "aws ecr get-login-password as ${ECR_SYNC_TARGET_ROLE_ARN}" \
+      "check the target role's ecr:GetAuthorizationToken")" || code=$?
+    fail "${code}" "${message}"
     return
   fi
   write_credentials source "${ECR_SYNC_SOURCE_REGISTRY}" "$(<"${WORK_DIR}/source.password")"
@@ -309,7 +460,8 @@ finish_login() {
 }
 
 # manifest_digests SIDE REPOSITORY REFERENCE...: one line "HTTP_STATUS DIGEST" per reference,
-# in order (one curl process for all of them).
+# in order (one curl process for all of them; each request retried per CURL_FLAGS). A status
+# other than 200 or 404 goes to registry_failure; 000 means no answer.
 manifest_digests() {
   local side="$1" repository="$2" reference registry="${ECR_SYNC_TARGET_REGISTRY}"
   shift 2
@@ -320,25 +472,27 @@ manifest_digests() {
       printf 'url = "%s://%s/v2/%s/manifests/%s"\noutput = "/dev/null"\n' "${SCHEME}" "${registry}" "${repository}" "${reference}"
     done
   } >"${WORK_DIR}/${side}.batch"
-  curl --config "${WORK_DIR}/${side}.batch" --head --silent --retry 3 \
+  curl --config "${WORK_DIR}/${side}.batch" --head --silent "${CURL_FLAGS[@]}" \
     --write-out '%{http_code} %header{docker-content-digest}\n' 2>/dev/null || true
 }
 
 # describe_target_repository NAME: prints the target repository's tag policy for
 # tag_is_immutable, "MUTABILITY [FILTER...]" (ECR's imageTagMutability and its exclusion
-# filters). When that fails, it prints why instead and returns EXIT_NOT_FOUND, EXIT_AUTH or
-# EXIT_FAILED.
+# filters). When that fails, it prints why instead and returns EXIT_NOT_FOUND, or what
+# aws_failure returns (EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_FAILED).
 describe_target_repository() {
   local repository="$1" description
-  if ! description="$(as_target aws ecr describe-repositories --region "${ECR_SYNC_REGION}" \
+  if ! description="$(as_target aws_cli ecr describe-repositories --region "${ECR_SYNC_REGION}" \
     --repository-names "${repository}" --output json 2>"${WORK_DIR}/aws.err")"; then
     if grep -q RepositoryNotFoundException "${WORK_DIR}/aws.err"; then
       echo "target repository '${repository}' does not exist in the target account's ECR (role ${ECR_SYNC_TARGET_ROLE_ARN}): create it there; ecr-sync never creates repositories"
       return "${EXIT_NOT_FOUND}"
     fi
-    echo "target side: describe-repositories '${repository}' failed: $(tail -n 1 "${WORK_DIR}/aws.err")"
-    grep -q AccessDenied "${WORK_DIR}/aws.err" && return "${EXIT_AUTH}"
-    return "${EXIT_FAILED}"
+    local code=0
+    aws_failure "${WORK_DIR}/aws.err" target "ECR (${ECR_SYNC_REGION})" \
+      "aws ecr describe-repositories --repository-names ${repository} as ${ECR_SYNC_TARGET_ROLE_ARN}" \
+      "check the target role's ecr:DescribeRepositories" || code=$?
+    return "${code}"
   fi
   jq -r '.repositories[0] | [.imageTagMutability // "MUTABLE"] + [(.imageTagMutabilityExclusionFilters // [])[].filter] | join(" ")' \
     <<<"${description}"
@@ -372,7 +526,11 @@ conflict() {
 copy_image() {
   local target_repository="$2" tag="$3" lock_fd code=0
   local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
-  exec {lock_fd}>"${lock_file}"
+  if ! check_lock_file "${lock_file}"; then
+    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "$4" "${ERROR}"
+    return "${EXIT_CONFIG}"
+  fi
+  exec {lock_fd}<>"${lock_file}" # read-write, created if missing, never truncated
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
     copy_locked "$@" || code=$?
   else
@@ -428,8 +586,10 @@ copy_locked() {
   )
   if ! skopeo copy "${copy_flags[@]}" "docker://${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}" \
     "docker://${target}" 2>"${WORK_DIR}/skopeo.err"; then
-    emit failed "${source}" "${target}" "${digest}" "skopeo copy failed: $(tail -n 1 "${WORK_DIR}/skopeo.err")"
-    return "${EXIT_FAILED}"
+    local message code=0
+    message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || code=$?
+    emit failed "${source}" "${target}" "${digest}" "${message}"
+    return "${code}"
   fi
   read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
   if [[ "${status}" != 200 || "${current}" != "${digest}" ]]; then
@@ -442,14 +602,85 @@ copy_locked() {
 prepare() {
   umask 077
   export AWS_PAGER="" # AWS CLI v2 would otherwise page output meant for this script
+  local attempts="${AWS_MAX_ATTEMPTS:-${AWS_DEFAULT_ATTEMPTS}}"
+  [[ "${attempts}" =~ ^[1-9][0-9]?$ ]] ||
+    die "${EXIT_CONFIG}" "AWS_MAX_ATTEMPTS='${attempts}' is not a number of attempts from 1 to 99 (unset it for ${AWS_DEFAULT_ATTEMPTS})"
+  # Standard mode, not the CLI's legacy default: it retries ThrottlingException,
+  # TooManyRequestsException, 5xx and connection errors alike, with backoff and jitter.
+  AWS_RETRY_SETTINGS=(AWS_RETRY_MODE=standard "AWS_MAX_ATTEMPTS=${attempts}")
+  readonly AWS_RETRY_SETTINGS
   WORK_DIR="$(mktemp -d)"
   readonly WORK_DIR
   trap 'rm -rf -- "${WORK_DIR}"' EXIT
 }
 
-prepare_lock_dir() {
-  if ! mkdir -p "${LOCK_DIR}" 2>/dev/null || [[ ! -w "${LOCK_DIR}" ]]; then
-    die "${EXIT_CONFIG}" "lock directory ${LOCK_DIR} cannot be created or written: set ECR_SYNC_LOCK_DIR to a writable directory"
+# prepare_state_dir: creates STATE_DIR and STATE_DIR/locks (mode 0700, missing parents too) and
+# sets LOCK_DIR, or dies (EXIT_CONFIG) naming the path that is unsafe and what to do. Every
+# component of the real path is checked after it exists, without following symlinks: the state
+# directory, its locks/ and every component created here must be directories owned by the user
+# running the script and writable by nobody else; the existing parents must be owned by root or
+# by that user, and writable by others only with the sticky bit (/tmp). Then nobody else can
+# rename, replace or add anything on that path, so the checks stay true for the whole run: that
+# is what makes check_lock_file's look-then-open free of races.
+prepare_state_dir() {
+  local real path="" component user created
+  user="$(id -u)"
+  [[ "${STATE_DIR}" == /* ]] ||
+    die "${EXIT_CONFIG}" "ECR_SYNC_STATE_DIR='${STATE_DIR}' is not an absolute path: set it to a root-only directory such as /run/ecr-sync"
+  real="$(realpath -m -- "${STATE_DIR}")"
+  local components=()
+  IFS=/ read -r -a components <<<"${real#/}/locks"
+  for component in "${components[@]}"; do
+    path="${path}/${component}"
+    created=false
+    if [[ ! -e "${path}" && ! -L "${path}" ]]; then
+      mkdir -m 0700 -- "${path}" 2>/dev/null ||
+        die "${EXIT_CONFIG}" "state directory ${path} cannot be created (ECR_SYNC_STATE_DIR=${STATE_DIR}): set ECR_SYNC_STATE_DIR to a path the user running ecr-sync can create, such as /run/ecr-sync"
+      created=true
+    fi
+    if [[ "${created}" == true || "${path}" == "${real}" || "${path}" == "${real}/locks" ]]; then
+      check_private_dir "${path}" "${user}"
+    else
+      check_parent_dir "${path}" "${user}"
+    fi
+  done
+  LOCK_DIR="${real}/locks"
+  readonly LOCK_DIR
+}
+
+# check_private_dir PATH UID: PATH (not followed) is a directory owned by UID that nobody else may write.
+check_private_dir() {
+  local path="$1" user="$2" owner mode type
+  read -r owner mode type < <(stat -c '%u %a %F' -- "$1")
+  [[ "${type}" == directory ]] ||
+    die "${EXIT_CONFIG}" "state directory ${path} is a ${type}, not a directory: remove it (ecr-sync creates the directory itself, mode 0700) or set ECR_SYNC_STATE_DIR elsewhere"
+  [[ "${owner}" == "${user}" ]] ||
+    die "${EXIT_CONFIG}" "state directory ${path} is owned by uid ${owner}, not by the user running ecr-sync (uid ${user}): whoever owns it can hold or replace the locks; remove it (ecr-sync creates it, mode 0700) or set ECR_SYNC_STATE_DIR elsewhere"
+  (((8#${mode} & 8#022) == 0)) ||
+    die "${EXIT_CONFIG}" "state directory ${path} has mode ${mode}, writable by group or others: chmod 0700 ${path}, or remove it so ecr-sync creates it"
+}
+
+# check_parent_dir PATH UID: PATH (not followed), a parent of the state directory that was
+# there before, is a directory owned by root or UID, and writable by others only when sticky.
+check_parent_dir() {
+  local path="$1" user="$2" owner mode type
+  read -r owner mode type < <(stat -c '%u %a %F' -- "$1")
+  [[ "${type}" == directory ]] ||
+    die "${EXIT_CONFIG}" "${path}, on the path of ECR_SYNC_STATE_DIR=${STATE_DIR}, is a ${type}, not a directory: set ECR_SYNC_STATE_DIR to a path of directories"
+  [[ "${owner}" == 0 || "${owner}" == "${user}" ]] ||
+    die "${EXIT_CONFIG}" "${path}, a parent of the state directory, is owned by uid ${owner}: that user could swap the state directory; set ECR_SYNC_STATE_DIR under directories owned by root (default /run/ecr-sync)"
+  (((8#${mode} & 8#022) == 0 || (8#${mode} & 8#1000) != 0)) ||
+    die "${EXIT_CONFIG}" "${path}, a parent of the state directory, has mode ${mode}, writable by others without the sticky bit: they could swap the state directory; set ECR_SYNC_STATE_DIR under directories only root can write (default /run/ecr-sync)"
+}
+
+# check_lock_file FILE: FILE is missing (the open creates it) or a regular file, not a symlink:
+# the open must neither follow a link nor touch a device or FIFO. Only the script's user can
+# write LOCK_DIR (prepare_state_dir), so nothing can change FILE between this look and the open.
+check_lock_file() {
+  if [[ -L "$1" ]]; then
+    fail "${EXIT_CONFIG}" "lock file $1 is a symlink: not followed; remove it (only the user running ecr-sync can write ${LOCK_DIR}, so find out who put it there)"
+  elif [[ -e "$1" && ! -f "$1" ]]; then
+    fail "${EXIT_CONFIG}" "lock file $1 is not a regular file: remove it (only the user running ecr-sync can write ${LOCK_DIR})"
   fi
 }
 
@@ -482,7 +713,7 @@ cmd_copy() {
   [[ -z "${digest}" ]] || is_image_digest "${digest}" ||
     usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
   check_config
-  prepare_lock_dir
+  prepare_state_dir
   prepare
 
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
@@ -590,7 +821,7 @@ cmd_reconcile() {
   done
   check_config
   check_repository_map
-  [[ "${dry_run}" == true ]] || prepare_lock_dir
+  [[ "${dry_run}" == true ]] || prepare_state_dir
   prepare
   start_login || die "$?" "${ERROR}"
   finish_login || die "$?" "${ERROR}"

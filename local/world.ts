@@ -12,7 +12,7 @@ import { CONFIG_DEFAULTS } from "../components/config-keys";
  * The world ecr-sync.sh runs in during tests: moto_server for STS and ECR (source account =
  * moto's default 123456789012, target account 730096353738 reached only through an assumed
  * role), a source and a target docker-registry whose htpasswd accepts only the ECR password
- * moto hands out for that account, an OCI layout to build images in, and a private lock dir.
+ * moto hands out for that account, an OCI layout to build images in, and a private state dir.
  */
 
 const execFileAsync = promisify(execFile);
@@ -51,6 +51,9 @@ export interface EcrSyncWorld {
   readonly source: Registry;
   readonly target: Registry;
   readonly layout: OciLayout;
+  /** ECR_SYNC_STATE_DIR given to the script (created by it, mode 0700). */
+  readonly stateDir: string;
+  /** Where the script keeps its per-tag lock files: stateDir/locks. */
   readonly lockDir: string;
   /** TMPDIR given to the script, to check it leaves no files (auth files) behind. */
   readonly scriptTmpDir: string;
@@ -88,7 +91,8 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       () => source.stop(),
       () => target.stop(),
     );
-    const lockDir = join(dir, "locks");
+    const stateDir = join(dir, "state");
+    const lockDir = join(stateDir, "locks");
     const scriptTmpDir = join(dir, "tmp");
     await mkdir(scriptTmpDir);
 
@@ -143,7 +147,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         ECR_SYNC_TARGET_ROLE_ARN: targetRoleArn,
         ECR_SYNC_REGION: "us-east-1",
         ECR_SYNC_TLS_VERIFY: "false",
-        ECR_SYNC_LOCK_DIR: lockDir,
+        ECR_SYNC_STATE_DIR: stateDir,
         ...overrides,
       };
       return Object.fromEntries(
@@ -156,6 +160,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       source,
       target,
       layout,
+      stateDir,
       lockDir,
       scriptTmpDir,
       targetRoleArn,

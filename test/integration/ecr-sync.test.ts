@@ -335,10 +335,10 @@ describe("ecr-sync.sh", function () {
       await expectRefused(
         copyArgs("kuali-coeus", "coeus", "v1"),
         3,
-        "lock directory /proc/ecr-sync cannot be created or written: set ECR_SYNC_LOCK_DIR",
+        "state directory /proc/ecr-sync cannot be created (ECR_SYNC_STATE_DIR=/proc/ecr-sync): set ECR_SYNC_STATE_DIR",
         undefined,
         {
-          ECR_SYNC_LOCK_DIR: "/proc/ecr-sync",
+          ECR_SYNC_STATE_DIR: "/proc/ecr-sync",
         },
       );
     });
@@ -421,14 +421,14 @@ describe("ecr-sync.sh", function () {
       );
     });
 
-    it("fails with exit 4 naming the target side when STS does not answer the assume-role", async () => {
+    it("fails with exit 7 naming STS as unavailable when it does not answer the assume-role", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
       const closedPort = await freePort();
       const result = await expectRefused(
         copyArgs(source, target, "v1"),
-        4,
-        "target side: aws sts assume-role",
+        7,
+        "target side: STS is unavailable (aws sts assume-role",
         target,
         {
           AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
@@ -666,7 +666,7 @@ describe("ecr-sync.sh", function () {
             AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
             AWS_MAX_ATTEMPTS: "1",
           }),
-          4,
+          7,
         ],
         [
           "source registry refuses the password",

@@ -8,8 +8,8 @@
  *
  * What differs from the worker, and why: the baked registries are the test registries (plain HTTP,
  * so ECR_SYNC_TLS_VERIFY is switched to false, the one edit to the built document), and the
- * instance's credentials and lock directory come from the test's environment (on the worker the
- * SSM agent supplies the instance role's credentials; the lock directory defaults to /var/lock).
+ * instance's credentials and state directory come from the test's environment (on the worker the
+ * SSM agent supplies the instance role's credentials; the state directory defaults to /run/ecr-sync).
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -73,10 +73,10 @@ describe("the reconcile document, run as SSM would, against real registries", fu
       .map((line) => (line === tlsLine ? "export ECR_SYNC_TLS_VERIFY='false'" : line))
       .join("\n")
       .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
-    // The worker's environment: credentials and endpoint, but no ECR_SYNC_* other than the lock
+    // The worker's environment: credentials and endpoint, but no ECR_SYNC_* other than the state
     // directory; everything the script is configured with comes from the document.
     const env = Object.fromEntries(
-      Object.entries(world.env()).filter(([k]) => !k.startsWith("ECR_SYNC_") || k === "ECR_SYNC_LOCK_DIR"),
+      Object.entries(world.env()).filter(([k]) => !k.startsWith("ECR_SYNC_") || k === "ECR_SYNC_STATE_DIR"),
     );
     let code = 0;
     let stdout = "";
