@@ -21,6 +21,22 @@
 # - Whether the target repository exists, and whether its tags are immutable: the target
 #   account's ECR API (describe-repositories, with the assumed role). A push to a missing
 #   repository must never create one, and ECR is the authority on that, not the registry.
+#
+# The invariant: a target tag only ever moves to the digest the source tag names at the moment
+# of the copy, read under that tag's lock; otherwise it stays. Every decision about a tag (read
+# the source tag, read the target tag, compare, copy, verify) happens while holding the per-tag
+# lock (copy_image), for `copy` and for each tag a `reconcile` copies, and the copy names the
+# source by the digest read there, never by the tag. A digest given from outside (a push event's
+# --digest, or what the reconcile's up-front read saw) is only a hint: when the source tag no
+# longer names it, the target is brought to what the tag names now (or left, if it holds that
+# already) and the line says `superseded`. The interleavings this covers:
+# - a push (and its event-driven copy) landing while a reconcile works on other tags: the
+#   reconcile re-reads the tag under the lock and copies the new digest, or finds it there;
+# - events delivered, or their commands run, out of order: a late event for an older push
+#   brings the target to the newest digest, never back to its own;
+# - two copies of one tag at once: they take turns on the lock, the second sees what the first did.
+# In-sync tags are a batch decision without the lock (nothing is written for them).
+#
 # Passwords: from `aws ecr get-login-password`, the target's with the credentials of the
 # assumed role (in that call's environment only). They go into private files in a temp dir
 # (containers auth.json for skopeo, a config file for curl) removed on exit: never argv, never logs.
@@ -70,6 +86,11 @@ TLS_VERIFY="true"     # ECR_SYNC_TLS_VERIFY (check_config, then readonly)
 WORK_DIR=""           # the private temp dir, removed on exit (prepare, then readonly)
 TARGET_CREDENTIALS=() # the assumed role's key id, secret key, session token: never exported (assume_target_role)
 ERROR=""              # why the last function that returned non-zero failed (fail): read it right after
+# The exit status of the last copy_image (copy_locked, or copy_image on a lock timeout). Left as
+# state instead of returned, so that copy_image is never called from || or if: bash ignores
+# set -e (and the ERR trap) in the whole of a function called there, and the decision under the
+# lock must stop on an unexpected failure like the rest of the script.
+COPY_STATUS=0
 
 usage() {
   cat <<EOF
@@ -79,16 +100,18 @@ Usage:
   ${PROGRAM} --help
 
 Commands:
-  copy       Copies SOURCE_REGISTRY/NAME:TAG (or NAME@DIGEST when --digest is given) to
-             TARGET_REGISTRY/NAME:TAG, every platform, digest preserved, then checks the target.
+  copy       Copies SOURCE_REGISTRY/NAME:TAG, by the digest the tag names at the moment of the
+             copy (read under the tag's lock), to TARGET_REGISTRY/NAME:TAG, every platform, digest
+             preserved, then checks the target. A target tag never moves to any other digest.
   reconcile  For every mapping in ECR_SYNC_REPOSITORY_MAP, copies each source tag whose digest
-             the target lacks.
+             the target lacks (each one re-read under its lock before it is copied).
 
 Flags:
   --source-repository NAME  copy: the repository in the source registry
   --target-repository NAME  copy: the repository in the target registry (it must exist: never created)
   --tag TAG                 copy: the tag to copy
-  --digest sha256:HEX       copy: the digest the tag had when it was pushed; that image is copied
+  --digest sha256:HEX       copy: the digest of the push event. When the source tag no longer names
+                            it, the event is stale: superseded, and this digest is never written
   --dry-run                 reconcile: print the plan, write nothing
   -h, --help, help          this text
 
@@ -106,8 +129,11 @@ Result lines (stdout, one JSON object per image: result, source, target, digest,
 when failed; a failed line has no digest while it is unknown):
   copied      the target tag now holds the digest (checked after the copy)
   unchanged   the target tag already held the digest: nothing written
-  superseded  copy --digest of a push whose tag has since moved to what the target holds:
-              nothing written
+  superseded  the source tag no longer names the digest this run set out to copy: copy --digest's
+              (field event_digest) or the one reconcile's plan read (field planned_digest).
+              digest is what the target tag holds now: brought to what the source tag names
+              now, or already holding it. If the source tag is gone, nothing is written (digest
+              is absent when the target has no such tag either). Field reason says which.
   planned     reconcile --dry-run: would be copied
   failed      not copied: see error (also logged on stderr)
 
@@ -159,15 +185,22 @@ usage_error() {
   exit "${EXIT_USAGE}"
 }
 
-# emit RESULT SOURCE TARGET DIGEST [ERROR]: the one JSON line per image.
+# emit RESULT SOURCE TARGET DIGEST [ERROR [NAME VALUE]...]: the one JSON line per image. An
+# empty DIGEST, ERROR or VALUE is left out of the line; an ERROR is logged too. The common lines
+# (four fields) cost no process.
 emit() {
   if [[ $# -lt 5 ]]; then
     printf '{"result":"%s","source":"%s","target":"%s","digest":"%s"}\n' "$1" "$2" "$3" "$4"
-  else
-    log "error: $5"
-    jq -cn --arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "$5" \
-      '{result: $result, source: $source, target: $target} + (if $digest == "" then {} else {digest: $digest} end) + {error: $error}'
+    return
   fi
+  [[ -z "$5" ]] || log "error: $5"
+  local fields=(--arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "$5")
+  shift 5
+  while [[ $# -ge 2 ]]; do
+    fields+=(--arg "$1" "$2")
+    shift 2
+  done
+  jq -cn "${fields[@]}" '$ARGS.named | with_entries(select(.value != ""))'
 }
 
 # The checks of names and settings, one per pattern above (true or false, no output).
@@ -365,60 +398,95 @@ conflict() {
   echo "$1 is immutable and already holds $2: not overwritten (push $3 under a new tag, or delete the old image)"
 }
 
-# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG DIGEST POLICY [PINNED]: holds a lock on the
-# target tag while it decides, copies and verifies, so concurrent copies to one tag take turns.
-# POLICY is the target repository's (describe_target_repository). PINNED (true when the digest
-# came from --digest, i.e. from a push event) turns on the check for a stale event: see copy_locked.
+# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG POLICY KIND [DIGEST]: holds a lock on the
+# target tag while copy_locked reads, decides, copies and verifies, so that copies to one tag
+# take turns and each sees what the one before it did (the invariant in the header). Its
+# status is left in COPY_STATUS.
 copy_image() {
-  local target_repository="$2" tag="$3" lock_fd code=0
+  local target_repository="$2" tag="$3" lock_fd
   local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
   exec {lock_fd}>"${lock_file}"
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
-    copy_locked "$@" || code=$?
+    copy_locked "$@"
   else
-    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "$4" \
+    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" \
       "another copy held ${lock_file} for more than ${LOCK_TIMEOUT_SECONDS} s"
-    code="${EXIT_FAILED}"
+    COPY_STATUS="${EXIT_FAILED}"
   fi
   exec {lock_fd}>&-
-  return "${code}"
 }
 
+# copy_locked SOURCE_REPOSITORY TARGET_REPOSITORY TAG POLICY KIND [DIGEST]: runs under the tag's
+# lock. POLICY is the target repository's (describe_target_repository). KIND says where DIGEST
+# came from: "tag" (copy without --digest: none), "event" (copy --digest: the push's) or "plan"
+# (reconcile: what its up-front read saw). Whatever DIGEST is, the only digest ever written is
+# the one the source tag names now, read here; the copy names the source by that digest, so a
+# push landing during the copy cannot slip in unread (its own copy waits for this lock).
 copy_locked() {
-  local source_repository="$1" target_repository="$2" tag="$3" digest="$4" policy="$5" pinned="${6:-false}"
-  local status current source_status source_now
+  local source_repository="$1" target_repository="$2" tag="$3" policy="$4" kind="$5" hint="${6:-}"
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
-  read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
+  local status digest target_status current
+  COPY_STATUS=0
+  read -r status digest < <(manifest_digests source "${source_repository}" "${tag}")
   case "${status}" in
-    200 | 404) ;;
+    200) ;;
+    404)
+      if [[ "${kind}" == tag ]]; then
+        emit failed "${source}" "${target}" "" "source image ${source} does not exist"
+        COPY_STATUS="${EXIT_NOT_FOUND}"
+        return
+      fi
+      digest=""
+      ;;
     401 | 403)
-      emit failed "${source}" "${target}" "${digest}" "target side: registry refused to read ${target} (HTTP ${status})"
-      return "${EXIT_AUTH}"
+      emit failed "${source}" "${target}" "${hint}" "source side: registry refused to read ${source} (HTTP ${status})"
+      COPY_STATUS="${EXIT_AUTH}"
+      return
       ;;
     *)
-      emit failed "${source}" "${target}" "${digest}" "cannot read ${target} (HTTP ${status:-none})"
-      return "${EXIT_FAILED}"
+      emit failed "${source}" "${target}" "${hint}" "cannot read ${source} (HTTP ${status:-none})"
+      COPY_STATUS="${EXIT_FAILED}"
+      return
       ;;
   esac
-  if [[ "${status}" == 200 && "${current}" == "${digest}" ]]; then
-    emit unchanged "${source}" "${target}" "${digest}"
+  read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
+  case "${target_status}" in
+    200) ;;
+    404) current="" ;;
+    401 | 403)
+      emit failed "${source}" "${target}" "${digest:-${hint}}" "target side: registry refused to read ${target} (HTTP ${target_status})"
+      COPY_STATUS="${EXIT_AUTH}"
+      return
+      ;;
+    *)
+      emit failed "${source}" "${target}" "${digest:-${hint}}" "cannot read ${target} (HTTP ${target_status:-none})"
+      COPY_STATUS="${EXIT_FAILED}"
+      return
+      ;;
+  esac
+  # Stale: the source tag no longer names the digest this run was given. Only the wording and the
+  # result change; what is written is decided by the source tag alone.
+  local stale=false
+  [[ "${kind}" == tag || "${digest}" == "${hint}" ]] || stale=true
+  if [[ -z "${digest}" ]]; then
+    superseded "${source}" "${target}" "${current}" "${kind}" "${hint}" \
+      "${source} no longer exists: nothing to copy (ecr-sync never deletes a tag), ${target} left as it is"
     return 0
   fi
-  # Push events can arrive, or their commands run, out of order. When the source tag has since
-  # moved to exactly what the target already holds, this event is stale: copying its older
-  # digest would roll the target back, so it is superseded and nothing is written.
-  if [[ "${pinned}" == true && "${status}" == 200 ]]; then
-    read -r source_status source_now < <(manifest_digests source "${source_repository}" "${tag}")
-    if [[ "${source_status}" == 200 && "${source_now}" == "${current}" ]]; then
-      log "${source} has moved on to ${current}, which ${target} already holds: not rolling it back to ${digest}"
-      emit superseded "${source}" "${target}" "${digest}"
-      return 0
+  if [[ "${current}" == "${digest}" ]]; then
+    if [[ "${stale}" == true ]]; then
+      superseded "${source}" "${target}" "${current}" "${kind}" "${hint}" \
+        "${source} has moved on to ${digest}, which ${target} already holds: not rolling it back to ${hint}"
+    else
+      emit unchanged "${source}" "${target}" "${digest}"
     fi
+    return 0
   fi
-  if [[ "${status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
+  if [[ -n "${current}" ]] && tag_is_immutable "${policy}" "${tag}"; then
     emit failed "${source}" "${target}" "${digest}" "$(conflict "${target}" "${current}" "${digest}")"
-    return "${EXIT_CONFLICT}"
+    COPY_STATUS="${EXIT_CONFLICT}"
+    return
   fi
   log "copying ${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest} to ${target}"
   local copy_flags=(
@@ -429,14 +497,30 @@ copy_locked() {
   if ! skopeo copy "${copy_flags[@]}" "docker://${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}" \
     "docker://${target}" 2>"${WORK_DIR}/skopeo.err"; then
     emit failed "${source}" "${target}" "${digest}" "skopeo copy failed: $(tail -n 1 "${WORK_DIR}/skopeo.err")"
-    return "${EXIT_FAILED}"
+    COPY_STATUS="${EXIT_FAILED}"
+    return
   fi
-  read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
-  if [[ "${status}" != 200 || "${current}" != "${digest}" ]]; then
-    emit failed "${source}" "${target}" "${digest}" "after the copy ${target} resolves to '${current}' (HTTP ${status}), not ${digest}"
-    return "${EXIT_FAILED}"
+  read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
+  if [[ "${target_status}" != 200 || "${current}" != "${digest}" ]]; then
+    emit failed "${source}" "${target}" "${digest}" "after the copy ${target} resolves to '${current}' (HTTP ${target_status}), not ${digest}"
+    COPY_STATUS="${EXIT_FAILED}"
+    return
   fi
-  emit copied "${source}" "${target}" "${digest}"
+  if [[ "${stale}" == true ]]; then
+    superseded "${source}" "${target}" "${digest}" "${kind}" "${hint}" \
+      "${source} has moved on to ${digest}: copied that to ${target}, not ${hint}"
+  else
+    emit copied "${source}" "${target}" "${digest}"
+  fi
+}
+
+# superseded SOURCE TARGET DIGEST KIND STALE_DIGEST REASON: the line for a digest the source tag
+# no longer names (KIND event: a push event's, plan: the reconcile's plan), logged as well.
+superseded() {
+  local field=event_digest
+  [[ "$4" == event ]] || field=planned_digest
+  log "$6"
+  emit superseded "$1" "$2" "$3" "" "${field}" "$5" reason "$6"
 }
 
 prepare() {
@@ -454,7 +538,7 @@ prepare_lock_dir() {
 }
 
 cmd_copy() {
-  local source_repository="" target_repository="" tag="" digest="" status current code
+  local source_repository="" target_repository="" tag="" digest="" status="" current="" code
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --source-repository | --target-repository | --tag | --digest)
@@ -487,15 +571,13 @@ cmd_copy() {
 
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
-  local wanted="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}"
-  [[ -n "${digest}" ]] || wanted="${source}"
   start_login || {
     code=$?
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${code}"
   }
-  # Described while the passwords are fetched. Its failure is reported after the source check,
-  # so that the failed line carries the source digest.
+  # Described while the passwords are fetched; the source and target tags are read only under
+  # the tag's lock (copy_locked).
   local described describe_status=0
   described="$(describe_target_repository "${target_repository}")" || describe_status=$?
   finish_login || {
@@ -503,34 +585,19 @@ cmd_copy() {
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${code}"
   }
-  read -r status current < <(manifest_digests source "${source_repository}" "${digest:-${tag}}")
-  case "${status}" in
-    200) ;;
-    404)
-      emit failed "${source}" "${target}" "${digest}" "source image ${wanted} does not exist"
-      exit "${EXIT_NOT_FOUND}"
-      ;;
-    401 | 403)
-      emit failed "${source}" "${target}" "${digest}" "source side: registry refused to read ${wanted} (HTTP ${status})"
-      exit "${EXIT_AUTH}"
-      ;;
-    *)
-      emit failed "${source}" "${target}" "${digest}" "cannot read ${wanted} (HTTP ${status:-none})"
-      exit "${EXIT_FAILED}"
-      ;;
-  esac
-  if [[ -n "${digest}" && "${current}" != "${digest}" ]]; then
-    emit failed "${source}" "${target}" "${digest}" "source registry answered '${current}' for ${wanted}"
-    exit "${EXIT_FAILED}"
-  fi
-  digest="${current}"
   if [[ "${describe_status}" -ne 0 ]]; then
+    # Read for the failed line only (which image it was about); nothing is decided on it.
+    if [[ -z "${digest}" ]]; then
+      read -r status current < <(manifest_digests source "${source_repository}" "${tag}") || true
+      [[ "${status}" != 200 ]] || digest="${current}"
+    fi
     emit failed "${source}" "${target}" "${digest}" "${described}"
     exit "${describe_status}"
   fi
-  local pinned=false
-  [[ "${wanted}" == "${source}" ]] || pinned=true
-  copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${described}" "${pinned}" || exit $?
+  local kind=event
+  [[ -n "${digest}" ]] || kind=tag
+  copy_image "${source_repository}" "${target_repository}" "${tag}" "${described}" "${kind}" "${digest}"
+  exit "${COPY_STATUS}"
 }
 
 # reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping; returns 1
@@ -567,7 +634,8 @@ reconcile_repository() {
     elif [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "cannot read ${target_base}:${tag} (HTTP ${target_status:-none})"
     elif [[ "${dry_run}" == false ]]; then
-      copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${policy}" && continue
+      copy_image "${source_repository}" "${target_repository}" "${tag}" "${policy}" plan "${digest}"
+      [[ "${COPY_STATUS}" -ne 0 ]] || continue
     elif [[ "${target_status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "$(conflict "${target_base}:${tag}" "${target_digest}" "${digest}")"
     else
