@@ -107,8 +107,9 @@ Commands:
              the target lacks (each one re-read under its lock before it is copied).
 
 Flags:
-  --source-repository NAME  copy: the repository in the source registry
-  --target-repository NAME  copy: the repository in the target registry (it must exist: never created)
+  --source-repository NAME  copy: the repository in the source registry (a key of ECR_SYNC_REPOSITORY_MAP)
+  --target-repository NAME  copy: the repository the map names for it in the target registry (it must
+                            exist: never created)
   --tag TAG                 copy: the tag to copy
   --digest sha256:HEX       copy: the digest of the push event. When the source tag no longer names
                             it, the event is stale: superseded, and this digest is never written
@@ -120,7 +121,8 @@ Environment:
   ECR_SYNC_TARGET_REGISTRY  target registry, host[:port]
   ECR_SYNC_TARGET_ROLE_ARN  the role to assume in the target account (arn:aws:iam::ACCOUNT:role/[PATH/]NAME)
   ECR_SYNC_REGION           the region of both accounts' ECR (e.g. us-east-1)
-  ECR_SYNC_REPOSITORY_MAP   reconcile: JSON object, source repository name -> target repository name
+  ECR_SYNC_REPOSITORY_MAP   JSON object, source repository name -> target repository name: the pairs
+                            reconcile walks, and the only pairs copy accepts
   ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
   ECR_SYNC_LOCK_DIR         where the per-tag lock files go (default /var/lock/ecr-sync)
   The worker's own AWS credentials come from the AWS CLI's usual sources (the instance profile).
@@ -141,7 +143,8 @@ Exit codes:
   0  every image copied, unchanged, superseded or planned
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
      reconcile: any image failed
-  ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject
+  ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject;
+     copy: a source -> target pair that ECR_SYNC_REPOSITORY_MAP does not hold (nothing read or written)
   ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the lock directory is not writable
   ${EXIT_AUTH}  no password or no assumed role, or a registry or ECR refused the credentials
      (the message says which side)
@@ -250,7 +253,7 @@ check_config() {
 
 check_repository_map() {
   local source target
-  [[ -n "${ECR_SYNC_REPOSITORY_MAP:-}" ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not set: reconcile needs the JSON object of source -> target repository names"
+  [[ -n "${ECR_SYNC_REPOSITORY_MAP:-}" ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need the JSON object of source -> target repository names (the SSM documents export it)"
   jq -e 'type == "object" and length > 0 and all(.[]; type == "string")' <<<"${ECR_SYNC_REPOSITORY_MAP}" >/dev/null 2>&1 ||
     die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not a non-empty JSON object of strings (e.g. {\"kuali-coeus\":\"coeus\"}): ${ECR_SYNC_REPOSITORY_MAP}"
   while read -r source target; do
@@ -259,6 +262,21 @@ check_repository_map() {
     is_repository_name "${target}" ||
       die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP['${source}'] '${target}' is not a valid ECR repository name (${REPOSITORY_RULE})"
   done < <(jq -r 'to_entries[] | "\(.key) \(.value)"' <<<"${ECR_SYNC_REPOSITORY_MAP}")
+}
+
+# check_mapped_pair SOURCE TARGET: copy stays inside the mapping. The target role may push to
+# every legacy repository, so a pair the map does not hold (a feature build into the production
+# repository) is refused here, before any AWS call or registry request. Exit 2, not 3: the map is
+# valid (check_repository_map passed); the arguments ask for what it does not allow, and the same
+# command will never work until they change (or the map, by a stack change, if the pair is meant).
+check_mapped_pair() {
+  local source_repository="$1" target_repository="$2" mapped
+  mapped="$(jq -r --arg source "${source_repository}" '.[$source] // ""' <<<"${ECR_SYNC_REPOSITORY_MAP}")"
+  if [[ -z "${mapped}" ]]; then
+    die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it has no entry for '${source_repository}' (its sources: $(jq -r 'keys | join(", ")' <<<"${ECR_SYNC_REPOSITORY_MAP}")); nothing was read or written"
+  fi
+  [[ "${mapped}" == "${target_repository}" ]] ||
+    die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it maps '${source_repository}' to '${mapped}'; nothing was read or written"
 }
 
 as_target() {
@@ -566,6 +584,8 @@ cmd_copy() {
   [[ -z "${digest}" ]] || is_image_digest "${digest}" ||
     usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
   check_config
+  check_repository_map
+  check_mapped_pair "${source_repository}" "${target_repository}"
   prepare_lock_dir
   prepare
 

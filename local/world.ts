@@ -58,6 +58,11 @@ export interface EcrSyncWorld {
   env(overrides?: Record<string, string | undefined>): Record<string, string>;
   /** Runs `aws ARGS` in the target account (credentials of an assumed role there). */
   awsInTarget(args: string[]): Promise<string>;
+  /**
+   * Adds source → target to the ECR_SYNC_REPOSITORY_MAP that env() passes by default (the SSM
+   * documents export the stack's map; copy accepts only its pairs).
+   */
+  mapRepository(source: string, target: string): void;
   /** Creates ECR repositories in the target account (moto), as the legacy stack would. */
   createTargetRepository(name: string, mutability?: "MUTABLE" | "IMMUTABLE"): Promise<void>;
   pushToSource(artifact: Descriptor, repository: string, tag: string): Promise<void>;
@@ -131,6 +136,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
     if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`))
       throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
 
+    const repositoryMap: Record<string, string> = {};
     const env = (overrides: Record<string, string | undefined> = {}) => {
       const base: Record<string, string | undefined> = {
         PATH: process.env.PATH,
@@ -143,6 +149,8 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         ECR_SYNC_REGION: "us-east-1",
         ECR_SYNC_TLS_VERIFY: "false",
         ECR_SYNC_LOCK_DIR: lockDir,
+        ECR_SYNC_REPOSITORY_MAP:
+          Object.keys(repositoryMap).length > 0 ? JSON.stringify(repositoryMap) : undefined,
         ...overrides,
       };
       return Object.fromEntries(
@@ -160,6 +168,9 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       targetRoleArn,
       env,
       awsInTarget,
+      mapRepository(source, target) {
+        repositoryMap[source] = target;
+      },
       async createTargetRepository(name, mutability = "MUTABLE") {
         // Straight to moto's ECR JSON API as the target-account admin: the same call as
         // `aws ecr create-repository`, without a CLI start (most of a second) per repository.

@@ -7,6 +7,8 @@ import { promisify } from "node:util";
 import {
   ecrPassword,
   EcrSyncWorld,
+  listDir,
+  recordingPath,
   RunResult,
   SCRIPT,
   SOURCE_ACCOUNT,
@@ -310,6 +312,70 @@ describe("ecr-sync.sh: a tag never moves backwards", function () {
           (entry) => entry.path.startsWith(`/v2/${target}/`) && !["GET", "HEAD"].includes(entry.method),
         );
       expect(writes).to.deep.equal([]);
+    });
+  });
+
+  describe("copy stays inside the mapping", () => {
+    it("refuses a pair the map does not hold with exit 2, naming the pair and the map's entry, before any AWS call or registry request", async () => {
+      const production = await pair();
+      const feature = { source: unique("kuali-coeus-feature"), target: unique("coeus-feature") };
+      await world.createTargetRepository(feature.target);
+      await push(feature.source, "v1");
+      const unmapped = unique("kuali-research-pdf");
+      await push(unmapped, "v1");
+      const map = {
+        ECR_SYNC_REPOSITORY_MAP: JSON.stringify({
+          [production.source]: production.target,
+          [feature.source]: feature.target,
+        }),
+      };
+      const log = join(scratch, unique("calls.log"));
+      const path = await recordingPath(join(scratch, unique("recording-bin")), log);
+      const copyArgs = (source: string, target: string) => [
+        "copy",
+        ...["--source-repository", source, "--target-repository", target, "--tag", "v1"],
+      ];
+      const sourceMark = await world.source.mark();
+      const targetMark = await world.target.mark();
+
+      const crossed = await world.run(copyArgs(feature.source, production.target), { ...map, PATH: path });
+      expect(crossed.code, crossed.stderr).to.equal(2);
+      expect(crossed.stderr).to.include(
+        `copy: ${feature.source} -> ${production.target} is outside ECR_SYNC_REPOSITORY_MAP: it maps '${feature.source}' to '${feature.target}'`,
+      );
+      const stray = await world.run(copyArgs(unmapped, production.target), { ...map, PATH: path });
+      expect(stray.code, stray.stderr).to.equal(2);
+      expect(stray.stderr).to.include(
+        `copy: ${unmapped} -> ${production.target} is outside ECR_SYNC_REPOSITORY_MAP: it has no entry for '${unmapped}'`,
+      );
+      expect(stray.stderr).to.include(feature.source);
+
+      for (const result of [crossed, stray]) expect(result.lines).to.deep.equal([]);
+      const calls = await readFile(log, "utf8").catch(() => "");
+      expect(calls, "aws, curl and skopeo calls").to.equal("");
+      expect((await world.source.accessLog()).slice(sourceMark), "source registry requests").to.deep.equal(
+        [],
+      );
+      expect((await world.target.accessLog()).slice(targetMark), "target registry requests").to.deep.equal(
+        [],
+      );
+      expect(await world.target.tags(production.target)).to.deep.equal([]);
+      expect(await listDir(world.scriptTmpDir)).to.deep.equal([]);
+
+      // The same wrapper sees the calls of a copy the map allows: the absence above is not blindness.
+      const allowed = await world.run(copyArgs(feature.source, feature.target), { ...map, PATH: path });
+      expect(allowed.code, allowed.stderr).to.equal(0);
+      expect(await readFile(log, "utf8")).to.match(/^skopeo copy /m);
+    });
+
+    it("needs ECR_SYNC_REPOSITORY_MAP for copy too (exit 3)", async () => {
+      const { source, target } = await pair();
+      const result = await world.run(
+        ["copy", "--source-repository", source, "--target-repository", target, "--tag", "v1"],
+        { ECR_SYNC_REPOSITORY_MAP: undefined },
+      );
+      expect(result.code, result.stderr).to.equal(3);
+      expect(result.stderr).to.include("ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need");
     });
   });
 });

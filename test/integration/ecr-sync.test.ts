@@ -68,6 +68,7 @@ describe("ecr-sync.sh", function () {
   async function pair(mutability: "MUTABLE" | "IMMUTABLE" = "MUTABLE") {
     const source = unique("kuali-coeus");
     const target = unique("coeus");
+    world.mapRepository(source, target);
     await world.createTargetRepository(target, mutability);
     return { source, target };
   }
@@ -339,6 +340,7 @@ describe("ecr-sync.sh", function () {
         undefined,
         {
           ECR_SYNC_LOCK_DIR: "/proc/ecr-sync",
+          ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ "kuali-coeus": "coeus" }),
         },
       );
     });
@@ -374,6 +376,7 @@ describe("ecr-sync.sh", function () {
     it("fails with exit 5 when the target repository does not exist in the target account's ECR, creating nothing", async () => {
       const source = unique("kuali-coeus");
       const target = unique("coeus-missing");
+      world.mapRepository(source, target);
       const image = await sourceImage(source, "v1");
       const result = await expectRefused(
         copyArgs(source, target, "v1"),
@@ -609,7 +612,7 @@ describe("ecr-sync.sh", function () {
     });
 
     it("needs a valid ECR_SYNC_REPOSITORY_MAP (exit 3) and rejects unknown flags (exit 2)", async () => {
-      const missing = await world.run(["reconcile"]);
+      const missing = await world.run(["reconcile"], { ECR_SYNC_REPOSITORY_MAP: undefined });
       expect(missing.code).to.equal(3);
       expect(missing.stderr).to.include("ECR_SYNC_REPOSITORY_MAP is not set");
       const invalid = await world.run(["reconcile"], mapOf({ "kuali-coeus": "Coeus" }));
@@ -663,9 +666,16 @@ describe("ecr-sync.sh", function () {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
       const closedPort = await freePort();
+      const missingTarget = unique("coeus-missing");
       const runs: Array<[string, ReturnType<EcrSyncWorld["run"]>, number]> = [
         ["source tag missing", world.run(copyArgs(source, target, "never-pushed")), 5],
-        ["target repository missing", world.run(copyArgs(source, unique("coeus-missing"), "v1")), 5],
+        [
+          "target repository missing",
+          world.run(copyArgs(source, missingTarget, "v1"), {
+            ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: missingTarget }),
+          }),
+          5,
+        ],
         [
           "STS unreachable",
           world.run(copyArgs(source, target, "v1"), {
