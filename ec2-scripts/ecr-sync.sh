@@ -128,7 +128,7 @@ Environment:
   The worker's own AWS credentials come from the AWS CLI's usual sources (the instance profile).
 
 Result lines (stdout, one JSON object per image: result, source, target, digest, and error
-when failed; a failed line has no digest while it is unknown):
+when failed; a failed line has no digest while it is unknown, an unsupported line never has one):
   copied      the target tag now holds the digest (checked after the copy)
   unchanged   the target tag already held the digest: nothing written
   superseded  the source tag no longer names the digest this run set out to copy: copy --digest's
@@ -137,10 +137,12 @@ when failed; a failed line has no digest while it is unknown):
               now, or already holding it. If the source tag is gone, nothing is written (digest
               is absent when the target has no such tag either). Field reason says which.
   planned     reconcile --dry-run: would be copied
+  unsupported reconcile: a source tag that ECR accepted but no image reference can carry (e.g.
+              longer than 128 characters): not copied, not a failure; field reason says why
   failed      not copied: see error (also logged on stderr)
 
 Exit codes:
-  0  every image copied, unchanged, superseded or planned
+  0  every image copied, unchanged, superseded, planned or unsupported
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
      reconcile: any image failed
   ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject;
@@ -620,6 +622,18 @@ cmd_copy() {
   exit "${COPY_STATUS}"
 }
 
+# unsupported SOURCE TARGET TAG: the line for a source tag no image reference can carry.
+unsupported() {
+  local reason
+  if [[ ${#3} -gt 128 ]]; then
+    reason="the tag has ${#3} characters: ECR accepts up to 300, but an image reference carries at most 128, so it cannot be copied (push the image under a shorter tag as well)"
+  else
+    reason="the tag is not one an image reference can carry (${TAG_PATTERN}), so it cannot be copied (push the image under such a tag as well)"
+  fi
+  log "warning: skipping ${1}: ${reason}"
+  emit unsupported "$1" "$2" "" "" reason "${reason}"
+}
+
 # reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping; returns 1
 # when anything in it failed.
 reconcile_repository() {
@@ -627,7 +641,7 @@ reconcile_repository() {
   local source_base="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}"
   local target_base="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}"
   local policy listing i tag status digest target_status target_digest failures=0
-  local tags=() source_digests=() target_digests=()
+  local listed=() tags=() source_digests=() target_digests=()
   if ! policy="$(describe_target_repository "${target_repository}")"; then
     emit failed "${source_base}" "${target_base}" "" "${policy}"
     return 1
@@ -637,8 +651,18 @@ reconcile_repository() {
     emit failed "${source_base}" "${target_base}" "" "cannot list the tags of ${source_base}: $(tail -n 1 "${WORK_DIR}/skopeo.err")"
     return 1
   fi
-  mapfile -t tags < <(jq -r '.Tags // [] | .[]' <<<"${listing}" | LC_ALL=C sort)
-  log "reconcile ${source_base} -> ${target_base}: ${#tags[@]} source tags"
+  mapfile -t listed < <(jq -r '.Tags // [] | .[]' <<<"${listing}" | LC_ALL=C sort)
+  log "reconcile ${source_base} -> ${target_base}: ${#listed[@]} source tags"
+  # ECR accepts tags (up to 300 characters) that an image reference cannot carry (128), so no
+  # copier can name them. One line each, every run, and no failure: nothing a retry can fix, and
+  # a reconcile failing every day for it would hide the failures that matter.
+  for tag in "${listed[@]}"; do
+    if is_image_tag "${tag}"; then
+      tags+=("${tag}")
+    else
+      unsupported "${source_base}:${tag}" "${target_base}:${tag}" "${tag}"
+    fi
+  done
   [[ ${#tags[@]} -gt 0 ]] || return 0
   mapfile -t source_digests < <(manifest_digests source "${source_repository}" "${tags[@]}")
   mapfile -t target_digests < <(manifest_digests target "${target_repository}" "${tags[@]}")

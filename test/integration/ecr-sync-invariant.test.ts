@@ -378,4 +378,72 @@ describe("ecr-sync.sh: a tag never moves backwards", function () {
       expect(result.stderr).to.include("ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need");
     });
   });
+
+  describe("tags the copier cannot express", () => {
+    /** A tag as distribution stores it: a directory whose current/link holds the digest. */
+    async function tagInSourceStorage(repository: string, tag: string, digest: string): Promise<void> {
+      const dir = join(
+        world.source.storageDir,
+        "docker/registry/v2/repositories",
+        repository,
+        "_manifests/tags",
+        tag,
+      );
+      await mkdir(join(dir, "current"), { recursive: true });
+      await writeFile(join(dir, "current", "link"), digest);
+      await mkdir(join(dir, "index", "sha256", digest.slice(7)), { recursive: true });
+      await writeFile(join(dir, "index", "sha256", digest.slice(7), "link"), digest);
+    }
+
+    it("reports a tag longer than 128 characters as unsupported, once, and the reconcile still exits 0", async () => {
+      const { source, target } = await pair();
+      const image = await push(source, "v1");
+      // ECR accepts up to 300 characters; the registry (like every image reference) refuses more
+      // than 128 on push, so the tag is written into its storage. 200 fits a file name.
+      const long = `build-${"x".repeat(194)}`;
+      await tagInSourceStorage(source, long, image.digest);
+
+      for (const args of [["reconcile", "--dry-run"], ["reconcile"]]) {
+        const result = await world.run(args, mapOf(source, target));
+        expect(result.code, `${args.join(" ")}: ${result.stderr}`).to.equal(0);
+        const unsupported = result.lines.filter((line) => line.result === "unsupported");
+        expect(unsupported, args.join(" ")).to.have.length(1);
+        expect(unsupported[0]).to.deep.equal({
+          result: "unsupported",
+          source: `${world.source.host}/${source}:${long}`,
+          target: `${world.target.host}/${target}:${long}`,
+          reason:
+            "the tag has 200 characters: ECR accepts up to 300, but an image reference carries at most 128, so it cannot be copied (push the image under a shorter tag as well)",
+        });
+        expect(
+          result.lines.filter((line) => line.result === "failed"),
+          args.join(" "),
+        ).to.deep.equal([]);
+      }
+      expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
+      expect(await world.target.tags(target)).to.deep.equal(["v1"]);
+    });
+
+    it("still fails the reconcile (exit 1) on an immutable-tag conflict next to an unsupported tag", async () => {
+      const { source, target } = await pair();
+      const pinned = { source: unique("kuali-coeus"), target: unique("coeus-immutable") };
+      await world.createTargetRepository(pinned.target, "IMMUTABLE");
+      const image = await push(source, "v1");
+      await tagInSourceStorage(source, `t${"1".repeat(150)}`, image.digest);
+      const held = await push(pinned.source, "held");
+      await world.pushToTarget(held, pinned.target, "v1");
+      await push(pinned.source, "v1");
+
+      const result = await world.run(["reconcile"], {
+        ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target, [pinned.source]: pinned.target }),
+      });
+      expect(result.code, result.stderr).to.equal(1);
+      expect(result.lines.map((line) => line.result).sort()).to.deep.equal(
+        ["copied", "copied", "failed", "unsupported"].sort(),
+      );
+      expect(result.lines.find((line) => line.result === "failed")?.error).to.include(
+        "is immutable and already holds",
+      );
+    });
+  });
 });
