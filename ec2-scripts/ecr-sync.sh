@@ -397,14 +397,25 @@ describe_target_repository() {
     <<<"${description}"
 }
 
-# tag_is_immutable POLICY TAG: per POLICY from describe_target_repository (exclusion filters are
-# ECR's wildcard patterns, where only '*' is special).
+# tag_is_immutable POLICY TAG: per POLICY from describe_target_repository. ECR's exclusion filters
+# are wildcard patterns on the whole tag where only '*' is special (any run of characters): each
+# one is translated to an anchored regular expression with every other character literal, so
+# neither a bash glob character nor a file in the working directory changes what a filter means.
 tag_is_immutable() {
-  local words=() tag="$2" filter excluded=false
+  local words=() tag="$2" filter regex char i excluded=false
   read -r -a words <<<"$1"
   for filter in "${words[@]:1}"; do
-    # shellcheck disable=SC2053 # the filter is a pattern on purpose
-    [[ "${tag}" == ${filter} ]] && excluded=true
+    regex="^"
+    for ((i = 0; i < ${#filter}; i++)); do
+      char="${filter:i:1}"
+      case "${char}" in
+        '*') regex+=".*" ;;
+        [A-Za-z0-9]) regex+="${char}" ;;
+        '^') regex+='\^' ;;      # a bracket expression cannot hold a lone '^'
+        *) regex+="[${char}]" ;; # in brackets, every other character is itself ('.', '-', ']', '\')
+      esac
+    done
+    [[ "${tag}" =~ ${regex}$ ]] && excluded=true
   done
   case "${words[0]:-MUTABLE}" in
     IMMUTABLE) return 0 ;;

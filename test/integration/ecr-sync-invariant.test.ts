@@ -446,4 +446,68 @@ describe("ecr-sync.sh: a tag never moves backwards", function () {
       );
     });
   });
+
+  describe("mutability read literally", () => {
+    // ECR's filter grammar is ^[0-9a-zA-Z._*-]{1,128}$: '*' is its only wildcard and the only
+    // character it admits that a bash glob treats specially; '.' is literal to both.
+    const FILTERS = ["dev*", "release.*", "*-hotfix"];
+    const TAGS = ["dev", "dev-feature", "release.3", "release-x", "prod", "2-hotfix"];
+    // Files that the filters match as globs, so that any pathname expansion would change them.
+    const FILES = ["dev", "dev1", "release.2", "release-x", "1-hotfix"];
+    const excluded = (tag: string) => ["dev", "dev-feature", "release.3", "2-hotfix"].includes(tag);
+
+    it("gives the same decisions for IMMUTABLE_WITH_EXCLUSION and MUTABLE_WITH_EXCLUSION from / and from a directory of matching files", async () => {
+      const globDir = join(scratch, unique("cwd"));
+      await mkdir(globDir);
+      for (const file of FILES) await writeFile(join(globDir, file), "");
+      const image = await world.layout.addImage({ layers: [{ size: 4 * 1024 }], label: unique("new") });
+      const held = await world.layout.addImage({ layers: [{ size: 4 * 1024 }], label: unique("held") });
+      const sources = { immutable: unique("kuali-coeus"), mutable: unique("kuali-coeus") };
+      for (const source of Object.values(sources))
+        for (const tag of TAGS) await world.pushToSource(image, source, tag);
+
+      async function outcome(cwd: string): Promise<string[]> {
+        const targets = { immutable: unique("coeus-iwe"), mutable: unique("coeus-mwe") };
+        await world.createTargetRepository(targets.immutable, "IMMUTABLE_WITH_EXCLUSION", FILTERS);
+        await world.createTargetRepository(targets.mutable, "MUTABLE_WITH_EXCLUSION", FILTERS);
+        for (const target of Object.values(targets))
+          for (const tag of TAGS) await world.pushToTarget(held, target, tag);
+        const env = {
+          ECR_SYNC_REPOSITORY_MAP: JSON.stringify({
+            [sources.immutable]: targets.immutable,
+            [sources.mutable]: targets.mutable,
+          }),
+        };
+        const lines: string[] = [];
+        for (const kind of ["immutable", "mutable"] as const) {
+          const args = ["--source-repository", sources[kind], "--target-repository", targets[kind]];
+          const copied = await world.run(["copy", ...args, "--tag", "dev-feature"], env, cwd);
+          lines.push(`copy ${kind} dev-feature: exit ${copied.code} ${copied.lines[0]?.result}`);
+        }
+        const reconciled = await world.run(["reconcile"], env, cwd);
+        lines.push(`reconcile: exit ${reconciled.code}`);
+        for (const line of reconciled.lines) {
+          const kind = line.target.includes("coeus-iwe") ? "immutable" : "mutable";
+          lines.push(`reconcile ${kind} ${line.target.split(":").pop()}: ${line.result}`);
+        }
+        return lines.sort();
+      }
+
+      const fromRoot = await outcome("/");
+      const fromGlobDir = await outcome(globDir);
+      expect(fromGlobDir, "from a directory holding files named like the filters").to.deep.equal(fromRoot);
+      const expected = [
+        "copy immutable dev-feature: exit 0 copied",
+        "copy mutable dev-feature: exit 6 failed",
+        "reconcile: exit 1",
+        ...TAGS.map((tag) => {
+          // IMMUTABLE_WITH_EXCLUSION: the filters name the mutable tags; MUTABLE_WITH_EXCLUSION the immutable.
+          const immutableSide = tag === "dev-feature" ? "unchanged" : excluded(tag) ? "copied" : "failed";
+          return `reconcile immutable ${tag}: ${immutableSide}`;
+        }),
+        ...TAGS.map((tag) => `reconcile mutable ${tag}: ${excluded(tag) ? "failed" : "copied"}`),
+      ].sort();
+      expect(fromRoot).to.deep.equal(expected);
+    });
+  });
 });
