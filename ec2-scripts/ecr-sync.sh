@@ -35,7 +35,9 @@
 # - events delivered, or their commands run, out of order: a late event for an older push
 #   brings the target to the newest digest, never back to its own;
 # - two copies of one tag at once: they take turns on the lock, the second sees what the first did.
-# In-sync tags are a batch decision without the lock (nothing is written for them).
+# In-sync tags are a batch decision without the lock (nothing is written for them). And `copy`
+# stays inside ECR_SYNC_REPOSITORY_MAP: the target role may push to every legacy repository, so
+# the map, not the arguments, says which source may go where (check_mapped_pair).
 #
 # Passwords: from `aws ecr get-login-password`, the target's with the credentials of the
 # assumed role (in that call's environment only). They go into private files in a temp dir
@@ -142,7 +144,7 @@ when failed; a failed line has no digest while it is unknown, an unsupported lin
   failed      not copied: see error (also logged on stderr)
 
 Exit codes:
-  0  every image copied, unchanged, superseded, planned or unsupported
+  0  every image copied, unchanged, superseded, planned or unsupported (a stale push event included)
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
      reconcile: any image failed
   ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject;
@@ -150,7 +152,7 @@ Exit codes:
   ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the lock directory is not writable
   ${EXIT_AUTH}  no password or no assumed role, or a registry or ECR refused the credentials
      (the message says which side)
-  ${EXIT_NOT_FOUND}  the source tag or digest, or the target repository, does not exist
+  ${EXIT_NOT_FOUND}  the target repository does not exist, or (copy without --digest) the source tag
   ${EXIT_CONFLICT}  the target tag is immutable and holds another digest
   An unexpected failure (a bug, or a broken tool) exits with the status of the command that
   failed, after a log line "unexpected failure ... at line N: COMMAND".
