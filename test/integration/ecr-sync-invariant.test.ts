@@ -23,9 +23,11 @@ const execFileAsync = promisify(execFile);
  * digest the source tag names at the moment of the copy, read under that tag's lock. Each
  * interleaving is forced, never hoped for: a `skopeo` wrapper on PATH runs a push (and its own
  * event-driven copy) to completion before the reconcile's first real copy starts, and events are
- * delivered one after another in every order.
+ * delivered one after another in every order. Then the input the copier must not trust: a pair
+ * outside the mapping, tags no image reference can carry, exclusion filters next to files that
+ * match them.
  */
-describe("ecr-sync.sh: a tag never moves backwards", function () {
+describe("ecr-sync.sh: a tag never moves backwards, whatever the input", function () {
   this.timeout(300000);
   let world: EcrSyncWorld;
   let scratch: string;
