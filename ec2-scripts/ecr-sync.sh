@@ -21,6 +21,24 @@
 # - Whether the target repository exists, and whether its tags are immutable: the target
 #   account's ECR API (describe-repositories, with the assumed role). A push to a missing
 #   repository must never create one, and ECR is the authority on that, not the registry.
+#
+# The invariant: a target tag only ever moves to the digest the source tag names at the moment
+# of the copy, read under that tag's lock; otherwise it stays. Every decision about a tag (read
+# the source tag, read the target tag, compare, copy, verify) happens while holding the per-tag
+# lock (copy_image), for `copy` and for each tag a `reconcile` copies, and the copy names the
+# source by the digest read there, never by the tag. A digest given from outside (a push event's
+# --digest, or what the reconcile's up-front read saw) is only a hint: when the source tag no
+# longer names it, the target is brought to what the tag names now (or left, if it holds that
+# already) and the line says `superseded`. The interleavings this covers:
+# - a push (and its event-driven copy) landing while a reconcile works on other tags: the
+#   reconcile re-reads the tag under the lock and copies the new digest, or finds it there;
+# - events delivered, or their commands run, out of order: a late event for an older push
+#   brings the target to the newest digest, never back to its own;
+# - two copies of one tag at once: they take turns on the lock, the second sees what the first did.
+# In-sync tags are a batch decision without the lock (nothing is written for them). And `copy`
+# stays inside ECR_SYNC_REPOSITORY_MAP: the target role may push to every legacy repository, so
+# the map, not the arguments, says which source may go where (check_mapped_pair).
+#
 # Passwords: from `aws ecr get-login-password`, the target's with the credentials of the
 # assumed role (in that call's environment only). They go into private files in a temp dir
 # (containers auth.json for skopeo, a config file for curl) removed on exit: never argv, never logs.
@@ -91,6 +109,11 @@ AWS_RETRY_SETTINGS=() # the AWS CLI's retry mode and attempts, in its environmen
 LOCK_DIR=""           # STATE_DIR/locks, its real path, checked (prepare_state_dir, then readonly)
 TARGET_CREDENTIALS=() # the assumed role's key id, secret key, session token: never exported (assume_target_role)
 ERROR=""              # why the last function that returned non-zero failed (fail): read it right after
+# The exit status of the last copy_image (copy_locked, or copy_image on a lock timeout). Left as
+# state instead of returned, so that copy_image is never called from || or if: bash ignores
+# set -e (and the ERR trap) in the whole of a function called there, and the decision under the
+# lock must stop on an unexpected failure like the rest of the script.
+COPY_STATUS=0
 
 usage() {
   cat <<EOF
@@ -100,16 +123,19 @@ Usage:
   ${PROGRAM} --help
 
 Commands:
-  copy       Copies SOURCE_REGISTRY/NAME:TAG (or NAME@DIGEST when --digest is given) to
-             TARGET_REGISTRY/NAME:TAG, every platform, digest preserved, then checks the target.
+  copy       Copies SOURCE_REGISTRY/NAME:TAG, by the digest the tag names at the moment of the
+             copy (read under the tag's lock), to TARGET_REGISTRY/NAME:TAG, every platform, digest
+             preserved, then checks the target. A target tag never moves to any other digest.
   reconcile  For every mapping in ECR_SYNC_REPOSITORY_MAP, copies each source tag whose digest
-             the target lacks.
+             the target lacks (each one re-read under its lock before it is copied).
 
 Flags:
-  --source-repository NAME  copy: the repository in the source registry
-  --target-repository NAME  copy: the repository in the target registry (it must exist: never created)
+  --source-repository NAME  copy: the repository in the source registry (a key of ECR_SYNC_REPOSITORY_MAP)
+  --target-repository NAME  copy: the repository the map names for it in the target registry (it must
+                            exist: never created)
   --tag TAG                 copy: the tag to copy
-  --digest sha256:HEX       copy: the digest the tag had when it was pushed; that image is copied
+  --digest sha256:HEX       copy: the digest of the push event. When the source tag no longer names
+                            it, the event is stale: superseded, and this digest is never written
   --dry-run                 reconcile: print the plan, write nothing
   -h, --help, help          this text
 
@@ -118,7 +144,8 @@ Environment:
   ECR_SYNC_TARGET_REGISTRY  target registry, host[:port]
   ECR_SYNC_TARGET_ROLE_ARN  the role to assume in the target account (arn:aws:iam::ACCOUNT:role/[PATH/]NAME)
   ECR_SYNC_REGION           the region of both accounts' ECR (e.g. us-east-1)
-  ECR_SYNC_REPOSITORY_MAP   reconcile: JSON object, source repository name -> target repository name
+  ECR_SYNC_REPOSITORY_MAP   JSON object, source repository name -> target repository name: the pairs
+                            reconcile walks, and the only pairs copy accepts
   ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
   ECR_SYNC_STATE_DIR        the directory of the copier's state, the per-tag locks (in locks/):
                             created mode 0700, refused unless owned by the user running the script
@@ -127,24 +154,31 @@ Environment:
   AWS calls retry in the CLI's standard mode, AWS_MAX_ATTEMPTS times (default ${AWS_DEFAULT_ATTEMPTS}).
 
 Result lines (stdout, one JSON object per image: result, source, target, digest, and error
-when failed; a failed line has no digest while it is unknown):
+when failed; a failed line has no digest while it is unknown, an unsupported line never has one):
   copied      the target tag now holds the digest (checked after the copy)
   unchanged   the target tag already held the digest: nothing written
-  superseded  copy --digest of a push whose tag has since moved to what the target holds:
-              nothing written
+  superseded  the source tag no longer names the digest this run set out to copy: copy --digest's
+              (field event_digest) or the one reconcile's plan read (field planned_digest).
+              digest is what the target tag holds now: brought to what the source tag names
+              now, or already holding it. If the source tag is gone, nothing is written (digest
+              is absent when the target has no such tag either). Field reason says which.
   planned     reconcile --dry-run: would be copied
+  unsupported reconcile: a source tag that ECR accepted but no image reference can carry (e.g.
+              longer than 128 characters): not copied, not a failure; field reason says why
   failed      not copied: see error (also logged on stderr)
 
 Exit codes:
-  0  every image copied, unchanged, superseded or planned
+  0  every image copied, unchanged, superseded, planned or unsupported (a stale push event included)
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
      reconcile: any image failed
-  ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject
+  ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject;
+     copy: a source -> target pair that ECR_SYNC_REPOSITORY_MAP does not hold (nothing read or written)
   ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the state directory cannot be created
      or is unsafe (another owner, writable by others, a symlink where a lock file goes)
   ${EXIT_AUTH}  authentication: a registry answered 401 or 403, AWS refused the credentials
      (AccessDenied, STS refusing the role), or there are none (the message says which side)
-  ${EXIT_NOT_FOUND}  the source tag or digest, or the target repository, does not exist
+  ${EXIT_NOT_FOUND}  the target repository does not exist, or (copy without --digest) the source tag does not
+     exist
   ${EXIT_CONFLICT}  the target tag is immutable and holds another digest
   ${EXIT_UNAVAILABLE}  unavailable: a registry, STS or ECR refused the connection, timed out, answered 5xx,
      or still throttled (429, ThrottlingException) after the retries; the message names the side
@@ -187,15 +221,22 @@ usage_error() {
   exit "${EXIT_USAGE}"
 }
 
-# emit RESULT SOURCE TARGET DIGEST [ERROR]: the one JSON line per image.
+# emit RESULT SOURCE TARGET DIGEST [ERROR [NAME VALUE]...]: the one JSON line per image. An
+# empty DIGEST, ERROR or VALUE is left out of the line; an ERROR is logged too. The common lines
+# (four fields) cost no process.
 emit() {
   if [[ $# -lt 5 ]]; then
     printf '{"result":"%s","source":"%s","target":"%s","digest":"%s"}\n' "$1" "$2" "$3" "$4"
-  else
-    log "error: $5"
-    jq -cn --arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "$5" \
-      '{result: $result, source: $source, target: $target} + (if $digest == "" then {} else {digest: $digest} end) + {error: $error}'
+    return
   fi
+  [[ -z "$5" ]] || log "error: $5"
+  local fields=(--arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "$5")
+  shift 5
+  while [[ $# -ge 2 ]]; do
+    fields+=(--arg "$1" "$2")
+    shift 2
+  done
+  jq -cn "${fields[@]}" '$ARGS.named | with_entries(select(.value != ""))'
 }
 
 # The checks of names and settings, one per pattern above (true or false, no output).
@@ -245,7 +286,7 @@ check_config() {
 
 check_repository_map() {
   local source target
-  [[ -n "${ECR_SYNC_REPOSITORY_MAP:-}" ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not set: reconcile needs the JSON object of source -> target repository names"
+  [[ -n "${ECR_SYNC_REPOSITORY_MAP:-}" ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need the JSON object of source -> target repository names (the SSM documents export it)"
   jq -e 'type == "object" and length > 0 and all(.[]; type == "string")' <<<"${ECR_SYNC_REPOSITORY_MAP}" >/dev/null 2>&1 ||
     die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not a non-empty JSON object of strings (e.g. {\"kuali-coeus\":\"coeus\"}): ${ECR_SYNC_REPOSITORY_MAP}"
   while read -r source target; do
@@ -360,6 +401,21 @@ names_host() {
 # STS's throttling, 5xx and dropped connections are retried with backoff before a call fails.
 aws_cli() {
   env "${AWS_RETRY_SETTINGS[@]}" aws "$@"
+}
+
+# check_mapped_pair SOURCE TARGET: copy stays inside the mapping. The target role may push to
+# every legacy repository, so a pair the map does not hold (a feature build into the production
+# repository) is refused here, before any AWS call or registry request. Exit 2, not 3: the map is
+# valid (check_repository_map passed); the arguments ask for what it does not allow, and the same
+# command will never work until they change (or the map, by a stack change, if the pair is meant).
+check_mapped_pair() {
+  local source_repository="$1" target_repository="$2" mapped
+  mapped="$(jq -r --arg source "${source_repository}" '.[$source] // ""' <<<"${ECR_SYNC_REPOSITORY_MAP}")"
+  if [[ -z "${mapped}" ]]; then
+    die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it has no entry for '${source_repository}' (its sources: $(jq -r 'keys | join(", ")' <<<"${ECR_SYNC_REPOSITORY_MAP}")); nothing was read or written"
+  fi
+  [[ "${mapped}" == "${target_repository}" ]] ||
+    die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it maps '${source_repository}' to '${mapped}'; nothing was read or written"
 }
 
 as_target() {
@@ -498,14 +554,25 @@ describe_target_repository() {
     <<<"${description}"
 }
 
-# tag_is_immutable POLICY TAG: per POLICY from describe_target_repository (exclusion filters are
-# ECR's wildcard patterns, where only '*' is special).
+# tag_is_immutable POLICY TAG: per POLICY from describe_target_repository. ECR's exclusion filters
+# are wildcard patterns on the whole tag where only '*' is special (any run of characters): each
+# one is translated to an anchored regular expression with every other character literal, so
+# neither a bash glob character nor a file in the working directory changes what a filter means.
 tag_is_immutable() {
-  local words=() tag="$2" filter excluded=false
+  local words=() tag="$2" filter regex char i excluded=false
   read -r -a words <<<"$1"
   for filter in "${words[@]:1}"; do
-    # shellcheck disable=SC2053 # the filter is a pattern on purpose
-    [[ "${tag}" == ${filter} ]] && excluded=true
+    regex="^"
+    for ((i = 0; i < ${#filter}; i++)); do
+      char="${filter:i:1}"
+      case "${char}" in
+        '*') regex+=".*" ;;
+        [A-Za-z0-9]) regex+="${char}" ;;
+        '^') regex+='\^' ;;      # a bracket expression cannot hold a lone '^'
+        *) regex+="[${char}]" ;; # in brackets, every other character is itself ('.', '-', ']', '\')
+      esac
+    done
+    [[ "${tag}" =~ ${regex}$ ]] && excluded=true
   done
   case "${words[0]:-MUTABLE}" in
     IMMUTABLE) return 0 ;;
@@ -519,64 +586,88 @@ conflict() {
   echo "$1 is immutable and already holds $2: not overwritten (push $3 under a new tag, or delete the old image)"
 }
 
-# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG DIGEST POLICY [PINNED]: holds a lock on the
-# target tag while it decides, copies and verifies, so concurrent copies to one tag take turns.
-# POLICY is the target repository's (describe_target_repository). PINNED (true when the digest
-# came from --digest, i.e. from a push event) turns on the check for a stale event: see copy_locked.
+# copy_image SOURCE_REPOSITORY TARGET_REPOSITORY TAG POLICY KIND [DIGEST]: holds a lock on the
+# target tag while copy_locked reads, decides, copies and verifies, so that copies to one tag
+# take turns and each sees what the one before it did (the invariant in the header). Its
+# status is left in COPY_STATUS.
 copy_image() {
-  local target_repository="$2" tag="$3" lock_fd code=0
+  local target_repository="$2" tag="$3" lock_fd
   local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
   if ! check_lock_file "${lock_file}"; then
-    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "$4" "${ERROR}"
-    return "${EXIT_CONFIG}"
+    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" "${ERROR}"
+    COPY_STATUS="${EXIT_CONFIG}"
+    return 0
   fi
   exec {lock_fd}<>"${lock_file}" # read-write, created if missing, never truncated
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
-    copy_locked "$@" || code=$?
+    copy_locked "$@"
   else
-    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "$4" \
+    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" \
       "another copy held ${lock_file} for more than ${LOCK_TIMEOUT_SECONDS} s"
-    code="${EXIT_FAILED}"
+    COPY_STATUS="${EXIT_FAILED}"
   fi
   exec {lock_fd}>&-
-  return "${code}"
 }
 
+# copy_locked SOURCE_REPOSITORY TARGET_REPOSITORY TAG POLICY KIND [DIGEST]: runs under the tag's
+# lock. POLICY is the target repository's (describe_target_repository). KIND says where DIGEST
+# came from: "tag" (copy without --digest: none), "event" (copy --digest: the push's) or "plan"
+# (reconcile: what its up-front read saw). Whatever DIGEST is, the only digest ever written is
+# the one the source tag names now, read here; the copy names the source by that digest, so a
+# push landing during the copy cannot slip in unread (its own copy waits for this lock).
 copy_locked() {
-  local source_repository="$1" target_repository="$2" tag="$3" digest="$4" policy="$5" pinned="${6:-false}"
-  local status current source_status source_now
+  local source_repository="$1" target_repository="$2" tag="$3" policy="$4" kind="$5" hint="${6:-}"
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
-  read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
+  local status digest target_status current
+  COPY_STATUS=0
+  read -r status digest < <(manifest_digests source "${source_repository}" "${tag}")
   case "${status}" in
-    200 | 404) ;;
-    401 | 403)
-      emit failed "${source}" "${target}" "${digest}" "target side: registry refused to read ${target} (HTTP ${status})"
-      return "${EXIT_AUTH}"
+    200) ;;
+    404)
+      if [[ "${kind}" == tag ]]; then
+        emit failed "${source}" "${target}" "" "source image ${source} does not exist"
+        COPY_STATUS="${EXIT_NOT_FOUND}"
+        return
+      fi
+      digest=""
       ;;
     *)
-      emit failed "${source}" "${target}" "${digest}" "cannot read ${target} (HTTP ${status:-none})"
-      return "${EXIT_FAILED}"
+      copy_failed "${source}" "${target}" "${hint}" "$(registry_failure "${status}" source "reading ${source}")"
+      return
       ;;
   esac
-  if [[ "${status}" == 200 && "${current}" == "${digest}" ]]; then
-    emit unchanged "${source}" "${target}" "${digest}"
+  read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
+  case "${target_status}" in
+    200) ;;
+    404) current="" ;;
+    *)
+      copy_failed "${source}" "${target}" "${digest:-${hint}}" "$(registry_failure "${target_status}" target "reading ${target}")"
+      return
+      ;;
+  esac
+  # Stale: the source tag no longer names the digest this run was given. Only the wording and the
+  # result change; what is written is decided by the source tag alone.
+  local stale=false
+  [[ "${kind}" == tag || "${digest}" == "${hint}" ]] || stale=true
+  if [[ -z "${digest}" ]]; then
+    superseded "${source}" "${target}" "${current}" "${kind}" "${hint}" \
+      "${source} no longer exists: nothing to copy (ecr-sync never deletes a tag), ${target} left as it is"
     return 0
   fi
-  # Push events can arrive, or their commands run, out of order. When the source tag has since
-  # moved to exactly what the target already holds, this event is stale: copying its older
-  # digest would roll the target back, so it is superseded and nothing is written.
-  if [[ "${pinned}" == true && "${status}" == 200 ]]; then
-    read -r source_status source_now < <(manifest_digests source "${source_repository}" "${tag}")
-    if [[ "${source_status}" == 200 && "${source_now}" == "${current}" ]]; then
-      log "${source} has moved on to ${current}, which ${target} already holds: not rolling it back to ${digest}"
-      emit superseded "${source}" "${target}" "${digest}"
-      return 0
+  if [[ "${current}" == "${digest}" ]]; then
+    if [[ "${stale}" == true ]]; then
+      superseded "${source}" "${target}" "${current}" "${kind}" "${hint}" \
+        "${source} has moved on to ${digest}, which ${target} already holds: not rolling it back to ${hint}"
+    else
+      emit unchanged "${source}" "${target}" "${digest}"
     fi
+    return 0
   fi
-  if [[ "${status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
+  if [[ -n "${current}" ]] && tag_is_immutable "${policy}" "${tag}"; then
     emit failed "${source}" "${target}" "${digest}" "$(conflict "${target}" "${current}" "${digest}")"
-    return "${EXIT_CONFLICT}"
+    COPY_STATUS="${EXIT_CONFLICT}"
+    return
   fi
   log "copying ${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest} to ${target}"
   local copy_flags=(
@@ -589,14 +680,43 @@ copy_locked() {
     local message code=0
     message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || code=$?
     emit failed "${source}" "${target}" "${digest}" "${message}"
-    return "${code}"
+    COPY_STATUS="${code}"
+    return
   fi
-  read -r status current < <(manifest_digests target "${target_repository}" "${tag}")
-  if [[ "${status}" != 200 || "${current}" != "${digest}" ]]; then
-    emit failed "${source}" "${target}" "${digest}" "after the copy ${target} resolves to '${current}' (HTTP ${status}), not ${digest}"
-    return "${EXIT_FAILED}"
+  read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
+  if [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
+    copy_failed "${source}" "${target}" "${digest}" \
+      "$(registry_failure "${target_status}" target "checking ${target} after the copy")"
+    return
   fi
-  emit copied "${source}" "${target}" "${digest}"
+  if [[ "${target_status}" != 200 || "${current}" != "${digest}" ]]; then
+    emit failed "${source}" "${target}" "${digest}" "after the copy ${target} resolves to '${current}' (HTTP ${target_status}), not ${digest}"
+    COPY_STATUS="${EXIT_FAILED}"
+    return
+  fi
+  if [[ "${stale}" == true ]]; then
+    superseded "${source}" "${target}" "${digest}" "${kind}" "${hint}" \
+      "${source} has moved on to ${digest}: copied that to ${target}, not ${hint}"
+  else
+    emit copied "${source}" "${target}" "${digest}"
+  fi
+}
+
+# copy_failed SOURCE TARGET DIGEST MESSAGE, run as `copy_failed … "$(registry_failure …)"`: the
+# failed line for a registry answer registry_failure read, with its exit code in COPY_STATUS
+# ($? is registry_failure's, as the command substitution in the arguments left it).
+copy_failed() {
+  COPY_STATUS=$?
+  emit failed "$1" "$2" "$3" "$4"
+}
+
+# superseded SOURCE TARGET DIGEST KIND STALE_DIGEST REASON: the line for a digest the source tag
+# no longer names (KIND event: a push event's, plan: the reconcile's plan), logged as well.
+superseded() {
+  local field=event_digest
+  [[ "$4" == event ]] || field=planned_digest
+  log "$6"
+  emit superseded "$1" "$2" "$3" "" "${field}" "$5" reason "$6"
 }
 
 prepare() {
@@ -685,7 +805,7 @@ check_lock_file() {
 }
 
 cmd_copy() {
-  local source_repository="" target_repository="" tag="" digest="" status current code
+  local source_repository="" target_repository="" tag="" digest="" status="" current="" code
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --source-repository | --target-repository | --tag | --digest)
@@ -713,20 +833,20 @@ cmd_copy() {
   [[ -z "${digest}" ]] || is_image_digest "${digest}" ||
     usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
   check_config
+  check_repository_map
+  check_mapped_pair "${source_repository}" "${target_repository}"
   prepare_state_dir
   prepare
 
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
-  local wanted="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}"
-  [[ -n "${digest}" ]] || wanted="${source}"
   start_login || {
     code=$?
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${code}"
   }
-  # Described while the passwords are fetched. Its failure is reported after the source check,
-  # so that the failed line carries the source digest.
+  # Described while the passwords are fetched; the source and target tags are read only under
+  # the tag's lock (copy_locked).
   local described describe_status=0
   described="$(describe_target_repository "${target_repository}")" || describe_status=$?
   finish_login || {
@@ -734,34 +854,31 @@ cmd_copy() {
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${code}"
   }
-  read -r status current < <(manifest_digests source "${source_repository}" "${digest:-${tag}}")
-  case "${status}" in
-    200) ;;
-    404)
-      emit failed "${source}" "${target}" "${digest}" "source image ${wanted} does not exist"
-      exit "${EXIT_NOT_FOUND}"
-      ;;
-    401 | 403)
-      emit failed "${source}" "${target}" "${digest}" "source side: registry refused to read ${wanted} (HTTP ${status})"
-      exit "${EXIT_AUTH}"
-      ;;
-    *)
-      emit failed "${source}" "${target}" "${digest}" "cannot read ${wanted} (HTTP ${status:-none})"
-      exit "${EXIT_FAILED}"
-      ;;
-  esac
-  if [[ -n "${digest}" && "${current}" != "${digest}" ]]; then
-    emit failed "${source}" "${target}" "${digest}" "source registry answered '${current}' for ${wanted}"
-    exit "${EXIT_FAILED}"
-  fi
-  digest="${current}"
   if [[ "${describe_status}" -ne 0 ]]; then
+    # Read for the failed line only (which image it was about); nothing is decided on it.
+    if [[ -z "${digest}" ]]; then
+      read -r status current < <(manifest_digests source "${source_repository}" "${tag}") || true
+      [[ "${status}" != 200 ]] || digest="${current}"
+    fi
     emit failed "${source}" "${target}" "${digest}" "${described}"
     exit "${describe_status}"
   fi
-  local pinned=false
-  [[ "${wanted}" == "${source}" ]] || pinned=true
-  copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${described}" "${pinned}" || exit $?
+  local kind=event
+  [[ -n "${digest}" ]] || kind=tag
+  copy_image "${source_repository}" "${target_repository}" "${tag}" "${described}" "${kind}" "${digest}"
+  exit "${COPY_STATUS}"
+}
+
+# unsupported SOURCE TARGET TAG: the line for a source tag no image reference can carry.
+unsupported() {
+  local reason
+  if [[ ${#3} -gt 128 ]]; then
+    reason="the tag has ${#3} characters: ECR accepts up to 300, but an image reference carries at most 128, so it cannot be copied (push the image under a shorter tag as well)"
+  else
+    reason="the tag is not one an image reference can carry (${TAG_PATTERN}), so it cannot be copied (push the image under such a tag as well)"
+  fi
+  log "warning: skipping ${1}: ${reason}"
+  emit unsupported "$1" "$2" "" "" reason "${reason}"
 }
 
 # reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping; returns 1
@@ -771,18 +888,30 @@ reconcile_repository() {
   local source_base="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}"
   local target_base="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}"
   local policy listing i tag status digest target_status target_digest failures=0
-  local tags=() source_digests=() target_digests=()
+  local listed=() tags=() source_digests=() target_digests=()
   if ! policy="$(describe_target_repository "${target_repository}")"; then
     emit failed "${source_base}" "${target_base}" "" "${policy}"
     return 1
   fi
   if ! listing="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${WORK_DIR}/source.auth.json" \
     --tls-verify="${TLS_VERIFY}" "docker://${source_base}" 2>"${WORK_DIR}/skopeo.err")"; then
-    emit failed "${source_base}" "${target_base}" "" "cannot list the tags of ${source_base}: $(tail -n 1 "${WORK_DIR}/skopeo.err")"
+    local message
+    message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || true
+    emit failed "${source_base}" "${target_base}" "" "cannot list the tags of ${source_base}: ${message}"
     return 1
   fi
-  mapfile -t tags < <(jq -r '.Tags // [] | .[]' <<<"${listing}" | LC_ALL=C sort)
-  log "reconcile ${source_base} -> ${target_base}: ${#tags[@]} source tags"
+  mapfile -t listed < <(jq -r '.Tags // [] | .[]' <<<"${listing}" | LC_ALL=C sort)
+  log "reconcile ${source_base} -> ${target_base}: ${#listed[@]} source tags"
+  # ECR accepts tags (up to 300 characters) that an image reference cannot carry (128), so no
+  # copier can name them. One line each, every run, and no failure: nothing a retry can fix, and
+  # a reconcile failing every day for it would hide the failures that matter.
+  for tag in "${listed[@]}"; do
+    if is_image_tag "${tag}"; then
+      tags+=("${tag}")
+    else
+      unsupported "${source_base}:${tag}" "${target_base}:${tag}" "${tag}"
+    fi
+  done
   [[ ${#tags[@]} -gt 0 ]] || return 0
   mapfile -t source_digests < <(manifest_digests source "${source_repository}" "${tags[@]}")
   mapfile -t target_digests < <(manifest_digests target "${target_repository}" "${tags[@]}")
@@ -790,15 +919,22 @@ reconcile_repository() {
     tag="${tags[i]}"
     read -r status digest <<<"${source_digests[i]:-}"
     read -r target_status target_digest <<<"${target_digests[i]:-}"
-    if [[ "${status}" != 200 ]]; then
-      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "" "cannot read ${source_base}:${tag} (HTTP ${status:-none})"
+    if [[ "${status}" == 404 ]]; then
+      superseded "${source_base}:${tag}" "${target_base}:${tag}" "${target_digest:-}" plan "" \
+        "${source_base}:${tag} was deleted since the listing: nothing to copy (ecr-sync never deletes a tag)"
+      continue
+    elif [[ "${status}" != 200 ]]; then
+      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "" \
+        "$(registry_failure "${status}" source "reading ${source_base}:${tag}" || true)"
     elif [[ "${target_status}" == 200 && "${target_digest}" == "${digest}" ]]; then
       emit unchanged "${source_base}:${tag}" "${target_base}:${tag}" "${digest}"
       continue
     elif [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
-      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "cannot read ${target_base}:${tag} (HTTP ${target_status:-none})"
+      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" \
+        "$(registry_failure "${target_status}" target "reading ${target_base}:${tag}" || true)"
     elif [[ "${dry_run}" == false ]]; then
-      copy_image "${source_repository}" "${target_repository}" "${tag}" "${digest}" "${policy}" && continue
+      copy_image "${source_repository}" "${target_repository}" "${tag}" "${policy}" plan "${digest}"
+      [[ "${COPY_STATUS}" -ne 0 ]] || continue
     elif [[ "${target_status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "$(conflict "${target_base}:${tag}" "${target_digest}" "${digest}")"
     else

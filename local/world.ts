@@ -46,6 +46,8 @@ export interface RunResult {
   readonly milliseconds: number;
 }
 
+export type TagMutability = "MUTABLE" | "IMMUTABLE" | "MUTABLE_WITH_EXCLUSION" | "IMMUTABLE_WITH_EXCLUSION";
+
 export interface EcrSyncWorld {
   readonly moto: MotoServer;
   readonly source: Registry;
@@ -62,12 +64,24 @@ export interface EcrSyncWorld {
   env(overrides?: Record<string, string | undefined>): Record<string, string>;
   /** Runs `aws ARGS` in the target account (credentials of an assumed role there). */
   awsInTarget(args: string[]): Promise<string>;
-  /** Creates ECR repositories in the target account (moto), as the legacy stack would. */
-  createTargetRepository(name: string, mutability?: "MUTABLE" | "IMMUTABLE"): Promise<void>;
+  /**
+   * Adds source → target to the ECR_SYNC_REPOSITORY_MAP that env() passes by default (the SSM
+   * documents export the stack's map; copy accepts only its pairs).
+   */
+  mapRepository(source: string, target: string): void;
+  /**
+   * Creates ECR repositories in the target account (moto), as the legacy stack would;
+   * `exclusionFilters` are ECR's WILDCARD filters for the *_WITH_EXCLUSION mutabilities.
+   */
+  createTargetRepository(
+    name: string,
+    mutability?: TagMutability,
+    exclusionFilters?: string[],
+  ): Promise<void>;
   pushToSource(artifact: Descriptor, repository: string, tag: string): Promise<void>;
   pushToTarget(artifact: Descriptor, repository: string, tag: string): Promise<void>;
-  /** Runs ec2-scripts/ecr-sync.sh with `args` in env(overrides). */
-  run(args: string[], overrides?: Record<string, string | undefined>): Promise<RunResult>;
+  /** Runs ec2-scripts/ecr-sync.sh with `args` in env(overrides), from `cwd` (default: the test's). */
+  run(args: string[], overrides?: Record<string, string | undefined>, cwd?: string): Promise<RunResult>;
   stop(): Promise<void>;
 }
 
@@ -136,6 +150,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
     if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`))
       throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
 
+    const repositoryMap: Record<string, string> = {};
     const env = (overrides: Record<string, string | undefined> = {}) => {
       const base: Record<string, string | undefined> = {
         PATH: process.env.PATH,
@@ -148,6 +163,8 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         ECR_SYNC_REGION: "us-east-1",
         ECR_SYNC_TLS_VERIFY: "false",
         ECR_SYNC_STATE_DIR: stateDir,
+        ECR_SYNC_REPOSITORY_MAP:
+          Object.keys(repositoryMap).length > 0 ? JSON.stringify(repositoryMap) : undefined,
         ...overrides,
       };
       return Object.fromEntries(
@@ -166,7 +183,10 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       targetRoleArn,
       env,
       awsInTarget,
-      async createTargetRepository(name, mutability = "MUTABLE") {
+      mapRepository(source, target) {
+        repositoryMap[source] = target;
+      },
+      async createTargetRepository(name, mutability = "MUTABLE", exclusionFilters = []) {
         // Straight to moto's ECR JSON API as the target-account admin: the same call as
         // `aws ecr create-repository`, without a CLI start (most of a second) per repository.
         const response = await fetch(moto.endpoint, {
@@ -177,7 +197,18 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
             Authorization: `AWS4-HMAC-SHA256 Credential=${admin.AccessKeyId}/20250101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0`,
             "X-Amz-Security-Token": admin.SessionToken,
           },
-          body: JSON.stringify({ repositoryName: name, imageTagMutability: mutability }),
+          body: JSON.stringify({
+            repositoryName: name,
+            imageTagMutability: mutability,
+            ...(exclusionFilters.length > 0
+              ? {
+                  imageTagMutabilityExclusionFilters: exclusionFilters.map((filter) => ({
+                    filter,
+                    filterType: "WILDCARD",
+                  })),
+                }
+              : {}),
+          }),
         });
         const body = (await response.json()) as { repository?: { registryId?: string } };
         if (!response.ok || body.repository?.registryId !== TARGET_ACCOUNT) {
@@ -202,7 +233,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
           username: "AWS",
           password: ecrPassword(TARGET_ACCOUNT),
         }),
-      run: (args, overrides) => runScript(args, env(overrides)),
+      run: (args, overrides, cwd) => runScript(args, env(overrides), cwd),
       stop: stopAll,
     };
     return world;
@@ -213,10 +244,10 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
 }
 
 /** Runs the script with exactly `env`; never rejects (the exit code is the result). */
-export function runScript(args: string[], env: Record<string, string>): Promise<RunResult> {
+export function runScript(args: string[], env: Record<string, string>, cwd?: string): Promise<RunResult> {
   const started = Date.now();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn("bash", [SCRIPT, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [SCRIPT, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

@@ -68,6 +68,7 @@ describe("ecr-sync.sh", function () {
   async function pair(mutability: "MUTABLE" | "IMMUTABLE" = "MUTABLE") {
     const source = unique("kuali-coeus");
     const target = unique("coeus");
+    world.mapRepository(source, target);
     await world.createTargetRepository(target, mutability);
     return { source, target };
   }
@@ -177,7 +178,7 @@ describe("ecr-sync.sh", function () {
       expect(pulled.blobDownloadBytes).to.be.below(shared.size);
     });
 
-    it("copies by --digest the image of the push event even after the source tag moved", async () => {
+    it("copies what the source tag names now, not the older digest of a late push event (superseded)", async () => {
       const { source, target } = await pair();
       const pushed = await sourceImage(source, "release");
       const moved = await sourceImage(source, "release");
@@ -185,10 +186,10 @@ describe("ecr-sync.sh", function () {
 
       const result = await world.run(copyArgs(source, target, "release", pushed.digest));
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([
-        ["copied", pushed.digest],
+      expect(result.lines.map((line) => [line.result, line.digest, line.event_digest])).to.deep.equal([
+        ["superseded", moved.digest, pushed.digest],
       ]);
-      expect(await world.target.digestOf(target, "release")).to.equal(pushed.digest);
+      expect(await world.target.digestOf(target, "release")).to.equal(moved.digest);
     });
 
     it("reports a stale push event as superseded instead of rolling the target tag back", async () => {
@@ -204,8 +205,8 @@ describe("ecr-sync.sh", function () {
 
       const stale = await world.run(copyArgs(source, target, "release", older.digest));
       expect(stale.code, stale.stderr).to.equal(0);
-      expect(stale.lines.map((line) => [line.result, line.digest])).to.deep.equal([
-        ["superseded", older.digest],
+      expect(stale.lines.map((line) => [line.result, line.digest, line.event_digest])).to.deep.equal([
+        ["superseded", newer.digest, older.digest],
       ]);
       expect(stale.stderr).to.include(`not rolling it back to ${older.digest}`);
       expect(await world.target.digestOf(target, "release")).to.equal(newer.digest);
@@ -339,6 +340,7 @@ describe("ecr-sync.sh", function () {
         undefined,
         {
           ECR_SYNC_STATE_DIR: "/proc/ecr-sync",
+          ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ "kuali-coeus": "coeus" }),
         },
       );
     });
@@ -357,22 +359,24 @@ describe("ecr-sync.sh", function () {
       expect(result.lines[0].error).to.include("does not exist");
     });
 
-    it("fails with exit 5 when the source digest does not exist", async () => {
+    it("treats a --digest the source tag does not name (even one the source lacks) as stale: never writes it", async () => {
       const { source, target } = await pair();
-      await sourceImage(source, "v1");
+      const image = await sourceImage(source, "v1");
       const missing = `sha256:${"0".repeat(64)}`;
-      const result = await expectRefused(
-        copyArgs(source, target, "v1", missing),
-        5,
-        `source image ${world.source.host}/${source}@${missing} does not exist`,
-        target,
-      );
-      expect(result.lines[0]).to.include({ result: "failed", digest: missing });
+      const result = await world.run(copyArgs(source, target, "v1", missing));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines[0]).to.include({
+        result: "superseded",
+        digest: image.digest,
+        event_digest: missing,
+      });
+      expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
     });
 
     it("fails with exit 5 when the target repository does not exist in the target account's ECR, creating nothing", async () => {
       const source = unique("kuali-coeus");
       const target = unique("coeus-missing");
+      world.mapRepository(source, target);
       const image = await sourceImage(source, "v1");
       const result = await expectRefused(
         copyArgs(source, target, "v1"),
@@ -456,6 +460,8 @@ describe("ecr-sync.sh", function () {
       expect(refused.lines[0].error).to.include(existing.digest);
       expect(await world.target.digestOf(target, "v1")).to.equal(existing.digest);
 
+      // The source tag names what the immutable target tag holds: nothing to move.
+      await world.pushToSource(existing, source, "v1");
       const same = await world.run(copyArgs(source, target, "v1", existing.digest));
       expect(same.code, same.stderr).to.equal(0);
       expect(same.lines.map((line) => [line.result, line.digest])).to.deep.equal([
@@ -477,21 +483,24 @@ describe("ecr-sync.sh", function () {
       expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
     });
 
-    it("serializes copies of two different images to one tag so each verifies its own digest", async () => {
+    it("serializes the events of two pushes to one tag: the target ends at the newer, the older event superseded", async () => {
       const { source, target } = await pair();
-      const first = await world.layout.addImage(smallImage());
-      const second = await world.layout.addImage(smallImage());
-      await world.pushToSource(first, source, "first");
-      await world.pushToSource(second, source, "second");
-      const results = await Promise.all([
+      const first = await sourceImage(source, "latest");
+      const second = await sourceImage(source, "latest");
+      const [older, newer] = await Promise.all([
         world.run(copyArgs(source, target, "latest", first.digest)),
         world.run(copyArgs(source, target, "latest", second.digest)),
       ]);
-      for (const result of results) {
-        expect(result.code, result.stderr).to.equal(0);
-        expect(result.lines[0].result).to.equal("copied");
-      }
-      expect([first.digest, second.digest]).to.include(await world.target.digestOf(target, "latest"));
+      for (const result of [older, newer]) expect(result.code, result.stderr).to.equal(0);
+      // Whichever ran first copied the newer image; the other found it there.
+      expect(older.lines[0]).to.include({
+        result: "superseded",
+        digest: second.digest,
+        event_digest: first.digest,
+      });
+      expect(["copied", "unchanged"]).to.include(newer.lines[0].result);
+      expect(newer.lines[0].digest).to.equal(second.digest);
+      expect(await world.target.digestOf(target, "latest")).to.equal(second.digest);
       expect(await listDir(world.lockDir)).to.include(`${target}:latest.lock`);
     });
   });
@@ -603,7 +612,7 @@ describe("ecr-sync.sh", function () {
     });
 
     it("needs a valid ECR_SYNC_REPOSITORY_MAP (exit 3) and rejects unknown flags (exit 2)", async () => {
-      const missing = await world.run(["reconcile"]);
+      const missing = await world.run(["reconcile"], { ECR_SYNC_REPOSITORY_MAP: undefined });
       expect(missing.code).to.equal(3);
       expect(missing.stderr).to.include("ECR_SYNC_REPOSITORY_MAP is not set");
       const invalid = await world.run(["reconcile"], mapOf({ "kuali-coeus": "Coeus" }));
@@ -657,9 +666,16 @@ describe("ecr-sync.sh", function () {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
       const closedPort = await freePort();
+      const missingTarget = unique("coeus-missing");
       const runs: Array<[string, ReturnType<EcrSyncWorld["run"]>, number]> = [
         ["source tag missing", world.run(copyArgs(source, target, "never-pushed")), 5],
-        ["target repository missing", world.run(copyArgs(source, unique("coeus-missing"), "v1")), 5],
+        [
+          "target repository missing",
+          world.run(copyArgs(source, missingTarget, "v1"), {
+            ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: missingTarget }),
+          }),
+          5,
+        ],
         [
           "STS unreachable",
           world.run(copyArgs(source, target, "v1"), {
