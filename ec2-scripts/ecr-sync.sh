@@ -184,7 +184,7 @@ Exit codes:
      or still throttled (429, ThrottlingException) after the retries; the message names the side
      and the endpoint. Not a credentials problem: run it again once that endpoint answers
   An unexpected failure (a bug, or a broken tool) exits with the status of the command that
-  failed, after a log line "unexpected failure ... at line N: COMMAND".
+  failed, after a log line "error: unexpected failure (status S) at line N in FUNCTION: COMMAND".
 EOF
 }
 
