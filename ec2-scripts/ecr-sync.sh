@@ -81,6 +81,7 @@ readonly CURL_FLAGS=(--retry 3 --connect-timeout 10 --max-time 60)
 # exponential backoff with jitter up to 20 s) unless the caller set AWS_MAX_ATTEMPTS.
 readonly AWS_DEFAULT_ATTEMPTS=5
 readonly LOCK_TIMEOUT_SECONDS=900
+readonly LOCK_NAME_MAX=200 # longer REPO:TAG lock names are hashed (a file name has 255 bytes at most)
 readonly STATE_DIR="${ECR_SYNC_STATE_DIR:-/run/ecr-sync}"
 # The AWS CLI's error texts (its last stderr line), by what an operator must do about them.
 # Connection trouble, timeouts, 5xx and throttling (after the CLI's own retries): unavailable.
@@ -114,6 +115,7 @@ ERROR=""              # why the last function that returned non-zero failed (fai
 # set -e (and the ERR trap) in the whole of a function called there, and the decision under the
 # lock must stop on an unexpected failure like the rest of the script.
 COPY_STATUS=0
+FAILURE_CODES=() # reconcile: the exit code of every image that failed (reconcile_repository)
 
 usage() {
   cat <<EOF
@@ -170,7 +172,8 @@ when failed; a failed line has no digest while it is unknown, an unsupported lin
 Exit codes:
   0  every image copied, unchanged, superseded, planned or unsupported (a stale push event included)
   ${EXIT_FAILED}  a copy or its check failed, or another copy held the tag's lock for ${LOCK_TIMEOUT_SECONDS} s;
-     reconcile: any image failed
+     reconcile: images failed for different reasons (when every failed image failed for one reason,
+     the reconcile exits with that reason's code)
   ${EXIT_USAGE}  unknown or missing command or flag, or a name, tag or digest ECR would reject;
      copy: a source -> target pair that ECR_SYNC_REPOSITORY_MAP does not hold (nothing read or written)
   ${EXIT_CONFIG}  an ECR_SYNC_* variable is missing or invalid, or the state directory cannot be created
@@ -184,7 +187,7 @@ Exit codes:
      or still throttled (429, ThrottlingException) after the retries; the message names the side
      and the endpoint. Not a credentials problem: run it again once that endpoint answers
   An unexpected failure (a bug, or a broken tool) exits with the status of the command that
-  failed, after a log line "error: unexpected failure (status S) at line N in FUNCTION: COMMAND".
+  failed, after a log line "... unexpected failure (status S) at line N in FUNCTION: COMMAND".
 EOF
 }
 
@@ -289,12 +292,27 @@ check_repository_map() {
   [[ -n "${ECR_SYNC_REPOSITORY_MAP:-}" ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need the JSON object of source -> target repository names (the SSM documents export it)"
   jq -e 'type == "object" and length > 0 and all(.[]; type == "string")' <<<"${ECR_SYNC_REPOSITORY_MAP}" >/dev/null 2>&1 ||
     die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not a non-empty JSON object of strings (e.g. {\"kuali-coeus\":\"coeus\"}): ${ECR_SYNC_REPOSITORY_MAP}"
-  while read -r source target; do
+  # One entry a line, key and value tab-separated and escaped by @tsv, so a name holding a newline
+  # or a tab cannot split into another entry: it arrives with a backslash and fails the name check.
+  while IFS=$'\t' read -r source target; do
     is_repository_name "${source}" ||
       die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP key '${source}' is not a valid ECR repository name (${REPOSITORY_RULE})"
     is_repository_name "${target}" ||
       die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP['${source}'] '${target}' is not a valid ECR repository name (${REPOSITORY_RULE})"
-  done < <(jq -r 'to_entries[] | "\(.key) \(.value)"' <<<"${ECR_SYNC_REPOSITORY_MAP}")
+    [[ "${source}" != "${target}" ]] ||
+      die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP['${source}'] maps the repository to itself: name the legacy repository it is copied to"
+  done < <(mapping_entries)
+  local shared
+  shared="$(jq -r '[to_entries | group_by(.value)[] | select(length > 1) | (map(.key) | join(" and ")) + " -> " + .[0].value] | first // ""' \
+    <<<"${ECR_SYNC_REPOSITORY_MAP}")"
+  [[ -z "${shared}" ]] ||
+    die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP maps two sources to one target (${shared}): each target takes one source"
+}
+
+# mapping_entries: ECR_SYNC_REPOSITORY_MAP as "SOURCE<TAB>TARGET" lines (check_repository_map
+# has checked every name, so neither holds a tab or a newline).
+mapping_entries() {
+  jq -r 'to_entries[] | [.key, .value] | @tsv' <<<"${ECR_SYNC_REPOSITORY_MAP}"
 }
 
 # registry_of SIDE: the registry (host[:port]) of the source or target side.
@@ -550,6 +568,14 @@ describe_target_repository() {
       "check the target role's ecr:DescribeRepositories" || code=$?
     return "${code}"
   fi
+  # An AWS CLI older than the exclusion filters (Debian 12's 2.9 is one) reports the mode but
+  # drops the filters it has no model for: then nothing here can tell which tags are mutable,
+  # and guessing would refuse every mutable tag or overwrite-attempt every immutable one.
+  if jq -e '.repositories[0] | ((.imageTagMutability // "") | endswith("_WITH_EXCLUSION")) and ((.imageTagMutabilityExclusionFilters // []) | length == 0)' \
+    <<<"${description}" >/dev/null; then
+    echo "target repository '${repository}' is $(jq -r '.repositories[0].imageTagMutability' <<<"${description}") but the AWS CLI returned no exclusion filters: this CLI ($(aws --version 2>&1 | cut -d' ' -f1)) predates them; install a newer AWS CLI on the worker"
+    return "${EXIT_CONFIG}"
+  fi
   jq -r '.repositories[0] | [.imageTagMutability // "MUTABLE"] + [(.imageTagMutabilityExclusionFilters // [])[].filter] | join(" ")' \
     <<<"${description}"
 }
@@ -591,14 +617,27 @@ conflict() {
 # take turns and each sees what the one before it did (the invariant in the header). Its
 # status is left in COPY_STATUS.
 copy_image() {
-  local target_repository="$2" tag="$3" lock_fd
-  local lock_file="${LOCK_DIR}/${target_repository//\//+}:${tag}.lock"
+  local target_repository="$2" tag="$3" lock_fd lock_name="${2//\//+}:$3"
+  # A repository (256) and a tag (128) can together exceed a file name's 255 bytes: such a
+  # name is locked by its digest instead, still one lock per target tag.
+  if [[ "${#lock_name}" -gt "${LOCK_NAME_MAX}" ]]; then
+    lock_name="$(printf '%s' "${lock_name}" | sha256sum)"
+    lock_name="${lock_name%% *}"
+  fi
+  local lock_file="${LOCK_DIR}/${lock_name}.lock"
   if ! check_lock_file "${lock_file}"; then
     emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" "${ERROR}"
     COPY_STATUS="${EXIT_CONFIG}"
     return 0
   fi
-  exec {lock_fd}<>"${lock_file}" # read-write, created if missing, never truncated
+  # Read-write, created if missing, never truncated. The group keeps exec's own error quiet;
+  # the failed line below says what happened.
+  if ! { exec {lock_fd}<>"${lock_file}"; } 2>/dev/null; then
+    emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" \
+      "cannot open the lock file ${lock_file}: check ECR_SYNC_STATE_DIR (${STATE_DIR:-unset})"
+    COPY_STATUS="${EXIT_CONFIG}"
+    return 0
+  fi
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
     copy_locked "$@"
   else
@@ -881,24 +920,29 @@ unsupported() {
   emit unsupported "$1" "$2" "" "" reason "${reason}"
 }
 
-# reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping; returns 1
-# when anything in it failed.
+# reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping. Each image that
+# fails adds its exit code to FAILURE_CODES; it returns 0 either way, so that it never runs
+# under `||` (which would turn set -e and the ERR trap off for everything it calls).
 reconcile_repository() {
   local source_repository="$1" target_repository="$2" dry_run="$3"
   local source_base="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}"
   local target_base="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}"
-  local policy listing i tag status digest target_status target_digest failures=0
+  local policy listing i tag status digest target_status target_digest message code=0
   local listed=() tags=() source_digests=() target_digests=()
-  if ! policy="$(describe_target_repository "${target_repository}")"; then
+  policy="$(describe_target_repository "${target_repository}")" || code=$?
+  if [[ "${code}" -ne 0 ]]; then
     emit failed "${source_base}" "${target_base}" "" "${policy}"
-    return 1
+    FAILURE_CODES+=("${code}")
+    return 0
   fi
-  if ! listing="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${WORK_DIR}/source.auth.json" \
-    --tls-verify="${TLS_VERIFY}" "docker://${source_base}" 2>"${WORK_DIR}/skopeo.err")"; then
-    local message
-    message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || true
+  listing="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${WORK_DIR}/source.auth.json" \
+    --tls-verify="${TLS_VERIFY}" "docker://${source_base}" 2>"${WORK_DIR}/skopeo.err")" || code=$?
+  if [[ "${code}" -ne 0 ]]; then
+    code=0
+    message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || code=$?
     emit failed "${source_base}" "${target_base}" "" "cannot list the tags of ${source_base}: ${message}"
-    return 1
+    FAILURE_CODES+=("${code}")
+    return 0
   fi
   mapfile -t listed < <(jq -r '.Tags // [] | .[]' <<<"${listing}" | LC_ALL=C sort)
   log "reconcile ${source_base} -> ${target_base}: ${#listed[@]} source tags"
@@ -924,30 +968,47 @@ reconcile_repository() {
         "${source_base}:${tag} was deleted since the listing: nothing to copy (ecr-sync never deletes a tag)"
       continue
     elif [[ "${status}" != 200 ]]; then
-      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "" \
-        "$(registry_failure "${status}" source "reading ${source_base}:${tag}" || true)"
+      code=0
+      message="$(registry_failure "${status}" source "reading ${source_base}:${tag}")" || code=$?
+      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "" "${message}"
     elif [[ "${target_status}" == 200 && "${target_digest}" == "${digest}" ]]; then
       emit unchanged "${source_base}:${tag}" "${target_base}:${tag}" "${digest}"
       continue
     elif [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
-      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" \
-        "$(registry_failure "${target_status}" target "reading ${target_base}:${tag}" || true)"
+      code=0
+      message="$(registry_failure "${target_status}" target "reading ${target_base}:${tag}")" || code=$?
+      emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "${message}"
     elif [[ "${dry_run}" == false ]]; then
       copy_image "${source_repository}" "${target_repository}" "${tag}" "${policy}" plan "${digest}"
-      [[ "${COPY_STATUS}" -ne 0 ]] || continue
+      code="${COPY_STATUS}"
+      [[ "${code}" -ne 0 ]] || continue
     elif [[ "${target_status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
+      code="${EXIT_CONFLICT}"
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "$(conflict "${target_base}:${tag}" "${target_digest}" "${digest}")"
     else
       emit planned "${source_base}:${tag}" "${target_base}:${tag}" "${digest}"
       continue
     fi
-    failures=$((failures + 1))
+    FAILURE_CODES+=("${code}")
   done
-  [[ "${failures}" -eq 0 ]]
+}
+
+# reconcile_exit_code: how a reconcile with failures ends. When every failed image failed for
+# one reason (all unavailable, all authentication, …), that reason's code, so the alert's exit
+# code sends on-call the right way; a mix of reasons is EXIT_FAILED.
+reconcile_exit_code() {
+  local code
+  for code in "${FAILURE_CODES[@]}"; do
+    [[ "${code}" == "${FAILURE_CODES[0]}" ]] || {
+      echo "${EXIT_FAILED}"
+      return 0
+    }
+  done
+  echo "${FAILURE_CODES[0]}"
 }
 
 cmd_reconcile() {
-  local dry_run=false mappings=() mapping failed=false
+  local dry_run=false mappings=() mapping
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dry-run) dry_run=true && shift ;;
@@ -961,12 +1022,15 @@ cmd_reconcile() {
   prepare
   start_login || die "$?" "${ERROR}"
   finish_login || die "$?" "${ERROR}"
-  mapfile -t mappings < <(jq -r 'to_entries[] | "\(.key) \(.value)"' <<<"${ECR_SYNC_REPOSITORY_MAP}")
+  mapfile -t mappings < <(mapping_entries)
   for mapping in "${mappings[@]}"; do
-    # shellcheck disable=SC2086 # "SOURCE TARGET", both validated names without spaces
-    reconcile_repository ${mapping} "${dry_run}" || failed=true
+    reconcile_repository "${mapping%%$'\t'*}" "${mapping#*$'\t'}" "${dry_run}"
   done
-  [[ "${failed}" == false ]] || die "${EXIT_FAILED}" "reconcile: some images failed (see the failed lines)"
+  if [[ "${#FAILURE_CODES[@]}" -gt 0 ]]; then
+    local code
+    code="$(reconcile_exit_code)"
+    die "${code}" "reconcile: ${#FAILURE_CODES[@]} image(s) failed (see the failed lines)"
+  fi
   if [[ "${dry_run}" == true ]]; then
     log "reconcile dry run done: nothing was written"
   else

@@ -461,4 +461,107 @@ describe("ecr-sync.sh under faults", function () {
       expect(await writesSince(world.target, mark)).to.deep.equal([]);
     });
   });
+
+  describe("reconcile ends with the exit code of its failures", () => {
+    it("exits 7, not 1, when the target registry stops before the reconcile's copy", async () => {
+      const { source, target } = await pair();
+      const doomed = await startRegistry({
+        name: "target-doomed-reconcile",
+        users: { AWS: ecrPassword(TARGET_ACCOUNT) },
+      });
+      cleanups.push(() => doomed.stop());
+      const control = http.createServer((_request, response) => {
+        void doomed.stop().then(() => response.end("stopped"));
+      });
+      await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", () => resolve()));
+      cleanups.push(() => new Promise((resolve) => control.close(resolve)));
+      const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/`;
+      const path = await wrapperPath(
+        "skopeo",
+        `if [ "$1" = copy ]; then '${realTool("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
+      );
+      const result = await world.run(["reconcile"], {
+        ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
+        ECR_SYNC_TARGET_REGISTRY: doomed.host,
+        PATH: path,
+      });
+      expect(result.code, result.stderr).to.equal(EXIT_UNAVAILABLE);
+      expect(result.lines.map((l) => l.result)).to.deep.equal(["failed"]);
+      expect(result.lines[0].error).to.include(`target side: registry ${doomed.host} is unavailable`);
+      expect(result.stderr).to.include("reconcile: 1 image(s) failed");
+      expect(result.stderr).not.to.include("unexpected failure");
+    });
+  });
+
+  describe("a map the stacks would never render is refused before anything is read", () => {
+    const cases: Array<[string, Record<string, string>, string]> = [
+      [
+        "a target holding a newline (which would split into a second mapping)",
+        { "kuali-coeus": "coeus\nkuali-coeus-feature coeus" },
+        "is not a valid ECR repository name",
+      ],
+      ["a repository mapped to itself", { "kuali-coeus": "kuali-coeus" }, "maps the repository to itself"],
+      [
+        "two sources mapped to one target",
+        { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus" },
+        "maps two sources to one target (kuali-coeus and kuali-coeus-feature -> coeus)",
+      ],
+    ];
+    for (const [what, map, message] of cases) {
+      it(`refuses ${what} (exit 3), for reconcile and for copy`, async () => {
+        const mark = await world.target.mark();
+        const env = { ECR_SYNC_REPOSITORY_MAP: JSON.stringify(map) };
+        const reconcile = await world.run(["reconcile"], env);
+        expect(reconcile.code, reconcile.stderr).to.equal(EXIT_CONFIG);
+        expect(reconcile.stderr).to.include(message);
+        const copy = await world.run(
+          ["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus", "--tag", "v1"],
+          env,
+        );
+        expect(copy.code, copy.stderr).to.equal(EXIT_CONFIG);
+        expect(copy.stderr).to.include(message);
+        expect(await world.target.accessLog()).to.have.length(mark);
+      });
+    }
+  });
+
+  describe("what the worker's tools may not tell", () => {
+    it("refuses (exit 3) when the AWS CLI drops a *_WITH_EXCLUSION repository's filters, instead of guessing", async () => {
+      const source = unique("kuali-coeus");
+      const target = unique("coeus");
+      await world.createTargetRepository(target, "IMMUTABLE_WITH_EXCLUSION", ["dev*"]);
+      const image = await world.layout.addImage({ layers: [{ size: 8 * 1024 }] });
+      await world.pushToSource(image, source, "dev-1");
+      // Debian 12's awscli 2.9 has no model for the filters and drops them from the answer.
+      const path = await wrapperPath(
+        "aws",
+        `if [ "$2" = describe-repositories ]; then '${realTool("aws")}' "$@" | '${realTool("jq")}' 'del(.repositories[].imageTagMutabilityExclusionFilters)'; exit $?; fi`,
+      );
+      const result = await world.run(
+        ["copy", "--source-repository", source, "--target-repository", target, "--tag", "dev-1"],
+        { ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }), PATH: path },
+      );
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.lines[0].error).to.include(
+        `target repository '${target}' is IMMUTABLE_WITH_EXCLUSION but the AWS CLI returned no exclusion filters`,
+      );
+      expect(await world.target.tags(target)).to.deep.equal([]);
+    });
+
+    it("locks a tag whose repository and tag together are too long for a file name by their digest", async () => {
+      const source = unique("kuali-coeus");
+      const target = `${unique("coeus")}/${"n".repeat(150)}`;
+      const tag = `v${"1".repeat(120)}`;
+      await world.createTargetRepository(target);
+      const image = await world.layout.addImage({ layers: [{ size: 8 * 1024 }] });
+      await world.pushToSource(image, source, tag);
+      const result = await world.run(
+        ["copy", "--source-repository", source, "--target-repository", target, "--tag", tag],
+        { ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }) },
+      );
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((l) => l.result)).to.deep.equal(["copied"]);
+      expect((await readdir(world.lockDir)).filter((f) => /^[0-9a-f]{64}\.lock$/.test(f))).to.have.length(1);
+    });
+  });
 });

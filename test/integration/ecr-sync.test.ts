@@ -577,7 +577,7 @@ describe("ecr-sync.sh", function () {
       expect(await world.target.tags(target)).to.deep.equal(["synced"]);
     });
 
-    it("reports a mapping whose target repository is missing, still reconciles the others, and exits 1", async () => {
+    it("reports a mapping whose target repository is missing, still reconciles the others, and exits 5", async () => {
       const good = await pair();
       const orphanSource = unique("kuali-orphan");
       const orphanTarget = unique("coeus-orphan");
@@ -588,7 +588,7 @@ describe("ecr-sync.sh", function () {
         ["reconcile"],
         mapOf({ [orphanSource]: orphanTarget, [good.source]: good.target }),
       );
-      expect(result.code).to.equal(1);
+      expect(result.code).to.equal(5); // its one failure is a missing repository
       const failed = result.lines.find((line) => line.result === "failed");
       expect(failed).to.include({
         source: `${world.source.host}/${orphanSource}`,
@@ -605,7 +605,7 @@ describe("ecr-sync.sh", function () {
       await world.pushToTarget(existing, target, "v1");
       const other = await sourceImage(source, "v1");
       const result = await world.run(["reconcile", "--dry-run"], mapOf({ [source]: target }));
-      expect(result.code).to.equal(1);
+      expect(result.code).to.equal(6); // its one failure is the immutable-tag conflict
       expect(result.lines).to.have.length(1);
       expect(result.lines[0]).to.include({ result: "failed", digest: other.digest });
       expect(result.lines[0].error).to.include("is immutable and already holds");
@@ -694,7 +694,7 @@ describe("ecr-sync.sh", function () {
           world.run(["reconcile"], {
             ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: unique("coeus-missing") }),
           }),
-          1,
+          5,
         ],
         ["invalid region", world.run(copyArgs(source, target, "v1"), { ECR_SYNC_REGION: "us-east-10" }), 3],
         ["invalid tag", world.run(copyArgs(source, target, "-v1")), 2],

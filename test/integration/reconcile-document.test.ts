@@ -135,7 +135,7 @@ describe("the reconcile document, run as SSM would, against real registries", fu
     const image = await world.layout.addImage({ layers: [{ size: 16 * 1024 }], label: "orphan" });
     await world.pushToSource(image, source, "v1");
     const result = await runAsSsmWould(documentFor({ [source]: "coeus-does-not-exist" }), {});
-    expect(result.code).to.equal(1);
+    expect(result.code).to.equal(5); // every failure was a missing repository: exit 5, not found
     expect(result.lines).to.have.length(1);
     expect(result.lines[0]).to.include({ result: "failed" });
     expect(result.lines[0].error).to.include("'coeus-does-not-exist' does not exist");
