@@ -7,6 +7,7 @@
  * sends it, bring it back. Each job lives in its own file under local/twin/.
  */
 import { randomUUID } from "node:crypto";
+import { SYNC_PARAMETERS } from "../../common/ssm-command";
 import { MANIFEST_ACCEPT, Registry } from "../registry";
 import { MEDIA_TYPES, pushImage } from "../oci";
 import { renderStack, Rendering } from "../render";
@@ -353,7 +354,7 @@ class Twin implements RunningTwin {
         const failed = run.results.find((r) => r.result === "failed");
         throw new TwinFailure(
           `document ${run.documentName} on the worker`,
-          `command ${run.commandId} ended Failed (exit ${run.code}): ${failed?.error ?? lastLine(run.stderr)}`,
+          `command ${run.commandId} ended Failed (exit ${run.code}): ${failed?.error ?? lastLine(run.stderr)}${await this.whatLegacyHolds(run)}`,
         );
       }
       runs.push(run);
@@ -364,6 +365,7 @@ class Twin implements RunningTwin {
   /** The failed command's status-change event through the rendered alert rule: the text the subscriber gets. */
   private async alert(run: AgentRun): Promise<string> {
     const { plan } = this;
+    const time = Math.floor(run.endedAt.getTime() / 1000);
     await putEvents(this.css, [
       {
         Source: "aws.ssm",
@@ -377,12 +379,15 @@ class Twin implements RunningTwin {
           status: "Failed",
         }),
         Resources: [plan.workerInstanceArn],
-        Time: Math.floor(run.endedAt.getTime() / 1000),
+        Time: time,
       },
     ]);
     const texts = await drain(this.css, this.deployment.alertQueue);
     if (texts.length === 0)
       return `(none: rule ${plan.commandFailedRule.name} did not match the Failed status of ${run.documentName})`;
+    // moto hands the input transformer the event's time as epoch seconds; EventBridge writes
+    // ISO 8601 there, which is what the subscriber reads.
+    const iso = new Date(time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
     return texts
       .map((t) => {
         try {
@@ -392,7 +397,23 @@ class Twin implements RunningTwin {
           return t;
         }
       })
+      .map((t) => t.replaceAll(String(time), iso))
       .join("\n");
+  }
+
+  /** For a failed copy: what the tag is in legacy against the source, platforms included. */
+  private async whatLegacyHolds(run: AgentRun): Promise<string> {
+    const { world } = this;
+    const source = run.parameters[SYNC_PARAMETERS.sourceRepository];
+    const target = run.parameters[SYNC_PARAMETERS.targetRepository];
+    const tag = run.parameters[SYNC_PARAMETERS.tag];
+    if (source === undefined || target === undefined || tag === undefined) return "";
+    const actual = await world.legacy.digestOf(target, tag);
+    const expected = await world.css.digestOf(source, tag);
+    if (actual === undefined || expected === undefined) return `; ${target}:${tag} is not in legacy`;
+    const platforms = await platformsOf(world.legacy, world.login(world.legacy), target, actual);
+    const sourcePlatforms = await platformsOf(world.css, world.login(world.css), source, expected);
+    return `; legacy now holds ${target}:${tag} with platforms [${platforms.join(", ")}], the source ${source}:${tag} has [${sourcePlatforms.join(", ")}]`;
   }
 
   /** target:tag in legacy resolves to `digest` and carries every platform the source has. */
@@ -450,10 +471,16 @@ async function platformsOf(
   const manifest = (await response.json()) as {
     mediaType?: string;
     manifests?: Array<{ platform?: { os: string; architecture: string; variant?: string } }>;
+    config?: { digest: string };
   };
   if (manifest.mediaType === MEDIA_TYPES.index || manifest.manifests !== undefined)
     return (manifest.manifests ?? []).map((m) => (m.platform ? platformName(m.platform) : "unknown")).sort();
-  return ["single image"];
+  // A single image: its platform is in its config.
+  const config = await fetch(`http://${registry.host}/v2/${repository}/blobs/${manifest.config?.digest}`, {
+    headers: { Authorization: basicAuth(login) },
+  });
+  if (!config.ok) throw new Error(`reading the config of ${repository}@${digest}: HTTP ${config.status}`);
+  return [platformName((await config.json()) as { os: string; architecture: string; variant?: string })];
 }
 
 function secondsBetween(a: Date, b: Date): string {
