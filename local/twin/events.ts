@@ -53,12 +53,15 @@ export interface PushListener {
    * tagged `tag`: waits for that one, failing after `timeoutMs` naming what did arrive.
    */
   pushesUntilTagged(repository: string, tag: string, timeoutMs?: number): Promise<ManifestPush[]>;
+  /** Calls `listener` with each tagged manifest push from now on (a person's own pushes, with --keep). */
+  onTagged(listener: (push: ManifestPush) => void): void;
   stop(): Promise<void>;
 }
 
 export async function startPushListener(): Promise<PushListener> {
   let pushes: ManifestPush[] = [];
   const waiters = new Set<() => void>();
+  const taggedListeners: Array<(push: ManifestPush) => void> = [];
   const server = http.createServer((request, response) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
@@ -67,13 +70,15 @@ export async function startPushListener(): Promise<PushListener> {
         for (const event of (JSON.parse(body) as RegistryEnvelope).events ?? []) {
           const target = event.target ?? {};
           if (event.action !== "push" || !MANIFEST_TYPES.has(target.mediaType ?? "")) continue;
-          pushes.push({
+          const push: ManifestPush = {
             repository: target.repository ?? "",
             digest: target.digest ?? "",
             mediaType: target.mediaType ?? "",
             ...(target.tag ? { tag: target.tag } : {}),
             timestamp: event.timestamp ?? new Date().toISOString(),
-          });
+          };
+          pushes.push(push);
+          if (push.tag !== undefined) for (const listener of taggedListeners) listener(push);
         }
       } finally {
         response.end();
@@ -111,7 +116,13 @@ export async function startPushListener(): Promise<PushListener> {
           waiters.add(wake);
         });
       }
-      return pushes.slice(0, tagged(repository, tag) + 1).filter((p) => p.repository === repository);
+      // Taken: a later push of the same repository starts after this one.
+      const taken = pushes.slice(0, tagged(repository, tag) + 1).filter((p) => p.repository === repository);
+      pushes = pushes.filter((p) => !taken.includes(p));
+      return taken;
+    },
+    onTagged(listener) {
+      taggedListeners.push(listener);
     },
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };

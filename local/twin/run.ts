@@ -37,7 +37,7 @@ export interface TwinOptions {
   /** Where progress lines go (default: stdout). */
   readonly write?: (line: string) => void;
   /** Called with the running twin once the image has arrived and healed; the twin stops when it returns. */
-  readonly whileRunning?: (twin: RunningTwin) => Promise<void>;
+  readonly whileRunning?: (twin: RunningTwin, result: TwinResult) => Promise<void>;
 }
 
 export interface TwinResult {
@@ -65,6 +65,7 @@ export class TwinFailure extends Error {
 export interface RunningTwin {
   readonly plan: TwinPlan;
   readonly world: TwinWorld;
+  readonly progress: Progress;
   /** Follows a push of repository:tag already made to the css registry until it is in legacy. */
   follow(repository: string, tag: string): Promise<TwinResult>;
 }
@@ -99,7 +100,7 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
     const result = await twin.follow(source, tag);
     const healed = await twin.heal(source, target, tag, result.source_digest);
     const final = { ...result, healed };
-    if (options.whileRunning) await options.whileRunning(twin);
+    if (options.whileRunning) await options.whileRunning(twin, final);
     return final;
   } finally {
     await world.stop();
@@ -115,7 +116,7 @@ class Twin implements RunningTwin {
     readonly plan: TwinPlan,
     readonly world: TwinWorld,
     private readonly deployment: Deployment,
-    private readonly progress: Progress,
+    readonly progress: Progress,
     private readonly css: MotoApi,
     private readonly trigger: PushTrigger,
     private readonly functionSession: string,
@@ -215,12 +216,17 @@ class Twin implements RunningTwin {
           "push trigger",
           `the handler failed on the delivered event: ${run.error ?? "no result"}`,
         );
-      if (run.result.status !== "sent")
+      const isThePush = event.detail["image-digest"] === tagged.digest && event.detail["image-tag"] === tag;
+      if (run.result.status === "sent") commandIds.push(run.result.commandId ?? "");
+      else if (isThePush)
         throw new TwinFailure(
           "push trigger",
           `the handler did not send a command for ${source}:${tag}: ${run.result.status} (${run.result.reason})`,
         );
-      commandIds.push(run.result.commandId ?? "");
+      else
+        progress.step(
+          `push trigger: ${run.result.status} ${event.detail["image-digest"]}: ${run.result.reason}`,
+        );
     }
     steps.push({ label: "command sent", at: new Date(), note: commandIds.join(", ") });
     progress.step(

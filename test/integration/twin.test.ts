@@ -4,10 +4,11 @@
  * renderings (each transformed after rendering, before the twin deploys it), it must fail with a
  * message naming the broken link, and never report an arrival.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import type { PolicyDocument } from "../../components/policies";
+import { OciLayout, pushImage } from "../../local/oci";
 import { PROJECT_ROOT, Rendering, resourcesOfType } from "../../local/render";
 import { runTwin, TwinFailure } from "../../local/twin/run";
 
@@ -164,5 +165,63 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     expect(alert, "the alert line").to.match(
       /rule ecr-sync-command-failed\): ecr-sync: the SSM command [0-9a-f-]{36} \(document ecr-sync-copy-image\) ended Failed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. Runbook: docs\/runbook\.md#failed-command/,
     );
+  });
+
+  it("with --keep follows a push of your own until Ctrl-C, then stops what it started", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", "--keep"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const waiters: Array<() => void> = [];
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      for (const wake of waiters.splice(0)) wake();
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    const printed = (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const look = () => {
+          const match = pattern.exec(stdout);
+          if (match) return resolve(match);
+          if (child.exitCode !== null)
+            return reject(new Error(`exited ${child.exitCode}:\n${stdout}\n${stderr}`));
+          waiters.push(look);
+        };
+        look();
+      });
+    const layout = await OciLayout.create();
+    try {
+      const [, username, password, host, repository] = await printed(
+        /--dest-creds (\S+?):(\S+) oci:YOUR_LAYOUT:REF docker:\/\/([^/]+)\/(\S+):YOUR_TAG/,
+      );
+      await printed(/Ctrl-C stops everything/);
+      const image = await layout.addMultiArch(
+        [
+          { os: "linux", architecture: "amd64" },
+          { os: "linux", architecture: "arm64" },
+        ],
+        [{ size: 4096 }],
+        "mine",
+      );
+      await pushImage(layout, image, { registry: host, repository, tag: "my-own-1", username, password });
+      const [line] = await printed(/^\{"source":"kuali-coeus:my-own-1".*\}$/m);
+      const result = JSON.parse(line) as Record<string, unknown>;
+      expect(result.target).to.equal("coeus:my-own-1");
+      expect(result.target_digest).to.equal(image.digest);
+      child.kill("SIGINT");
+      expect(await exited).to.equal(0);
+      const stopped = await fetch(`http://${host}/v2/`).then(
+        () => "still up",
+        () => "stopped",
+      );
+      expect(stopped, "the css registry after Ctrl-C").to.equal("stopped");
+    } finally {
+      child.kill("SIGKILL");
+      await layout.remove();
+    }
   });
 });
