@@ -77,8 +77,11 @@ export async function denial(plan: TwinPlan, hop: Hop): Promise<string | undefin
   return undefined;
 }
 
-/** Every denial among `hops` (each distinct principal, action and resource evaluated once). */
-export async function denials(plan: TwinPlan, hops: readonly Hop[]): Promise<string[]> {
+/** Every denial among `hops` (each distinct principal, action and resource evaluated once), and how many were evaluated. */
+export async function denials(
+  plan: TwinPlan,
+  hops: readonly Hop[],
+): Promise<{ denied: string[]; evaluated: number }> {
   const seen = new Set<string>();
   const found: string[] = [];
   for (const hop of hops) {
@@ -88,7 +91,7 @@ export async function denials(plan: TwinPlan, hops: readonly Hop[]): Promise<str
     const why = await denial(plan, hop);
     if (why !== undefined) found.push(why);
   }
-  return found;
+  return { denied: found, evaluated: seen.size };
 }
 
 const kebabToPascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());

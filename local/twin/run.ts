@@ -341,8 +341,7 @@ class Twin implements RunningTwin {
         roleArn: plan.targetRoleArn,
       };
       const registry = (name: string, account: string) => ({ name, account, region: plan.region });
-      await check(plan, `worker (${command.DocumentName})`, [
-        ...hops,
+      const requests = [
         ...registryHops(
           (await world.css.accessLog()).slice(cssMark),
           worker,
@@ -353,7 +352,11 @@ class Twin implements RunningTwin {
           targetCaller,
           registry("legacy", plan.targetAccount),
         ),
-      ]);
+      ];
+      const allowed = await check(plan, `worker (${command.DocumentName})`, [...hops, ...requests]);
+      this.progress.step(
+        `IAM: the rendered policies and trust allow the worker's ${hops.length} aws calls and ${requests.length} registry requests (${allowed} distinct principal, action, resource)`,
+      );
       if (run.code !== 0) {
         const alert = await this.alert(run);
         this.progress.step(`alert to the on-call engineer (rule ${plan.commandFailedRule.name}): ${alert}`);
@@ -458,9 +461,11 @@ function sendCommandHops(
   }));
 }
 
-async function check(plan: TwinPlan, link: string, hops: Hop[]): Promise<void> {
-  const denied = await denials(plan, hops);
+/** Fails naming every hop of `link` that IAM would deny; returns how many distinct hops were allowed. */
+async function check(plan: TwinPlan, link: string, hops: Hop[]): Promise<number> {
+  const { denied, evaluated } = await denials(plan, hops);
   if (denied.length > 0) throw new TwinFailure(`IAM (${link})`, denied.join("; "));
+  return evaluated;
 }
 
 /** The platforms of an index ("os/arch"), or of a single image's config. */

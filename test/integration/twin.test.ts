@@ -59,7 +59,7 @@ describe("the twin (npm start): one image through both stacks as rendered", func
 
   it("npm start ends with one JSON line: the image arrived with its digest and every platform, and the gap healed", async () => {
     const started = Date.now();
-    const { stdout } = await run("npx", ["tsx", "scripts/start.ts"], {
+    const { stdout } = await run("npm", ["start"], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
       maxBuffer: 16 * 1024 * 1024,
