@@ -18,7 +18,10 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const keep = args.includes("--keep");
-  const interrupted = new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  // With --keep, Ctrl-C ends the watch and the twin stops what it started; without, it stays fatal.
+  const interrupted = keep
+    ? new Promise<void>((resolve) => process.once("SIGINT", () => resolve()))
+    : Promise.resolve();
   try {
     const result = await runTwin({
       whileRunning: keep
