@@ -98,7 +98,12 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
       ...world.login(world.css),
     });
     const result = await twin.follow(source, tag);
-    const healed = await twin.heal(source, target, tag, result.source_digest);
+    // A heal that fails still leaves a result to report: the arrival happened; healed says the rest.
+    const healed = await twin.heal(source, target, tag, result.source_digest).catch((error: unknown) => {
+      if (!(error instanceof TwinFailure)) throw error;
+      progress.step(`heal failed — ${error.message}`);
+      return false;
+    });
     const final = { ...result, healed };
     if (options.whileRunning) await options.whileRunning(twin, final);
     return final;

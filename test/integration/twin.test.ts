@@ -167,6 +167,26 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     );
   });
 
+  it("reports healed: false, naming the reconcile document, when the schedule's input is refused", async () => {
+    const lines: string[] = [];
+    const result = await runTwin({
+      write: (line) => lines.push(line),
+      transform: ({ css }) => {
+        const document = named(css, "aws:ssm/document:Document", css.outputs.reconcileDocumentName);
+        editJson<{ parameters: Record<string, { allowedPattern: string }> }>(
+          document.inputs,
+          "content",
+          (content) => (content.parameters.dryRun.allowedPattern = "^true$"),
+        );
+      },
+    });
+    expect(result.target_digest).to.equal(result.source_digest);
+    expect(result.healed).to.equal(false);
+    expect(lines.join("\n")).to.include(
+      'heal failed — document ecr-sync-reconcile: SSM refuses the command (InvalidParameters): parameter dryRun="false"',
+    );
+  });
+
   it("with --keep follows a push of your own until Ctrl-C, then stops what it started", async () => {
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", "--keep"], {
       cwd: PROJECT_ROOT,
