@@ -8,8 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
-import { MANIFEST_ACCEPT, Registry } from "../registry";
-import { MEDIA_TYPES, pushImage } from "../oci";
+import { pushImage } from "../oci";
 import { renderStack, Rendering } from "../render";
 import { AgentRun, FakeSsmAgent, RefusedCommand } from "./agent";
 import { deploy, Deployment } from "./deploy";
@@ -17,6 +16,8 @@ import { ecrImageAction } from "./events";
 import { awsCallHops, denials, Hop, registryHops, sessionArn } from "./iam";
 import { MotoApi } from "./moto-api";
 import { planFrom, TwinPlan } from "./plan";
+import { alertText } from "./alert";
+import { platformName, platformsOf } from "./platforms";
 import { drain, putEvents } from "./rules";
 import { Progress, Step, timelineLines } from "./timeline";
 import { loadPushTrigger, PushTrigger } from "./trigger";
@@ -110,10 +111,6 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
   } finally {
     await world.stop();
   }
-}
-
-function platformName(p: { os: string; architecture: string; variant?: string }): string {
-  return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ""}`;
 }
 
 class Twin implements RunningTwin {
@@ -376,43 +373,8 @@ class Twin implements RunningTwin {
     return runs;
   }
 
-  /** The failed command's status-change event through the rendered alert rule: the text the subscriber gets. */
-  private async alert(run: AgentRun): Promise<string> {
-    const { plan } = this;
-    const time = Math.floor(run.endedAt.getTime() / 1000);
-    await putEvents(this.css, [
-      {
-        Source: "aws.ssm",
-        DetailType: "EC2 Command Status-change Notification",
-        Detail: JSON.stringify({
-          "command-id": run.commandId,
-          "document-name": run.documentName,
-          "requested-date-time": run.startedAt.toISOString(),
-          "expire-after": new Date(run.startedAt.getTime() + 3600_000).toISOString(),
-          parameters: Object.fromEntries(Object.entries(run.parameters).map(([k, v]) => [k, [v]])),
-          status: "Failed",
-        }),
-        Resources: [plan.workerInstanceArn],
-        Time: time,
-      },
-    ]);
-    const texts = await drain(this.css, this.deployment.alertQueue);
-    if (texts.length === 0)
-      return `(none: rule ${plan.commandFailedRule.name} did not match the Failed status of ${run.documentName})`;
-    // moto hands the input transformer the event's time as epoch seconds; EventBridge writes
-    // ISO 8601 there, which is what the subscriber reads.
-    const iso = new Date(time * 1000).toISOString().replace(/\.\d{3}Z$/, "Z");
-    return texts
-      .map((t) => {
-        try {
-          const parsed = JSON.parse(t) as unknown;
-          return typeof parsed === "string" ? parsed : t;
-        } catch {
-          return t;
-        }
-      })
-      .map((t) => t.replaceAll(String(time), iso))
-      .join("\n");
+  private alert(run: AgentRun): Promise<string> {
+    return alertText(this.plan, this.css, this.deployment.alertQueue, run);
   }
 
   /** For a failed copy: what the tag is in legacy against the source, platforms included. */
@@ -471,32 +433,6 @@ async function check(plan: TwinPlan, link: string, hops: Hop[]): Promise<number>
   const { denied, evaluated } = await denials(plan, hops);
   if (denied.length > 0) throw new TwinFailure(`IAM (${link})`, denied.join("; "));
   return evaluated;
-}
-
-/** The platforms of an index ("os/arch"), or of a single image's config. */
-async function platformsOf(
-  registry: Registry,
-  login: { username: string; password: string },
-  repository: string,
-  digest: string,
-): Promise<string[]> {
-  const response = await fetch(`http://${registry.host}/v2/${repository}/manifests/${digest}`, {
-    headers: { Accept: MANIFEST_ACCEPT, Authorization: basicAuth(login) },
-  });
-  if (!response.ok) throw new Error(`reading ${repository}@${digest}: HTTP ${response.status}`);
-  const manifest = (await response.json()) as {
-    mediaType?: string;
-    manifests?: Array<{ platform?: { os: string; architecture: string; variant?: string } }>;
-    config?: { digest: string };
-  };
-  if (manifest.mediaType === MEDIA_TYPES.index || manifest.manifests !== undefined)
-    return (manifest.manifests ?? []).map((m) => (m.platform ? platformName(m.platform) : "unknown")).sort();
-  // A single image: its platform is in its config.
-  const config = await fetch(`http://${registry.host}/v2/${repository}/blobs/${manifest.config?.digest}`, {
-    headers: { Authorization: basicAuth(login) },
-  });
-  if (!config.ok) throw new Error(`reading the config of ${repository}@${digest}: HTTP ${config.status}`);
-  return [platformName((await config.json()) as { os: string; architecture: string; variant?: string })];
 }
 
 function secondsBetween(a: Date, b: Date): string {
