@@ -34,6 +34,11 @@ export interface RegistryOptions {
   readonly users: Readonly<Record<string, string>>;
   /** Shown in errors and in the temp dir name. Default "registry". */
   readonly name?: string;
+  /**
+   * An HTTP endpoint the registry POSTs its notification envelopes to (distribution's
+   * `notifications`: one event per blob or manifest pushed or pulled). Default: none.
+   */
+  readonly notificationsUrl?: string;
 }
 
 export interface Registry {
@@ -108,6 +113,18 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
       "  htpasswd:",
       `    realm: ${name}`,
       `    path: ${htpasswdFile}`,
+      ...(options.notificationsUrl === undefined
+        ? []
+        : [
+            "notifications:",
+            "  endpoints:",
+            `    - name: ${name}-listener`,
+            `      url: ${options.notificationsUrl}`,
+            "      timeout: 5s",
+            "      threshold: 3",
+            // Retries of a failed delivery come quickly: a listener that was busy is not down.
+            "      backoff: 100ms",
+          ]),
       "",
     ].join("\n"),
   );

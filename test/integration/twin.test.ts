@@ -1,0 +1,247 @@
+/**
+ * The whole path on one machine (`npm start`, local/twin/): run as CI runs it, the twin must end
+ * with its JSON line, equal digests, both platforms and a healed gap. Run on deliberately broken
+ * renderings (each transformed after rendering, before the twin deploys it), it must fail with a
+ * message naming the broken link, and never report an arrival.
+ */
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
+import { expect } from "chai";
+import type { PolicyDocument } from "../../components/policies";
+import { OciLayout, pushImage } from "../../local/oci";
+import { PROJECT_ROOT, Rendering, resourcesOfType } from "../../local/render";
+import { runTwin, TwinFailure } from "../../local/twin/run";
+
+const run = promisify(execFile);
+
+const RESULT_KEYS = [
+  "source",
+  "target",
+  "source_digest",
+  "target_digest",
+  "platforms",
+  "pushed_at",
+  "available_at",
+  "latency_s",
+  "healed",
+];
+
+/** The resource of `type` whose cloud name is `name` (the way the twin finds it from the outputs). */
+function named(r: Rendering, type: string, name: unknown) {
+  const found = resourcesOfType(r, type).find((x) => x.inputs.name === name);
+  if (found === undefined) throw new Error(`test: no ${type} named ${String(name)} in ${r.stack}`);
+  return found;
+}
+
+/** Edits a JSON-text input in place. */
+function editJson<T>(inputs: Record<string, unknown>, key: string, edit: (value: T) => void) {
+  const value = JSON.parse(inputs[key] as string) as T;
+  edit(value);
+  inputs[key] = JSON.stringify(value);
+}
+
+/** Runs the twin on the transformed rendering; resolves with the failure it must end in. */
+async function failureOf(
+  transform: (r: { css: Rendering; legacy: Rendering }) => void,
+  lines: string[] = [],
+): Promise<TwinFailure> {
+  try {
+    await runTwin({ transform, write: (line) => lines.push(line) });
+  } catch (error) {
+    if (error instanceof TwinFailure) return error;
+    throw error;
+  }
+  throw new Error(`the twin passed on a broken rendering:\n${lines.join("\n")}`);
+}
+
+describe("the twin (npm start): one image through both stacks as rendered", function () {
+  this.timeout(120000);
+
+  it("npm start ends with one JSON line: the image arrived with its digest and every platform, and the gap healed", async () => {
+    const started = Date.now();
+    const { stdout } = await run("npm", ["start"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const lines = stdout.trim().split("\n");
+    const result = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+    expect(Object.keys(result)).to.deep.equal(RESULT_KEYS);
+    expect(result.source).to.match(/^kuali-coeus:twin-/);
+    expect(result.target).to.equal(`coeus:${String(result.source).split(":")[1]}`);
+    expect(result.source_digest).to.match(/^sha256:[a-f0-9]{64}$/);
+    expect(result.target_digest).to.equal(result.source_digest);
+    expect(result.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
+    expect(Date.parse(String(result.available_at))).to.be.greaterThan(Date.parse(String(result.pushed_at)));
+    expect(result.latency_s).to.be.a("number").and.to.be.greaterThan(0);
+    expect(result.healed).to.equal(true);
+    for (const step of ["pushed", "event matched", "command sent", "copy started", "verified in legacy"])
+      expect(stdout, `timeline step ${step}`).to.match(new RegExp(`\\+\\d+\\.\\d+s\\s+${step}`));
+    expect(stdout).to.include("total from push to available");
+    expect(stdout).to.match(/healed: coeus:twin-\S+ is back in legacy/);
+    expect(Date.now() - started, "under a minute").to.be.lessThan(60000);
+  });
+
+  it("fails naming the push rule when its pattern no longer matches the push", async () => {
+    const failure = await failureOf(({ css }) => {
+      const rule = named(css, "aws:cloudwatch/eventRule:EventRule", css.outputs.pushRuleName);
+      editJson<Record<string, unknown>>(
+        rule.inputs,
+        "eventPattern",
+        (p) => (p["detail-type"] = ["ECR Image Push"]),
+      );
+    });
+    expect(failure.link).to.equal("push rule ecr-sync-push");
+    expect(failure.message).to.include("did not match the event ECR emits for the push of kuali-coeus:twin-");
+  });
+
+  it("fails naming the worker, ecr:BatchGetImage and the source repository when the worker policy cannot pull", async () => {
+    const failure = await failureOf(({ css }) => {
+      const worker = named(css, "aws:iam/role:Role", String(css.outputs.workerRoleArn).split("/").pop());
+      for (const policy of resourcesOfType(css, "aws:iam/rolePolicy:RolePolicy").filter(
+        (p) => p.inputs.role === worker.inputs.name,
+      )) {
+        editJson<PolicyDocument>(policy.inputs, "policy", (doc) => {
+          for (const statement of doc.Statement) {
+            if (Array.isArray(statement.Action))
+              statement.Action = statement.Action.filter((a) => a !== "ecr:BatchGetImage");
+          }
+        });
+      }
+    });
+    expect(failure.link).to.match(/^IAM \(worker/);
+    expect(failure.message).to.include(
+      "arn:aws:sts::770203350335:assumed-role/ecr-sync-worker/i-e933b3d0dd46e3a65 → ecr:BatchGetImage on arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus",
+    );
+    expect(failure.message).to.include("in the css registry");
+  });
+
+  it("fails naming the target role's trust when it names another role", async () => {
+    const failure = await failureOf(({ legacy }) => {
+      const role = named(legacy, "aws:iam/role:Role", legacy.outputs.targetRoleName);
+      const other = String(legacy.outputs.trustedWorkerRoleArn).replace(/role\/.*/, "role/another-role");
+      role.inputs.assumeRolePolicy = String(role.inputs.assumeRolePolicy).replaceAll(
+        String(legacy.outputs.trustedWorkerRoleArn),
+        other,
+      );
+    });
+    expect(failure.link).to.match(/^IAM \(worker/);
+    expect(failure.message).to.include(
+      "ecr-sync-worker/i-e933b3d0dd46e3a65 → sts:AssumeRole on arn:aws:iam::730096353738:role/ecr-sync-target",
+    );
+    expect(failure.message).to.include("rendered trust policy of role ecr-sync-target");
+  });
+
+  it("fails naming the sync document's tag parameter when its pattern refuses the tag", async () => {
+    const failure = await failureOf(({ css }) => {
+      const document = named(css, "aws:ssm/document:Document", css.outputs.syncDocumentName);
+      editJson<{ parameters: Record<string, { allowedPattern: string }> }>(
+        document.inputs,
+        "content",
+        (content) => (content.parameters.tag.allowedPattern = "^v[0-9]+$"),
+      );
+    });
+    expect(failure.link).to.equal("document ecr-sync-copy-image");
+    expect(failure.message).to.match(
+      /parameter tag="twin-[^"]+" does not match the allowedPattern "\^v\[0-9\]\+\$"/,
+    );
+  });
+
+  it("fails naming the sync document when its script copies only one platform, and prints the on-call alert", async () => {
+    const lines: string[] = [];
+    const failure = await failureOf(({ css }) => {
+      for (const document of resourcesOfType(css, "aws:ssm/document:Document")) {
+        const content = String(document.inputs.content);
+        const edited = content.replace("--all --preserve-digests", "--preserve-digests");
+        expect(edited, "the script's skopeo flags").to.not.equal(content);
+        document.inputs.content = edited;
+      }
+    }, lines);
+    expect(failure.link).to.equal("document ecr-sync-copy-image on the worker");
+    expect(failure.message).to.match(
+      /legacy now holds coeus:twin-\S+ with platforms \[linux\/\w+\], the source kuali-coeus:twin-\S+ has \[linux\/amd64, linux\/arm64\]/,
+    );
+    const alert = lines.find((line) => line.includes("alert to the on-call engineer"));
+    expect(alert, "the alert line").to.match(
+      /rule ecr-sync-command-failed\): ecr-sync: the SSM command [0-9a-f-]{36} \(document ecr-sync-copy-image\) ended Failed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. Runbook: docs\/runbook\.md#failed-command/,
+    );
+  });
+
+  it("reports healed: false, naming the reconcile document, when the schedule's input is refused", async () => {
+    const lines: string[] = [];
+    const result = await runTwin({
+      write: (line) => lines.push(line),
+      transform: ({ css }) => {
+        const document = named(css, "aws:ssm/document:Document", css.outputs.reconcileDocumentName);
+        editJson<{ parameters: Record<string, { allowedPattern: string }> }>(
+          document.inputs,
+          "content",
+          (content) => (content.parameters.dryRun.allowedPattern = "^true$"),
+        );
+      },
+    });
+    expect(result.target_digest).to.equal(result.source_digest);
+    expect(result.healed).to.equal(false);
+    expect(lines.join("\n")).to.include(
+      'heal failed — document ecr-sync-reconcile: SSM refuses the command (InvalidParameters): parameter dryRun="false"',
+    );
+  });
+
+  it("with --keep follows a push of your own until Ctrl-C, then stops what it started", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", "--keep"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, NODE_NO_WARNINGS: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    const waiters: Array<() => void> = [];
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      for (const wake of waiters.splice(0)) wake();
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
+    const printed = (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve, reject) => {
+        const look = () => {
+          const match = pattern.exec(stdout);
+          if (match) return resolve(match);
+          if (child.exitCode !== null)
+            return reject(new Error(`exited ${child.exitCode}:\n${stdout}\n${stderr}`));
+          waiters.push(look);
+        };
+        look();
+      });
+    const layout = await OciLayout.create();
+    try {
+      const [, username, password, host, repository] = await printed(
+        /--dest-creds (\S+?):(\S+) oci:YOUR_LAYOUT:REF docker:\/\/([^/]+)\/(\S+):YOUR_TAG/,
+      );
+      await printed(/Ctrl-C stops everything/);
+      const image = await layout.addMultiArch(
+        [
+          { os: "linux", architecture: "amd64" },
+          { os: "linux", architecture: "arm64" },
+        ],
+        [{ size: 4096 }],
+        "mine",
+      );
+      await pushImage(layout, image, { registry: host, repository, tag: "my-own-1", username, password });
+      const [line] = await printed(/^\{"source":"kuali-coeus:my-own-1".*\}$/m);
+      const result = JSON.parse(line) as Record<string, unknown>;
+      expect(result.target).to.equal("coeus:my-own-1");
+      expect(result.target_digest).to.equal(image.digest);
+      child.kill("SIGINT");
+      expect(await exited).to.equal(0);
+      const stopped = await fetch(`http://${host}/v2/`).then(
+        () => "still up",
+        () => "stopped",
+      );
+      expect(stopped, "the css registry after Ctrl-C").to.equal("stopped");
+    } finally {
+      child.kill("SIGKILL");
+      await layout.remove();
+    }
+  });
+});

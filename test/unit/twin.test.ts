@@ -1,0 +1,136 @@
+/**
+ * The twin's own translations, on their own (test/integration/twin.test.ts runs them together):
+ * registry requests to ECR actions, recorded `aws` calls to principals and resources, document
+ * parameters as SSM accepts them, registry notifications to ECR events, and the plan read from
+ * the real renderings.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import { renderStack } from "../../local/render";
+import { acceptedParameters, RefusedCommand } from "../../local/twin/agent";
+import { ecrImageAction } from "../../local/twin/events";
+import { awsCallHops, registryAction, registryHops, sessionArn } from "../../local/twin/iam";
+import { planFrom, TwinPlan } from "../../local/twin/plan";
+
+const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
+
+describe("the twin's translations", function () {
+  this.timeout(30000);
+  let plan: TwinPlan;
+
+  before(async () => {
+    const css = await renderStack("css");
+    plan = planFrom(css, await renderStack("legacy", { sourceOutputs: css.outputs }));
+  });
+
+  it("reads the plan from the renderings: accounts, roles, rule, documents, schedule input", () => {
+    expect(plan.sourceAccount).to.equal("770203350335");
+    expect(plan.targetAccount).to.equal("730096353738");
+    expect(plan.roles.map((r) => r.arn)).to.include.members([plan.workerRoleArn, plan.targetRoleArn]);
+    expect(plan.documents.map((d) => d.name)).to.include(plan.pushTrigger.environment.SYNC_DOCUMENT_NAME);
+    expect(plan.schedule.input).to.include({ DocumentName: "ecr-sync-reconcile" });
+    expect(plan.schedule.groupArn).to.equal(
+      "arn:aws:scheduler:us-east-1:770203350335:schedule-group/ecr-sync",
+    );
+  });
+
+  it("maps registry requests to the ECR actions IAM authorises them as", () => {
+    expect(registryAction("HEAD", "manifests/v1")).to.equal("ecr:BatchGetImage");
+    expect(registryAction("GET", "manifests/sha256:ab")).to.equal("ecr:BatchGetImage");
+    expect(registryAction("PUT", "manifests/v1")).to.equal("ecr:PutImage");
+    expect(registryAction("GET", "blobs/sha256:ab")).to.equal("ecr:GetDownloadUrlForLayer");
+    expect(registryAction("HEAD", "blobs/sha256:ab")).to.equal("ecr:BatchCheckLayerAvailability");
+    expect(registryAction("POST", "blobs/uploads/")).to.equal("ecr:InitiateLayerUpload");
+    expect(registryAction("PATCH", "blobs/uploads/1234")).to.equal("ecr:UploadLayerPart");
+    expect(registryAction("PUT", "blobs/uploads/1234")).to.equal("ecr:CompleteLayerUpload");
+    expect(registryAction("GET", "tags/list")).to.equal("ecr:ListImages");
+  });
+
+  it("skips the 401 challenge and names the repository ARN in the registry's account", () => {
+    const caller = { principal: sessionArn(plan.workerRoleArn, "i-1"), roleArn: plan.workerRoleArn };
+    const hops = registryHops(
+      [
+        { method: "GET", path: "/v2/", query: "", status: 401, bytes: 0 },
+        { method: "HEAD", path: "/v2/team/app/manifests/v1", query: "", status: 401, bytes: 0 },
+        { method: "HEAD", path: "/v2/team/app/manifests/v1", query: "", status: 200, bytes: 0 },
+      ],
+      caller,
+      { name: "css", account: "770203350335", region: "us-east-1" },
+    );
+    expect(hops.map((h) => `${h.action} ${h.resource}`)).to.deep.equal([
+      "ecr:BatchGetImage arn:aws:ecr:us-east-1:770203350335:repository/team/app",
+    ]);
+    expect(() =>
+      registryHops([{ method: "GET", path: "/v2/_catalog", query: "", status: 200, bytes: 0 }], caller, {
+        name: "css",
+        account: "770203350335",
+        region: "us-east-1",
+      }),
+    ).to.throw("cannot tell which ECR action GET /v2/_catalog");
+  });
+
+  it("attributes each recorded aws call to the worker or to the role it assumed", () => {
+    const { hops, assumed } = awsCallHops(plan, "WORKERKEY", [
+      "WORKERKEY ecr get-login-password --region us-east-1",
+      `WORKERKEY sts assume-role --role-arn ${plan.targetRoleArn} --role-session-name ecr-sync-42 --query Credentials --output text`,
+      "TARGETKEY ecr get-login-password --region us-east-1",
+      "TARGETKEY ecr describe-repositories --region us-east-1 --repository-names coeus --output json",
+    ]);
+    const worker = sessionArn(plan.workerRoleArn, plan.workerInstanceId);
+    expect(assumed).to.deep.equal({
+      roleArn: plan.targetRoleArn,
+      principal: "arn:aws:sts::730096353738:assumed-role/ecr-sync-target/ecr-sync-42",
+    });
+    expect(hops.map((h) => `${h.principal} ${h.action} ${h.resource}`)).to.deep.equal([
+      `${worker} ecr:GetAuthorizationToken *`,
+      `${worker} sts:AssumeRole ${plan.targetRoleArn}`,
+      `${assumed?.principal} ecr:GetAuthorizationToken *`,
+      `${assumed?.principal} ecr:DescribeRepositories arn:aws:ecr:us-east-1:730096353738:repository/coeus`,
+    ]);
+    expect(hops[1].context).to.deep.equal({ "ec2:SourceInstanceArn": plan.workerInstanceArn });
+    expect(() => awsCallHops(plan, "WORKERKEY", ["OTHERKEY ecr get-login-password"])).to.throw(
+      "credentials it did not get",
+    );
+  });
+
+  it("accepts parameters as SSM does: defaults filled, patterns checked, undeclared ones refused", () => {
+    const document = {
+      parameters: {
+        tag: { allowedPattern: "^v[0-9]+$" },
+        dryRun: { allowedPattern: "^(true|false)$", default: "false" },
+      },
+      mainSteps: [],
+    };
+    expect(acceptedParameters("doc", document, { tag: ["v1"] })).to.deep.equal({
+      tag: "v1",
+      dryRun: "false",
+    });
+    expect(() => acceptedParameters("doc", document, { tag: ["latest"] }))
+      .to.throw(RefusedCommand)
+      .with.property("message")
+      .that.includes('parameter tag="latest" does not match the allowedPattern "^v[0-9]+$" of document doc');
+    expect(() => acceptedParameters("doc", document, { tag: ["v1"], extra: ["x"] })).to.throw(
+      "declares no parameter extra",
+    );
+    expect(() => acceptedParameters("doc", document, {})).to.throw("needs parameter tag");
+  });
+
+  it("turns a manifest push into the ECR Image Action event, image-tag only when tagged", () => {
+    const fixture = JSON.parse(fs.readFileSync(path.join(FIXTURES, "push.json"), "utf8"));
+    const base = {
+      repository: "kuali-coeus",
+      digest: fixture.detail["image-digest"],
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      timestamp: "2025-03-04T15:21:09.123456Z",
+    };
+    const tagged = ecrImageAction({ ...base, tag: "2503.0004" });
+    expect(tagged).to.include({ Source: fixture.source, DetailType: fixture["detail-type"] });
+    expect(JSON.parse(tagged.Detail)).to.deep.equal({
+      ...fixture.detail,
+      "manifest-media-type": "application/vnd.oci.image.index.v1+json",
+    });
+    expect(tagged.Time).to.equal(Date.parse(fixture.time) / 1000);
+    expect(JSON.parse(ecrImageAction(base).Detail)).to.not.have.property("image-tag");
+  });
+});
