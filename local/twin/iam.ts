@@ -8,7 +8,7 @@
  * ec2:SourceInstanceArn, which the target role's trust turns on.
  */
 import { AccessLogEntry } from "../registry";
-import { evaluate } from "../../test/support/iam";
+import { evaluate } from "../iam";
 import type { PolicyDocument } from "../../components/policies";
 import { roleOf, TwinPlan } from "./plan";
 

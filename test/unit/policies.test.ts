@@ -22,7 +22,7 @@ import {
   workerTrustPolicy,
 } from "../../components/policies";
 import { repositoryArn, roleArn } from "../../components/arns";
-import { Decision, evaluate, IamRequest } from "../support/iam";
+import { Decision, evaluate, IamRequest } from "../../local/iam";
 
 const CSS = "770203350335";
 const LEGACY = "730096353738";

@@ -19,7 +19,7 @@ import {
   resource,
   resourcesOfType,
 } from "../../local/render";
-import { Decision, evaluate, IamRequest } from "../support/iam";
+import { Decision, evaluate, IamRequest } from "../../local/iam";
 
 const CSS = "770203350335";
 const LEGACY = "730096353738";

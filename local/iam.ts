@@ -10,7 +10,7 @@
  * document can never pass as "denied".
  */
 import { runSimulation } from "@cloud-copilot/iam-simulate";
-import type { PolicyDocument } from "../../components/policies";
+import type { PolicyDocument } from "../components/policies";
 
 export type Decision = "Allowed" | "ImplicitlyDenied" | "ExplicitlyDenied";
 
