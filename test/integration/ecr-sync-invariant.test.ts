@@ -22,8 +22,9 @@ const execFileAsync = promisify(execFile);
  * The copier's invariant (ec2-scripts/ecr-sync.sh, header): a target tag only ever moves to the
  * digest the source tag names at the moment of the copy, read under that tag's lock. Each
  * interleaving is forced, never hoped for: a `skopeo` wrapper on PATH runs a push (and its own
- * event-driven copy) to completion before the reconcile's first real copy starts, and events are
- * delivered one after another in every order. Then the input the copier must not trust: a pair
+ * event-driven copy) to completion before the reconcile's first real copy starts, or holds a copy
+ * until the push's own copy waits on the tag's lock, and events are delivered one after another in
+ * every order. Then the input the copier must not trust: a pair
  * outside the mapping, tags no image reference can carry, exclusion filters next to files that
  * match them.
  */
@@ -68,7 +69,13 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     return pushed;
   }
 
-  const copy = (source: string, target: string, tag: string, digest: string): Promise<RunResult> =>
+  const copy = (
+    source: string,
+    target: string,
+    tag: string,
+    digest: string,
+    env: Record<string, string> = {},
+  ): Promise<RunResult> =>
     world.run(
       [
         "copy",
@@ -81,7 +88,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         "--digest",
         digest,
       ],
-      mapOf(source, target),
+      { ...mapOf(source, target), ...env },
     );
 
   async function realTool(name: string): Promise<string> {
@@ -190,6 +197,109 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       expect(event.code, event.stderr).to.equal(0);
       expect(event.lines.map((entry) => [entry.result, entry.digest])).to.deep.equal([
         ["unchanged", late.digest],
+      ]);
+    });
+  });
+
+  describe("two copies of one tag at once", () => {
+    /**
+     * A PATH whose `skopeo`, on the first `skopeo copy` (copy A's, made under the tag's lock after
+     * A read the source tag), pushes `image` to source/repository:tag, starts that push event's
+     * `ecr-sync.sh copy --digest` (copy B) in the background, and waits until B is blocked on
+     * `lockFile` (a waiter on its inode in /proc/locks) or has ended, at most 20 s; only then does
+     * it exec the real skopeo for A. It writes how the wait ended (blocked, ended, timeout) to
+     * DIR/waited and B's output to DIR/nested.*. B starts with every descriptor above 2 closed:
+     * it must not inherit A's open lock file, whose lock would then outlive A.
+     */
+    async function raceDuringFirstCopy(a: {
+      image: BuiltImage;
+      source: string;
+      target: string;
+      tag: string;
+      lockFile: string;
+    }): Promise<{ path: string; dir: string }> {
+      const dir = join(scratch, unique("bin"));
+      await mkdir(dir);
+      const refName = unique("racing-push");
+      await world.layout.name(a.image, refName);
+      const skopeo = await realTool("skopeo");
+      const wrapper = [
+        "#!/bin/bash",
+        `if [ "$1" = copy ] && mkdir '${dir}/pushed' 2>/dev/null; then`,
+        `  '${skopeo}' copy --quiet --all --preserve-digests --dest-tls-verify=false` +
+          ` --dest-creds 'AWS:${ecrPassword(SOURCE_ACCOUNT)}'` +
+          ` 'oci:${world.layout.dir}:${refName}' 'docker://${world.source.host}/${a.source}:${a.tag}' || exit 97`,
+        "  (",
+        '    for fd in /proc/self/fd/*; do if [ "${fd##*/}" -gt 2 ]; then eval "exec ${fd##*/}>&-"; fi; done',
+        `    bash '${SCRIPT}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
+          ` --tag '${a.tag}' --digest '${a.image.digest}' >'${dir}/nested.out' 2>'${dir}/nested.err'`,
+        // Written whole, then renamed: whoever sees nested.code sees B's exit status in it.
+        `    echo $? >'${dir}/nested.code.part' && mv '${dir}/nested.code.part' '${dir}/nested.code'`,
+        "  ) </dev/null >/dev/null 2>&1 &",
+        `  inode="$(stat -L -c %i '${a.lockFile}')" || exit 98`,
+        "  waited=timeout",
+        "  for _ in $(seq 200); do # 200 × 0.1 s: 20 s at most",
+        '    if grep -Eq "^[0-9]+: -> FLOCK .* [0-9a-f]+:[0-9a-f]+:${inode} " /proc/locks; then',
+        "      waited=blocked",
+        "      break",
+        "    fi",
+        `    if [ -e '${dir}/nested.code' ]; then`,
+        "      waited=ended",
+        "      break",
+        "    fi",
+        "    sleep 0.1",
+        "  done",
+        `  echo "\${waited}" >'${dir}/waited'`,
+        "fi",
+        `exec '${skopeo}' "$@"`,
+        "",
+      ].join("\n");
+      await writeFile(join(dir, "skopeo"), wrapper);
+      await chmod(join(dir, "skopeo"), 0o755);
+      return { path: `${dir}:${process.env.PATH ?? ""}`, dir };
+    }
+
+    /** DIR/nested.code once copy B has ended: polled, at most `seconds`. */
+    async function nestedCode(dir: string, seconds: number): Promise<string> {
+      for (let waited = 0; ; waited += 100) {
+        const code = await readFile(join(dir, "nested.code"), "utf8").catch(() => undefined);
+        if (code !== undefined) return code.trim();
+        if (waited >= seconds * 1000) throw new Error(`copy B did not end within ${seconds} s`);
+        await new Promise((resolvePromise) => setTimeout(resolvePromise, 100));
+      }
+    }
+
+    it("take turns on the tag's lock: a push during a copy, and its own copy, are not undone by the copy that read first", async () => {
+      const { source, target } = await pair();
+      const tag = "release";
+      const d1 = await push(source, tag);
+      const d2 = await world.layout.addImage({ layers: [{ size: 8 * 1024 }], label: unique("racing") });
+      const lockFile = join(world.lockDir, `${target}:${tag}.lock`);
+      const { path, dir } = await raceDuringFirstCopy({ image: d2, source, target, tag, lockFile });
+
+      const a = await copy(source, target, tag, d1.digest, { PATH: path });
+      const bCode = await nestedCode(dir, 30);
+      const b = (await readFile(join(dir, "nested.out"), "utf8")).trim();
+      const bErr = await readFile(join(dir, "nested.err"), "utf8");
+
+      expect(await world.source.digestOf(source, tag), "the source tag after the push").to.equal(d2.digest);
+      expect(
+        await world.target.digestOf(target, tag),
+        `the target tag after both copies (copy A's ${d1.digest} would be a move back)`,
+      ).to.equal(d2.digest);
+      expect((await readFile(join(dir, "waited"), "utf8")).trim(), "how A's skopeo waited for B").to.equal(
+        "blocked",
+      );
+      expect(a.code, a.stderr).to.equal(0);
+      expect(a.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", d1.digest]]);
+      expect(bCode, bErr).to.equal("0");
+      expect(b.split("\n").map((line) => JSON.parse(line) as Record<string, string>)).to.deep.equal([
+        {
+          result: "copied",
+          source: `${world.source.host}/${source}:${tag}`,
+          target: `${world.target.host}/${target}:${tag}`,
+          digest: d2.digest,
+        },
       ]);
     });
   });
