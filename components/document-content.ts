@@ -228,7 +228,8 @@ export function syncDocumentParameters(): Record<string, DocumentParameter> {
     },
     [SYNC_PARAMETERS.digest]: {
       type: "String",
-      description: "The digest the tag pointed to when it was pushed; the copy refuses any other.",
+      description:
+        "The digest the tag pointed to when it was pushed. If the tag names another digest now, that one is copied (superseded) and this one is never written.",
       allowedPattern: IMAGE_DIGEST_PATTERN,
       minChars: 71,
       maxChars: 71,
