@@ -536,7 +536,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       expect(await world.target.tags(target)).to.deep.equal(["v1"]);
     });
 
-    it("still fails the reconcile (exit 1) on an immutable-tag conflict next to an unsupported tag", async () => {
+    it("still fails the reconcile (exit 6, the conflict's code) on an immutable-tag conflict next to an unsupported tag", async () => {
       const { source, target } = await pair();
       const pinned = { source: unique("kuali-coeus"), target: unique("coeus-immutable") };
       await world.createTargetRepository(pinned.target, "IMMUTABLE");
@@ -549,7 +549,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       const result = await world.run(["reconcile"], {
         ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target, [pinned.source]: pinned.target }),
       });
-      expect(result.code, result.stderr).to.equal(1);
+      expect(result.code, result.stderr).to.equal(6);
       expect(result.lines.map((line) => line.result).sort()).to.deep.equal(
         ["copied", "copied", "failed", "unsupported"].sort(),
       );
@@ -611,7 +611,8 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       const expected = [
         "copy immutable dev-feature: exit 0 copied",
         "copy mutable dev-feature: exit 6 failed",
-        "reconcile: exit 1",
+        // Every failed image failed for one reason, an immutable-tag conflict: the reconcile exits 6.
+        "reconcile: exit 6",
         ...TAGS.map((tag) => {
           // IMMUTABLE_WITH_EXCLUSION: the filters name the mutable tags; MUTABLE_WITH_EXCLUSION the immutable.
           const immutableSide = tag === "dev-feature" ? "unchanged" : excluded(tag) ? "copied" : "failed";
