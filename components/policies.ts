@@ -192,8 +192,9 @@ export function workerSsmAgentPolicy(): PolicyDocument {
 /**
  * The legacy account's target role trusts the css account, but only when the caller is the worker
  * role (aws:PrincipalArn) and its credentials are the ones EC2 delivered to the worker instance
- * (ec2:SourceInstanceArn, which AWS attaches to every request signed with an instance role's
- * session). So another instance started with the worker's instance profile, or the worker role
+ * (ec2:SourceInstanceArn, which AWS documents as present whenever the role session was created by
+ * an EC2 instance; that it reaches AssumeRole's trust evaluation is inferred, and the first deploy
+ * confirms it: docs/security.md). So another instance started with the worker's instance profile, or the worker role
  * assumed in any other way, is refused. A condition on aws:PrincipalArn, not the role ARN as
  * principal: IAM replaces a role principal with an opaque id when that role is deleted, so a
  * re-created worker role would lose access; the condition keeps matching by ARN.
