@@ -81,8 +81,10 @@ export function createSsmDocuments(
         targetType: "/AWS::EC2::Instance",
         content: pulumi
           .all([args.syncScript, environment])
+          // Compact: SSM's 64 KiB limit counts the content as sent, and indentation would add a
+          // dozen bytes to every line of the script (buildScriptDocument checks this same text).
           .apply(([script, env]) =>
-            JSON.stringify(build({ script, scriptPath: args.syncScriptPath, environment: env }), null, 2),
+            JSON.stringify(build({ script, scriptPath: args.syncScriptPath, environment: env })),
           ),
       },
       { parent },

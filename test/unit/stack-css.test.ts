@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { bundleHandler } from "../../lambda/bundle";
-import { CommandDocument } from "../../components/document-content";
+import { CommandDocument, MAX_DOCUMENT_BYTES } from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
 import { PolicyDocument } from "../../components/policies";
@@ -294,6 +294,13 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(commands.at(-1)).to.equal(
       `bash "$ecr_sync_dir/script.sh" 'copy' '--source-repository' '{{sourceRepository}}' '--target-repository' '{{targetRepository}}' '--tag' '{{tag}}' '--digest' '{{digest}}'`,
     );
+  });
+
+  it("renders each SSM document within SSM's 64 KiB, counting the content exactly as it is sent", () => {
+    for (const name of ["ecr-sync-sync-document", "ecr-sync-reconcile-document"]) {
+      const content = resource(css, T.document, name).inputs.content as string;
+      expect(Buffer.byteLength(content), name).to.be.at.most(MAX_DOCUMENT_BYTES);
+    }
   });
 
   it("exports what the legacy stack and operators need, consistent with the resources", () => {
