@@ -3,6 +3,7 @@ import { createAlerting } from "./alerting";
 import { repositoryArn } from "./arns";
 import { createDeadLetterQueue, createDeadLetterQueuePolicy } from "./dead-letters";
 import { createLogs } from "./logs";
+import { createMetricFilters } from "./metrics";
 import { createPushTrigger, pushTriggerName } from "./push-trigger";
 import { backfillCommand, createReconcileSchedule } from "./reconcile-schedule";
 import { createSsmDocuments } from "./ssm-documents";
@@ -141,6 +142,11 @@ export class SourceSync extends pulumi.ComponentResource {
         deadLetterQueueArn: deadLetters.queue.arn,
         delivery: deadLetters.delivery,
       },
+      this,
+    );
+    createMetricFilters(
+      name,
+      { commandLogGroupName: logs.commandLogGroup.name, functionLogGroupName: logs.functionLogGroup.name },
       this,
     );
     const alerting = createAlerting(

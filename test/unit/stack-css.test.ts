@@ -37,6 +37,7 @@ const T = {
   topic: "aws:sns/topic:Topic",
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   schedule: "aws:scheduler/schedule:Schedule",
 };
@@ -92,6 +93,16 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.target} ecr-sync-command-failed-target`,
         `${T.alarm} ecr-sync-dead-letters-alarm`,
         `${T.alarm} ecr-sync-function-errors-alarm`,
+        // Seeing it work (test/unit/stack-metrics.test.ts).
+        ...[
+          "copied",
+          "failed",
+          "superseded",
+          "latency",
+          "reconcileHealed",
+          "reconcileRuns",
+          "invalidDecisions",
+        ].map((metric) => `${T.metricFilter} ecr-sync-metric-${metric}`),
         // Gaps heal.
         `${T.document} ecr-sync-reconcile-document`,
         `${T.scheduleGroup} ecr-sync-reconcile-group`,
