@@ -46,6 +46,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     workerAmiParameter: s.workerAmiParameter,
     logRetentionDays: s.logRetentionDays,
     alertEmail: s.alertEmail,
+    latencyAlarmSeconds: s.latencyAlarmSeconds,
     reconcileSchedule: s.reconcileSchedule,
   });
   return {

@@ -44,6 +44,8 @@ export interface SourceSyncArgs {
   readonly logRetentionDays: pulumi.Input<number>;
   /** An address the alert topic e-mails (the subscription must be confirmed); `undefined`: none. */
   readonly alertEmail: string | undefined;
+  /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
+  readonly latencyAlarmSeconds: number;
   /**
    * When the worker runs `ecr-sync.sh reconcile`: an EventBridge Scheduler expression (rate(…) or
    * cron(…), UTC), or `undefined` for no schedule (the reconcile document stays, for backfills).
@@ -159,6 +161,10 @@ export class SourceSync extends pulumi.ComponentResource {
         functionName: pushTrigger.function.name,
         delivery: deadLetters.delivery,
         alertEmail: args.alertEmail,
+        instanceId: worker.instance.id,
+        region: args.region,
+        latencyAlarmSeconds: args.latencyAlarmSeconds,
+        reconcileSchedule: args.reconcileSchedule,
       },
       this,
     );

@@ -93,6 +93,11 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.target} ecr-sync-command-failed-target`,
         `${T.alarm} ecr-sync-dead-letters-alarm`,
         `${T.alarm} ecr-sync-function-errors-alarm`,
+        `${T.alarm} ecr-sync-invalid-events-alarm`,
+        `${T.alarm} ecr-sync-latency-alarm`,
+        `${T.alarm} ecr-sync-no-reconcile-alarm`,
+        `${T.alarm} ecr-sync-worker-system-check-alarm`,
+        `${T.alarm} ecr-sync-worker-instance-check-alarm`,
         // Seeing it work (test/unit/stack-metrics.test.ts).
         ...[
           "copied",
