@@ -71,6 +71,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     reconcileScheduleName: sync.reconcileScheduleName,
     commandFailedRuleName: sync.commandFailedRuleName,
     alertTopicArn: sync.alertTopicArn,
+    dashboardUrl: sync.dashboardUrl,
     deadLetterQueueUrl: sync.deadLetterQueueUrl,
     backfillCommand: sync.backfillCommand,
   };

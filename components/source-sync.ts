@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createAlerting } from "./alerting";
 import { repositoryArn } from "./arns";
+import { createDashboard } from "./dashboard";
 import { createDeadLetterQueue, createDeadLetterQueuePolicy } from "./dead-letters";
 import { createLogs } from "./logs";
 import { createMetricFilters } from "./metrics";
@@ -87,6 +88,8 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly deadLetterQueueArn: pulumi.Output<string>;
   public readonly alertTopicArn: pulumi.Output<string>;
   public readonly commandFailedRuleName: pulumi.Output<string>;
+  /** The CloudWatch dashboard's console URL. */
+  public readonly dashboardUrl: pulumi.Output<string>;
   /** The `aws ssm send-command` that starts a reconcile (backfill) now. */
   public readonly backfillCommand: pulumi.Output<string>;
 
@@ -180,6 +183,19 @@ export class SourceSync extends pulumi.ComponentResource {
       },
       this,
     );
+    const dashboard = createDashboard(
+      name,
+      {
+        region: args.region,
+        commandLogGroupName: logs.commandLogGroup.name,
+        functionName: pushTrigger.function.name,
+        deadLetterQueueName: deadLetters.queue.name,
+        instanceId: worker.instance.id,
+        latencyAlarmSeconds: args.latencyAlarmSeconds,
+        alarmArns: alerting.alarmArns,
+      },
+      this,
+    );
     createDeadLetterQueuePolicy(
       name,
       {
@@ -214,6 +230,7 @@ export class SourceSync extends pulumi.ComponentResource {
     this.deadLetterQueueArn = deadLetters.queue.arn;
     this.alertTopicArn = alerting.topic.arn;
     this.commandFailedRuleName = alerting.commandFailedRule.name;
+    this.dashboardUrl = dashboard.url;
     this.backfillCommand = pulumi
       .all([args.region, documents.reconcileDocument.name, worker.instance.id, logs.commandLogGroup.name])
       .apply(([region, documentName, instanceId, logGroupName]) =>
@@ -243,6 +260,7 @@ export class SourceSync extends pulumi.ComponentResource {
       deadLetterQueueArn: this.deadLetterQueueArn,
       alertTopicArn: this.alertTopicArn,
       commandFailedRuleName: this.commandFailedRuleName,
+      dashboardUrl: this.dashboardUrl,
       backfillCommand: this.backfillCommand,
     });
   }

@@ -38,6 +38,7 @@ const T = {
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
   metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   schedule: "aws:scheduler/schedule:Schedule",
 };
@@ -98,7 +99,7 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.alarm} ecr-sync-no-reconcile-alarm`,
         `${T.alarm} ecr-sync-worker-system-check-alarm`,
         `${T.alarm} ecr-sync-worker-instance-check-alarm`,
-        // Seeing it work (test/unit/stack-metrics.test.ts).
+        // Seeing it work (test/unit/dashboard.test.ts).
         ...[
           "copied",
           "failed",
@@ -108,6 +109,7 @@ describe("css stack (SourceSync under mocks)", function () {
           "reconcileRuns",
           "invalidDecisions",
         ].map((metric) => `${T.metricFilter} ecr-sync-metric-${metric}`),
+        `${T.dashboard} ecr-sync-dashboard`,
         // Gaps heal.
         `${T.document} ecr-sync-reconcile-document`,
         `${T.scheduleGroup} ecr-sync-reconcile-group`,
@@ -335,6 +337,8 @@ describe("css stack (SourceSync under mocks)", function () {
       reconcileScheduleName: "ecr-sync-reconcile",
       commandFailedRuleName: "ecr-sync-command-failed",
       alertTopicArn: `arn:aws:sns:us-east-1:${CSS}:ecr-sync-alerts`,
+      dashboardUrl:
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ecr-sync",
       deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${CSS}/ecr-sync-dead-letters`,
       backfillCommand:
         "aws ssm send-command --region us-east-1 --document-name ecr-sync-reconcile" +
