@@ -46,6 +46,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     workerAmiParameter: s.workerAmiParameter,
     logRetentionDays: s.logRetentionDays,
     alertEmail: s.alertEmail,
+    latencyAlarmSeconds: s.latencyAlarmSeconds,
     reconcileSchedule: s.reconcileSchedule,
   });
   return {
@@ -70,6 +71,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     reconcileScheduleName: sync.reconcileScheduleName,
     commandFailedRuleName: sync.commandFailedRuleName,
     alertTopicArn: sync.alertTopicArn,
+    dashboardUrl: sync.dashboardUrl,
     deadLetterQueueUrl: sync.deadLetterQueueUrl,
     backfillCommand: sync.backfillCommand,
   };

@@ -1,12 +1,13 @@
 /**
  * Failures reach a person: the alert topic (with an optional e-mail subscription), the rule that
- * sends it every sync or reconcile command that ended badly, and two alarms (anything in the
- * dead-letter queue, any error of the push trigger), which notify when they fire and when they
- * clear. What to do with each alert: docs/runbook.md.
+ * sends it every sync or reconcile command that ended badly, and the alarms (dead letters, push
+ * trigger errors, invalid events, latency, the reconcile heartbeat, the worker's status checks),
+ * which notify when they fire and when they clear. What to do with each alert: docs/runbook.md.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Delivery } from "./dead-letters";
+import { METRIC_NAMESPACE, METRICS } from "./metrics";
 import { commandFailureEventPattern } from "./patterns";
 import { alertTopicPolicy } from "./policies";
 
@@ -36,6 +37,32 @@ export function commandFailureNotice(logGroupName: string): {
   };
 }
 
+/** The latency alarm: the 90th percentile over 15-minute periods, one period above the threshold. */
+export const LATENCY_ALARM = { extendedStatistic: "p90", period: 900, evaluationPeriods: 1 } as const;
+
+/** The reconcile heartbeat's floor: a daily schedule, plus two hours for a slow run and jitter. */
+export const HEARTBEAT_MIN_HOURS = 26;
+/** CloudWatch evaluates at most 7 days (hourly periods × evaluation periods). */
+const HEARTBEAT_MAX_HOURS = 168;
+
+/**
+ * How many hours without a finished reconcile raise the heartbeat alarm: 26, or for a `rate(…)`
+ * schedule less often than daily, its interval plus two hours (so `rate(2 days)` does not alarm
+ * every other day); at most 168. A `cron(…)` gets 26: one that runs less often than daily needs
+ * the alarm's evaluation periods raised by hand (docs/runbook.md#no-reconcile).
+ */
+export function heartbeatHours(scheduleExpression: string): number {
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(scheduleExpression.trim());
+  if (rate === null) return HEARTBEAT_MIN_HOURS;
+  const hours = Number(rate[1]) * { minute: 1 / 60, hour: 1, day: 24 }[rate[2] as "minute" | "hour" | "day"];
+  return Math.min(HEARTBEAT_MAX_HOURS, Math.max(HEARTBEAT_MIN_HOURS, Math.ceil(hours) + 2));
+}
+
+/** The action that moves an impaired instance to new hardware (CloudWatch action based recovery). */
+export function recoverActionArn(region: string): string {
+  return `arn:aws:automate:${region}:ec2:recover`;
+}
+
 export interface AlertingArgs {
   /** The documents whose failed commands are alerted on. */
   readonly syncDocumentName: pulumi.Output<string>;
@@ -50,11 +77,21 @@ export interface AlertingArgs {
   readonly delivery: Delivery;
   /** An address the topic e-mails; `undefined`: no subscription. */
   readonly alertEmail: string | undefined;
+  /** The worker, whose status checks raise alarms. */
+  readonly instanceId: pulumi.Output<string>;
+  /** The region, for the recover action's ARN. */
+  readonly region: pulumi.Input<string>;
+  /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
+  readonly latencyAlarmSeconds: number;
+  /** The reconcile schedule; `undefined` (off): no heartbeat alarm, since no run is expected. */
+  readonly reconcileSchedule: string | undefined;
 }
 
 export interface Alerting {
   readonly topic: aws.sns.Topic;
   readonly commandFailedRule: aws.cloudwatch.EventRule;
+  /** Every alarm, for the dashboard's alarm status widget. */
+  readonly alarmArns: pulumi.Output<string>[];
 }
 
 export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.Resource): Alerting {
@@ -88,18 +125,12 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
     { parent },
   );
 
-  // Both alarms fire on any datapoint above zero in five minutes, and notify when they clear.
-  const alarm = (
-    resourceName: string,
-    metric: Pick<
-      aws.cloudwatch.MetricAlarmArgs,
-      "name" | "alarmDescription" | "namespace" | "metricName" | "dimensions" | "statistic"
-    >,
-  ) =>
+  // By default an alarm fires on any datapoint above zero in five minutes, and notifies when it
+  // clears; each alarm below overrides what differs.
+  const alarm = (resourceName: string, args: aws.cloudwatch.MetricAlarmArgs) =>
     new aws.cloudwatch.MetricAlarm(
       resourceName,
       {
-        ...metric,
         period: 300,
         evaluationPeriods: 1,
         threshold: 0,
@@ -107,6 +138,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
         treatMissingData: "notBreaching",
         alarmActions: [topic.arn],
         okActions: [topic.arn],
+        ...args,
       },
       { parent },
     );
@@ -131,13 +163,92 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
     dimensions: { FunctionName: args.functionName },
     statistic: "Sum",
   });
+  const invalidEventsAlarm = alarm(`${name}-invalid-events-alarm`, {
+    name: `${name}-invalid-events`,
+    alarmDescription:
+      "ecr-sync: the push trigger received an event it can never act on (not what ECR sends); that push is not synced. Read the invalid lines in its log group. Runbook: docs/runbook.md#invalid-events",
+    namespace: METRIC_NAMESPACE,
+    metricName: METRICS.invalidDecisions,
+    statistic: "Sum",
+  });
+  const latencyAlarm = alarm(`${name}-latency-alarm`, {
+    name: `${name}-latency`,
+    alarmDescription: `ecr-sync: the 90th percentile of push-to-legacy latency (push to css until verified in legacy) over 15 minutes was above ${args.latencyAlarmSeconds} s. Runbook: docs/runbook.md#latency-high`,
+    namespace: METRIC_NAMESPACE,
+    metricName: METRICS.latency,
+    extendedStatistic: LATENCY_ALARM.extendedStatistic,
+    period: LATENCY_ALARM.period,
+    evaluationPeriods: LATENCY_ALARM.evaluationPeriods,
+    threshold: args.latencyAlarmSeconds,
+    // No copy in the period: nothing was slow.
+    treatMissingData: "notBreaching",
+  });
+  // The heartbeat: a reconcile's summary line every schedule interval. No line at all is the
+  // failure this alarm exists for (a stopped worker, an SSM agent offline, a schedule that never
+  // fires: nothing runs, so nothing fails), hence missing data is breaching.
+  const hours = args.reconcileSchedule === undefined ? undefined : heartbeatHours(args.reconcileSchedule);
+  const heartbeatAlarm =
+    hours === undefined
+      ? undefined
+      : alarm(`${name}-no-reconcile-alarm`, {
+          name: `${name}-no-reconcile`,
+          alarmDescription: `ecr-sync: no reconcile finished in ${hours} hours (schedule ${args.reconcileSchedule}): the worker, its SSM agent or the schedule is down, so lost events are not healed. Runbook: docs/runbook.md#no-reconcile`,
+          namespace: METRIC_NAMESPACE,
+          metricName: METRICS.reconcileRuns,
+          statistic: "Sum",
+          period: 3600,
+          evaluationPeriods: hours,
+          datapointsToAlarm: hours,
+          threshold: 1,
+          comparisonOperator: "LessThanThreshold",
+          treatMissingData: "breaching",
+        });
+  // EC2's simplified automatic recovery is on by default for supported instance types (t4g.small,
+  // the default worker, is one: EBS only, default tenancy) and moves the instance to new hardware
+  // when the *system* status check fails, but on its own schedule and silently (an AWS Health
+  // event only). The recover action below is CloudWatch action based recovery: it acts within
+  // minutes, covers a configured type simplified recovery does not support, and this alarm tells
+  // a person either way. A failing *instance* check (the OS: full disk, kernel panic, no network)
+  // is never recovered by AWS: it is alerted only.
+  const systemCheckAlarm = alarm(`${name}-worker-system-check-alarm`, {
+    name: `${name}-worker-system-check`,
+    alarmDescription:
+      "ecr-sync: the worker's system status check failed (AWS hardware or network); the recover action moves it to new hardware. Runbook: docs/runbook.md#worker-status-check",
+    namespace: "AWS/EC2",
+    metricName: "StatusCheckFailed_System",
+    dimensions: { InstanceId: args.instanceId },
+    statistic: "Maximum",
+    period: 60,
+    evaluationPeriods: 2,
+    alarmActions: [pulumi.output(args.region).apply(recoverActionArn), topic.arn],
+  });
+  const instanceCheckAlarm = alarm(`${name}-worker-instance-check-alarm`, {
+    name: `${name}-worker-instance-check`,
+    alarmDescription:
+      "ecr-sync: the worker's instance status check failed (its operating system: disk, memory, network); AWS does not recover this. Runbook: docs/runbook.md#worker-status-check",
+    namespace: "AWS/EC2",
+    metricName: "StatusCheckFailed_Instance",
+    dimensions: { InstanceId: args.instanceId },
+    statistic: "Maximum",
+    period: 60,
+    evaluationPeriods: 3,
+  });
+  const alarms = [
+    deadLetterAlarm,
+    functionErrorsAlarm,
+    invalidEventsAlarm,
+    latencyAlarm,
+    ...(heartbeatAlarm === undefined ? [] : [heartbeatAlarm]),
+    systemCheckAlarm,
+    instanceCheckAlarm,
+  ];
 
   new aws.sns.TopicPolicy(
     `${name}-alerts-policy`,
     {
       arn: topic.arn,
       policy: pulumi
-        .all([topic.arn, commandFailedRule.arn, deadLetterAlarm.arn, functionErrorsAlarm.arn])
+        .all([topic.arn, commandFailedRule.arn, ...alarms.map((a) => a.arn)])
         .apply(([topicArn, ruleArn, ...alarmArns]) =>
           JSON.stringify(alertTopicPolicy({ topicArn, ruleArns: [ruleArn], alarmArns })),
         ),
@@ -151,5 +262,5 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
       { parent },
     );
   }
-  return { topic, commandFailedRule };
+  return { topic, commandFailedRule, alarmArns: alarms.map((a) => a.arn) };
 }

@@ -24,6 +24,7 @@ export const CONFIG_KEYS = [
   "logRetentionDays",
   "alertEmail",
   "reconcileSchedule",
+  "latencyAlarmSeconds",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -47,11 +48,13 @@ export const CONFIG_KEY_SCOPE: Readonly<Record<ConfigKey, KeyScope>> = {
   logRetentionDays: "source",
   alertEmail: "source",
   reconcileSchedule: "source",
+  latencyAlarmSeconds: "source",
 };
 
 /**
  * The default of every optional key; a key without one here is required (on the stacks its scope
- * names). `""` means "none": no subnet chosen (a default subnet is used), no e-mail subscription.
+ * names). `""` means "none": no subnet chosen (a default subnet is used). alertEmail has none on
+ * purpose: a css stack must say where alerts go (an address, or `none`), components/config-values.ts.
  */
 export const CONFIG_DEFAULTS = {
   sourceStack: "organization/ecr-sync/css",
@@ -60,8 +63,8 @@ export const CONFIG_DEFAULTS = {
   workerSubnetId: "",
   workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
   logRetentionDays: 90,
-  alertEmail: "",
   reconcileSchedule: "rate(1 day)",
+  latencyAlarmSeconds: 900,
 } as const satisfies Partial<Record<ConfigKey, string | number>>;
 
 /** A key as the user writes it: `ecr-sync:alertEmail`. */

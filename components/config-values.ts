@@ -109,17 +109,49 @@ export function parseRetention(text: string, problems: string[]): number {
 const EMAIL =
   /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 
-/** `undefined` (no e-mail subscription) or one address. */
+/** The `alertEmail` value that says, on purpose, that no address is subscribed here. */
+export const ALERT_EMAIL_NONE = "none";
+
+const ALERT_EMAIL_CHOICES =
+  `set it to one e-mail address the alert topic mails (e.g. kuali-oncall@example.edu), ` +
+  `or to ${ALERT_EMAIL_NONE} if another endpoint (chat, paging) is subscribed to the alertTopicArn output by hand`;
+
+/**
+ * Where alerts go, required on a css stack so that nobody deploys an alert topic without a
+ * reader by accident: one address, or `none` (returned as `undefined`: no e-mail subscription).
+ */
 export function parseAlertEmail(text: string | undefined, problems: string[]): string | undefined {
-  if (text === undefined) return undefined;
+  if (text === undefined || text.trim() === "") {
+    problems.push(`${key("alertEmail")} is missing: ${ALERT_EMAIL_CHOICES}`);
+    return undefined;
+  }
   const address = text.trim();
+  if (address === ALERT_EMAIL_NONE) return undefined;
   if (address.length > 254 || !EMAIL.test(address)) {
     problems.push(
-      `${key("alertEmail")}: ${shown(text)} is not one e-mail address (e.g. kuali-oncall@example.edu); set a single address, or leave it unset for no e-mail subscription`,
+      `${key("alertEmail")}: ${shown(text)} is neither one e-mail address nor ${ALERT_EMAIL_NONE}: ${ALERT_EMAIL_CHOICES}`,
     );
     return undefined;
   }
   return address;
+}
+
+/** The latency alarm's bounds: under a minute alarms on ordinary copies; over a day never helps. */
+export const LATENCY_ALARM_SECONDS = { min: 60, max: 86400 } as const;
+
+/** The latency (push to verified in legacy, seconds) above which the latency alarm fires. */
+export function parseLatencyAlarmSeconds(text: string, problems: string[]): number {
+  const seconds = Number(text.trim());
+  if (
+    !/^\d+$/.test(text.trim()) ||
+    seconds < LATENCY_ALARM_SECONDS.min ||
+    seconds > LATENCY_ALARM_SECONDS.max
+  ) {
+    problems.push(
+      `${key("latencyAlarmSeconds")}: ${shown(text)} is not a whole number of seconds from ${LATENCY_ALARM_SECONDS.min} to ${LATENCY_ALARM_SECONDS.max} (e.g. 900, 15 minutes)`,
+    );
+  }
+  return seconds;
 }
 
 const RATE = /^rate\((\d+) (minutes?|hours?|days?)\)$/;

@@ -16,6 +16,7 @@ import {
   checkStackName,
   checkWorkerImage,
   parseAlertEmail,
+  parseLatencyAlarmSeconds,
   parseAllowedAccountIds,
   parseReconcileSchedule,
   parseRetention,
@@ -86,8 +87,10 @@ export interface SourceSettings extends CommonSettings {
   /** The public SSM parameter that names the worker's AMI. */
   readonly workerAmiParameter: string;
   readonly logRetentionDays: number;
-  /** Where alerts are e-mailed (an SNS e-mail subscription); `undefined`: no subscription. */
+  /** Where alerts are e-mailed (an SNS e-mail subscription); `undefined`: `none`, no subscription. */
   readonly alertEmail: string | undefined;
+  /** The latency (push to verified in legacy, seconds) above which the latency alarm fires. */
+  readonly latencyAlarmSeconds: number;
   /** An EventBridge Scheduler expression (rate(…) or cron(…)) for the reconcile; `undefined`: off. */
   readonly reconcileSchedule: string | undefined;
 }
@@ -215,6 +218,7 @@ function sourceSettings(value: ValueOf, problems: string[]): Omit<SourceSettings
     logRetentionDays: parseRetention(value("logRetentionDays")!, problems),
     alertEmail: parseAlertEmail(value("alertEmail"), problems),
     reconcileSchedule: parseReconcileSchedule(value("reconcileSchedule")!, problems),
+    latencyAlarmSeconds: parseLatencyAlarmSeconds(value("latencyAlarmSeconds")!, problems),
   };
 }
 

@@ -1,8 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createAlerting } from "./alerting";
 import { repositoryArn } from "./arns";
+import { createDashboard } from "./dashboard";
 import { createDeadLetterQueue, createDeadLetterQueuePolicy } from "./dead-letters";
 import { createLogs } from "./logs";
+import { createMetricFilters } from "./metrics";
 import { createPushTrigger, pushTriggerName } from "./push-trigger";
 import { backfillCommand, createReconcileSchedule } from "./reconcile-schedule";
 import { createSsmDocuments } from "./ssm-documents";
@@ -43,6 +45,8 @@ export interface SourceSyncArgs {
   readonly logRetentionDays: pulumi.Input<number>;
   /** An address the alert topic e-mails (the subscription must be confirmed); `undefined`: none. */
   readonly alertEmail: string | undefined;
+  /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
+  readonly latencyAlarmSeconds: number;
   /**
    * When the worker runs `ecr-sync.sh reconcile`: an EventBridge Scheduler expression (rate(…) or
    * cron(…), UTC), or `undefined` for no schedule (the reconcile document stays, for backfills).
@@ -84,6 +88,8 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly deadLetterQueueArn: pulumi.Output<string>;
   public readonly alertTopicArn: pulumi.Output<string>;
   public readonly commandFailedRuleName: pulumi.Output<string>;
+  /** The CloudWatch dashboard's console URL. */
+  public readonly dashboardUrl: pulumi.Output<string>;
   /** The `aws ssm send-command` that starts a reconcile (backfill) now. */
   public readonly backfillCommand: pulumi.Output<string>;
 
@@ -143,6 +149,11 @@ export class SourceSync extends pulumi.ComponentResource {
       },
       this,
     );
+    createMetricFilters(
+      name,
+      { commandLogGroupName: logs.commandLogGroup.name, functionLogGroupName: logs.functionLogGroup.name },
+      this,
+    );
     const alerting = createAlerting(
       name,
       {
@@ -153,6 +164,10 @@ export class SourceSync extends pulumi.ComponentResource {
         functionName: pushTrigger.function.name,
         delivery: deadLetters.delivery,
         alertEmail: args.alertEmail,
+        instanceId: worker.instance.id,
+        region: args.region,
+        latencyAlarmSeconds: args.latencyAlarmSeconds,
+        reconcileSchedule: args.reconcileSchedule,
       },
       this,
     );
@@ -165,6 +180,19 @@ export class SourceSync extends pulumi.ComponentResource {
         commandLogGroupName: logs.commandLogGroup.name,
         deadLetterQueueArn: deadLetters.queue.arn,
         delivery: deadLetters.delivery,
+      },
+      this,
+    );
+    const dashboard = createDashboard(
+      name,
+      {
+        region: args.region,
+        commandLogGroupName: logs.commandLogGroup.name,
+        functionName: pushTrigger.function.name,
+        deadLetterQueueName: deadLetters.queue.name,
+        instanceId: worker.instance.id,
+        latencyAlarmSeconds: args.latencyAlarmSeconds,
+        alarmArns: alerting.alarmArns,
       },
       this,
     );
@@ -202,6 +230,7 @@ export class SourceSync extends pulumi.ComponentResource {
     this.deadLetterQueueArn = deadLetters.queue.arn;
     this.alertTopicArn = alerting.topic.arn;
     this.commandFailedRuleName = alerting.commandFailedRule.name;
+    this.dashboardUrl = dashboard.url;
     this.backfillCommand = pulumi
       .all([args.region, documents.reconcileDocument.name, worker.instance.id, logs.commandLogGroup.name])
       .apply(([region, documentName, instanceId, logGroupName]) =>
@@ -231,6 +260,7 @@ export class SourceSync extends pulumi.ComponentResource {
       deadLetterQueueArn: this.deadLetterQueueArn,
       alertTopicArn: this.alertTopicArn,
       commandFailedRuleName: this.commandFailedRuleName,
+      dashboardUrl: this.dashboardUrl,
       backfillCommand: this.backfillCommand,
     });
   }

@@ -29,6 +29,7 @@ export const CSS_OUTPUTS = {
   reconcileScheduleName: "The reconcile schedule; absent when the schedule is off.",
   commandFailedRuleName: "The EventBridge rule for sync and reconcile commands that ended badly.",
   alertTopicArn: "The SNS topic alerts go to.",
+  dashboardUrl: "The CloudWatch dashboard: latency, copies, failures, heals, the worker's health.",
   deadLetterQueueUrl: "The queue of events nobody could act on.",
   backfillCommand: "The `aws ssm send-command` that starts a reconcile now.",
 } as const;

@@ -27,6 +27,11 @@ const PURPOSES: Readonly<Record<string, Purpose>> = {
   "aws:sns/topicSubscription:TopicSubscription": (i) =>
     `sends the topic's messages by ${i.protocol} to ${i.endpoint}`,
   "aws:scheduler/scheduleGroup:ScheduleGroup": (i) => `schedule group ${i.name}`,
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter": (i) => {
+    const metric = i.metricTransformation as { namespace?: string; name?: string } | undefined;
+    return `publishes ${metric?.namespace}/${metric?.name} from ${i.logGroupName} lines matching ${i.pattern}`;
+  },
+  "aws:cloudwatch/dashboard:Dashboard": (i) => `CloudWatch dashboard ${i.dashboardName}`,
 };
 
 /** What a resource is for, in one line. */

@@ -199,6 +199,17 @@ export const RESOURCE_MOCKS: Readonly<Record<string, ResourceMock>> = {
     ({ world, named }) => `arn:aws:cloudwatch:${world.region}:${world.account}:alarm:${named}`,
   ),
 
+  // The provider's id of a metric filter is its name.
+  "aws:cloudwatch/logMetricFilter:LogMetricFilter": ({ named }) => ({ id: named, computed: { name: named } }),
+
+  "aws:cloudwatch/dashboard:Dashboard": ({ inputs, world }) => {
+    const dashboardName = String(inputs.dashboardName);
+    return {
+      id: dashboardName,
+      computed: { dashboardArn: `arn:aws:cloudwatch::${world.account}:dashboard/${dashboardName}` },
+    };
+  },
+
   "aws:scheduler/scheduleGroup:ScheduleGroup": namedWithArn(
     ({ world, named }) => `arn:aws:scheduler:${world.region}:${world.account}:schedule-group/${named}`,
     () => ({ state: "ACTIVE" }),

@@ -122,9 +122,13 @@ describe("stack config keys (components/config-keys.ts)", () => {
           "aws:allowedAccountIds": ["730096353738"],
         }),
       );
-      expect(problems).to.have.length(1);
-      expect(problems[0]).to.include(
+      // Pulumi.css.yaml's alertEmail (css only, no default) is refused on a target stack too.
+      expect(problems).to.have.length(2);
+      expect(problems.find((p) => p.startsWith("ecr-sync:sourceStack"))).to.include(
         'ecr-sync:sourceStack is "organization/ecr-sync/css" (its default), this stack itself',
+      );
+      expect(problems.find((p) => p.startsWith("ecr-sync:alertEmail"))).to.include(
+        "only a source (css) stack reads it",
       );
     });
   });

@@ -28,6 +28,7 @@ describe("stack config (components/config.ts)", () => {
         logRetentionDays: 90,
         alertEmail: undefined,
         reconcileSchedule: "rate(1 day)",
+        latencyAlarmSeconds: 900,
       });
     });
 
@@ -246,10 +247,40 @@ describe("stack config (components/config.ts)", () => {
           rawFor("css", { "ecr-sync:alertEmail": bad }),
           "ecr-sync:alertEmail",
           JSON.stringify(bad),
-          "not one e-mail address",
-          "leave it unset",
+          "neither one e-mail address nor none",
+          "set it to one e-mail address",
+          "or to none if another endpoint",
         );
       }
+    });
+
+    it("a missing alertEmail, naming both choices (an address, or none)", () => {
+      for (const missing of [null, "", "  "]) {
+        expectProblem(
+          rawFor("css", { "ecr-sync:alertEmail": missing }),
+          "ecr-sync:alertEmail is missing",
+          "set it to one e-mail address",
+          "or to none if another endpoint (chat, paging) is subscribed to the alertTopicArn output",
+        );
+      }
+    });
+
+    it("a latencyAlarmSeconds that is not a whole number of seconds from 60 to 86400", () => {
+      for (const bad of ["59", "86401", "15m", "900.5", "-900", "0"]) {
+        expectProblem(
+          rawFor("css", { "ecr-sync:latencyAlarmSeconds": bad }),
+          "ecr-sync:latencyAlarmSeconds",
+          JSON.stringify(bad),
+          "not a whole number of seconds from 60 to 86400",
+        );
+      }
+      const seconds = (text: string) =>
+        (
+          parseStackConfig(rawFor("css", { "ecr-sync:latencyAlarmSeconds": text })) as {
+            latencyAlarmSeconds: number;
+          }
+        ).latencyAlarmSeconds;
+      expect([seconds("60"), seconds("1800"), seconds("86400")]).to.deep.equal([60, 1800, 86400]);
     });
 
     it("a reconcileSchedule Scheduler would refuse or that does not recur", () => {
@@ -283,7 +314,7 @@ describe("stack config (components/config.ts)", () => {
       expect(settings({ "ecr-sync:alertEmail": "kuali-oncall@example.edu" }).alertEmail).to.equal(
         "kuali-oncall@example.edu",
       );
-      expect(settings({ "ecr-sync:alertEmail": "" }).alertEmail).to.equal(undefined);
+      expect(settings({ "ecr-sync:alertEmail": "none" }).alertEmail).to.equal(undefined);
       for (const good of [
         "rate(1 day)",
         "rate(12 hours)",

@@ -59,6 +59,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         config: {
           "ecr-sync:alertEmail": "kuali-oncall@example.edu",
           "ecr-sync:reconcileSchedule": "cron(30 5 * * ? *)",
+          "ecr-sync:latencyAlarmSeconds": 1800,
         },
       }),
       renderStack("css", { config: { "ecr-sync:reconcileSchedule": "off" } }),
@@ -235,7 +236,101 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
       expect(alarm.inputs.alarmDescription).to.match(/ Runbook: docs\/runbook\.md#push-trigger-errors$/);
     });
 
-    it("lets only the failed-command rule and the two alarms publish to the topic, by aws:SourceArn", () => {
+    const alarmNamed = (r: Rendering, name: string) => resource(r, T.alarm, `ecr-sync-${name}-alarm`);
+    const WORKER = () => resource(css, T.instance, "ecr-sync-worker").id;
+
+    it("fires on any invalid event the push trigger logged, from the ecr-sync namespace", () => {
+      const alarm = alarmNamed(css, "invalid-events");
+      expect(alarm.inputs).to.deep.include({
+        ...common,
+        name: "ecr-sync-invalid-events",
+        namespace: "ecr-sync",
+        metricName: "InvalidEvents",
+        statistic: "Sum",
+      });
+      expect(alarm.inputs).not.to.have.property("dimensions");
+      expect(alarm.inputs.alarmDescription).to.match(/ Runbook: docs\/runbook\.md#invalid-events$/);
+    });
+
+    it("fires when the p90 latency of 15 minutes exceeds latencyAlarmSeconds (900 by default), no copy counting as fine", () => {
+      const alarm = alarmNamed(css, "latency");
+      expect(alarm.inputs).to.deep.include({
+        name: "ecr-sync-latency",
+        namespace: "ecr-sync",
+        metricName: "CopyLatency",
+        extendedStatistic: "p90",
+        period: 900,
+        evaluationPeriods: 1,
+        threshold: 900,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: [TOPIC_ARN],
+        okActions: [TOPIC_ARN],
+      });
+      expect(alarm.inputs).not.to.have.property("statistic");
+      expect(alarm.inputs.alarmDescription).to.match(
+        /above 900 s\. Runbook: docs\/runbook\.md#latency-high$/,
+      );
+      expect(alarmNamed(withEmailAndCron, "latency").inputs.threshold).to.equal(1800);
+    });
+
+    it("raises the heartbeat when no reconcile finished for 26 hourly periods, missing data breaching", () => {
+      const alarm = alarmNamed(css, "no-reconcile");
+      expect(alarm.inputs).to.deep.include({
+        name: "ecr-sync-no-reconcile",
+        namespace: "ecr-sync",
+        metricName: "ReconcileRuns",
+        statistic: "Sum",
+        period: 3600,
+        evaluationPeriods: 26,
+        datapointsToAlarm: 26,
+        threshold: 1,
+        comparisonOperator: "LessThanThreshold",
+        treatMissingData: "breaching",
+        alarmActions: [TOPIC_ARN],
+        okActions: [TOPIC_ARN],
+      });
+      expect(alarm.inputs.alarmDescription).to.match(/ Runbook: docs\/runbook\.md#no-reconcile$/);
+      // A cron schedule: the 26-hour floor; no schedule: no run is expected, so no heartbeat.
+      expect(alarmNamed(withEmailAndCron, "no-reconcile").inputs.evaluationPeriods).to.equal(26);
+      expect(resourcesOfType(scheduleOff, T.alarm).map((a) => a.name)).not.to.include(
+        "ecr-sync-no-reconcile-alarm",
+      );
+    });
+
+    it("recovers the worker on a failed system status check and alerts on both checks", () => {
+      const system = alarmNamed(css, "worker-system-check");
+      expect(system.inputs).to.deep.include({
+        name: "ecr-sync-worker-system-check",
+        namespace: "AWS/EC2",
+        metricName: "StatusCheckFailed_System",
+        dimensions: { InstanceId: WORKER() },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 2,
+        threshold: 0,
+        comparisonOperator: "GreaterThanThreshold",
+        treatMissingData: "notBreaching",
+        alarmActions: ["arn:aws:automate:us-east-1:ec2:recover", TOPIC_ARN],
+        okActions: [TOPIC_ARN],
+      });
+      const instance = alarmNamed(css, "worker-instance-check");
+      expect(instance.inputs).to.deep.include({
+        name: "ecr-sync-worker-instance-check",
+        namespace: "AWS/EC2",
+        metricName: "StatusCheckFailed_Instance",
+        dimensions: { InstanceId: WORKER() },
+        statistic: "Maximum",
+        period: 60,
+        evaluationPeriods: 3,
+        alarmActions: [TOPIC_ARN],
+        okActions: [TOPIC_ARN],
+      });
+      for (const a of [system, instance])
+        expect(a.inputs.alarmDescription).to.match(/ Runbook: docs\/runbook\.md#worker-status-check$/);
+    });
+
+    it("lets only the failed-command rule and the alarms publish to the topic, by aws:SourceArn", () => {
       const policy = resource(css, T.topicPolicy, "ecr-sync-alerts-policy");
       expect(policy.inputs.arn).to.equal(TOPIC_ARN);
       expect(jsonInput(policy, "policy")).to.deep.equal({
@@ -262,9 +357,16 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             Condition: {
               ArnEquals: {
                 "aws:SourceArn": [
-                  `arn:aws:cloudwatch:us-east-1:${CSS}:alarm:ecr-sync-dead-letters`,
-                  `arn:aws:cloudwatch:us-east-1:${CSS}:alarm:ecr-sync-push-trigger-errors`,
-                ],
+                  "dead-letters",
+                  "push-trigger-errors",
+                  "invalid-events",
+                  "latency",
+                  "no-reconcile",
+                  "worker-system-check",
+                  "worker-instance-check",
+                ]
+                  .map((alarm) => `arn:aws:cloudwatch:us-east-1:${CSS}:alarm:ecr-sync-${alarm}`)
+                  .sort(),
               },
             },
           },
@@ -274,7 +376,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
   });
 
   describe("the e-mail subscription", () => {
-    it("does not exist when no alertEmail is configured", () => {
+    it("does not exist when alertEmail is none", () => {
       expect(resourcesOfType(css, T.subscription)).to.deep.equal([]);
       expect(resourcesOfType(scheduleOff, T.subscription)).to.deep.equal([]);
     });
@@ -468,9 +570,18 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         "ecr-sync:alertEmail": "oncall at example.edu",
         "ecr-sync:reconcileSchedule": "rate(1 days)",
       });
-      expect(message).to.include('ecr-sync:alertEmail: "oncall at example.edu" is not one e-mail address');
+      expect(message).to.include(
+        'ecr-sync:alertEmail: "oncall at example.edu" is neither one e-mail address nor none',
+      );
       expect(message).to.include(
         'ecr-sync:reconcileSchedule: "rate(1 days)" is not accepted by EventBridge Scheduler: write "rate(1 day)"',
+      );
+    });
+
+    it("stops without alertEmail, naming the key and both choices", async () => {
+      const message = await errorOf({ "ecr-sync:alertEmail": null });
+      expect(message).to.include(
+        "ecr-sync:alertEmail is missing: set it to one e-mail address the alert topic mails (e.g. kuali-oncall@example.edu), or to none if another endpoint (chat, paging) is subscribed to the alertTopicArn output by hand",
       );
     });
   });

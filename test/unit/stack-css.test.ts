@@ -37,6 +37,8 @@ const T = {
   topic: "aws:sns/topic:Topic",
   topicPolicy: "aws:sns/topicPolicy:TopicPolicy",
   alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  metricFilter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+  dashboard: "aws:cloudwatch/dashboard:Dashboard",
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   schedule: "aws:scheduler/schedule:Schedule",
 };
@@ -92,6 +94,22 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.target} ecr-sync-command-failed-target`,
         `${T.alarm} ecr-sync-dead-letters-alarm`,
         `${T.alarm} ecr-sync-function-errors-alarm`,
+        `${T.alarm} ecr-sync-invalid-events-alarm`,
+        `${T.alarm} ecr-sync-latency-alarm`,
+        `${T.alarm} ecr-sync-no-reconcile-alarm`,
+        `${T.alarm} ecr-sync-worker-system-check-alarm`,
+        `${T.alarm} ecr-sync-worker-instance-check-alarm`,
+        // Seeing it work (test/unit/dashboard.test.ts).
+        ...[
+          "copied",
+          "failed",
+          "superseded",
+          "latency",
+          "reconcileHealed",
+          "reconcileRuns",
+          "invalidDecisions",
+        ].map((metric) => `${T.metricFilter} ecr-sync-metric-${metric}`),
+        `${T.dashboard} ecr-sync-dashboard`,
         // Gaps heal.
         `${T.document} ecr-sync-reconcile-document`,
         `${T.scheduleGroup} ecr-sync-reconcile-group`,
@@ -326,6 +344,8 @@ describe("css stack (SourceSync under mocks)", function () {
       reconcileScheduleName: "ecr-sync-reconcile",
       commandFailedRuleName: "ecr-sync-command-failed",
       alertTopicArn: `arn:aws:sns:us-east-1:${CSS}:ecr-sync-alerts`,
+      dashboardUrl:
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=ecr-sync",
       deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${CSS}/ecr-sync-dead-letters`,
       backfillCommand:
         "aws ssm send-command --region us-east-1 --document-name ecr-sync-reconcile" +
