@@ -21,14 +21,19 @@ export type SyncResult =
 const config = readConfig(process.env);
 const ssm = new SSMClient({});
 
-/** One JSON line per decision; CloudWatch Logs Insights can filter on any key. */
+/**
+ * One JSON line per decision; CloudWatch Logs Insights can filter on any key. Written to stdout
+ * directly, not with console.log: the Node.js runtime prefixes console lines (time, request id,
+ * level) in the function's Text log format, and a metric filter's JSON pattern (the invalid-events
+ * count, components/metrics.ts) only matches a log event that is JSON from its first character.
+ */
 function logDecision(
   decision: Decision["decision"] | "sent" | "failed",
   reason: string,
   fields: DecisionFields,
   extra: Record<string, string | undefined> = {},
 ): void {
-  console.log(JSON.stringify({ decision, reason, ...fields, ...extra }));
+  process.stdout.write(`${JSON.stringify({ decision, reason, ...fields, ...extra })}\n`);
 }
 
 export const handler = async (event: EcrImageActionEvent): Promise<SyncResult> => {

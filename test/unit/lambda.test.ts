@@ -62,15 +62,22 @@ describe("push trigger (lambda/index.ts)", () => {
     event: unknown,
   ): Promise<{ result?: SyncResult; error?: unknown; logs: Record<string, unknown>[] }> {
     const lines: string[] = [];
-    const consoleLog = console.log;
-    console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+    const write = process.stdout.write;
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      lines.push(
+        ...String(chunk)
+          .split("\n")
+          .filter((line) => line !== ""),
+      );
+      return true;
+    }) as typeof process.stdout.write;
     try {
       const result = await lambda.handler(event as never);
       return { result, logs: lines.map((line) => JSON.parse(line)) };
     } catch (error) {
       return { error, logs: lines.map((line) => JSON.parse(line)) };
     } finally {
-      console.log = consoleLog;
+      process.stdout.write = write;
     }
   }
 
