@@ -71,7 +71,7 @@ const pushed = {
 };
 
 describe("the SSM sync document (components/document-content.ts)", () => {
-  it("declares the four contract parameters with ECR's naming rules as allowedPatterns", () => {
+  it("declares the contract parameters with ECR's naming rules as allowedPatterns", () => {
     const parameters = syncDocumentParameters();
     expect(Object.keys(parameters).sort()).to.deep.equal(Object.values(SYNC_PARAMETERS).sort());
     expect(parameters.sourceRepository).to.include({
