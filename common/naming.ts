@@ -56,6 +56,15 @@ const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
 export const REGISTRY_PATTERN = `^${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::[1-9][0-9]{0,4})?$`;
 export const REGISTRY_MAX_PORT = 65535;
 
+/**
+ * A point in time as EventBridge stamps an event (`time`, when ECR finished the push): ISO-8601
+ * in UTC, seconds required, an optional fraction, and `Z`. Nothing else (no offset, no space, no
+ * quote), so it is safe in the SSM document's command line. Unanchored, so that the document
+ * can make it optional; UTC_TIMESTAMP_PATTERN is the anchored one.
+ */
+export const UTC_TIMESTAMP = "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\\.[0-9]{1,9})?Z";
+export const UTC_TIMESTAMP_PATTERN = `^${UTC_TIMESTAMP}$`;
+
 const repositoryName = new RegExp(REPOSITORY_NAME_PATTERN);
 const imageTag = new RegExp(IMAGE_TAG_PATTERN);
 const imageDigest = new RegExp(IMAGE_DIGEST_PATTERN);
@@ -64,6 +73,7 @@ const region = new RegExp(REGION_PATTERN);
 const roleName = new RegExp(ROLE_NAME_PATTERN);
 const roleArn = new RegExp(ROLE_ARN_PATTERN);
 const registry = new RegExp(REGISTRY_PATTERN);
+const utcTimestamp = new RegExp(UTC_TIMESTAMP_PATTERN);
 
 export function isRepositoryName(value: unknown): value is string {
   return (
@@ -80,6 +90,16 @@ export function isImageTag(value: unknown): value is string {
 
 export function isImageDigest(value: unknown): value is string {
   return typeof value === "string" && imageDigest.test(value);
+}
+
+/**
+ * A UTC_TIMESTAMP_PATTERN string that is also a real date and time: no 2026-02-30, no second 60
+ * (JavaScript would roll either over; GNU date, which ecr-sync.sh uses, refuses both).
+ */
+export function isUtcTimestamp(value: unknown): value is string {
+  if (typeof value !== "string" || !utcTimestamp.test(value)) return false;
+  const parsed = new Date(value);
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().slice(0, 19) === value.slice(0, 19);
 }
 
 export function isAccountId(value: unknown): value is string {

@@ -6,13 +6,17 @@
 /**
  * The names of the sync document's parameters. The push trigger sends them, the SSM document
  * declares them, and the document passes each to ecr-sync.sh as the flag of the same meaning
- * (`--source-repository`, `--target-repository`, `--tag`, `--digest`).
+ * (`--source-repository`, `--target-repository`, `--tag`, `--digest`, `--pushed-at`).
+ * `pushedAt` is the push event's `time` (when ECR finished the push, ISO-8601 UTC), for the
+ * latency on the copy's result line; it is optional (default ""), because an event without a
+ * valid time must still be copied.
  */
 export const SYNC_PARAMETERS = {
   sourceRepository: "sourceRepository",
   targetRepository: "targetRepository",
   tag: "tag",
   digest: "digest",
+  pushedAt: "pushedAt",
 } as const;
 
 /**

@@ -4,6 +4,7 @@ import {
   REPOSITORY_NAME_MAX_LENGTH,
   REPOSITORY_NAME_MIN_LENGTH,
   REPOSITORY_NAME_PATTERN,
+  UTC_TIMESTAMP,
 } from "../common/naming";
 import { SYNC_PARAMETERS } from "../common/ssm-command";
 
@@ -63,6 +64,11 @@ export interface ScriptDocumentArgs {
    * { parameter: "dryRun", flag: "--dry-run" }. Default: none.
    */
   readonly switches?: readonly DocumentSwitch[];
+  /**
+   * Flags with a value appended after the switches when an optional parameter is not empty, e.g.
+   * { parameter: "pushedAt", flag: "--pushed-at" } passes `--pushed-at VALUE`. Default: none.
+   */
+  readonly options?: readonly DocumentOption[];
   /** How long one run may take before SSM stops it. */
   readonly timeoutSeconds: number;
   /** The step's name. */
@@ -74,6 +80,14 @@ export interface DocumentSwitch {
   /** A declared parameter whose allowedPattern admits only "true" and "false". */
   readonly parameter: string;
   /** The flag to pass, e.g. "--dry-run". */
+  readonly flag: string;
+}
+
+/** A flag and its value that the command passes to the script only when an optional parameter is given. */
+export interface DocumentOption {
+  /** A declared parameter with default "" (not given: the flag is left out). */
+  readonly parameter: string;
+  /** The flag to pass before the value, e.g. "--pushed-at". */
   readonly flag: string;
 }
 
@@ -91,6 +105,8 @@ export const SYNC_TIMEOUT_SECONDS = 3600;
 export const RECONCILE_TIMEOUT_SECONDS = 4 * 3600;
 /** The allowedPattern of a parameter that is a switch: exactly "true" or "false". */
 export const BOOLEAN_PATTERN = "^(true|false)$";
+/** The sync document's pushedAt: empty (the default: no push time known) or an ISO-8601 UTC time. */
+export const OPTIONAL_TIMESTAMP_PATTERN = `^(?:${UTC_TIMESTAMP})?$`;
 /** The reconcile document's parameter names. */
 export const RECONCILE_PARAMETERS = { dryRun: "dryRun" } as const;
 
@@ -157,15 +173,37 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
     if (!/^--[a-z][a-z0-9-]*$/.test(s.flag))
       throw new Error(`switch flag ${JSON.stringify(s.flag)} is not a long option (--name)`);
   }
-  // With switches, the flags are collected in the positional parameters ("$@"), which keeps each
-  // one a single word and adds nothing when the parameter is "false".
-  const switchLines =
-    switches.length === 0
+  const options = a.options ?? [];
+  for (const o of options) {
+    const declared = a.parameters[o.parameter];
+    if (declared === undefined)
+      throw new Error(
+        `option ${JSON.stringify(o.flag)} reads {{${o.parameter}}}, which the document does not declare`,
+      );
+    if (declared.default !== "")
+      throw new Error(
+        `option ${JSON.stringify(o.flag)}: parameter ${o.parameter} must default to "" (left out when not given), got ${JSON.stringify(declared.default)}`,
+      );
+    if (new RegExp(declared.allowedPattern).test("'"))
+      throw new Error(
+        `option ${JSON.stringify(o.flag)}: the allowedPattern of ${o.parameter} admits a quote, which would break out of the command line`,
+      );
+    if (!/^--[a-z][a-z0-9-]*$/.test(o.flag))
+      throw new Error(`option flag ${JSON.stringify(o.flag)} is not a long option (--name)`);
+  }
+  // With switches or options, the flags are collected in the positional parameters ("$@"), which
+  // keeps each one a single word and adds nothing when the parameter is "false" or empty.
+  const flagLines =
+    switches.length + options.length === 0
       ? []
       : [
           "set --",
           ...switches.map(
             (s) => `if [ '{{${s.parameter}}}' = 'true' ]; then set -- "$@" ${shellQuote(s.flag)}; fi`,
+          ),
+          ...options.map(
+            (o) =>
+              `if [ -n '{{${o.parameter}}}' ]; then set -- "$@" ${shellQuote(o.flag)} '{{${o.parameter}}}'; fi`,
           ),
         ];
   const runCommand = [
@@ -176,8 +214,8 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
     ...scriptLines,
     SCRIPT_DELIMITER,
     ...Object.entries(a.environment).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
-    ...switchLines,
-    `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}${switches.length === 0 ? "" : ' "$@"'}`,
+    ...flagLines,
+    `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}${flagLines.length === 0 ? "" : ' "$@"'}`,
   ];
 
   const document: CommandDocument = {
@@ -234,6 +272,14 @@ export function syncDocumentParameters(): Record<string, DocumentParameter> {
       minChars: 71,
       maxChars: 71,
     },
+    [SYNC_PARAMETERS.pushedAt]: {
+      type: "String",
+      description:
+        'When ECR finished the push (the event\'s time, ISO-8601 UTC), for the latency on the result line. Default "": copied all the same, without a latency.',
+      allowedPattern: OPTIONAL_TIMESTAMP_PATTERN,
+      maxChars: 30,
+      default: "",
+    },
   };
 }
 
@@ -286,6 +332,7 @@ export function buildSyncDocument(a: {
       "--digest",
       `{{${p.digest}}}`,
     ],
+    options: [{ parameter: p.pushedAt, flag: "--pushed-at" }],
     timeoutSeconds: SYNC_TIMEOUT_SECONDS,
     stepName: "copyImage",
   });

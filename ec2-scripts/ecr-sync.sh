@@ -61,6 +61,8 @@ readonly REPOSITORY_PATTERN='^([a-z0-9]+([._-][a-z0-9]+)*/)*[a-z0-9]+([._-][a-z0
 readonly REPOSITORY_RULE="2-256 characters: lowercase letters, digits, '.', '_', '-' between them, '/' between parts"
 readonly TAG_PATTERN='^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$'
 readonly DIGEST_PATTERN='^sha256:[a-f0-9]{64}$'
+# A push event's time (is_utc_timestamp also has date refuse 2026-02-30).
+readonly UTC_TIMESTAMP_PATTERN='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$'
 # host[:port]: DNS labels, and a port without a leading zero (is_registry checks its range).
 readonly REGISTRY_PATTERN='^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*(:[1-9][0-9]{0,4})?$'
 readonly REGISTRY_MAX_PORT=65535
@@ -116,11 +118,17 @@ ERROR=""              # why the last function that returned non-zero failed (fai
 # lock must stop on an unexpected failure like the rest of the script.
 COPY_STATUS=0
 FAILURE_CODES=() # reconcile: the exit code of every image that failed (reconcile_repository)
+# Timing (emit), date +%s.%N: --pushed-at (cmd_copy); when copy_image took the lock, else empty.
+PUSHED_AT=""
+PUSHED_AT_EPOCH=""
+LOCKED_AT=""
+declare -A RESULT_COUNTS=() # lines printed per result (emit), for the reconcile summary
 
 usage() {
   cat <<EOF
 Usage:
   ${PROGRAM} copy --source-repository NAME --target-repository NAME --tag TAG [--digest sha256:HEX]
+                [--pushed-at TIME]
   ${PROGRAM} reconcile [--dry-run]
   ${PROGRAM} --help
 
@@ -138,6 +146,7 @@ Flags:
   --tag TAG                 copy: the tag to copy
   --digest sha256:HEX       copy: the digest of the push event. When the source tag no longer names
                             it, the event is stale: superseded, and this digest is never written
+  --pushed-at TIME          copy: the push event's time, ISO-8601 UTC (2026-06-01T12:00:03[.123]Z)
   --dry-run                 reconcile: print the plan, write nothing
   -h, --help, help          this text
 
@@ -168,6 +177,10 @@ when failed; a failed line has no digest while it is unknown, an unsupported lin
   unsupported reconcile: a source tag that ECR accepted but no image reference can carry (e.g.
               longer than 128 characters): not copied, not a failure; field reason says why
   failed      not copied: see error (also logged on stderr)
+  reconcile   the last line of a reconcile that got past its login: fields copied, unchanged,
+              superseded, failed, unsupported, planned (lines printed) and duration_s
+Copied, unchanged and superseded lines decided under the tag's lock carry copy_s (lock to
+verified); after --pushed-at also pushed_at and latency_s (TIME to verified). Seconds, numbers.
 
 Exit codes:
   0  every image copied, unchanged, superseded, planned or unsupported (a stale push event included)
@@ -225,21 +238,38 @@ usage_error() {
 }
 
 # emit RESULT SOURCE TARGET DIGEST [ERROR [NAME VALUE]...]: the one JSON line per image. An
-# empty DIGEST, ERROR or VALUE is left out of the line; an ERROR is logged too. The common lines
-# (four fields) cost no process.
+# empty DIGEST, ERROR or VALUE is left out of the line; an ERROR is logged too. A NAME *_s is a
+# number. Lines under a lock get the timing. The common lines (four fields) cost no process.
 emit() {
-  if [[ $# -lt 5 ]]; then
+  RESULT_COUNTS["$1"]=$((${RESULT_COUNTS["$1"]:-0} + 1))
+  local timing=() now
+  if [[ -n "${LOCKED_AT}" && "$1" =~ ^(copied|unchanged|superseded)$ ]]; then
+    now="$(date +%s.%N)"
+    timing=(copy_s "$(seconds_between "${LOCKED_AT}" "${now}")")
+    [[ -z "${PUSHED_AT}" ]] ||
+      timing+=(pushed_at "${PUSHED_AT}" latency_s "$(seconds_between "${PUSHED_AT_EPOCH}" "${now}")")
+  fi
+  if [[ $# -lt 5 && ${#timing[@]} -eq 0 ]]; then
     printf '{"result":"%s","source":"%s","target":"%s","digest":"%s"}\n' "$1" "$2" "$3" "$4"
     return
   fi
-  [[ -z "$5" ]] || log "error: $5"
-  local fields=(--arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "$5")
-  shift 5
+  [[ -z "${5:-}" ]] || log "error: $5"
+  local fields=(--arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "${5:-}")
+  shift "$(($# < 5 ? $# : 5))"
+  set -- "$@" "${timing[@]}"
   while [[ $# -ge 2 ]]; do
-    fields+=(--arg "$1" "$2")
+    case "$1" in
+      *_s) fields+=(--argjson "$1" "$2") ;;
+      *) fields+=(--arg "$1" "$2") ;;
+    esac
     shift 2
   done
   jq -cn "${fields[@]}" '$ARGS.named | with_entries(select(.value != ""))'
+}
+
+# seconds_between START END: END - START, 2 decimals (bash has no floating point).
+seconds_between() {
+  LC_ALL=C awk -v start="$1" -v end="$2" 'BEGIN { printf "%.2f", end - start }'
 }
 
 # The checks of names and settings, one per pattern above (true or false, no output).
@@ -265,6 +295,10 @@ is_role_arn() {
 
 is_region() {
   [[ "$1" =~ ${REGION_PATTERN} ]]
+}
+
+is_utc_timestamp() {
+  [[ "$1" =~ ${UTC_TIMESTAMP_PATTERN} ]] && date -u -d "$1" +%s >/dev/null 2>&1
 }
 
 check_config() {
@@ -639,7 +673,9 @@ copy_image() {
     return 0
   fi
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
+    LOCKED_AT="$(date +%s.%N)"
     copy_locked "$@"
+    LOCKED_AT=""
   else
     emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" \
       "another copy held ${lock_file} for more than ${LOCK_TIMEOUT_SECONDS} s"
@@ -844,16 +880,17 @@ check_lock_file() {
 }
 
 cmd_copy() {
-  local source_repository="" target_repository="" tag="" digest="" status="" current="" code
+  local source_repository="" target_repository="" tag="" digest="" pushed_at="" status="" current="" code
   while [[ $# -gt 0 ]]; do
     case "$1" in
-      --source-repository | --target-repository | --tag | --digest)
+      --source-repository | --target-repository | --tag | --digest | --pushed-at)
         [[ $# -ge 2 && -n "$2" ]] || usage_error "$1 needs a value"
         case "$1" in
           --source-repository) source_repository="$2" ;;
           --target-repository) target_repository="$2" ;;
           --tag) tag="$2" ;;
           --digest) digest="$2" ;;
+          --pushed-at) pushed_at="$2" ;;
         esac
         shift 2
         ;;
@@ -871,6 +908,13 @@ cmd_copy() {
   is_image_tag "${tag}" || usage_error "--tag '${tag}' is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)"
   [[ -z "${digest}" ]] || is_image_digest "${digest}" ||
     usage_error "--digest '${digest}' is not sha256: followed by 64 lowercase hex digits"
+  [[ -z "${pushed_at}" ]] || is_utc_timestamp "${pushed_at}" ||
+    usage_error "--pushed-at '${pushed_at}' is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)"
+  if [[ -n "${pushed_at}" ]]; then
+    PUSHED_AT="${pushed_at}"
+    PUSHED_AT_EPOCH="$(date -u -d "${pushed_at}" +%s.%N)"
+  fi
+  readonly PUSHED_AT PUSHED_AT_EPOCH
   check_config
   check_repository_map
   check_mapped_pair "${source_repository}" "${target_repository}"
@@ -1007,8 +1051,18 @@ reconcile_exit_code() {
   echo "${FAILURE_CODES[0]}"
 }
 
+# reconcile_summary STARTED: the reconcile's last line (see usage).
+reconcile_summary() {
+  local result fields=(--arg result reconcile)
+  for result in copied unchanged superseded failed unsupported planned; do
+    fields+=(--argjson "${result}" "${RESULT_COUNTS["${result}"]:-0}")
+  done
+  jq -cn "${fields[@]}" --argjson duration_s "$(seconds_between "$1" "$(date +%s.%N)")" '$ARGS.named'
+}
+
 cmd_reconcile() {
-  local dry_run=false mappings=() mapping
+  local dry_run=false mappings=() mapping started
+  started="$(date +%s.%N)"
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dry-run) dry_run=true && shift ;;
@@ -1026,6 +1080,7 @@ cmd_reconcile() {
   for mapping in "${mappings[@]}"; do
     reconcile_repository "${mapping%%$'\t'*}" "${mapping#*$'\t'}" "${dry_run}"
   done
+  reconcile_summary "${started}"
   if [[ "${#FAILURE_CODES[@]}" -gt 0 ]]; then
     local code
     code="$(reconcile_exit_code)"

@@ -1,6 +1,6 @@
 import type { SendCommandCommandInput } from "@aws-sdk/client-ssm";
 import type { EventBridgeEvent } from "aws-lambda";
-import { isImageDigest, isImageTag, isRepositoryName } from "../common/naming";
+import { isImageDigest, isImageTag, isRepositoryName, isUtcTimestamp } from "../common/naming";
 import { shown } from "../common/shown";
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS, SYNC_PARAMETERS } from "../common/ssm-command";
 import type { SyncConfig } from "./config";
@@ -25,6 +25,11 @@ export interface SyncRequest {
   readonly targetRepository: string;
   readonly tag: string;
   readonly digest: string;
+  /**
+   * The event's `time` (when ECR finished the push), when it is a valid ISO-8601 UTC time;
+   * otherwise absent, and the copy runs without a latency figure. Never a reason to skip a push.
+   */
+  readonly pushedAt?: string;
 }
 
 /** The event's own values, for the log line; bounded in length, never trusted. */
@@ -119,10 +124,18 @@ export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string
     );
   }
 
+  // Only for the latency figure: a missing or malformed time is dropped, never a reason to skip.
+  const pushedAt = isUtcTimestamp(event.time) ? event.time : undefined;
   return {
     decision: "send",
     reason: `a push to ${repository}, mapped to ${targetRepository}`,
-    request: { sourceRepository: repository, targetRepository, tag, digest },
+    request: {
+      sourceRepository: repository,
+      targetRepository,
+      tag,
+      digest,
+      ...(pushedAt ? { pushedAt } : {}),
+    },
     fields,
   };
 }
@@ -148,6 +161,8 @@ export function sendCommandInput(
       [SYNC_PARAMETERS.targetRepository]: [request.targetRepository],
       [SYNC_PARAMETERS.tag]: [request.tag],
       [SYNC_PARAMETERS.digest]: [request.digest],
+      // Left out without a valid push time: the document's default ("") then copies without latency.
+      ...(request.pushedAt === undefined ? {} : { [SYNC_PARAMETERS.pushedAt]: [request.pushedAt] }),
     },
     CloudWatchOutputConfig: {
       CloudWatchOutputEnabled: true,

@@ -66,6 +66,7 @@ export const handler = async (event: EcrImageActionEvent): Promise<SyncResult> =
     eventId,
     targetRepository: request.targetRepository,
     commandId,
+    pushedAt: request.pushedAt,
   });
   return { status: "sent", commandId };
 };

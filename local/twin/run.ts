@@ -49,7 +49,10 @@ export interface TwinResult {
   readonly platforms: string[];
   readonly pushed_at: string;
   readonly available_at: string;
+  /** Push (the event's time) to verified in legacy, as ecr-sync.sh's copy measured it on its result line. */
   readonly latency_s: number;
+  /** The copy alone (from taking the tag's lock to verified), from the same result line. */
+  readonly copy_s: number;
   readonly healed: boolean;
 }
 
@@ -244,8 +247,17 @@ class Twin implements RunningTwin {
       `copy ${copy.commandId}: ${copy.results.map((r) => `${r.result} ${r.target ?? ""}`).join("; ")} in ${secondsBetween(copy.startedAt, copy.endedAt)} s`,
     );
 
+    const measured = measuredLatency(copy.results, target, tag);
+    progress.step(
+      `ecr-sync.sh measured ${measured.latency_s} s from the push (the event's time, ${measured.pushed_at}) to verified in legacy, ${measured.copy_s} s of it the copy itself`,
+    );
+
     const arrived = await this.verify(source, target, tag, tagged.digest, "the copy");
-    steps.push({ label: "verified in legacy", at: arrived.at, note: `${target}:${tag} ${arrived.digest}` });
+    steps.push({
+      label: "verified in legacy",
+      at: arrived.at,
+      note: `${target}:${tag} ${arrived.digest} (ecr-sync.sh: latency_s ${measured.latency_s}, copy_s ${measured.copy_s})`,
+    });
     for (const line of timelineLines(
       `timeline of ${source}:${tag} → ${target}:${tag}`,
       steps,
@@ -260,7 +272,8 @@ class Twin implements RunningTwin {
       platforms: arrived.platforms,
       pushed_at: steps[0].at.toISOString(),
       available_at: arrived.at.toISOString(),
-      latency_s: Number(secondsBetween(steps[0].at, arrived.at)),
+      latency_s: measured.latency_s,
+      copy_s: measured.copy_s,
       healed: false,
     };
   }
@@ -433,6 +446,27 @@ async function check(plan: TwinPlan, link: string, hops: Hop[]): Promise<number>
   const { denied, evaluated } = await denials(plan, hops);
   if (denied.length > 0) throw new TwinFailure(`IAM (${link})`, denied.join("; "));
   return evaluated;
+}
+
+/**
+ * The latency on the copy's result line for target:tag: the push trigger passed the event's
+ * time through the document as --pushed-at, and ecr-sync.sh measured from it. A line without
+ * it means that link of the path is broken.
+ */
+function measuredLatency(
+  results: ReadonlyArray<Record<string, unknown>>,
+  target: string,
+  tag: string,
+): { pushed_at: string; latency_s: number; copy_s: number } {
+  const line = results.find(
+    (r) => typeof r.target === "string" && r.target.endsWith(`/${target}:${tag}`) && r.result !== "failed",
+  );
+  if (line === undefined || typeof line.latency_s !== "number" || typeof line.copy_s !== "number")
+    throw new TwinFailure(
+      "push time",
+      `the copy's result line for ${target}:${tag} has no latency_s and copy_s numbers, so the event's time did not reach ecr-sync.sh as --pushed-at: ${JSON.stringify(line ?? results)}`,
+    );
+  return { pushed_at: String(line.pushed_at), latency_s: line.latency_s, copy_s: line.copy_s };
 }
 
 function secondsBetween(a: Date, b: Date): string {

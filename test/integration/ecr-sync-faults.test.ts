@@ -486,7 +486,7 @@ describe("ecr-sync.sh under faults", function () {
         PATH: path,
       });
       expect(result.code, result.stderr).to.equal(EXIT_UNAVAILABLE);
-      expect(result.lines.map((l) => l.result)).to.deep.equal(["failed"]);
+      expect(result.lines.map((l) => l.result)).to.deep.equal(["failed", "reconcile"]); // the summary last
       expect(result.lines[0].error).to.include(`target side: registry ${doomed.host} is unavailable`);
       expect(result.stderr).to.include("reconcile: 1 image(s) failed");
       expect(result.stderr).not.to.include("unexpected failure");

@@ -550,9 +550,11 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target, [pinned.source]: pinned.target }),
       });
       expect(result.code, result.stderr).to.equal(6);
+      // The last line is the reconcile's summary of the others.
       expect(result.lines.map((line) => line.result).sort()).to.deep.equal(
-        ["copied", "copied", "failed", "unsupported"].sort(),
+        ["copied", "copied", "failed", "unsupported", "reconcile"].sort(),
       );
+      expect(result.lines.at(-1)).to.include({ result: "reconcile", copied: 2, failed: 1, unsupported: 1 });
       expect(result.lines.find((line) => line.result === "failed")?.error).to.include(
         "is immutable and already holds",
       );
@@ -598,7 +600,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         }
         const reconciled = await world.run(["reconcile"], env, cwd);
         lines.push(`reconcile: exit ${reconciled.code}`);
-        for (const line of reconciled.lines) {
+        for (const line of reconciled.lines.filter((l) => l.result !== "reconcile")) {
           const kind = line.target.includes("coeus-iwe") ? "immutable" : "mutable";
           lines.push(`reconcile ${kind} ${line.target.split(":").pop()}: ${line.result}`);
         }

@@ -88,13 +88,16 @@ describe("ecr-sync.sh", function () {
       const targetMark = await world.target.mark();
       const first = await world.run(copyArgs(source, target, "v1"));
       expect(first.code, first.stderr).to.equal(0);
-      expect(first.lines).to.deep.equal([
-        {
-          result: "copied",
-          source: `${world.source.host}/${source}:v1`,
-          target: `${world.target.host}/${target}:v1`,
-          digest: image.digest,
-        },
+      expect(first.lines.map(({ copy_s, ...line }) => [line, typeof copy_s])).to.deep.equal([
+        [
+          {
+            result: "copied",
+            source: `${world.source.host}/${source}:v1`,
+            target: `${world.target.host}/${target}:v1`,
+            digest: image.digest,
+          },
+          "number",
+        ],
       ]);
       expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
       expect((await world.source.blobTraffic(sourceMark)).blobDownloadBytes).to.be.at.least(
@@ -213,6 +216,57 @@ describe("ecr-sync.sh", function () {
       expect((await world.target.blobTraffic(mark)).blobUploads).to.equal(0);
     });
 
+    it("reports the push-to-verified latency and the copy's own time as JSON numbers with --pushed-at", async () => {
+      const { source, target } = await pair();
+      const image = await sourceImage(source, "v1");
+      const pushedAt = new Date(Date.now() - 5000);
+      const before = Date.now();
+      const result = await world.run([
+        ...copyArgs(source, target, "v1", image.digest),
+        "--pushed-at",
+        pushedAt.toISOString(),
+      ]);
+      const after = Date.now();
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines).to.have.length(1);
+      const line = result.lines[0] as Record<string, unknown>;
+      expect(line).to.include({ result: "copied", digest: image.digest, pushed_at: pushedAt.toISOString() });
+      expect(result.stdout).to.match(/"latency_s":-?[0-9]+(\.[0-9]{1,2})?[,}]/);
+      expect(result.stdout).to.match(/"copy_s":[0-9]+(\.[0-9]{1,2})?[,}]/);
+      const latency = line.latency_s as number;
+      const copy = line.copy_s as number;
+      // The copy verified between the script's start and its end, both measured from the push.
+      expect(latency).to.be.within(
+        (before - pushedAt.getTime()) / 1000 - 0.01,
+        (after - pushedAt.getTime()) / 1000 + 0.01,
+      );
+      expect(copy).to.be.within(0, (after - before) / 1000 + 0.01);
+      expect(copy).to.be.below(latency);
+
+      // An unchanged second copy of the same push measures from the same push time.
+      const again = await world.run([
+        ...copyArgs(source, target, "v1"),
+        "--pushed-at",
+        "2026-06-01T12:00:03Z",
+      ]);
+      expect(again.code, again.stderr).to.equal(0);
+      const second = again.lines[0] as Record<string, unknown>;
+      expect(second).to.include({ result: "unchanged", pushed_at: "2026-06-01T12:00:03Z" });
+      const expected = (Date.now() - Date.parse("2026-06-01T12:00:03Z")) / 1000;
+      expect(second.latency_s).to.be.a("number").and.to.be.closeTo(expected, 5);
+      expect(second.copy_s).to.be.a("number");
+
+      // Without --pushed-at there is no push to measure from: only the copy's own time.
+      const plain = await world.run(copyArgs(source, target, "v1"));
+      expect(Object.keys(plain.lines[0]).sort()).to.deep.equal([
+        "copy_s",
+        "digest",
+        "result",
+        "source",
+        "target",
+      ]);
+    });
+
     it("keeps passwords off every command line and output, and leaves no auth file behind", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
@@ -308,6 +362,31 @@ describe("ecr-sync.sh", function () {
         copyArgs("kuali-coeus", "coeus", "v1", "sha256:ABC"),
         2,
         "--digest 'sha256:ABC' is not sha256:",
+      );
+    });
+
+    it("rejects a --pushed-at that is not an ISO-8601 UTC time with exit 2, naming the value", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      for (const value of [
+        "2026-06-01T12:00:03+02:00",
+        "2026-06-01 12:00:03Z",
+        "1780315203",
+        "2026-02-30T12:00:03Z",
+      ]) {
+        const result = await expectRefused(
+          [...copyArgs(source, target, "v1"), "--pushed-at", value],
+          2,
+          `--pushed-at '${value}' is not an ISO-8601 UTC time`,
+          target,
+        );
+        expect(result.lines).to.deep.equal([]);
+      }
+      await expectRefused(
+        [...copyArgs(source, target, "v1"), "--pushed-at"],
+        2,
+        "--pushed-at needs a value",
+        target,
       );
     });
 
@@ -507,6 +586,16 @@ describe("ecr-sync.sh", function () {
 
   describe("reconcile", () => {
     const mapOf = (map: Record<string, string>) => ({ ECR_SYNC_REPOSITORY_MAP: JSON.stringify(map) });
+    /** The reconcile's last line, the summary, without its duration (checked to be a number). */
+    const summaryOf = (lines: Array<Record<string, unknown>>) => {
+      const { duration_s, ...counts } = lines[lines.length - 1];
+      expect(duration_s).to.be.a("number").and.to.be.at.least(0);
+      const zero = { copied: 0, unchanged: 0, superseded: 0, failed: 0, unsupported: 0, planned: 0 };
+      return (given: Record<string, number>) =>
+        expect(counts).to.deep.equal({ result: "reconcile", ...zero, ...given });
+    };
+    const images = (lines: Array<Record<string, string>>) =>
+      lines.filter((line) => line.result !== "reconcile");
 
     it("copies every missing or different tag of every mapping; a second run copies nothing", async () => {
       const a = await pair();
@@ -531,7 +620,10 @@ describe("ecr-sync.sh", function () {
       expect(first.code, first.stderr).to.equal(0);
       const summary = (lines: Array<Record<string, string>>) =>
         lines.map((line) => `${line.result} ${line.target.split("/").pop()} ${line.digest}`).sort();
-      expect(summary(first.lines)).to.deep.equal(
+      summaryOf(first.lines)({ copied: 4 });
+      expect(first.lines.filter((line) => line.result === "reconcile")).to.have.length(1);
+      for (const line of images(first.lines)) expect(line.copy_s).to.be.a("number");
+      expect(summary(images(first.lines))).to.deep.equal(
         [
           `copied ${a.target}:v1 ${v1.digest}`,
           `copied ${a.target}:v2 ${v2.digest}`,
@@ -552,7 +644,9 @@ describe("ecr-sync.sh", function () {
         "unchanged",
         "unchanged",
         "unchanged",
+        "reconcile",
       ]);
+      summaryOf(second.lines)({ unchanged: 4 });
       expect((await world.source.blobTraffic(sourceMark)).blobDownloads).to.equal(0);
       expect((await world.target.blobTraffic(targetMark)).blobUploads).to.equal(0);
     });
@@ -566,10 +660,11 @@ describe("ecr-sync.sh", function () {
 
       const result = await world.run(["reconcile", "--dry-run"], mapOf({ [source]: target }));
       expect(result.code, result.stderr).to.equal(0);
-      expect(result.lines.map((line) => `${line.result} ${line.digest}`)).to.deep.equal([
+      expect(images(result.lines).map((line) => `${line.result} ${line.digest}`)).to.deep.equal([
         `planned ${missing.digest}`,
         `unchanged ${synced.digest}`,
       ]);
+      summaryOf(result.lines)({ planned: 1, unchanged: 1 });
       const writes = (await world.target.accessLog())
         .slice(mark)
         .filter((entry) => entry.method !== "GET" && entry.method !== "HEAD");
@@ -597,6 +692,7 @@ describe("ecr-sync.sh", function () {
       expect(failed?.error).to.include(`target repository '${orphanTarget}' does not exist`);
       expect(result.lines.find((line) => line.result === "copied")).to.include({ digest: image.digest });
       expect(await world.target.tags(orphanTarget)).to.deep.equal([]);
+      summaryOf(result.lines)({ failed: 1, copied: 1 });
     });
 
     it("shows an immutable-tag conflict in the --dry-run plan as failed", async () => {
@@ -606,8 +702,9 @@ describe("ecr-sync.sh", function () {
       const other = await sourceImage(source, "v1");
       const result = await world.run(["reconcile", "--dry-run"], mapOf({ [source]: target }));
       expect(result.code).to.equal(6); // its one failure is the immutable-tag conflict
-      expect(result.lines).to.have.length(1);
+      expect(images(result.lines)).to.have.length(1);
       expect(result.lines[0]).to.include({ result: "failed", digest: other.digest });
+      summaryOf(result.lines)({ failed: 1 });
       expect(result.lines[0].error).to.include("is immutable and already holds");
     });
 

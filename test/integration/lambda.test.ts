@@ -106,7 +106,15 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
   });
 
   /** Runs the bundled handler in its own process, configured as the stack configures it, with moto as AWS. */
-  function invoke(eventFile: string): { result: unknown; logs: Record<string, unknown>[] } {
+  function invoke(
+    eventFile: string,
+    change: (event: Record<string, unknown>) => void = () => {},
+  ): { result: unknown; logs: Record<string, unknown>[] } {
+    const event = JSON.parse(fs.readFileSync(path.join(FIXTURES, eventFile), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    change(event);
     const child = spawnSync(process.execPath, ["run.js"], {
       cwd: dir,
       env: {
@@ -118,7 +126,7 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
         REPOSITORY_MAP: JSON.stringify({ "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" }),
         SYNC_LOG_GROUP_NAME: LOG_GROUP_NAME,
       },
-      input: fs.readFileSync(path.join(FIXTURES, eventFile)),
+      input: JSON.stringify(event),
       encoding: "utf8",
       timeout: 60000,
     });
@@ -156,9 +164,29 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
       targetRepository: ["coeus"],
       tag: ["2503.0004"],
       digest: ["sha256:3f1c9a7e5b2d4c6a8e0f1b3d5c7e9a1b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"],
+      pushedAt: ["2025-03-04T15:21:09Z"],
     });
     expect(command.Comment).to.equal("ecr-sync kuali-coeus:2503.0004 -> coeus");
     expect(command.TimeoutSeconds).to.equal(600);
+  });
+
+  it("a push whose event has no valid time still arrives at SSM, without pushedAt", async () => {
+    for (const change of [
+      (event: Record<string, unknown>) => delete event.time,
+      (event: Record<string, unknown>) => (event.time = "2025-03-04 15:21:09"),
+    ]) {
+      const { result } = invoke("push.json", change);
+      expect(result).to.have.property("status", "sent");
+      const commandId = (result as { commandId: string }).commandId;
+      const { Commands } = await ssm.send(new ListCommandsCommand({ CommandId: commandId }));
+      expect(Commands).to.have.length(1);
+      expect(Object.keys(Commands![0].Parameters ?? {}).sort()).to.deep.equal([
+        "digest",
+        "sourceRepository",
+        "tag",
+        "targetRepository",
+      ]);
+    }
   });
 
   it("a deletion and an untagged push reach SSM as no command at all", async () => {

@@ -109,7 +109,12 @@ describe("the reconcile document, run as SSM would, against real registries", fu
 
     const plan = await runAsSsmWould(document, { dryRun: "true" });
     expect(plan.code, plan.stderr).to.equal(0);
-    expect(plan.lines.map((l) => `${l.result} ${l.target.split("/").pop()} ${l.digest}`)).to.deep.equal([
+    // Every reconcile ends with its summary line.
+    const images = (lines: Array<Record<string, string>>) => lines.filter((l) => l.result !== "reconcile");
+    expect(plan.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, planned: 1 });
+    expect(
+      images(plan.lines).map((l) => `${l.result} ${l.target.split("/").pop()} ${l.digest}`),
+    ).to.deep.equal([
       `unchanged ${target}:2401.0001 ${present.digest}`,
       `planned ${target}:2401.0002 ${missing.digest}`,
     ]);
@@ -119,7 +124,10 @@ describe("the reconcile document, run as SSM would, against real registries", fu
     // The schedule's input sends dryRun "false" (stack-alerts.test.ts); an operator may send none.
     const reconcile = await runAsSsmWould(document, { dryRun: "false" });
     expect(reconcile.code, reconcile.stderr).to.equal(0);
-    expect(reconcile.lines.map((l) => `${l.result} ${l.target.split("/").pop()} ${l.digest}`)).to.deep.equal([
+    expect(reconcile.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, copied: 1 });
+    expect(
+      images(reconcile.lines).map((l) => `${l.result} ${l.target.split("/").pop()} ${l.digest}`),
+    ).to.deep.equal([
       `unchanged ${target}:2401.0001 ${present.digest}`,
       `copied ${target}:2401.0002 ${missing.digest}`,
     ]);
@@ -127,7 +135,7 @@ describe("the reconcile document, run as SSM would, against real registries", fu
 
     const again = await runAsSsmWould(document, {});
     expect(again.code, again.stderr).to.equal(0);
-    expect(again.lines.map((l) => l.result)).to.deep.equal(["unchanged", "unchanged"]);
+    expect(again.lines.map((l) => l.result)).to.deep.equal(["unchanged", "unchanged", "reconcile"]);
   });
 
   it("ends the command non-zero (Failed, which the alert rule reports) when a mapped target repository is missing", async () => {
@@ -136,8 +144,9 @@ describe("the reconcile document, run as SSM would, against real registries", fu
     await world.pushToSource(image, source, "v1");
     const result = await runAsSsmWould(documentFor({ [source]: "coeus-does-not-exist" }), {});
     expect(result.code).to.equal(5); // every failure was a missing repository: exit 5, not found
-    expect(result.lines).to.have.length(1);
+    expect(result.lines).to.have.length(2); // its failed line, then the summary
     expect(result.lines[0]).to.include({ result: "failed" });
+    expect(result.lines[1]).to.include({ result: "reconcile", failed: 1 });
     expect(result.lines[0].error).to.include("'coeus-does-not-exist' does not exist");
   });
 });

@@ -71,7 +71,7 @@ const pushed = {
 };
 
 describe("the SSM sync document (components/document-content.ts)", () => {
-  it("declares the four contract parameters with ECR's naming rules as allowedPatterns", () => {
+  it("declares the contract parameters with ECR's naming rules as allowedPatterns", () => {
     const parameters = syncDocumentParameters();
     expect(Object.keys(parameters).sort()).to.deep.equal(Object.values(SYNC_PARAMETERS).sort());
     expect(parameters.sourceRepository).to.include({
@@ -161,8 +161,78 @@ describe("the SSM sync document (components/document-content.ts)", () => {
 
   it("quotes every placeholder, so a substituted value stays one word", () => {
     const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-    const last = document.mainSteps[0].inputs.runCommand.at(-1)!;
-    for (const name of Object.values(SYNC_PARAMETERS)) expect(last).to.include(`'{{${name}}}'`);
+    const lines = document.mainSteps[0].inputs.runCommand;
+    const command = lines.slice(lines.indexOf(SCRIPT_DELIMITER) + 1).join("\n");
+    for (const name of Object.values(SYNC_PARAMETERS)) expect(command).to.include(`'{{${name}}}'`);
+    expect(command.replace(/'\{\{\w+\}\}'/g, "")).not.to.include("{{");
+  });
+
+  it("passes the push time as --pushed-at when the trigger sends pushedAt, and leaves it out when empty", () => {
+    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const args = (given: Record<string, string>) =>
+      runAsSsmWould(document, given)
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("arg="));
+    const withoutTime = args(pushed);
+    expect(args({ ...pushed, pushedAt: "2026-06-01T12:00:03Z" })).to.deep.equal([
+      ...withoutTime,
+      "arg=--pushed-at",
+      "arg=2026-06-01T12:00:03Z",
+    ]);
+    expect(args({ ...pushed, pushedAt: "2026-06-01T12:00:03.123Z" }).slice(-1)).to.deep.equal([
+      "arg=2026-06-01T12:00:03.123Z",
+    ]);
+    expect(args({ ...pushed, pushedAt: "" })).to.deep.equal(withoutTime);
+    expect(withoutTime).not.to.include("arg=--pushed-at");
+    expect(syncDocumentParameters().pushedAt).to.include({ default: "" });
+  });
+
+  it("refuses a malformed push time, as SSM's allowedPattern would", () => {
+    const pattern = new RegExp(syncDocumentParameters().pushedAt.allowedPattern);
+    for (const value of ["2026-06-01T12:00:03Z", "2026-06-01T12:00:03.5Z", ""])
+      expect(pattern.test(value), value).to.equal(true);
+    for (const value of [
+      "2026-06-01",
+      "2026-06-01T12:00:03",
+      "2026-06-01T12:00:03+00:00",
+      "2026-06-01 12:00:03Z",
+      "2026-06-01T12:00:03Z'; id; '",
+      "$(date)",
+      "2026-06-01T12:00:03Z\n",
+      " ",
+    ])
+      expect(pattern.test(value), JSON.stringify(value)).to.equal(false);
+    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    expect(() => runAsSsmWould(document, { ...pushed, pushedAt: "2026-06-01T12:00:03+02:00" })).to.throw(
+      "SSM would refuse pushedAt",
+    );
+  });
+
+  it("refuses an option whose parameter has no empty default or admits a quote", () => {
+    const base = {
+      description: "d",
+      script: REPORTING_SCRIPT,
+      scriptPath: "reporting.sh",
+      environment: {},
+      arguments: [],
+      timeoutSeconds: 60,
+      stepName: "s",
+      options: [{ parameter: "at", flag: "--at" }],
+    };
+    expect(() =>
+      buildScriptDocument({
+        ...base,
+        parameters: { at: { type: "String", description: "d", allowedPattern: "^[0-9]*$" } },
+      }),
+    ).to.throw(/parameter at must default to ""/);
+    expect(() =>
+      buildScriptDocument({
+        ...base,
+        parameters: { at: { type: "String", description: "d", allowedPattern: "^.*$", default: "" } },
+      }),
+    ).to.throw(/admits a quote/);
+    expect(() => buildScriptDocument({ ...base, parameters: {} })).to.throw(/does not declare/);
   });
 
   it("refuses a script with {{, which SSM would interpolate, naming the line", () => {
@@ -322,12 +392,16 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
     ).to.throw(/parameter dryRun must have allowedPattern \^\(true\|false\)\$/);
   });
 
-  it("leaves the sync document's command unchanged (no switches, no positional parameters)", () => {
-    const last = buildSyncDocument({
+  it("gives the sync document no switches, only the --pushed-at option after its fixed arguments", () => {
+    const lines = buildSyncDocument({
       script: REPORTING_SCRIPT,
       scriptPath: "reporting.sh",
       environment,
-    }).mainSteps[0].inputs.runCommand.at(-1);
-    expect(last).to.match(/^bash "\$ecr_sync_dir\/script\.sh" 'copy' .*'\{\{digest\}\}'$/);
+    }).mainSteps[0].inputs.runCommand;
+    expect(lines.at(-1)).to.match(/^bash "\$ecr_sync_dir\/script\.sh" 'copy' .*'\{\{digest\}\}' "\$@"$/);
+    expect(lines.slice(-3, -1)).to.deep.equal([
+      "set --",
+      `if [ -n '{{pushedAt}}' ]; then set -- "$@" '--pushed-at' '{{pushedAt}}'; fi`,
+    ]);
   });
 });

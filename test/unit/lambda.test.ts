@@ -103,6 +103,7 @@ describe("push trigger (lambda/index.ts)", () => {
           targetRepository: ["coeus"],
           tag: ["2503.0004"],
           digest: ["sha256:3f1c9a7e5b2d4c6a8e0f1b3d5c7e9a1b2c4d6e8f0a1b3c5d7e9f1a2b4c6d8e0f"],
+          pushedAt: ["2025-03-04T15:21:09Z"],
         },
         CloudWatchOutputConfig: {
           CloudWatchOutputEnabled: true,
@@ -123,6 +124,7 @@ describe("push trigger (lambda/index.ts)", () => {
         targetRepository: ["coeus-feature"],
         tag: ["feature-budget_rates.2"],
         digest: ["sha256:9b8e7d6c5b4a39281706f5e4d3c2b1a0918273645f6e7d8c9b0a1f2e3d4c5b6a"],
+        pushedAt: ["2025-03-04T16:02:47Z"],
       });
       expect(input.Comment).to.equal("ecr-sync kuali-coeus-feature:feature-budget_rates.2 -> coeus-feature");
     });
@@ -142,9 +144,50 @@ describe("push trigger (lambda/index.ts)", () => {
           eventId: "5d6a4a3e-8c1f-4b0e-9d2a-7f3c1e9b2a41",
           targetRepository: "coeus",
           commandId: "c-logged",
+          pushedAt: "2025-03-04T15:21:09Z",
         },
       ]);
     });
+
+    it("passes the event's time, with its fraction, as pushedAt", async () => {
+      ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "c-time" } });
+      const event = { ...fixture("push.json"), time: "2026-06-01T12:00:03.250Z" };
+
+      await run(event);
+
+      const input = ssmMock.commandCalls(SendCommandCommand)[0].args[0].input;
+      expect(input.Parameters?.pushedAt).to.deep.equal(["2026-06-01T12:00:03.250Z"]);
+    });
+
+    for (const [what, time] of [
+      ["no time", undefined],
+      ["an empty time", ""],
+      ["a time with an offset", "2026-06-01T12:00:03+02:00"],
+      ["a date without a time", "2026-06-01"],
+      ["an impossible date", "2026-02-30T12:00:03Z"],
+      ["a time that is a number", 1780315203],
+      ["a time with a quote", "2026-06-01T12:00:03Z'; id; '"],
+    ] as const) {
+      it(`still sends the command, without pushedAt, for an event with ${what}`, async () => {
+        ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "c-untimed" } });
+        const event = fixture("push.json");
+        if (time === undefined) delete event.time;
+        else event.time = time;
+
+        const { result, logs } = await run(event);
+
+        expect(result).to.deep.equal({ status: "sent", commandId: "c-untimed" });
+        const calls = ssmMock.commandCalls(SendCommandCommand);
+        expect(calls).to.have.length(1);
+        expect(Object.keys(calls[0].args[0].input.Parameters ?? {}).sort()).to.deep.equal([
+          "digest",
+          "sourceRepository",
+          "tag",
+          "targetRepository",
+        ]);
+        expect(logs[0]).to.not.have.property("pushedAt");
+      });
+    }
 
     it("sends one command per delivery, so a duplicated event is sent twice (the worker reports the second copy unchanged)", async () => {
       ssmMock

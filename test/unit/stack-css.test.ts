@@ -5,7 +5,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { bundleHandler } from "../../lambda/bundle";
-import { CommandDocument, MAX_DOCUMENT_BYTES } from "../../components/document-content";
+import {
+  CommandDocument,
+  MAX_DOCUMENT_BYTES,
+  OPTIONAL_TIMESTAMP_PATTERN,
+} from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
 import { PolicyDocument } from "../../components/policies";
@@ -309,8 +313,10 @@ describe("css stack (SourceSync under mocks)", function () {
       `export ECR_SYNC_REGION='us-east-1'`,
       `export ECR_SYNC_REPOSITORY_MAP='${JSON.stringify(MAPPING)}'`,
     ]);
+    // The push time follows as "$@" only when the trigger sent one (pushedAt, default "").
+    expect(parameters.pushedAt).to.include({ allowedPattern: OPTIONAL_TIMESTAMP_PATTERN, default: "" });
     expect(commands.at(-1)).to.equal(
-      `bash "$ecr_sync_dir/script.sh" 'copy' '--source-repository' '{{sourceRepository}}' '--target-repository' '{{targetRepository}}' '--tag' '{{tag}}' '--digest' '{{digest}}'`,
+      `bash "$ecr_sync_dir/script.sh" 'copy' '--source-repository' '{{sourceRepository}}' '--target-repository' '{{targetRepository}}' '--tag' '{{tag}}' '--digest' '{{digest}}' "$@"`,
     );
   });
 
