@@ -130,10 +130,25 @@ function refuseInterpolation(text: string, where: string): void {
   }
 }
 
-/** Builds a Command document that writes `script` to a temporary file and runs it. */
+/**
+ * The script as a document carries it: every comment line (first non-blank character `#`, the
+ * shebang excepted) blanked. SSM takes at most 64 KiB per document, and ecr-sync.sh's comments are
+ * a third of it; the file in the repository keeps them. Blanked, not removed, so that the line
+ * numbers the script's ERR trap reports still point at ec2-scripts/ecr-sync.sh. A line inside a
+ * heredoc or a multi-line string is not a comment; test/unit/document-content.test.ts checks
+ * that bash sees the same functions and values in both forms.
+ */
+export function withoutCommentLines(script: string): string {
+  return script
+    .split("\n")
+    .map((line, index) => (index > 0 && /^\s*#/.test(line) ? "" : line))
+    .join("\n");
+}
+
+/** Builds a Command document that writes `script` (without its comment lines) to a temporary file and runs it. */
 export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
   refuseInterpolation(a.script, a.scriptPath);
-  const scriptLines = a.script.replace(/\n$/, "").split("\n");
+  const scriptLines = withoutCommentLines(a.script).replace(/\n$/, "").split("\n");
   if (scriptLines.some((line) => line === SCRIPT_DELIMITER)) {
     throw new Error(
       `${a.scriptPath} contains the line ${SCRIPT_DELIMITER}, which ends the heredoc that carries it; rename that line`,

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import * as os from "node:os";
 import { expect } from "chai";
 import {
   CommandDocument,
@@ -11,6 +12,7 @@ import {
   buildReconcileDocument,
   buildScriptDocument,
   buildSyncDocument,
+  withoutCommentLines,
   reconcileDocumentParameters,
   shellQuote,
   syncDocumentParameters,
@@ -281,7 +283,7 @@ describe("the SSM sync document (components/document-content.ts)", () => {
   });
 
   it("refuses a document larger than SSM accepts", () => {
-    const script = `${"# padding\n".repeat(MAX_DOCUMENT_BYTES / 10)}true\n`;
+    const script = `${": padding\n".repeat(MAX_DOCUMENT_BYTES / 10)}true\n`;
     expect(() => buildSyncDocument({ script, scriptPath: "big.sh", environment })).to.throw(
       /SSM accepts at most 65536/,
     );
@@ -299,7 +301,49 @@ describe("the SSM sync document (components/document-content.ts)", () => {
     const scriptPath = path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh");
     const script = fs.readFileSync(scriptPath, "utf8");
     const document = buildSyncDocument({ script, scriptPath: "ec2-scripts/ecr-sync.sh", environment });
-    expect(document.mainSteps[0].inputs.runCommand).to.include.members(script.replace(/\n$/, "").split("\n"));
+    expect(document.mainSteps[0].inputs.runCommand).to.include.members(
+      withoutCommentLines(script).replace(/\n$/, "").split("\n"),
+    );
+  });
+
+  it("carries the script without its comment lines, blanked so that line numbers stay those of the file", () => {
+    const script =
+      "#!/usr/bin/env bash\n# why\nset -eu\n  # indented why\necho '#not a comment' # trailing\n";
+    expect(withoutCommentLines(script)).to.equal(
+      "#!/usr/bin/env bash\n\nset -eu\n\necho '#not a comment' # trailing\n",
+    );
+    expect(withoutCommentLines(script).split("\n")).to.have.length(script.split("\n").length);
+  });
+
+  it("leaves bash the same functions and values in ecr-sync.sh without its comment lines", function () {
+    this.timeout(20000);
+    const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-comments-"));
+    try {
+      const seen = (text: string, name: string) => {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, text);
+        // Sourced, the script only defines; declare prints every function and variable it set.
+        return execFileSync(
+          "bash",
+          [
+            "-c",
+            'source "$1" && declare -f && declare -p | grep -v -E "^declare (-[a-zA-Z-]+ )?(BASH_|_=|SHLVL|PWD|OLDPWD)"',
+            "bash",
+            file,
+          ],
+          {
+            encoding: "utf8",
+            env: { PATH: process.env.PATH ?? "" },
+          },
+        );
+      };
+      const original = seen(script, "original.sh");
+      expect(original).to.include("copy_locked ()");
+      expect(seen(withoutCommentLines(script), "blanked.sh")).to.equal(original);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

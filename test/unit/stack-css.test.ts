@@ -9,6 +9,7 @@ import {
   CommandDocument,
   MAX_DOCUMENT_BYTES,
   OPTIONAL_TIMESTAMP_PATTERN,
+  withoutCommentLines,
 } from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
@@ -305,7 +306,7 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(parameters.digest.allowedPattern).to.equal(IMAGE_DIGEST_PATTERN);
     const commands = content.mainSteps[0].inputs.runCommand;
     const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
-    expect(commands.join("\n")).to.include(script.replace(/\n$/, ""));
+    expect(commands.join("\n")).to.include(withoutCommentLines(script).replace(/\n$/, ""));
     expect(commands).to.include.members([
       `export ECR_SYNC_SOURCE_REGISTRY='${CSS}.dkr.ecr.us-east-1.amazonaws.com'`,
       `export ECR_SYNC_TARGET_REGISTRY='${LEGACY}.dkr.ecr.us-east-1.amazonaws.com'`,
