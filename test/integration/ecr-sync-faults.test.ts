@@ -103,31 +103,35 @@ describe("ecr-sync.sh under faults", function () {
     return proxy;
   }
 
+  /**
+   * A target registry and a PATH whose skopeo, on `copy`, first asks a control server to stop that
+   * registry and waits until it has stopped: the login, the ECR calls and the target reads have
+   * all succeeded by then. `stops()` is how many times it did.
+   */
+  async function targetThatStopsBeforeTheCopy(name: string) {
+    const doomed = await startRegistry({ name, users: { AWS: ecrPassword(TARGET_ACCOUNT) } });
+    cleanups.push(() => doomed.stop());
+    let stopped = 0;
+    const control = http.createServer((_request, response) => {
+      stopped += 1;
+      void doomed.stop().then(() => response.end("stopped"));
+    });
+    await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", () => resolve()));
+    cleanups.push(() => new Promise((resolve) => control.close(resolve)));
+    const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/`;
+    const path = await wrapperPath(
+      "skopeo",
+      `if [ "$1" = copy ]; then '${realTool("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
+    );
+    return { doomed, path, stops: () => stopped };
+  }
+
   describe("an unavailable registry or AWS API is not an authentication failure", () => {
     it("exits 7 naming the target registry as unavailable when it stops between the login and the copy", async () => {
       const { args, map } = await pair();
-      const doomed = await startRegistry({
-        name: "target-doomed",
-        users: { AWS: ecrPassword(TARGET_ACCOUNT) },
-      });
-      cleanups.push(() => doomed.stop());
-      // The skopeo wrapper asks this server to stop the registry and waits until it has stopped:
-      // the login, the ECR calls and the target reads have all succeeded by then.
-      let stopped = 0;
-      const control = http.createServer((_request, response) => {
-        stopped += 1;
-        void doomed.stop().then(() => response.end("stopped"));
-      });
-      await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", () => resolve()));
-      cleanups.push(() => new Promise((resolve) => control.close(resolve)));
-      const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/`;
-      const path = await wrapperPath(
-        "skopeo",
-        `if [ "$1" = copy ]; then '${realTool("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
-      );
-
+      const { doomed, path, stops } = await targetThatStopsBeforeTheCopy("target-doomed");
       const result = await world.run(args, { ...map, PATH: path, ECR_SYNC_TARGET_REGISTRY: doomed.host });
-      expect(stopped, "the wrapper stopped the registry before the real copy").to.equal(1);
+      expect(stops(), "the wrapper stopped the registry before the real copy").to.equal(1);
       expect(result.code, result.stderr).to.equal(EXIT_UNAVAILABLE);
       expect(result.lines).to.have.length(1);
       expect(result.lines[0].result).to.equal("failed");
@@ -465,26 +469,13 @@ describe("ecr-sync.sh under faults", function () {
   describe("reconcile ends with the exit code of its failures", () => {
     it("exits 7, not 1, when the target registry stops before the reconcile's copy", async () => {
       const { source, target } = await pair();
-      const doomed = await startRegistry({
-        name: "target-doomed-reconcile",
-        users: { AWS: ecrPassword(TARGET_ACCOUNT) },
-      });
-      cleanups.push(() => doomed.stop());
-      const control = http.createServer((_request, response) => {
-        void doomed.stop().then(() => response.end("stopped"));
-      });
-      await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", () => resolve()));
-      cleanups.push(() => new Promise((resolve) => control.close(resolve)));
-      const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/`;
-      const path = await wrapperPath(
-        "skopeo",
-        `if [ "$1" = copy ]; then '${realTool("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
-      );
+      const { doomed, path, stops } = await targetThatStopsBeforeTheCopy("target-doomed-reconcile");
       const result = await world.run(["reconcile"], {
         ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
         ECR_SYNC_TARGET_REGISTRY: doomed.host,
         PATH: path,
       });
+      expect(stops(), "the wrapper stopped the registry before the real copy").to.equal(1);
       expect(result.code, result.stderr).to.equal(EXIT_UNAVAILABLE);
       expect(result.lines.map((l) => l.result)).to.deep.equal(["failed", "reconcile"]); // the summary last
       expect(result.lines[0].error).to.include(`target side: registry ${doomed.host} is unavailable`);
