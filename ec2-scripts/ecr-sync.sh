@@ -708,7 +708,7 @@ copy_locked() {
       digest=""
       ;;
     *)
-      copy_failed "${source}" "${target}" "${hint}" "$(registry_failure "${status}" source "reading ${source}")"
+      copy_failed "${source}" "${target}" "${hint}" "${status}" source "reading ${source}"
       return
       ;;
   esac
@@ -717,7 +717,7 @@ copy_locked() {
     200) ;;
     404) current="" ;;
     *)
-      copy_failed "${source}" "${target}" "${digest:-${hint}}" "$(registry_failure "${target_status}" target "reading ${target}")"
+      copy_failed "${source}" "${target}" "${digest:-${hint}}" "${target_status}" target "reading ${target}"
       return
       ;;
   esac
@@ -760,8 +760,7 @@ copy_locked() {
   fi
   read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
   if [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
-    copy_failed "${source}" "${target}" "${digest}" \
-      "$(registry_failure "${target_status}" target "checking ${target} after the copy")"
+    copy_failed "${source}" "${target}" "${digest}" "${target_status}" target "checking ${target} after the copy"
     return
   fi
   if [[ "${target_status}" != 200 || "${current}" != "${digest}" ]]; then
@@ -777,12 +776,13 @@ copy_locked() {
   fi
 }
 
-# copy_failed SOURCE TARGET DIGEST MESSAGE, run as `copy_failed … "$(registry_failure …)"`: the
-# failed line for a registry answer registry_failure read, with its exit code in COPY_STATUS
-# ($? is registry_failure's, as the command substitution in the arguments left it).
+# copy_failed SOURCE TARGET DIGEST HTTP_STATUS SIDE WHAT: the failed line for a registry answer
+# that is neither 200 nor 404, as registry_failure reads it, with its exit code in COPY_STATUS.
 copy_failed() {
-  COPY_STATUS=$?
-  emit failed "$1" "$2" "$3" "$4"
+  local message code=0
+  message="$(registry_failure "$4" "$5" "$6")" || code=$?
+  emit failed "$1" "$2" "$3" "${message}"
+  COPY_STATUS="${code}"
 }
 
 # superseded SOURCE TARGET DIGEST KIND STALE_DIGEST REASON: the line for a digest the source tag

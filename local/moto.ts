@@ -10,6 +10,32 @@ export const MOTO_CREDENTIALS = {
   AWS_SECRET_ACCESS_KEY: "testing",
 } as const;
 
+/** Credentials of a principal in moto: the test keys, or an assumed role's session. */
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+/** Environment for a process (the aws CLI, the JS SDK) acting as `credentials` against moto. */
+export function awsEnvironment(
+  endpoint: string,
+  credentials: Credentials,
+  region = "us-east-1",
+): Record<string, string> {
+  return {
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_EC2_METADATA_DISABLED: "true",
+    AWS_CONFIG_FILE: "/dev/null",
+    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
+  };
+}
+
 /** One PutEvents entry, as the `aws events put-events --entries` JSON takes it. */
 export interface EventEntry {
   readonly Source: string;
@@ -165,15 +191,14 @@ export async function startMoto(): Promise<MotoServer> {
       }
     },
     env(region = "us-east-1") {
-      return {
-        ...MOTO_CREDENTIALS,
-        AWS_ENDPOINT_URL: endpoint,
-        AWS_REGION: region,
-        AWS_DEFAULT_REGION: region,
-        AWS_EC2_METADATA_DISABLED: "true",
-        AWS_CONFIG_FILE: "/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-      };
+      return awsEnvironment(
+        endpoint,
+        {
+          accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
+          secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+        },
+        region,
+      );
     },
     clientConfig(region = "us-east-1") {
       return {

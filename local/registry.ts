@@ -1,12 +1,9 @@
-import { ChildProcess, execFile, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { freePort, waitFor } from "./ports";
-
-const execFileAsync = promisify(execFile);
 
 /** One request from the registry's access log (Apache combined format). */
 export interface AccessLogEntry {
@@ -286,16 +283,14 @@ export function missingTool(tool: string, error: unknown): string {
     : `${tool}: ${String(error)}`;
 }
 
+/** Where `tool` is on PATH ("" when it is not): what a test's wrapper on PATH execs. */
+export function toolPath(tool: string): string {
+  return spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool], { encoding: "utf8" }).stdout.trim();
+}
+
 /** Fails with a clear message naming every required tool that is not on PATH. */
 export async function requireTools(...tools: string[]): Promise<void> {
-  const missing: string[] = [];
-  for (const tool of tools) {
-    try {
-      await execFileAsync("sh", ["-c", 'command -v "$1"', "sh", tool]);
-    } catch {
-      missing.push(tool);
-    }
-  }
+  const missing = tools.filter((tool) => toolPath(tool) === "");
   if (missing.length > 0) {
     throw new Error(
       `required tools not found on PATH: ${missing.join(", ")} (${missing.map(installHint).join("; ")})`,

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { MotoServer, startMoto } from "./moto";
 import { Descriptor, OciLayout, pushImage } from "./oci";
-import { Registry, requireTools, startRegistry } from "./registry";
+import { Registry, requireTools, startRegistry, toolPath } from "./registry";
 import { CONFIG_DEFAULTS } from "../components/config-keys";
 
 /**
@@ -277,8 +277,7 @@ export function runScript(args: string[], env: Record<string, string>, cwd?: str
 export async function recordingPath(dir: string, log: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   for (const tool of ["aws", "curl", "skopeo"]) {
-    const { stdout } = await execFileAsync("sh", ["-c", 'command -v "$1"', "sh", tool]);
-    const real = stdout.trim();
+    const real = toolPath(tool);
     const file = join(dir, tool);
     await writeFile(file, `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${log}'\nexec '${real}' "$@"\n`);
     await chmod(file, 0o755);

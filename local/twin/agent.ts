@@ -15,7 +15,9 @@
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { awsEnvironment, Credentials, MotoApi } from "./moto-api";
+import { awsEnvironment, Credentials } from "../moto";
+import { missingTool, toolPath } from "../registry";
+import { MotoApi } from "./moto-api";
 import { TwinPlan } from "./plan";
 import { TwinWorld } from "./world";
 
@@ -218,8 +220,7 @@ function runSh(
 }
 
 async function which(tool: string): Promise<string> {
-  const { stdout } = await runSh(`command -v '${tool}'`, { PATH: process.env.PATH ?? "" });
-  const path = stdout.trim();
-  if (path === "") throw new Error(`required tool not found on PATH: ${tool}`);
+  const path = toolPath(tool);
+  if (path === "") throw new Error(missingTool(tool, { code: "ENOENT" }));
   return path;
 }

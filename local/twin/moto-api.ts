@@ -6,11 +6,7 @@
  * go through the real `aws` CLI, as on the instance.
  */
 
-export interface Credentials {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}
+import type { Credentials } from "../moto";
 
 /** The JSON-protocol services the twin calls: X-Amz-Target prefix, content type, signing name. */
 const JSON_SERVICES = {
@@ -86,23 +82,4 @@ export class MotoApi {
   as(credentials: Credentials): MotoApi {
     return new MotoApi(this.endpoint, credentials, this.region);
   }
-}
-
-/** Environment for a process (the aws CLI, the JS SDK) acting as `credentials` against moto. */
-export function awsEnvironment(
-  endpoint: string,
-  credentials: Credentials,
-  region = "us-east-1",
-): Record<string, string> {
-  return {
-    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    ...(credentials.sessionToken ? { AWS_SESSION_TOKEN: credentials.sessionToken } : {}),
-    AWS_ENDPOINT_URL: endpoint,
-    AWS_REGION: region,
-    AWS_DEFAULT_REGION: region,
-    AWS_EC2_METADATA_DISABLED: "true",
-    AWS_CONFIG_FILE: "/dev/null",
-    AWS_SHARED_CREDENTIALS_FILE: "/dev/null",
-  };
 }

@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { bundleHandler } from "../../lambda/bundle";
-import { awsEnvironment, Credentials } from "./moto-api";
+import { awsEnvironment, Credentials } from "../moto";
 import { TwinPlan } from "./plan";
 
 export interface TriggerRun {

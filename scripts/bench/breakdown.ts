@@ -8,6 +8,7 @@ import { execFile } from "node:child_process";
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { toolPath } from "../../local/registry";
 import { SyncedImage } from "./full-copy";
 import { expectOk, Measured, progress, timed } from "./measure";
 import { Bench } from "./session";
@@ -20,10 +21,9 @@ const TIMED_TOOLS = ["aws", "curl", "skopeo", "jq"] as const;
 /** Writes a wrapper for each timed tool into `dir`: runs the real tool, appends "TOOL START_NS END_NS" to `log`. */
 async function writeTimingWrappers(dir: string, log: string): Promise<void> {
   for (const tool of TIMED_TOOLS) {
-    const { stdout } = await execFileAsync("sh", ["-c", 'command -v "$1"', "sh", tool]);
     await writeFile(
       join(dir, tool),
-      `#!/bin/sh\nstart=$(date +%s%N)\n'${stdout.trim()}' "$@"\ncode=$?\nprintf '%s %s %s\\n' ${tool} "$start" "$(date +%s%N)" >> '${log}'\nexit "$code"\n`,
+      `#!/bin/sh\nstart=$(date +%s%N)\n'${toolPath(tool)}' "$@"\ncode=$?\nprintf '%s %s %s\\n' ${tool} "$start" "$(date +%s%N)" >> '${log}'\nexit "$code"\n`,
     );
     await chmod(join(dir, tool), 0o755);
   }

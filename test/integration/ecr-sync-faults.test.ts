@@ -20,7 +20,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { freePort } from "../../local/ports";
-import { Registry, startRegistry } from "../../local/registry";
+import { Registry, startRegistry, toolPath } from "../../local/registry";
 import { EcrSyncWorld, ecrPassword, SCRIPT, startEcrSyncWorld, TARGET_ACCOUNT } from "../../local/world";
 
 const execFileAsync = promisify(execFile);
@@ -77,15 +77,10 @@ describe("ecr-sync.sh under faults", function () {
     };
   }
 
-  /** The real path of a tool, for wrappers that exec it. */
-  function realTool(tool: string): string {
-    return spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool], { encoding: "utf8" }).stdout.trim();
-  }
-
   /** A PATH whose `tool` runs `before` (sh) and then execs the real tool with the same arguments. */
   async function wrapperPath(tool: string, before: string): Promise<string> {
     const dir = await mkdtemp(join(scratch, `${tool}-wrapper-`));
-    await writeFile(join(dir, tool), `#!/bin/sh\n${before}\nexec '${realTool(tool)}' "$@"\n`);
+    await writeFile(join(dir, tool), `#!/bin/sh\n${before}\nexec '${toolPath(tool)}' "$@"\n`);
     await chmod(join(dir, tool), 0o755);
     return `${dir}:${process.env.PATH ?? ""}`;
   }
@@ -121,7 +116,7 @@ describe("ecr-sync.sh under faults", function () {
     const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/`;
     const path = await wrapperPath(
       "skopeo",
-      `if [ "$1" = copy ]; then '${realTool("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
+      `if [ "$1" = copy ]; then '${toolPath("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
     );
     return { doomed, path, stops: () => stopped };
   }
@@ -157,7 +152,7 @@ describe("ecr-sync.sh under faults", function () {
       // Every `aws sts` call goes to a closed loopback port; every other aws call is untouched.
       const path = await wrapperPath(
         "aws",
-        `if [ "$1" = sts ]; then exec '${realTool("aws")}' "$@" --endpoint-url 'http://127.0.0.1:${closedPort}'; fi`,
+        `if [ "$1" = sts ]; then exec '${toolPath("aws")}' "$@" --endpoint-url 'http://127.0.0.1:${closedPort}'; fi`,
       );
       const mark = await world.target.mark();
       const result = await world.run(args, { ...map, PATH: path });
@@ -526,7 +521,7 @@ describe("ecr-sync.sh under faults", function () {
       // Debian 12's awscli 2.9 has no model for the filters and drops them from the answer.
       const path = await wrapperPath(
         "aws",
-        `if [ "$2" = describe-repositories ]; then '${realTool("aws")}' "$@" | '${realTool("jq")}' 'del(.repositories[].imageTagMutabilityExclusionFilters)'; exit $?; fi`,
+        `if [ "$2" = describe-repositories ]; then '${toolPath("aws")}' "$@" | '${toolPath("jq")}' 'del(.repositories[].imageTagMutabilityExclusionFilters)'; exit $?; fi`,
       );
       const result = await world.run(
         ["copy", "--source-repository", source, "--target-repository", target, "--tag", "dev-1"],

@@ -1,9 +1,7 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import {
   ecrPassword,
   EcrSyncWorld,
@@ -15,8 +13,7 @@ import {
   startEcrSyncWorld,
 } from "../../local/world";
 import { BuiltImage } from "../../local/oci";
-
-const execFileAsync = promisify(execFile);
+import { toolPath } from "../../local/registry";
 
 /**
  * The copier's invariant (ec2-scripts/ecr-sync.sh, header): a target tag only ever moves to the
@@ -91,11 +88,6 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       { ...mapOf(source, target), ...env },
     );
 
-  async function realTool(name: string): Promise<string> {
-    const { stdout } = await execFileAsync("sh", ["-c", 'command -v "$1"', "sh", name]);
-    return stdout.trim();
-  }
-
   /**
    * A PATH whose `skopeo`, on the first `skopeo copy` of the run (the reconcile's first copy),
    * pushes `image` to source/repository:tag straight from the OCI layout (a real push to the
@@ -114,7 +106,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     await mkdir(dir);
     const refName = unique("late-push");
     await world.layout.name(a.image, refName);
-    const skopeo = await realTool("skopeo");
+    const skopeo = toolPath("skopeo");
     const nestedCopy = a.thenCopy
       ? [
           `bash '${SCRIPT}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
@@ -222,7 +214,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       await mkdir(dir);
       const refName = unique("racing-push");
       await world.layout.name(a.image, refName);
-      const skopeo = await realTool("skopeo");
+      const skopeo = toolPath("skopeo");
       const wrapper = [
         "#!/bin/bash",
         `if [ "$1" = copy ] && mkdir '${dir}/pushed' 2>/dev/null; then`,

@@ -1,9 +1,7 @@
 import { expect } from "chai";
-import { execFile } from "node:child_process";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import {
   EcrSyncWorld,
   ecrPassword,
@@ -15,7 +13,7 @@ import {
   TARGET_ACCOUNT,
 } from "../../local/world";
 import { freePort } from "../../local/ports";
-import { requireTools } from "../../local/registry";
+import { requireTools, toolPath } from "../../local/registry";
 import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../../local/oci";
 
 /**
@@ -728,9 +726,8 @@ describe("ecr-sync.sh", function () {
   describe("failures the script does not handle", () => {
     /** A PATH whose jq exits 9 when it writes a failed result line (`jq -cn`), and is the real jq otherwise. */
     async function pathWithBrokenJq(dir: string): Promise<string> {
-      const { stdout } = await promisify(execFile)("sh", ["-c", "command -v jq"]);
       const file = join(dir, "jq");
-      await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${stdout.trim()}' "$@"\n`);
+      await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${toolPath("jq")}' "$@"\n`);
       await chmod(file, 0o755);
       return `${dir}:${process.env.PATH ?? ""}`;
     }
