@@ -33,9 +33,14 @@ export async function timed<T>(action: () => Promise<T>): Promise<{ value: T; se
   return { value, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Fails unless the script exited 0 and every line it printed has `result` equal to `expected`. */
+/** The script's lines about images: all but a reconcile's closing summary (result "reconcile"). */
+export function imageLines(result: RunResult): RunResult["lines"] {
+  return result.lines.filter((line) => line.result !== "reconcile");
+}
+
+/** Fails unless the script exited 0 and every image line it printed has `result` equal to `expected`. */
 export function expectOk(result: RunResult, expected: string, what: string): void {
-  const results = result.lines.map((line) => line.result);
+  const results = imageLines(result).map((line) => line.result);
   if (result.code !== 0 || results.length === 0 || results.some((value) => value !== expected)) {
     throw new Error(
       `${what}: expected exit 0 and every line '${expected}', got exit ${result.code}, results [${results.join(", ")}]\n${result.stderr}`,

@@ -4,7 +4,7 @@
  * The tags are seeded over HTTP and share one layer, uploaded once per repository.
  */
 import { randomBytes } from "node:crypto";
-import { expectOk, inBatches, Measured, numberedTags, progress, timed } from "./measure";
+import { expectOk, imageLines, inBatches, Measured, numberedTags, progress, timed } from "./measure";
 import { Bench } from "./session";
 import { uploadSharedLayer, Place, seedImage } from "./seed";
 import { linearFit, median, round, Row } from "./stats";
@@ -33,8 +33,8 @@ async function reconcileInSync(bench: Bench, scale: number, sharedLayer: Buffer)
   for (let run = 1; run <= plan.runs.reconcile; run++) {
     const { value: result, seconds } = await timed(() => bench.reconcile({ [source]: target }));
     expectOk(result, "unchanged", `reconcile of ${scale} in-sync tags, run ${run}`);
-    if (result.lines.length !== scale)
-      throw new Error(`reconcile of ${scale} tags reported ${result.lines.length} images`);
+    const images = imageLines(result).length;
+    if (images !== scale) throw new Error(`reconcile of ${scale} tags reported ${images} images`);
     times.push(seconds);
   }
   progress(

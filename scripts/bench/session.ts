@@ -76,7 +76,12 @@ export function benchSession(world: EcrSyncWorld, plan: Plan, runId: string, cle
     copy: (source, target, tag, targetRegistry, extraEnv = {}) =>
       runScript(
         ["copy", "--source-repository", source, "--target-repository", target, "--tag", tag],
-        world.env({ ...targetRegistryEnv(targetRegistry), ...extraEnv }),
+        // copy stays inside the mapping (ecr-sync.sh refuses any other pair): this pair is the map.
+        world.env({
+          ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
+          ...targetRegistryEnv(targetRegistry),
+          ...extraEnv,
+        }),
       ),
     reconcile: (map, targetRegistry) =>
       runScript(

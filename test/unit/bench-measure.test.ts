@@ -20,6 +20,13 @@ describe("bench measuring tools (scripts/bench/measure.ts)", () => {
     expect(() => expectOk(result(0, []), "copied", "run 3")).to.throw("results []");
   });
 
+  it("reads a reconcile's summary line as no image of its own", () => {
+    expect(() =>
+      expectOk(result(0, ["unchanged", "unchanged", "reconcile"]), "unchanged", "run 4"),
+    ).not.to.throw();
+    expect(() => expectOk(result(0, ["reconcile"]), "unchanged", "run 5")).to.throw("results []");
+  });
+
   it("runs at most `width` actions at a time and keeps the items' order", async () => {
     let running = 0;
     let most = 0;
