@@ -39,9 +39,15 @@
 # stays inside ECR_SYNC_REPOSITORY_MAP: the target role may push to every legacy repository, so
 # the map, not the arguments, says which source may go where (check_mapped_pair).
 #
-# Passwords: from `aws ecr get-login-password`, the target's with the credentials of the
-# assumed role (in that call's environment only). They go into private files in a temp dir
-# (containers auth.json for skopeo, a config file for curl) removed on exit: never argv, never logs.
+# Credentials are kept on purpose (the credential cache, STATE_DIR/cache, a tmpfs on the worker):
+# the assumed role's credentials and each registry's ECR password, with their expiry, reused by
+# every run until CREDENTIAL_MARGIN_SECONDS before they expire and renewed under one lock, so a
+# burst of copies fetches once and a warm copy starts no AWS CLI at all. The target repository's
+# description (it exists; its tag policy) is kept DESCRIBE_CACHE_SECONDS the same way. Each run
+# works in its own directory, STATE_DIR/runs/PID.XXXXXX (the skopeo auth files and curl configs
+# it builds from the cache), removed on exit, and removed by the next run when a SIGKILL skipped
+# that: no password is ever written outside STATE_DIR, on a command line, or in any output.
+# docs/copier.md says where each entry is, how long it lives, and how to clear the cache.
 #
 # Functions return values on stdout and report failure by exit status; the few that must run
 # in this shell (they start jobs or keep credentials) leave their results in the state below.
@@ -83,6 +89,22 @@ readonly CURL_FLAGS=(--retry 3 --connect-timeout 10 --max-time 60)
 # exponential backoff with jitter up to 20 s) unless the caller set AWS_MAX_ATTEMPTS.
 readonly AWS_DEFAULT_ATTEMPTS=5
 readonly LOCK_TIMEOUT_SECONDS=900
+# The credential cache (see the header). An entry is used until this long before it expires:
+# no copy, and no tag of a reconcile, starts with credentials closer to their end than this.
+readonly CREDENTIAL_MARGIN_SECONDS=600
+# The source password is made with the instance profile's credentials, which EC2 rotates about
+# hourly and whose expiry the CLI does not print: it is kept at most this long (a registry that
+# rejects it sooner gets a new one: renew_password).
+readonly SOURCE_PASSWORD_MAX_SECONDS=3600
+# ECR's documented token lifetime, used when get-authorization-token's expiresAt is already past
+# on arrival (clocks that disagree, or moto, which answers 2015-01-01): capped as any token is.
+readonly ECR_TOKEN_SECONDS=43200
+# Every session STS makes lasts at least this long: an Expiration this script cannot read.
+readonly STS_MIN_SESSION_SECONDS=900
+readonly DESCRIBE_CACHE_SECONDS=300      # the target repository exists, and its tag policy
+readonly CACHE_FORMAT="ecr-sync-cache-1" # the first field of every entry; another is ignored
+readonly RECONCILE_DEFAULT_PARALLELISM=4 # reconcile copies this many missing tags at a time
+readonly RECONCILE_MAX_PARALLELISM=16
 readonly LOCK_NAME_MAX=200 # longer REPO:TAG lock names are hashed (a file name has 255 bytes at most)
 readonly STATE_DIR="${ECR_SYNC_STATE_DIR:-/run/ecr-sync}"
 # The AWS CLI's error texts (its last stderr line), by what an operator must do about them.
@@ -105,20 +127,38 @@ readonly EXIT_CONFLICT=6
 readonly EXIT_UNAVAILABLE=7
 
 # State, each set in one place:
-SCHEME="https"        # http when ECR_SYNC_TLS_VERIFY=false (check_config, then readonly)
-TLS_VERIFY="true"     # ECR_SYNC_TLS_VERIFY (check_config, then readonly)
-WORK_DIR=""           # the private temp dir, removed on exit (prepare, then readonly)
-AWS_RETRY_SETTINGS=() # the AWS CLI's retry mode and attempts, in its environment only (prepare, then readonly)
-LOCK_DIR=""           # STATE_DIR/locks, its real path, checked (prepare_state_dir, then readonly)
-TARGET_CREDENTIALS=() # the assumed role's key id, secret key, session token: never exported (assume_target_role)
-ERROR=""              # why the last function that returned non-zero failed (fail): read it right after
+SCHEME="https"           # http when ECR_SYNC_TLS_VERIFY=false (check_config, then readonly)
+TLS_VERIFY="true"        # ECR_SYNC_TLS_VERIFY (check_config, then readonly)
+RUN_DIR=""               # this run's private directory in STATE_DIR/runs, removed on exit (start_run, then readonly)
+CACHE_DIR=""             # STATE_DIR/cache, its real path, checked (prepare_state_dir, then readonly)
+RUNS_DIR=""              # STATE_DIR/runs, where each run's RUN_DIR is (prepare_state_dir, then readonly)
+AWS_RETRY_SETTINGS=()    # the AWS CLI's retry mode and attempts, in its environment only (prepare, then readonly)
+LOCK_DIR=""              # STATE_DIR/locks, its real path, checked (prepare_state_dir, then readonly)
+declare -A REGISTRIES=() # side (source, target) -> registry host[:port] (check_config)
+# The credentials in use, from the cache or fetched by this run (load_credentials, refresh_locked):
+TARGET_CREDENTIALS=()          # the assumed role's key id, secret key, session token: never exported
+ROLE_EXPIRES=0                 # when they expire (epoch seconds); 0: none loaded
+declare -A PASSWORDS=()        # side -> "AWS:password" in base64, as auth files and Basic auth carry it
+declare -A PASSWORD_EXPIRES=() # side -> epoch seconds
+declare -A DESCRIBED=()        # target repository -> its tag policy, described by this run (not the cache)
+POLICY=""                      # the tag policy load_description or refresh_locked found for the repository asked for
+DESCRIBE_STATUS=0              # refresh_locked: the exit status of the describe it ran; DESCRIBE_ERROR says why
+DESCRIBE_ERROR=""
+PASSWORD_JOBS=()                               # refresh_locked: the pids of its start_password jobs
+ROLE_CACHED=false                              # refresh_locked used the role's credentials from the cache (it did not assume the role)
+CACHE_LOCK_FD=""                               # the open lock on the cache while this run refreshes it (lock_cache)
+PARALLELISM="${RECONCILE_DEFAULT_PARALLELISM}" # ECR_SYNC_RECONCILE_PARALLELISM (cmd_reconcile)
+declare -A JOB_OUTPUT=()                       # reconcile: copy job pid -> the file its result line goes to (start_copy_job)
+JOB_SEQUENCE=0
+ERROR="" # why the last function that returned non-zero failed (fail): read it right after
 # The exit status of the last copy_image (copy_locked, or copy_image on a lock timeout). Left as
 # state instead of returned, so that copy_image is never called from || or if: bash ignores
 # set -e (and the ERR trap) in the whole of a function called there, and the decision under the
 # lock must stop on an unexpected failure like the rest of the script.
 COPY_STATUS=0
 FAILURE_CODES=() # reconcile: the exit code of every image that failed (reconcile_repository)
-# Timing (emit), date +%s.%N: --pushed-at (cmd_copy); when copy_image took the lock, else empty.
+# Timing (emit), microseconds since the epoch: --pushed-at (cmd_copy); when copy_image took the
+# lock, else empty.
 PUSHED_AT=""
 PUSHED_AT_EPOCH=""
 LOCKED_AT=""
@@ -137,7 +177,8 @@ Commands:
              copy (read under the tag's lock), to TARGET_REGISTRY/NAME:TAG, every platform, digest
              preserved, then checks the target. A target tag never moves to any other digest.
   reconcile  For every mapping in ECR_SYNC_REPOSITORY_MAP, copies each source tag whose digest
-             the target lacks (each one re-read under its lock before it is copied).
+             the target lacks (each one re-read under its lock before it is copied), a few at a
+             time, with credentials renewed before any is within ${CREDENTIAL_MARGIN_SECONDS} s of expiring.
 
 Flags:
   --source-repository NAME  copy: the repository in the source registry (a key of ECR_SYNC_REPOSITORY_MAP)
@@ -158,9 +199,13 @@ Environment:
   ECR_SYNC_REPOSITORY_MAP   JSON object, source repository name -> target repository name: the pairs
                             reconcile walks, and the only pairs copy accepts
   ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
-  ECR_SYNC_STATE_DIR        the directory of the copier's state, the per-tag locks (in locks/):
-                            created mode 0700, refused unless owned by the user running the script
-                            and writable by nobody else (default /run/ecr-sync)
+  ECR_SYNC_STATE_DIR        the directory of the copier's state (default /run/ecr-sync, a tmpfs on
+                            the worker): per-tag locks in locks/, the credential cache in cache/
+                            (remove that directory to clear it), each run's files in runs/.
+                            Created mode 0700, refused unless owned by the user running the script
+                            and writable by nobody else
+  ECR_SYNC_RECONCILE_PARALLELISM reconcile: how many missing tags it copies at a time, 1 to
+                            ${RECONCILE_MAX_PARALLELISM} (default ${RECONCILE_DEFAULT_PARALLELISM})
   The worker's own AWS credentials come from the AWS CLI's usual sources (the instance profile).
   AWS calls retry in the CLI's standard mode, AWS_MAX_ATTEMPTS times (default ${AWS_DEFAULT_ATTEMPTS}).
 
@@ -244,7 +289,7 @@ emit() {
   RESULT_COUNTS["$1"]=$((${RESULT_COUNTS["$1"]:-0} + 1))
   local timing=() now
   if [[ -n "${LOCKED_AT}" && "$1" =~ ^(copied|unchanged|superseded)$ ]]; then
-    now="$(date +%s.%N)"
+    now="${EPOCHREALTIME/[!0-9]/}"
     timing=(copy_s "$(seconds_between "${LOCKED_AT}" "${now}")")
     [[ -z "${PUSHED_AT}" ]] ||
       timing+=(pushed_at "${PUSHED_AT}" latency_s "$(seconds_between "${PUSHED_AT_EPOCH}" "${now}")")
@@ -267,9 +312,13 @@ emit() {
   jq -cn "${fields[@]}" '$ARGS.named | with_entries(select(.value != ""))'
 }
 
-# seconds_between START END: END - START, 2 decimals (bash has no floating point).
+# seconds_between START END: END - START in seconds, 2 decimals, both in microseconds since the
+# epoch (EPOCHREALTIME without its decimal point): bash arithmetic, no process.
 seconds_between() {
-  LC_ALL=C awk -v start="$1" -v end="$2" 'BEGIN { printf "%.2f", end - start }'
+  local microseconds=$(($2 - $1)) sign=""
+  ((microseconds >= 0)) || sign="-" microseconds=$((-$2 + $1))
+  microseconds=$((microseconds + 5000))
+  printf '%s%d.%02d' "${sign}" $((microseconds / 1000000)) $((microseconds % 1000000 / 10000))
 }
 
 # The checks of names and settings, one per pattern above (true or false, no output).
@@ -319,6 +368,7 @@ check_config() {
     *) die "${EXIT_CONFIG}" "ECR_SYNC_TLS_VERIFY='${TLS_VERIFY}' must be true or false" ;;
   esac
   readonly TLS_VERIFY SCHEME
+  REGISTRIES=([source]="${ECR_SYNC_SOURCE_REGISTRY}" [target]="${ECR_SYNC_TARGET_REGISTRY}")
 }
 
 check_repository_map() {
@@ -475,96 +525,339 @@ as_target() {
     AWS_SESSION_TOKEN="${TARGET_CREDENTIALS[2]}" "$@"
 }
 
-# write_credentials SIDE REGISTRY PASSWORD: skopeo auth file and curl config for one side.
-write_credentials() {
-  local side="$1" registry="$2" password="$3" basic
-  basic="$(printf 'AWS:%s' "${password}" | base64 -w0)"
-  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "${registry}" "${basic}" >"${WORK_DIR}/${side}.auth.json"
-  printf 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' "${basic}" "${MANIFEST_TYPES}" >"${WORK_DIR}/${side}.curlrc"
+# fresh EXPIRES: EXPIRES (epoch seconds) is more than CREDENTIAL_MARGIN_SECONDS away. Bash's own
+# clock: no process.
+fresh() {
+  [[ "$1" =~ ^[0-9]+$ ]] && (($1 - CREDENTIAL_MARGIN_SECONDS > EPOCHSECONDS))
 }
 
-# check_login SIDE REGISTRY HINT: the registry accepts the password (GET /v2/); otherwise
-# registry_failure says whether it refused it or did not answer.
-check_login() {
-  local side="$1" registry="$2" hint="$3" status message code=0
-  # The body goes to a file, not /dev/null: before a retry curl truncates what it wrote, and
-  # truncating /dev/null fails (curl 7.88 then gives up with exit 23 instead of retrying).
-  status="$(curl --config "${WORK_DIR}/${side}.curlrc" --silent --output "${WORK_DIR}/${side}.login" "${CURL_FLAGS[@]}" \
-    --write-out '%{http_code}' "${SCHEME}://${registry}/v2/" 2>/dev/null)" || true
-  [[ "${status}" == 200 ]] && return 0
-  message="$(registry_failure "${status}" "${side}" "at GET /v2/" "${hint}")" || code=$?
-  fail "${code}" "${message}"
+# epoch_of TIME: TIME (epoch seconds, with or without a fraction, or an ISO-8601 time as CLI v2
+# prints every timestamp) as whole epoch seconds; fails on anything else.
+epoch_of() {
+  if [[ "$1" =~ ^([0-9]+)(\.[0-9]+)?$ ]]; then
+    echo "${BASH_REMATCH[1]}"
+  else
+    date -u -d "$1" +%s 2>/dev/null
+  fi
 }
 
-# start_password SIDE: `aws ecr get-login-password` in the background (the target's as the
-# assumed role), into WORK_DIR/SIDE.password, and its exit status into SIDE.status, which
-# finish_login reads once the jobs are done (a plain `wait` cannot tell two jobs apart).
+# entry_name KIND KEY: the file name of a cache entry, KEY made safe for a file name the way
+# copy_image names locks ('/' is '+', which no repository name holds; too long: its digest).
+entry_name() {
+  local name="$1.${2//\//+}"
+  if [[ "${#name}" -gt "${LOCK_NAME_MAX}" ]]; then
+    name="$(printf '%s' "${name}" | sha256sum)"
+    name="$1.${name%% *}"
+  fi
+  echo "${name}"
+}
+
+# read_entry NAME ARRAY: the tab-separated fields of cache entry NAME, after the format, into the
+# array named ARRAY. Returns 1 when there is no usable entry: missing, not a regular file owned
+# by this user (logged, and replaced by the next write), or not in CACHE_FORMAT (corrupt).
+# Whether the fields fit (role, region, registry, expiry) is the caller's check.
+# shellcheck disable=SC2034 # entry_into is a name reference: it sets the caller's array
+read_entry() {
+  local file="${CACHE_DIR}/$1" fields=()
+  local -n entry_into="$2"
+  entry_into=()
+  [[ -e "${file}" || -L "${file}" ]] || return 1
+  if [[ -L "${file}" || ! -f "${file}" || ! -O "${file}" ]]; then
+    log "warning: ignoring cache entry ${file}: not a regular file owned by uid ${EUID}; it is replaced when renewed"
+    return 1
+  fi
+  IFS=$'\t' read -r -a fields <"${file}" || true
+  if [[ "${fields[0]:-}" != "${CACHE_FORMAT}" ]]; then
+    log "warning: ignoring cache entry ${file}: not an entry of ${CACHE_FORMAT} (corrupt); it is replaced when renewed"
+    return 1
+  fi
+  entry_into=("${fields[@]:1}")
+}
+
+# write_entry NAME FIELD...: replaces cache entry NAME atomically: written to a private file in
+# RUN_DIR (on the same file system), then renamed over the entry, so a reader sees the old entry
+# or the new one, never part of one. No field holds a tab or a newline (each is checked or made
+# here). Mode 0600 (umask 077), in a 0700 directory.
+write_entry() {
+  local name="$1" temporary="${RUN_DIR}/entry.${BASHPID}"
+  shift
+  local IFS=$'\t'
+  printf '%s\t%s\n' "${CACHE_FORMAT}" "$*" >"${temporary}"
+  mv -f -- "${temporary}" "${CACHE_DIR}/${name}"
+}
+
+# drop_entry NAME: removes a cache entry (the next run fetches it anew).
+drop_entry() {
+  rm -f -- "${CACHE_DIR:?}/$1"
+}
+
+# load_role: TARGET_CREDENTIALS and ROLE_EXPIRES from the cache, when its entry is for this role
+# and region and outlives the margin; otherwise none (ROLE_EXPIRES 0).
+load_role() {
+  local fields=()
+  TARGET_CREDENTIALS=()
+  ROLE_EXPIRES=0
+  read_entry role fields || return 0
+  [[ ${#fields[@]} -eq 6 && "${fields[0]}" == "${ECR_SYNC_TARGET_ROLE_ARN}" && "${fields[1]}" == "${ECR_SYNC_REGION}" ]] || return 0
+  [[ "${fields[3]}" =~ ^[A-Z0-9]{16,128}$ && "${fields[4]}" =~ ^[[:graph:]]+$ && "${fields[5]}" =~ ^[[:graph:]]+$ ]] || return 0
+  fresh "${fields[2]}" || return 0
+  TARGET_CREDENTIALS=("${fields[@]:3:3}")
+  ROLE_EXPIRES="${fields[2]}"
+}
+
+# password_identity SIDE: whose password it is: the target role's, or the worker's own.
+password_identity() {
+  if [[ "$1" == source ]]; then echo worker; else echo "${ECR_SYNC_TARGET_ROLE_ARN}"; fi
+}
+
+# load_password SIDE: PASSWORDS[SIDE] and PASSWORD_EXPIRES[SIDE] from the cache, when its entry
+# is for this side's registry, identity and region and outlives the margin; otherwise none.
+load_password() {
+  local side="$1" fields=() identity
+  PASSWORDS["${side}"]=""
+  PASSWORD_EXPIRES["${side}"]=0
+  read_entry "password.${side}" fields || return 0
+  identity="$(password_identity "${side}")"
+  [[ ${#fields[@]} -eq 5 && "${fields[0]}" == "${REGISTRIES[${side}]}" && "${fields[1]}" == "${identity}" ]] || return 0
+  [[ "${fields[2]}" == "${ECR_SYNC_REGION}" && "${fields[4]}" =~ ^[A-Za-z0-9+/]+=*$ ]] || return 0
+  fresh "${fields[3]}" || return 0
+  PASSWORDS["${side}"]="${fields[4]}"
+  PASSWORD_EXPIRES["${side}"]="${fields[3]}"
+}
+
+load_credentials() {
+  load_role
+  load_password source
+  load_password target
+}
+
+# credentials_fresh: the role's credentials and both passwords are loaded and outlive the margin.
+credentials_fresh() {
+  fresh "${ROLE_EXPIRES}" && fresh "${PASSWORD_EXPIRES[source]}" && fresh "${PASSWORD_EXPIRES[target]}"
+}
+
+# load_description REPOSITORY: POLICY from the cache's description of REPOSITORY when it is for
+# this role and region and younger than DESCRIBE_CACHE_SECONDS; returns 1 when there is none.
+load_description() {
+  local fields=()
+  POLICY=""
+  read_entry "$(entry_name describe "$1")" fields || return 1
+  [[ ${#fields[@]} -eq 5 && "${fields[0]}" == "$1" && "${fields[1]}" == "${ECR_SYNC_TARGET_ROLE_ARN}" ]] || return 1
+  [[ "${fields[2]}" == "${ECR_SYNC_REGION}" && "${fields[3]}" =~ ^[0-9]+$ ]] && ((fields[3] > EPOCHSECONDS)) || return 1
+  POLICY="${fields[4]}"
+}
+
+# lock_cache / unlock_cache: the one lock on the cache's renewals (STATE_DIR/cache/renew.lock).
+# A run that finds an entry missing or near expiry takes it, reads the cache again (another run
+# may have renewed it meanwhile) and fetches only what is still missing.
+lock_cache() {
+  local lock_file="${CACHE_DIR}/renew.lock"
+  check_lock_file "${lock_file}" || return
+  exec {CACHE_LOCK_FD}<>"${lock_file}"
+  flock --wait "${LOCK_TIMEOUT_SECONDS}" "${CACHE_LOCK_FD}" ||
+    fail "${EXIT_FAILED}" "another run held ${lock_file} for more than ${LOCK_TIMEOUT_SECONDS} s while renewing credentials"
+}
+
+unlock_cache() {
+  exec {CACHE_LOCK_FD}>&-
+}
+
+# start_password SIDE: `aws ecr get-authorization-token` in the background (the target's as the
+# assumed role): the token and its expiresAt into RUN_DIR/SIDE.token, the exit status into
+# SIDE.status, which finish_password reads once the job is done. Its pid goes to PASSWORD_JOBS.
 start_password() {
   local side="$1" runner=()
   [[ "${side}" == source ]] || runner=(as_target)
   {
     local status=0
-    "${runner[@]}" aws_cli ecr get-login-password --region "${ECR_SYNC_REGION}" \
-      >"${WORK_DIR}/${side}.password" 2>"${WORK_DIR}/${side}.err" || status=$?
-    echo "${status}" >"${WORK_DIR}/${side}.status"
+    "${runner[@]}" aws_cli ecr get-authorization-token --region "${ECR_SYNC_REGION}" \
+      --query 'authorizationData[0].[authorizationToken,expiresAt]' --output text \
+      >"${RUN_DIR}/${side}.token" 2>"${RUN_DIR}/${side}.err" || status=$?
+    echo "${status}" >"${RUN_DIR}/${side}.status"
   } &
+  PASSWORD_JOBS+=("$!")
 }
 
-# assume_target_role: sets TARGET_CREDENTIALS (kept in this shell, never exported).
-# A refused role (AccessDenied) is authentication; STS not answering is unavailable (aws_failure).
+# finish_password SIDE: reads what start_password got, and caches it with its expiry: the token's
+# expiresAt, capped by the credentials it was made with (the role's Expiration, or for the
+# source SOURCE_PASSWORD_MAX_SECONDS). Marks the side renewed by this run (RUN_DIR/SIDE.renewed).
+finish_password() {
+  local side="$1" status="" token="" expires_at="" expires cap message code=0
+  read -r status <"${RUN_DIR}/${side}.status" || true
+  if [[ "${status}" != 0 ]]; then
+    local who="with the worker's own credentials" hint="check the worker role's ecr:GetAuthorizationToken"
+    [[ "${side}" == source ]] || who="as ${ECR_SYNC_TARGET_ROLE_ARN}" hint="check the target role's ecr:GetAuthorizationToken"
+    message="$(aws_failure "${RUN_DIR}/${side}.err" "${side}" "ECR (${ECR_SYNC_REGION})" \
+      "aws ecr get-authorization-token ${who}" "${hint}")" || code=$?
+    fail "${code}" "${message}"
+    return
+  fi
+  IFS=$'\t' read -r token expires_at <"${RUN_DIR}/${side}.token" || true
+  rm -f -- "${RUN_DIR}/${side}.token"
+  [[ "${token}" =~ ^[A-Za-z0-9+/]+=*$ ]] ||
+    fail "${EXIT_FAILED}" "${side} side: aws ecr get-authorization-token returned no token in the form ECR gives (base64)" || return
+  expires="$(epoch_of "${expires_at}")" || expires=0
+  ((expires > EPOCHSECONDS)) || expires=$((EPOCHSECONDS + ECR_TOKEN_SECONDS))
+  cap="${ROLE_EXPIRES}"
+  [[ "${side}" != source ]] || cap=$((EPOCHSECONDS + SOURCE_PASSWORD_MAX_SECONDS))
+  ((expires < cap)) || expires="${cap}"
+  PASSWORDS["${side}"]="${token}"
+  PASSWORD_EXPIRES["${side}"]="${expires}"
+  write_entry "password.${side}" "${REGISTRIES[${side}]}" "$(password_identity "${side}")" "${ECR_SYNC_REGION}" "${expires}" "${token}"
+  : >"${RUN_DIR}/${side}.renewed"
+}
+
+# assume_target_role: sets TARGET_CREDENTIALS and ROLE_EXPIRES (kept in this shell, never
+# exported) and caches them. A refused role (AccessDenied) is authentication; STS not answering
+# is unavailable (aws_failure).
 assume_target_role() {
-  local credentials message code=0
+  local credentials message code=0 fields=() expires
   if ! credentials="$(aws_cli sts assume-role --role-arn "${ECR_SYNC_TARGET_ROLE_ARN}" --role-session-name "ecr-sync-$$" \
-    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken]' --output text 2>"${WORK_DIR}/assume.err")"; then
-    message="$(aws_failure "${WORK_DIR}/assume.err" target STS \
+    --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken,Expiration]' --output text 2>"${RUN_DIR}/assume.err")"; then
+    message="$(aws_failure "${RUN_DIR}/assume.err" target STS \
       "aws sts assume-role --role-arn ${ECR_SYNC_TARGET_ROLE_ARN} with the worker's credentials" \
       "check that the role exists and trusts the worker role")" || code=$?
     fail "${code}" "${message}"
     return
   fi
-  read -r -a TARGET_CREDENTIALS <<<"${credentials}"
+  read -r -a fields <<<"${credentials}"
+  [[ ${#fields[@]} -eq 4 && "${fields[0]}" =~ ^[A-Z0-9]{16,128}$ ]] ||
+    fail "${EXIT_FAILED}" "target side: aws sts assume-role returned no credentials in the form STS gives" || return
+  expires="$(epoch_of "${fields[3]}")" || expires=$((EPOCHSECONDS + STS_MIN_SESSION_SECONDS))
+  TARGET_CREDENTIALS=("${fields[@]:0:3}")
+  ROLE_EXPIRES="${expires}"
+  write_entry role "${ECR_SYNC_TARGET_ROLE_ARN}" "${ECR_SYNC_REGION}" "${expires}" "${TARGET_CREDENTIALS[@]}"
+  : >"${RUN_DIR}/role.renewed"
 }
 
-# start_login: fetches both passwords in the background, the target's as the assumed role.
-# The AWS calls run side by side because each CLI start costs most of a second; until
-# finish_login, the caller may make more target-side calls (as_target) meanwhile.
-start_login() {
+# refresh_locked [REPOSITORY]: under the cache lock, fetches whatever the cache (read again) does
+# not hold fresh: the source password, the role's credentials, the target password (side by side:
+# each CLI start costs most of a second), and REPOSITORY's description, which leaves POLICY or
+# DESCRIBE_STATUS and DESCRIBE_ERROR (a missing repository is the caller's to report). Returns
+# like fail when a credential cannot be had.
+refresh_locked() {
+  local repository="${1:-}" code=0 described side
+  PASSWORD_JOBS=()
+  DESCRIBE_STATUS=0
+  load_credentials
+  ROLE_CACHED=false
+  ! fresh "${ROLE_EXPIRES}" || ROLE_CACHED=true
+  fresh "${PASSWORD_EXPIRES[source]}" || start_password source
+  if ! fresh "${ROLE_EXPIRES}"; then
+    assume_target_role || code=$?
+    if [[ "${code}" -ne 0 ]]; then
+      [[ ${#PASSWORD_JOBS[@]} -eq 0 ]] || wait "${PASSWORD_JOBS[@]}" || true
+      return "${code}"
+    fi
+  fi
+  fresh "${PASSWORD_EXPIRES[target]}" || start_password target
+  if [[ -n "${repository}" ]] && ! load_description "${repository}"; then
+    if described="$(describe_target_repository "${repository}")"; then
+      POLICY="${described}"
+      DESCRIBED["${repository}"]="${described}"
+      write_entry "$(entry_name describe "${repository}")" "${repository}" "${ECR_SYNC_TARGET_ROLE_ARN}" \
+        "${ECR_SYNC_REGION}" "$((EPOCHSECONDS + DESCRIBE_CACHE_SECONDS))" "${POLICY}"
+    else
+      DESCRIBE_STATUS=$?
+      DESCRIBE_ERROR="${described}"
+    fi
+  fi
+  [[ ${#PASSWORD_JOBS[@]} -eq 0 ]] || wait "${PASSWORD_JOBS[@]}" || true
+  for side in source target; do
+    [[ ! -e "${RUN_DIR}/${side}.status" ]] || finish_password "${side}" || return
+    rm -f -- "${RUN_DIR}/${side}.status"
+  done
+}
+
+# refresh [REPOSITORY]: refresh_locked under the cache lock, then this run's auth files. When the
+# cached role credentials were refused (revoked, or the clocks disagree), they are dropped and
+# assumed anew once. A password fetched now is checked against its registry (check_login).
+refresh() {
+  local code=0 side
+  lock_cache || return
+  refresh_locked "$@" || code=$?
+  if [[ "${ROLE_CACHED}" == true ]] &&
+    [[ ("${code}" -eq "${EXIT_AUTH}" && "${ERROR}" == "target side:"*) || "${DESCRIBE_STATUS}" -eq "${EXIT_AUTH}" ]]; then
+    log "target side: the cached credentials of ${ECR_SYNC_TARGET_ROLE_ARN} were refused; assuming the role anew"
+    drop_entry role
+    drop_entry password.target
+    code=0
+    refresh_locked "$@" || code=$?
+  fi
+  unlock_cache
+  [[ "${code}" -eq 0 ]] || return "${code}"
+  for side in source target; do
+    write_run_credentials "${side}"
+    if [[ -e "${RUN_DIR}/${side}.renewed" && ! -e "${RUN_DIR}/${side}.checked" ]]; then
+      check_login "${side}" || return
+      : >"${RUN_DIR}/${side}.checked"
+    fi
+  done
+}
+
+# login [REPOSITORY]: the credentials (and REPOSITORY's description) from the cache, renewed
+# first when anything is missing or near expiry. A warm cache costs no AWS call.
+login() {
+  load_credentials
+  if credentials_fresh && { [[ -z "${1:-}" ]] || load_description "$1"; }; then
+    write_run_credentials source
+    write_run_credentials target
+    return 0
+  fi
+  refresh "$@"
+}
+
+# keep_fresh: between the tags of a reconcile, renews whatever is within the margin of expiring,
+# so that no copy starts with credentials about to end, however long the reconcile runs.
+keep_fresh() {
+  credentials_fresh || refresh
+}
+
+# renew_password SIDE: the registry rejected SIDE's password (HTTP 401). When it came from the
+# cache, it is dropped (unless another run has replaced it already) and fetched once more, for
+# this run's auth files; returns 1 when this run fetched it itself: then the refusal stands.
+renew_password() {
+  local side="$1" rejected="${PASSWORDS[$1]}"
+  [[ ! -e "${RUN_DIR}/${side}.renewed" ]] || return 1
+  log "${side} side: registry ${REGISTRIES[${side}]} rejected the cached ECR password (HTTP 401); fetching a new one"
+  lock_cache || return
+  load_password "${side}"
+  [[ "${PASSWORDS[${side}]}" != "${rejected}" ]] || drop_entry "password.${side}"
+  unlock_cache
   local code=0
-  start_password source
-  assume_target_role || code=$?
+  refresh || code=$?
   if [[ "${code}" -ne 0 ]]; then
-    wait
+    log "error: ${side} side: no new ECR password: ${ERROR}"
     return "${code}"
   fi
-  start_password target
+  [[ "${PASSWORDS[${side}]}" != "${rejected}" || -e "${RUN_DIR}/${side}.renewed" ]]
 }
 
-# finish_login: waits for the passwords, writes them for skopeo and curl and checks both
-# against their registries.
-finish_login() {
-  local source_status="" target_status="" message code=0
-  wait
-  read -r source_status <"${WORK_DIR}/source.status" || true
-  read -r target_status <"${WORK_DIR}/target.status" || true
-  if [[ "${source_status}" != 0 ]]; then
-    message="$(aws_failure "${WORK_DIR}/source.err" source "ECR (${ECR_SYNC_REGION})" \
-      "aws ecr get-login-password with the worker's own credentials" \
-      "check the worker role's ecr:GetAuthorizationToken")" || code=$?
-    fail "${code}" "${message}"
-    return
-  fi
-  if [[ "${target_status}" != 0 ]]; then
-    message="$(aws_failure "${WORK_DIR}/target.err" target "ECR (${ECR_SYNC_REGION})" \
-      "aws ecr get-login-password as ${ECR_SYNC_TARGET_ROLE_ARN}" \
-      "check the target role's ecr:GetAuthorizationToken")" || code=$?
-    fail "${code}" "${message}"
-    return
-  fi
-  write_credentials source "${ECR_SYNC_SOURCE_REGISTRY}" "$(<"${WORK_DIR}/source.password")"
-  write_credentials target "${ECR_SYNC_TARGET_REGISTRY}" "$(<"${WORK_DIR}/target.password")"
-  rm -f -- "${WORK_DIR}/source.password" "${WORK_DIR}/target.password"
-  check_login source "${ECR_SYNC_SOURCE_REGISTRY}" "check ECR_SYNC_SOURCE_REGISTRY and the worker role's ecr:GetAuthorizationToken" &&
-    check_login target "${ECR_SYNC_TARGET_REGISTRY}" "check that ECR_SYNC_TARGET_ROLE_ARN is a role in the account of ECR_SYNC_TARGET_REGISTRY"
+# write_run_credentials SIDE: this run's skopeo auth file and curl config for SIDE, from
+# PASSWORDS, each replaced atomically (a copy job may be reading the one before).
+write_run_credentials() {
+  local side="$1" file
+  file="${RUN_DIR}/${side}.auth.json"
+  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "${REGISTRIES[${side}]}" "${PASSWORDS[${side}]}" >"${file}.${BASHPID}"
+  mv -f -- "${file}.${BASHPID}" "${file}"
+  file="${RUN_DIR}/${side}.curlrc"
+  printf 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' "${PASSWORDS[${side}]}" "${MANIFEST_TYPES}" >"${file}.${BASHPID}"
+  mv -f -- "${file}.${BASHPID}" "${file}"
+}
+
+# check_login SIDE: the registry accepts the password just fetched (GET /v2/); otherwise
+# registry_failure says whether it refused it (with a hint at the setting to check) or did not answer.
+check_login() {
+  local side="$1" status message code=0 hint
+  hint="check ECR_SYNC_SOURCE_REGISTRY and the worker role's ecr:GetAuthorizationToken"
+  [[ "${side}" == source ]] || hint="check that ECR_SYNC_TARGET_ROLE_ARN is a role in the account of ECR_SYNC_TARGET_REGISTRY"
+  # The body goes to a file, not /dev/null: before a retry curl truncates what it wrote, and
+  # truncating /dev/null fails (curl 7.88 then gives up with exit 23 instead of retrying).
+  status="$(curl --config "${RUN_DIR}/${side}.curlrc" --silent --output "${RUN_DIR}/${side}.login" "${CURL_FLAGS[@]}" \
+    --write-out '%{http_code}' "${SCHEME}://${REGISTRIES[${side}]}/v2/" 2>/dev/null)" || true
+  [[ "${status}" == 200 ]] && return 0
+  message="$(registry_failure "${status}" "${side}" "at GET /v2/" "${hint}")" || code=$?
+  fail "${code}" "${message}"
 }
 
 # manifest_digests SIDE REPOSITORY REFERENCE...: one line "HTTP_STATUS DIGEST" per reference,
@@ -575,13 +868,30 @@ manifest_digests() {
   shift 2
   [[ "${side}" == target ]] || registry="${ECR_SYNC_SOURCE_REGISTRY}"
   {
-    cat "${WORK_DIR}/${side}.curlrc"
+    cat "${RUN_DIR}/${side}.curlrc"
     for reference in "$@"; do
       printf 'url = "%s://%s/v2/%s/manifests/%s"\noutput = "/dev/null"\n' "${SCHEME}" "${registry}" "${repository}" "${reference}"
     done
-  } >"${WORK_DIR}/${side}.batch"
-  curl --config "${WORK_DIR}/${side}.batch" --head --silent "${CURL_FLAGS[@]}" \
+  } >"${RUN_DIR}/${side}.batch.${BASHPID}"
+  curl --config "${RUN_DIR}/${side}.batch.${BASHPID}" --head --silent "${CURL_FLAGS[@]}" \
     --write-out '%{http_code} %header{docker-content-digest}\n' 2>/dev/null || true
+  rm -f -- "${RUN_DIR}/${side}.batch.${BASHPID}"
+}
+
+# read_digests SIDE REPOSITORY REFERENCE...: manifest_digests into DIGEST_LINES, in this shell.
+# When the registry rejects a password from the cache (HTTP 401), renew_password fetches a new
+# one and the read is repeated once.
+DIGEST_LINES=()
+read_digests() {
+  local line
+  mapfile -t DIGEST_LINES < <(manifest_digests "$@")
+  for line in "${DIGEST_LINES[@]}"; do
+    [[ "${line%% *}" == 401 ]] || continue
+    if renew_password "$1"; then
+      mapfile -t DIGEST_LINES < <(manifest_digests "$@")
+    fi
+    return 0
+  done
 }
 
 # describe_target_repository NAME: prints the target repository's tag policy for
@@ -589,15 +899,15 @@ manifest_digests() {
 # filters). When that fails, it prints why instead and returns EXIT_NOT_FOUND, or what
 # aws_failure returns (EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_FAILED).
 describe_target_repository() {
-  local repository="$1" description
+  local repository="$1" description errors="${RUN_DIR}/aws.err.${BASHPID}"
   if ! description="$(as_target aws_cli ecr describe-repositories --region "${ECR_SYNC_REGION}" \
-    --repository-names "${repository}" --output json 2>"${WORK_DIR}/aws.err")"; then
-    if grep -q RepositoryNotFoundException "${WORK_DIR}/aws.err"; then
+    --repository-names "${repository}" --output json 2>"${errors}")"; then
+    if grep -q RepositoryNotFoundException "${errors}"; then
       echo "target repository '${repository}' does not exist in the target account's ECR (role ${ECR_SYNC_TARGET_ROLE_ARN}): create it there; ecr-sync never creates repositories"
       return "${EXIT_NOT_FOUND}"
     fi
     local code=0
-    aws_failure "${WORK_DIR}/aws.err" target "ECR (${ECR_SYNC_REGION})" \
+    aws_failure "${errors}" target "ECR (${ECR_SYNC_REGION})" \
       "aws ecr describe-repositories --repository-names ${repository} as ${ECR_SYNC_TARGET_ROLE_ARN}" \
       "check the target role's ecr:DescribeRepositories" || code=$?
     return "${code}"
@@ -673,7 +983,7 @@ copy_image() {
     return 0
   fi
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
-    LOCKED_AT="$(date +%s.%N)"
+    LOCKED_AT="${EPOCHREALTIME/[!0-9]/}"
     copy_locked "$@"
     LOCKED_AT=""
   else
@@ -696,7 +1006,8 @@ copy_locked() {
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
   local status digest target_status current
   COPY_STATUS=0
-  read -r status digest < <(manifest_digests source "${source_repository}" "${tag}")
+  read_digests source "${source_repository}" "${tag}"
+  read -r status digest <<<"${DIGEST_LINES[0]:-}"
   case "${status}" in
     200) ;;
     404)
@@ -712,7 +1023,8 @@ copy_locked() {
       return
       ;;
   esac
-  read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
+  read_digests target "${target_repository}" "${tag}"
+  read -r target_status current <<<"${DIGEST_LINES[0]:-}"
   case "${target_status}" in
     200) ;;
     404) current="" ;;
@@ -745,20 +1057,31 @@ copy_locked() {
     return
   fi
   log "copying ${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest} to ${target}"
-  local copy_flags=(
+  local errors="${RUN_DIR}/skopeo.err.${BASHPID}" copy_flags=(
     --all --preserve-digests --quiet --retry-times "${SKOPEO_RETRY_TIMES}"
-    --src-authfile "${WORK_DIR}/source.auth.json" --src-tls-verify="${TLS_VERIFY}"
-    --dest-authfile "${WORK_DIR}/target.auth.json" --dest-tls-verify="${TLS_VERIFY}"
+    --src-authfile "${RUN_DIR}/source.auth.json" --src-tls-verify="${TLS_VERIFY}"
+    --dest-authfile "${RUN_DIR}/target.auth.json" --dest-tls-verify="${TLS_VERIFY}"
   )
   if ! skopeo copy "${copy_flags[@]}" "docker://${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}" \
-    "docker://${target}" 2>"${WORK_DIR}/skopeo.err"; then
+    "docker://${target}" 2>"${errors}"; then
     local message code=0
-    message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || code=$?
+    message="$(skopeo_failure "${errors}")" || code=$?
+    # The repository's description came from the cache: it may be gone since. ECR says so
+    # (RepositoryNotFoundException) better than the registry's answer to the push does.
+    if [[ -z "${DESCRIBED[${target_repository}]+described}" ]]; then
+      local described described_code=0
+      described="$(describe_target_repository "${target_repository}")" || described_code=$?
+      if [[ "${described_code}" -eq "${EXIT_NOT_FOUND}" ]]; then
+        drop_entry "$(entry_name describe "${target_repository}")"
+        message="${described}" code="${described_code}"
+      fi
+    fi
     emit failed "${source}" "${target}" "${digest}" "${message}"
     COPY_STATUS="${code}"
     return
   fi
-  read -r target_status current < <(manifest_digests target "${target_repository}" "${tag}")
+  read_digests target "${target_repository}" "${tag}"
+  read -r target_status current <<<"${DIGEST_LINES[0]:-}"
   if [[ "${target_status}" != 200 && "${target_status}" != 404 ]]; then
     copy_failed "${source}" "${target}" "${digest}" "${target_status}" target "checking ${target} after the copy"
     return
@@ -804,9 +1127,31 @@ prepare() {
   # TooManyRequestsException, 5xx and connection errors alike, with backoff and jitter.
   AWS_RETRY_SETTINGS=(AWS_RETRY_MODE=standard "AWS_MAX_ATTEMPTS=${attempts}")
   readonly AWS_RETRY_SETTINGS
-  WORK_DIR="$(mktemp -d)"
-  readonly WORK_DIR
-  trap 'rm -rf -- "${WORK_DIR}"' EXIT
+}
+
+# start_run: RUN_DIR, this run's private directory STATE_DIR/runs/PID.XXXXXX, locked (flock) by
+# this run and, through the inherited descriptor, by every process it starts; removed on exit.
+# First it removes the directories of runs that cannot be alive: their pid is gone and nobody
+# holds their lock. A SIGKILL skips the EXIT trap; a skopeo still copying for a killed run holds
+# the lock, so its files stay until it ends. A live pid (even one reused) is passed over.
+start_run() {
+  local leftover pid run_fd
+  for leftover in "${RUNS_DIR}"/*; do
+    [[ -d "${leftover}" && ! -L "${leftover}" ]] || continue
+    pid="${leftover##*/}"
+    pid="${pid%%.*}"
+    if [[ "${pid}" =~ ^[0-9]+$ ]] && kill -0 "${pid}" 2>/dev/null; then
+      continue
+    fi
+    flock --nonblock "${leftover}" true 2>/dev/null || continue
+    rm -rf -- "${leftover}"
+    log "removed ${leftover}: left by a run that was killed"
+  done
+  RUN_DIR="$(mktemp -d "${RUNS_DIR}/$$.XXXXXX")"
+  readonly RUN_DIR
+  trap 'rm -rf -- "${RUN_DIR}"' EXIT
+  exec {run_fd}<"${RUN_DIR}"
+  flock --nonblock "${run_fd}"
 }
 
 # prepare_state_dir: creates STATE_DIR and STATE_DIR/locks (mode 0700, missing parents too) and
@@ -819,7 +1164,7 @@ prepare() {
 # is what makes check_lock_file's look-then-open free of races.
 prepare_state_dir() {
   local real path="" component user created
-  user="$(id -u)"
+  user="${EUID}"
   [[ "${STATE_DIR}" == /* ]] ||
     die "${EXIT_CONFIG}" "ECR_SYNC_STATE_DIR='${STATE_DIR}' is not an absolute path: set it to a root-only directory such as /run/ecr-sync"
   real="$(realpath -m -- "${STATE_DIR}")"
@@ -839,8 +1184,17 @@ prepare_state_dir() {
       check_parent_dir "${path}" "${user}"
     fi
   done
+  local directory
+  for directory in cache runs; do
+    path="${real}/${directory}"
+    [[ -e "${path}" || -L "${path}" ]] || mkdir -m 0700 -- "${path}" 2>/dev/null ||
+      die "${EXIT_CONFIG}" "state directory ${path} cannot be created (ECR_SYNC_STATE_DIR=${STATE_DIR})"
+    check_private_dir "${path}" "${user}"
+  done
   LOCK_DIR="${real}/locks"
-  readonly LOCK_DIR
+  CACHE_DIR="${real}/cache"
+  RUNS_DIR="${real}/runs"
+  readonly LOCK_DIR CACHE_DIR RUNS_DIR
 }
 
 # check_private_dir PATH UID: PATH (not followed) is a directory owned by UID that nobody else may write.
@@ -912,7 +1266,7 @@ cmd_copy() {
     usage_error "--pushed-at '${pushed_at}' is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)"
   if [[ -n "${pushed_at}" ]]; then
     PUSHED_AT="${pushed_at}"
-    PUSHED_AT_EPOCH="$(date -u -d "${pushed_at}" +%s.%N)"
+    PUSHED_AT_EPOCH="$(date -u -d "${pushed_at}" +%s%6N)"
   fi
   readonly PUSHED_AT PUSHED_AT_EPOCH
   check_config
@@ -923,32 +1277,24 @@ cmd_copy() {
 
   local source="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}:${tag}"
   local target="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}"
-  start_login || {
+  start_run
+  login "${target_repository}" || {
     code=$?
     emit failed "${source}" "${target}" "${digest}" "${ERROR}"
     exit "${code}"
   }
-  # Described while the passwords are fetched; the source and target tags are read only under
-  # the tag's lock (copy_locked).
-  local described describe_status=0
-  described="$(describe_target_repository "${target_repository}")" || describe_status=$?
-  finish_login || {
-    code=$?
-    emit failed "${source}" "${target}" "${digest}" "${ERROR}"
-    exit "${code}"
-  }
-  if [[ "${describe_status}" -ne 0 ]]; then
+  if [[ "${DESCRIBE_STATUS}" -ne 0 ]]; then
     # Read for the failed line only (which image it was about); nothing is decided on it.
     if [[ -z "${digest}" ]]; then
       read -r status current < <(manifest_digests source "${source_repository}" "${tag}") || true
       [[ "${status}" != 200 ]] || digest="${current}"
     fi
-    emit failed "${source}" "${target}" "${digest}" "${described}"
-    exit "${describe_status}"
+    emit failed "${source}" "${target}" "${digest}" "${DESCRIBE_ERROR}"
+    exit "${DESCRIBE_STATUS}"
   fi
   local kind=event
   [[ -n "${digest}" ]] || kind=tag
-  copy_image "${source_repository}" "${target_repository}" "${tag}" "${described}" "${kind}" "${digest}"
+  copy_image "${source_repository}" "${target_repository}" "${tag}" "${POLICY}" "${kind}" "${digest}"
   exit "${COPY_STATUS}"
 }
 
@@ -964,31 +1310,54 @@ unsupported() {
   emit unsupported "$1" "$2" "" "" reason "${reason}"
 }
 
-# reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping. Each image that
-# fails adds its exit code to FAILURE_CODES; it returns 0 either way, so that it never runs
-# under `||` (which would turn set -e and the ERR trap off for everything it calls).
+# policy_of REPOSITORY: POLICY, REPOSITORY's tag policy, from the cache or described now (and
+# cached); returns like fail (EXIT_NOT_FOUND when it does not exist).
+policy_of() {
+  DESCRIBE_STATUS=0
+  load_description "$1" || refresh "$1" || return
+  [[ "${DESCRIBE_STATUS}" -eq 0 ]] || fail "${DESCRIBE_STATUS}" "${DESCRIBE_ERROR}"
+}
+
+# list_tags SOURCE_BASE: LISTING, skopeo's JSON of the source repository's tags. A password from
+# the cache that the registry refuses is renewed once (renew_password). Returns like fail.
+LISTING=""
+list_tags() {
+  local code message renewed=false
+  while true; do
+    code=0
+    LISTING="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${RUN_DIR}/source.auth.json" \
+      --tls-verify="${TLS_VERIFY}" "docker://$1" 2>"${RUN_DIR}/skopeo.err")" || code=$?
+    [[ "${code}" -ne 0 ]] || return 0
+    message="$(skopeo_failure "${RUN_DIR}/skopeo.err")" || code=$?
+    if [[ "${renewed}" == false && "${code}" -eq "${EXIT_AUTH}" ]] && renew_password source; then
+      renewed=true
+      continue
+    fi
+    fail "${code}" "cannot list the tags of $1: ${message}"
+    return
+  done
+}
+
+# reconcile_repository SOURCE_REPOSITORY TARGET_REPOSITORY DRY_RUN: one mapping. The tags to copy
+# go to start_copy_job, a few at a time. Each image that fails adds its exit code to
+# FAILURE_CODES; it returns 0 either way, so that it never runs under `||` (which would turn
+# set -e and the ERR trap off for everything it calls).
 reconcile_repository() {
   local source_repository="$1" target_repository="$2" dry_run="$3"
   local source_base="${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}"
   local target_base="${ECR_SYNC_TARGET_REGISTRY}/${target_repository}"
-  local policy listing i tag status digest target_status target_digest message code=0
+  local policy i tag status digest target_status target_digest message code=0
   local listed=() tags=() source_digests=() target_digests=()
-  policy="$(describe_target_repository "${target_repository}")" || code=$?
+  keep_fresh || code=$?
+  [[ "${code}" -ne 0 ]] || policy_of "${target_repository}" || code=$?
+  [[ "${code}" -ne 0 ]] || list_tags "${source_base}" || code=$?
   if [[ "${code}" -ne 0 ]]; then
-    emit failed "${source_base}" "${target_base}" "" "${policy}"
+    emit failed "${source_base}" "${target_base}" "" "${ERROR}"
     FAILURE_CODES+=("${code}")
     return 0
   fi
-  listing="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${WORK_DIR}/source.auth.json" \
-    --tls-verify="${TLS_VERIFY}" "docker://${source_base}" 2>"${WORK_DIR}/skopeo.err")" || code=$?
-  if [[ "${code}" -ne 0 ]]; then
-    code=0
-    message="$(skopeo_failure "${WORK_DIR}/skopeo.err")" || code=$?
-    emit failed "${source_base}" "${target_base}" "" "cannot list the tags of ${source_base}: ${message}"
-    FAILURE_CODES+=("${code}")
-    return 0
-  fi
-  mapfile -t listed < <(jq -r '.Tags // [] | .[]' <<<"${listing}" | LC_ALL=C sort)
+  policy="${POLICY}"
+  mapfile -t listed < <(jq -r '.Tags // [] | .[]' <<<"${LISTING}" | LC_ALL=C sort)
   log "reconcile ${source_base} -> ${target_base}: ${#listed[@]} source tags"
   # ECR accepts tags (up to 300 characters) that an image reference cannot carry (128), so no
   # copier can name them. One line each, every run, and no failure: nothing a retry can fix, and
@@ -1001,8 +1370,10 @@ reconcile_repository() {
     fi
   done
   [[ ${#tags[@]} -gt 0 ]] || return 0
-  mapfile -t source_digests < <(manifest_digests source "${source_repository}" "${tags[@]}")
-  mapfile -t target_digests < <(manifest_digests target "${target_repository}" "${tags[@]}")
+  read_digests source "${source_repository}" "${tags[@]}"
+  source_digests=("${DIGEST_LINES[@]}")
+  read_digests target "${target_repository}" "${tags[@]}"
+  target_digests=("${DIGEST_LINES[@]}")
   for i in "${!tags[@]}"; do
     tag="${tags[i]}"
     read -r status digest <<<"${source_digests[i]:-}"
@@ -1023,9 +1394,8 @@ reconcile_repository() {
       message="$(registry_failure "${target_status}" target "reading ${target_base}:${tag}")" || code=$?
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "${message}"
     elif [[ "${dry_run}" == false ]]; then
-      copy_image "${source_repository}" "${target_repository}" "${tag}" "${policy}" plan "${digest}"
-      code="${COPY_STATUS}"
-      [[ "${code}" -ne 0 ]] || continue
+      start_copy_job "${source_repository}" "${target_repository}" "${tag}" "${policy}" plan "${digest}"
+      continue
     elif [[ "${target_status}" == 200 ]] && tag_is_immutable "${policy}" "${tag}"; then
       code="${EXIT_CONFLICT}"
       emit failed "${source_base}:${tag}" "${target_base}:${tag}" "${digest}" "$(conflict "${target_base}:${tag}" "${target_digest}" "${digest}")"
@@ -1034,6 +1404,62 @@ reconcile_repository() {
       continue
     fi
     FAILURE_CODES+=("${code}")
+  done
+}
+
+# start_copy_job SOURCE_REPOSITORY TARGET_REPOSITORY TAG POLICY KIND DIGEST: copy_image in the
+# background, at most PARALLELISM at a time (it first waits for one to end), each under its own
+# tag's lock. Credentials within the margin of expiring are renewed before each one starts.
+# The job's result line goes to a file of its own, which finish_copy_job prints whole.
+declare -A JOB_IMAGE=() # copy job pid -> "SOURCE<TAB>TARGET<TAB>DIGEST", for a job that printed nothing
+start_copy_job() {
+  local source="${ECR_SYNC_SOURCE_REGISTRY}/$1:$3" target="${ECR_SYNC_TARGET_REGISTRY}/$2:$3" output code=0
+  while [[ ${#JOB_OUTPUT[@]} -ge ${PARALLELISM} ]]; do
+    finish_copy_job
+  done
+  keep_fresh || code=$?
+  if [[ "${code}" -ne 0 ]]; then
+    emit failed "${source}" "${target}" "$6" "${ERROR}"
+    FAILURE_CODES+=("${code}")
+    return 0
+  fi
+  JOB_SEQUENCE=$((JOB_SEQUENCE + 1))
+  output="${RUN_DIR}/job.${JOB_SEQUENCE}"
+  (
+    copy_image "$@"
+    exit "${COPY_STATUS}"
+  ) >"${output}" &
+  JOB_OUTPUT[$!]="${output}"
+  JOB_IMAGE[$!]="${source}"$'\t'"${target}"$'\t'"$6"
+}
+
+# finish_copy_job: waits for one copy job, prints its line, counts it, and adds its exit code to
+# FAILURE_CODES when it failed. A job that ended without a line (an unexpected failure, logged
+# by its ERR trap's caller here) gets a failed line.
+finish_copy_job() {
+  local pid="" status=0 lines=() line image=()
+  wait -n -p pid "${!JOB_OUTPUT[@]}" || status=$?
+  [[ -n "${pid}" ]] || die "${EXIT_FAILED}" "reconcile: lost track of its copy jobs (wait: status ${status})"
+  mapfile -t lines <"${JOB_OUTPUT[${pid}]}"
+  for line in "${lines[@]}"; do
+    printf '%s\n' "${line}"
+    if [[ "${line}" =~ ^\{\"result\":\"([a-z]+)\" ]]; then
+      RESULT_COUNTS["${BASH_REMATCH[1]}"]=$((${RESULT_COUNTS["${BASH_REMATCH[1]}"]:-0} + 1))
+    fi
+  done
+  if [[ ${#lines[@]} -eq 0 ]]; then
+    IFS=$'\t' read -r -a image <<<"${JOB_IMAGE[${pid}]}"
+    [[ "${status}" -ne 0 ]] || status="${EXIT_FAILED}"
+    emit failed "${image[0]}" "${image[1]}" "${image[2]:-}" "the copy ended unexpectedly (status ${status}) without a result"
+  fi
+  [[ "${status}" -eq 0 ]] || FAILURE_CODES+=("${status}")
+  rm -f -- "${JOB_OUTPUT[${pid}]}"
+  unset 'JOB_OUTPUT[$pid]' 'JOB_IMAGE[$pid]'
+}
+
+finish_copy_jobs() {
+  while [[ ${#JOB_OUTPUT[@]} -gt 0 ]]; do
+    finish_copy_job
   done
 }
 
@@ -1057,12 +1483,12 @@ reconcile_summary() {
   for result in copied unchanged superseded failed unsupported planned; do
     fields+=(--argjson "${result}" "${RESULT_COUNTS["${result}"]:-0}")
   done
-  jq -cn "${fields[@]}" --argjson duration_s "$(seconds_between "$1" "$(date +%s.%N)")" '$ARGS.named'
+  jq -cn "${fields[@]}" --argjson duration_s "$(seconds_between "$1" "${EPOCHREALTIME/[!0-9]/}")" '$ARGS.named'
 }
 
 cmd_reconcile() {
   local dry_run=false mappings=() mapping started
-  started="$(date +%s.%N)"
+  started="${EPOCHREALTIME/[!0-9]/}"
   while [[ $# -gt 0 ]]; do
     case "$1" in
       --dry-run) dry_run=true && shift ;;
@@ -1072,14 +1498,19 @@ cmd_reconcile() {
   done
   check_config
   check_repository_map
-  [[ "${dry_run}" == true ]] || prepare_state_dir
+  PARALLELISM="${ECR_SYNC_RECONCILE_PARALLELISM:-${RECONCILE_DEFAULT_PARALLELISM}}"
+  [[ "${PARALLELISM}" =~ ^[1-9][0-9]?$ && "${PARALLELISM}" -le "${RECONCILE_MAX_PARALLELISM}" ]] ||
+    die "${EXIT_CONFIG}" "ECR_SYNC_RECONCILE_PARALLELISM='${PARALLELISM}' is not a number of copies at a time from 1 to ${RECONCILE_MAX_PARALLELISM} (unset it for ${RECONCILE_DEFAULT_PARALLELISM})"
+  readonly PARALLELISM
+  prepare_state_dir
   prepare
-  start_login || die "$?" "${ERROR}"
-  finish_login || die "$?" "${ERROR}"
+  start_run
+  login || die "$?" "${ERROR}"
   mapfile -t mappings < <(mapping_entries)
   for mapping in "${mappings[@]}"; do
     reconcile_repository "${mapping%%$'\t'*}" "${mapping#*$'\t'}" "${dry_run}"
   done
+  finish_copy_jobs
   reconcile_summary "${started}"
   if [[ "${#FAILURE_CODES[@]}" -gt 0 ]]; then
     local code

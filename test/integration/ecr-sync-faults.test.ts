@@ -73,7 +73,12 @@ describe("ecr-sync.sh under faults", function () {
       target,
       image,
       args,
-      map: { ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }) },
+      // A state directory of its own, so each case starts with an empty credential cache: the
+      // faults here are met by the login, which a warm cache skips.
+      map: {
+        ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
+        ECR_SYNC_STATE_DIR: join(scratch, unique("state")),
+      },
     };
   }
 

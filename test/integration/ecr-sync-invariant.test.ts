@@ -145,7 +145,13 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         thenCopy: true,
       });
 
-      const result = await world.run(["reconcile"], { ...mapOf(source, target), PATH: path });
+      // One copy at a time, so the push lands after the plan read b-later and before b-later's
+      // own copy reads it under its lock (with the default four, both copies start together).
+      const result = await world.run(["reconcile"], {
+        ...mapOf(source, target),
+        PATH: path,
+        ECR_SYNC_RECONCILE_PARALLELISM: "1",
+      });
       expect(result.code, result.stderr).to.equal(0);
       expect((await readFile(join(dir, "nested.code"), "utf8")).trim(), "the push event's copy").to.equal(
         "0",
@@ -176,7 +182,13 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         thenCopy: false,
       });
 
-      const result = await world.run(["reconcile"], { ...mapOf(source, target), PATH: path });
+      // One copy at a time, so the push lands after the plan read b-later and before b-later's
+      // own copy reads it under its lock (with the default four, both copies start together).
+      const result = await world.run(["reconcile"], {
+        ...mapOf(source, target),
+        PATH: path,
+        ECR_SYNC_RECONCILE_PARALLELISM: "1",
+      });
       expect(result.code, result.stderr).to.equal(0);
       expect(await world.target.digestOf(target, "b-later")).to.equal(late.digest);
       expect(result.lines.find((entry) => entry.target.endsWith(":b-later"))).to.include({
