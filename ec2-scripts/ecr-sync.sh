@@ -150,7 +150,8 @@ CACHE_LOCK_FD=""                               # the open lock on the cache whil
 PARALLELISM="${RECONCILE_DEFAULT_PARALLELISM}" # ECR_SYNC_RECONCILE_PARALLELISM (cmd_reconcile)
 declare -A JOB_OUTPUT=()                       # reconcile: copy job pid -> the file its result line goes to (start_copy_job)
 JOB_SEQUENCE=0
-ERROR="" # why the last function that returned non-zero failed (fail): read it right after
+JOB_SUBSHELL=0 # the subshell level whose unexpected failures on_error logs: the script's, or a copy job's
+ERROR=""       # why the last function that returned non-zero failed (fail): read it right after
 # The exit status of the last copy_image (copy_locked, or copy_image on a lock timeout). Left as
 # state instead of returned, so that copy_image is never called from || or if: bash ignores
 # set -e (and the ERR trap) in the whole of a function called there, and the decision under the
@@ -255,10 +256,11 @@ log() {
 
 # on_error LINE COMMAND: the ERR trap. set -e then ends the script with the command's status.
 # Failures the script handles (in if, ||, &&) never come here. A command substitution or
-# background job that fails is not reported from inside: its caller is, where that fails.
+# background job that fails is not reported from inside: its caller is, where that fails. A
+# reconcile's copy job (start_copy_job) is the exception: it reports its own, as the script does.
 on_error() {
   local status=$?
-  [[ "${BASH_SUBSHELL}" -eq 0 ]] || return "${status}"
+  [[ "${BASH_SUBSHELL}" -eq "${JOB_SUBSHELL}" ]] || return "${status}"
   log "error: unexpected failure (status ${status}) at line $1${FUNCNAME[1]:+ in ${FUNCNAME[1]}}: $2"
   return "${status}"
 }
@@ -558,7 +560,7 @@ entry_name() {
 # Whether the fields fit (role, region, registry, expiry) is the caller's check.
 # shellcheck disable=SC2034 # entry_into is a name reference: it sets the caller's array
 read_entry() {
-  local file="${CACHE_DIR}/$1" fields=()
+  local file="${CACHE_DIR}/$1" entry_read=()
   local -n entry_into="$2"
   entry_into=()
   [[ -e "${file}" || -L "${file}" ]] || return 1
@@ -566,12 +568,12 @@ read_entry() {
     log "warning: ignoring cache entry ${file}: not a regular file owned by uid ${EUID}; it is replaced when renewed"
     return 1
   fi
-  IFS=$'\t' read -r -a fields <"${file}" || true
-  if [[ "${fields[0]:-}" != "${CACHE_FORMAT}" ]]; then
+  IFS=$'\t' read -r -a entry_read <"${file}" || true
+  if [[ "${entry_read[0]:-}" != "${CACHE_FORMAT}" ]]; then
     log "warning: ignoring cache entry ${file}: not an entry of ${CACHE_FORMAT} (corrupt); it is replaced when renewed"
     return 1
   fi
-  entry_into=("${fields[@]:1}")
+  entry_into=("${entry_read[@]:1}")
 }
 
 # write_entry NAME FIELD...: replaces cache entry NAME atomically: written to a private file in
@@ -583,7 +585,7 @@ write_entry() {
   shift
   local IFS=$'\t'
   printf '%s\t%s\n' "${CACHE_FORMAT}" "$*" >"${temporary}"
-  mv -f -- "${temporary}" "${CACHE_DIR}/${name}"
+  mv -fT -- "${temporary}" "${CACHE_DIR}/${name}"
 }
 
 # drop_entry NAME: removes a cache entry (the next run fetches it anew).
@@ -834,15 +836,27 @@ renew_password() {
 }
 
 # write_run_credentials SIDE: this run's skopeo auth file and curl config for SIDE, from
-# PASSWORDS, each replaced atomically (a copy job may be reading the one before).
+# PASSWORDS. A file already there is replaced atomically (a copy job may be reading it).
 write_run_credentials() {
-  local side="$1" file
-  file="${RUN_DIR}/${side}.auth.json"
-  printf '{"auths":{"%s":{"auth":"%s"}}}\n' "${REGISTRIES[${side}]}" "${PASSWORDS[${side}]}" >"${file}.${BASHPID}"
-  mv -f -- "${file}.${BASHPID}" "${file}"
-  file="${RUN_DIR}/${side}.curlrc"
-  printf 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' "${PASSWORDS[${side}]}" "${MANIFEST_TYPES}" >"${file}.${BASHPID}"
-  mv -f -- "${file}.${BASHPID}" "${file}"
+  local side="$1"
+  write_run_file "${side}.auth.json" '{"auths":{"%s":{"auth":"%s"}}}\n' "${REGISTRIES[${side}]}" "${PASSWORDS[${side}]}"
+  write_run_file "${side}.curlrc" 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' \
+    "${PASSWORDS[${side}]}" "${MANIFEST_TYPES}"
+}
+
+# write_run_file NAME FORMAT ARG...: printf FORMAT ARG... into RUN_DIR/NAME; when NAME exists,
+# through a temporary file renamed over it.
+write_run_file() {
+  local file="${RUN_DIR}/$1" format="$2"
+  shift 2
+  if [[ ! -e "${file}" ]]; then
+    # shellcheck disable=SC2059 # the format is the caller's constant
+    printf "${format}" "$@" >"${file}"
+    return 0
+  fi
+  # shellcheck disable=SC2059
+  printf "${format}" "$@" >"${file}.${BASHPID}"
+  mv -fT -- "${file}.${BASHPID}" "${file}"
 }
 
 # check_login SIDE: the registry accepts the password just fetched (GET /v2/); otherwise
@@ -1426,6 +1440,7 @@ start_copy_job() {
   JOB_SEQUENCE=$((JOB_SEQUENCE + 1))
   output="${RUN_DIR}/job.${JOB_SEQUENCE}"
   (
+    JOB_SUBSHELL="${BASH_SUBSHELL}"
     copy_image "$@"
     exit "${COPY_STATUS}"
   ) >"${output}" &
