@@ -26,6 +26,8 @@ describe("ecr-sync.sh", function () {
   let world: EcrSyncWorld;
   let counter = 0;
   const unique = (base: string) => `${base}-${++counter}`;
+  /** A state directory not made yet: the run starts with an empty credential cache (what the login meets). */
+  const coldStateDir = () => join(world.scriptTmpDir, "..", unique("state"));
 
   before(async function () {
     this.timeout(60000);
@@ -271,7 +273,11 @@ describe("ecr-sync.sh", function () {
       const log = join(world.scriptTmpDir, "..", unique("argv.log"));
       const path = await recordingPath(join(world.scriptTmpDir, "..", unique("bin")), log);
 
-      const result = await world.run(copyArgs(source, target, "v1"), { PATH: path });
+      // An empty credential cache, so that every password is fetched and written during this run.
+      const result = await world.run(copyArgs(source, target, "v1"), {
+        PATH: path,
+        ECR_SYNC_STATE_DIR: coldStateDir(),
+      });
       expect(result.code, result.stderr).to.equal(0);
       const commandLines = await readFile(log, "utf8");
       expect(commandLines).to.match(/^skopeo copy /m);
@@ -512,6 +518,7 @@ describe("ecr-sync.sh", function () {
         "target side: STS is unavailable (aws sts assume-role",
         target,
         {
+          ECR_SYNC_STATE_DIR: coldStateDir(),
           AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
           AWS_MAX_ATTEMPTS: "1",
         },
@@ -773,6 +780,7 @@ describe("ecr-sync.sh", function () {
         [
           "STS unreachable",
           world.run(copyArgs(source, target, "v1"), {
+            ECR_SYNC_STATE_DIR: coldStateDir(),
             AWS_ENDPOINT_URL_STS: `http://127.0.0.1:${closedPort}`,
             AWS_MAX_ATTEMPTS: "1",
           }),
