@@ -8,9 +8,10 @@
  *
  * What differs from the instance, and why, each in `onThisMachine` below: the registries' ECR
  * host names in the document are the twin's loopback registries (the twin's DNS), which speak
- * plain HTTP (so ECR_SYNC_TLS_VERIFY is false); the lock directory is the twin's (the worker's
- * /var/lock needs root); every `aws` call goes through a recording wrapper on PATH so that the
- * IAM check (local/twin/iam.ts) sees it.
+ * plain HTTP (so ECR_SYNC_TLS_VERIFY is false); the state directory (locks and the credential
+ * cache) is the twin's, so each twin starts with an empty cache as a new instance does, and never
+ * shares one with this machine's /run/ecr-sync; every `aws` call goes through a recording wrapper
+ * on PATH so that the IAM check (local/twin/iam.ts) sees it.
  */
 import { spawn } from "node:child_process";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
@@ -59,7 +60,7 @@ export class FakeSsmAgent {
     private readonly api: MotoApi,
     private readonly worker: Credentials,
     private readonly binDir: string,
-    private readonly lockDir: string,
+    private readonly stateDir: string,
   ) {}
 
   static async start(plan: TwinPlan, world: TwinWorld): Promise<FakeSsmAgent> {
@@ -67,10 +68,10 @@ export class FakeSsmAgent {
     // EC2 names an instance profile's session after the instance.
     const worker = await api.assumeRole(plan.workerRoleArn, plan.workerInstanceId);
     const binDir = join(world.dir, "worker-bin");
-    const lockDir = join(world.dir, "worker-locks");
+    // Made by the script itself (mode 0700), as /run/ecr-sync is on the instance.
+    const stateDir = join(world.dir, "worker-state");
     await mkdir(binDir, { recursive: true });
-    await mkdir(lockDir, { recursive: true });
-    return new FakeSsmAgent(plan, world, api, worker, binDir, lockDir);
+    return new FakeSsmAgent(plan, world, api, worker, binDir, stateDir);
   }
 
   /** The worker's instance profile session, as IAM sees it. */
@@ -119,7 +120,7 @@ export class FakeSsmAgent {
       PATH: `${this.binDir}:${process.env.PATH ?? ""}`,
       HOME: this.world.dir,
       ...awsEnvironment(this.world.moto.endpoint, this.worker, this.plan.region),
-      ECR_SYNC_LOCK_DIR: this.lockDir,
+      ECR_SYNC_STATE_DIR: this.stateDir,
     };
     const startedAt = new Date();
     const { code, stdout, stderr } = await runSh(script, env);

@@ -108,18 +108,26 @@ function flag(args: string[], name: string): string | undefined {
   return i >= 0 ? args[i + 1] : undefined;
 }
 
+/** A role session the worker assumed. */
+export interface AssumedSession {
+  readonly roleArn: string;
+  readonly principal: string;
+}
+
 /**
  * The hops of the worker's recorded `aws` calls. A call made with the worker's own key is the
- * worker's; one made with another key is the session of the role the worker assumed.
+ * worker's; one made with another key is the session of the role the worker assumed, in this run
+ * or, given as `earlier`, in an earlier one (the copier keeps the session's credentials in its cache).
  */
 export function awsCallHops(
   plan: TwinPlan,
   workerKeyId: string,
   calls: readonly string[],
-): { hops: Hop[]; assumed?: { roleArn: string; principal: string } } {
+  earlier?: AssumedSession,
+): { hops: Hop[]; assumed?: AssumedSession } {
   const worker = sessionArn(plan.workerRoleArn, plan.workerInstanceId);
   const workerContext = { "ec2:SourceInstanceArn": plan.workerInstanceArn };
-  let assumed: { roleArn: string; principal: string } | undefined;
+  let assumed: AssumedSession | undefined = earlier;
   const hops: Hop[] = [];
   for (const call of calls) {
     const [keyId, service, operation, ...args] = call.split(" ");

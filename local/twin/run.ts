@@ -13,7 +13,7 @@ import { renderStack, Rendering } from "../render";
 import { AgentRun, FakeSsmAgent, RefusedCommand } from "./agent";
 import { deploy, Deployment } from "./deploy";
 import { ecrImageAction } from "./events";
-import { awsCallHops, denials, Hop, registryHops, sessionArn } from "./iam";
+import { AssumedSession, awsCallHops, denials, Hop, registryHops, sessionArn } from "./iam";
 import { MotoApi } from "./moto-api";
 import { planFrom, TwinPlan } from "./plan";
 import { alertText } from "./alert";
@@ -117,6 +117,9 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
 }
 
 class Twin implements RunningTwin {
+  /** The target role's session the worker assumed last: later runs use it from the copier's cache. */
+  private assumed: AssumedSession | undefined;
+
   private constructor(
     readonly plan: TwinPlan,
     readonly world: TwinWorld,
@@ -346,7 +349,8 @@ class Twin implements RunningTwin {
           throw new TwinFailure(`document ${command.DocumentName}`, error.message);
         throw error;
       }
-      const { hops, assumed } = awsCallHops(plan, this.agent.workerKeyId, run.awsCalls);
+      const { hops, assumed } = awsCallHops(plan, this.agent.workerKeyId, run.awsCalls, this.assumed);
+      this.assumed = assumed;
       const worker = {
         principal: sessionArn(plan.workerRoleArn, plan.workerInstanceId),
         roleArn: plan.workerRoleArn,
