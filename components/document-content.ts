@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { gunzipSync, gzipSync } from "node:zlib";
 import {
   IMAGE_DIGEST_PATTERN,
   IMAGE_TAG_PATTERN,
@@ -10,9 +12,9 @@ import { SYNC_PARAMETERS } from "../common/ssm-command";
 
 /**
  * The content of the SSM Command documents that run ec2-scripts/ecr-sync.sh on the worker.
- * The document carries the script's text itself, so a script change is a document update and
- * never an instance rebuild. Pure functions of plain values; the SourceSync component only
- * wires them.
+ * The document carries the script itself (compressed, see scriptBlob), so a script change is a
+ * document update and never an instance rebuild. Pure functions of plain values; the SourceSync
+ * component only wires them.
  *
  * SSM substitutes `{{name}}` textually into the command before the shell sees it. The
  * parameters' allowedPatterns are therefore what keeps event text out of the shell: every
@@ -49,7 +51,7 @@ export interface CommandDocument {
 export interface ScriptDocumentArgs {
   /** What the document does, shown in the SSM console. */
   readonly description: string;
-  /** The text of the script to run (ec2-scripts/ecr-sync.sh). */
+  /** The text of the script to run (ec2-scripts/ecr-sync.sh), carried byte for byte. */
   readonly script: string;
   /** Where the script came from, for error messages (e.g. "ec2-scripts/ecr-sync.sh"). */
   readonly scriptPath: string;
@@ -91,7 +93,7 @@ export interface DocumentOption {
   readonly flag: string;
 }
 
-/** The heredoc delimiter that carries the script into a file on the worker. */
+/** The heredoc delimiter that carries the encoded script into a file on the worker. */
 export const SCRIPT_DELIMITER = "ECR_SYNC_SCRIPT_END";
 /** SSM's limit on a document's content. */
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
@@ -130,30 +132,104 @@ function refuseInterpolation(text: string, where: string): void {
   }
 }
 
-/**
- * The script as a document carries it: every comment line (first non-blank character `#`, the
- * shebang excepted) blanked. SSM takes at most 64 KiB per document, and ecr-sync.sh's comments are
- * a third of it; the file in the repository keeps them. Blanked, not removed, so that the line
- * numbers the script's ERR trap reports still point at ec2-scripts/ecr-sync.sh. A line inside a
- * heredoc or a multi-line string is not a comment; test/unit/document-content.test.ts checks
- * that bash sees the same functions and values in both forms.
- */
-export function withoutCommentLines(script: string): string {
-  return script
-    .split("\n")
-    .map((line, index) => (index > 0 && /^\s*#/.test(line) ? "" : line))
-    .join("\n");
+/** The width of the base64 lines that carry the script (base64's own default). */
+const BLOB_LINE_WIDTH = 76;
+/** The gzip header's OS byte (RFC 1952): 3, Unix, whichever system renders the document. */
+const GZIP_OS_UNIX = 3;
+
+/** The script as a document carries it: its lines and SHA-256 for the reader, and the encoded bytes. */
+interface ScriptBlob {
+  /** The script's line count, as `wc -l` gives it for a file that ends in a newline. */
+  readonly lines: number;
+  /** The SHA-256 of the script's bytes, in hex. */
+  readonly sha256: string;
+  /** The script's bytes, gzip (level 9) in base64, in lines of 76 characters. */
+  readonly base64Lines: readonly string[];
 }
 
-/** Builds a Command document that writes `script` (without its comment lines) to a temporary file and runs it. */
+/**
+ * The script's exact bytes, compressed. SSM accepts at most 64 KiB per document and ecr-sync.sh
+ * with its comments is about 80 KB; gzip takes it to a third of that, and since the file arrives
+ * on the worker unchanged, the line numbers its ERR trap reports are exactly those of the file.
+ * Base64 has neither `{{` (which SSM would interpolate) nor a line of its own that could end the
+ * heredoc, so the script may contain both.
+ *
+ * The same script gives the same blob: gzipSync writes no file name and an mtime of 0, and the OS
+ * byte, which zlib sets from the system it was built for (19 on macOS, 3 on Linux), is fixed here.
+ * A zlib of another Node.js release may still compress the same text to other bytes: a document
+ * diff whose comment line keeps its sha256 is that, not a script change.
+ */
+function scriptBlob(script: string): ScriptBlob {
+  const bytes = Buffer.from(script, "utf8");
+  const gzip = gzipSync(bytes, { level: 9 });
+  gzip[9] = GZIP_OS_UNIX;
+  const encoded = gzip.toString("base64");
+  const base64Lines: string[] = [];
+  for (let i = 0; i < encoded.length; i += BLOB_LINE_WIDTH)
+    base64Lines.push(encoded.slice(i, i + BLOB_LINE_WIDTH));
+  const newlines = bytes.filter((b) => b === 0x0a).length;
+  return {
+    lines: newlines + (bytes.length > 0 && !script.endsWith("\n") ? 1 : 0),
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+    base64Lines,
+  };
+}
+
+/**
+ * The lines that put `script` into "$ecr_sync_dir/script.sh" on the worker: a comment naming it,
+ * the blob in a heredoc, decoded, decompressed, and its SHA-256 checked. A step that finds the
+ * copy damaged calls ecr_sync_damaged (defined before these lines), which stops the command
+ * before any of the script runs.
+ */
+export function carryScript(script: string, scriptPath: string): string[] {
+  const blob = scriptBlob(script);
+  const damaged = (why: string) => `ecr_sync_damaged ${shellQuote(why)}`;
+  return [
+    `# ${scriptPath}: ${blob.lines} lines, sha256 ${blob.sha256} (gzip, base64)`,
+    `base64 -d > "$ecr_sync_dir/script.sh.gz" <<'${SCRIPT_DELIMITER}' || ${damaged("base64 -d failed")}`,
+    ...blob.base64Lines,
+    SCRIPT_DELIMITER,
+    `gzip -dc "$ecr_sync_dir/script.sh.gz" > "$ecr_sync_dir/script.sh" || ${damaged("gzip -d failed")}`,
+    `[ "$(sha256sum < "$ecr_sync_dir/script.sh")" = '${blob.sha256}  -' ] || ${damaged(`its sha256 is not ${blob.sha256}`)}`,
+  ];
+}
+
+/**
+ * Where a document's command carries the script (carryScript's lines): `comment` is the line
+ * naming it, `runCommand.slice(start, end)` the base64 lines, `after` the first line past the
+ * check. Undefined for a command that carries none.
+ */
+export function carriedScriptRange(
+  runCommand: readonly string[],
+):
+  | { readonly comment: number; readonly start: number; readonly end: number; readonly after: number }
+  | undefined {
+  const opening = runCommand.findIndex(
+    (line) => line.startsWith("base64 -d ") && line.includes(`<<'${SCRIPT_DELIMITER}'`),
+  );
+  const end = runCommand.indexOf(SCRIPT_DELIMITER, opening + 1);
+  if (opening < 1 || end < 0 || !runCommand[end + 2]?.startsWith('[ "$(sha256sum ')) return undefined;
+  return { comment: opening - 1, start: opening + 1, end, after: end + 3 };
+}
+
+/** The script a document's command carries, decoded: the bytes the worker runs. */
+export function carriedScript(runCommand: readonly string[]): Buffer {
+  const range = carriedScriptRange(runCommand);
+  if (range === undefined)
+    throw new Error(`the command carries no script (no <<'${SCRIPT_DELIMITER}' heredoc)`);
+  return gunzipSync(Buffer.from(runCommand.slice(range.start, range.end).join(""), "base64"));
+}
+
+/**
+ * Builds a Command document that writes `script` to a temporary file and runs it. On the worker
+ * the command decodes the blob, decompresses it and checks its SHA-256 before anything of the
+ * script runs; a document damaged on the way fails there, naming the script.
+ */
 export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
-  refuseInterpolation(a.script, a.scriptPath);
-  const scriptLines = withoutCommentLines(a.script).replace(/\n$/, "").split("\n");
-  if (scriptLines.some((line) => line === SCRIPT_DELIMITER)) {
+  if (a.scriptPath.includes("\n") || a.scriptPath.includes("{{"))
     throw new Error(
-      `${a.scriptPath} contains the line ${SCRIPT_DELIMITER}, which ends the heredoc that carries it; rename that line`,
+      `scriptPath ${JSON.stringify(a.scriptPath)}: must be one line without "{{" (the document names it in a comment)`,
     );
-  }
   for (const [name, value] of Object.entries(a.environment)) {
     if (!ENVIRONMENT_NAME.test(name))
       throw new Error(`environment variable name ${JSON.stringify(name)} is not UPPER_SNAKE_CASE`);
@@ -221,13 +297,17 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
               `if [ -n '{{${o.parameter}}}' ]; then set -- "$@" ${shellQuote(o.flag)} '{{${o.parameter}}}'; fi`,
           ),
         ];
+  // A step of carryScript's that finds the carried copy damaged says so, naming the script.
+  const damagedBefore = shellQuote(`${a.scriptPath}: the copy this document carries is damaged`);
+  const damagedAfter = shellQuote(
+    ", so it was not run; deploy the css stack again (pulumi up) to replace the document",
+  );
   const runCommand = [
     "set -eu",
     'ecr_sync_dir="$(mktemp -d)"',
     `trap 'rm -rf "$ecr_sync_dir"' EXIT`,
-    `cat > "$ecr_sync_dir/script.sh" <<'${SCRIPT_DELIMITER}'`,
-    ...scriptLines,
-    SCRIPT_DELIMITER,
+    `ecr_sync_damaged() { printf '%s (%s)%s\\n' ${damagedBefore} "$1" ${damagedAfter} >&2; exit 1; }`,
+    ...carryScript(a.script, a.scriptPath),
     ...Object.entries(a.environment).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
     ...flagLines,
     `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}${flagLines.length === 0 ? "" : ' "$@"'}`,
@@ -249,7 +329,7 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
   const bytes = Buffer.byteLength(JSON.stringify(document));
   if (bytes > MAX_DOCUMENT_BYTES) {
     throw new Error(
-      `the document for ${a.scriptPath} is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten the script.`,
+      `the document for ${a.scriptPath} is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten the script (it is carried gzip-compressed, so its size compressed is what counts).`,
     );
   }
   return document;

@@ -82,7 +82,7 @@ export function createSsmDocuments(
         content: pulumi
           .all([args.syncScript, environment])
           // Compact: SSM's 64 KiB limit counts the content as sent, and indentation would add a
-          // dozen bytes to every line of the script (buildScriptDocument checks this same text).
+          // dozen bytes to every line of the encoded script (buildScriptDocument checks this same text).
           .apply(([script, env]) =>
             JSON.stringify(build({ script, scriptPath: args.syncScriptPath, environment: env })),
           ),

@@ -1,9 +1,9 @@
 /**
  * synth's human form: the overview (one line per resource), then every resource in detail: its
  * ARN and inputs, the IAM policies and trust policies, the event patterns, the SSM documents'
- * parameters and command (the embedded script shortened), the schedule's input, and the outputs.
+ * parameters and command (the encoded script cut to one line), the schedule's input, and the outputs.
  */
-import { SCRIPT_DELIMITER } from "../components/document-content";
+import { carriedScriptRange } from "../components/document-content";
 import { RenderedResource, Rendering } from "../local/render";
 import { overview } from "./synth-overview";
 
@@ -27,19 +27,23 @@ function shortInputs(r: RenderedResource): Record<string, unknown> {
   return Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !skip.has(k)));
 }
 
-/** The SSM document's parameters and command, the embedded script cut to a line that counts it. */
+/** The SSM document's parameters and command, the encoded script cut to a line that names it. */
 function documentDetails(content: string): string[] {
   const doc = JSON.parse(content) as {
     parameters: unknown;
     mainSteps: { inputs: { runCommand: string[] } }[];
   };
   const lines = doc.mainSteps[0].inputs.runCommand;
-  const start = lines.findIndex((l) => l.startsWith("cat > "));
-  const end = lines.lastIndexOf(SCRIPT_DELIMITER);
-  const shown =
-    start >= 0 && end > start
-      ? [...lines.slice(0, start + 1), `  … ${end - start - 1} lines of the script …`, ...lines.slice(end)]
-      : lines;
+  const range = carriedScriptRange(lines);
+  // The comment line before the heredoc reads "# PATH: N lines, sha256 HEX (gzip, base64)".
+  const named = range && /^# (.*): \d+ lines, sha256 ([0-9a-f]{64}) /.exec(lines[range.comment]);
+  const shown = range
+    ? [
+        ...lines.slice(0, range.start),
+        `  … ${range.end - range.start} lines of base64: ${named ? `${named[1]}, sha256 ${named[2]}` : "a script"} …`,
+        ...lines.slice(range.end),
+      ]
+    : lines;
   return [
     "  document parameters:",
     indent(JSON.stringify(doc.parameters, null, 2)),

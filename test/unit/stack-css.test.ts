@@ -9,7 +9,8 @@ import {
   CommandDocument,
   MAX_DOCUMENT_BYTES,
   OPTIONAL_TIMESTAMP_PATTERN,
-  withoutCommentLines,
+  carriedScript,
+  carriedScriptRange,
 } from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
@@ -305,8 +306,13 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(parameters.tag.allowedPattern).to.equal(IMAGE_TAG_PATTERN);
     expect(parameters.digest.allowedPattern).to.equal(IMAGE_DIGEST_PATTERN);
     const commands = content.mainSteps[0].inputs.runCommand;
-    const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
-    expect(commands.join("\n")).to.include(withoutCommentLines(script).replace(/\n$/, ""));
+    const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"));
+    expect(carriedScript(commands).equals(script), "the document's copy is the file, byte for byte").to.equal(
+      true,
+    );
+    expect(commands[carriedScriptRange(commands)!.comment]).to.equal(
+      `# ec2-scripts/ecr-sync.sh: ${script.toString().split("\n").length - 1} lines, sha256 ${createHash("sha256").update(script).digest("hex")} (gzip, base64)`,
+    );
     expect(commands).to.include.members([
       `export ECR_SYNC_SOURCE_REGISTRY='${CSS}.dkr.ecr.us-east-1.amazonaws.com'`,
       `export ECR_SYNC_TARGET_REGISTRY='${LEGACY}.dkr.ecr.us-east-1.amazonaws.com'`,
