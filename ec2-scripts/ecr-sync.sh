@@ -114,7 +114,7 @@ readonly AWS_UNAVAILABLE_PATTERN='Could not connect to the endpoint URL|Connect 
 readonly AWS_AUTH_PATTERN='Unable to locate credentials|not authorized to perform|\((AccessDenied|AccessDeniedException|UnauthorizedOperation|UnrecognizedClientException|InvalidClientTokenId|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidSignatureException|AuthFailure|401|403)\)'
 
 # skopeo's error texts (its last stderr line, "level=fatal msg=..."), read the same way.
-readonly SKOPEO_AUTH_PATTERN='unauthorized:|denied:|authentication required|invalid username/password|(registry|status:?) 40[13]|40[13] (Unauthorized|Forbidden)'
+readonly SKOPEO_AUTH_PATTERN='unauthorized:|unauthorized$|denied:|authentication required|invalid username/password|(registry|status:?) 40[13]|40[13] (Unauthorized|Forbidden)'
 readonly SKOPEO_UNAVAILABLE_PATTERN='connection refused|connection reset|broken pipe|i/o timeout|timeout|deadline exceeded|no such host|network is unreachable|EOF|toomanyrequests|[Tt]oo [Mm]any [Rr]equests|unavailable:|(registry|status:?) (429|5[0-9][0-9])'
 
 # Exit codes: what each means is in usage.
@@ -740,6 +740,7 @@ assume_target_role() {
 refresh_locked() {
   local repository="${1:-}" code=0 described side
   PASSWORD_JOBS=()
+  rm -f -- "${RUN_DIR}/source.status" "${RUN_DIR}/target.status"
   DESCRIBE_STATUS=0
   load_credentials
   ROLE_CACHED=false
@@ -815,13 +816,14 @@ keep_fresh() {
   credentials_fresh || refresh
 }
 
-# renew_password SIDE: the registry rejected SIDE's password (HTTP 401). When it came from the
-# cache, it is dropped (unless another run has replaced it already) and fetched once more, for
-# this run's auth files; returns 1 when this run fetched it itself: then the refusal stands.
+# renew_password SIDE: the registry rejected SIDE's password (HTTP 401 or 403). When it came from the
+# cache, or is near its end (a long copy), it is dropped (unless another run has replaced it
+# already) and fetched once more, for this run's auth files; returns 1 when this run fetched it
+# itself and it is still fresh: then the refusal stands.
 renew_password() {
   local side="$1" rejected="${PASSWORDS[$1]}"
-  [[ ! -e "${RUN_DIR}/${side}.renewed" ]] || return 1
-  log "${side} side: registry ${REGISTRIES[${side}]} rejected the cached ECR password (HTTP 401); fetching a new one"
+  [[ ! -e "${RUN_DIR}/${side}.renewed" ]] || ! fresh "${PASSWORD_EXPIRES[${side}]}" || return 1
+  log "${side} side: registry ${REGISTRIES[${side}]} rejected the ECR password in use (cached or near its end); fetching a new one"
   lock_cache || return
   load_password "${side}"
   [[ "${PASSWORDS[${side}]}" != "${rejected}" ]] || drop_entry "password.${side}"
@@ -893,14 +895,14 @@ manifest_digests() {
 }
 
 # read_digests SIDE REPOSITORY REFERENCE...: manifest_digests into DIGEST_LINES, in this shell.
-# When the registry rejects a password from the cache (HTTP 401), renew_password fetches a new
-# one and the read is repeated once.
+# When the registry rejects a password from the cache (HTTP 401, or 403: ECR's answer to an
+# expired token), renew_password fetches a new one and the read is repeated once.
 DIGEST_LINES=()
 read_digests() {
   local line
   mapfile -t DIGEST_LINES < <(manifest_digests "$@")
   for line in "${DIGEST_LINES[@]}"; do
-    [[ "${line%% *}" == 401 ]] || continue
+    [[ "${line%% *}" == 40[13] ]] || continue
     if renew_password "$1"; then
       mapfile -t DIGEST_LINES < <(manifest_digests "$@")
     fi
@@ -1076,10 +1078,19 @@ copy_locked() {
     --src-authfile "${RUN_DIR}/source.auth.json" --src-tls-verify="${TLS_VERIFY}"
     --dest-authfile "${RUN_DIR}/target.auth.json" --dest-tls-verify="${TLS_VERIFY}"
   )
-  if ! skopeo copy "${copy_flags[@]}" "docker://${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}" \
-    "docker://${target}" 2>"${errors}"; then
-    local message code=0
+  local attempt message code
+  for attempt in first renewed; do
+    code=0
+    skopeo copy "${copy_flags[@]}" "docker://${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest}" \
+      "docker://${target}" 2>"${errors}" || code=$?
+    [[ "${code}" -ne 0 ]] || break
     message="$(skopeo_failure "${errors}")" || code=$?
+    # A password refused during the copy (from the cache, or expired while a long copy ran): one
+    # more copy with a new one. The blobs already sent are not sent again.
+    [[ "${attempt}" == first && "${code}" -eq "${EXIT_AUTH}" && "${message}" =~ ^(source|target)\ side: ]] || break
+    renew_password "${BASH_REMATCH[1]}" || break
+  done
+  if [[ "${code}" -ne 0 ]]; then
     # The repository's description came from the cache: it may be gone since. ECR says so
     # (RepositoryNotFoundException) better than the registry's answer to the push does.
     if [[ -z "${DESCRIBED[${target_repository}]+described}" ]]; then

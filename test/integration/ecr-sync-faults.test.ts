@@ -279,6 +279,38 @@ describe("ecr-sync.sh under faults", function () {
     });
   });
 
+  describe("a password refused during the copy", () => {
+    it("is renewed once when it came from the cache, and the copy goes on", async () => {
+      const { source, target, args, map } = await pair();
+      const targetProxy = await proxyFor(world.target.host);
+      const env = { ...map, ECR_SYNC_TARGET_REGISTRY: targetProxy.host };
+      // The first copy fills the cache with the target registry's password (for the proxy's host).
+      expect((await world.run(args, env)).code).to.equal(0);
+      const next = await world.layout.addImage({ layers: [{ size: 16 * 1024 }], label: unique("next") });
+      await world.pushToSource(next, source, "v2");
+      // The registry turns the cached password away once, at the manifest's PUT: after every read.
+      targetProxy.inject({
+        path: /\/manifests\//,
+        method: "PUT",
+        times: 1,
+        fault: {
+          status: 401,
+          headers: { "Content-Type": "application/json", "WWW-Authenticate": 'Basic realm="ecr"' },
+          body: '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
+        },
+      });
+      const copyV2 = ["copy", "--source-repository", source, "--target-repository", target, "--tag", "v2"];
+      const result = await world.run(copyV2, env);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", next.digest]]);
+      expect(result.stderr).to.include(
+        `target side: registry ${targetProxy.host} rejected the ECR password in use (cached or near its end); fetching a new one`,
+      );
+      expect(targetProxy.pendingFaults()).to.equal(0);
+      expect(await world.target.digestOf(target, "v2")).to.equal(next.digest);
+    });
+  });
+
   describe("skopeo's failures, as skopeo 1.9.3 prints them", () => {
     /** skopeo_failure, sourced from the script, on one stderr line. */
     function classify(line: string): { code: number; message: string } {
@@ -322,6 +354,12 @@ describe("ecr-sync.sh under faults", function () {
       ],
       [
         'level=fatal msg="writing manifest: uploading manifest t12 to 127.0.0.1:5001/dst: unauthorized: authentication required"',
+        EXIT_AUTH,
+        "target side: registry 127.0.0.1:5001 refused the ECR password",
+      ],
+      [
+        // A 401 whose body is the registry API's UNAUTHORIZED error (local/fault-proxy.ts).
+        'level=fatal msg="writing manifest: uploading manifest v2 to 127.0.0.1:5001/dst: unauthorized"',
         EXIT_AUTH,
         "target side: registry 127.0.0.1:5001 refused the ECR password",
       ],
