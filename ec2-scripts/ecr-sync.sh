@@ -286,41 +286,51 @@ usage_error() {
 
 # emit RESULT SOURCE TARGET DIGEST [ERROR [NAME VALUE]...]: the one JSON line per image. An
 # empty DIGEST, ERROR or VALUE is left out of the line; an ERROR is logged too. A NAME *_s is a
-# number. Lines under a lock get the timing. The common lines (four fields) cost no process.
+# number. Lines under a lock get the timing. A line whose values hold no '"', '\\' or control
+# character (names, digests, most messages) is printed by bash itself; any other goes through jq,
+# which escapes it.
 emit() {
   RESULT_COUNTS["$1"]=$((${RESULT_COUNTS["$1"]:-0} + 1))
-  local timing=() now
+  local pairs=(result "$1" source "$2" target "$3" digest "$4" error "${5:-}") now copy_s latency_s
   if [[ -n "${LOCKED_AT}" && "$1" =~ ^(copied|unchanged|superseded)$ ]]; then
     now="${EPOCHREALTIME/[!0-9]/}"
-    timing=(copy_s "$(seconds_between "${LOCKED_AT}" "${now}")")
-    [[ -z "${PUSHED_AT}" ]] ||
-      timing+=(pushed_at "${PUSHED_AT}" latency_s "$(seconds_between "${PUSHED_AT_EPOCH}" "${now}")")
-  fi
-  if [[ $# -lt 5 && ${#timing[@]} -eq 0 ]]; then
-    printf '{"result":"%s","source":"%s","target":"%s","digest":"%s"}\n' "$1" "$2" "$3" "$4"
-    return
+    seconds_between copy_s "${LOCKED_AT}" "${now}"
+    local timing=(copy_s "${copy_s}")
+    if [[ -n "${PUSHED_AT}" ]]; then
+      seconds_between latency_s "${PUSHED_AT_EPOCH}" "${now}"
+      timing+=(pushed_at "${PUSHED_AT}" latency_s "${latency_s}")
+    fi
   fi
   [[ -z "${5:-}" ]] || log "error: $5"
-  local fields=(--arg result "$1" --arg source "$2" --arg target "$3" --arg digest "$4" --arg error "${5:-}")
   shift "$(($# < 5 ? $# : 5))"
-  set -- "$@" "${timing[@]}"
-  while [[ $# -ge 2 ]]; do
-    case "$1" in
-      *_s) fields+=(--argjson "$1" "$2") ;;
-      *) fields+=(--arg "$1" "$2") ;;
-    esac
-    shift 2
+  pairs+=("$@" "${timing[@]}")
+  local i name value line="" fields=()
+  for ((i = 0; i < ${#pairs[@]}; i += 2)); do
+    name="${pairs[i]}" value="${pairs[i + 1]}"
+    [[ -n "${value}" ]] || continue
+    if [[ "${name}" == *_s ]]; then
+      line+=",\"${name}\":${value}"
+      fields+=(--argjson "${name}" "${value}")
+    else
+      [[ "${value}" != *[\"\\[:cntrl:]]* ]] || line="needs-jq"
+      [[ "${line}" == needs-jq ]] || line+=",\"${name}\":\"${value}\""
+      fields+=(--arg "${name}" "${value}")
+    fi
   done
-  jq -cn "${fields[@]}" '$ARGS.named | with_entries(select(.value != ""))'
+  if [[ "${line}" != needs-jq* ]]; then
+    printf '{%s}\n' "${line#,}"
+  else
+    jq -cn "${fields[@]}" '$ARGS.named'
+  fi
 }
 
-# seconds_between START END: END - START in seconds, 2 decimals, both in microseconds since the
-# epoch (EPOCHREALTIME without its decimal point): bash arithmetic, no process.
+# seconds_between VAR START END: sets VAR to END - START in seconds, 2 decimals, both in
+# microseconds since the epoch (EPOCHREALTIME without its decimal point): bash arithmetic, no process.
 seconds_between() {
-  local microseconds=$(($2 - $1)) sign=""
-  ((microseconds >= 0)) || sign="-" microseconds=$((-$2 + $1))
+  local microseconds=$(($3 - $2)) sign=""
+  ((microseconds >= 0)) || sign="-" microseconds=$((-$3 + $2))
   microseconds=$((microseconds + 5000))
-  printf '%s%d.%02d' "${sign}" $((microseconds / 1000000)) $((microseconds % 1000000 / 10000))
+  printf -v "$1" '%s%d.%02d' "${sign}" $((microseconds / 1000000)) $((microseconds % 1000000 / 10000))
 }
 
 # The checks of names and settings, one per pattern above (true or false, no output).
@@ -1509,7 +1519,9 @@ reconcile_summary() {
   for result in copied unchanged superseded failed unsupported planned; do
     fields+=(--argjson "${result}" "${RESULT_COUNTS["${result}"]:-0}")
   done
-  jq -cn "${fields[@]}" --argjson duration_s "$(seconds_between "$1" "${EPOCHREALTIME/[!0-9]/}")" '$ARGS.named'
+  local duration
+  seconds_between duration "$1" "${EPOCHREALTIME/[!0-9]/}"
+  jq -cn "${fields[@]}" --argjson duration_s "${duration}" '$ARGS.named'
 }
 
 cmd_reconcile() {

@@ -731,7 +731,7 @@ describe("ecr-sync.sh", function () {
   });
 
   describe("failures the script does not handle", () => {
-    /** A PATH whose jq exits 9 when it writes a failed result line (`jq -cn`), and is the real jq otherwise. */
+    /** A PATH whose jq exits 9 when it writes a line (`jq -cn`: the reconcile's summary), and is the real jq otherwise. */
     async function pathWithBrokenJq(dir: string): Promise<string> {
       const file = join(dir, "jq");
       await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${toolPath("jq")}' "$@"\n`);
@@ -741,22 +741,27 @@ describe("ecr-sync.sh", function () {
 
     it("logs the line and the command that failed, then exits with its status", async () => {
       const { source, target } = await pair();
+      const image = await sourceImage(source, "v1");
       const dir = await mkdtemp(join(tmpdir(), "ecr-sync-broken-jq-"));
       try {
-        const result = await world.run(copyArgs(source, target, "never-pushed"), {
+        const result = await world.run(["reconcile"], {
           PATH: await pathWithBrokenJq(dir),
+          ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
         });
         const scriptLines = (await readFile(SCRIPT, "utf8")).split("\n");
-        const line = scriptLines.findIndex((text) => text.trimStart().startsWith("jq -cn ")) + 1;
-        expect(line, "the line of emit's jq").to.be.greaterThan(0);
+        const line =
+          scriptLines.findIndex((text) => text.includes('jq -cn "${fields[@]}" --argjson duration_s')) + 1;
+        expect(line, "the line of the summary's jq").to.be.greaterThan(0);
         expect(result.code, result.stderr).to.equal(9);
-        expect(result.stderr).to.include(
-          `source image ${world.source.host}/${source}:never-pushed does not exist`,
-        );
         expect(result.stderr).to.match(
-          new RegExp(`: error: unexpected failure \\(status 9\\) at line ${line} in emit: jq -cn `),
+          new RegExp(
+            `: error: unexpected failure \\(status 9\\) at line ${line} in reconcile_summary: jq -cn `,
+          ),
         );
-        expect(result.lines).to.deep.equal([]);
+        // The image's own line was printed before the summary failed.
+        expect(result.lines.map((entry) => [entry.result, entry.digest])).to.deep.equal([
+          ["copied", image.digest],
+        ]);
         expect(await listDir(world.scriptTmpDir), "the temp dir is removed all the same").to.deep.equal([]);
       } finally {
         await rm(dir, { recursive: true, force: true });
