@@ -48,6 +48,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     alertEmail: s.alertEmail,
     latencyAlarmSeconds: s.latencyAlarmSeconds,
     reconcileSchedule: s.reconcileSchedule,
+    reconcileParallelism: s.reconcileParallelism,
   });
   return {
     participant: s.participant,

@@ -24,6 +24,7 @@ export const CONFIG_KEYS = [
   "logRetentionDays",
   "alertEmail",
   "reconcileSchedule",
+  "reconcileParallelism",
   "latencyAlarmSeconds",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -48,6 +49,7 @@ export const CONFIG_KEY_SCOPE: Readonly<Record<ConfigKey, KeyScope>> = {
   logRetentionDays: "source",
   alertEmail: "source",
   reconcileSchedule: "source",
+  reconcileParallelism: "source",
   latencyAlarmSeconds: "source",
 };
 
@@ -64,6 +66,8 @@ export const CONFIG_DEFAULTS = {
   workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
   logRetentionDays: 90,
   reconcileSchedule: "rate(1 day)",
+  // ecr-sync.sh's own RECONCILE_DEFAULT_PARALLELISM (test/unit/contracts.test.ts keeps them equal).
+  reconcileParallelism: 4,
   latencyAlarmSeconds: 900,
 } as const satisfies Partial<Record<ConfigKey, string | number>>;
 

@@ -1,6 +1,6 @@
 import { isAccountId, isRoleName } from "../common/naming";
 import { shown } from "../common/shown";
-import { configKey as key } from "./config-keys";
+import { CONFIG_DEFAULTS, configKey as key } from "./config-keys";
 
 /**
  * The checks of single config values, each as plain as the value: the text as the stack holds it
@@ -152,6 +152,29 @@ export function parseLatencyAlarmSeconds(text: string, problems: string[]): numb
     );
   }
   return seconds;
+}
+
+/**
+ * How many missing tags a reconcile copies at a time: the bounds ecr-sync.sh accepts in
+ * ECR_SYNC_RECONCILE_PARALLELISM (its RECONCILE_MAX_PARALLELISM; test/unit/contracts.test.ts keeps
+ * them equal), so a value the script would refuse on the worker at the first reconcile is refused
+ * here, at `pulumi up`.
+ */
+export const RECONCILE_PARALLELISM = { min: 1, max: 16 } as const;
+
+/** The reconcile's parallelism: a whole number of copies at a time within RECONCILE_PARALLELISM. */
+export function parseReconcileParallelism(text: string, problems: string[]): number {
+  const copies = Number(text.trim());
+  if (
+    !/^\d+$/.test(text.trim()) ||
+    copies < RECONCILE_PARALLELISM.min ||
+    copies > RECONCILE_PARALLELISM.max
+  ) {
+    problems.push(
+      `${key("reconcileParallelism")}: ${shown(text)} is not a whole number of copies from ${RECONCILE_PARALLELISM.min} to ${RECONCILE_PARALLELISM.max} (e.g. ${CONFIG_DEFAULTS.reconcileParallelism})`,
+    );
+  }
+  return copies;
 }
 
 const RATE = /^rate\((\d+) (minutes?|hours?|days?)\)$/;

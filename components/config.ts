@@ -18,6 +18,7 @@ import {
   parseAlertEmail,
   parseLatencyAlarmSeconds,
   parseAllowedAccountIds,
+  parseReconcileParallelism,
   parseReconcileSchedule,
   parseRetention,
   parseSubnetId,
@@ -93,6 +94,8 @@ export interface SourceSettings extends CommonSettings {
   readonly latencyAlarmSeconds: number;
   /** An EventBridge Scheduler expression (rate(…) or cron(…)) for the reconcile; `undefined`: off. */
   readonly reconcileSchedule: string | undefined;
+  /** How many missing tags a reconcile copies at a time (ECR_SYNC_RECONCILE_PARALLELISM). */
+  readonly reconcileParallelism: number;
 }
 
 export interface TargetSettings extends CommonSettings {
@@ -218,6 +221,7 @@ function sourceSettings(value: ValueOf, problems: string[]): Omit<SourceSettings
     logRetentionDays: parseRetention(value("logRetentionDays")!, problems),
     alertEmail: parseAlertEmail(value("alertEmail"), problems),
     reconcileSchedule: parseReconcileSchedule(value("reconcileSchedule")!, problems),
+    reconcileParallelism: parseReconcileParallelism(value("reconcileParallelism")!, problems),
     latencyAlarmSeconds: parseLatencyAlarmSeconds(value("latencyAlarmSeconds")!, problems),
   };
 }

@@ -450,18 +450,24 @@ export function reconcileDocumentParameters(): Record<string, DocumentParameter>
 /**
  * The document the reconcile schedule (and an operator's backfill) sends: `ecr-sync.sh reconcile`
  * over every mapping in the baked ECR_SYNC_REPOSITORY_MAP, with `--dry-run` when dryRun is "true".
+ * Its environment is the sync document's plus the parallelism, which only reconcile reads.
  */
 export function buildReconcileDocument(a: {
   script: string;
   scriptPath: string;
   environment: SyncEnvironment;
+  /** How many missing tags it copies at a time (`ecr-sync:reconcileParallelism`, checked by the config). */
+  reconcileParallelism: number;
 }): CommandDocument {
   return buildScriptDocument({
     description:
       "Copies every tag of every mapped css ECR repository whose digest the legacy repository lacks (ecr-sync.sh reconcile). dryRun=true prints the plan only.",
     script: a.script,
     scriptPath: a.scriptPath,
-    environment: syncEnvironment(a.environment),
+    environment: {
+      ...syncEnvironment(a.environment),
+      ECR_SYNC_RECONCILE_PARALLELISM: String(a.reconcileParallelism),
+    },
     parameters: reconcileDocumentParameters(),
     arguments: ["reconcile"],
     switches: [{ parameter: RECONCILE_PARAMETERS.dryRun, flag: "--dry-run" }],

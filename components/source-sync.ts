@@ -52,6 +52,8 @@ export interface SourceSyncArgs {
    * cron(…), UTC), or `undefined` for no schedule (the reconcile document stays, for backfills).
    */
   readonly reconcileSchedule: string | undefined;
+  /** How many missing tags a reconcile (scheduled or a backfill) copies at a time, 1 to 16. */
+  readonly reconcileParallelism: number;
 }
 
 /**
@@ -130,6 +132,7 @@ export class SourceSync extends pulumi.ComponentResource {
         targetRoleArn: args.targetRoleArn,
         syncScript: args.syncScript,
         syncScriptPath: args.syncScriptPath,
+        reconcileParallelism: args.reconcileParallelism,
       },
       this,
     );

@@ -28,6 +28,8 @@ export interface SsmDocumentsArgs {
   readonly syncScript: pulumi.Input<string>;
   /** Where syncScript came from, for error messages. */
   readonly syncScriptPath: string;
+  /** How many missing tags a reconcile copies at a time; only the reconcile document exports it. */
+  readonly reconcileParallelism: number;
 }
 
 export interface SsmDocuments {
@@ -93,10 +95,8 @@ export function createSsmDocuments(
     syncDocument: commandDocument(`${name}-sync-document`, `${name}-copy-image`, buildSyncDocument),
     // The same script's `reconcile`. Its output goes to the same log group, which the worker's
     // policy already lets it write.
-    reconcileDocument: commandDocument(
-      `${name}-reconcile-document`,
-      `${name}-reconcile`,
-      buildReconcileDocument,
+    reconcileDocument: commandDocument(`${name}-reconcile-document`, `${name}-reconcile`, (a) =>
+      buildReconcileDocument({ ...a, reconcileParallelism: args.reconcileParallelism }),
     ),
   };
 }

@@ -15,6 +15,7 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { CONFIG_DEFAULTS } from "../../components/config-keys";
 import { buildReconcileDocument, CommandDocument } from "../../components/document-content";
 import { EcrSyncWorld, SCRIPT, startEcrSyncWorld } from "../../local/world";
 
@@ -51,6 +52,7 @@ describe("the reconcile document, run as SSM would, against real registries", fu
         region: "us-east-1",
         repositories,
       },
+      reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
     });
   }
 

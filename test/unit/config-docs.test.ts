@@ -159,6 +159,7 @@ describe("config documentation against CONFIG_KEYS and CONFIG_DEFAULTS", () => {
       "| `ecr-sync:logRetentionDays` | css | `90` | log retention |",
       "| `ecr-sync:alertEmail` | css | required | who gets alerts, or `none` |",
       "| `ecr-sync:reconcileSchedule` | css | `rate(1 day)` | when to reconcile (`off` \\| a rate) |",
+      "| `ecr-sync:reconcileParallelism` | css | `4` | copies at a time |",
       "| `ecr-sync:latencyAlarmSeconds` | css | `900` | latency alarm threshold |",
       "| `aws:region` | both | required | the region |",
       "| `aws:allowedAccountIds` | both | required | the one account |",

@@ -28,6 +28,7 @@ describe("stack config (components/config.ts)", () => {
         logRetentionDays: 90,
         alertEmail: undefined,
         reconcileSchedule: "rate(1 day)",
+        reconcileParallelism: 4,
         latencyAlarmSeconds: 900,
       });
     });
@@ -281,6 +282,31 @@ describe("stack config (components/config.ts)", () => {
           }
         ).latencyAlarmSeconds;
       expect([seconds("60"), seconds("1800"), seconds("86400")]).to.deep.equal([60, 1800, 86400]);
+    });
+
+    it("a reconcileParallelism that is not a whole number of copies from 1 to 16", () => {
+      for (const bad of ["0", "17", "2.5", "x", "-4", "4 copies", "1e1"]) {
+        expect(problemsOf(rawFor("css", { "ecr-sync:reconcileParallelism": bad }))).to.deep.equal([
+          `ecr-sync:reconcileParallelism: ${JSON.stringify(bad)} is not a whole number of copies from 1 to 16 (e.g. 4)`,
+        ]);
+      }
+      // Only the css stack's worker reconciles.
+      expectProblem(
+        rawFor("legacy", { "ecr-sync:reconcileParallelism": "8" }),
+        'ecr-sync:reconcileParallelism is set to "8" on a target (legacy) stack',
+      );
+    });
+
+    it("accepts a reconcileParallelism from 1 to 16, and 4 when it is not set", () => {
+      const copies = (value: unknown) =>
+        (
+          parseStackConfig(rawFor("css", { "ecr-sync:reconcileParallelism": value })) as {
+            reconcileParallelism: number;
+          }
+        ).reconcileParallelism;
+      expect([copies("1"), copies("8"), copies(16), copies(" 2 "), copies(null), copies("")]).to.deep.equal([
+        1, 8, 16, 2, 4, 4,
+      ]);
     });
 
     it("a reconcileSchedule Scheduler would refuse or that does not recur", () => {

@@ -11,6 +11,8 @@ import {
   isUtcTimestamp,
   parseRoleArn,
 } from "../../common/naming";
+import { CONFIG_DEFAULTS } from "../../components/config-keys";
+import { RECONCILE_PARALLELISM, parseReconcileParallelism } from "../../components/config-values";
 
 /**
  * The contracts between ec2-scripts/ecr-sync.sh and the TypeScript side. The script checks the
@@ -321,5 +323,58 @@ describe("ecr-sync.sh --help", () => {
     expect(results.size).to.be.greaterThanOrEqual(5);
     const listed = section("Result lines").map((line) => /^ {2}([a-z]+) /.exec(line)?.[1]);
     expect([...results].filter((result) => !listed.includes(result))).to.deep.equal([]);
+  });
+});
+
+describe("the reconcile's parallelism: ecr-sync:reconcileParallelism and ecr-sync.sh", () => {
+  /** The value of `readonly NAME=N` in the script. */
+  const scriptConstant = (name: string): number => {
+    const match = new RegExp(`^readonly ${name}=(\\d+)\\b`, "m").exec(SCRIPT_TEXT);
+    expect(match, `ecr-sync.sh defines readonly ${name}`).to.not.equal(null);
+    return Number(match![1]);
+  };
+
+  it("has the script's default and maximum", () => {
+    expect({ default: CONFIG_DEFAULTS.reconcileParallelism, max: RECONCILE_PARALLELISM.max }).to.deep.equal({
+      default: scriptConstant("RECONCILE_DEFAULT_PARALLELISM"),
+      max: scriptConstant("RECONCILE_MAX_PARALLELISM"),
+    });
+  });
+
+  it("accepts exactly what the script's reconcile accepts", () => {
+    // The script checks the value right after the rest of its environment and before the state
+    // directory, so a relative state directory stops an accepted value there, before any AWS call.
+    const environment = {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      ECR_SYNC_SOURCE_REGISTRY: "770203350335.dkr.ecr.us-east-1.amazonaws.com",
+      ECR_SYNC_TARGET_REGISTRY: "730096353738.dkr.ecr.us-east-1.amazonaws.com",
+      ECR_SYNC_TARGET_ROLE_ARN: "arn:aws:iam::730096353738:role/ecr-sync-target",
+      ECR_SYNC_REGION: "us-east-1",
+      ECR_SYNC_REPOSITORY_MAP: '{"kuali-coeus":"coeus"}',
+      ECR_SYNC_STATE_DIR: "relative",
+    };
+    const scriptAccepts = (value: string): boolean => {
+      const run = spawnSync("bash", [SCRIPT, "reconcile"], {
+        encoding: "utf8",
+        env: { ...environment, ECR_SYNC_RECONCILE_PARALLELISM: value },
+      });
+      if (run.stderr.includes(`ECR_SYNC_RECONCILE_PARALLELISM='${value}' is not a number`)) return false;
+      expect(run.stderr, `the script with ECR_SYNC_RECONCILE_PARALLELISM=${value}`).to.include(
+        "ECR_SYNC_STATE_DIR='relative' is not an absolute path",
+      );
+      return true;
+    };
+    const texts = [...Array.from({ length: 19 }, (_, n) => String(n)), "2.5", "x", "-1", "1e1", "100"];
+    const verdicts = texts.map((text) => {
+      const problems: string[] = [];
+      const copies = parseReconcileParallelism(text, problems);
+      const config = problems.length === 0;
+      // An accepted value reaches the script as the reconcile document exports it.
+      return { text, config, script: scriptAccepts(config ? String(copies) : text) };
+    });
+    expect(verdicts.filter((v) => v.config !== v.script)).to.deep.equal([]);
+    expect(verdicts.filter((v) => v.config).map((v) => v.text)).to.deep.equal(
+      Array.from({ length: 16 }, (_, n) => String(n + 1)),
+    );
   });
 });

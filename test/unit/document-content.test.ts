@@ -426,7 +426,12 @@ describe("the SSM sync document (components/document-content.ts)", () => {
   it("carries the real ec2-scripts/ecr-sync.sh byte for byte in documents well under SSM's limit", () => {
     const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
     for (const build of [buildSyncDocument, buildReconcileDocument]) {
-      const document = build({ script, scriptPath: "ec2-scripts/ecr-sync.sh", environment });
+      const document = build({
+        script,
+        scriptPath: "ec2-scripts/ecr-sync.sh",
+        environment,
+        reconcileParallelism: 4,
+      });
       expect(decodedByTheTools(document).equals(Buffer.from(script)), build.name).to.equal(true);
       const bytes = Buffer.byteLength(JSON.stringify(document));
       expect(bytes, build.name).to.be.at.most(MAX_DOCUMENT_BYTES);
@@ -447,8 +452,13 @@ describe("the SSM sync document (components/document-content.ts)", () => {
 });
 
 describe("the SSM reconcile document (components/document-content.ts)", () => {
-  const reconcile = () =>
-    buildReconcileDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+  const reconcile = (reconcileParallelism = 4) =>
+    buildReconcileDocument({
+      script: REPORTING_SCRIPT,
+      scriptPath: "reporting.sh",
+      environment,
+      reconcileParallelism,
+    });
   const argumentsOf = (output: string) =>
     output
       .trim()
@@ -485,17 +495,32 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
     ]);
   });
 
-  it("bakes the same environment as the sync document and allows a reconcile four hours", () => {
+  it("bakes the sync document's environment plus the parallelism, and allows a reconcile four hours", () => {
     const reconcileLines = reconcile().mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
     const syncLines = buildSyncDocument({
       script: REPORTING_SCRIPT,
       scriptPath: "reporting.sh",
       environment,
     }).mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
-    expect(reconcileLines).to.deep.equal(syncLines).and.have.length(6);
+    expect(syncLines).to.have.length(6);
+    expect(reconcileLines).to.deep.equal([...syncLines, "export ECR_SYNC_RECONCILE_PARALLELISM='4'"]);
     expect(reconcile().mainSteps[0].inputs.timeoutSeconds)
       .to.equal(RECONCILE_TIMEOUT_SECONDS)
       .and.equal(14400);
+  });
+
+  it("hands the script the configured parallelism, which the sync document's copy never sees", () => {
+    const variable = (output: string) =>
+      output
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("ECR_SYNC_RECONCILE_PARALLELISM="));
+    expect(variable(runAsSsmWould(reconcile(9), {}))).to.deep.equal(["ECR_SYNC_RECONCILE_PARALLELISM=9"]);
+    expect(variable(runAsSsmWould(reconcile(9), { dryRun: "true" }))).to.deep.equal([
+      "ECR_SYNC_RECONCILE_PARALLELISM=9",
+    ]);
+    const sync = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    expect(variable(runAsSsmWould(sync, pushed))).to.deep.equal([]);
   });
 
   it("passes the script's exit status on as the command's", () => {
@@ -503,6 +528,7 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
       script: "#!/usr/bin/env bash\nexit 4\n",
       scriptPath: "fails.sh",
       environment,
+      reconcileParallelism: 4,
     });
     expect(() => runAsSsmWould(document, {}))
       .to.throw()

@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
+import { CONFIG_DEFAULTS } from "../../components/config-keys";
 import { buildReconcileDocument, CommandDocument } from "../../components/document-content";
 import { commandFailureEventPattern } from "../../components/patterns";
 import {
@@ -525,6 +526,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             region: "us-east-1",
             repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
           },
+          reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
         }),
       );
       expect((rendered as CommandDocument).mainSteps[0].inputs.runCommand.at(-1)).to.equal(

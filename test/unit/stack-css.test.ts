@@ -327,6 +327,17 @@ describe("css stack (SourceSync under mocks)", function () {
     );
   });
 
+  it("exports the reconcile's parallelism, 4 by default, in the reconcile document only", () => {
+    const exported = (name: string) =>
+      (
+        jsonInput(resource(css, T.document, name), "content") as CommandDocument
+      ).mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export ECR_SYNC_RECONCILE_PARALLELISM="));
+    expect(exported("ecr-sync-reconcile-document")).to.deep.equal([
+      "export ECR_SYNC_RECONCILE_PARALLELISM='4'",
+    ]);
+    expect(exported("ecr-sync-sync-document")).to.deep.equal([]);
+  });
+
   it("renders each SSM document within SSM's 64 KiB, counting the content exactly as it is sent", () => {
     for (const name of ["ecr-sync-sync-document", "ecr-sync-reconcile-document"]) {
       const content = resource(css, T.document, name).inputs.content as string;
@@ -374,7 +385,7 @@ describe("css stack (SourceSync under mocks)", function () {
     for (const arn of arns) expect(arn, arn).to.match(new RegExp(`^arn:aws:[a-z0-9-]+:(us-east-1)?:${CSS}:`));
   });
 
-  it("follows a mapping change and the configured subnet, instance type and retention", async () => {
+  it("follows a mapping change and the configured subnet, instance type, retention and reconcile parallelism", async () => {
     const changed = await renderStack("css", {
       config: {
         "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-research": "research" },
@@ -382,8 +393,18 @@ describe("css stack (SourceSync under mocks)", function () {
         "ecr-sync:workerInstanceType": "t3.small",
         "ecr-sync:workerAmiParameter": "/aws/service/debian/release/12/latest/amd64",
         "ecr-sync:logRetentionDays": 365,
+        "ecr-sync:reconcileParallelism": 12,
       },
     });
+    const commandsOf = (name: string) =>
+      (jsonInput(resource(changed, T.document, name), "content") as CommandDocument).mainSteps[0].inputs
+        .runCommand;
+    expect(commandsOf("ecr-sync-reconcile-document")).to.include(
+      "export ECR_SYNC_RECONCILE_PARALLELISM='12'",
+    );
+    expect(
+      commandsOf("ecr-sync-sync-document").filter((l) => l.includes("RECONCILE_PARALLELISM")),
+    ).to.deep.equal([]);
     const rule = resource(changed, T.rule, "ecr-sync-push-rule");
     expect(
       (jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"],
