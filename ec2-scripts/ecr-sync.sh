@@ -890,18 +890,17 @@ check_login() {
 # in order (one curl process for all of them; each request retried per CURL_FLAGS). A status
 # other than 200 or 404 goes to registry_failure; 000 means no answer.
 manifest_digests() {
-  local side="$1" repository="$2" reference registry="${ECR_SYNC_TARGET_REGISTRY}"
+  local side="$1" repository="$2" reference registry="${ECR_SYNC_TARGET_REGISTRY}" batch
   shift 2
   [[ "${side}" == target ]] || registry="${ECR_SYNC_SOURCE_REGISTRY}"
-  {
-    cat "${RUN_DIR}/${side}.curlrc"
-    for reference in "$@"; do
-      printf 'url = "%s://%s/v2/%s/manifests/%s"\noutput = "/dev/null"\n' "${SCHEME}" "${registry}" "${repository}" "${reference}"
-    done
-  } >"${RUN_DIR}/${side}.batch.${BASHPID}"
-  curl --config "${RUN_DIR}/${side}.batch.${BASHPID}" --head --silent "${CURL_FLAGS[@]}" \
+  # The URLs only: the password stays in SIDE.curlrc, the first of curl's two config files. Left
+  # for the run's directory to take away (one small file per read, no process to remove it).
+  batch="${RUN_DIR}/${side}.batch.${BASHPID}"
+  for reference in "$@"; do
+    printf 'url = "%s://%s/v2/%s/manifests/%s"\noutput = "/dev/null"\n' "${SCHEME}" "${registry}" "${repository}" "${reference}"
+  done >"${batch}"
+  curl --config "${RUN_DIR}/${side}.curlrc" --config "${batch}" --head --silent "${CURL_FLAGS[@]}" \
     --write-out '%{http_code} %header{docker-content-digest}\n' 2>/dev/null || true
-  rm -f -- "${RUN_DIR}/${side}.batch.${BASHPID}"
 }
 
 # read_digests SIDE REPOSITORY REFERENCE...: manifest_digests into DIGEST_LINES, in this shell.
