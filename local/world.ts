@@ -82,6 +82,12 @@ export interface EcrSyncWorld {
   pushToTarget(artifact: Descriptor, repository: string, tag: string): Promise<void>;
   /** Runs ec2-scripts/ecr-sync.sh with `args` in env(overrides), from `cwd` (default: the test's). */
   run(args: string[], overrides?: Record<string, string | undefined>, cwd?: string): Promise<RunResult>;
+  /** Starts the script as run() does, with spawnScript's options; its pid is known before it ends. */
+  spawn(
+    args: string[],
+    overrides?: Record<string, string | undefined>,
+    options?: SpawnOptions,
+  ): ScriptProcess;
   stop(): Promise<void>;
 }
 
@@ -234,6 +240,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
           password: ecrPassword(TARGET_ACCOUNT),
         }),
       run: (args, overrides, cwd) => runScript(args, env(overrides), cwd),
+      spawn: (args, overrides, options) => spawnScript(args, env(overrides), options),
       stop: stopAll,
     };
     return world;
@@ -245,9 +252,43 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
 
 /** Runs the script with exactly `env`; never rejects (the exit code is the result). */
 export function runScript(args: string[], env: Record<string, string>, cwd?: string): Promise<RunResult> {
+  return spawnScript(args, env, { cwd }).result;
+}
+
+export interface SpawnOptions {
+  /** The working directory (default: the test's). */
+  readonly cwd?: string;
+  /** A command the script runs under, e.g. ["faketime", "-f", "+2h"]: PREFIX... bash SCRIPT ARGS... */
+  readonly prefix?: readonly string[];
+  /** The script leads a process group of its own, so that kill(-pid) reaches every process it started. */
+  readonly detached?: boolean;
+}
+
+export interface ScriptProcess {
+  /**
+   * The pid of the first process (bash, or the prefix's command), -1 when it could not start (then
+   * `result` rejects); with `detached`, its process group's id too.
+   */
+  readonly pid: number;
+  /** Its result once it and its output have ended; never rejects for an exit code or a signal (code -1). */
+  readonly result: Promise<RunResult>;
+}
+
+/** Starts the script with exactly `env`. */
+export function spawnScript(
+  args: string[],
+  env: Record<string, string>,
+  options: SpawnOptions = {},
+): ScriptProcess {
   const started = Date.now();
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn("bash", [SCRIPT, ...args], { env, cwd, stdio: ["ignore", "pipe", "pipe"] });
+  const [command, ...commandArgs] = [...(options.prefix ?? []), "bash", SCRIPT, ...args];
+  const child = spawn(command, commandArgs, {
+    env,
+    cwd: options.cwd,
+    detached: options.detached ?? false,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const result = new Promise<RunResult>((resolvePromise, reject) => {
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
@@ -268,6 +309,7 @@ export function runScript(args: string[], env: Record<string, string>, cwd?: str
       resolvePromise({ code: code ?? -1, stdout, stderr, lines, milliseconds: Date.now() - started });
     });
   });
+  return { pid: child.pid ?? -1, result };
 }
 
 /**
