@@ -1208,7 +1208,9 @@ prepare_state_dir() {
     path="${path}/${component}"
     created=false
     if [[ ! -e "${path}" && ! -L "${path}" ]]; then
-      mkdir -m 0700 -- "${path}" 2>/dev/null ||
+      # Another run may make it between the look and the mkdir (a burst of copies after a reboot,
+      # which empties /run): a directory there now is checked as if this run had made it.
+      mkdir -m 0700 -- "${path}" 2>/dev/null || [[ -d "${path}" && ! -L "${path}" ]] ||
         die "${EXIT_CONFIG}" "state directory ${path} cannot be created (ECR_SYNC_STATE_DIR=${STATE_DIR}): set ECR_SYNC_STATE_DIR to a path the user running ecr-sync can create, such as /run/ecr-sync"
       created=true
     fi
@@ -1221,7 +1223,7 @@ prepare_state_dir() {
   local directory
   for directory in cache runs; do
     path="${real}/${directory}"
-    [[ -e "${path}" || -L "${path}" ]] || mkdir -m 0700 -- "${path}" 2>/dev/null ||
+    [[ -e "${path}" || -L "${path}" ]] || mkdir -m 0700 -- "${path}" 2>/dev/null || [[ -d "${path}" && ! -L "${path}" ]] ||
       die "${EXIT_CONFIG}" "state directory ${path} cannot be created (ECR_SYNC_STATE_DIR=${STATE_DIR})"
     check_private_dir "${path}" "${user}"
   done

@@ -696,7 +696,7 @@ describe("ecr-sync.sh: the credential cache", function () {
         const result = await world.run(p.copy("v2"), p.env);
         expectCopied(result, p.image.digest);
         expect(result.stderr).to.include(
-          `${side} side: registry ${hostOf(side)} rejected the cached ECR password (HTTP 401); fetching a new one`,
+          `${side} side: registry ${hostOf(side)} rejected the ECR password in use (cached or near its end); fetching a new one`,
         );
         expect(awsCounts(await p.take())).to.deep.equal({ "ecr get-authorization-token": 1 });
         expect(await entryProblems(p, `password.${side}`)).to.deep.equal([]);
@@ -718,7 +718,7 @@ describe("ecr-sync.sh: the credential cache", function () {
       expect(result.lines.at(-1)).to.include({ result: "reconcile", copied: 2, unchanged: 1, failed: 0 });
       for (const side of ["source", "target"] as const)
         expect(result.stderr).to.include(
-          `${side} side: registry ${hostOf(side)} rejected the cached ECR password`,
+          `${side} side: registry ${hostOf(side)} rejected the ECR password in use`,
         );
       const calls = await p.take();
       expect(awsCounts(calls)).to.deep.equal({ "ecr get-authorization-token": 2 });
