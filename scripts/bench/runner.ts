@@ -19,7 +19,7 @@ import { measureMultiArch } from "./multiarch";
 import { Plan } from "./plan";
 import { measureReconcileScale } from "./reconcile";
 import { formatReport, machine } from "./report";
-import { benchSession } from "./session";
+import { startBenchSession } from "./session";
 import { round } from "./stats";
 import { measureUnchanged } from "./unchanged";
 
@@ -30,7 +30,7 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
   );
   const world = await startEcrSyncWorld();
   cleanups.add(() => world.stop());
-  const bench = benchSession(world, plan, randomUUID().slice(0, 8), cleanups);
+  const bench = await startBenchSession(world, plan, randomUUID().slice(0, 8), cleanups);
 
   const full = await measureFullCopy(bench);
   const stages = [
