@@ -11,7 +11,7 @@ import { inBatches, Measured, numberedTags, progress, timed, warmAndCold } from 
 import { Cache, CACHES } from "./plan";
 import { Bench } from "./session";
 import { seedImage } from "./seed";
-import { median, mib, round, Row } from "./stats";
+import { awsNote, median, mib, round, Row, unionLength } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
 
 const SOURCE_REPOSITORY = "bench-burst-src";
@@ -43,6 +43,8 @@ export interface BurstRun {
   readonly seconds: number;
   readonly arrived: number;
   readonly aws: number;
+  /** Wall seconds during which an aws process of any of its copies was running. */
+  readonly awsSeconds: number;
 }
 
 export async function measureBurst(bench: Bench): Promise<Measured> {
@@ -66,11 +68,12 @@ export async function measureBurst(bench: Bench): Promise<Measured> {
     const what = `burst run ${run} (${cache})`;
     const arrived = await countArrived(registry, tags, digests, results, what);
     const aws = results.reduce((sum, result) => sum + result.awsCalls.length, 0);
+    const awsSeconds = unionLength(results.flatMap((result) => result.awsSpans));
     await bench.dropTarget(registry);
     progress(
       `burst of ${plan.burstCopies} copies ${run}/${plan.runs.burst}, ${cache} cache: ${seconds.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived, ${aws} aws in all`,
     );
-    return { seconds, arrived, aws };
+    return { seconds, arrived, aws, awsSeconds };
   });
   return burstReport(plan, runs);
 }
@@ -87,16 +90,18 @@ export function burstReport(
     const time = median(runs[cache].map((run) => run.seconds));
     const arrived = Math.min(...runs[cache].map((run) => run.arrived));
     const aws = Math.max(...runs[cache].map((run) => run.aws));
+    const awsSeconds = median(runs[cache].map((run) => run.awsSeconds));
     correct &&= arrived === plan.burstCopies;
     Object.assign(figures, {
       [`burst_${cache}_s`]: round(time),
       [`burst_${cache}_arrived`]: arrived,
       [`burst_${cache}_aws`]: aws,
+      [`burst_${cache}_aws_s`]: round(awsSeconds),
     });
     const row: Row = {
       figure: `burst: ${plan.burstCopies} copies started at once (${mib(plan.burstLayerBytes)} each), aws in all`,
       cache,
-      measured: `${time.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived (worst run)`,
+      measured: `${time.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived (worst run)${awsNote(awsSeconds)}`,
       aws,
     };
     rows.push(

@@ -14,7 +14,7 @@ import { httpCopyImage } from "./http";
 import { expectOk, Measured, progress, timed } from "./measure";
 import { Cache, MiB, Plan } from "./plan";
 import { Bench } from "./session";
-import { median, mib, round } from "./stats";
+import { awsNote, median, mib, round, unionLength } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
 
 const execFileAsync = promisify(execFile);
@@ -75,7 +75,7 @@ async function baselineRun({ bench, image, run }: Copy): Promise<number> {
 async function scriptRun(
   { bench, image, run }: Copy,
   cache: Cache,
-): Promise<{ seconds: number; aws: number; registry: Registry }> {
+): Promise<{ seconds: number; aws: number; awsSeconds: number; registry: Registry }> {
   const registry = await bench.freshTarget();
   await bench.prepareCache(cache, FULL_COPY_MAP, registry);
   const { value: result, seconds } = await timed(() =>
@@ -93,7 +93,7 @@ async function scriptRun(
   progress(
     `full copy ${run}/${bench.plan.runs.full}: ecr-sync.sh, ${cache} cache, ${seconds.toFixed(2)} s, ${result.awsCalls.length} aws`,
   );
-  return { seconds, aws: result.awsCalls.length, registry };
+  return { seconds, aws: result.awsCalls.length, awsSeconds: unionLength(result.awsSpans), registry };
 }
 
 async function skopeoRun({ bench, image, run }: Copy, authFile: string): Promise<number> {
@@ -119,7 +119,16 @@ async function skopeoRun({ bench, image, run }: Copy, authFile: string): Promise
   return seconds;
 }
 
-export async function measureFullCopy(bench: Bench): Promise<{ measured: Measured; synced: SyncedImage }> {
+/** Stage 1's medians, in seconds: what the breakdown splits the warm ratio by. */
+export interface FullCopySummary {
+  readonly baseline: number;
+  readonly skopeoAlone: number;
+  readonly warm: number;
+}
+
+export async function measureFullCopy(
+  bench: Bench,
+): Promise<{ measured: Measured; synced: SyncedImage; summary: FullCopySummary }> {
   const { plan, world, runId } = bench;
   progress(
     `building a ${mib(plan.layerCount * plan.layerBytes)} image of ${plan.layerCount} random layers and pushing it to the source`,
@@ -136,7 +145,15 @@ export async function measureFullCopy(bench: Bench): Promise<{ measured: Measure
   await world.createTargetRepository(TARGET_REPOSITORY);
   const authFile = join(await bench.tempDir("ecr-sync-bench-auth-"), "auth.json");
 
-  const times: FullCopyTimes = { warm: [], cold: [], baseline: [], skopeo: [], warmAws: [], coldAws: [] };
+  const times: FullCopyTimes = {
+    warm: [],
+    cold: [],
+    baseline: [],
+    skopeo: [],
+    warmAws: [],
+    coldAws: [],
+    coldAwsSeconds: [],
+  };
   let synced: Registry | undefined;
   for (let run = 1; run <= plan.runs.full; run++) {
     const one: Copy = { bench, image, run };
@@ -152,9 +169,10 @@ export async function measureFullCopy(bench: Bench): Promise<{ measured: Measure
       },
       async () => times.skopeo.push(await skopeoRun(one, authFile)),
       async () => {
-        const { seconds, aws, registry } = await scriptRun(one, "cold");
+        const { seconds, aws, awsSeconds, registry } = await scriptRun(one, "cold");
         times.cold.push(seconds);
         times.coldAws.push(aws);
+        times.coldAwsSeconds.push(awsSeconds);
         await bench.dropTarget(registry);
       },
     ];
@@ -163,6 +181,11 @@ export async function measureFullCopy(bench: Bench): Promise<{ measured: Measure
   if (!synced) throw new Error("no full copy ran");
   return {
     measured: fullCopyReport(plan, layerBytes(image), times),
+    summary: {
+      baseline: median(times.baseline),
+      skopeoAlone: median(times.skopeo),
+      warm: median(times.warm),
+    },
     synced: {
       registry: synced,
       sourceRepository: SOURCE_REPOSITORY,
@@ -182,6 +205,8 @@ export interface FullCopyTimes {
   readonly skopeo: number[];
   readonly warmAws: number[];
   readonly coldAws: number[];
+  /** Wall seconds during which an aws process of the cold run was running. */
+  readonly coldAwsSeconds: number[];
 }
 
 export function fullCopyReport(
@@ -195,6 +220,7 @@ export function fullCopyReport(
   const skopeoAlone = median(times.skopeo);
   const warmAws = Math.max(...times.warmAws);
   const coldAws = Math.max(...times.coldAws);
+  const coldAwsSeconds = median(times.coldAwsSeconds);
   const speed = (seconds: number) => `${(imageBytes / MiB / seconds).toFixed(0)} MiB/s`;
   const ratio = (seconds: number) =>
     `${(seconds / baseline).toFixed(2)}x (${seconds - baseline >= 0 ? "+" : ""}${(seconds - baseline).toFixed(2)} s)`;
@@ -210,6 +236,7 @@ export function fullCopyReport(
       full_copy_cold_ratio: round(cold / baseline, 2),
       full_copy_warm_aws: warmAws,
       full_copy_cold_aws: coldAws,
+      full_copy_cold_aws_s: round(coldAwsSeconds),
       full_copy_warm_mib_per_s: round(imageBytes / MiB / warm, 1),
       skopeo_alone_s: round(skopeoAlone),
       skopeo_alone_ratio: round(skopeoAlone / baseline, 2),
@@ -224,7 +251,7 @@ export function fullCopyReport(
       {
         figure: `full copy, ${image} (ecr-sync.sh)`,
         cache: "cold",
-        measured: `${cold.toFixed(2)} s (${speed(cold)})`,
+        measured: `${cold.toFixed(2)} s (${speed(cold)})${awsNote(coldAwsSeconds)}`,
         aws: coldAws,
       },
       {

@@ -10,6 +10,7 @@
  * - the `times` of the shell that waited for the run (CPU seconds of all its processes);
  * - /proc/PID/stat (CPU seconds of a long-running process: the registries).
  */
+import { median, round } from "./stats";
 
 /**
  * PS4 of the traced run. bash repeats the first character for each level of nesting; the fields
@@ -127,6 +128,61 @@ export function profileOf(trace: string, total: number, isProgram: (word: string
     functions: [...functions].sort((a, b) => b[1] - a[1]),
   };
 }
+
+/** The median of each category's seconds and processes over `profiles`; functions from the run of median total. */
+export function medianProfile(profiles: readonly Profile[]): Profile {
+  const each = (pick: (profile: Profile) => Record<Category, number>) =>
+    Object.fromEntries(
+      CATEGORIES.map((category) => [category, median(profiles.map((profile) => pick(profile)[category]))]),
+    ) as Record<Category, number>;
+  const byTotal = [...profiles].sort((a, b) => a.total - b.total);
+  return {
+    total: median(profiles.map((profile) => profile.total)),
+    seconds: each((profile) => profile.seconds),
+    processes: each((profile) => profile.processes),
+    functions: byTotal[Math.floor((byTotal.length - 1) / 2)].functions,
+  };
+}
+
+const count = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
+
+/** `profile` divided by `n` (per tag of a reconcile): seconds, processes and functions. */
+export function perItem(profile: Profile, n: number): Profile {
+  const divide = (values: Record<Category, number>) =>
+    Object.fromEntries(CATEGORIES.map((category) => [category, values[category] / n])) as Record<
+      Category,
+      number
+    >;
+  return {
+    total: profile.total / n,
+    seconds: divide(profile.seconds),
+    processes: divide(profile.processes),
+    functions: profile.functions.map(([name, seconds]) => [name, seconds / n] as const),
+  };
+}
+
+/** "skopeo 1.70 s (1), curl 0.05 s (3), …, bash 0.05 s": categories that took time or started a process (how many). */
+export function splitText(profile: Profile, skip: readonly Category[] = []): string {
+  return CATEGORIES.filter((category) => !skip.includes(category))
+    .filter((category) => profile.seconds[category] >= 0.005 || profile.processes[category] > 0)
+    .map(
+      (category) =>
+        `${category} ${profile.seconds[category].toFixed(2)} s${category === "bash" ? "" : ` (${count(profile.processes[category])})`}`,
+    )
+    .join(", ");
+}
+
+/** `profile` for the JSON line, rounded, with its `functions` costliest functions. */
+export const roundedProfile = (profile: Profile, functions: number) => ({
+  total_s: round(profile.total),
+  seconds: Object.fromEntries(CATEGORIES.map((category) => [category, round(profile.seconds[category])])),
+  processes: Object.fromEntries(
+    CATEGORIES.map((category) => [category, round(profile.processes[category], 2)]),
+  ),
+  functions_s: Object.fromEntries(
+    profile.functions.slice(0, functions).map(([name, seconds]) => [name, round(seconds)]),
+  ),
+});
 
 /**
  * The CPU seconds (user + system) of the waited-for children in the output of a POSIX shell's

@@ -18,7 +18,7 @@ import {
 import { Cache, CACHES } from "./plan";
 import { Bench } from "./session";
 import { uploadSharedLayer, Place, seedImage } from "./seed";
-import { linearFit, median, round, Row } from "./stats";
+import { awsNote, linearFit, median, round, Row, unionLength } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
 
 /** The scale the target is set for. */
@@ -27,7 +27,10 @@ const TARGET_SCALE = 200;
 /** One scale's runs in each state: seconds and aws processes of each. */
 export interface ScaleRuns {
   readonly scale: number;
-  readonly runs: Record<Cache, ReadonlyArray<{ readonly seconds: number; readonly aws: number }>>;
+  readonly runs: Record<
+    Cache,
+    ReadonlyArray<{ readonly seconds: number; readonly aws: number; readonly awsSeconds: number }>
+  >;
 }
 
 /** Seeds `scale` tags into both sides, then times the reconcile `runs` times in each cache state. */
@@ -57,7 +60,7 @@ async function reconcileInSync(bench: Bench, scale: number, sharedLayer: Buffer)
     expectOk(result, "unchanged", `reconcile of ${scale} in-sync tags, run ${run} (${cache})`);
     const images = imageLines(result).length;
     if (images !== scale) throw new Error(`reconcile of ${scale} tags reported ${images} images`);
-    return { seconds, aws: result.awsCalls.length };
+    return { seconds, aws: result.awsCalls.length, awsSeconds: unionLength(result.awsSpans) };
   });
   for (const cache of CACHES)
     progress(
@@ -85,14 +88,17 @@ export function reconcileReport(scales: readonly ScaleRuns[]): Measured {
   for (const cache of CACHES) {
     const seconds: Record<string, number> = {};
     const aws: Record<string, number> = {};
+    const awsSeconds: Record<string, number> = {};
     for (const { scale, runs } of scales) {
       seconds[String(scale)] = round(median(runs[cache].map((run) => run.seconds)));
       aws[String(scale)] = Math.max(...runs[cache].map((run) => run.aws));
+      awsSeconds[String(scale)] = round(median(runs[cache].map((run) => run.awsSeconds)));
     }
     const fit = linearFit(scales.map(({ scale }) => [scale, seconds[String(scale)]]));
     Object.assign(figures, {
       [`reconcile_in_sync_${cache}_s`]: seconds,
       [`reconcile_in_sync_${cache}_aws`]: aws,
+      [`reconcile_in_sync_${cache}_aws_s`]: awsSeconds,
       [`reconcile_${cache}_per_tag_ms`]: round(fit.slope * 1000, 2),
       [`reconcile_${cache}_fixed_s`]: round(fit.intercept),
     });
@@ -105,10 +111,13 @@ export function reconcileReport(scales: readonly ScaleRuns[]): Measured {
   for (const { scale } of scales)
     for (const cache of CACHES) {
       const time = (figures[`reconcile_in_sync_${cache}_s`] as Record<string, number>)[String(scale)];
+      const awsSeconds = (figures[`reconcile_in_sync_${cache}_aws_s`] as Record<string, number>)[
+        String(scale)
+      ];
       const row: Row = {
         figure: `reconcile, ${scale} tags in sync`,
         cache,
-        measured: `${time.toFixed(2)} s`,
+        measured: `${time.toFixed(2)} s${awsNote(awsSeconds)}`,
         aws: (figures[`reconcile_in_sync_${cache}_aws`] as Record<string, number>)[String(scale)],
       };
       rows.push(

@@ -33,10 +33,14 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
   const bench = await startBenchSession(world, plan, randomUUID().slice(0, 8), cleanups);
 
   const full = await measureFullCopy(bench);
+  const unchanged = await measureUnchanged(bench, full.synced);
+  const breakdown = await measureBreakdown(bench, full.synced, full.summary);
+  // The breakdown's rows go under the figures they explain.
   const stages = [
     full.measured,
-    await measureUnchanged(bench, full.synced),
-    await measureBreakdown(bench, full.synced),
+    breakdown.fullCopy,
+    unchanged,
+    breakdown.unchanged,
     await measureIncremental(bench, full.synced),
   ];
   await bench.dropTarget(full.synced.registry);

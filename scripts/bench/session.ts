@@ -4,7 +4,8 @@
  * made warm or cold, a temp dir), each registered for cleanup.
  *
  * Every run of the script counts the `aws` processes it starts: PATH begins with a directory
- * whose `aws` appends one line per call to that run's own log and then runs the real CLI.
+ * whose `aws` runs the real CLI and appends one line per call, with its start and end, to that
+ * run's own log.
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -19,17 +20,23 @@ import {
   TARGET_ACCOUNT,
 } from "../../local/world";
 import { Cleanups } from "./cleanups";
+import { Interval, parseAwsLog } from "./stats";
 import { Endpoint } from "./http";
 import { Cache, Plan } from "./plan";
 
 /** The variable the counting `aws` wrapper reads: the file it appends its line to. */
 const AWS_LOG_VARIABLE = "ECR_SYNC_BENCH_AWS_LOG";
 
-/** One run of the script, with the aws processes it started. */
-export interface CountedRun extends RunResult {
-  /** One "SERVICE OPERATION" ("sts assume-role") per aws process, in the order they started. */
+/** The aws processes one run started. */
+export interface AwsCalls {
+  /** One "SERVICE OPERATION" ("sts assume-role") per aws process, in the order they ended. */
   readonly awsCalls: readonly string[];
+  /** When each ran (seconds of /proc/uptime): start, end. */
+  readonly awsSpans: readonly Interval[];
 }
+
+/** One run of the script, with the aws processes it started. */
+export interface CountedRun extends RunResult, AwsCalls {}
 
 export interface Bench {
   readonly world: EcrSyncWorld;
@@ -60,7 +67,7 @@ export interface Bench {
   /** A new file name for one run's aws log. */
   awsLog(): string;
   /** Reads an aws log (a run that started no aws process leaves none). */
-  awsCallsIn(awsLog: string): Promise<string[]>;
+  awsCallsIn(awsLog: string): Promise<AwsCalls>;
   /** `ecr-sync.sh copy`, into `targetRegistry` (default the world's target). */
   copy(source: string, target: string, tag: string, targetRegistry?: Registry): Promise<CountedRun>;
   /** `ecr-sync.sh reconcile [ARGS]` over `map` (source → target repository). */
@@ -77,7 +84,11 @@ export interface Bench {
   tempDir(prefix: string): Promise<string>;
 }
 
-/** Writes the counting `aws` into `dir`. */
+/**
+ * Writes the counting `aws` into `dir`. It reads the clock from /proc/uptime with the shell's own
+ * `read` (10 ms steps, no process started: an aws call takes hundreds of ms), and waits for the
+ * CLI instead of exec'ing it, to stamp its end.
+ */
 async function writeAwsCounter(dir: string): Promise<void> {
   const real = toolPath("aws");
   if (!real) throw new Error("aws is not on PATH: the bench runs the copier, which needs the AWS CLI");
@@ -85,9 +96,14 @@ async function writeAwsCounter(dir: string): Promise<void> {
     join(dir, "aws"),
     [
       "#!/bin/sh",
-      "# Counts the aws processes of one bench run: a line per call into that run's log, then the real CLI.",
-      `[ -z "\${${AWS_LOG_VARIABLE}:-}" ] || printf '%s %s\\n' "$1" "$2" >>"\${${AWS_LOG_VARIABLE}}"`,
-      `exec '${real}' "$@"`,
+      "# Counts the aws processes of one bench run: the real CLI, then a line per call into that run's log.",
+      `[ -n "\${${AWS_LOG_VARIABLE}:-}" ] || exec '${real}' "$@"`,
+      "read -r started _ </proc/uptime",
+      `'${real}' "$@"`,
+      "code=$?",
+      "read -r ended _ </proc/uptime",
+      `printf '%s %s %s %s\\n' "\${1:--}" "\${2:--}" "$started" "$ended" >>"\${${AWS_LOG_VARIABLE}}"`,
+      'exit "$code"',
       "",
     ].join("\n"),
   );
@@ -116,15 +132,14 @@ export async function startBenchSession(
       ...(registry ? { ECR_SYNC_TARGET_REGISTRY: registry.host } : {}),
     });
   const awsLog = () => join(binDir, `aws.${++logs}.log`);
-  const awsCallsIn = async (log: string) =>
-    (await readFile(log, "utf8").catch(() => ""))
-      .split("\n")
-      .filter((line) => line.trim() !== "")
-      .map((line) => line.trim());
+  const awsCallsIn = async (log: string): Promise<AwsCalls> => {
+    const { calls, spans } = parseAwsLog(await readFile(log, "utf8").catch(() => ""));
+    return { awsCalls: calls, awsSpans: spans };
+  };
   const counted = async (args: string[], map: Record<string, string>, registry?: Registry) => {
     const log = awsLog();
     const result = await runScript(args, scriptEnv(map, registry, log));
-    return { ...result, awsCalls: await awsCallsIn(log) };
+    return { ...result, ...(await awsCallsIn(log)) };
   };
   const reconcile = (map: Record<string, string>, registry?: Registry, args: string[] = []) =>
     counted(["reconcile", ...args], map, registry);

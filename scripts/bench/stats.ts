@@ -21,6 +21,58 @@ export function round(value: number, digits = 3): number {
   return Math.round(value * factor) / factor;
 }
 
+/** A [start, end] span of time, in any one unit. */
+export type Interval = readonly [number, number];
+
+/**
+ * Total length covered by `intervals` (overlaps counted once): the wall time during which at
+ * least one process of a kind was running, e.g. the `aws` calls a run makes side by side.
+ */
+export function unionLength(intervals: readonly Interval[]): number {
+  const sorted = intervals
+    .map(([start, end]): Interval => {
+      if (!(end >= start)) throw new Error(`unionLength: interval [${start}, ${end}] ends before it starts`);
+      return [start, end];
+    })
+    .sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let currentStart = Number.NEGATIVE_INFINITY;
+  let currentEnd = Number.NEGATIVE_INFINITY;
+  for (const [start, end] of sorted) {
+    if (start > currentEnd) {
+      if (currentEnd > currentStart) total += currentEnd - currentStart;
+      currentStart = start;
+      currentEnd = end;
+    } else {
+      currentEnd = Math.max(currentEnd, end);
+    }
+  }
+  if (currentEnd > currentStart) total += currentEnd - currentStart;
+  return total;
+}
+
+/**
+ * The counting `aws` wrapper's log (scripts/bench/session.ts): one line per call, "SERVICE
+ * OPERATION START END" (seconds of /proc/uptime). The calls as "SERVICE OPERATION", and their spans.
+ */
+export function parseAwsLog(log: string): { calls: string[]; spans: Interval[] } {
+  const calls: string[] = [];
+  const spans: Interval[] = [];
+  for (const line of log.split("\n")) {
+    if (line.trim() === "") continue;
+    const match = /^(\S*) (\S*) ([\d.]+) ([\d.]+)$/.exec(line.trim());
+    if (!match) throw new Error(`aws log: malformed line '${line}'`);
+    calls.push(`${match[1]} ${match[2]}`);
+    spans.push([Number(match[3]), Number(match[4])]);
+  }
+  return { calls, spans };
+}
+
+/** "; aws running 1.25 s" after a figure whose runs started aws processes (nothing when none did). */
+export function awsNote(seconds: number): string {
+  return seconds > 0 ? `; aws running ${seconds.toFixed(2)} s` : "";
+}
+
 /** Least-squares line through points (x, y): how a time grows with a count. */
 export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
   slope: number;

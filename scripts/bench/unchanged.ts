@@ -8,13 +8,15 @@ import { FULL_COPY_MAP, SyncedImage } from "./full-copy";
 import { expectOk, Measured, progress, timed, warmAndCold } from "./measure";
 import { Cache } from "./plan";
 import { Bench } from "./session";
-import { median, round } from "./stats";
+import { awsNote, median, round, unionLength } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
 
 /** One run: its time, aws processes and layer bytes moved. */
 export interface UnchangedRun {
   readonly seconds: number;
   readonly aws: number;
+  /** Wall seconds during which one of its aws processes was running. */
+  readonly awsSeconds: number;
   readonly layerBytes: number;
 }
 
@@ -38,7 +40,7 @@ async function unchangedRun(
   progress(
     `unchanged copy ${run}/${plan.runs.unchanged}, ${cache} cache: ${seconds.toFixed(2)} s, ${result.awsCalls.length} aws, ${layerBytes} layer bytes`,
   );
-  return { seconds, aws: result.awsCalls.length, layerBytes };
+  return { seconds, aws: result.awsCalls.length, awsSeconds: unionLength(result.awsSpans), layerBytes };
 }
 
 export async function measureUnchanged(bench: Bench, synced: SyncedImage): Promise<Measured> {
@@ -52,17 +54,20 @@ export function unchangedReport(runs: Record<Cache, readonly UnchangedRun[]>): M
   const summary = (cache: Cache) => ({
     seconds: median(runs[cache].map((run) => run.seconds)),
     aws: Math.max(...runs[cache].map((run) => run.aws)),
+    awsSeconds: median(runs[cache].map((run) => run.awsSeconds)),
     layerBytes: Math.max(...runs[cache].map((run) => run.layerBytes)),
   });
   const warm = summary("warm");
   const cold = summary("cold");
-  const measured = (state: typeof warm) => `${state.seconds.toFixed(2)} s, ${state.layerBytes} layer bytes`;
+  const measured = (state: typeof warm) =>
+    `${state.seconds.toFixed(2)} s, ${state.layerBytes} layer bytes${awsNote(state.awsSeconds)}`;
   return {
     figures: {
       unchanged_copy_warm_s: round(warm.seconds),
       unchanged_copy_cold_s: round(cold.seconds),
       unchanged_copy_warm_aws: warm.aws,
       unchanged_copy_cold_aws: cold.aws,
+      unchanged_copy_cold_aws_s: round(cold.awsSeconds),
       unchanged_copy_warm_layer_bytes: warm.layerBytes,
       unchanged_copy_cold_layer_bytes: cold.layerBytes,
     },

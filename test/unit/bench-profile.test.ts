@@ -5,16 +5,18 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { medianProfile, splitText } from "../../scripts/bench/breakdown";
 import {
   categoryOf,
   childrenCpuSeconds,
   cpuSecondsOfStat,
   machineJiffies,
+  medianProfile,
   parseTrace,
+  perItem,
   Profile,
   profileOf,
   programOf,
+  splitText,
   TRACE_PS4,
 } from "../../scripts/bench/profile";
 
@@ -166,7 +168,7 @@ describe("bench profile of a traced run (scripts/bench/profile.ts)", () => {
   });
 });
 
-describe("bench breakdown summary (scripts/bench/breakdown.ts)", () => {
+describe("bench profile summaries (scripts/bench/profile.ts)", () => {
   const profile = (total: number, skopeo: number, jq: number, fn: string): Profile => ({
     total,
     seconds: {
@@ -199,5 +201,14 @@ describe("bench breakdown summary (scripts/bench/breakdown.ts)", () => {
       "skopeo 1.70 s (1), curl 0.05 s (3), jq 0.10 s (5), flock 0.00 s (2), other programs 0.02 s (20), bash 0.13 s",
     );
     expect(splitText(profile(2, 1.7, 0.1, "a"), ["skopeo"])).to.match(/^curl 0\.05 s \(3\), /);
+  });
+
+  it("divides a profile by the tags it covers, counts becoming fractions where they do not divide", () => {
+    const tag = perItem(profile(2, 1.7, 0.1, "a"), 4);
+    expect(tag.total).to.equal(0.5);
+    expect(tag.seconds.skopeo).to.equal(0.425);
+    expect(tag.processes).to.deep.include({ skopeo: 0.25, curl: 0.75, "other programs": 5 });
+    expect(tag.functions).to.deep.equal([["a", 0.5]]);
+    expect(splitText(tag)).to.match(/^skopeo 0\.42 s \(0\.3\), curl 0\.01 s \(0\.8\), /);
   });
 });

@@ -4,14 +4,17 @@
  */
 import { expect } from "chai";
 import {
+  awsNote,
   formatTable,
   jsonLine,
   linearFit,
   median,
   medianOfEach,
+  parseAwsLog,
   REQUIRED_FIGURES,
   round,
   targetsOf,
+  unionLength,
 } from "../../scripts/bench/stats";
 
 describe("bench helpers (scripts/bench/stats.ts)", () => {
@@ -24,6 +27,39 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
   it("refuses the median of no runs or of a value that is not a finite number", () => {
     expect(() => median([])).to.throw("median of an empty list");
     expect(() => median([1, Number.NaN])).to.throw("NaN is not a finite number");
+  });
+
+  it("counts overlapping spans once and gaps not at all", () => {
+    expect(unionLength([])).to.equal(0);
+    expect(
+      unionLength([
+        [0, 1],
+        [0.5, 2],
+        [3, 4],
+      ]),
+    ).to.equal(3);
+    expect(
+      unionLength([
+        [3, 4],
+        [0, 10],
+      ]),
+    ).to.equal(10);
+    expect(() => unionLength([[2, 1]])).to.throw("ends before it starts");
+  });
+
+  it("reads the counting aws wrapper's log: each call, and when it ran", () => {
+    const log =
+      "sts assume-role 100.10 100.55\necr get-authorization-token 100.05 100.60\necr describe-repositories 100.56 101.00\n";
+    const { calls, spans } = parseAwsLog(log);
+    expect(calls).to.deep.equal([
+      "sts assume-role",
+      "ecr get-authorization-token",
+      "ecr describe-repositories",
+    ]);
+    expect(unionLength(spans)).to.be.closeTo(0.95, 1e-9);
+    expect(parseAwsLog("")).to.deep.equal({ calls: [], spans: [] });
+    expect(() => parseAwsLog("sts assume-role soon")).to.throw("malformed line 'sts assume-role soon'");
+    expect([awsNote(0.954), awsNote(0)]).to.deep.equal(["; aws running 0.95 s", ""]);
   });
 
   it("fits the line through reconcile times so the per-tag cost and the fixed cost come out", () => {
