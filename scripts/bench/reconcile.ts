@@ -2,7 +2,9 @@
  * Stage 5, reconcile scale: `ecr-sync.sh reconcile` over a repository of 10, 50 and 200 tags
  * already in sync on both sides, with a warm and with a cold credential cache, and a line fitted
  * through each state's times (cost per tag, fixed cost). The tags are seeded over HTTP and share
- * one layer, uploaded once per repository.
+ * one layer, uploaded once per repository. The largest scale runs once more, warm and traced
+ * (traced.ts; an in-sync reconcile starts no copy job, so its processes take turns): where its
+ * time goes.
  */
 import { randomBytes } from "node:crypto";
 import {
@@ -16,10 +18,12 @@ import {
   warmAndCold,
 } from "./measure";
 import { Cache, CACHES } from "./plan";
+import { Profile, profileOf, roundedProfile, splitText } from "./profile";
 import { Bench } from "./session";
 import { uploadSharedLayer, Place, seedImage } from "./seed";
 import { awsNote, linearFit, median, round, Row, unionLength } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
+import { programPredicate, tracedScript } from "./traced";
 
 /** The scale the target is set for. */
 const TARGET_SCALE = 200;
@@ -33,12 +37,14 @@ export interface ScaleRuns {
   >;
 }
 
+/** The mapping of the reconcile of `scale` tags. */
+const mapOf = (scale: number) => ({ [`bench-sync-${scale}-src`]: `bench-sync-${scale}` });
+
 /** Seeds `scale` tags into both sides, then times the reconcile `runs` times in each cache state. */
 async function reconcileInSync(bench: Bench, scale: number, sharedLayer: Buffer): Promise<ScaleRuns> {
   const { world, plan, runId } = bench;
-  const source = `bench-sync-${scale}-src`;
-  const target = `bench-sync-${scale}`;
-  const map = { [source]: target };
+  const map = mapOf(scale);
+  const [[source, target]] = Object.entries(map);
   await world.createTargetRepository(target);
   progress(`seeding ${scale} tags, in sync on both sides`);
   const places: Place[] = [
@@ -77,11 +83,15 @@ export async function measureReconcileScale(bench: Bench): Promise<Measured> {
   const largest = bench.plan.reconcileScales[bench.plan.reconcileScales.length - 1];
   if (largest !== TARGET_SCALE)
     progress(`(--quick: largest reconcile scale is ${largest}, not ${TARGET_SCALE}: no target judged)`);
-  return reconcileReport(scales);
+  await bench.prepareCache("warm", mapOf(largest));
+  const traced = await tracedScript(bench, ["reconcile"], mapOf(largest), undefined);
+  expectOk(traced, "unchanged", `traced reconcile of ${largest} in-sync tags`);
+  progress(`reconcile, ${largest} tags in sync, warm, traced: ${traced.seconds.toFixed(2)} s`);
+  return reconcileReport(scales, profileOf(traced.trace, traced.seconds, await programPredicate()));
 }
 
-/** `scales`: smallest first. The target is judged at 200 tags, in both states. */
-export function reconcileReport(scales: readonly ScaleRuns[]): Measured {
+/** `scales`: smallest first; `traced`: the largest, warm. The target is judged at 200 tags, in both states. */
+export function reconcileReport(scales: readonly ScaleRuns[], traced: Profile): Measured {
   const figures: Record<string, unknown> = {};
   const rows: Row[] = [];
   const fits: Row[] = [];
@@ -126,5 +136,23 @@ export function reconcileReport(scales: readonly ScaleRuns[]): Measured {
           : row,
       );
     }
-  return { figures, rows: [...rows, ...fits] };
+  const largest = scales[scales.length - 1].scale;
+  figures.reconcile_traced_warm_profile = roundedProfile(traced, 6);
+  const tracedRows: Row[] = [
+    {
+      figure: `  ${largest} tags in sync, traced: where the time goes`,
+      cache: "warm",
+      measured: `${traced.total.toFixed(2)} s: ${splitText(traced)}`,
+      aws: traced.processes.aws,
+    },
+    {
+      figure: "  its costliest functions",
+      cache: "warm",
+      measured: traced.functions
+        .slice(0, 4)
+        .map(([name, seconds]) => `${name} ${seconds.toFixed(3)} s`)
+        .join(", "),
+    },
+  ];
+  return { figures, rows: [...rows, ...fits, ...tracedRows] };
 }

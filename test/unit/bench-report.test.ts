@@ -95,7 +95,7 @@ function stages(): Measured[] {
       warm: [{ seconds: 1.0, aws: 0, preserved: true }],
       cold: [{ seconds: 2.1, aws: 4, preserved: true }],
     }),
-    reconcileReport([scale(10, 0.3, 1.6), scale(50, 0.5, 1.8), scale(200, 1.1, 2.4)]),
+    reconcileReport([scale(10, 0.3, 1.6), scale(50, 0.5, 1.8), scale(200, 1.1, 2.4)], profile(1.1, 0.02)),
     backfillReport(
       50,
       { warm: [{ seconds: 2.5, aws: 0, awsSeconds: 0 }], cold: [{ seconds: 3.6, aws: 4, awsSeconds: 1.3 }] },
@@ -238,6 +238,18 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
     expect(measured("  CPU s more than the baseline")).to.equal(
       "skopeo alone: client +0.10, target registry +0.00; warm copy: client +0.25, target registry +0.00",
     );
+  });
+
+  it("says where the time of the largest in-sync reconcile goes", () => {
+    const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
+    const index = rows.findIndex((row) => row[0] === "  200 tags in sync, traced: where the time goes");
+    expect(rows[index - 1][0]).to.equal("reconcile growth (fit over 10/50/200)");
+    expect(rows[index].slice(1, 4)).to.deep.equal([
+      "warm",
+      "1.10 s: skopeo 0.02 s (1), curl 0.03 s (3), jq 0.09 s (5), flock 0.00 s (2), other programs 0.02 s (18), bash 0.94 s",
+      "0",
+    ]);
+    expect(rows[index + 1]).to.deep.include("check_repository_map 0.040 s, manifest_digests 0.030 s");
   });
 
   it("says where one tag of a backfill goes, and the least time its CPU allows on 2 cores", () => {
