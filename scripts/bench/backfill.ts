@@ -150,13 +150,13 @@ export function backfillReport(
   });
   rows.push(
     {
-      figure: "  one tag at a time, traced: per tag",
+      figure: "↳ one tag at a time, traced: per tag",
       cache: "warm",
       measured: `${perTag.total.toFixed(3)} s: ${splitText(perTag)}`,
       aws: serial.aws,
     },
     {
-      figure: "  CPU s per tag: script + registries; 2 cores at best",
+      figure: "↳ CPU s per tag: script + registries; 2 cores at best",
       measured: `${(serial.scriptCpu / tagCount).toFixed(3)} + ${(serial.registriesCpu / tagCount).toFixed(3)}; ${tagCount} tags ≥ ${((cpuPerTag * tagCount) / 2).toFixed(2)} s (parallel: ${warm.toFixed(2)} s, ${(serial.profile.total / warm).toFixed(1)}x one at a time)`,
     },
   );

@@ -261,26 +261,26 @@ export function breakdownReport(
       },
       rows: [
         {
-          figure: "  above 1.0x: skopeo's own (skopeo alone / baseline)",
+          figure: "↳ above 1.0x: skopeo's own (skopeo alone / baseline)",
           measured: `${signed(skopeoShare, "x")} (${skopeoAlone.toFixed(2)} s vs ${baseline.toFixed(2)} s)`,
         },
         {
-          figure: "  above 1.0x: the script's ((warm - skopeo alone) / baseline)",
+          figure: "↳ above 1.0x: the script's ((warm - skopeo alone) / baseline)",
           cache: "warm",
           measured: `${signed(scriptShare, "x")} (${signed(warm - skopeoAlone, " s")})`,
         },
         {
-          figure: "  warm full copy, traced: where the time goes",
+          figure: "↳ warm full copy, traced: where the time goes",
           cache: "warm",
           measured: `${copy.total.toFixed(2)} s: ${splitText(copy)}`,
           aws: copyAws,
         },
         {
-          figure: "  CPU s: client + source reg. + target reg. (machine busy)",
+          figure: "↳ CPU s: client + source reg. + target reg. (machine busy)",
           measured: `baseline ${cpuText(cpu.baseline)}; skopeo alone ${cpuText(cpu.skopeo)}; warm copy ${cpuText(cpu.copy)}`,
         },
         {
-          figure: "  CPU s more than the baseline",
+          figure: "↳ CPU s more than the baseline",
           measured: `skopeo alone: ${more(cpu.skopeo, cpu.baseline)}; warm copy: ${more(cpu.copy, cpu.baseline)}`,
         },
       ],
@@ -289,20 +289,20 @@ export function breakdownReport(
       figures: { warm_unchanged_copy_profile: roundedProfile(unchanged, 8), aws_cli_call_s: round(awsCall) },
       rows: [
         {
-          figure: "  warm unchanged copy, traced: where the time goes",
+          figure: "↳ warm unchanged copy, traced: where the time goes",
           cache: "warm",
           measured: `${unchanged.total.toFixed(2)} s: ${splitText(unchanged)}`,
           aws: unchangedAws,
         },
         {
-          figure: "  its costliest functions",
+          figure: "↳ its costliest functions",
           cache: "warm",
           measured: unchanged.functions
             .slice(0, 4)
             .map(([name, seconds]) => `${name} ${seconds.toFixed(3)} s`)
             .join(", "),
         },
-        { figure: "  one aws CLI call alone (a cold run makes 4)", measured: `${awsCall.toFixed(2)} s` },
+        { figure: "↳ one aws CLI call alone (a cold run makes 4)", measured: `${awsCall.toFixed(2)} s` },
       ],
     },
   };

@@ -265,7 +265,7 @@ export function fullCopyReport(
         [warm / baseline],
       ),
       { figure: "full copy / baseline", cache: "cold", measured: ratio(cold), aws: coldAws },
-      { figure: "  skopeo copy alone (no script) / baseline", measured: ratio(skopeoAlone) },
+      { figure: "↳ skopeo copy alone (no script) / baseline", measured: ratio(skopeoAlone) },
     ],
   };
 }

@@ -140,13 +140,13 @@ export function reconcileReport(scales: readonly ScaleRuns[], traced: Profile): 
   figures.reconcile_traced_warm_profile = roundedProfile(traced, 6);
   const tracedRows: Row[] = [
     {
-      figure: `  ${largest} tags in sync, traced: where the time goes`,
+      figure: `↳ ${largest} tags in sync, traced: where the time goes`,
       cache: "warm",
       measured: `${traced.total.toFixed(2)} s: ${splitText(traced)}`,
       aws: traced.processes.aws,
     },
     {
-      figure: "  its costliest functions",
+      figure: "↳ its costliest functions",
       cache: "warm",
       measured: traced.functions
         .slice(0, 4)

@@ -4,6 +4,7 @@
  * and cold with its aws processes, each target judged where it applies, the JSON line last.
  */
 import { expect } from "chai";
+import { format } from "prettier";
 import { backfillReport } from "../../scripts/bench/backfill";
 import { BreakdownRound, breakdownReport } from "../../scripts/bench/breakdown";
 import { burstReport } from "../../scripts/bench/burst";
@@ -129,7 +130,7 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
     const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
     const copierRows = rows.filter(([, cache]) => cache !== "");
     const figures = (cache: string) =>
-      copierRows.filter((row) => row[1] === cache && !row[0].startsWith("  ")).map(([figure]) => figure);
+      copierRows.filter((row) => row[1] === cache && !row[0].startsWith("↳ ")).map(([figure]) => figure);
     expect(figures("cold")).to.deep.equal([
       "full copy, 5 x 40.0 MiB (ecr-sync.sh)",
       "full copy / baseline",
@@ -154,15 +155,15 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
       "baseline: plain HTTP GET->PUT, same blobs",
       "full copy / baseline (warm)",
       "full copy / baseline (cold)",
-      "  skopeo copy alone (no script) / baseline",
-      "  above 1.0x: skopeo's own (skopeo alone / baseline)",
-      "  above 1.0x: the script's ((warm - skopeo alone) / baseline) (warm)",
-      "  warm full copy, traced: where the time goes (warm)",
-      "  CPU s: client + source reg. + target reg. (machine busy)",
-      "  CPU s more than the baseline",
+      "↳ skopeo copy alone (no script) / baseline",
+      "↳ above 1.0x: skopeo's own (skopeo alone / baseline)",
+      "↳ above 1.0x: the script's ((warm - skopeo alone) / baseline) (warm)",
+      "↳ warm full copy, traced: where the time goes (warm)",
+      "↳ CPU s: client + source reg. + target reg. (machine busy)",
+      "↳ CPU s more than the baseline",
       "unchanged copy (warm)",
       "unchanged copy (cold)",
-      "  warm unchanged copy, traced: where the time goes (warm)",
+      "↳ warm unchanged copy, traced: where the time goes (warm)",
     ]);
     expect(rows.find(([figure, cache]) => figure === "unchanged copy" && cache === "cold")).to.deep.equal([
       "unchanged copy",
@@ -223,26 +224,26 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
     const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
     const measured = (figure: string) => rows.find((row) => row[0] === figure)?.[2];
     // Stage 1's medians: baseline 1.4 s, skopeo alone 1.7 s, warm copy 1.9 s (1.36x).
-    expect(measured("  above 1.0x: skopeo's own (skopeo alone / baseline)")).to.equal(
+    expect(measured("↳ above 1.0x: skopeo's own (skopeo alone / baseline)")).to.equal(
       "+0.21x (1.70 s vs 1.40 s)",
     );
-    expect(measured("  above 1.0x: the script's ((warm - skopeo alone) / baseline)")).to.equal(
+    expect(measured("↳ above 1.0x: the script's ((warm - skopeo alone) / baseline)")).to.equal(
       "+0.14x (+0.20 s)",
     );
-    expect(measured("  warm full copy, traced: where the time goes")).to.equal(
+    expect(measured("↳ warm full copy, traced: where the time goes")).to.equal(
       "1.80 s: skopeo 1.62 s (1), curl 0.03 s (3), jq 0.09 s (5), flock 0.00 s (2), other programs 0.02 s (18), bash 0.04 s",
     );
-    expect(measured("  CPU s: client + source reg. + target reg. (machine busy)")).to.equal(
+    expect(measured("↳ CPU s: client + source reg. + target reg. (machine busy)")).to.equal(
       "baseline 0.50 + 0.15 + 0.80 (97%); skopeo alone 0.60 + 0.15 + 0.80 (97%); warm copy 0.75 + 0.15 + 0.80 (97%)",
     );
-    expect(measured("  CPU s more than the baseline")).to.equal(
+    expect(measured("↳ CPU s more than the baseline")).to.equal(
       "skopeo alone: client +0.10, target registry +0.00; warm copy: client +0.25, target registry +0.00",
     );
   });
 
   it("says where the time of the largest in-sync reconcile goes", () => {
     const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
-    const index = rows.findIndex((row) => row[0] === "  200 tags in sync, traced: where the time goes");
+    const index = rows.findIndex((row) => row[0] === "↳ 200 tags in sync, traced: where the time goes");
     expect(rows[index - 1][0]).to.equal("reconcile growth (fit over 10/50/200)");
     expect(rows[index].slice(1, 4)).to.deep.equal([
       "warm",
@@ -255,10 +256,10 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
   it("says where one tag of a backfill goes, and the least time its CPU allows on 2 cores", () => {
     const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
     const measured = (figure: string) => rows.find((row) => row[0] === figure)?.[2];
-    expect(measured("  one tag at a time, traced: per tag")).to.equal(
+    expect(measured("↳ one tag at a time, traced: per tag")).to.equal(
       "0.200 s: skopeo 0.10 s (1), curl 0.03 s (3), jq 0.02 s (1), flock 0.00 s (2), other programs 0.02 s (6.2), bash 0.03 s",
     );
-    expect(measured("  CPU s per tag: script + registries; 2 cores at best")).to.equal(
+    expect(measured("↳ CPU s per tag: script + registries; 2 cores at best")).to.equal(
       "0.300 + 0.100; 50 tags ≥ 10.00 s (parallel: 2.50 s, 4.0x one at a time)",
     );
   });
@@ -294,6 +295,15 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
       met: true,
       verdict: "met, 0.09 s to spare",
     });
+  });
+
+  it("prints a table that prettier leaves as it is, so that it pastes into docs/benchmarks.md unchanged", async () => {
+    const report = formatReport(false, FULL_PLAN.runs, stages(), about);
+    const table = `${report
+      .split("\n")
+      .filter((line) => line.startsWith("| "))
+      .join("\n")}\n`;
+    expect(await format(table, { parser: "markdown", printWidth: 110 })).to.equal(table);
   });
 
   it("marks a --quick run as not comparable and says what warm, cold and aws mean", () => {
