@@ -7,18 +7,25 @@
  * every measured copy that must start from an empty target, a fresh target docker-registry
  * (htpasswd auth, access log on) on a free loopback port (scripts/bench/session.ts says why).
  *
+ * Every copier figure is measured twice: warm (the credential cache in ECR_SYNC_STATE_DIR/cache
+ * filled by an earlier run) and cold (that directory removed before the run), each run counting
+ * the `aws` processes it starts (session.ts: a wrapper on PATH).
+ *
  * Stages, in order, one file each under scripts/bench/ (each figure the median of several runs;
  * docs/benchmarks.md documents every name):
  *  1. full-copy.ts: a ~200 MiB 5-layer image vs. the plain-HTTP baseline (http.ts) and skopeo alone
- *  2. unchanged.ts: time and layer bytes moved (registry access logs); breakdown.ts: where the
- *     time goes (aws CLI, curl, skopeo, jq, the rest)
+ *  2. unchanged.ts: time, aws processes and layer bytes moved (registry access logs);
+ *     breakdown.ts: where a warm full and a warm unchanged copy spend their time (bash's own
+ *     trace, profile.ts: skopeo, curl, jq, flock, other programs, bash) and CPU (cpu.ts)
  *  3. incremental.ts: bytes moved / size of the one changed layer
  *  4. multiarch.ts: an index of three platforms: time, digest preserved
  *  5. reconcile.ts: reconcile of 10, 50, 200 tags in sync; backfill.ts: 50 small missing tags
  *  6. burst.ts: 20 copies of 20 tags started at once: total time, all arrived
- * runner.ts sequences them and owns the world; report.ts prints the result.
+ * runner.ts sequences them and owns the world; targets.ts judges each figure that has a target
+ * (met, or missed by how much); report.ts prints the result.
  *
- * Output: progress on stderr; on stdout a table, then as the very last line one JSON object.
+ * Output: progress on stderr; on stdout a header and a Markdown table (it pastes into
+ * docs/benchmarks.md as it is), then as the very last line one JSON object.
  * `--quick` shrinks sizes and run counts (a smoke test of the bench itself, not figures to keep).
  * Exit 1 when a stage fails, or (after the report) when the multi-arch digest is not preserved
  * or a burst copy does not arrive.

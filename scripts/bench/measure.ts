@@ -4,6 +4,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { RunResult } from "../../local/world";
+import { Cache, CACHES } from "./plan";
 import { Row } from "./stats";
 
 /** What one stage measured: its figures for the JSON line and its rows of the table, in order. */
@@ -68,4 +69,21 @@ export async function inBatches<T, R>(
 /** `count` tags named prefix + zero-padded index: t0000, t0001, … */
 export function numberedTags(prefix: string, count: number, digits: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(digits, "0")}`);
+}
+
+/**
+ * Runs `run` `runs` times in each cache state, the two taking turns and each going first every
+ * other round (warm, cold, cold, warm, …) so that neither always finds the machine as the other
+ * left it; the results grouped by state, in run order.
+ */
+export async function warmAndCold<R>(
+  runs: number,
+  run: (cache: Cache, round: number) => Promise<R>,
+): Promise<Record<Cache, R[]>> {
+  const results: Record<Cache, R[]> = { warm: [], cold: [] };
+  for (let round = 1; round <= runs; round++) {
+    const order = round % 2 === 1 ? CACHES : [...CACHES].reverse();
+    for (const cache of order) results[cache].push(await run(cache, round));
+  }
+  return results;
 }

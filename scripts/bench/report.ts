@@ -8,7 +8,7 @@ import os from "node:os";
 import { promisify } from "node:util";
 import { Measured } from "./measure";
 import { Runs } from "./plan";
-import { formatTable, jsonLine, round } from "./stats";
+import { formatTable, jsonLine, round, targetsOf } from "./stats";
 
 const execFileAsync = promisify(execFile);
 
@@ -22,7 +22,7 @@ async function toolVersion(tool: string, args: string[]): Promise<string> {
   }
 }
 
-/** What the figures depend on: CPU, memory, disk, tool versions, and the load when the bench started. */
+/** What the figures depend on: CPU, memory, disk, tool versions, and the load when the bench started and ended. */
 export async function machine(loadAtStart: number): Promise<Record<string, string | number>> {
   const cpus = os.cpus();
   const disk = await toolVersion("sh", ["-c", `df -hT "${os.tmpdir()}" | tail -n 1`]);
@@ -37,20 +37,26 @@ export async function machine(loadAtStart: number): Promise<Record<string, strin
     docker_registry: await toolVersion("docker-registry", ["--version"]),
     aws_cli: await toolVersion("aws", ["--version"]),
     load_avg_1m_at_start: round(loadAtStart, 2),
+    load_avg_1m_at_end: round(os.loadavg()[0], 2),
   };
 }
 
-/** The line above the table. */
+/** The lines above the table: what was run, and what the Cache and aws columns mean. */
 export function reportHeader(quick: boolean, runs: Runs): string {
   const runsNote = Object.entries(runs)
     .map(([stage, count]) => `${stage} ${count}`)
     .join(", ");
-  return `ecr-sync.sh benchmark${quick ? " (--quick smoke test: not comparable figures)" : ""}: medians of runs per stage (${runsNote})`;
+  return [
+    `ecr-sync.sh benchmark${quick ? " (--quick smoke test: not comparable figures)" : ""}: medians of runs per stage and cache state (${runsNote})`,
+    "Cache warm: the credential cache (ECR_SYNC_STATE_DIR/cache) filled by a reconcile --dry-run just before; cold: that directory removed before the run.",
+    "aws: aws processes started, counted by a wrapper on PATH (the most of any run; a burst: all its copies together).",
+  ].join("\n");
 }
 
 /**
- * The whole report: header, table, JSON line (the stages' figures in order, then `about`: runs,
- * total time, machine). Throws, naming them, when a required figure is missing.
+ * The whole report: header, table, JSON line (the stages' figures in order, then every judged
+ * target with its verdict, the names of those missed, then `about`: runs, total time, machine).
+ * Throws, naming them, when a required figure is missing.
  */
 export function formatReport(
   quick: boolean,
@@ -58,10 +64,15 @@ export function formatReport(
   stages: readonly Measured[],
   about: Readonly<Record<string, unknown>>,
 ): string {
-  const figures = Object.assign({}, ...stages.map((stage) => stage.figures), about) as Record<
-    string,
-    unknown
-  >;
   const rows = stages.flatMap((stage) => stage.rows);
+  const targets = targetsOf(rows);
+  const missed = Object.entries(targets)
+    .filter(([, target]) => !target.met)
+    .map(([name]) => name);
+  const figures = Object.assign({}, ...stages.map((stage) => stage.figures), {
+    targets,
+    targets_missed: missed,
+    ...about,
+  }) as Record<string, unknown>;
   return `\n${reportHeader(quick, runs)}\n\n${formatTable(rows)}\n\n${jsonLine(figures)}\n`;
 }

@@ -19,7 +19,7 @@ import { measureMultiArch } from "./multiarch";
 import { Plan } from "./plan";
 import { measureReconcileScale } from "./reconcile";
 import { formatReport, machine } from "./report";
-import { benchSession } from "./session";
+import { startBenchSession } from "./session";
 import { round } from "./stats";
 import { measureUnchanged } from "./unchanged";
 
@@ -30,13 +30,17 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
   );
   const world = await startEcrSyncWorld();
   cleanups.add(() => world.stop());
-  const bench = benchSession(world, plan, randomUUID().slice(0, 8), cleanups);
+  const bench = await startBenchSession(world, plan, randomUUID().slice(0, 8), cleanups);
 
   const full = await measureFullCopy(bench);
+  const unchanged = await measureUnchanged(bench, full.synced);
+  const breakdown = await measureBreakdown(bench, full.synced, full.summary);
+  // The breakdown's rows go under the figures they explain.
   const stages = [
     full.measured,
-    await measureUnchanged(bench, full.synced),
-    await measureBreakdown(bench, full.synced),
+    breakdown.fullCopy,
+    unchanged,
+    breakdown.unchanged,
     await measureIncremental(bench, full.synced),
   ];
   await bench.dropTarget(full.synced.registry);

@@ -1,8 +1,8 @@
 /**
- * Pure helpers of `npm run bench` (scripts/bench.ts): statistics, time accounting of the tools
- * a script run started, and the report (table and JSON line). No I/O here, so they are unit
- * tested on their own (test/unit/bench-stats.test.ts).
+ * Pure helpers of `npm run bench` (scripts/bench.ts): statistics and the report (table and JSON
+ * line). No I/O here, so they are unit tested on their own (test/unit/bench-stats.test.ts).
  */
+import { Cache } from "./plan";
 
 /** Median of a non-empty list (mean of the two middle values for an even count). */
 export function median(values: readonly number[]): number {
@@ -26,7 +26,7 @@ export type Interval = readonly [number, number];
 
 /**
  * Total length covered by `intervals` (overlaps counted once): the wall time during which at
- * least one process of a kind was running, e.g. the `aws` calls the script runs side by side.
+ * least one process of a kind was running, e.g. the `aws` calls a run makes side by side.
  */
 export function unionLength(intervals: readonly Interval[]): number {
   const sorted = intervals
@@ -51,6 +51,28 @@ export function unionLength(intervals: readonly Interval[]): number {
   return total;
 }
 
+/**
+ * The counting `aws` wrapper's log (scripts/bench/session.ts): one line per call, "SERVICE
+ * OPERATION START END" (seconds of /proc/uptime). The calls as "SERVICE OPERATION", and their spans.
+ */
+export function parseAwsLog(log: string): { calls: string[]; spans: Interval[] } {
+  const calls: string[] = [];
+  const spans: Interval[] = [];
+  for (const line of log.split("\n")) {
+    if (line.trim() === "") continue;
+    const match = /^(\S*) (\S*) ([\d.]+) ([\d.]+)$/.exec(line.trim());
+    if (!match) throw new Error(`aws log: malformed line '${line}'`);
+    calls.push(`${match[1]} ${match[2]}`);
+    spans.push([Number(match[3]), Number(match[4])]);
+  }
+  return { calls, spans };
+}
+
+/** "; aws running 1.25 s" after a figure whose runs started aws processes (nothing when none did). */
+export function awsNote(seconds: number): string {
+  return seconds > 0 ? `; aws running ${seconds.toFixed(2)} s` : "";
+}
+
 /** Least-squares line through points (x, y): how a time grows with a count. */
 export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
   slope: number;
@@ -71,64 +93,6 @@ export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
   return { slope, intercept: meanY - slope * meanX };
 }
 
-/**
- * One line per tool call, as written by the timing wrappers of scripts/bench/breakdown.ts:
- * "TOOL START_NS END_NS [WORDS…]". Returns each tool's calls as [start, end] spans in seconds.
- */
-export function toolSpans(log: string): Map<string, Interval[]> {
-  const spans = new Map<string, Interval[]>();
-  for (const line of log.split("\n")) {
-    if (line.trim() === "") continue;
-    const [tool, start, end] = line.split(" ");
-    const startNs = Number(start);
-    const endNs = Number(end);
-    if (!tool || !Number.isFinite(startNs) || !Number.isFinite(endNs))
-      throw new Error(`toolTimes: malformed line '${line}'`);
-    spans.set(tool, [...(spans.get(tool) ?? []), [startNs / 1e9, endNs / 1e9]]);
-  }
-  return spans;
-}
-
-/**
- * The wall time (seconds) during which each tool of the wrappers' log ran, and how many times
- * it was called.
- */
-export function toolTimes(log: string): Record<string, { seconds: number; calls: number }> {
-  const result: Record<string, { seconds: number; calls: number }> = {};
-  for (const [tool, intervals] of [...toolSpans(log)].sort(([a], [b]) => a.localeCompare(b))) {
-    result[tool] = { seconds: unionLength(intervals), calls: intervals.length };
-  }
-  return result;
-}
-
-/** Where one instrumented copy's time went, in seconds (the keys are the JSON line's). */
-export interface Breakdown {
-  readonly total: number;
-  readonly aws_cli: number;
-  readonly curl: number;
-  readonly skopeo: number;
-  readonly jq: number;
-  /** No tool running: bash itself and process starts. */
-  readonly bash_and_startup: number;
-}
-
-/** Splits a copy that took `total` seconds by the tool calls in its wrappers' log. */
-export function breakdownOf(log: string, total: number): { breakdown: Breakdown; awsCalls: number } {
-  const times = toolTimes(log);
-  const anyTool = unionLength([...toolSpans(log).values()].flat());
-  return {
-    breakdown: {
-      total,
-      aws_cli: times.aws?.seconds ?? 0,
-      curl: times.curl?.seconds ?? 0,
-      skopeo: times.skopeo?.seconds ?? 0,
-      jq: times.jq?.seconds ?? 0,
-      bash_and_startup: Math.max(0, total - anyTool),
-    },
-    awsCalls: times.aws?.calls ?? 0,
-  };
-}
-
 /** The median of every key over several records with the same keys, rounded; keys keep their order. */
 export function medianOfEach<K extends string>(
   records: ReadonlyArray<Readonly<Record<K, number>>>,
@@ -144,44 +108,88 @@ export function medianOfEach<K extends string>(
 /** One row of the human-readable table. */
 export interface Row {
   readonly figure: string;
+  /** The credential cache when the measured runs started; absent: no copier run (baseline, skopeo alone). */
+  readonly cache?: Cache;
   readonly measured: string;
+  /** aws processes the copier started (per run, or in all, as the figure says). */
+  readonly aws?: number;
   readonly target?: string;
+  /** met or missed and by how much (targets.ts judge); with `met`. */
+  readonly verdict?: string;
   /** true met, false missed, undefined: no target. */
   readonly met?: boolean;
+  /** The target's name in the JSON line's `targets`. */
+  readonly key?: string;
 }
 
-/** A Markdown table with padded, aligned columns (readable as text, pastes into docs/benchmarks.md): figure, measured, target, verdict. */
+/**
+ * A Markdown table with padded, aligned columns (readable as text, pastes into docs/benchmarks.md):
+ * figure, cache, measured, aws processes, target, verdict.
+ */
 export function formatTable(rows: readonly Row[]): string {
   const cells = [
-    ["Figure", "Measured", "Target", "Verdict"],
+    ["Figure", "Cache", "Measured", "aws", "Target", "Verdict"],
     ...rows.map((row) => [
       row.figure,
+      row.cache ?? "",
       row.measured,
+      row.aws === undefined ? "" : String(row.aws),
       row.target ?? "",
-      row.met === undefined ? "" : row.met ? "met" : "MISSED",
+      row.verdict ?? "",
     ]),
   ].map((line) => line.map((cell) => cell.replace(/\|/g, "\\|")));
   const widths = cells[0].map((_, column) => Math.max(...cells.map((line) => line[column].length)));
   const render = (line: string[]) =>
     `| ${line.map((cell, column) => cell.padEnd(widths[column])).join(" | ")} |`;
-  const rule = `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`;
+  // The rule as prettier writes it, so that the table pasted into a Markdown file stays as it is.
+  const rule = `| ${widths.map((width) => "-".repeat(width)).join(" | ")} |`;
   return [render(cells[0]), rule, ...cells.slice(1).map(render)].join("\n");
+}
+
+/** The JSON line's `targets`: every judged row's target, whether it was met, and the verdict, by key. */
+export function targetsOf(
+  rows: readonly Row[],
+): Record<string, { target: string; met: boolean; verdict: string }> {
+  const targets: Record<string, { target: string; met: boolean; verdict: string }> = {};
+  for (const row of rows) {
+    if (row.key === undefined || row.met === undefined) continue;
+    if (row.key in targets) throw new Error(`two rows judge the target '${row.key}'`);
+    targets[row.key] = { target: row.target ?? "", met: row.met, verdict: row.verdict ?? "" };
+  }
+  return targets;
 }
 
 /** Figures every bench JSON line must carry (documented in docs/benchmarks.md). */
 export const REQUIRED_FIGURES = [
-  "full_copy_s",
   "baseline_s",
-  "full_copy_ratio",
-  "unchanged_copy_s",
-  "unchanged_layer_bytes",
-  "incremental_bytes_ratio",
-  "multiarch_copy_s",
+  "full_copy_warm_s",
+  "full_copy_cold_s",
+  "full_copy_warm_ratio",
+  "full_copy_cold_ratio",
+  "full_copy_warm_aws",
+  "full_copy_cold_aws",
+  "skopeo_alone_ratio",
+  "unchanged_copy_warm_s",
+  "unchanged_copy_cold_s",
+  "unchanged_copy_warm_aws",
+  "unchanged_copy_cold_aws",
+  "unchanged_copy_warm_layer_bytes",
+  "unchanged_copy_cold_layer_bytes",
+  "warm_full_copy_profile",
+  "warm_unchanged_copy_profile",
+  "incremental_warm_bytes_ratio",
   "multiarch_digest_preserved",
-  "reconcile_in_sync_s",
-  "backfill_50_s",
-  "burst_20_s",
-  "burst_20_arrived",
+  "reconcile_in_sync_warm_s",
+  "reconcile_in_sync_cold_s",
+  "backfill_warm_s",
+  "backfill_cold_s",
+  "burst_warm_s",
+  "burst_cold_s",
+  "burst_warm_arrived",
+  "burst_cold_arrived",
+  "burst_warm_aws",
+  "burst_cold_aws",
+  "targets",
   "runs",
   "machine",
 ] as const;

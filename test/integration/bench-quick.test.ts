@@ -5,15 +5,17 @@ import { REQUIRED_FIGURES } from "../../scripts/bench/stats";
 
 /**
  * `npm run bench -- --quick` end to end (scripts/bench.ts with smoke-test sizes), as a user runs it:
- * the real copier against fresh local registries and moto. Its figures are not judged here (timed
+ * the real copier against fresh local registries and moto. Its times are not judged here (timed
  * tests are no benchmark); what is proven is that every stage still runs against the copier as it is
  * now — the bench broke twice when the copier's contract changed (copy bound to the mapping, the
- * reconcile's summary line) and nothing else would have noticed.
+ * reconcile's summary line) and nothing else would have noticed — and that its warm and cold
+ * figures are what they say: warm, the copier started no aws process (the credential cache was
+ * filled for the very registry and repository of the run), cold, it did (the cache was gone).
  */
 describe("npm run bench -- --quick", function () {
   this.timeout(240000);
 
-  it("runs every stage against the current copier, prints the table, and ends with its JSON line", async () => {
+  it("runs every stage warm and cold against the current copier, counts its aws processes, and ends with its JSON line", async () => {
     const root = join(__dirname, "..", "..");
     const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       execFile(
@@ -28,6 +30,53 @@ describe("npm run bench -- --quick", function () {
     expect(last.quick).to.equal(true);
     for (const figure of REQUIRED_FIGURES) expect(last, figure).to.have.property(figure);
     expect(last.multiarch_digest_preserved).to.equal(true);
-    expect(last.unchanged_layer_bytes).to.equal(0);
+    expect([last.burst_warm_arrived, last.burst_cold_arrived]).to.deep.equal([4, 4]);
+    expect([last.unchanged_copy_warm_layer_bytes, last.unchanged_copy_cold_layer_bytes]).to.deep.equal([
+      0, 0,
+    ]);
+
+    // Every copier figure has its aws count in both states: none warm, some cold.
+    const awsCounts = Object.entries(last).filter(([name]) => /_(warm|cold)_aws$/.test(name));
+    expect(awsCounts.map(([name]) => name)).to.include.members([
+      "full_copy_warm_aws",
+      "full_copy_cold_aws",
+      "unchanged_copy_warm_aws",
+      "unchanged_copy_cold_aws",
+      "incremental_warm_aws",
+      "incremental_cold_aws",
+      "multiarch_warm_aws",
+      "multiarch_cold_aws",
+      "reconcile_in_sync_warm_aws",
+      "reconcile_in_sync_cold_aws",
+      "backfill_warm_aws",
+      "backfill_cold_aws",
+      "burst_warm_aws",
+      "burst_cold_aws",
+    ]);
+    const counts = (value: unknown) => (typeof value === "number" ? [value] : Object.values(value as object));
+    const warmWithAws = awsCounts.filter(
+      ([name, value]) => name.includes("_warm_") && counts(value).some((n) => n !== 0),
+    );
+    const coldWithout = awsCounts.filter(
+      ([name, value]) => name.includes("_cold_") && counts(value).some((n) => n === 0),
+    );
+    expect(warmWithAws, "warm figures whose runs started aws processes").to.deep.equal([]);
+    expect(coldWithout, "cold figures whose runs started none").to.deep.equal([]);
+    expect(last.unchanged_copy_warm_aws).to.equal(0);
+    // The wrapper also times them: a cold run spends some of its time with aws running.
+    expect(last.unchanged_copy_cold_aws_s).to.be.greaterThan(0);
+    const profile = last.warm_unchanged_copy_profile as { processes: Record<string, number> };
+    expect(profile.processes.aws).to.equal(0);
+    expect(profile.processes.curl).to.be.greaterThan(0);
+
+    // The table has a row for each state and a verdict next to each target.
+    expect(run.stdout).to.match(
+      /^\| unchanged copy +\| warm +\| .* \| 0 +\| ≤ 0\.25 s, 0 aws, 0 layer bytes \| (met|MISSED)/m,
+    );
+    expect(run.stdout).to.match(/^\| unchanged copy +\| cold +\| /m);
+    expect(Object.keys(last.targets as object)).to.include.members([
+      "unchanged_copy_warm",
+      "full_copy_ratio_warm",
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { RunResult } from "../../local/world";
-import { expectOk, inBatches, numberedTags } from "../../scripts/bench/measure";
+import { expectOk, inBatches, numberedTags, warmAndCold } from "../../scripts/bench/measure";
 
 const result = (code: number, results: string[]): RunResult => ({
   code,
@@ -44,5 +44,18 @@ describe("bench measuring tools (scripts/bench/measure.ts)", () => {
   it("names numbered tags with a fixed width", () => {
     expect(numberedTags("t", 3, 4)).to.deep.equal(["t0000", "t0001", "t0002"]);
     expect(numberedTags("r", 12, 2).at(-1)).to.equal("r11");
+  });
+
+  it("runs each cache state as often, taking turns and going first every other round, results grouped by state", async () => {
+    const order: string[] = [];
+    const results = await warmAndCold(3, async (cache, round) => {
+      order.push(`${cache}${round}`);
+      return `${cache} run of round ${round}`;
+    });
+    expect(order).to.deep.equal(["warm1", "cold1", "cold2", "warm2", "warm3", "cold3"]);
+    expect(results).to.deep.equal({
+      warm: ["warm run of round 1", "warm run of round 2", "warm run of round 3"],
+      cold: ["cold run of round 1", "cold run of round 2", "cold run of round 3"],
+    });
   });
 });

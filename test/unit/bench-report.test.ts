@@ -1,119 +1,323 @@
 /**
  * The bench's report (scripts/bench/report.ts) over the rows and figures each stage builds
- * (scripts/bench/*.ts, their *Report functions): fed the medians of the run recorded in
- * docs/benchmarks.md, it prints that run's header and table again, character for character.
+ * (scripts/bench/*.ts, their *Report functions), fed made-up medians: every copier figure warm
+ * and cold with its aws processes, each target judged where it applies, the JSON line last.
  */
 import { expect } from "chai";
+import { format } from "prettier";
 import { backfillReport } from "../../scripts/bench/backfill";
-import { breakdownReport } from "../../scripts/bench/breakdown";
+import { BreakdownRound, breakdownReport } from "../../scripts/bench/breakdown";
 import { burstReport } from "../../scripts/bench/burst";
 import { fullCopyReport } from "../../scripts/bench/full-copy";
 import { incrementalReport } from "../../scripts/bench/incremental";
 import { Measured } from "../../scripts/bench/measure";
 import { multiArchReport } from "../../scripts/bench/multiarch";
 import { FULL_PLAN } from "../../scripts/bench/plan";
+import { Profile } from "../../scripts/bench/profile";
 import { reconcileReport } from "../../scripts/bench/reconcile";
 import { formatReport, reportHeader } from "../../scripts/bench/report";
 import { REQUIRED_FIGURES } from "../../scripts/bench/stats";
 import { unchangedReport } from "../../scripts/bench/unchanged";
 
-const RECORDED_TABLE = `
-ecr-sync.sh benchmark: medians of runs per stage (full 5, unchanged 5, incremental 5, multiarch 5, reconcile 5, backfill 3, burst 3, breakdown 3)
+const profile = (total: number, skopeo: number): Profile => ({
+  total,
+  seconds: {
+    skopeo,
+    curl: 0.03,
+    jq: 0.09,
+    flock: 0.002,
+    aws: 0,
+    "other programs": 0.02,
+    bash: total - skopeo - 0.142,
+  },
+  processes: { skopeo: skopeo > 0 ? 1 : 0, curl: 3, jq: 5, flock: 2, aws: 0, "other programs": 18, bash: 0 },
+  functions: [
+    ["check_repository_map", 0.04],
+    ["manifest_digests", 0.03],
+  ],
+});
 
-| Figure                                            | Measured                           | Target      | Verdict |
-|---------------------------------------------------|------------------------------------|-------------|---------|
-| full copy, 5 x 40.0 MiB (ecr-sync.sh)             | 2.90 s (69 MiB/s)                  |             |         |
-| baseline: plain HTTP GET->PUT, same blobs         | 1.05 s (190 MiB/s)                 |             |         |
-| full copy / baseline                              | 2.76x                              | <= 1.3x     | MISSED  |
-|   skopeo copy alone (no auth calls) / baseline    | 1.37x (1.44 s)                     |             |         |
-| unchanged copy: time                              | 1.82 s                             | < 0.5 s     | MISSED  |
-| unchanged copy: layer bytes moved (max of runs)   | 0 B                                | 0 B         | met     |
-|   of which: aws CLI running (wall, overlaps once) | 1.56 s (4 calls, one alone 0.57 s) |             |         |
-|   of which: curl / skopeo / jq running            | 0.05 / 0.00 / 0.07 s               |             |         |
-|   of which: bash, no tool running                 | 0.04 s                             |             |         |
-| incremental copy: time (1 of 5 layers new)        | 2.14 s                             |             |         |
-| incremental: bytes moved / changed layer          | 1.0000x (41951304 / 41950799 B)    | <= 1.05x    | met     |
-| multi-arch copy: 3 platforms, 30.0 MiB            | 2.38 s, index digest preserved     | same digest | met     |
-| reconcile, 10 tags in sync                        | 2.83 s                             |             |         |
-| reconcile, 50 tags in sync                        | 2.93 s                             |             |         |
-| reconcile, 200 tags in sync                       | 4.38 s                             | < 10 s      | met     |
-| reconcile growth (fit over 10/50/200)             | 8.6 ms per tag + 2.64 s fixed      |             |         |
-| backfill: reconcile copying 50 missing small tags | 9.45 s (0.19 s per tag)            |             |         |
-| burst: 20 copies started at once (1.0 MiB each)   | 32.07 s, 20/20 arrived (worst run) | all arrive  | met     |
-`;
+const cpu = { client: 0.6, sourceRegistry: 0.15, targetRegistry: 0.8, machineBusy: 0.97 };
+const round: BreakdownRound = {
+  baseline: { seconds: 1.3, cpu: { ...cpu, client: 0.5 } },
+  skopeo: { seconds: 1.6, cpu },
+  copy: { profile: profile(1.8, 1.62), aws: 0, cpu: { ...cpu, client: 0.75 } },
+  unchanged: { profile: profile(0.16, 0), aws: 0 },
+};
 
-/** The recorded run's medians, fed to each stage's report in the runner's order. */
-function recordedStages(): Measured[] {
+/** A one-at-a-time backfill of 50 tags: 0.2 s, 0.3 CPU-s of the script and 0.1 of the registries per tag. */
+const serial = {
+  profile: {
+    total: 10,
+    seconds: { skopeo: 5, curl: 1.5, jq: 1, flock: 0.1, aws: 0, "other programs": 0.9, bash: 1.5 },
+    processes: { skopeo: 50, curl: 150, jq: 50, flock: 100, aws: 0, "other programs": 310, bash: 0 },
+    functions: [["copy_locked", 7] as const],
+  },
+  scriptCpu: 15,
+  registriesCpu: 5,
+  aws: 0,
+};
+
+const scale = (tags: number, warm: number, cold: number) => ({
+  scale: tags,
+  runs: {
+    warm: [{ seconds: warm, aws: 0, awsSeconds: 0 }],
+    cold: [{ seconds: cold, aws: 4, awsSeconds: 1.3 }],
+  },
+});
+
+/** A run in which the warm ratio, the cold reconcile of 200 tags and the cold backfill miss their targets. */
+function stages(): Measured[] {
+  const breakdown = breakdownReport([round], 0.45, { baseline: 1.4, skopeoAlone: 1.7, warm: 1.9 });
   return [
-    fullCopyReport(FULL_PLAN, 209753995, { copy: [2.898], baseline: [1.0502], skopeo: [1.441] }),
-    unchangedReport([1.9, 1.816, 1.79], 0),
-    breakdownReport(
-      { total: 1.692, aws_cli: 1.563, curl: 0.053, skopeo: 0, jq: 0.071, bash_and_startup: 0.043 },
-      4,
-      0.573,
+    fullCopyReport(FULL_PLAN, 209715200, {
+      warm: [1.9, 1.8, 2.0],
+      cold: [3.2],
+      baseline: [1.4],
+      skopeo: [1.7],
+      warmAws: [0, 0, 0],
+      coldAws: [4],
+      coldAwsSeconds: [1.25],
+    }),
+    breakdown.fullCopy,
+    unchangedReport({
+      warm: [
+        { seconds: 0.15, aws: 0, awsSeconds: 0, layerBytes: 0 },
+        { seconds: 0.17, aws: 0, awsSeconds: 0, layerBytes: 0 },
+      ],
+      cold: [{ seconds: 1.5, aws: 4, awsSeconds: 1.2, layerBytes: 0 }],
+    }),
+    breakdown.unchanged,
+    incrementalReport({
+      warm: [{ seconds: 1.0, aws: 0, moved: 42000, changedLayerBytes: 41950 }],
+      cold: [{ seconds: 2.3, aws: 4, moved: 42000, changedLayerBytes: 41950 }],
+    }),
+    multiArchReport(31457280, {
+      warm: [{ seconds: 1.0, aws: 0, preserved: true }],
+      cold: [{ seconds: 2.1, aws: 4, preserved: true }],
+    }),
+    reconcileReport([scale(10, 0.3, 1.6), scale(50, 0.5, 1.8), scale(200, 1.1, 2.4)], profile(1.1, 0.02)),
+    backfillReport(
+      50,
+      { warm: [{ seconds: 2.5, aws: 0, awsSeconds: 0 }], cold: [{ seconds: 3.6, aws: 4, awsSeconds: 1.3 }] },
+      serial,
     ),
-    incrementalReport([{ seconds: 2.137, moved: 41951304, changedLayerBytes: 41950799 }]),
-    multiArchReport(31471284, [2.377], true),
-    reconcileReport([
-      [10, 2.829],
-      [50, 2.927],
-      [200, 4.377],
-    ]),
-    backfillReport(50, [9.451]),
-    burstReport(FULL_PLAN, [32.074], 20),
+    burstReport(FULL_PLAN, {
+      warm: [{ seconds: 4.0, arrived: 20, aws: 0, awsSeconds: 0 }],
+      cold: [{ seconds: 7.0, arrived: 20, aws: 4, awsSeconds: 1.4 }],
+    }),
   ];
 }
 
-const about = { runs: FULL_PLAN.runs, quick: false, bench_total_s: 269.4, machine: { nproc: 2 } };
+const about = { runs: FULL_PLAN.runs, quick: false, bench_total_s: 300, machine: { nproc: 2 } };
+
+/** The table's rows as [figure, cache, measured, aws, target, verdict], without the padding. */
+function tableRows(report: string): string[][] {
+  return report
+    .split("\n")
+    .filter((line) => line.startsWith("| "))
+    .slice(2)
+    .map((line) =>
+      line
+        .slice(2, -2)
+        .split(/ \| /)
+        .map((cell) => cell.trimEnd()),
+    );
+}
 
 describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
-  it("prints the recorded run's header and table again, row for row, then the JSON line last", () => {
-    const report = formatReport(false, FULL_PLAN.runs, recordedStages(), about);
-    const [table, jsonLine] = report.split("\n\n{");
-    expect(`${table}\n`).to.equal(RECORDED_TABLE);
-    expect(report.endsWith("}\n")).to.equal(true);
-    expect(report.trimEnd().split("\n").at(-1)).to.equal(`{${jsonLine.trimEnd()}`);
-  });
-
-  it("carries every required figure, with the recorded run's values, in the stages' order", () => {
-    const report = formatReport(false, FULL_PLAN.runs, recordedStages(), about);
-    const figures = JSON.parse(report.trimEnd().split("\n").at(-1) ?? "") as Record<string, unknown>;
-    expect(Object.keys(figures)).to.include.members([...REQUIRED_FIGURES]);
-    expect(Object.keys(figures).slice(0, 3)).to.deep.equal([
-      "image_layer_bytes",
-      "full_copy_s",
-      "baseline_s",
+  it("reports every copier figure warm and cold, with its aws processes, in the stages' order", () => {
+    const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
+    const copierRows = rows.filter(([, cache]) => cache !== "");
+    const figures = (cache: string) =>
+      copierRows.filter((row) => row[1] === cache && !row[0].startsWith("↳ ")).map(([figure]) => figure);
+    expect(figures("cold")).to.deep.equal([
+      "full copy, 5 x 40.0 MiB (ecr-sync.sh)",
+      "full copy / baseline",
+      "unchanged copy",
+      "incremental copy (1 new layer): bytes moved / changed layer",
+      "multi-arch copy: 3 platforms, 30.0 MiB",
+      "reconcile, 10 tags in sync",
+      "reconcile, 50 tags in sync",
+      "reconcile, 200 tags in sync",
+      "reconcile growth (fit over 10/50/200)",
+      "backfill: reconcile copying 50 missing small tags",
+      "burst: 20 copies started at once (1.0 MiB each), aws in all",
     ]);
-    expect(Object.keys(figures).slice(-4)).to.deep.equal(["runs", "quick", "bench_total_s", "machine"]);
-    expect(figures).to.deep.include({
-      full_copy_s: 2.898,
-      baseline_s: 1.05,
-      full_copy_ratio: 2.76,
-      full_copy_mib_per_s: 69,
-      baseline_mib_per_s: 190.5,
-      skopeo_alone_ratio: 1.37,
-      unchanged_copy_s: 1.816,
-      aws_cli_calls_per_copy: 4,
-      incremental_bytes_ratio: 1,
-      multiarch_digest_preserved: true,
-      reconcile_per_tag_ms: 8.56,
-      reconcile_fixed_s: 2.635,
-      backfill_50_s: 9.451,
-      backfill_per_tag_s: 0.189,
-      burst_20_s: 32.074,
-      burst_20_arrived: 20,
-    });
-    expect(figures.reconcile_in_sync_s).to.deep.equal({ "10": 2.829, "50": 2.927, "200": 4.377 });
+    for (const figure of figures("cold").filter((name) => !name.startsWith("reconcile growth")))
+      expect(figures("warm"), figure).to.include(figure);
+    // The breakdown's rows sit under the figures they explain.
+    expect(
+      rows.slice(0, 14).map(([figure, cache]) => `${figure}${cache ? ` (${cache})` : ""}`),
+    ).to.deep.equal([
+      "full copy, 5 x 40.0 MiB (ecr-sync.sh) (warm)",
+      "full copy, 5 x 40.0 MiB (ecr-sync.sh) (cold)",
+      "baseline: plain HTTP GET->PUT, same blobs",
+      "full copy / baseline (warm)",
+      "full copy / baseline (cold)",
+      "↳ skopeo copy alone (no script) / baseline",
+      "↳ above 1.0x: skopeo's own (skopeo alone / baseline)",
+      "↳ above 1.0x: the script's ((warm - skopeo alone) / baseline) (warm)",
+      "↳ warm full copy, traced: where the time goes (warm)",
+      "↳ CPU s: client + source reg. + target reg. (machine busy)",
+      "↳ CPU s more than the baseline",
+      "unchanged copy (warm)",
+      "unchanged copy (cold)",
+      "↳ warm unchanged copy, traced: where the time goes (warm)",
+    ]);
+    expect(rows.find(([figure, cache]) => figure === "unchanged copy" && cache === "cold")).to.deep.equal([
+      "unchanged copy",
+      "cold",
+      "1.50 s, 0 layer bytes; aws running 1.20 s",
+      "4",
+      "",
+      "",
+    ]);
   });
 
-  it("marks a --quick run as not comparable", () => {
-    expect(reportHeader(true, FULL_PLAN.runs)).to.match(
-      /^ecr-sync\.sh benchmark \(--quick smoke test: not comparable figures\): medians of runs per stage \(full 5,/,
+  it("prints each target next to its figure with the verdict: met with the margin, or missed by how much", () => {
+    const judged = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about))
+      .filter((row) => row[4] !== "")
+      .map(([figure, cache, , , target, verdict]) => [figure, cache, target, verdict]);
+    expect(judged).to.deep.equal([
+      ["full copy / baseline", "warm", "≤ 1.3x the baseline", "MISSED: ratio 1.36x, 0.06x over 1.30x"],
+      ["unchanged copy", "warm", "≤ 0.25 s, 0 aws, 0 layer bytes", "met, 0.09 s to spare"],
+      [
+        "incremental copy (1 new layer): bytes moved / changed layer",
+        "warm",
+        "≤ 1.05x the changed layer",
+        "met, 0.05x to spare",
+      ],
+      [
+        "incremental copy (1 new layer): bytes moved / changed layer",
+        "cold",
+        "≤ 1.05x the changed layer",
+        "met, 0.05x to spare",
+      ],
+      ["multi-arch copy: 3 platforms, 30.0 MiB", "warm", "same digest", "met"],
+      ["multi-arch copy: 3 platforms, 30.0 MiB", "cold", "same digest", "met"],
+      ["reconcile, 200 tags in sync", "warm", "≤ 2 s", "met, 0.90 s to spare"],
+      [
+        "reconcile, 200 tags in sync",
+        "cold",
+        "≤ 2 s",
+        "MISSED: time 2.40 s, 0.40 s over 2.00 s (1.20x the limit)",
+      ],
+      ["backfill: reconcile copying 50 missing small tags", "warm", "≤ 3 s", "met, 0.50 s to spare"],
+      [
+        "backfill: reconcile copying 50 missing small tags",
+        "cold",
+        "≤ 3 s",
+        "MISSED: time 3.60 s, 0.60 s over 3.00 s (1.20x the limit)",
+      ],
+      [
+        "burst: 20 copies started at once (1.0 MiB each), aws in all",
+        "warm",
+        "≤ 5 s, all 20 arrive",
+        "met, 1.00 s to spare",
+      ],
+      ["burst: 20 copies started at once (1.0 MiB each), aws in all", "cold", "all 20 arrive", "met"],
+    ]);
+  });
+
+  it("splits a warm full copy above 1.0x into skopeo's own share and the script's, and the script's by program", () => {
+    const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
+    const measured = (figure: string) => rows.find((row) => row[0] === figure)?.[2];
+    // Stage 1's medians: baseline 1.4 s, skopeo alone 1.7 s, warm copy 1.9 s (1.36x).
+    expect(measured("↳ above 1.0x: skopeo's own (skopeo alone / baseline)")).to.equal(
+      "+0.21x (1.70 s vs 1.40 s)",
+    );
+    expect(measured("↳ above 1.0x: the script's ((warm - skopeo alone) / baseline)")).to.equal(
+      "+0.14x (+0.20 s)",
+    );
+    expect(measured("↳ warm full copy, traced: where the time goes")).to.equal(
+      "1.80 s: skopeo 1.62 s (1), curl 0.03 s (3), jq 0.09 s (5), flock 0.00 s (2), other programs 0.02 s (18), bash 0.04 s",
+    );
+    expect(measured("↳ CPU s: client + source reg. + target reg. (machine busy)")).to.equal(
+      "baseline 0.50 + 0.15 + 0.80 (97%); skopeo alone 0.60 + 0.15 + 0.80 (97%); warm copy 0.75 + 0.15 + 0.80 (97%)",
+    );
+    expect(measured("↳ CPU s more than the baseline")).to.equal(
+      "skopeo alone: client +0.10, target registry +0.00; warm copy: client +0.25, target registry +0.00",
     );
   });
 
-  it("flags as incorrect only a changed multi-arch digest or a burst copy that did not arrive", () => {
-    expect(recordedStages().map((stage) => stage.correct)).to.deep.equal([
+  it("says where the time of the largest in-sync reconcile goes", () => {
+    const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
+    const index = rows.findIndex((row) => row[0] === "↳ 200 tags in sync, traced: where the time goes");
+    expect(rows[index - 1][0]).to.equal("reconcile growth (fit over 10/50/200)");
+    expect(rows[index].slice(1, 4)).to.deep.equal([
+      "warm",
+      "1.10 s: skopeo 0.02 s (1), curl 0.03 s (3), jq 0.09 s (5), flock 0.00 s (2), other programs 0.02 s (18), bash 0.94 s",
+      "0",
+    ]);
+    expect(rows[index + 1]).to.deep.include("check_repository_map 0.040 s, manifest_digests 0.030 s");
+  });
+
+  it("says where one tag of a backfill goes, and the least time its CPU allows on 2 cores", () => {
+    const rows = tableRows(formatReport(false, FULL_PLAN.runs, stages(), about));
+    const measured = (figure: string) => rows.find((row) => row[0] === figure)?.[2];
+    expect(measured("↳ one tag at a time, traced: per tag")).to.equal(
+      "0.200 s: skopeo 0.10 s (1), curl 0.03 s (3), jq 0.02 s (1), flock 0.00 s (2), other programs 0.02 s (6.2), bash 0.03 s",
+    );
+    expect(measured("↳ CPU s per tag: script + registries; 2 cores at best")).to.equal(
+      "0.300 + 0.100; 50 tags ≥ 10.00 s (parallel: 2.50 s, 4.0x one at a time)",
+    );
+  });
+
+  it("ends with one JSON line: every required figure, every target with its verdict, the missed ones named, then the run", () => {
+    const report = formatReport(false, FULL_PLAN.runs, stages(), about);
+    expect(report.endsWith("}\n")).to.equal(true);
+    const figures = JSON.parse(report.trimEnd().split("\n").at(-1) ?? "") as Record<string, unknown>;
+    expect(Object.keys(figures)).to.include.members([...REQUIRED_FIGURES]);
+    expect(Object.keys(figures).slice(-6)).to.deep.equal([
+      "targets",
+      "targets_missed",
+      "runs",
+      "quick",
+      "bench_total_s",
+      "machine",
+    ]);
+    expect(figures).to.deep.include({
+      full_copy_warm_s: 1.9,
+      full_copy_warm_ratio: 1.36,
+      full_copy_cold_ratio: 2.29,
+      full_copy_warm_aws: 0,
+      full_copy_cold_aws: 4,
+      unchanged_copy_warm_s: 0.16,
+      unchanged_copy_warm_aws: 0,
+      burst_warm_aws: 0,
+      burst_cold_aws: 4,
+      targets_missed: ["full_copy_ratio_warm", "reconcile_in_sync_cold", "backfill_cold"],
+    });
+    expect(figures.reconcile_in_sync_cold_s).to.deep.equal({ "10": 1.6, "50": 1.8, "200": 2.4 });
+    expect((figures.targets as Record<string, unknown>).unchanged_copy_warm).to.deep.equal({
+      target: "≤ 0.25 s, 0 aws, 0 layer bytes",
+      met: true,
+      verdict: "met, 0.09 s to spare",
+    });
+  });
+
+  it("prints a table that prettier leaves as it is, so that it pastes into docs/benchmarks.md unchanged", async () => {
+    const report = formatReport(false, FULL_PLAN.runs, stages(), about);
+    const table = `${report
+      .split("\n")
+      .filter((line) => line.startsWith("| "))
+      .join("\n")}\n`;
+    expect(await format(table, { parser: "markdown", printWidth: 110 })).to.equal(table);
+  });
+
+  it("marks a --quick run as not comparable and says what warm, cold and aws mean", () => {
+    const header = reportHeader(true, FULL_PLAN.runs).split("\n");
+    expect(header[0]).to.match(
+      /^ecr-sync\.sh benchmark \(--quick smoke test: not comparable figures\): medians of runs per stage and cache state \(full 5,/,
+    );
+    expect(header[1]).to.match(/^Cache warm: .* cold: that directory removed before the run\.$/);
+    expect(header[2]).to.match(/^aws: aws processes started, counted by a wrapper on PATH/);
+  });
+
+  it("flags as incorrect only a changed multi-arch digest or a burst copy that did not arrive, warm or cold", () => {
+    expect(stages().map((stage) => stage.correct)).to.deep.equal([
+      undefined,
       undefined,
       undefined,
       undefined,
@@ -123,11 +327,27 @@ describe("bench report (scripts/bench/report.ts and each stage's rows)", () => {
       undefined,
       true,
     ]);
-    const changed = multiArchReport(31471284, [2.377], false);
+    const changed = multiArchReport(31457280, {
+      warm: [{ seconds: 1, aws: 0, preserved: true }],
+      cold: [
+        { seconds: 2, aws: 4, preserved: true },
+        { seconds: 2, aws: 4, preserved: false },
+      ],
+    });
     expect(changed.correct).to.equal(false);
-    expect(changed.rows[0]).to.deep.include({ measured: "2.38 s, index digest CHANGED", met: false });
-    const lost = burstReport(FULL_PLAN, [32.074], 19);
+    expect(changed.rows[1]).to.deep.include({ measured: "2.00 s, index digest CHANGED", met: false });
+    const lost = burstReport(FULL_PLAN, {
+      warm: [{ seconds: 4, arrived: 20, aws: 0, awsSeconds: 0 }],
+      cold: [
+        { seconds: 7, arrived: 20, aws: 4, awsSeconds: 1.4 },
+        { seconds: 8, arrived: 19, aws: 4, awsSeconds: 1.4 },
+      ],
+    });
     expect(lost.correct).to.equal(false);
-    expect(lost.rows[0]).to.deep.include({ measured: "32.07 s, 19/20 arrived (worst run)", met: false });
+    expect(lost.rows[1]).to.deep.include({
+      measured: "7.50 s, 19/20 arrived (worst run); aws running 1.40 s",
+      met: false,
+      verdict: "MISSED: arrived 19, 1 short of 20",
+    });
   });
 });
