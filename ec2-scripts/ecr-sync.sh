@@ -383,32 +383,35 @@ check_config() {
   REGISTRIES=([source]="${ECR_SYNC_SOURCE_REGISTRY}" [target]="${ECR_SYNC_TARGET_REGISTRY}")
 }
 
+# check_repository_map: ECR_SYNC_REPOSITORY_MAP checked and read into MAPPING_ENTRIES, or dies
+# (EXIT_CONFIG) naming the entry that is wrong.
+MAPPING_ENTRIES=() # "SOURCE<TAB>TARGET", one per mapping, in the map's order
 check_repository_map() {
-  local source target
+  local source target lines=() entry
   [[ -n "${ECR_SYNC_REPOSITORY_MAP:-}" ]] || die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need the JSON object of source -> target repository names (the SSM documents export it)"
-  jq -e 'type == "object" and length > 0 and all(.[]; type == "string")' <<<"${ECR_SYNC_REPOSITORY_MAP}" >/dev/null 2>&1 ||
+  # One jq for all of it (a jq start is a good part of a warm copy): "valid", then the sources
+  # that share a target (or an empty line), then one entry a line. Every name is escaped by @tsv,
+  # so a name holding a newline or a tab cannot split into another line: it arrives with a
+  # backslash and fails the name check.
+  mapfile -t lines < <(jq -r 'if type == "object" and length > 0 and all(.[]; type == "string") then
+      "valid",
+      ([to_entries | group_by(.value)[] | select(length > 1) | (map([.key] | @tsv) | join(" and ")) + " -> " + ([.[0].value] | @tsv)] | first // ""),
+      (to_entries[] | [.key, .value] | @tsv)
+    else "invalid" end' <<<"${ECR_SYNC_REPOSITORY_MAP}" 2>/dev/null)
+  [[ "${lines[0]:-}" == valid ]] ||
     die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP is not a non-empty JSON object of strings (e.g. {\"kuali-coeus\":\"coeus\"}): ${ECR_SYNC_REPOSITORY_MAP}"
-  # One entry a line, key and value tab-separated and escaped by @tsv, so a name holding a newline
-  # or a tab cannot split into another entry: it arrives with a backslash and fails the name check.
-  while IFS=$'\t' read -r source target; do
+  MAPPING_ENTRIES=("${lines[@]:2}")
+  for entry in "${MAPPING_ENTRIES[@]}"; do
+    IFS=$'\t' read -r source target <<<"${entry}"
     is_repository_name "${source}" ||
       die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP key '${source}' is not a valid ECR repository name (${REPOSITORY_RULE})"
     is_repository_name "${target}" ||
       die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP['${source}'] '${target}' is not a valid ECR repository name (${REPOSITORY_RULE})"
     [[ "${source}" != "${target}" ]] ||
       die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP['${source}'] maps the repository to itself: name the legacy repository it is copied to"
-  done < <(mapping_entries)
-  local shared
-  shared="$(jq -r '[to_entries | group_by(.value)[] | select(length > 1) | (map(.key) | join(" and ")) + " -> " + .[0].value] | first // ""' \
-    <<<"${ECR_SYNC_REPOSITORY_MAP}")"
-  [[ -z "${shared}" ]] ||
-    die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP maps two sources to one target (${shared}): each target takes one source"
-}
-
-# mapping_entries: ECR_SYNC_REPOSITORY_MAP as "SOURCE<TAB>TARGET" lines (check_repository_map
-# has checked every name, so neither holds a tab or a newline).
-mapping_entries() {
-  jq -r 'to_entries[] | [.key, .value] | @tsv' <<<"${ECR_SYNC_REPOSITORY_MAP}"
+  done
+  [[ -z "${lines[1]}" ]] ||
+    die "${EXIT_CONFIG}" "ECR_SYNC_REPOSITORY_MAP maps two sources to one target (${lines[1]}): each target takes one source"
 }
 
 # registry_of SIDE: the registry (host[:port]) of the source or target side.
@@ -523,10 +526,15 @@ aws_cli() {
 # valid (check_repository_map passed); the arguments ask for what it does not allow, and the same
 # command will never work until they change (or the map, by a stack change, if the pair is meant).
 check_mapped_pair() {
-  local source_repository="$1" target_repository="$2" mapped
-  mapped="$(jq -r --arg source "${source_repository}" '.[$source] // ""' <<<"${ECR_SYNC_REPOSITORY_MAP}")"
+  local source_repository="$1" target_repository="$2" entry mapped="" sources=()
+  for entry in "${MAPPING_ENTRIES[@]}"; do
+    sources+=("${entry%%$'\t'*}")
+    if [[ "${entry%%$'\t'*}" == "${source_repository}" ]]; then
+      mapped="${entry#*$'\t'}"
+    fi
+  done
   if [[ -z "${mapped}" ]]; then
-    die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it has no entry for '${source_repository}' (its sources: $(jq -r 'keys | join(", ")' <<<"${ECR_SYNC_REPOSITORY_MAP}")); nothing was read or written"
+    die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it has no entry for '${source_repository}' (its sources: $(printf '%s\n' "${sources[@]}" | LC_ALL=C sort | paste -sd, - | sed 's/,/, /g')); nothing was read or written"
   fi
   [[ "${mapped}" == "${target_repository}" ]] ||
     die "${EXIT_USAGE}" "copy: ${source_repository} -> ${target_repository} is outside ECR_SYNC_REPOSITORY_MAP: it maps '${source_repository}' to '${mapped}'; nothing was read or written"
@@ -742,13 +750,14 @@ assume_target_role() {
   : >"${RUN_DIR}/role.renewed"
 }
 
-# refresh_locked [REPOSITORY]: under the cache lock, fetches whatever the cache (read again) does
-# not hold fresh: the source password, the role's credentials, the target password (side by side:
-# each CLI start costs most of a second), and REPOSITORY's description, which leaves POLICY or
-# DESCRIBE_STATUS and DESCRIBE_ERROR (a missing repository is the caller's to report). Returns
-# like fail when a credential cannot be had.
+# refresh_locked [REPOSITORY...]: under the cache lock, fetches whatever the cache (read again)
+# does not hold fresh: the source password, the role's credentials, the target password (side by
+# side: each CLI start costs most of a second), and each REPOSITORY's description. For one
+# REPOSITORY it leaves POLICY, or DESCRIBE_STATUS and DESCRIBE_ERROR (a missing repository is the
+# caller's to report; of several, policy_of asks again for each). Returns like fail when a
+# credential cannot be had.
 refresh_locked() {
-  local repository="${1:-}" code=0 described side
+  local repository code=0 described side
   PASSWORD_JOBS=()
   rm -f -- "${RUN_DIR}/source.status" "${RUN_DIR}/target.status"
   DESCRIBE_STATUS=0
@@ -764,7 +773,8 @@ refresh_locked() {
     fi
   fi
   fresh "${PASSWORD_EXPIRES[target]}" || start_password target
-  if [[ -n "${repository}" ]] && ! load_description "${repository}"; then
+  for repository in "$@"; do
+    load_description "${repository}" && continue
     if described="$(describe_target_repository "${repository}")"; then
       POLICY="${described}"
       DESCRIBED["${repository}"]="${described}"
@@ -774,7 +784,7 @@ refresh_locked() {
       DESCRIBE_STATUS=$?
       DESCRIBE_ERROR="${described}"
     fi
-  fi
+  done
   [[ ${#PASSWORD_JOBS[@]} -eq 0 ]] || wait "${PASSWORD_JOBS[@]}" || true
   for side in source target; do
     [[ ! -e "${RUN_DIR}/${side}.status" ]] || finish_password "${side}" || return
@@ -808,11 +818,15 @@ refresh() {
   done
 }
 
-# login [REPOSITORY]: the credentials (and REPOSITORY's description) from the cache, renewed
-# first when anything is missing or near expiry. A warm cache costs no AWS call.
+# login [REPOSITORY...]: the credentials (and each REPOSITORY's description) from the cache,
+# renewed first when anything is missing or near expiry. A warm cache costs no AWS call.
 login() {
+  local repository described=true
   load_credentials
-  if credentials_fresh && { [[ -z "${1:-}" ]] || load_description "$1"; }; then
+  for repository in "$@"; do
+    load_description "${repository}" || described=false
+  done
+  if credentials_fresh && [[ "${described}" == true ]]; then
     write_run_credentials source
     write_run_credentials target
     return 0
@@ -1544,8 +1558,10 @@ cmd_reconcile() {
   prepare_state_dir
   prepare
   start_run
-  login || die "$?" "${ERROR}"
-  mapfile -t mappings < <(mapping_entries)
+  mappings=("${MAPPING_ENTRIES[@]}")
+  # The target repositories are described along with the login (beside the target password),
+  # not one CLI start after it per mapping.
+  login "${mappings[@]#*$'\t'}" || die "$?" "${ERROR}"
   for mapping in "${mappings[@]}"; do
     reconcile_repository "${mapping%%$'\t'*}" "${mapping#*$'\t'}" "${dry_run}"
   done
