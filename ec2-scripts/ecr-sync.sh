@@ -85,6 +85,9 @@ readonly SKOPEO_RETRY_TIMES=3
 # Not --retry-connrefused: ECR answers behind load balancers, so a refused connection is a broken
 # network path (proxy, firewall, endpoint), which seconds of retrying do not mend; it fails at once.
 readonly CURL_FLAGS=(--retry 3 --connect-timeout 10 --max-time 60)
+# A batch of digest reads (a reconcile reads every tag of a repository) runs this many at a time:
+# hundreds of HEADs one after another are most of an in-sync reconcile's time.
+readonly CURL_PARALLEL=8
 # The AWS CLI's attempts per call (standard retry mode: throttling, 5xx and connection errors,
 # exponential backoff with jitter up to 20 s) unless the caller set AWS_MAX_ATTEMPTS.
 readonly AWS_DEFAULT_ATTEMPTS=5
@@ -904,7 +907,8 @@ check_login() {
 # in order (one curl process for all of them; each request retried per CURL_FLAGS). A status
 # other than 200 or 404 goes to registry_failure; 000 means no answer.
 manifest_digests() {
-  local side="$1" repository="$2" reference registry="${ECR_SYNC_TARGET_REGISTRY}" batch
+  local side="$1" repository="$2" reference registry="${ECR_SYNC_TARGET_REGISTRY}" batch line answers=()
+  local -A answer=()
   shift 2
   [[ "${side}" == target ]] || registry="${ECR_SYNC_SOURCE_REGISTRY}"
   # The URLs only: the password stays in SIDE.curlrc, the first of curl's two config files. Left
@@ -913,8 +917,18 @@ manifest_digests() {
   for reference in "$@"; do
     printf 'url = "%s://%s/v2/%s/manifests/%s"\noutput = "/dev/null"\n' "${SCHEME}" "${registry}" "${repository}" "${reference}"
   done >"${batch}"
-  curl --config "${RUN_DIR}/${side}.curlrc" --config "${batch}" --head --silent "${CURL_FLAGS[@]}" \
-    --write-out '%{http_code} %header{docker-content-digest}\n' 2>/dev/null || true
+  # CURL_PARALLEL requests at a time: they finish in any order, so each answer names its URL and
+  # is put back in the order asked.
+  mapfile -t answers < <(curl --config "${RUN_DIR}/${side}.curlrc" --config "${batch}" --head --silent "${CURL_FLAGS[@]}" \
+    --parallel --parallel-max "${CURL_PARALLEL}" \
+    --write-out '%{url} %{http_code} %header{docker-content-digest}\n' 2>/dev/null || true)
+  for line in "${answers[@]}"; do
+    [[ "${line}" == *" "* ]] || continue
+    answer["${line%% *}"]="${line#* }"
+  done
+  for reference in "$@"; do
+    printf '%s\n' "${answer["${SCHEME}://${registry}/v2/${repository}/manifests/${reference}"]:-000 }"
+  done
 }
 
 # read_digests SIDE REPOSITORY REFERENCE...: manifest_digests into DIGEST_LINES, in this shell.

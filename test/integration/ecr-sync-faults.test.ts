@@ -504,6 +504,48 @@ describe("ecr-sync.sh under faults", function () {
     });
   });
 
+  describe("digest reads that answer out of order", () => {
+    it("pair each tag with its own answer: curl's parallel answers are put back in the order asked", async () => {
+      const { source, target, image, map } = await pair("a-same");
+      const changed = await world.layout.addImage({ layers: [{ size: 8 * 1024 }], label: unique("changed") });
+      const missing = await world.layout.addImage({ layers: [{ size: 8 * 1024 }], label: unique("missing") });
+      await world.pushToSource(changed, source, "b-changed");
+      await world.pushToSource(missing, source, "c-missing");
+      await world.pushToTarget(image, target, "a-same");
+      await world.pushToTarget(image, target, "b-changed");
+      // curl answers every parallel batch in the reverse of the order asked, as a slow first
+      // request would: each answer carries its URL, which is all the script may go by.
+      const dir = await mkdtemp(join(scratch, "curl-reversed-"));
+      await writeFile(
+        join(dir, "curl"),
+        [
+          "#!/bin/sh",
+          'case " $* " in',
+          `  *" --parallel "*) '${toolPath("curl")}' "$@" | tac ;;`,
+          `  *) exec '${toolPath("curl")}' "$@" ;;`,
+          "esac",
+          "",
+        ].join("\n"),
+      );
+      await chmod(join(dir, "curl"), 0o755);
+      // One copy at a time keeps the lines in the tags' order.
+      const result = await world.run(["reconcile"], {
+        ...map,
+        PATH: `${dir}:${process.env.PATH ?? ""}`,
+        ECR_SYNC_RECONCILE_PARALLELISM: "1",
+      });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(
+        result.lines.map((line) => [line.result, line.target?.split(":").pop(), line.digest]),
+      ).to.deep.equal([
+        ["unchanged", "a-same", image.digest],
+        ["copied", "b-changed", changed.digest],
+        ["copied", "c-missing", missing.digest],
+        ["reconcile", undefined, undefined],
+      ]);
+    });
+  });
+
   describe("reconcile ends with the exit code of its failures", () => {
     it("exits 7, not 1, when the target registry stops before the reconcile's copy", async () => {
       const { source, target } = await pair();
