@@ -37,6 +37,18 @@ export const REQUIRED_TOOLS = [
   "flock",
 ];
 
+/** The arguments of `ecr-sync.sh copy` for one tag, with the push event's digest when given. */
+export const copyArgs = (source: string, target: string, tag: string, digest?: string): string[] => [
+  "copy",
+  "--source-repository",
+  source,
+  "--target-repository",
+  target,
+  "--tag",
+  tag,
+  ...(digest ? ["--digest", digest] : []),
+];
+
 export interface RunResult {
   readonly code: number;
   readonly stdout: string;

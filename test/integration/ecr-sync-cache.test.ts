@@ -10,6 +10,7 @@ import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { BuiltImage } from "../../local/oci";
 import { requireTools } from "../../local/registry";
 import {
+  copyArgs,
   ecrPassword,
   EcrSyncWorld,
   recordingPath,
@@ -266,15 +267,7 @@ describe("ecr-sync.sh: the credential cache", function () {
         ECR_SYNC_STATE_DIR: stateDir,
         PATH: path,
       },
-      copy: (tag: string) => [
-        "copy",
-        "--source-repository",
-        source,
-        "--target-repository",
-        target,
-        "--tag",
-        tag,
-      ],
+      copy: (tag: string) => copyArgs(source, target, tag),
       async take(): Promise<string[]> {
         const lines = (await readFile(log, "utf8").catch(() => "")).split("\n").filter((line) => line !== "");
         const fresh = lines.slice(seen);

@@ -21,7 +21,14 @@ import { promisify } from "node:util";
 import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { freePort } from "../../local/ports";
 import { Registry, startRegistry, toolPath } from "../../local/registry";
-import { EcrSyncWorld, ecrPassword, SCRIPT, startEcrSyncWorld, TARGET_ACCOUNT } from "../../local/world";
+import {
+  copyArgs,
+  EcrSyncWorld,
+  ecrPassword,
+  SCRIPT,
+  startEcrSyncWorld,
+  TARGET_ACCOUNT,
+} from "../../local/world";
 
 const execFileAsync = promisify(execFile);
 const NOBODY = 65534;
@@ -67,7 +74,7 @@ describe("ecr-sync.sh under faults", function () {
     await world.createTargetRepository(target);
     const image = await world.layout.addImage({ layers: [{ size: 48 * 1024 }, { size: 4 * 1024 }] });
     await world.pushToSource(image, source, tag);
-    const args = ["copy", "--source-repository", source, "--target-repository", target, "--tag", tag];
+    const args = copyArgs(source, target, tag);
     return {
       source,
       target,
@@ -299,8 +306,7 @@ describe("ecr-sync.sh under faults", function () {
           body: '{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}',
         },
       });
-      const copyV2 = ["copy", "--source-repository", source, "--target-repository", target, "--tag", "v2"];
-      const result = await world.run(copyV2, env);
+      const result = await world.run(copyArgs(source, target, "v2"), env);
       expect(result.code, result.stderr).to.equal(0);
       expect(result.lines.map((line) => [line.result, line.digest])).to.deep.equal([["copied", next.digest]]);
       expect(result.stderr).to.include(

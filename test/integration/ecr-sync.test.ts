@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  copyArgs,
   EcrSyncWorld,
   ecrPassword,
   listDir,
@@ -52,17 +53,6 @@ describe("ecr-sync.sh", function () {
     await world.pushToSource(image, repository, tag);
     return image;
   }
-
-  const copyArgs = (source: string, target: string, tag: string, digest?: string) => [
-    "copy",
-    "--source-repository",
-    source,
-    "--target-repository",
-    target,
-    "--tag",
-    tag,
-    ...(digest ? ["--digest", digest] : []),
-  ];
 
   /** A source repository with one image and an existing (empty) target repository. */
   async function pair(mutability: "MUTABLE" | "IMMUTABLE" = "MUTABLE") {
