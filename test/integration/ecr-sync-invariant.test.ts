@@ -3,6 +3,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  copyArgs,
   ecrPassword,
   EcrSyncWorld,
   listDir,
@@ -73,20 +74,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     digest: string,
     env: Record<string, string> = {},
   ): Promise<RunResult> =>
-    world.run(
-      [
-        "copy",
-        "--source-repository",
-        source,
-        "--target-repository",
-        target,
-        "--tag",
-        tag,
-        "--digest",
-        digest,
-      ],
-      { ...mapOf(source, target), ...env },
-    );
+    world.run(copyArgs(source, target, tag, digest), { ...mapOf(source, target), ...env });
 
   /**
    * A PATH whose `skopeo`, on the first `skopeo copy` of the run (the reconcile's first copy),
