@@ -116,6 +116,10 @@ readonly AWS_UNAVAILABLE_PATTERN='Could not connect to the endpoint URL|Connect 
 # Credentials refused, missing or not allowed (STS refusing the role is AccessDenied).
 readonly AWS_AUTH_PATTERN='Unable to locate credentials|not authorized to perform|\((AccessDenied|AccessDeniedException|UnauthorizedOperation|UnrecognizedClientException|InvalidClientTokenId|ExpiredToken|ExpiredTokenException|SignatureDoesNotMatch|InvalidSignatureException|AuthFailure|401|403)\)'
 
+# Of those, the ones that say the credentials themselves are no good (expired, revoked, unknown),
+# not that they lack a permission: only these make cached role credentials be assumed anew.
+readonly AWS_SESSION_REFUSED_PATTERN='ExpiredToken|InvalidClientTokenId|UnrecognizedClientException|SignatureDoesNotMatch|InvalidSignatureException'
+
 # skopeo's error texts (its last stderr line, "level=fatal msg=..."), read the same way.
 readonly SKOPEO_AUTH_PATTERN='unauthorized:|unauthorized$|denied:|authentication required|invalid username/password|(registry|status:?) 40[13]|40[13] (Unauthorized|Forbidden)'
 readonly SKOPEO_UNAVAILABLE_PATTERN='connection refused|connection reset|broken pipe|i/o timeout|timeout|deadline exceeded|no such host|network is unreachable|EOF|toomanyrequests|[Tt]oo [Mm]any [Rr]equests|unavailable:|(registry|status:?) (429|5[0-9][0-9])'
@@ -153,6 +157,9 @@ CACHE_LOCK_FD=""                               # the open lock on the cache whil
 PARALLELISM="${RECONCILE_DEFAULT_PARALLELISM}" # ECR_SYNC_RECONCILE_PARALLELISM (cmd_reconcile)
 declare -A JOB_OUTPUT=()                       # reconcile: copy job pid -> the file its result line goes to (start_copy_job)
 JOB_SEQUENCE=0
+# The suffix of the scratch files (digest-read batches, error output) of the one job that reads and
+# copies at a time: the run's own, or a reconcile's copy job's (start_copy_job), whose files go with it.
+SCRATCH="main"
 JOB_SUBSHELL=0 # the subshell level whose unexpected failures on_error logs: the script's, or a copy job's
 ERROR=""       # why the last function that returned non-zero failed (fail): read it right after
 # The exit status of the last copy_image (copy_locked, or copy_image on a lock timeout). Left as
@@ -551,7 +558,7 @@ as_target() {
 # fresh EXPIRES: EXPIRES (epoch seconds) is more than CREDENTIAL_MARGIN_SECONDS away. Bash's own
 # clock: no process.
 fresh() {
-  [[ "$1" =~ ^[0-9]+$ ]] && (($1 - CREDENTIAL_MARGIN_SECONDS > EPOCHSECONDS))
+  [[ "$1" =~ ^[1-9][0-9]{0,10}$ ]] && (($1 - CREDENTIAL_MARGIN_SECONDS > EPOCHSECONDS))
 }
 
 # epoch_of TIME: TIME (epoch seconds, with or without a fraction, or an ISO-8601 time as CLI v2
@@ -605,8 +612,10 @@ write_entry() {
   local name="$1" temporary="${RUN_DIR}/entry.${BASHPID}"
   shift
   local IFS=$'\t'
-  printf '%s\t%s\n' "${CACHE_FORMAT}" "$*" >"${temporary}"
-  mv -fT -- "${temporary}" "${CACHE_DIR}/${name}"
+  # Every step checked: the credential path runs under || (see lock_cache), without set -e.
+  if ! { printf '%s\t%s\n' "${CACHE_FORMAT}" "$*" >"${temporary}" && mv -fT -- "${temporary}" "${CACHE_DIR}/${name}"; }; then
+    fail "${EXIT_CONFIG}" "cannot write the cache entry ${CACHE_DIR}/${name} (is ${STATE_DIR} full?)"
+  fi
 }
 
 # drop_entry NAME: removes a cache entry (the next run fetches it anew).
@@ -673,16 +682,30 @@ load_description() {
 # lock_cache / unlock_cache: the one lock on the cache's renewals (STATE_DIR/cache/renew.lock).
 # A run that finds an entry missing or near expiry takes it, reads the cache again (another run
 # may have renewed it meanwhile) and fetches only what is still missing.
+# The credential functions run under || and if (their callers report their failures), where bash
+# ignores set -e: each failure that matters is checked here by hand. An operator may remove cache/
+# at any time (copier.md says how to clear it): it is made again here, mode 0700, and checked.
 lock_cache() {
   local lock_file="${CACHE_DIR}/renew.lock"
+  CACHE_LOCK_FD=""
+  if [[ ! -e "${CACHE_DIR}" && ! -L "${CACHE_DIR}" ]]; then
+    mkdir -m 0700 -- "${CACHE_DIR}" 2>/dev/null || [[ -d "${CACHE_DIR}" && ! -L "${CACHE_DIR}" ]] ||
+      fail "${EXIT_CONFIG}" "the cache directory ${CACHE_DIR} was removed and cannot be made again" || return
+    check_private_dir "${CACHE_DIR}" "${EUID}"
+  fi
   check_lock_file "${lock_file}" || return
-  exec {CACHE_LOCK_FD}<>"${lock_file}"
+  if ! { exec {CACHE_LOCK_FD}<>"${lock_file}"; } 2>/dev/null; then
+    CACHE_LOCK_FD=""
+    fail "${EXIT_CONFIG}" "cannot open the cache's lock ${lock_file}: check ECR_SYNC_STATE_DIR (${STATE_DIR})"
+    return
+  fi
   flock --wait "${LOCK_TIMEOUT_SECONDS}" "${CACHE_LOCK_FD}" ||
     fail "${EXIT_FAILED}" "another run held ${lock_file} for more than ${LOCK_TIMEOUT_SECONDS} s while renewing credentials"
 }
 
 unlock_cache() {
-  exec {CACHE_LOCK_FD}>&-
+  [[ -z "${CACHE_LOCK_FD}" ]] || exec {CACHE_LOCK_FD}>&-
+  CACHE_LOCK_FD=""
 }
 
 # start_password SIDE: `aws ecr get-authorization-token` in the background (the target's as the
@@ -726,8 +749,9 @@ finish_password() {
   ((expires < cap)) || expires="${cap}"
   PASSWORDS["${side}"]="${token}"
   PASSWORD_EXPIRES["${side}"]="${expires}"
-  write_entry "password.${side}" "${REGISTRIES[${side}]}" "$(password_identity "${side}")" "${ECR_SYNC_REGION}" "${expires}" "${token}"
-  : >"${RUN_DIR}/${side}.renewed"
+  write_entry "password.${side}" "${REGISTRIES[${side}]}" "$(password_identity "${side}")" "${ECR_SYNC_REGION}" "${expires}" "${token}" || return
+  # Which password this run fetched, for renew_password (beside the auth files that hold it too).
+  printf '%s\n' "${token}" >"${RUN_DIR}/${side}.renewed"
 }
 
 # assume_target_role: sets TARGET_CREDENTIALS and ROLE_EXPIRES (kept in this shell, never
@@ -749,8 +773,7 @@ assume_target_role() {
   expires="$(epoch_of "${fields[3]}")" || expires=$((EPOCHSECONDS + STS_MIN_SESSION_SECONDS))
   TARGET_CREDENTIALS=("${fields[@]:0:3}")
   ROLE_EXPIRES="${expires}"
-  write_entry role "${ECR_SYNC_TARGET_ROLE_ARN}" "${ECR_SYNC_REGION}" "${expires}" "${TARGET_CREDENTIALS[@]}"
-  : >"${RUN_DIR}/role.renewed"
+  write_entry role "${ECR_SYNC_TARGET_ROLE_ARN}" "${ECR_SYNC_REGION}" "${expires}" "${TARGET_CREDENTIALS[@]}" || return
 }
 
 # refresh_locked [REPOSITORY...]: under the cache lock, fetches whatever the cache (read again)
@@ -803,17 +826,22 @@ refresh() {
   lock_cache || return
   refresh_locked "$@" || code=$?
   if [[ "${ROLE_CACHED}" == true ]] &&
-    [[ ("${code}" -eq "${EXIT_AUTH}" && "${ERROR}" == "target side:"*) || "${DESCRIBE_STATUS}" -eq "${EXIT_AUTH}" ]]; then
+    [[ ("${code}" -eq "${EXIT_AUTH}" && "${ERROR}" == "target side:"* && "${ERROR}" =~ ${AWS_SESSION_REFUSED_PATTERN}) ||
+      ("${DESCRIBE_STATUS}" -eq "${EXIT_AUTH}" && "${DESCRIBE_ERROR}" =~ ${AWS_SESSION_REFUSED_PATTERN}) ]]; then
     log "target side: the cached credentials of ${ECR_SYNC_TARGET_ROLE_ARN} were refused; assuming the role anew"
     drop_entry role
     drop_entry password.target
     code=0
     refresh_locked "$@" || code=$?
   fi
+  # This run's auth files are written under the lock too, so a slower job cannot put back a
+  # password older than the one another job has just renewed.
+  if [[ "${code}" -eq 0 ]]; then
+    write_run_credentials source && write_run_credentials target || code=$?
+  fi
   unlock_cache
   [[ "${code}" -eq 0 ]] || return "${code}"
   for side in source target; do
-    write_run_credentials "${side}"
     if [[ -e "${RUN_DIR}/${side}.renewed" && ! -e "${RUN_DIR}/${side}.checked" ]]; then
       check_login "${side}" || return
       : >"${RUN_DIR}/${side}.checked"
@@ -830,9 +858,8 @@ login() {
     load_description "${repository}" || described=false
   done
   if credentials_fresh && [[ "${described}" == true ]]; then
-    write_run_credentials source
-    write_run_credentials target
-    return 0
+    write_run_credentials source && write_run_credentials target
+    return
   fi
   refresh "$@"
 }
@@ -848,12 +875,14 @@ keep_fresh() {
 # already) and fetched once more, for this run's auth files; returns 1 when this run fetched it
 # itself and it is still fresh: then the refusal stands.
 renew_password() {
-  local side="$1" rejected="${PASSWORDS[$1]}"
-  [[ ! -e "${RUN_DIR}/${side}.renewed" ]] || ! fresh "${PASSWORD_EXPIRES[${side}]}" || return 1
+  local side="$1" rejected="${PASSWORDS[$1]}" fetched=""
+  [[ ! -e "${RUN_DIR}/${side}.renewed" ]] || read -r fetched <"${RUN_DIR}/${side}.renewed" || true
+  [[ "${fetched}" != "${rejected}" ]] || ! fresh "${PASSWORD_EXPIRES[${side}]}" || return 1
   log "${side} side: registry ${REGISTRIES[${side}]} rejected the ECR password in use (cached or near its end); fetching a new one"
   lock_cache || return
   load_password "${side}"
   [[ "${PASSWORDS[${side}]}" != "${rejected}" ]] || drop_entry "password.${side}"
+  rm -f -- "${RUN_DIR}/${side}.renewed"
   unlock_cache
   local code=0
   refresh || code=$?
@@ -861,6 +890,7 @@ renew_password() {
     log "error: ${side} side: no new ECR password: ${ERROR}"
     return "${code}"
   fi
+  # Renewed: another run's newer password, or one fetched just now (moto hands out the same one).
   [[ "${PASSWORDS[${side}]}" != "${rejected}" || -e "${RUN_DIR}/${side}.renewed" ]]
 }
 
@@ -868,9 +898,9 @@ renew_password() {
 # PASSWORDS. A file already there is replaced atomically (a copy job may be reading it).
 write_run_credentials() {
   local side="$1"
-  write_run_file "${side}.auth.json" '{"auths":{"%s":{"auth":"%s"}}}\n' "${REGISTRIES[${side}]}" "${PASSWORDS[${side}]}"
-  write_run_file "${side}.curlrc" 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' \
-    "${PASSWORDS[${side}]}" "${MANIFEST_TYPES}"
+  write_run_file "${side}.auth.json" '{"auths":{"%s":{"auth":"%s"}}}\n' "${REGISTRIES[${side}]}" "${PASSWORDS[${side}]}" &&
+    write_run_file "${side}.curlrc" 'header = "Authorization: Basic %s"\nheader = "Accept: %s"\n' \
+      "${PASSWORDS[${side}]}" "${MANIFEST_TYPES}"
 }
 
 # write_run_file NAME FORMAT ARG...: printf FORMAT ARG... into RUN_DIR/NAME; when NAME exists,
@@ -880,12 +910,12 @@ write_run_file() {
   shift 2
   if [[ ! -e "${file}" ]]; then
     # shellcheck disable=SC2059 # the format is the caller's constant
-    printf "${format}" "$@" >"${file}"
-    return 0
+    printf "${format}" "$@" >"${file}" && return 0
+  else
+    # shellcheck disable=SC2059
+    printf "${format}" "$@" >"${file}.${BASHPID}" && mv -fT -- "${file}.${BASHPID}" "${file}" && return 0
   fi
-  # shellcheck disable=SC2059
-  printf "${format}" "$@" >"${file}.${BASHPID}"
-  mv -fT -- "${file}.${BASHPID}" "${file}"
+  fail "${EXIT_CONFIG}" "cannot write ${file} (is ${STATE_DIR} full?)"
 }
 
 # check_login SIDE: the registry accepts the password just fetched (GET /v2/); otherwise
@@ -911,9 +941,9 @@ manifest_digests() {
   local -A answer=()
   shift 2
   [[ "${side}" == target ]] || registry="${ECR_SYNC_SOURCE_REGISTRY}"
-  # The URLs only: the password stays in SIDE.curlrc, the first of curl's two config files. Left
-  # for the run's directory to take away (one small file per read, no process to remove it).
-  batch="${RUN_DIR}/${side}.batch.${BASHPID}"
+  # The URLs only: the password stays in SIDE.curlrc, the first of curl's two config files. The
+  # next read in the same job overwrites it (no process to remove it).
+  batch="${RUN_DIR}/${side}.batch.${SCRATCH}"
   for reference in "$@"; do
     printf 'url = "%s://%s/v2/%s/manifests/%s"\noutput = "/dev/null"\n' "${SCHEME}" "${registry}" "${repository}" "${reference}"
   done >"${batch}"
@@ -952,7 +982,7 @@ read_digests() {
 # filters). When that fails, it prints why instead and returns EXIT_NOT_FOUND, or what
 # aws_failure returns (EXIT_AUTH, EXIT_UNAVAILABLE, EXIT_FAILED).
 describe_target_repository() {
-  local repository="$1" description errors="${RUN_DIR}/aws.err.${BASHPID}"
+  local repository="$1" description errors="${RUN_DIR}/aws.err.${SCRATCH}"
   if ! description="$(as_target aws_cli ecr describe-repositories --region "${ECR_SYNC_REGION}" \
     --repository-names "${repository}" --output json 2>"${errors}")"; then
     if grep -q RepositoryNotFoundException "${errors}"; then
@@ -1035,9 +1065,20 @@ copy_image() {
     COPY_STATUS="${EXIT_CONFIG}"
     return 0
   fi
+  local waited="${EPOCHREALTIME/[!0-9]/}" code=0
   if flock --wait "${LOCK_TIMEOUT_SECONDS}" "${lock_fd}"; then
     LOCKED_AT="${EPOCHREALTIME/[!0-9]/}"
-    copy_locked "$@"
+    # A wait for the lock (up to LOCK_TIMEOUT_SECONDS) can outlast the margin the credentials
+    # were checked with just before it: checked again after any wait of note.
+    if ((LOCKED_AT - waited > 2000000)); then
+      keep_fresh || code=$?
+    fi
+    if [[ "${code}" -eq 0 ]]; then
+      copy_locked "$@"
+    else
+      emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" "${ERROR}"
+      COPY_STATUS="${code}"
+    fi
     LOCKED_AT=""
   else
     emit failed "${ECR_SYNC_SOURCE_REGISTRY}/$1:${tag}" "${ECR_SYNC_TARGET_REGISTRY}/${target_repository}:${tag}" "${6:-}" \
@@ -1110,7 +1151,7 @@ copy_locked() {
     return
   fi
   log "copying ${ECR_SYNC_SOURCE_REGISTRY}/${source_repository}@${digest} to ${target}"
-  local errors="${RUN_DIR}/skopeo.err.${BASHPID}" copy_flags=(
+  local errors="${RUN_DIR}/skopeo.err.${SCRATCH}" copy_flags=(
     --all --preserve-digests --quiet --retry-times "${SKOPEO_RETRY_TIMES}"
     --src-authfile "${RUN_DIR}/source.auth.json" --src-tls-verify="${TLS_VERIFY}"
     --dest-authfile "${RUN_DIR}/target.auth.json" --dest-tls-verify="${TLS_VERIFY}"
@@ -1227,6 +1268,8 @@ start_run() {
 prepare_state_dir() {
   local real path="" component user created
   user="${EUID}"
+  [[ "${STATE_DIR}" != *$'\n'* ]] ||
+    die "${EXIT_CONFIG}" "ECR_SYNC_STATE_DIR holds a newline: set it to a plain absolute path such as /run/ecr-sync"
   [[ "${STATE_DIR}" == /* ]] ||
     die "${EXIT_CONFIG}" "ECR_SYNC_STATE_DIR='${STATE_DIR}' is not an absolute path: set it to a root-only directory such as /run/ecr-sync"
   real="$(realpath -m -- "${STATE_DIR}")"
@@ -1491,6 +1534,7 @@ start_copy_job() {
   output="${RUN_DIR}/job.${JOB_SEQUENCE}"
   (
     JOB_SUBSHELL="${BASH_SUBSHELL}"
+    SCRATCH="${output##*/}"
     copy_image "$@"
     exit "${COPY_STATUS}"
   ) >"${output}" &
@@ -1518,7 +1562,8 @@ finish_copy_job() {
     emit failed "${image[0]}" "${image[1]}" "${image[2]:-}" "the copy ended unexpectedly (status ${status}) without a result"
   fi
   [[ "${status}" -eq 0 ]] || FAILURE_CODES+=("${status}")
-  rm -f -- "${JOB_OUTPUT[${pid}]}"
+  # The job's line and its scratch files (SCRATCH), so a long backfill does not fill /run.
+  rm -f -- "${JOB_OUTPUT[${pid}]}" "${RUN_DIR}/"*".${JOB_OUTPUT[${pid}]##*/}"
   unset 'JOB_OUTPUT[$pid]' 'JOB_IMAGE[$pid]'
 }
 

@@ -11,6 +11,7 @@ import { BuiltImage } from "../../local/oci";
 import { requireTools } from "../../local/registry";
 import {
   copyArgs,
+  SCRIPT,
   ecrPassword,
   EcrSyncWorld,
   recordingPath,
@@ -660,6 +661,39 @@ describe("ecr-sync.sh: the credential cache", function () {
             );
       });
     }
+  });
+
+  describe("a cache cleared while a run holds a tag's lock", () => {
+    it("is made again by the next renewal, which locks it, not the tag's lock on a reused descriptor", async () => {
+      // The script's own functions, sourced (as test/unit/contracts.test.ts does): a renewal
+      // before the tag's lock (its descriptor is then free again), the tag's lock taken (it gets
+      // that descriptor number), the cache directory removed as the runbook's "clearing it" does,
+      // and a renewal under the tag's lock. Called under || as the script calls them.
+      const stateDir = join(scratch, unique("state"));
+      const program = [
+        'source "$1"',
+        "prepare_state_dir; prepare; start_run",
+        "lock_cache || exit 90; first=${CACHE_LOCK_FD}; unlock_cache",
+        // The tag's lock on the number the cache's lock had, as a later open is given it.
+        'tag=${first}; eval "exec ${tag}<>\\"\\${LOCK_DIR}/t.lock\\""; flock "${tag}"',
+        'echo "reused=$([[ ${tag} == "${first}" ]] && echo yes || echo no)"',
+        'rm -rf -- "${CACHE_DIR}"',
+        'lock_cache || echo "lock_cache failed: ${ERROR}"',
+        "unlock_cache || true",
+        '[[ -d "${CACHE_DIR}" ]] && echo "cache made again: $(stat -c %a "${CACHE_DIR}")"',
+        'if flock --nonblock "${LOCK_DIR}/t.lock" true; then echo "tag lock lost"; else echo "tag lock held"; fi',
+      ].join("\n");
+      const run = spawnSync("bash", ["-c", program, "bash", SCRIPT], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH ?? "", ECR_SYNC_STATE_DIR: stateDir },
+      });
+      expect(run.status, run.stderr).to.equal(0);
+      expect(run.stdout.trim().split("\n")).to.deep.equal([
+        "reused=yes",
+        "cache made again: 700",
+        "tag lock held",
+      ]);
+    });
   });
 
   describe("a password the registry rejects", () => {
