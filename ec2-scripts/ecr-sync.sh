@@ -314,7 +314,7 @@ emit() {
   [[ -z "${5:-}" ]] || log "error: $5"
   shift "$(($# < 5 ? $# : 5))"
   pairs+=("$@" "${timing[@]}")
-  local i name value line="" fields=()
+  local i name value line="" fields=() escape=false
   for ((i = 0; i < ${#pairs[@]}; i += 2)); do
     name="${pairs[i]}" value="${pairs[i + 1]}"
     [[ -n "${value}" ]] || continue
@@ -322,12 +322,12 @@ emit() {
       line+=",\"${name}\":${value}"
       fields+=(--argjson "${name}" "${value}")
     else
-      [[ "${value}" != *[\"\\[:cntrl:]]* ]] || line="needs-jq"
-      [[ "${line}" == needs-jq ]] || line+=",\"${name}\":\"${value}\""
+      [[ "${value}" != *[\"\\[:cntrl:]]* ]] || escape=true
+      line+=",\"${name}\":\"${value}\""
       fields+=(--arg "${name}" "${value}")
     fi
   done
-  if [[ "${line}" != needs-jq* ]]; then
+  if [[ "${escape}" == false ]]; then
     printf '{%s}\n' "${line#,}"
   else
     jq -cn "${fields[@]}" '$ARGS.named'

@@ -119,9 +119,14 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
   }
 
   describe("a push during a reconcile", () => {
-    it("is not undone: its own event-driven copy stands, and the reconcile reports the tag superseded", async () => {
+    /**
+     * A reconcile of a-first and b-later (sorted, a-first is copied first) during whose first copy
+     * b-later is pushed anew (and, `thenCopy`, that push's event copied). One copy at a time, so the
+     * push lands after the plan read b-later and before b-later's own copy reads it under its lock
+     * (with the default four, both copies start together).
+     */
+    async function reconcileWithPushDuringFirstCopy(thenCopy: boolean) {
       const { source, target } = await pair();
-      // Sorted, the reconcile copies a-first before b-later: the push to b-later lands in between.
       await push(source, "a-first");
       const planned = await push(source, "b-later");
       const late = await world.layout.addImage({ layers: [{ size: 8 * 1024 }], label: unique("late") });
@@ -130,16 +135,18 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         source,
         target,
         tag: "b-later",
-        thenCopy: true,
+        thenCopy,
       });
-
-      // One copy at a time, so the push lands after the plan read b-later and before b-later's
-      // own copy reads it under its lock (with the default four, both copies start together).
       const result = await world.run(["reconcile"], {
         ...mapOf(source, target),
         PATH: path,
         ECR_SYNC_RECONCILE_PARALLELISM: "1",
       });
+      return { source, target, planned, late, dir, result };
+    }
+
+    it("is not undone: its own event-driven copy stands, and the reconcile reports the tag superseded", async () => {
+      const { source, target, planned, late, dir, result } = await reconcileWithPushDuringFirstCopy(true);
       expect(result.code, result.stderr).to.equal(0);
       expect((await readFile(join(dir, "nested.code"), "utf8")).trim(), "the push event's copy").to.equal(
         "0",
@@ -158,25 +165,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     });
 
     it("whose event is late: the reconcile copies what the tag names now, and the late event finds it unchanged", async () => {
-      const { source, target } = await pair();
-      await push(source, "a-first");
-      const planned = await push(source, "b-later");
-      const late = await world.layout.addImage({ layers: [{ size: 8 * 1024 }], label: unique("late") });
-      const { path } = await pushDuringFirstCopy({
-        image: late,
-        source,
-        target,
-        tag: "b-later",
-        thenCopy: false,
-      });
-
-      // One copy at a time, so the push lands after the plan read b-later and before b-later's
-      // own copy reads it under its lock (with the default four, both copies start together).
-      const result = await world.run(["reconcile"], {
-        ...mapOf(source, target),
-        PATH: path,
-        ECR_SYNC_RECONCILE_PARALLELISM: "1",
-      });
+      const { source, target, planned, late, result } = await reconcileWithPushDuringFirstCopy(false);
       expect(result.code, result.stderr).to.equal(0);
       expect(await world.target.digestOf(target, "b-later")).to.equal(late.digest);
       expect(result.lines.find((entry) => entry.target.endsWith(":b-later"))).to.include({
