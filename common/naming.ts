@@ -19,6 +19,20 @@ export const REPOSITORY_NAME_MAX_LENGTH = 256;
 /** Anchored pattern for an image tag: 1–128 characters, no leading '.' or '-'. */
 export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
+/**
+ * The most characters a tag can have in an image reference, and the most ECR accepts. The two
+ * differ: ECR's API takes an `imageTag` of 1–300 characters (API reference, ImageIdentifier:
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageIdentifier.html), while the
+ * OCI distribution spec says a tag "MUST be at most 128 characters in length and MUST match
+ * `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`" (spec.md, "Pulling manifests":
+ * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests), which
+ * skopeo enforces. So a tag of 129–300 characters can be pushed to ECR but not named in a copy:
+ * the copier reports such a tag `unsupported` (ecr-sync.sh, `unsupported`), and so does the push
+ * trigger (lambda/decide.ts).
+ */
+export const IMAGE_TAG_MAX_LENGTH = 128;
+export const ECR_IMAGE_TAG_MAX_LENGTH = 300;
+
 /** Anchored pattern for an image digest as ECR reports it. */
 export const IMAGE_DIGEST_PATTERN = "^sha256:[a-f0-9]{64}$";
 
@@ -74,6 +88,10 @@ const roleName = new RegExp(ROLE_NAME_PATTERN);
 const roleArn = new RegExp(ROLE_ARN_PATTERN);
 const registry = new RegExp(REGISTRY_PATTERN);
 const utcTimestamp = new RegExp(UTC_TIMESTAMP_PATTERN);
+/** IMAGE_TAG_PATTERN's characters, but IMAGE_TAG_MAX_LENGTH + 1 to ECR_IMAGE_TAG_MAX_LENGTH of them. */
+const overlongImageTag = new RegExp(
+  `^[A-Za-z0-9_][A-Za-z0-9_.-]{${IMAGE_TAG_MAX_LENGTH},${ECR_IMAGE_TAG_MAX_LENGTH - 1}}$`,
+);
 
 export function isRepositoryName(value: unknown): value is string {
   return (
@@ -86,6 +104,16 @@ export function isRepositoryName(value: unknown): value is string {
 
 export function isImageTag(value: unknown): value is string {
   return typeof value === "string" && imageTag.test(value);
+}
+
+/**
+ * A tag ECR accepts that no image reference can carry: longer than IMAGE_TAG_MAX_LENGTH, at most
+ * ECR_IMAGE_TAG_MAX_LENGTH, and otherwise an image tag's characters. Not a tag over 300 (ECR
+ * refuses it, so an event carrying one is not ECR's), nor one with other characters (never passed
+ * on, whatever its length): the push trigger keeps both invalid.
+ */
+export function isOverlongImageTag(value: unknown): value is string {
+  return typeof value === "string" && overlongImageTag.test(value);
 }
 
 export function isImageDigest(value: unknown): value is string {

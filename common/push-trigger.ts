@@ -8,8 +8,8 @@
 export const HANDLER_FILE_NAME = "index.js";
 /** The function's `handler` setting for that file. */
 export const HANDLER_NAME = "index.handler";
-/** The Lambda runtime the bundle is built for. */
-export const HANDLER_RUNTIME = "nodejs22.x";
+/** The Lambda runtime the bundle is built for (until when AWS supports it: docs/push-trigger.md). */
+export const HANDLER_RUNTIME = "nodejs24.x";
 
 /** The names of the push trigger's environment variables, as the stack must set them. */
 export const CONFIG_VARIABLES = {

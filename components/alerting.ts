@@ -10,6 +10,7 @@ import { Delivery } from "./dead-letters";
 import { METRIC_NAMESPACE, METRICS } from "./metrics";
 import { commandFailureEventPattern } from "./patterns";
 import { alertTopicPolicy } from "./policies";
+import { ReconcileTiming } from "./reconcile-schedule";
 
 /**
  * The text the alert topic receives for a failed command: what failed, the runbook's section, and
@@ -42,7 +43,10 @@ export const LATENCY_ALARM = { extendedStatistic: "p90", period: 900, evaluation
 
 /** The reconcile heartbeat's floor: a daily schedule, plus two hours for a slow run and jitter. */
 export const HEARTBEAT_MIN_HOURS = 26;
-/** CloudWatch evaluates at most 7 days (hourly periods × evaluation periods). */
+/**
+ * CloudWatch evaluates at most 7 days: "Period multiplied by EvaluationPeriods can't be more than
+ * 604,800 seconds" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
+ */
 const HEARTBEAT_MAX_HOURS = 168;
 
 /**
@@ -56,6 +60,34 @@ export function heartbeatHours(scheduleExpression: string): number {
   if (rate === null) return HEARTBEAT_MIN_HOURS;
   const hours = Number(rate[1]) * { minute: 1 / 60, hour: 1, day: 24 }[rate[2] as "minute" | "hour" | "day"];
   return Math.min(HEARTBEAT_MAX_HOURS, Math.max(HEARTBEAT_MIN_HOURS, Math.ceil(hours) + 2));
+}
+
+/** The heartbeat's metric math: the id of the reconcile-runs metric and of the expression alarmed on. */
+export const HEARTBEAT_QUERY_IDS = { runs: "runs", heartbeat: "heartbeat" } as const;
+
+/**
+ * The heartbeat, one value per hour: 1 for an hour that began before the first scheduled run was due
+ * (a new schedule owes nothing yet), otherwise the reconcile runs that finished in it, missing hours
+ * filled with 0. The alarm fires when `heartbeatHours` values in a row are below 1.
+ *
+ * Why this form (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html):
+ * EPOCH, like MINUTE and HOUR, takes "the period and range of the time series and return[s] a new
+ * non-sparse time series where each value is based on its timestamp" (compared here as seconds since
+ * 1970, the unit of CloudWatch's other times: PERIOD, DIFF_TIME), so the series has a value for every
+ * hour even while ReconcileRuns has no data at all, as on a fresh stack; `IF(TS
+ * comparison S, S, TS)` takes the scalar where the comparison holds and the time series elsewhere;
+ * `FILL(m, 0)` fills the hours without a run. With no hour missing, CloudWatch evaluates exactly the
+ * most recent evaluation periods and treatMissingData never applies
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html); were
+ * the expression ever empty, `breaching` keeps the old, loud behaviour. The first run's time is fixed
+ * when the schedule group is created (components/reconcile-schedule.ts `firstReconcileAt`), so the
+ * expression never changes from one `pulumi up` to the next.
+ */
+export function heartbeatExpression(firstRunAt: string): string {
+  const due = Date.parse(firstRunAt);
+  if (Number.isNaN(due)) throw new Error(`firstRunAt: ${JSON.stringify(firstRunAt)} is not a date`);
+  const { runs } = HEARTBEAT_QUERY_IDS;
+  return `IF(EPOCH(${runs}) < ${Math.floor(due / 1000)}, 1, FILL(${runs}, 0))`;
 }
 
 /** The action that moves an impaired instance to new hardware (CloudWatch action based recovery). */
@@ -83,8 +115,11 @@ export interface AlertingArgs {
   readonly region: pulumi.Input<string>;
   /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
   readonly latencyAlarmSeconds: number;
-  /** The reconcile schedule; `undefined` (off): no heartbeat alarm, since no run is expected. */
-  readonly reconcileSchedule: string | undefined;
+  /**
+   * The reconcile schedule's expression and when its first run is due (the heartbeat counts from
+   * then); `undefined` (off): no heartbeat alarm, since no run is expected.
+   */
+  readonly reconcileSchedule: ReconcileTiming | undefined;
 }
 
 export interface Alerting {
@@ -126,12 +161,12 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   );
 
   // By default an alarm fires on any datapoint above zero in five minutes, and notifies when it
-  // clears; each alarm below overrides what differs.
+  // clears; each alarm below overrides what differs. A metric math alarm gives each metric its period.
   const alarm = (resourceName: string, args: aws.cloudwatch.MetricAlarmArgs) =>
     new aws.cloudwatch.MetricAlarm(
       resourceName,
       {
-        period: 300,
+        ...(args.metricQueries === undefined ? { period: 300 } : {}),
         evaluationPeriods: 1,
         threshold: 0,
         comparisonOperator: "GreaterThanThreshold",
@@ -185,24 +220,40 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   });
   // The heartbeat: a reconcile's summary line every schedule interval. No line at all is the
   // failure this alarm exists for (a stopped worker, an SSM agent offline, a schedule that never
-  // fires: nothing runs, so nothing fails), hence missing data is breaching.
-  const hours = args.reconcileSchedule === undefined ? undefined : heartbeatHours(args.reconcileSchedule);
-  const heartbeatAlarm =
-    hours === undefined
-      ? undefined
-      : alarm(`${name}-no-reconcile-alarm`, {
-          name: `${name}-no-reconcile`,
-          alarmDescription: `ecr-sync: no reconcile finished in ${hours} hours (schedule ${args.reconcileSchedule}): the worker, its SSM agent or the schedule is down, so lost events are not healed. Runbook: docs/runbook.md#no-reconcile`,
-          namespace: METRIC_NAMESPACE,
-          metricName: METRICS.reconcileRuns,
-          statistic: "Sum",
-          period: 3600,
-          evaluationPeriods: hours,
-          datapointsToAlarm: hours,
-          threshold: 1,
-          comparisonOperator: "LessThanThreshold",
-          treatMissingData: "breaching",
-        });
+  // fires: nothing runs, so nothing fails), so an hour without one counts against it, except the
+  // hours before the first run was due: a fresh stack is quiet until a run is owed
+  // (heartbeatExpression; docs/runbook.md#no-reconcile).
+  const heartbeat = (schedule: ReconcileTiming) => {
+    const hours = heartbeatHours(schedule.expression);
+    return alarm(`${name}-no-reconcile-alarm`, {
+      name: `${name}-no-reconcile`,
+      alarmDescription: `ecr-sync: no reconcile finished in ${hours} hours (schedule ${schedule.expression}; a new schedule counts from its first run): the worker, its SSM agent or the schedule is down, so lost events are not healed. Runbook: docs/runbook.md#no-reconcile`,
+      metricQueries: [
+        {
+          id: HEARTBEAT_QUERY_IDS.heartbeat,
+          label: "Reconcile runs per hour (1 before the first run is due)",
+          expression: schedule.firstRunAt.apply(heartbeatExpression),
+          returnData: true,
+        },
+        {
+          id: HEARTBEAT_QUERY_IDS.runs,
+          metric: {
+            namespace: METRIC_NAMESPACE,
+            metricName: METRICS.reconcileRuns,
+            stat: "Sum",
+            period: 3600,
+          },
+          returnData: false,
+        },
+      ],
+      evaluationPeriods: hours,
+      datapointsToAlarm: hours,
+      threshold: 1,
+      comparisonOperator: "LessThanThreshold",
+      treatMissingData: "breaching",
+    });
+  };
+  const heartbeatAlarm = args.reconcileSchedule === undefined ? undefined : heartbeat(args.reconcileSchedule);
   // EC2's simplified automatic recovery is on by default for supported instance types (t4g.small,
   // the default worker, is one: EBS only, default tenancy) and moves the instance to new hardware
   // when the *system* status check fails, but on its own schedule and silently (an AWS Health

@@ -1,4 +1,5 @@
 import { shown } from "../common/shown";
+import { debianAmiParameter } from "../common/worker-os";
 
 /**
  * The stack config's keys: which exist, which stack reads each, and every default. This is the
@@ -63,7 +64,7 @@ export const CONFIG_DEFAULTS = {
   targetRoleName: "ecr-sync-target",
   workerInstanceType: "t4g.small",
   workerSubnetId: "",
-  workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
+  workerAmiParameter: debianAmiParameter("arm64"),
   logRetentionDays: 90,
   reconcileSchedule: "rate(1 day)",
   // ecr-sync.sh's own RECONCILE_DEFAULT_PARALLELISM (test/unit/contracts.test.ts keeps them equal).

@@ -100,7 +100,7 @@ export function dashboardBody(v: DashboardValues): Record<string, unknown> {
       300,
     ),
     graph(
-      "Push trigger: invocations, errors, invalid events",
+      "Push trigger: invocations, errors, invalid events, unsupported tags",
       [
         ["AWS/Lambda", "Invocations", "FunctionName", v.functionName, { stat: "Sum", label: "invocations" }],
         [
@@ -111,6 +111,7 @@ export function dashboardBody(v: DashboardValues): Record<string, unknown> {
           { stat: "Sum", label: "errors", color: "#d62728" },
         ],
         own("invalidDecisions", { stat: "Sum", label: "invalid events" }),
+        own("unsupportedTags", { stat: "Sum", label: "unsupported tags (not copied)" }),
       ],
       300,
     ),

@@ -27,6 +27,8 @@ export const METRICS = {
   reconcileRuns: "ReconcileRuns",
   /** One per event the push trigger found invalid (not what ECR sends; never synced). */
   invalidDecisions: "InvalidEvents",
+  /** One per push whose tag is longer than an image reference can carry (not copied; no alarm). */
+  unsupportedTags: "UnsupportedTags",
 } as const;
 export type MetricKey = keyof typeof METRICS;
 
@@ -54,6 +56,11 @@ export function reconcileSummaryPattern(): string {
 /** The push trigger's lines for an event it could not act on, ever. */
 export function invalidDecisionPattern(): string {
   return `{ $.decision = "invalid" }`;
+}
+
+/** The push trigger's lines for a real push whose tag no copy can name (common/naming.ts). */
+export function unsupportedDecisionPattern(): string {
+  return `{ $.decision = "unsupported" }`;
 }
 
 /** One filter: its pattern, the metric, and the value each matching line adds. */
@@ -108,6 +115,13 @@ export function filterSpecs(): readonly FilterSpec[] {
       metric: "invalidDecisions",
       logGroup: "function",
       pattern: invalidDecisionPattern(),
+      value: "1",
+      unit: "Count",
+    },
+    {
+      metric: "unsupportedTags",
+      logGroup: "function",
+      pattern: unsupportedDecisionPattern(),
       value: "1",
       unit: "Count",
     },

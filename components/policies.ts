@@ -139,6 +139,20 @@ export function workerPolicy(a: {
       Resource: [logGroup, `${logGroup}:*`],
     },
     {
+      // Before it streams a command's output, the SSM agent calls CreateLogGroup on the output's group
+      // and, when that fails with anything but ResourceAlreadyExistsException, carries on if
+      // DescribeLogGroups finds the group (aws/amazon-ssm-agent: DefaultIOHandler.Init in
+      // agent/framework/processor/executer/iohandler/iohandler.go calls CreateLogGroup in
+      // agent/agentlogstocloudwatch/cloudwatchlogspublisher/cloudwatchlogsservice.go). Denied, every
+      // command leaves an AccessDenied in CloudTrail. The stack creates this group, so on it alone the
+      // call answers "already exists" and grants nothing new (were the group deleted by hand, the agent
+      // would re-create it, without the stack's retention). Both ARN forms, as above.
+      Sid: "CreateCommandOutputLogGroup",
+      Effect: "Allow",
+      Action: "logs:CreateLogGroup",
+      Resource: [logGroup, `${logGroup}:*`],
+    },
+    {
       // The SSM agent refuses to stream command output unless DescribeLogGroups shows it the
       // group. The action takes no resource; it lists group names and settings, never log data.
       Sid: "FindCommandOutputLogGroup",
@@ -149,10 +163,14 @@ export function workerPolicy(a: {
   );
 }
 
+/** The AWS-owned document State Manager runs on the worker to keep its SSM agent current. */
+export const SSM_AGENT_UPDATE_DOCUMENT = "AWS-UpdateSSMAgent";
+
 /**
- * What the SSM agent on the worker needs to be a managed node, receive Run Command messages and
- * serve Session Manager sessions: a subset of AmazonSSMManagedInstanceCore, listed explicitly.
- * None of these actions can be scoped to a resource that names only this instance.
+ * What the SSM agent on the worker needs to be a managed node, receive Run Command messages, serve
+ * Session Manager sessions and run its one State Manager association (AWS-UpdateSSMAgent): a subset
+ * of AmazonSSMManagedInstanceCore, listed explicitly. None of the instance's own actions can be
+ * scoped to a resource that names only this instance (its id is not known before it exists).
  */
 export function workerSsmAgentPolicy(): PolicyDocument {
   return document(
@@ -185,6 +203,36 @@ export function workerSsmAgentPolicy(): PolicyDocument {
         "ssmmessages:OpenDataChannel",
       ],
       Resource: "*",
+    },
+    {
+      // The agent's association processor (agent/association/service/service.go in
+      // aws/amazon-ssm-agent): list this instance's associations, read each, report how it ran.
+      Sid: "RunStateManagerAssociations",
+      Effect: "Allow",
+      Action: [
+        "ssm:ListInstanceAssociations",
+        "ssm:DescribeAssociation",
+        "ssm:UpdateInstanceAssociationStatus",
+        "ssm:UpdateAssociationStatus",
+      ],
+      Resource: "*",
+    },
+    {
+      // ...and the one document an association runs here; the Run Command documents arrive
+      // through ec2messages, so the agent never reads ecr-sync's own documents.
+      Sid: "ReadTheAgentUpdateDocument",
+      Effect: "Allow",
+      Action: ["ssm:GetDocument", "ssm:DescribeDocument"],
+      Resource: `arn:aws:ssm:*::document/${SSM_AGENT_UPDATE_DOCUMENT}`,
+    },
+    {
+      // The updater fetches the new agent from AWS's public amazon-ssm-REGION bucket with the
+      // instance's credentials first, and over plain HTTPS only when that is denied
+      // (agent/fileutil/artifact/artifact.go, Download): allowing it avoids an AccessDenied a week.
+      Sid: "DownloadAgentUpdates",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: "arn:aws:s3:::amazon-ssm-*/*",
     },
   );
 }

@@ -157,6 +157,17 @@ export class SourceSync extends pulumi.ComponentResource {
       { commandLogGroupName: logs.commandLogGroup.name, functionLogGroupName: logs.functionLogGroup.name },
       this,
     );
+    const schedule = createReconcileSchedule(
+      name,
+      {
+        scheduleExpression: args.reconcileSchedule,
+        reconcileDocument: documents.reconcileDocument,
+        instance: worker.instance,
+        commandLogGroupName: logs.commandLogGroup.name,
+        deadLetterQueueArn: deadLetters.queue.arn,
+      },
+      this,
+    );
     const alerting = createAlerting(
       name,
       {
@@ -170,19 +181,7 @@ export class SourceSync extends pulumi.ComponentResource {
         instanceId: worker.instance.id,
         region: args.region,
         latencyAlarmSeconds: args.latencyAlarmSeconds,
-        reconcileSchedule: args.reconcileSchedule,
-      },
-      this,
-    );
-    const schedule = createReconcileSchedule(
-      name,
-      {
-        scheduleExpression: args.reconcileSchedule,
-        reconcileDocument: documents.reconcileDocument,
-        instance: worker.instance,
-        commandLogGroupName: logs.commandLogGroup.name,
-        deadLetterQueueArn: deadLetters.queue.arn,
-        delivery: deadLetters.delivery,
+        reconcileSchedule: schedule.timing,
       },
       this,
     );

@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { workerPolicy, workerSsmAgentPolicy, workerTrustPolicy } from "./policies";
+import { SSM_AGENT_UPDATE_DOCUMENT, workerPolicy, workerSsmAgentPolicy, workerTrustPolicy } from "./policies";
 import { workerUserData } from "./user-data";
 
 /**
@@ -14,6 +14,15 @@ import { workerUserData } from "./user-data";
  * own (skopeo copies registry to registry), so this is room for the OS, the packages and the logs.
  */
 export const WORKER_VOLUME_GIB = 20;
+
+/**
+ * When State Manager brings the worker's SSM agent up to date (AWS-UpdateSSMAgent): once when the
+ * association is made (as soon as the agent registers), then weekly on Sunday at 05:00 UTC, a quiet
+ * hour for the copies. The agent does not update itself (its SelfUpdate setting is off by default).
+ * An update restarts the agent; a command that waits meanwhile runs after it, within its delivery
+ * timeout; a reconcile it interrupts ends as failed and the next one heals (docs/runbook.md#failed-command).
+ */
+export const SSM_AGENT_UPDATE_SCHEDULE = "cron(0 5 ? * SUN *)";
 
 export interface WorkerArgs {
   /** The instance type (its architecture must match the AMI's). */
@@ -121,6 +130,16 @@ export function createWorker(name: string, args: WorkerArgs, parent: pulumi.Reso
     // A new AMI release must not replace the worker on the next `pulumi up`; replacing it is
     // a deliberate step (docs/decisions/0001-worker-os.md, docs/runbook.md#replace-the-worker).
     { parent, ignoreChanges: ["ami"] },
+  );
+  new aws.ssm.Association(
+    `${name}-worker-agent-update`,
+    {
+      name: SSM_AGENT_UPDATE_DOCUMENT,
+      associationName: `${name}-worker-agent-update`,
+      targets: [{ key: "InstanceIds", values: [instance.id] }],
+      scheduleExpression: SSM_AGENT_UPDATE_SCHEDULE,
+    },
+    { parent },
   );
   return { role, instance, securityGroup };
 }

@@ -17,7 +17,7 @@
 #   what skopeo reads and writes, so the decision and the check after the copy look at what
 #   the copy changed. One curl process answers a whole batch of tags, so a reconcile of
 #   hundreds of in-sync tags costs a few processes, not a few per tag.
-# - Source tags: `skopeo list-tags` (the registry's tag list, paginated by skopeo).
+# - Source tags: the registry's tag list (GET /v2/REPO/tags/list, page by page), read with curl.
 # - Whether the target repository exists, and whether its tags are immutable: the target
 #   account's ECR API (describe-repositories, with the assumed role). A push to a missing
 #   repository must never create one, and ECR is the authority on that, not the registry.
@@ -88,6 +88,8 @@ readonly CURL_FLAGS=(--retry 3 --connect-timeout 10 --max-time 60)
 # A batch of digest reads (a reconcile reads every tag of a repository) runs this many at a time:
 # hundreds of HEADs one after another are most of an in-sync reconcile's time.
 readonly CURL_PARALLEL=8
+# Tags asked for per page of a tag list (ECR's largest page is 1000).
+readonly TAG_PAGE_SIZE=1000
 # The AWS CLI's attempts per call (standard retry mode: throttling, 5xx and connection errors,
 # exponential backoff with jitter up to 20 s) unless the caller set AWS_MAX_ATTEMPTS.
 readonly AWS_DEFAULT_ATTEMPTS=5
@@ -486,7 +488,7 @@ aws_failure() {
   return "${EXIT_FAILED}"
 }
 
-# skopeo_failure ERROR_FILE: registry_failure for a failed `skopeo copy` (or list-tags), read
+# skopeo_failure ERROR_FILE: registry_failure for a failed `skopeo copy`, read
 # from its stderr. The side is the registry its last line names (an address, or what it was
 # doing: reading is the source, writing and "at destination" the target). Prints one sentence
 # with that line and returns EXIT_AUTH, EXIT_UNAVAILABLE or EXIT_FAILED (never 0).
@@ -995,12 +997,12 @@ describe_target_repository() {
       "check the target role's ecr:DescribeRepositories" || code=$?
     return "${code}"
   fi
-  # An AWS CLI older than the exclusion filters (Debian 12's 2.9 is one) reports the mode but
+  # An AWS CLI older than the exclusion filters (Debian 13's 2.23.6 is one) reports the mode but
   # drops the filters it has no model for: then nothing here can tell which tags are mutable,
   # and guessing would refuse every mutable tag or overwrite-attempt every immutable one.
   if jq -e '.repositories[0] | ((.imageTagMutability // "") | endswith("_WITH_EXCLUSION")) and ((.imageTagMutabilityExclusionFilters // []) | length == 0)' \
     <<<"${description}" >/dev/null; then
-    echo "target repository '${repository}' is $(jq -r '.repositories[0].imageTagMutability' <<<"${description}") but the AWS CLI returned no exclusion filters: this CLI ($(aws --version 2>&1 | cut -d' ' -f1)) predates them; install a newer AWS CLI on the worker"
+    echo "target repository '${repository}' is $(jq -r '.repositories[0].imageTagMutability' <<<"${description}") but the AWS CLI returned no exclusion filters: this CLI ($(aws --version 2>&1 | cut -d' ' -f1)) predates them: set the repository's tag mutability to MUTABLE or IMMUTABLE, or give the worker an AWS CLI that knows the filters"
     return "${EXIT_CONFIG}"
   fi
   jq -r '.repositories[0] | [.imageTagMutability // "MUTABLE"] + [(.imageTagMutabilityExclusionFilters // [])[].filter] | join(" ")' \
@@ -1425,23 +1427,44 @@ policy_of() {
   [[ "${DESCRIBE_STATUS}" -eq 0 ]] || fail "${DESCRIBE_STATUS}" "${DESCRIBE_ERROR}"
 }
 
-# list_tags SOURCE_BASE: LISTING, skopeo's JSON of the source repository's tags. A password from
-# the cache that the registry refuses is renewed once (renew_password). Returns like fail.
+# list_tags SOURCE_REPOSITORY: LISTING, the source repository's tags, one a line, from the
+# registry's tag list (GET /v2/NAME/tags/list, page after page by its Link header, which must stay
+# on the source registry: the password goes with every request). Not `skopeo list-tags`: skopeo
+# 1.18 (Debian 13) refuses a whole list that holds one tag an image reference cannot carry (ECR
+# accepts 300 characters, a reference 128), which would stop the reconcile of every other tag. A
+# password from the cache that the registry refuses is renewed once (renew_password). Returns
+# like fail: a repository the registry does not know is EXIT_NOT_FOUND.
 LISTING=""
 list_tags() {
-  local code message renewed=false
-  while true; do
-    code=0
-    LISTING="$(skopeo list-tags --retry-times "${SKOPEO_RETRY_TIMES}" --authfile "${RUN_DIR}/source.auth.json" \
-      --tls-verify="${TLS_VERIFY}" "docker://$1" 2>"${RUN_DIR}/skopeo.err")" || code=$?
-    [[ "${code}" -ne 0 ]] || return 0
-    message="$(skopeo_failure "${RUN_DIR}/skopeo.err")" || code=$?
-    if [[ "${renewed}" == false && "${code}" -eq "${EXIT_AUTH}" ]] && renew_password source; then
+  local repository="$1" path status link message code renewed=false
+  local page="${RUN_DIR}/tags.${SCRATCH}" headers="${RUN_DIR}/tags.headers.${SCRATCH}"
+  path="/v2/${repository}/tags/list?n=${TAG_PAGE_SIZE}"
+  LISTING=""
+  while [[ -n "${path}" ]]; do
+    status="$(curl --config "${RUN_DIR}/source.curlrc" --silent --output "${page}" --dump-header "${headers}" \
+      "${CURL_FLAGS[@]}" --write-out '%{http_code}' "${SCHEME}://${ECR_SYNC_SOURCE_REGISTRY}${path}" 2>/dev/null)" || true
+    if [[ "${status}" == 40[13] && "${renewed}" == false ]] && renew_password source; then
       renewed=true
       continue
     fi
-    fail "${code}" "cannot list the tags of $1: ${message}"
-    return
+    if [[ "${status}" == 404 ]]; then
+      fail "${EXIT_NOT_FOUND}" "source repository '${repository}' does not exist in the source registry ${ECR_SYNC_SOURCE_REGISTRY}"
+      return
+    fi
+    if [[ "${status}" != 200 ]]; then
+      message="$(registry_failure "${status}" source "listing the tags of ${repository}")" || code=$?
+      fail "${code}" "cannot list the tags of ${ECR_SYNC_SOURCE_REGISTRY}/${repository}: ${message}"
+      return
+    fi
+    LISTING+="$(jq -r '.tags // [] | .[]' "${page}" 2>/dev/null)" ||
+      fail "${EXIT_FAILED}" "source side: registry ${ECR_SYNC_SOURCE_REGISTRY} answered the tag list of ${repository} with something that is not JSON" || return
+    LISTING+=$'\n'
+    link="$(tr -d '\r' <"${headers}" | sed -n 's/^[Ll]ink: *<\([^>]*\)>; *rel="next".*$/\1/p')"
+    path="${link#"${SCHEME}://${ECR_SYNC_SOURCE_REGISTRY}"}"
+    if [[ -n "${path}" && "${path}" != "/v2/${repository}/tags/list?"* ]]; then
+      fail "${EXIT_FAILED}" "source side: registry ${ECR_SYNC_SOURCE_REGISTRY} named a next page of ${repository}'s tags elsewhere (${link}): not followed"
+      return
+    fi
   done
 }
 
@@ -1457,14 +1480,14 @@ reconcile_repository() {
   local listed=() tags=() source_digests=() target_digests=()
   keep_fresh || code=$?
   [[ "${code}" -ne 0 ]] || policy_of "${target_repository}" || code=$?
-  [[ "${code}" -ne 0 ]] || list_tags "${source_base}" || code=$?
+  [[ "${code}" -ne 0 ]] || list_tags "${source_repository}" || code=$?
   if [[ "${code}" -ne 0 ]]; then
     emit failed "${source_base}" "${target_base}" "" "${ERROR}"
     FAILURE_CODES+=("${code}")
     return 0
   fi
   policy="${POLICY}"
-  mapfile -t listed < <(jq -r '.Tags // [] | .[]' <<<"${LISTING}" | LC_ALL=C sort)
+  mapfile -t listed < <(LC_ALL=C sort <<<"${LISTING%$'\n'}" | sed '/^$/d')
   log "reconcile ${source_base} -> ${target_base}: ${#listed[@]} source tags"
   # ECR accepts tags (up to 300 characters) that an image reference cannot carry (128), so no
   # copier can name them. One line each, every run, and no failure: nothing a retry can fix, and

@@ -2,7 +2,7 @@ import * as path from "node:path";
 import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
 import { HANDLER_RUNTIME } from "../common/push-trigger";
 
-/** esbuild's target for a Lambda Node.js runtime ("nodejs22.x" → "node22"). */
+/** esbuild's target for a Lambda Node.js runtime ("nodejs24.x" → "node24"). */
 export function esbuildTarget(runtime: string): string {
   const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
   if (major === undefined)

@@ -1,6 +1,14 @@
 import type { SendCommandCommandInput } from "@aws-sdk/client-ssm";
 import type { EventBridgeEvent } from "aws-lambda";
-import { isImageDigest, isImageTag, isRepositoryName, isUtcTimestamp } from "../common/naming";
+import {
+  ECR_IMAGE_TAG_MAX_LENGTH,
+  IMAGE_TAG_MAX_LENGTH,
+  isImageDigest,
+  isImageTag,
+  isOverlongImageTag,
+  isRepositoryName,
+  isUtcTimestamp,
+} from "../common/naming";
 import { shown } from "../common/shown";
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS, SYNC_PARAMETERS } from "../common/ssm-command";
 import type { SyncConfig } from "./config";
@@ -47,6 +55,7 @@ export type Decision =
       readonly fields: DecisionFields;
     }
   | { readonly decision: "skipped"; readonly reason: string; readonly fields: DecisionFields }
+  | { readonly decision: "unsupported"; readonly reason: string; readonly fields: DecisionFields }
   | { readonly decision: "invalid"; readonly reason: string; readonly fields: DecisionFields };
 
 /** SendCommand's Comment allows at most 100 characters. */
@@ -69,8 +78,9 @@ function loggable(value: unknown): string | null {
 /**
  * Decides what one event means, without side effects. Only a successful PUSH of a tagged image
  * to a mapped repository, with a repository name, tag and digest that ECR itself would accept,
- * becomes a request; everything else is skipped (expected, nothing to do) or invalid (the event
- * is not what ECR sends; retrying would not help).
+ * becomes a request; everything else is skipped (expected, nothing to do), unsupported (a real
+ * push whose tag no image reference can carry, so no copy can name it) or invalid (the event is
+ * not what ECR sends; retrying would not help).
  */
 export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string>): Decision {
   const detail = isRecord(event) && isRecord(event.detail) ? event.detail : undefined;
@@ -80,6 +90,7 @@ export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string
     digest: loggable(detail?.["image-digest"]),
   };
   const skipped = (reason: string): Decision => ({ decision: "skipped", reason, fields });
+  const unsupported = (reason: string): Decision => ({ decision: "unsupported", reason, fields });
   const invalid = (reason: string): Decision => ({ decision: "invalid", reason, fields });
 
   if (!isRecord(event)) return invalid(`the event is not a JSON object (got ${shown(event)})`);
@@ -115,12 +126,21 @@ export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string
       "an untagged push (a platform manifest of a multi-arch image; its tagged index brings it along)",
     );
   }
-  if (!isImageTag(tag)) return invalid(`image-tag ${shown(tag)} is not a valid image tag`);
+  if (!isImageTag(tag) && !isOverlongImageTag(tag)) {
+    return invalid(`image-tag ${shown(tag)} is not a valid image tag`);
+  }
 
   const digest = detail["image-digest"];
   if (!isImageDigest(digest)) {
     return invalid(
       `image-digest ${shown(digest)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`,
+    );
+  }
+  // An overlong tag (common/naming.ts): ECR took it, no copy can name it. The copier's word and
+  // reason for such a tag (ecr-sync.sh `unsupported`).
+  if (tag.length > IMAGE_TAG_MAX_LENGTH) {
+    return unsupported(
+      `the tag has ${tag.length} characters, longer than an image reference can carry (${IMAGE_TAG_MAX_LENGTH}; ECR accepts up to ${ECR_IMAGE_TAG_MAX_LENGTH}), so the image is not copied (push it under a shorter tag as well)`,
     );
   }
 

@@ -16,6 +16,7 @@ export type { EcrImageActionDetail, EcrImageActionEvent } from "./decide";
 export type SyncResult =
   | { readonly status: "sent"; readonly commandId: string }
   | { readonly status: "skipped"; readonly reason: string }
+  | { readonly status: "unsupported"; readonly reason: string }
   | { readonly status: "invalid"; readonly reason: string };
 
 const config = readConfig(process.env);
@@ -24,8 +25,9 @@ const ssm = new SSMClient({});
 /**
  * One JSON line per decision; CloudWatch Logs Insights can filter on any key. Written to stdout
  * directly, not with console.log: the Node.js runtime prefixes console lines (time, request id,
- * level) in the function's Text log format, and a metric filter's JSON pattern (the invalid-events
- * count, components/metrics.ts) only matches a log event that is JSON from its first character.
+ * level) in the function's Text log format, and a metric filter's JSON pattern (the invalid-event
+ * and unsupported-tag counts, components/metrics.ts) only matches a log event that is JSON from its
+ * first character.
  */
 function logDecision(
   decision: Decision["decision"] | "sent" | "failed",
@@ -40,7 +42,7 @@ export const handler = async (event: EcrImageActionEvent): Promise<SyncResult> =
   const eventId = typeof event?.id === "string" ? event.id : undefined;
   const outcome = decide(event, config.repositoryMap);
 
-  if (outcome.decision === "skipped" || outcome.decision === "invalid") {
+  if (outcome.decision !== "send") {
     // Returned, not thrown: Lambda would retry a thrown error, and the same event cannot get better.
     logDecision(outcome.decision, outcome.reason, outcome.fields, { eventId });
     return { status: outcome.decision, reason: outcome.reason };

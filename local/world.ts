@@ -5,7 +5,8 @@ import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { MotoServer, startMoto } from "./moto";
 import { Descriptor, OciLayout, pushImage } from "./oci";
-import { Registry, requireTools, startRegistry, toolPath } from "./registry";
+import { Registry, requireTools, startRegistry } from "./registry";
+import { inWorkerRoot, workerPathFrom, workerRoot, workerToolPath } from "./worker-root";
 import { CONFIG_DEFAULTS } from "../components/config-keys";
 
 /**
@@ -24,18 +25,11 @@ export const TARGET_ACCOUNT = "730096353738";
 export const ecrPassword = (account: string): string => `${account}-auth-token`;
 export const TARGET_ROLE_NAME = CONFIG_DEFAULTS.targetRoleName;
 export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-worker`;
-/** Tools the script and these helpers need; a missing one fails the suite by name. */
-export const REQUIRED_TOOLS = [
-  "bash",
-  "aws",
-  "moto_server",
-  "docker-registry",
-  "htpasswd",
-  "skopeo",
-  "jq",
-  "curl",
-  "flock",
-];
+/**
+ * Tools these helpers need on this machine (the servers, and the AWS CLI that sets up the target
+ * account); a missing one fails the suite by name. The script's own tools are the worker root's.
+ */
+export const REQUIRED_TOOLS = ["aws", "moto_server", "docker-registry", "htpasswd"];
 
 /** The arguments of `ecr-sync.sh copy` for one tag, with the push event's digest when given. */
 export const copyArgs = (source: string, target: string, tag: string, digest?: string): string[] => [
@@ -105,6 +99,7 @@ export interface EcrSyncWorld {
 
 export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
   await requireTools(...REQUIRED_TOOLS);
+  workerRoot();
   const stoppers: Array<() => Promise<void>> = [];
   const stopAll = async () => {
     for (const stop of stoppers.reverse()) await stop().catch(() => undefined);
@@ -286,16 +281,20 @@ export interface ScriptProcess {
   readonly result: Promise<RunResult>;
 }
 
-/** Starts the script with exactly `env`. */
+/**
+ * Starts the script with exactly `env` inside the worker's root (local/worker-root.ts), as the
+ * worker runs it: the root's bash and tools; env's PATH keeps only folders the root shares (a
+ * test's wrappers) before the worker's own.
+ */
 export function spawnScript(
   args: string[],
   env: Record<string, string>,
   options: SpawnOptions = {},
 ): ScriptProcess {
   const started = Date.now();
-  const [command, ...commandArgs] = [...(options.prefix ?? []), "bash", SCRIPT, ...args];
+  const [command, ...commandArgs] = [...(options.prefix ?? []), ...inWorkerRoot(["bash", SCRIPT, ...args])];
   const child = spawn(command, commandArgs, {
-    env,
+    env: { ...env, PATH: workerPathFrom(env.PATH) },
     cwd: options.cwd,
     detached: options.detached ?? false,
     stdio: ["ignore", "pipe", "pipe"],
@@ -326,12 +325,12 @@ export function spawnScript(
 
 /**
  * A PATH directory whose `aws`, `curl` and `skopeo` append their argv (one line per call) to
- * `log` and then exec the real tool: lets a test read every command line the script ran.
+ * `log` and then exec the worker root's tool: lets a test read every command line the script ran.
  */
 export async function recordingPath(dir: string, log: string): Promise<string> {
   await mkdir(dir, { recursive: true });
   for (const tool of ["aws", "curl", "skopeo"]) {
-    const real = toolPath(tool);
+    const real = workerToolPath(tool);
     const file = join(dir, tool);
     await writeFile(file, `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${log}'\nexec '${real}' "$@"\n`);
     await chmod(file, 0o755);

@@ -16,6 +16,8 @@ const PURPOSES: Readonly<Record<string, Purpose>> = {
   "aws:iam/instanceProfile:InstanceProfile": (i) => `hands role ${i.role} to the worker instance`,
   "aws:ec2/instance:Instance": (i) => `the worker (${i.instanceType}) that runs ecr-sync.sh under SSM`,
   "aws:ssm/document:Document": (i) => `SSM ${i.documentType} document ${i.name}, run on the worker`,
+  "aws:ssm/association:Association": (i) =>
+    `State Manager runs ${i.name} on the worker, ${i.scheduleExpression} and when it registers`,
   "aws:lambda/permission:Permission": (i) => `lets ${i.principal} invoke ${i.function}`,
   "aws:cloudwatch/eventTarget:EventTarget": (i) => `where rule ${i.rule} sends its events: ${i.arn}`,
   "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig": (i) =>

@@ -1,9 +1,11 @@
 /**
  * synth: renders a stack offline (no Pulumi CLI, no cloud credentials) by running the real
  * program under Pulumi's mocks (local/render/) and prints it, for people (scripts/synth-review.ts)
- * or as JSON for tools. `usage()` is the one description of its flags and exit codes.
+ * or as JSON for tools, or prints its deploy role's policy (scripts/synth-deploy-policy.ts).
+ * `usage()` is the one description of its flags and exit codes.
  */
-import { Rendering, renderStack, stackNames } from "../local/render";
+import { readStackConfig, Rendering, renderStack, stackNames } from "../local/render";
+import { deployPolicyOf } from "./synth-deploy-policy";
 import { review } from "./synth-review";
 
 /** A mistake in how synth was called: exit 2, with the usage. */
@@ -11,31 +13,37 @@ export class UsageError extends Error {}
 
 export function usage(): string {
   const stacks = stackNames();
-  return `usage: npm run -s synth -- --stack <${stacks.join("|")}> [--json [--compact]]
+  return `usage: npm run -s synth -- --stack <${stacks.join("|")}> [--json | --deploy-policy] [--compact]
 
 Renders a stack offline: the real program under Pulumi's mocks, with the stack's real config
 (Pulumi.yaml and Pulumi.<stack>.yaml). No Pulumi CLI, no cloud credentials.
 
-  --stack NAME   the stack to render: ${stacks.join(", ")}
-  --json         print one JSON object {"stack", "resources": [{"type", "name", "id", "inputs",
-                 "state"}], "outputs"}, indented by 2 spaces; nothing else goes to stdout
-  --compact      with --json: the object on one line
-  -h, --help     print this and exit
+  --stack NAME     the stack to render: ${stacks.join(", ")}
+  --json           print one JSON object {"stack", "resources": [{"type", "name", "id", "inputs",
+                   "state"}], "outputs"}, indented by 2 spaces; nothing else goes to stdout
+  --deploy-policy  print the least-privilege IAM policy of the stack's deploy role as JSON, indented
+                   by 2 spaces; nothing else goes to stdout. It allows what pulumi up, preview,
+                   refresh and destroy call for each resource type and data source the stack renders
+                   (components/deploy-permissions.ts), on the stack's own resources only
+  --compact        with --json or --deploy-policy: the JSON on one line
+  -h, --help       print this and exit
 
-Without --json: a review for people, one line per resource (type, name, what it is for), then
-every resource in detail (policies, event patterns, SSM documents) and the outputs.
+Without --json or --deploy-policy: a review for people, one line per resource (type, name, what it
+is for), then every resource in detail (policies, event patterns, SSM documents) and the outputs.
 
 npm prints a banner of its own on stdout; -s (--silent) keeps it off, so that
   npm run -s synth -- --stack css --json | jq .outputs
 reads JSON only (or run it without npm: npx tsx scripts/synth.ts --stack css --json).
 
 Exit status: 0 rendered (also when the reader closes the pipe early, as head does);
-1 the stack does not render (its config is refused; the reason on stderr); 2 a usage error.`;
+1 the stack does not render (its config is refused) or its deploy policy cannot be built (a resource
+type without permissions, a name outside the stack's); the reason on stderr; 2 a usage error.`;
 }
 
 export interface Options {
   readonly stack: string;
   readonly json: boolean;
+  readonly deployPolicy: boolean;
   readonly compact: boolean;
 }
 
@@ -43,10 +51,12 @@ export interface Options {
 export function parseArgs(argv: readonly string[]): Options | undefined {
   let stack: string | undefined;
   let json = false;
+  let deployPolicy = false;
   let compact = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") json = true;
+    else if (arg === "--deploy-policy") deployPolicy = true;
     else if (arg === "--compact") compact = true;
     else if (arg === "--stack" || arg.startsWith("--stack=")) {
       const value = arg === "--stack" ? argv[++i] : arg.slice("--stack=".length);
@@ -64,14 +74,29 @@ export function parseArgs(argv: readonly string[]): Options | undefined {
       `unknown stack ${JSON.stringify(stack)}: there is no Pulumi.${stack}.yaml (stacks: ${stackNames().join(", ")})`,
     );
   }
-  if (compact && !json) throw new UsageError("--compact shapes the JSON: use it with --json");
-  return { stack, json, compact };
+  if (json && deployPolicy)
+    throw new UsageError(
+      "--json prints the stack, --deploy-policy its deploy role's policy: give one of them",
+    );
+  if (compact && !json && !deployPolicy)
+    throw new UsageError("--compact shapes the JSON: use it with --json or --deploy-policy");
+  return { stack, json, deployPolicy, compact };
 }
 
 /** The rendering as `--json` prints it: indented by 2 spaces, or on one line. */
 export function jsonText(rendering: Rendering, compact: boolean): string {
   const { stack, resources, outputs } = rendering;
   return JSON.stringify({ stack, resources, outputs }, null, compact ? undefined : 2);
+}
+
+/** What synth prints for `options`: the review, the rendering as JSON, or the deploy policy. */
+function outputText(rendering: Rendering, options: Options): string {
+  if (options.json) return jsonText(rendering, options.compact);
+  if (options.deployPolicy) {
+    const policy = deployPolicyOf(rendering, readStackConfig(options.stack));
+    return JSON.stringify(policy, null, options.compact ? undefined : 2);
+  }
+  return review(rendering);
 }
 
 /** Writes all of `text` to stdout; resolves when it is out (or the reader has gone). */
@@ -83,7 +108,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const options = parseArgs(argv);
   if (options === undefined) return write(`${usage()}\n`);
   const rendering = await renderStack(options.stack);
-  await write(`${options.json ? jsonText(rendering, options.compact) : review(rendering)}\n`);
+  await write(`${outputText(rendering, options)}\n`);
 }
 
 if (require.main === module) {

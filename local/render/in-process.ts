@@ -92,5 +92,6 @@ export async function renderInThisProcess(request: RenderRequest): Promise<Rende
       state: (await plain(r.state)) as Record<string, unknown>,
     });
   }
-  return { stack: request.stack, resources, outputs };
+  const invokes = [...new Set(mocks.invokes.map((i) => i.token))].sort();
+  return { stack: request.stack, resources, outputs, invokes };
 }

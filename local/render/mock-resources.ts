@@ -115,6 +115,18 @@ export const RESOURCE_MOCKS: Readonly<Record<string, ResourceMock>> = {
     }),
   ),
 
+  // State Manager returns a generated association id (a UUID) and the association's ARN.
+  "aws:ssm/association:Association": ({ seed, world }) => {
+    const id = hex(`${seed}/association`, 32).replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, "$1-$2-$3-$4-$5");
+    return {
+      id,
+      computed: {
+        associationId: id,
+        arn: `arn:aws:ssm:${world.region}:${world.account}:association/${id}`,
+      },
+    };
+  },
+
   "aws:lambda/function:Function": ({ named, world }) => {
     const arn = `arn:aws:lambda:${world.region}:${world.account}:function:${named}`;
     return {
@@ -210,9 +222,14 @@ export const RESOURCE_MOCKS: Readonly<Record<string, ResourceMock>> = {
     };
   },
 
+  // A rendering is a first `pulumi up`: the group is created now, and AWS stamps it (RFC 3339, whole
+  // seconds, as the provider reads it back). The one value of a rendering that depends on the clock.
   "aws:scheduler/scheduleGroup:ScheduleGroup": namedWithArn(
     ({ world, named }) => `arn:aws:scheduler:${world.region}:${world.account}:schedule-group/${named}`,
-    () => ({ state: "ACTIVE" }),
+    () => {
+      const now = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+      return { state: "ACTIVE", creationDate: now, lastModificationDate: now };
+    },
   ),
 
   "aws:scheduler/schedule:Schedule": ({ inputs, named, world }) => {

@@ -14,11 +14,13 @@ export interface RenderedResource {
   readonly state: Record<string, unknown>;
 }
 
-/** A stack as `synth --json` prints it. */
+/** A stack as the program registered it (`synth --json` prints all but the invokes). */
 export interface Rendering {
   readonly stack: string;
   readonly resources: RenderedResource[];
   readonly outputs: Record<string, unknown>;
+  /** The data sources the program called (invoke tokens, e.g. aws:ssm/getParameter:getParameter), each once, sorted. */
+  readonly invokes: string[];
 }
 
 /** Flat stack config as the Pulumi runtime holds it: "namespace:key" → string (JSON for objects). */

@@ -1,3 +1,4 @@
+import { spawnSyncInWorkerRoot } from "../../local/worker-root";
 import { expect } from "chai";
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -281,8 +282,7 @@ describe("ecr-sync.sh: the credential cache", function () {
 
   /** A PATH whose `tool` is the sh script `body`, where $real is the `tool` that `path` runs. */
   async function hook(path: string, tool: string, body: string): Promise<string> {
-    const real = spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool], {
-      encoding: "utf8",
+    const real = spawnSyncInWorkerRoot(["sh", "-c", 'command -v "$1"', "sh", tool], {
       env: { PATH: path },
     }).stdout.trim();
     if (real === "") throw new Error(`${tool} is not on ${path}`);
@@ -683,8 +683,7 @@ describe("ecr-sync.sh: the credential cache", function () {
         '[[ -d "${CACHE_DIR}" ]] && echo "cache made again: $(stat -c %a "${CACHE_DIR}")"',
         'if flock --nonblock "${LOCK_DIR}/t.lock" true; then echo "tag lock lost"; else echo "tag lock held"; fi',
       ].join("\n");
-      const run = spawnSync("bash", ["-c", program, "bash", SCRIPT], {
-        encoding: "utf8",
+      const run = spawnSyncInWorkerRoot(["bash", "-c", program, "bash", SCRIPT], {
         env: { PATH: process.env.PATH ?? "", ECR_SYNC_STATE_DIR: stateDir },
       });
       expect(run.status, run.stderr).to.equal(0);
@@ -802,9 +801,11 @@ describe("ecr-sync.sh: the credential cache", function () {
           }),
         ]),
       );
-      expect((await processGroup(run.pid)).map((process) => process.cmdline).join("\n")).to.match(
-        /skopeo copy /,
-      );
+      const group = await processGroup(run.pid);
+      expect(group.map((process) => process.cmdline).join("\n")).to.match(/skopeo copy /);
+      // The script's own pid names its run directory; bwrap, which started it in the worker root, leads the group.
+      const scriptPid = group.find((process) => process.cmdline.startsWith(`bash ${SCRIPT} `))?.pid;
+      expect(scriptPid, "the script's process in the group").to.be.a("number");
       process.kill(-run.pid, "SIGKILL");
       const killed = await within(30, "the killed run's end", run.result);
       expect(killed.code, "killed, not ended").to.equal(-1);
@@ -840,7 +841,7 @@ describe("ecr-sync.sh: the credential cache", function () {
       const runsDir = join(p.stateDir, "runs");
       const left = await readdir(runsDir);
       expect(left.map((name) => name.replace(/\.[A-Za-z0-9]{6}$/, ".XXXXXX"))).to.deep.equal([
-        `${run.pid}.XXXXXX`,
+        `${scriptPid}.XXXXXX`,
       ]);
       // The search would have seen a password: the dead run's files hold one, inside STATE_DIR.
       expect(await secretsIn(await filesBelow(join(runsDir, left[0]), new Set()))).not.to.deep.equal([]);

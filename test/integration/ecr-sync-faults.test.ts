@@ -20,7 +20,8 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { freePort } from "../../local/ports";
-import { Registry, startRegistry, toolPath } from "../../local/registry";
+import { Registry, startRegistry } from "../../local/registry";
+import { spawnSyncInWorkerRoot, workerToolPath } from "../../local/worker-root";
 import {
   copyArgs,
   EcrSyncWorld,
@@ -92,7 +93,7 @@ describe("ecr-sync.sh under faults", function () {
   /** A PATH whose `tool` runs `before` (sh) and then execs the real tool with the same arguments. */
   async function wrapperPath(tool: string, before: string): Promise<string> {
     const dir = await mkdtemp(join(scratch, `${tool}-wrapper-`));
-    await writeFile(join(dir, tool), `#!/bin/sh\n${before}\nexec '${toolPath(tool)}' "$@"\n`);
+    await writeFile(join(dir, tool), `#!/bin/sh\n${before}\nexec '${workerToolPath(tool)}' "$@"\n`);
     await chmod(join(dir, tool), 0o755);
     return `${dir}:${process.env.PATH ?? ""}`;
   }
@@ -128,7 +129,7 @@ describe("ecr-sync.sh under faults", function () {
     const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}/`;
     const path = await wrapperPath(
       "skopeo",
-      `if [ "$1" = copy ]; then '${toolPath("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
+      `if [ "$1" = copy ]; then '${workerToolPath("curl")}' -fsS -o /dev/null -X POST '${controlUrl}' || exit 99; fi`,
     );
     return { doomed, path, stops: () => stopped };
   }
@@ -164,7 +165,7 @@ describe("ecr-sync.sh under faults", function () {
       // Every `aws sts` call goes to a closed loopback port; every other aws call is untouched.
       const path = await wrapperPath(
         "aws",
-        `if [ "$1" = sts ]; then exec '${toolPath("aws")}' "$@" --endpoint-url 'http://127.0.0.1:${closedPort}'; fi`,
+        `if [ "$1" = sts ]; then exec '${workerToolPath("aws")}' "$@" --endpoint-url 'http://127.0.0.1:${closedPort}'; fi`,
       );
       const mark = await world.target.mark();
       const result = await world.run(args, { ...map, PATH: path });
@@ -317,7 +318,7 @@ describe("ecr-sync.sh under faults", function () {
     });
   });
 
-  describe("skopeo's failures, as skopeo 1.9.3 prints them", () => {
+  describe("skopeo's failures, as skopeo prints them", () => {
     /** skopeo_failure, sourced from the script, on one stderr line. */
     function classify(line: string): { code: number; message: string } {
       const program = [
@@ -327,11 +328,12 @@ describe("ecr-sync.sh under faults", function () {
         'skopeo_failure "$3"',
       ].join("\n");
       const file = join(scratch, unique("skopeo.err"));
-      const run = spawnSync("bash", ["-c", program, "bash", SCRIPT, line, file], { encoding: "utf8" });
+      const run = spawnSyncInWorkerRoot(["bash", "-c", program, "bash", SCRIPT, line, file]);
       return { code: run.status ?? -1, message: run.stdout.trim() };
     }
 
-    // Lines seen from skopeo 1.9.3 here, against docker-registry and local/fault-proxy.ts.
+    // Lines seen from skopeo 1.9.3 here, against docker-registry and local/fault-proxy.ts; the live cases
+    // above run the worker root's skopeo 1.18, whose lines for them the same classification reads.
     const cases: Array<[string, number, string]> = [
       [
         'level=fatal msg="trying to reuse blob sha256:7abd at destination: pinging container registry 127.0.0.1:5001: Get \\"http://127.0.0.1:5001/v2/\\": dial tcp 127.0.0.1:5001: connect: connection refused"',
@@ -527,8 +529,8 @@ describe("ecr-sync.sh under faults", function () {
         [
           "#!/bin/sh",
           'case " $* " in',
-          `  *" --parallel "*) '${toolPath("curl")}' "$@" | tac ;;`,
-          `  *) exec '${toolPath("curl")}' "$@" ;;`,
+          `  *" --parallel "*) '${workerToolPath("curl")}' "$@" | tac ;;`,
+          `  *) exec '${workerToolPath("curl")}' "$@" ;;`,
           "esac",
           "",
         ].join("\n"),
@@ -609,18 +611,15 @@ describe("ecr-sync.sh under faults", function () {
       await world.createTargetRepository(target, "IMMUTABLE_WITH_EXCLUSION", ["dev*"]);
       const image = await world.layout.addImage({ layers: [{ size: 8 * 1024 }] });
       await world.pushToSource(image, source, "dev-1");
-      // Debian 12's awscli 2.9 has no model for the filters and drops them from the answer.
-      const path = await wrapperPath(
-        "aws",
-        `if [ "$2" = describe-repositories ]; then '${toolPath("aws")}' "$@" | '${toolPath("jq")}' 'del(.repositories[].imageTagMutabilityExclusionFilters)'; exit $?; fi`,
-      );
+      // The worker's own CLI: Debian 13's awscli 2.23.6 has no model for the filters (ECR added them
+      // later) and drops them from the answer, though moto returns them.
       const result = await world.run(
         ["copy", "--source-repository", source, "--target-repository", target, "--tag", "dev-1"],
-        { ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }), PATH: path },
+        { ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }) },
       );
       expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
       expect(result.lines[0].error).to.include(
-        `target repository '${target}' is IMMUTABLE_WITH_EXCLUSION but the AWS CLI returned no exclusion filters`,
+        `target repository '${target}' is IMMUTABLE_WITH_EXCLUSION but the AWS CLI returned no exclusion filters: this CLI (aws-cli/2.23.6) predates them`,
       );
       expect(await world.target.tags(target)).to.deep.equal([]);
     });

@@ -14,7 +14,7 @@ import {
   startEcrSyncWorld,
 } from "../../local/world";
 import { BuiltImage } from "../../local/oci";
-import { toolPath } from "../../local/registry";
+import { workerToolPath } from "../../local/worker-root";
 
 /**
  * The copier's invariant (ec2-scripts/ecr-sync.sh, header): a target tag only ever moves to the
@@ -94,7 +94,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     await mkdir(dir);
     const refName = unique("late-push");
     await world.layout.name(a.image, refName);
-    const skopeo = toolPath("skopeo");
+    const skopeo = workerToolPath("skopeo");
     const nestedCopy = a.thenCopy
       ? [
           `bash '${SCRIPT}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
@@ -203,7 +203,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       await mkdir(dir);
       const refName = unique("racing-push");
       await world.layout.name(a.image, refName);
-      const skopeo = toolPath("skopeo");
+      const skopeo = workerToolPath("skopeo");
       const wrapper = [
         "#!/bin/bash",
         `if [ "$1" = copy ] && mkdir '${dir}/pushed' 2>/dev/null; then`,
@@ -552,6 +552,34 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     const FILES = ["dev", "dev1", "release.2", "release-x", "1-hotfix"];
     const excluded = (tag: string) => ["dev", "dev-feature", "release.3", "2-hotfix"].includes(tag);
 
+    /**
+     * A PATH whose `aws` is a stand-in for a CLI newer than the worker's: Debian 13's awscli 2.23.6
+     * predates ECR's exclusion filters, so its describe-repositories drops
+     * imageTagMutabilityExclusionFilters and the copier refuses such a repository (exit 3, tested in
+     * the faults suite). This one answers describe-repositories from moto's ECR JSON API itself
+     * (moto checks no signature) with the filters, and hands every other call to the root's aws.
+     */
+    async function awsThatKnowsExclusionFilters(): Promise<string> {
+      const dir = await mkdtemp(join(scratch, "aws-with-filters-"));
+      await writeFile(
+        join(dir, "aws"),
+        [
+          "#!/bin/bash",
+          'if [[ "$1 $2" == "ecr describe-repositories" ]]; then',
+          '  name=""; previous=""; for arg in "$@"; do [[ "$previous" == --repository-names ]] && name="$arg"; previous="$arg"; done',
+          '  exec curl -sS --fail-with-body -X POST "$AWS_ENDPOINT_URL" -H "Content-Type: application/x-amz-json-1.1" \\',
+          '    -H "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.DescribeRepositories" \\',
+          '    -H "Authorization: AWS4-HMAC-SHA256 Credential=${AWS_ACCESS_KEY_ID}/20250101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0" \\',
+          '    -H "X-Amz-Security-Token: ${AWS_SESSION_TOKEN}" -d "{\\"repositoryNames\\":[\\"${name}\\"]}"',
+          "fi",
+          `exec '${workerToolPath("aws")}' "$@"`,
+          "",
+        ].join("\n"),
+      );
+      await chmod(join(dir, "aws"), 0o755);
+      return `${dir}:${process.env.PATH ?? ""}`;
+    }
+
     it("gives the same decisions for IMMUTABLE_WITH_EXCLUSION and MUTABLE_WITH_EXCLUSION from / and from a directory of matching files", async () => {
       const globDir = join(scratch, unique("cwd"));
       await mkdir(globDir);
@@ -569,6 +597,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         for (const target of Object.values(targets))
           for (const tag of TAGS) await world.pushToTarget(held, target, tag);
         const env = {
+          PATH: await awsThatKnowsExclusionFilters(),
           ECR_SYNC_REPOSITORY_MAP: JSON.stringify({
             [sources.immutable]: targets.immutable,
             [sources.mutable]: targets.mutable,

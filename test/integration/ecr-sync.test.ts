@@ -14,7 +14,8 @@ import {
   TARGET_ACCOUNT,
 } from "../../local/world";
 import { freePort } from "../../local/ports";
-import { requireTools, toolPath } from "../../local/registry";
+import { requireTools } from "../../local/registry";
+import { workerToolPath } from "../../local/worker-root";
 import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../../local/oci";
 
 /**
@@ -646,6 +647,82 @@ describe("ecr-sync.sh", function () {
       expect((await world.target.blobTraffic(targetMark)).blobUploads).to.equal(0);
     });
 
+    /** A dry-run reconcile of source → target with a `curl` on PATH made of `lines` (bash) in `dir`. */
+    async function dryRunWithCurl(dir: string, lines: string[], source: string, target: string) {
+      await writeFile(join(dir, "curl"), ["#!/bin/bash", ...lines, ""].join("\n"));
+      await chmod(join(dir, "curl"), 0o755);
+      return world.run(["reconcile", "--dry-run"], {
+        ...mapOf({ [source]: target }),
+        PATH: `${dir}:${process.env.PATH ?? ""}`,
+      });
+    }
+
+    it("reads a tag list page by page, following the registry's Link header", async () => {
+      const { source, target } = await pair();
+      const pushed = await Promise.all(["p1", "p2", "p3", "p4", "p5"].map((tag) => sourceImage(source, tag)));
+      // docker-registry 2.8 ignores `n` and `last` on a tag list (distribution paginates tags from
+      // 3.0). A stand-in on PATH pages its answer as the OCI distribution spec says ECR does
+      // ("Listing Tags": at most n, then a Link header to the next page, `last` the page's last
+      // tag): it cuts the real registry's whole list into pages of 2.
+      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-pages-"));
+      const result = await dryRunWithCurl(
+        dir,
+        [
+          'url=""; out=""; headers=""; previous=""',
+          'for arg in "$@"; do',
+          '  case "$previous" in --output) out="$arg" ;; --dump-header) headers="$arg" ;; esac',
+          '  [[ "$arg" == http*tags/list* ]] && url="$arg"; previous="$arg"',
+          "done",
+          `[[ -n "$url" ]] || exec '${workerToolPath("curl")}' "$@"`,
+          `echo "$url" >>'${dir}/pages'`,
+          `'${workerToolPath("curl")}' "$@"; code=$?`,
+          'last=""; [[ "$url" == *last=* ]] && last="${url##*last=}" && last="${last%%&*}"',
+          `jq -c --arg last "$last" '[.tags[] | select($last == "" or . > $last)] | sort' "$out" >"$out.rest"`,
+          `jq -c '{name: "x", tags: .[:2]}' "$out.rest" >"$out"`,
+          'if [[ "$(jq length "$out.rest")" -gt 2 ]]; then',
+          '  path="/${url#http*://*/}"; path="${path%%\\?*}"',
+          `  printf 'Link: <%s?last=%s&n=2>; rel="next"\\r\\n' "$path" "$(jq -r '.[1]' "$out.rest")" >>"$headers"`,
+          "fi",
+          'rm -f "$out.rest"',
+          "exit $code",
+        ],
+        source,
+        target,
+      );
+      expect(result.code, result.stderr).to.equal(0);
+      expect(images(result.lines).map((line) => `${line.result} ${line.digest}`)).to.deep.equal(
+        pushed.map((image) => `planned ${image.digest}`),
+      );
+      const pages = (await readFile(join(dir, "pages"), "utf8")).trim().split("\n");
+      expect(pages, "three pages of at most 2 tags").to.have.length(3);
+      expect(pages[1]).to.match(
+        new RegExp(`^http://${world.source.host}/v2/${source}/tags/list\\?(last=p2&n=2|n=2&last=p2)$`),
+      );
+    });
+
+    it("refuses a next page of the tag list on another host, where the password would follow (exit 1)", async () => {
+      const { source, target } = await pair();
+      await sourceImage(source, "v1");
+      // A curl on PATH that adds a Link header to another host to the tag list's answer.
+      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-foreign-link-"));
+      const result = await dryRunWithCurl(
+        dir,
+        [
+          'headers=""; list=false; previous=""',
+          'for arg in "$@"; do [[ "$previous" == --dump-header ]] && headers="$arg"; [[ "$arg" == *tags/list* ]] && list=true; previous="$arg"; done',
+          `'${workerToolPath("curl")}' "$@"; code=$?`,
+          `if $list && [[ -n "$headers" ]]; then echo 'Link: <http://elsewhere.invalid/v2/${source}/tags/list?last=v1&n=1000>; rel="next"' >>"$headers"; fi`,
+          'exit "$code"',
+        ],
+        source,
+        target,
+      );
+      expect(result.code, result.stderr).to.equal(1);
+      expect(result.stderr).to.include("named a next page of");
+      expect(result.stderr).to.include("elsewhere.invalid");
+      expect(result.stderr).to.include(": not followed");
+    });
+
     it("prints the plan with --dry-run and writes nothing", async () => {
       const { source, target } = await pair();
       const synced = await sourceImage(source, "synced");
@@ -724,7 +801,7 @@ describe("ecr-sync.sh", function () {
     /** A PATH whose jq exits 9 when it writes a line (`jq -cn`: the reconcile's summary), and is the real jq otherwise. */
     async function pathWithBrokenJq(dir: string): Promise<string> {
       const file = join(dir, "jq");
-      await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${toolPath("jq")}' "$@"\n`);
+      await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${workerToolPath("jq")}' "$@"\n`);
       await chmod(file, 0o755);
       return `${dir}:${process.env.PATH ?? ""}`;
     }

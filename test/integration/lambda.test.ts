@@ -8,7 +8,9 @@ import { HANDLER_FILE_NAME } from "../../common/push-trigger";
 import { bundleHandler } from "../../lambda/bundle";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
+import { filterSpecs, MetricKey } from "../../components/metrics";
 import { MotoServer, startMoto } from "../../local/moto";
+import { metricValue } from "../support/filter-pattern";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
 const DOCUMENT_NAME = "ecr-sync-copy";
@@ -109,7 +111,7 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
   function invoke(
     eventFile: string,
     change: (event: Record<string, unknown>) => void = () => {},
-  ): { result: unknown; logs: Record<string, unknown>[] } {
+  ): { result: unknown; logs: Record<string, unknown>[]; logLines: string[] } {
     const event = JSON.parse(fs.readFileSync(path.join(FIXTURES, eventFile), "utf8")) as Record<
       string,
       unknown
@@ -134,9 +136,11 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
     expect(child.status, "the handler's exit status").to.equal(0);
     const lines = child.stdout.trim().split("\n");
     const resultLine = lines.find((line) => line.startsWith("RESULT "));
+    const logLines = lines.filter((line) => !line.startsWith("RESULT "));
     return {
       result: JSON.parse((resultLine ?? "RESULT null").slice("RESULT ".length)),
-      logs: lines.filter((line) => !line.startsWith("RESULT ")).map((line) => JSON.parse(line)),
+      logs: logLines.map((line) => JSON.parse(line)),
+      logLines,
     };
   }
 
@@ -187,6 +191,28 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
         "targetRepository",
       ]);
     }
+  });
+
+  it("a push with a 200-character tag reaches SSM as no command; its line counts as UnsupportedTags, not InvalidEvents", async () => {
+    const before = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    const tag = `2503.0004-${"a".repeat(190)}`;
+
+    const { result, logs, logLines } = invoke("push.json", (event) => {
+      (event.detail as Record<string, unknown>)["image-tag"] = tag;
+    });
+
+    expect(result).to.have.property("status", "unsupported");
+    expect(logs).to.have.length(1);
+    expect(logs[0]).to.include({ decision: "unsupported", repository: "kuali-coeus", tag });
+    const after = (await ssm.send(new ListCommandsCommand({}))).Commands ?? [];
+    expect(after).to.have.length(before.length);
+    // The line exactly as the bundle printed it, through the metric filters' patterns.
+    const counted = (metric: MetricKey) => {
+      const spec = filterSpecs().find((s) => s.metric === metric)!;
+      return metricValue(spec.pattern, spec.value, logLines[0]);
+    };
+    expect(counted("unsupportedTags")).to.equal(1);
+    expect(counted("invalidDecisions")).to.equal(undefined);
   });
 
   it("a deletion and an untagged push reach SSM as no command at all", async () => {

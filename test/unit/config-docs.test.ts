@@ -155,7 +155,7 @@ describe("config documentation against CONFIG_KEYS and CONFIG_DEFAULTS", () => {
       "| `ecr-sync:targetRoleName` | css | `ecr-sync-target` | the role the worker assumes |",
       "| `ecr-sync:workerInstanceType` | css | `t4g.small` | the worker's type |",
       "| `ecr-sync:workerSubnetId` | css | none | the worker's subnet |",
-      "| `ecr-sync:workerAmiParameter` | css | `/aws/service/debian/release/12/latest/arm64` | the AMI |",
+      "| `ecr-sync:workerAmiParameter` | css | `/aws/service/debian/release/13/latest/arm64` | the AMI |",
       "| `ecr-sync:logRetentionDays` | css | `90` | log retention |",
       "| `ecr-sync:alertEmail` | css | required | who gets alerts, or `none` |",
       "| `ecr-sync:reconcileSchedule` | css | `rate(1 day)` | when to reconcile (`off` \\| a rate) |",

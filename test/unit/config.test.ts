@@ -24,7 +24,7 @@ describe("stack config (components/config.ts)", () => {
         targetRoleName: "ecr-sync-target",
         workerInstanceType: "t4g.small",
         workerSubnetId: undefined,
-        workerAmiParameter: "/aws/service/debian/release/12/latest/arm64",
+        workerAmiParameter: "/aws/service/debian/release/13/latest/arm64",
         logRetentionDays: 90,
         alertEmail: undefined,
         reconcileSchedule: "rate(1 day)",
@@ -206,7 +206,7 @@ describe("stack config (components/config.ts)", () => {
         parseStackConfig(
           rawFor("css", {
             "ecr-sync:workerInstanceType": "t3.small",
-            "ecr-sync:workerAmiParameter": "/aws/service/debian/release/12/latest/amd64",
+            "ecr-sync:workerAmiParameter": "/aws/service/debian/release/13/latest/amd64",
           }),
         ),
       ).to.include({ workerInstanceType: "t3.small" });

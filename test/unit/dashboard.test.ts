@@ -93,12 +93,26 @@ describe("dashboard and metric filters (under mocks)", function () {
       "ecr-sync/ReconcileImagesCopied",
       "ecr-sync/ReconcileRuns",
       "ecr-sync/InvalidEvents",
+      "ecr-sync/UnsupportedTags",
       "AWS/SQS/ApproximateNumberOfMessagesVisible",
       "AWS/Lambda/Errors",
       "AWS/Lambda/Invocations",
       "AWS/EC2/StatusCheckFailed_System",
       "AWS/EC2/StatusCheckFailed_Instance",
     ]);
+  });
+
+  it("graphs unsupported tags beside invalid events on the push trigger's widget, and no alarm reads them", () => {
+    const trigger = widgets.find((w) => String(w.properties.title).startsWith("Push trigger"))!;
+    const own = (trigger.properties.metrics as unknown[][]).filter((l) => l[0] === METRIC_NAMESPACE);
+    expect(own.map((l) => [l[1], (l[2] as { label: string }).label])).to.deep.equal([
+      ["InvalidEvents", "invalid events"],
+      ["UnsupportedTags", "unsupported tags (not copied)"],
+    ]);
+    // Not copied, but nothing anyone can fix by being woken: no alarm, unlike InvalidEvents.
+    const alarms = resourcesOfType(css, T.alarm).map((a) => JSON.stringify(a.inputs));
+    expect(alarms.filter((a) => a.includes('"InvalidEvents"'))).to.have.length(1);
+    expect(alarms.filter((a) => a.includes("UnsupportedTags"))).to.deep.equal([]);
   });
 
   it("graphs the latency's p50, p90 and max per 15 minutes, with the alarm's threshold drawn", () => {

@@ -435,9 +435,10 @@ describe("the SSM sync document (components/document-content.ts)", () => {
       expect(decodedByTheTools(document).equals(Buffer.from(script)), build.name).to.equal(true);
       const bytes = Buffer.byteLength(JSON.stringify(document));
       expect(bytes, build.name).to.be.at.most(MAX_DOCUMENT_BYTES);
-      // The script compressed is about 37 KB of the 64 KiB. Raise this only knowingly: the limit is near.
+      // The script compressed is about 38 KB of the 64 KiB (41 KB with the document around it). Raised
+      // from 40 KiB knowingly in issue 17 (the tag list read with curl); the limit is near.
       expect(bytes, `${build.name}: the document grew; see how near SSM's 64 KiB it is`).to.be.below(
-        40 * 1024,
+        44 * 1024,
       );
     }
   });

@@ -289,9 +289,24 @@ describe("push trigger (lambda/index.ts)", () => {
         /not a valid image tag/,
       ],
       [
-        "a tag longer than 128 characters",
-        () => pushWith({ "image-tag": "a".repeat(129) }),
+        "a tag longer than the 300 characters ECR accepts",
+        () => pushWith({ "image-tag": "a".repeat(301) }),
         /not a valid image tag/,
+      ],
+      [
+        "a tag of 200 characters with one no tag may have",
+        () => pushWith({ "image-tag": `${"a".repeat(199)}$` }),
+        /not a valid image tag/,
+      ],
+      [
+        "a tag of 200 characters that starts with '-'",
+        () => pushWith({ "image-tag": `-${"a".repeat(199)}` }),
+        /not a valid image tag/,
+      ],
+      [
+        "a tag of 200 characters with a malformed digest",
+        () => pushWith({ "image-tag": "a".repeat(200), "image-digest": "sha256:abc" }),
+        /not a sha256 digest/,
       ],
       ["a tag that is not a string", () => pushWith({ "image-tag": 2503 }), /not a valid image tag/],
       [
@@ -332,6 +347,50 @@ describe("push trigger (lambda/index.ts)", () => {
 
       expect(result?.status).to.equal("invalid");
       expect(JSON.stringify(logs[0]).length).to.be.below(1000);
+    });
+  });
+
+  describe("reports a tag ECR accepts but no image reference can carry (129–300 characters) as unsupported", () => {
+    const digest = () => fixture("push.json").detail["image-digest"] as string;
+    const cases: [string, string][] = [
+      ["a tag of 129 characters", "a".repeat(129)],
+      ["a tag of 300 characters (ECR's most)", "a".repeat(300)],
+      ["a tag of 200 letters, digits, _ . and -", `_Release-2503.0004${"x.Y-9_".repeat(30)}${"z".repeat(2)}`],
+    ];
+    for (const [what, tag] of cases) {
+      it(`reports ${what} as unsupported: one decision line, no SSM call, no throw, not invalid`, async () => {
+        ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "must-not-be-used" } });
+
+        const { result, error, logs } = await run(pushWith({ "image-tag": tag }));
+
+        expect(error).to.equal(undefined);
+        const reason =
+          `the tag has ${tag.length} characters, longer than an image reference can carry ` +
+          "(128; ECR accepts up to 300), so the image is not copied (push it under a shorter tag as well)";
+        expect(result).to.deep.equal({ status: "unsupported", reason });
+        expect(ssmMock.commandCalls(SendCommandCommand)).to.have.length(0);
+        expect(logs).to.deep.equal([
+          {
+            decision: "unsupported",
+            reason,
+            repository: "kuali-coeus",
+            tag,
+            digest: digest(),
+            eventId: "5d6a4a3e-8c1f-4b0e-9d2a-7f3c1e9b2a41",
+          },
+        ]);
+      });
+    }
+
+    it("draws the line at 128 characters: a 128-character tag is sent, one more is unsupported", async () => {
+      ssmMock.on(SendCommandCommand).resolves({ Command: { CommandId: "c-128" } });
+
+      const at = await run(pushWith({ "image-tag": "a".repeat(128) }));
+      const over = await run(pushWith({ "image-tag": "a".repeat(129) }));
+
+      expect(at.result).to.deep.equal({ status: "sent", commandId: "c-128" });
+      expect(over.result?.status).to.equal("unsupported");
+      expect(ssmMock.commandCalls(SendCommandCommand)).to.have.length(1);
     });
   });
 

@@ -93,11 +93,28 @@ describe("metric filter patterns (hand-written stand-in evaluator)", () => {
       digest: DIGEST,
     });
     expect(value("invalidDecisions", decision("invalid"))).to.equal(1);
-    for (const d of ["sent", "skipped", "failed"])
+    for (const d of ["sent", "skipped", "unsupported", "failed"])
       expect(value("invalidDecisions", decision(d)), d).to.equal(undefined);
     // A copier line never counts as a decision, nor a decision as a copy.
     expect(value("invalidDecisions", { result: "failed", ...base })).to.equal(undefined);
     expect(value("failed", decision("failed"))).to.equal(undefined);
+  });
+
+  it("counts the push trigger's unsupported tags on their own metric, never as invalid events (no page)", () => {
+    const line = {
+      decision: "unsupported",
+      reason: "the tag has 129 characters, longer than an image reference can carry",
+      repository: "kuali-coeus",
+      tag: "a".repeat(129),
+      digest: DIGEST,
+    };
+    expect(value("unsupportedTags", line)).to.equal(1);
+    expect(value("invalidDecisions", line)).to.equal(undefined);
+    for (const d of ["sent", "skipped", "invalid", "failed"])
+      expect(value("unsupportedTags", { ...line, decision: d }), d).to.equal(undefined);
+    // The copier's unsupported result line (a reconcile's) is its own, not the push trigger's.
+    expect(value("unsupportedTags", { result: "unsupported", ...base })).to.equal(undefined);
+    expect(spec("unsupportedTags").logGroup).to.equal("function");
   });
 
   it("counts nothing from lines that are not one JSON object (skopeo's and the script's log text)", () => {

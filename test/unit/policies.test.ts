@@ -282,11 +282,67 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
         resource: stream,
         expected: "ImplicitlyDenied",
       },
+      // The SSM agent's CreateLogGroup before streaming: on the existing command group only.
+      ...[COMMAND_LOG_GROUP, `${COMMAND_LOG_GROUP}:*`].map((resource) => ({
+        ...worker,
+        name: `may create the command-output log group, which already exists (${resource.endsWith(":*") ? "ARN with :*" : "bare ARN"})`,
+        action: "logs:CreateLogGroup",
+        resource,
+        expected: "Allowed" as const,
+      })),
+      ...[
+        "/other",
+        "/aws/lambda/ecr-sync-trigger",
+        "/ecr-sync/commands-2",
+        "/ecr-sync/commands/nested",
+        "/ecr-sync",
+      ].map((name) => ({
+        ...worker,
+        name: `does not create any other log group (${name})`,
+        action: "logs:CreateLogGroup",
+        resource: `arn:aws:logs:${REGION}:${CSS}:log-group:${name}`,
+        expected: "ImplicitlyDenied" as const,
+      })),
       {
         ...worker,
-        name: "does not create log groups",
+        name: "does not create the command-output log group's namesake in another account",
         action: "logs:CreateLogGroup",
-        resource: `arn:aws:logs:${REGION}:${CSS}:log-group:/other`,
+        resource: `arn:aws:logs:${REGION}:${THIRD}:log-group:/ecr-sync/commands`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "reports how its association ran",
+        action: "ssm:UpdateInstanceAssociationStatus",
+        resource: WORKER_INSTANCE,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "does not read ecr-sync's own documents (Run Command delivers them)",
+        action: "ssm:GetDocument",
+        resource: SYNC_DOCUMENT,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "downloads agent updates from AWS's agent bucket",
+        action: "s3:GetObject",
+        resource: `arn:aws:s3:::amazon-ssm-${REGION}/latest/debian_arm64/amazon-ssm-agent.deb`,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "reads no other bucket",
+        action: "s3:GetObject",
+        resource: "arn:aws:s3:::some-other-bucket/key",
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...worker,
+        name: "creates no associations itself",
+        action: "ssm:CreateAssociation",
+        resource: WORKER_INSTANCE,
         expected: "ImplicitlyDenied",
       },
       {
@@ -682,6 +738,12 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
       "ssmmessages:CreateDataChannel",
       "ssmmessages:OpenControlChannel",
       "ssmmessages:OpenDataChannel",
+      // These name an instance, but only the caller's own (Systems Manager takes it from the
+      // credentials), whose id the role cannot know before the instance exists.
+      "ssm:ListInstanceAssociations",
+      "ssm:DescribeAssociation",
+      "ssm:UpdateInstanceAssociationStatus",
+      "ssm:UpdateAssociationStatus",
     ]);
     const onStar: string[] = [];
     for (const [name, policy] of Object.entries(allDocuments())) {
@@ -694,6 +756,14 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
     for (const action of onStar)
       expect(takesNoResource.has(action), `${action} on Resource "*"`).to.equal(true);
     expect(new Set(onStar)).to.deep.equal(takesNoResource);
+  });
+
+  it("lets the SSM agent read only the AWS-owned document its association runs (iam-simulate cannot match AWS-owned document ARNs)", () => {
+    const reads = WORKER_POLICIES[1].Statement.filter((statement) =>
+      ([] as string[]).concat(statement.Action).some((action) => /^ssm:(Get|Describe)Document$/.test(action)),
+    );
+    expect(reads).to.have.length(1);
+    expect(reads[0].Resource).to.equal("arn:aws:ssm:*::document/AWS-UpdateSSMAgent");
   });
 
   it("names SendCommand's document and instance exactly, so no AWS-owned document (empty account field) can match", () => {

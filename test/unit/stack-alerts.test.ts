@@ -11,7 +11,9 @@ import * as path from "node:path";
 import { expect } from "chai";
 import { CONFIG_DEFAULTS } from "../../components/config-keys";
 import { buildReconcileDocument, CommandDocument } from "../../components/document-content";
+import { heartbeatExpression } from "../../components/alerting";
 import { commandFailureEventPattern } from "../../components/patterns";
+import { firstReconcileAt } from "../../components/reconcile-schedule";
 import {
   PROJECT_ROOT,
   Rendering,
@@ -275,14 +277,11 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
       expect(alarmNamed(withEmailAndCron, "latency").inputs.threshold).to.equal(1800);
     });
 
-    it("raises the heartbeat when no reconcile finished for 26 hourly periods, missing data breaching", () => {
+    it("raises the heartbeat when no reconcile finished for 26 hourly periods, counted from the schedule's first run", () => {
       const alarm = alarmNamed(css, "no-reconcile");
+      const group = resource(css, T.scheduleGroup, "ecr-sync-reconcile-group");
       expect(alarm.inputs).to.deep.include({
         name: "ecr-sync-no-reconcile",
-        namespace: "ecr-sync",
-        metricName: "ReconcileRuns",
-        statistic: "Sum",
-        period: 3600,
         evaluationPeriods: 26,
         datapointsToAlarm: 26,
         threshold: 1,
@@ -291,6 +290,22 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         alarmActions: [TOPIC_ARN],
         okActions: [TOPIC_ARN],
       });
+      // A math alarm names no metric or period of its own: PutMetricAlarm refuses both together.
+      for (const key of ["namespace", "metricName", "statistic", "period"])
+        expect(alarm.inputs, key).not.to.have.property(key);
+      expect(alarm.inputs.metricQueries).to.deep.equal([
+        {
+          id: "heartbeat",
+          label: "Reconcile runs per hour (1 before the first run is due)",
+          expression: heartbeatExpression(firstReconcileAt(group.state.creationDate as string)),
+          returnData: true,
+        },
+        {
+          id: "runs",
+          metric: { namespace: "ecr-sync", metricName: "ReconcileRuns", stat: "Sum", period: 3600 },
+          returnData: false,
+        },
+      ]);
       expect(alarm.inputs.alarmDescription).to.match(/ Runbook: docs\/runbook\.md#no-reconcile$/);
       // A cron schedule: the 26-hour floor; no schedule: no run is expected, so no heartbeat.
       expect(alarmNamed(withEmailAndCron, "no-reconcile").inputs.evaluationPeriods).to.equal(26);
@@ -411,7 +426,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         arn: "arn:aws:scheduler:::aws-sdk:ssm:sendCommand",
         roleArn: `arn:aws:iam::${CSS}:role/ecr-sync-reconcile-scheduler`,
         deadLetterConfig: { arn: QUEUE_ARN },
-        retryPolicy: { maximumEventAgeInSeconds: 3600, maximumRetryAttempts: 8 },
+        retryPolicy: { maximumEventAgeInSeconds: 900, maximumRetryAttempts: 8 },
       });
       expect(JSON.parse(target.input as string)).to.deep.equal({
         DocumentName: "ecr-sync-reconcile",
@@ -484,6 +499,28 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
       expect(
         resource(withEmailAndCron, T.schedule, "ecr-sync-reconcile-schedule").inputs.scheduleExpression,
       ).to.equal("cron(30 5 * * ? *)");
+    });
+
+    it("on a new stack, first runs 30 minutes after its group was created, cron or rate", () => {
+      for (const r of [css, withEmailAndCron]) {
+        const created = resource(r, T.scheduleGroup, "ecr-sync-reconcile-group").state.creationDate as string;
+        const startDate = resource(r, T.schedule, "ecr-sync-reconcile-schedule").inputs.startDate as string;
+        expect(startDate).to.equal(firstReconcileAt(created));
+        const minutes = (Date.parse(startDate) - Date.parse(created)) / 60_000;
+        expect(minutes).to.be.within(30, 31);
+      }
+    });
+
+    it("reaches the dead-letter alarm within an hour of the deploy when the first run cannot be sent", () => {
+      const created = resource(css, T.scheduleGroup, "ecr-sync-reconcile-group").state.creationDate as string;
+      const schedule = resource(css, T.schedule, "ecr-sync-reconcile-schedule").inputs;
+      const retries = (schedule.target as { retryPolicy: { maximumEventAgeInSeconds: number } }).retryPolicy;
+      const deadLetters = resource(css, T.alarm, "ecr-sync-dead-letters-alarm").inputs;
+      const seconds =
+        (Date.parse(schedule.startDate as string) - Date.parse(created)) / 1000 +
+        retries.maximumEventAgeInSeconds +
+        (deadLetters.period as number) * (deadLetters.evaluationPeriods as number);
+      expect(seconds).to.be.at.most(3600);
     });
 
     it("is absent when switched off, with its role and group, while the reconcile document and backfillCommand stay", () => {

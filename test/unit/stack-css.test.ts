@@ -14,6 +14,7 @@ import {
 } from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
+import { workerUserData } from "../../components/user-data";
 import { PolicyDocument } from "../../components/policies";
 import {
   PROJECT_ROOT,
@@ -47,6 +48,7 @@ const T = {
   dashboard: "aws:cloudwatch/dashboard:Dashboard",
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   schedule: "aws:scheduler/schedule:Schedule",
+  association: "aws:ssm/association:Association",
 };
 
 const CSS = "770203350335";
@@ -84,6 +86,8 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.instanceProfile} ecr-sync-worker-profile`,
         `${T.securityGroup} ecr-sync-worker-sg`,
         `${T.instance} ecr-sync-worker`,
+        // The worker's SSM agent kept current (components/worker.ts).
+        `${T.association} ecr-sync-worker-agent-update`,
         `${T.document} ecr-sync-sync-document`,
         `${T.function} ecr-sync-function`,
         `${T.permission} ecr-sync-push-permission`,
@@ -114,6 +118,7 @@ describe("css stack (SourceSync under mocks)", function () {
           "reconcileHealed",
           "reconcileRuns",
           "invalidDecisions",
+          "unsupportedTags",
         ].map((metric) => `${T.metricFilter} ecr-sync-metric-${metric}`),
         `${T.dashboard} ecr-sync-dashboard`,
         // Gaps heal.
@@ -153,12 +158,12 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(rule.state.arn).to.equal(permission.inputs.sourceArn);
   });
 
-  it("runs the push trigger on Node.js 22 with the environment the handler reads", () => {
+  it("runs the push trigger on Node.js 24 with the environment the handler reads", () => {
     const fn = resource(css, T.function, "ecr-sync-function");
     const worker = resource(css, T.instance, "ecr-sync-worker");
     expect(fn.inputs).to.include({
       name: "ecr-sync-push-trigger",
-      runtime: "nodejs22.x",
+      runtime: "nodejs24.x",
       handler: "index.handler",
     });
     const variables = (fn.inputs.environment as { variables: Record<string, string> }).variables;
@@ -277,7 +282,8 @@ describe("css stack (SourceSync under mocks)", function () {
   it("bootstraps skopeo, jq, AWS CLI v2 and the SSM agent with a user data script ShellCheck accepts", () => {
     const userData = resource(css, T.instance, "ecr-sync-worker").inputs.userData as string;
     expect(userData).to.match(/^#!\/bin\/bash\n/);
-    expect(userData).to.match(/apt-get install -y [^\n]*\bskopeo\b[^\n]*\bjq\b[^\n]*\bawscli\b/);
+    expect(userData).to.equal(workerUserData("us-east-1"));
+    expect(userData).to.match(/apt_get install -y [^\n]*\bskopeo\b[^\n]*\bjq\b[^\n]*\bawscli\b/);
     expect(userData).to.include(
       "https://s3.${REGION}.amazonaws.com/amazon-ssm-${REGION}/latest/debian_${arch}/amazon-ssm-agent.deb",
     );
@@ -391,7 +397,7 @@ describe("css stack (SourceSync under mocks)", function () {
         "ecr-sync:repositories": { "kuali-coeus": "coeus", "kuali-research": "research" },
         "ecr-sync:workerSubnetId": "subnet-0123456789abcdef0",
         "ecr-sync:workerInstanceType": "t3.small",
-        "ecr-sync:workerAmiParameter": "/aws/service/debian/release/12/latest/amd64",
+        "ecr-sync:workerAmiParameter": "/aws/service/debian/release/13/latest/amd64",
         "ecr-sync:logRetentionDays": 365,
         "ecr-sync:reconcileParallelism": 12,
       },

@@ -213,6 +213,20 @@ describe("least privilege of the synthesized stacks (css and legacy, as rendered
       },
       {
         ...as,
+        name: "create the command log group (it exists; the SSM agent asks before streaming)",
+        action: "logs:CreateLogGroup",
+        resource: commandLogGroupArn,
+        expected: "Allowed",
+      },
+      {
+        ...as,
+        name: "create another log group",
+        action: "logs:CreateLogGroup",
+        resource: `arn:aws:logs:${REGION}:${CSS}:log-group:/other`,
+        expected: "ImplicitlyDenied",
+      },
+      {
+        ...as,
         name: "register with Systems Manager",
         action: "ssm:UpdateInstanceInformation",
         resource: instanceArn,

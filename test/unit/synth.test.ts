@@ -1,5 +1,6 @@
 /**
- * synth as a command in a pipe: with --json the JSON is all of stdout, pretty unless --compact;
+ * synth as a command in a pipe: with --json the JSON is all of stdout, pretty unless --compact, and
+ * so is the deploy policy with --deploy-policy;
  * a reader that closes early ends it quietly; the human form opens with one line per resource;
  * mistakes go to stderr with exit 2 (usage) or 1 (the stack does not render) and no stack trace.
  */
@@ -8,8 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { PROJECT_ROOT } from "../../local/render";
+import { PROJECT_ROOT, readStackConfig, renderStack } from "../../local/render";
 import { UsageError, jsonText, parseArgs, usage } from "../../scripts/synth";
+import { deployPolicyOf } from "../../scripts/synth-deploy-policy";
 
 interface Run {
   readonly code: number | null;
@@ -70,13 +72,35 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
   });
 
   it("--json --compact writes one line", () => {
-    const text = jsonText({ stack: "css", resources: [], outputs: { a: { b: 1 } } }, true);
+    const text = jsonText({ stack: "css", resources: [], outputs: { a: { b: 1 } }, invokes: [] }, true);
     expect(text).to.equal('{"stack":"css","resources":[],"outputs":{"a":{"b":1}}}');
     expect(parseArgs(["--stack", "css", "--json", "--compact"])).to.deep.equal({
       stack: "css",
       json: true,
+      deployPolicy: false,
       compact: true,
     });
+  });
+
+  it("--deploy-policy writes the stack's deploy policy, as the rendered stack makes it, and nothing else", async () => {
+    const [run, rendering] = await Promise.all([
+      synth(["--stack", "css", "--deploy-policy"]),
+      renderStack("css"),
+    ]);
+    expect(run.code).to.equal(0);
+    expect(run.stderr).to.equal("");
+    expect(JSON.parse(run.stdout)).to.deep.equal(deployPolicyOf(rendering, readStackConfig("css")));
+    expect(run.stdout.split("\n").slice(0, 2)).to.deep.equal(["{", '  "Version": "2012-10-17",']);
+    expect(parseArgs(["--stack", "legacy", "--deploy-policy", "--compact"])).to.deep.equal({
+      stack: "legacy",
+      json: false,
+      deployPolicy: true,
+      compact: true,
+    });
+    expect(() => parseArgs(["--stack", "css", "--json", "--deploy-policy"])).to.throw(
+      UsageError,
+      "give one of them",
+    );
   });
 
   it("ends quietly with exit 0 when the reader closes the pipe early", async () => {
@@ -119,7 +143,7 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
       .to.include(
         'synth: unknown stack "production": there is no Pulumi.production.yaml (stacks: css, legacy)',
       )
-      .and.include("usage: npm run -s synth -- --stack <css|legacy> [--json [--compact]]");
+      .and.include("usage: npm run -s synth -- --stack <css|legacy> [--json | --deploy-policy] [--compact]");
     expectNoStackTrace(run.stderr);
   });
 
@@ -128,7 +152,12 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
     expect(() => parseArgs([])).to.throw(UsageError, "--stack is required");
     expect(() => parseArgs(["--stack", "css", "--compact"])).to.throw(UsageError, "use it with --json");
     expect(parseArgs(["--help"])).to.equal(undefined);
-    expect(parseArgs(["--stack=legacy"])).to.deep.equal({ stack: "legacy", json: false, compact: false });
+    expect(parseArgs(["--stack=legacy"])).to.deep.equal({
+      stack: "legacy",
+      json: false,
+      deployPolicy: false,
+      compact: false,
+    });
   });
 
   it("refuses --stack without a name, or given twice", () => {
@@ -141,7 +170,10 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
   });
 
   it("documents the npm run -s form for pipes and the exit codes in its usage", () => {
-    expect(usage()).to.include("npm run -s synth -- --stack css --json").and.include("Exit status");
+    expect(usage())
+      .to.include("npm run -s synth -- --stack css --json")
+      .and.include("--deploy-policy")
+      .and.include("Exit status");
   });
 
   describe("a stack file the program refuses: exit 1, the reason on stderr", () => {

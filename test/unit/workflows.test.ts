@@ -429,9 +429,10 @@ describe("CI workflows", function () {
       expect(enginesNode(PACKAGE_JSON)).to.equal(enginesNode(PULUMI_PACKAGE_JSON));
     });
 
-    it("is the one the Lambda runs and .ci/run installs when the machine's is older", () => {
+    it("is the one .ci/run installs when the machine's is older, and no newer than the Lambda's runtime", () => {
       const major = nodeMajorOfEngines();
-      expect(HANDLER_RUNTIME).to.equal(`nodejs${major}.x`);
+      // The push trigger's code is type-checked and tested on this Node; its runtime may be newer.
+      expect(Number(/^nodejs(\d+)\.x$/.exec(HANDLER_RUNTIME)?.[1])).to.be.at.least(major);
       const ciRun = readFileSync(join(ROOT, ".ci", "run"), "utf8");
       expect(/^readonly NODE_MAJOR=(\d+)$/m.exec(ciRun)?.[1]).to.equal(String(major));
     });

@@ -1,0 +1,37 @@
+/**
+ * The worker's operating system: one Debian release and one list of its packages, used by the
+ * worker's first-boot script (components/user-data.ts) and by the tests, which run the copier in a
+ * root built from exactly these packages (local/worker-root.ts). Why Debian 13 and these packages:
+ * docs/decisions/0001-worker-os.md.
+ */
+
+/** Debian 13 "trixie": regular security support until 2028-08-09, LTS until 2030-06-30 (wiki.debian.org/DebianReleases). */
+export const WORKER_DEBIAN = { version: "13", codename: "trixie" } as const;
+
+/**
+ * The public SSM parameter of the Debian cloud team's current Debian 13 image for an architecture
+ * (they publish `/aws/service/debian/release/{13,trixie}/latest/{amd64,arm64}`, see
+ * https://wiki.debian.org/Cloud/AmazonEC2Image).
+ */
+export const debianAmiParameter = (architecture: "arm64" | "amd64"): string =>
+  `/aws/service/debian/release/${WORKER_DEBIAN.version}/latest/${architecture}`;
+
+/**
+ * Debian packages the worker installs on first boot, beyond the cloud image: the copy tool, the
+ * copier's helpers, AWS CLI v2, the CA bundle, security updates, and chrony for Amazon Time Sync.
+ */
+export const WORKER_PACKAGES = [
+  "skopeo",
+  "jq",
+  "curl",
+  "awscli",
+  "ca-certificates",
+  "unattended-upgrades",
+  "chrony",
+] as const;
+
+/**
+ * How both install them: no recommended packages, so the worker and the tests' root hold the same
+ * set whatever apt's local defaults are (a recommends change upstream cannot add a program to one).
+ */
+export const APT_INSTALL_OPTIONS = ["--no-install-recommends"] as const;

@@ -1,0 +1,60 @@
+/**
+ * The copier's tools are the worker's: the tests run ec2-scripts/ecr-sync.sh in the Debian 13 root
+ * (local/worker-root.ts) the way local/world.ts spawnScript does, with this machine's PATH handed
+ * in. This prints what the copier sees there and fails when a tool is not the root's own package.
+ */
+import { expect } from "chai";
+import { WORKER_DEBIAN, WORKER_PACKAGES } from "../../common/worker-os";
+import { spawnSyncInWorkerRoot, workerRoot, workerRootVersions } from "../../local/worker-root";
+
+/** Debian's package version without epoch and Debian revision: 1:2.23.6-1 → 2.23.6. */
+const upstream = (version: string) => version.replace(/^\d+:/, "").replace(/[-+~].*$/, "");
+
+/**
+ * Each tool the copier calls, the package that must provide it, and how it prints its version
+ * (jq 1.7.1 prints only "jq-1.7", so its check compares two parts of the version).
+ */
+const TOOLS: Array<{ tool: string; pkg: string; version: string; parts?: number }> = [
+  { tool: "bash", pkg: "bash", version: "bash --version | head -n 1" },
+  { tool: "skopeo", pkg: "skopeo", version: "skopeo --version" },
+  { tool: "aws", pkg: "awscli", version: "aws --version" },
+  { tool: "jq", pkg: "jq", version: "jq --version", parts: 2 },
+  { tool: "curl", pkg: "curl", version: "curl --version | head -n 1" },
+  { tool: "flock", pkg: "util-linux", version: "flock --version" },
+];
+
+describe("the worker's Debian 13 root, where the copier runs", function () {
+  this.timeout(60000);
+
+  it("is built from the worker's package list", () => {
+    const versions = workerRootVersions(workerRoot());
+    for (const pkg of WORKER_PACKAGES) expect(versions, pkg).to.have.property(pkg);
+  });
+
+  it("gives the copier the root's own tools, whatever this machine's PATH holds", () => {
+    const versions = workerRootVersions(workerRoot());
+    const program = [
+      "cat /etc/debian_version",
+      ...TOOLS.flatMap(({ tool, version }) => [`command -v ${tool}`, version]),
+      "command -v moto_server docker-registry || true",
+    ].join("\n");
+    // This machine's PATH, as the tests hand it to the copier: its own aws, skopeo and servers first.
+    const run = spawnSyncInWorkerRoot(["bash", "-c", program], { env: { PATH: process.env.PATH ?? "" } });
+    expect(run.status, run.stderr).to.equal(0);
+    const lines = run.stdout.trim().split("\n");
+    process.stdout.write(`      the copier sees: Debian ${lines[0]}\n`);
+    expect(lines.shift()).to.match(new RegExp(`^${WORKER_DEBIAN.version}\\.\\d+$`));
+    for (const { tool, pkg, parts } of TOOLS) {
+      const path = lines.shift();
+      const printed = lines.shift() ?? "";
+      process.stdout.write(`        ${path}: ${printed} (Debian package ${pkg} ${versions[pkg]})\n`);
+      expect(path, tool).to.equal(`/usr/bin/${tool}`);
+      const expected = upstream(versions[pkg])
+        .split(".")
+        .slice(0, parts ?? Infinity)
+        .join(".");
+      expect(printed, `${tool} is the root's ${pkg} ${versions[pkg]}`).to.include(expected);
+    }
+    expect(lines, "this machine's servers are not reachable as programs inside").to.deep.equal([]);
+  });
+});
