@@ -64,7 +64,9 @@ apt_get() {
       return 0
     fi
     echo "apt-get $1 failed (attempt \${attempt} of ${APT_ATTEMPTS})" >&2
-    sleep $((attempt * 15))
+    if ((attempt < ${APT_ATTEMPTS})); then
+      sleep $((attempt * 15))
+    fi
   done
   return 1
 }
@@ -78,12 +80,6 @@ done
 apt_get update
 apt_get install -y ${APT_INSTALL_OPTIONS.join(" ")} ${WORKER_PACKAGES.join(" ")}
 
-# Time from the Amazon Time Sync Service only: the public pools are unreachable from here.
-sed -i -E 's/^(pool|server|peer) /# ecr-sync: Amazon Time Sync instead: &/' /etc/chrony/chrony.conf
-echo '${AMAZON_TIME_SYNC_SOURCE}' >/etc/chrony/sources.d/amazon-time-sync.sources
-systemctl enable chrony
-systemctl restart chrony
-
 arch="$(dpkg --print-architecture)"
 agent="$(mktemp --suffix=.deb)"
 curl --fail --silent --show-error --location --proto '=https' --retry 5 --retry-all-errors \\
@@ -91,13 +87,24 @@ curl --fail --silent --show-error --location --proto '=https' --retry 5 --retry-
   "${SSM_AGENT_DEB_URL}"
 dpkg -i "\${agent}"
 rm -f "\${agent}"
-# The agent's configuration, from its own template, with the command workers set on purpose.
+# The agent's configuration, from its own template, with the command workers set on purpose (the
+# agent reads a file without the other keys with its defaults for them).
 config=/etc/amazon/ssm/amazon-ssm-agent.json
-jq --argjson workers "\${COMMAND_WORKERS_LIMIT}" '.Mds.CommandWorkersLimit = $workers' \\
-  "\${config}.template" >"\${config}.new"
+if [[ -f "\${config}.template" ]]; then
+  jq --argjson workers "\${COMMAND_WORKERS_LIMIT}" '.Mds.CommandWorkersLimit = $workers' "\${config}.template" >"\${config}.new"
+else
+  jq -n --argjson workers "\${COMMAND_WORKERS_LIMIT}" '{Mds: {CommandWorkersLimit: $workers}}' >"\${config}.new"
+fi
 mv "\${config}.new" "\${config}"
 systemctl enable amazon-ssm-agent
 systemctl restart amazon-ssm-agent
+
+# Time from the Amazon Time Sync Service only: the public pools are unreachable from here. After the
+# agent, so that a problem here leaves a worker that can still be reached and fixed through SSM.
+sed -i -E 's/^(pool|server|peer) /# ecr-sync: Amazon Time Sync instead: &/' /etc/chrony/chrony.conf
+echo '${AMAZON_TIME_SYNC_SOURCE}' >/etc/chrony/sources.d/amazon-time-sync.sources
+systemctl enable chrony
+systemctl restart chrony
 
 echo "ecr-sync worker ready: $(skopeo --version), $(aws --version), agent $(dpkg-query -W -f '\${Version}' amazon-ssm-agent), \${COMMAND_WORKERS_LIMIT} command workers"
 `;

@@ -6,6 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SSM_AGENT_UPDATE_DOCUMENT, workerPolicy, workerSsmAgentPolicy, workerTrustPolicy } from "./policies";
+import { WORKER_DEBIAN } from "../common/worker-os";
 import { workerUserData } from "./user-data";
 
 /**
@@ -23,6 +24,17 @@ export const WORKER_VOLUME_GIB = 20;
  * timeout; a reconcile it interrupts ends as failed and the next one heals (docs/runbook.md#failed-command).
  */
 export const SSM_AGENT_UPDATE_SCHEDULE = "cron(0 5 ? * SUN *)";
+
+/**
+ * The worker instance's resource name carries its Debian release. The instance ignores changes to
+ * its AMI (below), and Pulumi keeps an ignored input's old value even when it replaces a resource
+ * (pulumi/pulumi#2657: the engine puts the old inputs into the goal), so a replacement alone would
+ * relaunch the old release's image. A new release is a new resource instead: `pulumi up` creates it
+ * from the current image of the new release's parameter, then deletes the old worker.
+ */
+export function workerInstanceName(name: string): string {
+  return `${name}-worker-debian${WORKER_DEBIAN.version}`;
+}
 
 export interface WorkerArgs {
   /** The instance type (its architecture must match the AMI's). */
@@ -104,7 +116,7 @@ export function createWorker(name: string, args: WorkerArgs, parent: pulumi.Reso
   );
   const ami = aws.ssm.getParameterOutput({ name: args.amiParameter }, { parent });
   const instance = new aws.ec2.Instance(
-    `${name}-worker`,
+    workerInstanceName(name),
     {
       ami: ami.value,
       instanceType,

@@ -252,7 +252,7 @@ Exit codes:
   ${EXIT_AUTH}  authentication: a registry answered 401 or 403, AWS refused the credentials
      (AccessDenied, STS refusing the role), or there are none (the message says which side)
   ${EXIT_NOT_FOUND}  the target repository does not exist, or (copy without --digest) the source tag does not
-     exist
+     exist, or (reconcile) a mapped source repository does not
   ${EXIT_CONFLICT}  the target tag is immutable and holds another digest
   ${EXIT_UNAVAILABLE}  unavailable: a registry, STS or ECR refused the connection, timed out, answered 5xx,
      or still throttled (429, ThrottlingException) after the retries; the message names the side
@@ -1427,6 +1427,23 @@ policy_of() {
   [[ "${DESCRIBE_STATUS}" -eq 0 ]] || fail "${DESCRIBE_STATUS}" "${DESCRIBE_ERROR}"
 }
 
+# next_link HEADERS_FILE: the target of the Link header's rel="next" link (RFC 8288: several links
+# in one header or in several, separated by commas; rel quoted or not, one or more types), or nothing.
+next_link() {
+  local line part parts=()
+  while IFS= read -r line; do
+    line="${line%$'\r'}"
+    [[ "${line,,}" == link:* ]] || continue
+    IFS=',' read -r -a parts <<<"${line#*:}"
+    for part in "${parts[@]}"; do
+      if [[ "${part}" =~ \<([^>]*)\>.*\;[[:space:]]*[Rr][Ee][Ll]=\"?([^\";]*)\"? ]] && [[ " ${BASH_REMATCH[2]} " == *" next "* ]]; then
+        printf '%s\n' "${BASH_REMATCH[1]}"
+        return 0
+      fi
+    done
+  done <"$1"
+}
+
 # list_tags SOURCE_REPOSITORY: LISTING, the source repository's tags, one a line, from the
 # registry's tag list (GET /v2/NAME/tags/list, page after page by its Link header, which must stay
 # on the source registry: the password goes with every request). Not `skopeo list-tags`: skopeo
@@ -1459,12 +1476,18 @@ list_tags() {
     LISTING+="$(jq -r '.tags // [] | .[]' "${page}" 2>/dev/null)" ||
       fail "${EXIT_FAILED}" "source side: registry ${ECR_SYNC_SOURCE_REGISTRY} answered the tag list of ${repository} with something that is not JSON" || return
     LISTING+=$'\n'
-    link="$(tr -d '\r' <"${headers}" | sed -n 's/^[Ll]ink: *<\([^>]*\)>; *rel="next".*$/\1/p')"
-    path="${link#"${SCHEME}://${ECR_SYNC_SOURCE_REGISTRY}"}"
-    if [[ -n "${path}" && "${path}" != "/v2/${repository}/tags/list?"* ]]; then
+    link="$(next_link "${headers}")"
+    [[ "${link}" != \?* ]] || link="/v2/${repository}/tags/list${link}"
+    link="${link#"${SCHEME}://${ECR_SYNC_SOURCE_REGISTRY}"}"
+    if [[ -n "${link}" && "${link}" != "/v2/${repository}/tags/list?"* ]]; then
       fail "${EXIT_FAILED}" "source side: registry ${ECR_SYNC_SOURCE_REGISTRY} named a next page of ${repository}'s tags elsewhere (${link}): not followed"
       return
     fi
+    if [[ -n "${link}" && "${link}" == "${path}" ]]; then
+      fail "${EXIT_FAILED}" "source side: registry ${ECR_SYNC_SOURCE_REGISTRY} named the same page of ${repository}'s tags as the next one (${link}): stopped"
+      return
+    fi
+    path="${link}"
   done
 }
 
@@ -1487,7 +1510,7 @@ reconcile_repository() {
     return 0
   fi
   policy="${POLICY}"
-  mapfile -t listed < <(LC_ALL=C sort <<<"${LISTING%$'\n'}" | sed '/^$/d')
+  mapfile -t listed < <(LC_ALL=C sort -u <<<"${LISTING%$'\n'}" | sed '/^$/d')
   log "reconcile ${source_base} -> ${target_base}: ${#listed[@]} source tags"
   # ECR accepts tags (up to 300 characters) that an image reference cannot carry (128), so no
   # copier can name them. One line each, every run, and no failure: nothing a retry can fix, and

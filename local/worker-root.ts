@@ -20,13 +20,17 @@ import { APT_INSTALL_OPTIONS, WORKER_DEBIAN, WORKER_PACKAGES } from "../common/w
 /** The checkout, shared into the root at the same path. */
 const CHECKOUT = resolve(__dirname, "..");
 /** Bumped when the build steps below change, so that a root built by older steps is rebuilt. */
-const BUILD_STEPS_VERSION = 1;
+const BUILD_STEPS_VERSION = 2;
 /** Where roots are kept between runs: outside the checkout, so git, Prettier and tsc never see them. */
 export const WORKER_ROOT_CACHE = process.env.ECR_SYNC_WORKER_ROOT_CACHE ?? "/var/tmp/ecr-sync-worker-root";
 /** The PATH of a root shell on Debian (/etc/profile's), which the worker's agent runs commands with. */
 export const WORKER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /** The host's libfaketime, mounted at the same path (its `faketime` program preloads it by that path). */
-const FAKETIME_DIR = "/usr/lib/x86_64-linux-gnu/faketime";
+const FAKETIME_DIR = `/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/faketime`;
+/** Debian's archive key: debootstrap checks the release's signature with it (it only warns without). */
+const DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg";
+/** Debian's security archive: not every mirror carries it. */
+const DEBIAN_SECURITY = "http://deb.debian.org/debian-security";
 /** Every installed package and its version (TSV), written last by a build: a root without it is built again. */
 const READY_FILE = "ecr-sync-versions.tsv";
 
@@ -107,10 +111,10 @@ export interface InWorkerRootOptions {
 /** `bwrap …` argv that runs `argv` inside the root (the caller sets env and cwd as for the bare command). */
 export function inWorkerRoot(argv: readonly string[], options: InWorkerRootOptions = {}): string[] {
   const root = options.root ?? workerRoot();
-  const shared = [...new Set([tmpdir(), CHECKOUT, ...(options.binds ?? [])])];
+  const shared = [...new Set([tmpdir(), CHECKOUT, ...(options.binds ?? [])])].map((dir) => resolve(dir));
   return [
     "bwrap",
-    ...(options.writable === true ? ["--bind", root, "/"] : readOnlyRoot(root)),
+    ...(options.writable === true ? ["--bind", root, "/"] : readOnlyRoot(root, shared)),
     "--proc",
     "/proc",
     "--dev",
@@ -123,6 +127,10 @@ export function inWorkerRoot(argv: readonly string[], options: InWorkerRootOptio
     "--tmpfs",
     "/run",
     ...shared.flatMap((dir) => ["--bind", dir, dir]),
+    // This machine's resolver: the user-data test's apt looks Debian's archive up by name.
+    ...(existsSync("/etc/resolv.conf") && existsSync(join(root, "etc/resolv.conf"))
+      ? ["--ro-bind", "/etc/resolv.conf", "/etc/resolv.conf"]
+      : []),
     ...(existsSync(join(root, FAKETIME_DIR)) && existsSync(FAKETIME_DIR)
       ? ["--ro-bind", FAKETIME_DIR, FAKETIME_DIR]
       : []),
@@ -134,25 +142,34 @@ export function inWorkerRoot(argv: readonly string[], options: InWorkerRootOptio
 }
 
 /**
- * The root's top-level entries mounted read-only on a tmpfs `/`, so that the shared folders' mount
- * points (the checkout's path, which differs from machine to machine) can be made without writing
- * to the root.
+ * The root mounted read-only on a tmpfs `/`, entry by entry, so that the shared folders' mount points
+ * (the checkout's path, which differs from machine to machine: /home/…, /var/…) can be made without
+ * writing to the root: a folder of the root on the way to a shared path becomes a tmpfs holding its
+ * own entries, the rest are bound whole.
  */
-function readOnlyRoot(root: string): string[] {
-  const skipped = new Set(["proc", "dev", "run", "tmp"]);
-  return [
-    "--tmpfs",
-    "/",
-    ...readdirSync(root, { withFileTypes: true })
-      .filter((entry) => !skipped.has(entry.name))
-      .flatMap((entry) =>
-        entry.isSymbolicLink()
-          ? ["--symlink", readlinkSync(join(root, entry.name)), `/${entry.name}`]
-          : ["--ro-bind", join(root, entry.name), `/${entry.name}`],
-      ),
-    "--dir",
-    "/tmp",
-  ];
+function readOnlyRoot(root: string, shared: readonly string[]): string[] {
+  const skipped = new Set(["/proc", "/dev", "/run", "/tmp"]);
+  const args: string[] = ["--tmpfs", "/"];
+  const mount = (path: string) => {
+    for (const entry of readdirSync(join(root, path), { withFileTypes: true })) {
+      const inside = join(path, entry.name);
+      if (skipped.has(inside)) continue;
+      if (entry.isSymbolicLink()) {
+        args.push("--symlink", readlinkSync(join(root, inside)), inside);
+      } else if (
+        entry.isDirectory() &&
+        shared.some((dir) => dir === inside || dir.startsWith(`${inside}/`))
+      ) {
+        // A shared folder is at or below it: its own entries, on a tmpfs the mount point can be made in.
+        args.push("--tmpfs", inside);
+        if (!shared.includes(inside)) mount(inside);
+      } else {
+        args.push("--ro-bind", join(root, inside), inside);
+      }
+    }
+  };
+  mount("/");
+  return [...args, "--dir", "/tmp"];
 }
 
 /**
@@ -193,6 +210,22 @@ function step(description: string, command: string, args: string[]): void {
 export function buildWorkerRoot(spec: WorkerRootSpec = WORKER_ROOT_SPEC): { root: string; built: boolean } {
   const root = workerRootDir(spec);
   if (existsSync(join(root, READY_FILE))) return { root, built: false };
+  // Both go into a script run as root: anything but a plain path or URL is refused, not quoted.
+  for (const [what, value] of [
+    ["ECR_SYNC_WORKER_ROOT_CACHE", WORKER_ROOT_CACHE],
+    ["the Debian mirror", spec.mirror],
+  ]) {
+    if (!/^[A-Za-z0-9_.:/+-]+$/.test(value)) {
+      throw new Error(
+        `building the worker root: ${what} ${JSON.stringify(value)} is not a plain path or URL`,
+      );
+    }
+  }
+  if (!existsSync(DEBIAN_KEYRING)) {
+    throw new Error(
+      `building the worker root needs Debian's archive key (${DEBIAN_KEYRING}): apt-get install -y debian-archive-keyring`,
+    );
+  }
   for (const tool of ["debootstrap", "bwrap", "flock"]) {
     if (spawnSync("sh", ["-c", 'command -v "$1"', "sh", tool]).status !== 0) {
       throw new Error(
@@ -207,12 +240,14 @@ export function buildWorkerRoot(spec: WorkerRootSpec = WORKER_ROOT_SPEC): { root
   // The root appears by one rename, complete with its versions file, or not at all.
   const home = dirname(root);
   const partial = `${root}.partial`;
-  const security = spec.mirror.replace(/\/debian$/, "/debian-security");
+  const security = DEBIAN_SECURITY;
   const script = [
     "set -euo pipefail",
     `[[ -f '${root}/${READY_FILE}' ]] && exit 0`,
-    `rm -rf '${partial}' '${root}'`,
-    `debootstrap --variant=minbase '${spec.codename}' '${partial}' '${spec.mirror}'`,
+    // A build killed mid-way (a CI timeout) can leave debootstrap's /proc and /sys mounted inside.
+    `{ grep -o " ${partial}/[^ ]*" /proc/mounts || true; } | sort -r | xargs -r umount -l`,
+    `rm -rf --one-file-system '${partial}' '${root}'`,
+    `debootstrap --variant=minbase --keyring='${DEBIAN_KEYRING}' '${spec.codename}' '${partial}' '${spec.mirror}'`,
     // The worker's image also has the point-release updates and the security archive.
     `printf '%s\\n' 'deb ${spec.mirror} ${spec.codename} main' 'deb ${spec.mirror} ${spec.codename}-updates main' ` +
       `'deb ${security} ${spec.codename}-security main' >'${partial}/etc/apt/sources.list'`,

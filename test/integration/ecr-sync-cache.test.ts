@@ -749,7 +749,9 @@ describe("ecr-sync.sh: the credential cache", function () {
       const calls = await p.take();
       expect(awsCounts(calls)).to.deep.equal({ "ecr get-authorization-token": 2 });
       // The listing was refused, and repeated with the new password.
-      expect(calls.filter((line) => line.startsWith("skopeo list-tags "))).to.have.length(2);
+      expect(calls.filter((line) => line.startsWith("curl ") && line.includes("/tags/list?"))).to.have.length(
+        2,
+      );
       expect(await world.target.tags(p.target)).to.deep.equal(["a", "b", "c"]);
       for (const side of ["source", "target"] as const)
         expect(await entryProblems(p, `password.${side}`), side).to.deep.equal([]);

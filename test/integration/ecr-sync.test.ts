@@ -15,7 +15,7 @@ import {
 } from "../../local/world";
 import { freePort } from "../../local/ports";
 import { requireTools } from "../../local/registry";
-import { workerToolPath } from "../../local/worker-root";
+import { spawnSyncInWorkerRoot, workerToolPath } from "../../local/worker-root";
 import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../../local/oci";
 
 /**
@@ -698,6 +698,35 @@ describe("ecr-sync.sh", function () {
       expect(pages[1]).to.match(
         new RegExp(`^http://${world.source.host}/v2/${source}/tags/list\\?(last=p2&n=2|n=2&last=p2)$`),
       );
+    });
+
+    it("finds the next page in any Link header form RFC 8288 allows, and none where there is none", async () => {
+      const cases: Array<[string, string]> = [
+        ['Link: </v2/a/tags/list?last=x&n=2>; rel="next"', "/v2/a/tags/list?last=x&n=2"],
+        [
+          'link: </v2/a/tags/list?n=2>; rel="prev", </v2/a/tags/list?last=y&n=2>; rel=next',
+          "/v2/a/tags/list?last=y&n=2",
+        ],
+        [
+          'Link: <http://r/v2/a/tags/list?last=z>; title="more"; rel="next last"',
+          "http://r/v2/a/tags/list?last=z",
+        ],
+        ['Link: </v2/a/tags/list?n=2>; rel="prev"', ""],
+        ["Content-Type: application/json", ""],
+      ];
+      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-links-"));
+      for (const [header, expected] of cases) {
+        await writeFile(join(dir, "headers"), `HTTP/1.1 200 OK\r\n${header}\r\n\r\n`);
+        const run = spawnSyncInWorkerRoot([
+          "bash",
+          "-c",
+          'source "$1"; next_link "$2"',
+          "bash",
+          SCRIPT,
+          join(dir, "headers"),
+        ]);
+        expect(run.stdout.trim(), header).to.equal(expected);
+      }
     });
 
     it("refuses a next page of the tag list on another host, where the password would follow (exit 1)", async () => {

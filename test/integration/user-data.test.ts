@@ -55,6 +55,7 @@ describe("the worker's user data, in a fresh Debian 13 root", function () {
     standIns = join(scratch, "stand-ins");
     await mkdir(standIns);
     await buildStandInAgent(join(scratch, "amazon-ssm-agent.deb"));
+    await imageSources(root);
     // Inside the root (apt reads it as its _apt user, who cannot enter the scratch directory).
     await copyFile(HOST_CA_BUNDLE, join(root, "etc/apt/ecr-sync-test-ca.crt"));
     await writeFile(
@@ -145,10 +146,17 @@ describe("the worker's user data, in a fresh Debian 13 root", function () {
     ]);
     expect(installed.status, installed.stderr).to.equal(0);
     for (const line of installed.stdout.trim().split("\n")) expect(line).to.match(/^\S+ ii *$/);
-    const sources = inRoot(["cat", "/etc/apt/sources.list"]).stdout;
-    expect(sources)
-      .to.match(/^deb https:\/\//m)
-      .and.not.match(/http:\/\//);
+    const mirrors = inRoot([
+      "sh",
+      "-c",
+      "cat /etc/apt/mirrors/debian.list /etc/apt/mirrors/debian-security.list",
+    ])
+      .stdout.trim()
+      .split("\n");
+    expect(mirrors).to.deep.equal([
+      "https://deb.debian.org/debian",
+      "https://deb.debian.org/debian-security",
+    ]);
   });
 
   it("sets the agent's command workers in the agent's own configuration, keeping the rest of its template", () => {
@@ -175,6 +183,32 @@ describe("the worker's user data, in a fresh Debian 13 root", function () {
       "restart amazon-ssm-agent",
     ]);
   });
+
+  /**
+   * The apt sources as Debian's cloud images lay them out: deb822 files whose URIs are mirror lists
+   * (`mirror+file:`), the lists holding http URLs that the user data switches to https.
+   */
+  async function imageSources(dir: string): Promise<void> {
+    await rm(join(dir, "etc/apt/sources.list"), { force: true });
+    await mkdir(join(dir, "etc/apt/mirrors"), { recursive: true });
+    await writeFile(join(dir, "etc/apt/mirrors/debian.list"), "http://deb.debian.org/debian\n");
+    await writeFile(
+      join(dir, "etc/apt/mirrors/debian-security.list"),
+      "http://deb.debian.org/debian-security\n",
+    );
+    const stanza = (list: string, suites: string) =>
+      [
+        "Types: deb",
+        `URIs: mirror+file:///etc/apt/mirrors/${list}.list`,
+        `Suites: ${suites}`,
+        "Components: main",
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg",
+      ].join("\n");
+    await writeFile(
+      join(dir, "etc/apt/sources.list.d/debian.sources"),
+      `${stanza("debian", "trixie trixie-updates")}\n\n${stanza("debian-security", "trixie-security")}\n`,
+    );
+  }
 
   /** A .deb named amazon-ssm-agent that installs only the configuration template. */
   async function buildStandInAgent(file: string): Promise<void> {

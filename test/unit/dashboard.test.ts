@@ -64,7 +64,7 @@ describe("dashboard and metric filters (under mocks)", function () {
     const own = {
       QueueName: "ecr-sync-dead-letters",
       FunctionName: "ecr-sync-push-trigger",
-      InstanceId: resource(css, T.instance, "ecr-sync-worker").id,
+      InstanceId: resource(css, T.instance, "ecr-sync-worker-debian13").id,
     } as Record<string, string>;
     const shown: string[] = [];
     for (const w of widgets.filter((w) => w.type === "metric")) {

@@ -240,7 +240,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
     });
 
     const alarmNamed = (r: Rendering, name: string) => resource(r, T.alarm, `ecr-sync-${name}-alarm`);
-    const WORKER = () => resource(css, T.instance, "ecr-sync-worker").id;
+    const WORKER = () => resource(css, T.instance, "ecr-sync-worker-debian13").id;
 
     it("fires on any invalid event the push trigger logged, from the ecr-sync namespace", () => {
       const alarm = alarmNamed(css, "invalid-events");
@@ -412,7 +412,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
   describe("the reconcile schedule", () => {
     it("sends the reconcile document to the worker daily by default, through the universal SendCommand target", () => {
       const schedule = resource(css, T.schedule, "ecr-sync-reconcile-schedule");
-      const worker = resource(css, T.instance, "ecr-sync-worker");
+      const worker = resource(css, T.instance, "ecr-sync-worker-debian13");
       expect(schedule.inputs).to.deep.include({
         name: "ecr-sync-reconcile",
         groupName: "ecr-sync",
@@ -487,7 +487,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         [
           "ssm:SendCommand",
           [
-            `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker").id}`,
+            `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker-debian13").id}`,
             `arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-reconcile`,
           ],
         ],

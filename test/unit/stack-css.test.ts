@@ -85,7 +85,7 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.rolePolicy} ecr-sync-function-send-command`,
         `${T.instanceProfile} ecr-sync-worker-profile`,
         `${T.securityGroup} ecr-sync-worker-sg`,
-        `${T.instance} ecr-sync-worker`,
+        `${T.instance} ecr-sync-worker-debian13`,
         // The worker's SSM agent kept current (components/worker.ts).
         `${T.association} ecr-sync-worker-agent-update`,
         `${T.document} ecr-sync-sync-document`,
@@ -160,7 +160,7 @@ describe("css stack (SourceSync under mocks)", function () {
 
   it("runs the push trigger on Node.js 24 with the environment the handler reads", () => {
     const fn = resource(css, T.function, "ecr-sync-function");
-    const worker = resource(css, T.instance, "ecr-sync-worker");
+    const worker = resource(css, T.instance, "ecr-sync-worker-debian13");
     expect(fn.inputs).to.include({
       name: "ecr-sync-push-trigger",
       runtime: "nodejs24.x",
@@ -213,7 +213,7 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(resourcesOf(send[0]).sort()).to.deep.equal(
       [
         resource(css, T.document, "ecr-sync-sync-document").state.arn,
-        resource(css, T.instance, "ecr-sync-worker").state.arn,
+        resource(css, T.instance, "ecr-sync-worker-debian13").state.arn,
       ].sort(),
     );
     expect(resourcesOf(send[0])).to.include(`arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-copy-image`);
@@ -247,7 +247,7 @@ describe("css stack (SourceSync under mocks)", function () {
   });
 
   it("hardens the worker: IMDSv2 only, hop limit 1, encrypted gp3 root, no key pair, no inbound rule, HTTPS out only", () => {
-    const worker = resource(css, T.instance, "ecr-sync-worker");
+    const worker = resource(css, T.instance, "ecr-sync-worker-debian13");
     expect(worker.inputs.metadataOptions).to.deep.include({
       httpTokens: "required",
       httpPutResponseHopLimit: 1,
@@ -268,7 +268,7 @@ describe("css stack (SourceSync under mocks)", function () {
   });
 
   it("starts the worker from the Debian 12 AMI parameter, in a default subnet of a zone that offers the type", () => {
-    const worker = resource(css, T.instance, "ecr-sync-worker");
+    const worker = resource(css, T.instance, "ecr-sync-worker-debian13");
     expect(worker.inputs.instanceType).to.equal("t4g.small");
     expect(worker.inputs.ami).to.match(/^ami-[0-9a-f]{17}$/);
     expect(css.outputs.workerAmiId).to.equal(worker.inputs.ami);
@@ -280,7 +280,7 @@ describe("css stack (SourceSync under mocks)", function () {
   });
 
   it("bootstraps skopeo, jq, AWS CLI v2 and the SSM agent with a user data script ShellCheck accepts", () => {
-    const userData = resource(css, T.instance, "ecr-sync-worker").inputs.userData as string;
+    const userData = resource(css, T.instance, "ecr-sync-worker-debian13").inputs.userData as string;
     expect(userData).to.match(/^#!\/bin\/bash\n/);
     expect(userData).to.equal(workerUserData("us-east-1"));
     expect(userData).to.match(/apt_get install -y [^\n]*\bskopeo\b[^\n]*\bjq\b[^\n]*\bawscli\b/);
@@ -361,10 +361,10 @@ describe("css stack (SourceSync under mocks)", function () {
       targetRoleName: "ecr-sync-target",
       targetRoleArn: `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
       workerRoleArn: `arn:aws:iam::${CSS}:role/ecr-sync-worker`,
-      workerInstanceId: resource(css, T.instance, "ecr-sync-worker").id,
-      workerInstanceArn: `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker").id}`,
-      workerAmiId: resource(css, T.instance, "ecr-sync-worker").inputs.ami,
-      workerSubnetId: resource(css, T.instance, "ecr-sync-worker").inputs.subnetId,
+      workerInstanceId: resource(css, T.instance, "ecr-sync-worker-debian13").id,
+      workerInstanceArn: `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker-debian13").id}`,
+      workerAmiId: resource(css, T.instance, "ecr-sync-worker-debian13").inputs.ami,
+      workerSubnetId: resource(css, T.instance, "ecr-sync-worker-debian13").inputs.subnetId,
       syncDocumentName: "ecr-sync-copy-image",
       commandLogGroupName: "/ecr-sync/commands",
       functionName: "ecr-sync-push-trigger",
@@ -379,7 +379,7 @@ describe("css stack (SourceSync under mocks)", function () {
       deadLetterQueueUrl: `https://sqs.us-east-1.amazonaws.com/${CSS}/ecr-sync-dead-letters`,
       backfillCommand:
         "aws ssm send-command --region us-east-1 --document-name ecr-sync-reconcile" +
-        ` --instance-ids ${resource(css, T.instance, "ecr-sync-worker").id} --parameters dryRun=false --timeout-seconds 600` +
+        ` --instance-ids ${resource(css, T.instance, "ecr-sync-worker-debian13").id} --parameters dryRun=false --timeout-seconds 600` +
         " --cloud-watch-output-config CloudWatchOutputEnabled=true,CloudWatchLogGroupName=/ecr-sync/commands" +
         " --comment 'ecr-sync backfill' --query Command.CommandId --output text",
     });
@@ -415,9 +415,9 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(
       (jsonInput(rule, "eventPattern") as { detail: Record<string, unknown> }).detail["repository-name"],
     ).to.deep.equal(["kuali-coeus", "kuali-research"]);
-    const worker = resource(changed, T.instance, "ecr-sync-worker");
+    const worker = resource(changed, T.instance, "ecr-sync-worker-debian13");
     expect(worker.inputs).to.include({ subnetId: "subnet-0123456789abcdef0", instanceType: "t3.small" });
-    expect(worker.inputs.ami).to.not.equal(resource(css, T.instance, "ecr-sync-worker").inputs.ami);
+    expect(worker.inputs.ami).to.not.equal(resource(css, T.instance, "ecr-sync-worker-debian13").inputs.ami);
     for (const lg of resourcesOfType(changed, T.logGroup)) expect(lg.inputs.retentionInDays).to.equal(365);
     expect(changed.outputs.repositories).to.deep.equal({
       "kuali-coeus": "coeus",
