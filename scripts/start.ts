@@ -6,6 +6,7 @@
  */
 import { keepRunning } from "../local/twin/keep";
 import { runTwin, TwinFailure } from "../local/twin/run";
+import { WorkerRootMissing } from "../local/worker-root";
 
 const USAGE = "usage: npm start [-- --keep]";
 
@@ -37,7 +38,9 @@ async function main(args: string[]): Promise<number> {
     const message =
       error instanceof TwinFailure
         ? `broken link — ${error.message}`
-        : String(error instanceof Error ? error.stack : error);
+        : error instanceof WorkerRootMissing
+          ? error.message
+          : String(error instanceof Error ? error.stack : error);
     process.stderr.write(`npm start: ${message}\n`);
     return 1;
   }

@@ -40,6 +40,8 @@ export interface TwinPlan {
   readonly targetRoleArn: string;
   readonly workerInstanceId: string;
   readonly workerInstanceArn: string;
+  /** The worker instance's user data (its first-boot script), which configures its SSM agent. */
+  readonly workerUserData: string;
   readonly pushRule: PlannedRule;
   readonly commandFailedRule: PlannedRule & {
     /** The alert target's input transformer, as EventBridge takes it. */
@@ -121,6 +123,10 @@ export function planFrom(css: Rendering, legacy: Rendering): TwinPlan {
   const fn = byCloudName(css, "aws:lambda/function:Function", output(css, "functionName"));
   const code = fn.inputs.code as { assets: Record<string, { sha256: string }> };
   const [fileName, asset] = Object.entries(code.assets)[0];
+  const workerInstanceId = output(css, "workerInstanceId");
+  const instance = resourcesOfType(css, "aws:ec2/instance:Instance").find((i) => i.id === workerInstanceId);
+  if (instance === undefined)
+    throw new Error(`stack css: no aws:ec2/instance:Instance has the id ${workerInstanceId}`);
   const schedule = byCloudName(css, "aws:scheduler/schedule:Schedule", output(css, "reconcileScheduleName"));
   const scheduleTarget = schedule.inputs.target as { roleArn: string; input: string };
   const group = byCloudName(css, "aws:scheduler/scheduleGroup:ScheduleGroup", text(schedule, "groupName"));
@@ -132,8 +138,9 @@ export function planFrom(css: Rendering, legacy: Rendering): TwinPlan {
     roles: [...rolesOf(css), ...rolesOf(legacy)],
     workerRoleArn: output(css, "workerRoleArn"),
     targetRoleArn: output(legacy, "targetRoleArn"),
-    workerInstanceId: output(css, "workerInstanceId"),
+    workerInstanceId,
     workerInstanceArn: output(css, "workerInstanceArn"),
+    workerUserData: text(instance, "userData"),
     pushRule: { name: text(pushRule, "name"), pattern: jsonInput(pushRule, "eventPattern") },
     commandFailedRule: {
       name: failedRuleName,

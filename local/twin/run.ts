@@ -2,7 +2,8 @@
  * The twin of both stacks on one machine (`npm start`): renders css and legacy as `npm run synth`
  * does, deploys what moto can hold, pushes a multi-platform image to a mapped css repository,
  * and follows it through every link the program renders — the push rule, the push trigger's
- * bundle, the sync document run by a fake SSM agent as the worker, IAM on every hop — until it is
+ * bundle, the sync document run by a fake SSM agent as the worker in the worker's own Debian root,
+ * IAM on every hop — until it is
  * verified in legacy; then deletes it there and lets the reconcile, sent as the rendered schedule
  * sends it, bring it back. Each job lives in its own file under local/twin/.
  */
@@ -10,13 +11,14 @@ import { randomUUID } from "node:crypto";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
 import { pushImage } from "../oci";
 import { renderStack, Rendering } from "../render";
-import { AgentRun, FakeSsmAgent, RefusedCommand } from "./agent";
+import { workerRoot } from "../worker-root";
+import { AgentOptions, AgentRun, CommandOutcome, FakeSsmAgent } from "./agent";
+import { alertsFor } from "./alert";
 import { deploy, Deployment } from "./deploy";
-import { ecrImageAction } from "./events";
+import { ecrImageAction, ManifestPush } from "./events";
 import { AssumedSession, awsCallHops, denials, Hop, registryHops, sessionArn } from "./iam";
 import { MotoApi } from "./moto-api";
 import { planFrom, TwinPlan } from "./plan";
-import { alertText } from "./alert";
 import { platformName, platformsOf } from "./platforms";
 import { drain, putEvents } from "./rules";
 import { Progress, Step, timelineLines } from "./timeline";
@@ -39,6 +41,8 @@ export interface TwinOptions {
   readonly write?: (line: string) => void;
   /** Called with the running twin once the image has arrived and healed; the twin stops when it returns. */
   readonly whileRunning?: (twin: RunningTwin, result: TwinResult) => Promise<void>;
+  /** The fake SSM agent's limits and the worker's PATH, for a test (default: as rendered). */
+  readonly agent?: AgentOptions;
 }
 
 export interface TwinResult {
@@ -66,16 +70,55 @@ export class TwinFailure extends Error {
   }
 }
 
+/** A push the twin sent through the push rule and the push trigger. */
+export interface SentPush {
+  readonly repository: string;
+  readonly tag: string;
+  /** The digest the push tagged. */
+  readonly digest: string;
+  /** The css registry's time of the push. */
+  readonly pushedAt: Date;
+  readonly matchedAt: Date;
+  /** What the rule delivered, for the timeline. */
+  readonly ruleNote: string;
+  readonly sentAt: Date;
+  /** The commands the push trigger sent for it. */
+  readonly commandIds: string[];
+}
+
+/** A command that ended, and the texts the failed-command rule delivered for it. */
+export interface SettledCommand {
+  readonly outcome: CommandOutcome;
+  readonly alerts: string[];
+}
+
 export interface RunningTwin {
   readonly plan: TwinPlan;
   readonly world: TwinWorld;
   readonly progress: Progress;
+  /** The fake SSM agent: its limits, what it runs now and ran at most, the commands it knows. */
+  readonly agent: Pick<FakeSsmAgent, "limits" | "stats" | "running" | "queued" | "sent">;
   /** Follows a push of repository:tag already made to the css registry until it is in legacy. */
   follow(repository: string, tag: string): Promise<TwinResult>;
+  /**
+   * Sends the events of pushes already made to the css registry through the push rule and the push
+   * trigger, as one burst; the agent takes each command as it is sent. Does not wait for them.
+   */
+  sendPushes(pushes: ReadonlyArray<{ repository: string; tag: string }>): Promise<SentPush[]>;
+  /** Sends the reconcile as the rendered schedule does; its command id, once the agent knows it. */
+  sendReconcile(): Promise<string>;
+  /**
+   * Waits for the commands to end, then checks IAM on everything the worker did so far. Fails
+   * (TwinFailure) only for IAM: a command's own end is in its outcome.
+   */
+  settle(commandIds: readonly string[]): Promise<SettledCommand[]>;
 }
 
 export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
   const progress = new Progress(options.write ?? ((line) => process.stdout.write(`${line}\n`)));
+  // First, and fatal when missing (WorkerRootMissing says how to build it): the copier runs with the
+  // worker's own tools, never with this machine's.
+  const root = workerRoot();
   progress.step("rendering the css and legacy stacks as `npm run synth` does");
   const css = await renderStack("css", { config: options.config?.css });
   const legacy = await renderStack("legacy", { config: options.config?.legacy, sourceOutputs: css.outputs });
@@ -86,10 +129,11 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
     `starting moto, the css and legacy registries (accounts ${plan.sourceAccount}, ${plan.targetAccount})`,
   );
   const world = await startTwinWorld({ source: plan.sourceAccount, target: plan.targetAccount });
+  let twin: Twin | undefined;
   try {
     const deployment = await deploy(plan, world);
     for (const line of deployment.summary) progress.step(`deployed ${line}`);
-    const twin = await Twin.start(plan, world, deployment, progress);
+    twin = await Twin.start(plan, world, deployment, progress, root, options.agent ?? {});
 
     const [source, target] = Object.entries(plan.repositories)[0];
     const tag = `twin-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 4)}`;
@@ -112,13 +156,24 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
     if (options.whileRunning) await options.whileRunning(twin, final);
     return final;
   } finally {
+    await twin?.stop();
     await world.stop();
   }
 }
 
+/** The bundle runs in a process per event; four at a time keep a burst's sends within seconds on two cores. */
+const TRIGGER_PROCESSES = 4;
+
 class Twin implements RunningTwin {
   /** The target role's session the worker assumed last: later runs use it from the copier's cache. */
   private assumed: AssumedSession | undefined;
+  /** How much of the worker's recorded aws calls and registry requests the IAM check has seen. */
+  private checked = { aws: 0, css: 0, legacy: 0 };
+  private checking: Promise<void> = Promise.resolve();
+  /** One command's status events at a time: each drains the alert queue. */
+  private alerting: Promise<unknown> = Promise.resolve();
+  private readonly alerts = new Map<string, Promise<string[]>>();
+  private stopping = false;
 
   private constructor(
     readonly plan: TwinPlan,
@@ -128,7 +183,7 @@ class Twin implements RunningTwin {
     private readonly css: MotoApi,
     private readonly trigger: PushTrigger,
     private readonly functionSession: string,
-    private readonly agent: FakeSsmAgent,
+    readonly agent: FakeSsmAgent,
   ) {}
 
   static async start(
@@ -136,6 +191,8 @@ class Twin implements RunningTwin {
     world: TwinWorld,
     deployment: Deployment,
     progress: Progress,
+    root: string,
+    agentOptions: AgentOptions,
   ): Promise<Twin> {
     const css = await world.admin(plan.sourceAccount);
     // The services that assume the stack's roles: each trust must let them in.
@@ -164,9 +221,16 @@ class Twin implements RunningTwin {
     const functionName = plan.pushTrigger.roleArn.split("/").pop() ?? "function";
     const functionCredentials = await css.assumeRole(plan.pushTrigger.roleArn, functionName);
     const trigger = await loadPushTrigger(plan, world.dir, world.moto.endpoint, functionCredentials);
-    const agent = await FakeSsmAgent.start(plan, world);
-    progress.step("push trigger bundle loaded (same sha256 as rendered); fake SSM agent ready as the worker");
-    return new Twin(
+    const agent = await FakeSsmAgent.start(plan, world, root, agentOptions);
+    const { workers, buffer } = agent.limits;
+    progress.step(
+      `push trigger bundle loaded (same sha256 as rendered); fake SSM agent ready as the worker, in its Debian root ${root}: ` +
+        `${workers} command workers (${agentOptions.commandWorkersLimit === undefined ? "Mds.CommandWorkersLimit of the rendered user data" : "set by the caller"}), ${buffer} more buffered` +
+        (agentOptions.deliveryTimeoutSeconds === undefined
+          ? ""
+          : `, every delivery timeout ${agentOptions.deliveryTimeoutSeconds} s (set by the caller)`),
+    );
+    const twin = new Twin(
       plan,
       world,
       deployment,
@@ -176,75 +240,22 @@ class Twin implements RunningTwin {
       sessionArn(plan.pushTrigger.roleArn, functionName),
       agent,
     );
+    agent.onEnded((outcome) => twin.onEnded(outcome));
+    return twin;
   }
 
   async follow(source: string, tag: string): Promise<TwinResult> {
-    const { plan, world, progress } = this;
+    const { plan, progress } = this;
     const target = plan.repositories[source];
-    const steps: Step[] = [];
-    const pushes = await world.pushes.pushesUntilTagged(source, tag);
-    const tagged = pushes[pushes.length - 1];
-    steps.push({
-      label: "pushed",
-      at: new Date(tagged.timestamp),
-      note: `${source}:${tag} ${tagged.digest}`,
-    });
-    const events = pushes.map(ecrImageAction);
-    progress.step(
-      `the css registry notified ${pushes.length} manifest pushes; ECR emits ${events.length} "ECR Image Action" events for them`,
-    );
-
-    await putEvents(this.css, events);
-    const delivered = (await drain(this.css, this.deployment.pushQueue)).map(
-      (body) => JSON.parse(body) as { detail: Record<string, string> },
-    );
-    const matched = delivered.filter(
-      (e) => e.detail["image-digest"] === tagged.digest && e.detail["image-tag"] === tag,
-    );
-    if (matched.length === 0) {
-      throw new TwinFailure(
-        `push rule ${plan.pushRule.name}`,
-        `its rendered pattern ${JSON.stringify(plan.pushRule.pattern)} did not match the event ECR emits for the push of ${source}:${tag} (${events[events.length - 1].Detail}); delivered ${delivered.length} of ${events.length} events`,
-      );
-    }
-    steps.push({
-      label: "event matched",
-      at: new Date(),
-      note: `rule ${plan.pushRule.name}: ${delivered.length} of ${events.length} events delivered`,
-    });
-    progress.step(
-      `rule ${plan.pushRule.name} delivered ${delivered.length} of ${events.length} events (the untagged platform manifests stay behind)`,
-    );
-
-    const commandIds: string[] = [];
-    for (const event of delivered) {
-      const run = await this.trigger.invoke(event);
-      if (run.error !== undefined || run.result === undefined)
-        throw new TwinFailure(
-          "push trigger",
-          `the handler failed on the delivered event: ${run.error ?? "no result"}`,
-        );
-      const isThePush = event.detail["image-digest"] === tagged.digest && event.detail["image-tag"] === tag;
-      if (run.result.status === "sent") commandIds.push(run.result.commandId ?? "");
-      else if (isThePush)
-        throw new TwinFailure(
-          "push trigger",
-          `the handler did not send a command for ${source}:${tag}: ${run.result.status} (${run.result.reason})`,
-        );
-      else
-        progress.step(
-          `push trigger: ${run.result.status} ${event.detail["image-digest"]}: ${run.result.reason}`,
-        );
-    }
-    steps.push({ label: "command sent", at: new Date(), note: commandIds.join(", ") });
-    progress.step(
-      `push trigger sent ${commandIds.length} command(s) to ${plan.workerInstanceId}: ${commandIds.join(", ")}`,
-    );
-
-    const runs = await this.runPending(this.functionSession, plan.pushTrigger.roleArn);
-    const copy = runs.find((r) => commandIds.includes(r.commandId));
-    if (copy === undefined)
-      throw new TwinFailure("fake SSM agent", `none of ${commandIds.join(", ")} reached the worker`);
+    const [sent] = await this.sendPushes([{ repository: source, tag }]);
+    const steps: Step[] = [
+      { label: "pushed", at: sent.pushedAt, note: `${source}:${tag} ${sent.digest}` },
+      { label: "event matched", at: sent.matchedAt, note: sent.ruleNote },
+      { label: "command sent", at: sent.sentAt, note: sent.commandIds.join(", ") },
+    ];
+    const runs: AgentRun[] = [];
+    for (const settled of await this.settle(sent.commandIds)) runs.push(await this.finished(settled));
+    const copy = runs[0];
     steps.push({ label: "copy started", at: copy.startedAt, note: `${copy.documentName} ${copy.commandId}` });
     progress.step(
       `copy ${copy.commandId}: ${copy.results.map((r) => `${r.result} ${r.target ?? ""}`).join("; ")} in ${secondsBetween(copy.startedAt, copy.endedAt)} s`,
@@ -255,7 +266,7 @@ class Twin implements RunningTwin {
       `ecr-sync.sh measured ${measured.latency_s} s from the push (the event's time, ${measured.pushed_at}) to verified in legacy, ${measured.copy_s} s of it the copy itself`,
     );
 
-    const arrived = await this.verify(source, target, tag, tagged.digest, "the copy");
+    const arrived = await this.verify(source, target, tag, sent.digest, "the copy");
     steps.push({
       label: "verified in legacy",
       at: arrived.at,
@@ -270,7 +281,7 @@ class Twin implements RunningTwin {
     return {
       source: `${source}:${tag}`,
       target: `${target}:${tag}`,
-      source_digest: tagged.digest,
+      source_digest: sent.digest,
       target_digest: arrived.digest,
       platforms: arrived.platforms,
       pushed_at: steps[0].at.toISOString(),
@@ -279,6 +290,116 @@ class Twin implements RunningTwin {
       copy_s: measured.copy_s,
       healed: false,
     };
+  }
+
+  async sendPushes(pushes: ReadonlyArray<{ repository: string; tag: string }>): Promise<SentPush[]> {
+    const { plan, world, progress } = this;
+    const taken: Array<{ repository: string; tag: string; manifests: ManifestPush[] }> = [];
+    for (const push of pushes)
+      taken.push({ ...push, manifests: await world.pushes.pushesUntilTagged(push.repository, push.tag) });
+    const tagged = (t: (typeof taken)[number]) => t.manifests[t.manifests.length - 1];
+    const events = taken.flatMap((t) => t.manifests.map(ecrImageAction));
+    progress.step(
+      `the css registry notified ${events.length} manifest pushes; ECR emits ${events.length} "ECR Image Action" events for them`,
+    );
+
+    await putEvents(this.css, events);
+    const delivered = (await drain(this.css, this.deployment.pushQueue)).map(
+      (body) => JSON.parse(body) as { detail: Record<string, string> },
+    );
+    const matchedAt = new Date();
+    const isPushOf = (e: { detail: Record<string, string> }, t: (typeof taken)[number]) =>
+      e.detail["repository-name"] === t.repository &&
+      e.detail["image-digest"] === tagged(t).digest &&
+      e.detail["image-tag"] === t.tag;
+    for (const t of taken) {
+      if (!delivered.some((e) => isPushOf(e, t)))
+        throw new TwinFailure(
+          `push rule ${plan.pushRule.name}`,
+          `its rendered pattern ${JSON.stringify(plan.pushRule.pattern)} did not match the event ECR emits for the push of ${t.repository}:${t.tag} (${ecrImageAction(tagged(t)).Detail}); delivered ${delivered.length} of ${events.length} events`,
+        );
+    }
+    const ruleNote = `rule ${plan.pushRule.name}: ${delivered.length} of ${events.length} events delivered`;
+    progress.step(
+      `rule ${plan.pushRule.name} delivered ${delivered.length} of ${events.length} events (the untagged platform manifests stay behind)`,
+    );
+
+    // Lambda runs the function for several events at once; SSM hands each command to the agent as
+    // soon as it is sent, so the agent is polled after every send.
+    const runs = await mapConcurrently(delivered, TRIGGER_PROCESSES, async (event) => {
+      const run = await this.trigger.invoke(event);
+      const sentAt = new Date();
+      if (run.result?.status === "sent" && run.result.commandId !== undefined) {
+        await this.checkSender(run.result.commandId, this.functionSession, plan.pushTrigger.roleArn);
+        await this.agent.poll();
+      }
+      return { event, run, sentAt };
+    });
+    const sent = taken.map((t) => ({
+      repository: t.repository,
+      tag: t.tag,
+      digest: tagged(t).digest,
+      pushedAt: new Date(tagged(t).timestamp),
+      matchedAt,
+      ruleNote,
+      sentAt: matchedAt,
+      commandIds: [] as string[],
+    }));
+    for (const { event, run, sentAt } of runs) {
+      if (run.error !== undefined || run.result === undefined)
+        throw new TwinFailure(
+          "push trigger",
+          `the handler failed on the delivered event: ${run.error ?? "no result"}`,
+        );
+      const index = taken.findIndex((t) => isPushOf(event, t));
+      if (run.result.status === "sent") {
+        if (index >= 0)
+          sent[index] = {
+            ...sent[index],
+            sentAt,
+            commandIds: [...sent[index].commandIds, run.result.commandId ?? ""],
+          };
+      } else if (index >= 0) {
+        throw new TwinFailure(
+          "push trigger",
+          `the handler did not send a command for ${taken[index].repository}:${taken[index].tag}: ${run.result.status} (${run.result.reason})`,
+        );
+      } else {
+        progress.step(
+          `push trigger: ${run.result.status} ${event.detail["image-digest"]}: ${run.result.reason}`,
+        );
+      }
+    }
+    const ids = sent.flatMap((s) => s.commandIds);
+    progress.step(
+      `push trigger sent ${ids.length} command(s) to ${plan.workerInstanceId}: ${ids.join(", ")}`,
+    );
+    return sent;
+  }
+
+  async sendReconcile(): Promise<string> {
+    const { plan } = this;
+    const schedulerSession = sessionArn(plan.schedule.roleArn, `twin-${plan.schedule.name}`);
+    const scheduler = this.css.as(
+      await this.css.assumeRole(plan.schedule.roleArn, `twin-${plan.schedule.name}`),
+    );
+    const { Command } = await scheduler.json("ssm", "SendCommand", plan.schedule.input);
+    await this.checkSender(Command.CommandId, schedulerSession, plan.schedule.roleArn);
+    await this.agent.poll();
+    return Command.CommandId;
+  }
+
+  async settle(commandIds: readonly string[]): Promise<SettledCommand[]> {
+    const outcomes = await Promise.all(commandIds.map((id) => this.agent.ended(id)));
+    const alerts = await Promise.all(commandIds.map((id) => this.alerts.get(id) ?? Promise.resolve([])));
+    await this.checkWorker();
+    return outcomes.map((outcome, i) => ({ outcome, alerts: alerts[i] }));
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.agent.stop();
+    await this.alerting;
   }
 
   /** Deletes target:tag in legacy, sends the reconcile as the rendered schedule sends it, and checks the tag is back. */
@@ -297,22 +418,8 @@ class Twin implements RunningTwin {
     progress.step(
       `heal: deleted ${target}:${tag} in legacy; sending the reconcile as schedule ${plan.schedule.name} would`,
     );
-
-    const schedulerSession = sessionArn(plan.schedule.roleArn, `twin-${plan.schedule.name}`);
-    const scheduler = this.css.as(
-      await this.css.assumeRole(plan.schedule.roleArn, `twin-${plan.schedule.name}`),
-    );
-    const input = plan.schedule.input as { DocumentName: string; InstanceIds: string[] };
-    const { Command } = await scheduler.json("ssm", "SendCommand", plan.schedule.input);
-    await check(
-      plan,
-      `schedule ${plan.schedule.name}`,
-      sendCommandHops(plan, schedulerSession, plan.schedule.roleArn, input),
-    );
-    const runs = await this.runPending(schedulerSession, plan.schedule.roleArn);
-    const reconcile = runs.find((r) => r.commandId === Command.CommandId);
-    if (reconcile === undefined)
-      throw new TwinFailure("fake SSM agent", `the reconcile ${Command.CommandId} never ran`);
+    const [settled] = await this.settle([await this.sendReconcile()]);
+    const reconcile = await this.finished(settled);
     progress.step(
       `reconcile ${reconcile.commandId}: ${reconcile.results.map((r) => `${r.result} ${r.target ?? ""}`).join("; ")}`,
     );
@@ -323,75 +430,119 @@ class Twin implements RunningTwin {
     return true;
   }
 
-  /**
-   * Runs every pending command on the fake agent, checks IAM for the sender and for each hop the
-   * worker made, and fails on a command that ended non-zero after printing its alert.
-   */
-  private async runPending(senderSession: string, senderRoleArn: string): Promise<AgentRun[]> {
-    const { plan, world } = this;
-    const runs: AgentRun[] = [];
-    for (const command of await this.agent.pending()) {
-      await check(
-        plan,
-        `sender of ${command.CommandId}`,
-        sendCommandHops(plan, senderSession, senderRoleArn, {
-          DocumentName: command.DocumentName,
-          InstanceIds: [plan.workerInstanceId],
-        }),
+  /** SSM's status events for every command that ends, through the rendered failed-command rule. */
+  private onEnded(outcome: CommandOutcome): void {
+    // A refused command never existed in SSM; one ended by the twin stopping is no news.
+    if (outcome.status === "Refused" || this.stopping) return;
+    const { command } = outcome;
+    const { plan, progress } = this;
+    if (outcome.status === "TimedOut")
+      progress.step(
+        `SSM: command ${command.commandId} (${command.documentName}) ended TimedOut after ${secondsBetween(command.requestedAt, outcome.endedAt)} s: ` +
+          `not delivered within its delivery timeout, the agent's ${this.agent.limits.workers} workers busy and its ${this.agent.limits.buffer} buffered places taken`,
       );
-      const cssMark = await world.css.mark();
-      const legacyMark = await world.legacy.mark();
-      let run: AgentRun;
-      try {
-        run = await this.agent.run(command);
-      } catch (error) {
-        if (error instanceof RefusedCommand)
-          throw new TwinFailure(`document ${command.DocumentName}`, error.message);
-        throw error;
-      }
-      const { hops, assumed } = awsCallHops(plan, this.agent.workerKeyId, run.awsCalls, this.assumed);
-      this.assumed = assumed;
-      const worker = {
-        principal: sessionArn(plan.workerRoleArn, plan.workerInstanceId),
-        roleArn: plan.workerRoleArn,
-      };
-      const targetCaller = assumed ?? {
-        principal: sessionArn(plan.targetRoleArn, "unknown"),
-        roleArn: plan.targetRoleArn,
-      };
-      const registry = (name: string, account: string) => ({ name, account, region: plan.region });
-      const requests = [
-        ...registryHops(
-          (await world.css.accessLog()).slice(cssMark),
-          worker,
-          registry("css", plan.sourceAccount),
-        ),
-        ...registryHops(
-          (await world.legacy.accessLog()).slice(legacyMark),
-          targetCaller,
-          registry("legacy", plan.targetAccount),
-        ),
-      ];
-      const allowed = await check(plan, `worker (${command.DocumentName})`, [...hops, ...requests]);
-      this.progress.step(
-        `IAM: the rendered policies and trust allow the worker's ${hops.length} aws calls and ${requests.length} registry requests (${allowed} distinct principal, action, resource)`,
-      );
-      if (run.code !== 0) {
-        const alert = await this.alert(run);
-        this.progress.step(`alert to the on-call engineer (rule ${plan.commandFailedRule.name}): ${alert}`);
+    const ended = {
+      commandId: command.commandId,
+      documentName: command.documentName,
+      parameters: command.parameters,
+      requestedAt: command.requestedAt,
+      expiresAfter: this.agent.expiresAfter(command.commandId),
+      status: outcome.status,
+      endedAt: outcome.endedAt,
+    };
+    const texts = this.alerting.then(() => alertsFor(plan, this.css, this.deployment.alertQueue, ended));
+    this.alerting = texts.catch(() => undefined);
+    const printed = texts.then((found) => {
+      for (const text of found)
+        progress.step(`alert to the on-call engineer (rule ${plan.commandFailedRule.name}): ${text}`);
+      if (found.length === 0 && outcome.status !== "Success")
+        progress.step(
+          `no alert: rule ${plan.commandFailedRule.name} did not match the ${outcome.status} status of ${command.documentName} (command ${command.commandId})`,
+        );
+      return found;
+    });
+    printed.catch(() => undefined);
+    this.alerts.set(command.commandId, printed);
+  }
+
+  /** The run of a command that ended Success; a TwinFailure naming the link for any other end. */
+  private async finished({ outcome }: SettledCommand): Promise<AgentRun> {
+    const { command } = outcome;
+    switch (outcome.status) {
+      case "Success":
+        return outcome.run;
+      case "Refused":
+        throw new TwinFailure(`document ${command.documentName}`, outcome.reason);
+      case "TimedOut":
+        throw new TwinFailure(
+          `delivery to ${this.plan.workerInstanceId}`,
+          `command ${command.commandId} (document ${command.documentName}) ended TimedOut: the agent did not take it within its delivery timeout`,
+        );
+      case "Failed": {
+        const { run } = outcome;
         const failed = run.results.find((r) => r.result === "failed");
         throw new TwinFailure(
           `document ${run.documentName} on the worker`,
           `command ${run.commandId} ended Failed (exit ${run.code}): ${failed?.error ?? lastLine(run.stderr)}${await this.whatLegacyHolds(run)}`,
         );
       }
-      runs.push(run);
     }
-    return runs;
   }
 
-  private alert(run: AgentRun): Promise<string> {
-    return alertText(this.plan, this.css, this.deployment.alertQueue, run);
+  /** IAM for SendCommand of `commandId` by the session that sent it: the document and the instance. */
+  private async checkSender(commandId: string, session: string, roleArn: string): Promise<void> {
+    const { Commands } = await this.css.json("ssm", "ListCommands", { CommandId: commandId });
+    const [command] = Commands as Array<{ DocumentName: string; InstanceIds: string[] }>;
+    await check(this.plan, `sender of ${commandId}`, sendCommandHops(this.plan, session, roleArn, command));
+  }
+
+  /**
+   * IAM on everything the worker did since the last check: its recorded aws calls, and its requests
+   * through the relays to each registry. Commands may still be running; what they do later is
+   * checked next time.
+   */
+  private checkWorker(): Promise<void> {
+    const next = this.checking.then(() => this.checkWorkerOnce());
+    this.checking = next.catch(() => undefined);
+    return next;
+  }
+
+  private async checkWorkerOnce(): Promise<void> {
+    const { plan, agent } = this;
+    const calls = (await agent.awsCalls()).slice(this.checked.aws);
+    const cssRequests = agent.relays.css.requests.slice(this.checked.css);
+    const legacyRequests = agent.relays.legacy.requests.slice(this.checked.legacy);
+    this.checked = {
+      aws: this.checked.aws + calls.length,
+      css: this.checked.css + cssRequests.length,
+      legacy: this.checked.legacy + legacyRequests.length,
+    };
+    if (calls.length + cssRequests.length + legacyRequests.length === 0) return;
+    const { hops, assumed } = awsCallHops(
+      plan,
+      agent.workerKeyId,
+      calls.map((c) => c.call),
+      this.assumed,
+    );
+    this.assumed = assumed;
+    const worker = {
+      principal: sessionArn(plan.workerRoleArn, plan.workerInstanceId),
+      roleArn: plan.workerRoleArn,
+    };
+    const targetCaller = assumed ?? {
+      principal: sessionArn(plan.targetRoleArn, "unknown"),
+      roleArn: plan.targetRoleArn,
+    };
+    const registry = (name: string, account: string) => ({ name, account, region: plan.region });
+    const requests = [
+      ...registryHops(cssRequests, worker, registry("css", plan.sourceAccount)),
+      ...registryHops(legacyRequests, targetCaller, registry("legacy", plan.targetAccount)),
+    ];
+    const documents = [...new Set(calls.map((c) => agent.sent(c.commandId)?.documentName ?? "?"))];
+    const allowed = await check(plan, `worker (${documents.join(", ")})`, [...hops, ...requests]);
+    this.progress.step(
+      `IAM: the rendered policies and trust allow the worker's ${hops.length} aws calls and ${requests.length} registry requests (${allowed} distinct principal, action, resource)`,
+    );
   }
 
   /** For a failed copy: what the tag is in legacy against the source, platforms included. */
@@ -426,6 +577,20 @@ class Twin implements RunningTwin {
     }
     return { digest: actual, platforms, at };
   }
+}
+
+/** `work` on every item, at most `limit` at a time; results in the items' order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>) {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 function sendCommandHops(

@@ -11,9 +11,15 @@ import { join } from "node:path";
 import { MotoServer, MOTO_CREDENTIALS, startMoto } from "../moto";
 import { OciLayout, pushImage } from "../oci";
 import { Registry, requireTools, startRegistry } from "../registry";
-import { ecrPassword, REQUIRED_TOOLS } from "../world";
+import { ecrPassword } from "../world";
 import { MotoApi } from "./moto-api";
 import { PushListener, startPushListener } from "./events";
+
+/**
+ * What the twin itself runs on this machine: moto, the registries (htpasswd makes their logins) and
+ * skopeo for its own pushes. The worker's tools (aws, skopeo, jq, curl) come from the worker's root.
+ */
+const TWIN_TOOLS = ["moto_server", "docker-registry", "htpasswd", "skopeo"];
 
 export interface TwinWorld {
   readonly dir: string;
@@ -30,7 +36,7 @@ export interface TwinWorld {
 }
 
 export async function startTwinWorld(accounts: { source: string; target: string }): Promise<TwinWorld> {
-  await requireTools(...REQUIRED_TOOLS);
+  await requireTools(...TWIN_TOOLS);
   const stoppers: Array<() => Promise<void>> = [];
   const stop = async () => {
     for (const s of stoppers.reverse()) await s().catch(() => undefined);

@@ -2,11 +2,19 @@
  * The whole path on one machine (`npm start`, local/twin/): run as CI runs it, the twin must end
  * with its JSON line, equal digests, both platforms and a healed gap. Run on deliberately broken
  * renderings (each transformed after rendering, before the twin deploys it), it must fail with a
- * message naming the broken link, and never report an arrival.
+ * message naming the broken link, and never report an arrival. Its SSM agent is held to the
+ * rendered number of command workers: a burst of pushes during a long reconcile must still arrive
+ * with no command timed out, and with one worker and a short delivery timeout the commands it
+ * cannot take must time out and page.
  */
 import { execFile, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
+import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "../../common/ssm-command";
 import {
   CommandDocument,
   carriedScript,
@@ -14,9 +22,11 @@ import {
   carryScript,
 } from "../../components/document-content";
 import type { PolicyDocument } from "../../components/policies";
+import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
 import { OciLayout, pushImage } from "../../local/oci";
 import { PROJECT_ROOT, Rendering, resourcesOfType } from "../../local/render";
-import { runTwin, TwinFailure } from "../../local/twin/run";
+import { RunningTwin, runTwin, TwinFailure } from "../../local/twin/run";
+import { workerToolPath } from "../../local/worker-root";
 
 const run = promisify(execFile);
 
@@ -75,6 +85,72 @@ async function failureOf(
   throw new Error(`the twin passed on a broken rendering:\n${lines.join("\n")}`);
 }
 
+/**
+ * Holds the next reconcile in its worker until the test releases it: a `jq` first on the worker's
+ * PATH (in the temp dir, which the worker's root shares) that, in a reconcile (only its document
+ * exports ECR_SYNC_RECONCILE_PARALLELISM) and once armed, blocks before running the root's jq. The
+ * reconcile runs jq to check the repository map before it takes a lock or makes a request, and
+ * cannot end without it; renaming "armed" to "held" takes the hold exactly once.
+ */
+class ReconcileGate {
+  private constructor(readonly dir: string) {}
+
+  static async create(): Promise<ReconcileGate> {
+    const dir = await mkdtemp(join(tmpdir(), "ecr-sync-twin-gate-"));
+    const script = [
+      "#!/bin/sh",
+      `if [ -n "\${ECR_SYNC_RECONCILE_PARALLELISM:-}" ] && mv '${dir}/armed' '${dir}/held' 2>/dev/null; then`,
+      `  while [ ! -e '${dir}/released' ]; do sleep 0.1; done`,
+      "fi",
+      `exec '${workerToolPath("jq")}' "$@"`,
+    ];
+    await writeFile(join(dir, "jq"), `${script.join("\n")}\n`, { mode: 0o755 });
+    return new ReconcileGate(dir);
+  }
+
+  arm(): Promise<void> {
+    return writeFile(join(this.dir, "armed"), "");
+  }
+
+  /** Resolves once a reconcile is held at the gate; fails after `timeoutMs`. */
+  async held(timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!existsSync(join(this.dir, "held"))) {
+      if (Date.now() > deadline)
+        throw new Error(`no reconcile reached the gate in ${this.dir} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  release(): Promise<void> {
+    return writeFile(join(this.dir, "released"), "");
+  }
+
+  remove(): Promise<void> {
+    return rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Pushes `count` small images under distinct tags to the mapped css repositories, in turn. */
+async function pushImages(twin: RunningTwin, count: number, label: string) {
+  const { world } = twin;
+  const repositories = Object.keys(twin.plan.repositories);
+  const pushes: Array<{ repository: string; tag: string; digest: string }> = [];
+  for (let i = 0; i < count; i++) {
+    const repository = repositories[i % repositories.length];
+    const tag = `${label}-${String(i).padStart(2, "0")}`;
+    const image = await world.layout.addImage({ layers: [{ size: 2048 }], label: tag });
+    await pushImage(world.layout, image, {
+      registry: world.css.host,
+      repository,
+      tag,
+      ...world.login(world.css),
+    });
+    pushes.push({ repository, tag, digest: image.digest });
+  }
+  return pushes;
+}
+
 describe("the twin (npm start): one image through both stacks as rendered", function () {
   this.timeout(120000);
 
@@ -121,7 +197,9 @@ describe("the twin (npm start): one image through both stacks as rendered", func
   });
 
   it("fails naming the worker, ecr:BatchGetImage and the source repository when the worker policy cannot pull", async () => {
+    let instance = "";
     const failure = await failureOf(({ css }) => {
+      instance = String(css.outputs.workerInstanceId);
       const worker = named(css, "aws:iam/role:Role", String(css.outputs.workerRoleArn).split("/").pop());
       for (const policy of resourcesOfType(css, "aws:iam/rolePolicy:RolePolicy").filter(
         (p) => p.inputs.role === worker.inputs.name,
@@ -136,13 +214,15 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     });
     expect(failure.link).to.match(/^IAM \(worker/);
     expect(failure.message).to.include(
-      "arn:aws:sts::770203350335:assumed-role/ecr-sync-worker/i-e933b3d0dd46e3a65 → ecr:BatchGetImage on arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus",
+      `arn:aws:sts::770203350335:assumed-role/ecr-sync-worker/${instance} → ecr:BatchGetImage on arn:aws:ecr:us-east-1:770203350335:repository/kuali-coeus`,
     );
     expect(failure.message).to.include("in the css registry");
   });
 
   it("fails naming the target role's trust when it names another role", async () => {
-    const failure = await failureOf(({ legacy }) => {
+    let instance = "";
+    const failure = await failureOf(({ css, legacy }) => {
+      instance = String(css.outputs.workerInstanceId);
       const role = named(legacy, "aws:iam/role:Role", legacy.outputs.targetRoleName);
       const other = String(legacy.outputs.trustedWorkerRoleArn).replace(/role\/.*/, "role/another-role");
       role.inputs.assumeRolePolicy = String(role.inputs.assumeRolePolicy).replaceAll(
@@ -152,7 +232,7 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     });
     expect(failure.link).to.match(/^IAM \(worker/);
     expect(failure.message).to.include(
-      "ecr-sync-worker/i-e933b3d0dd46e3a65 → sts:AssumeRole on arn:aws:iam::730096353738:role/ecr-sync-target",
+      `ecr-sync-worker/${instance} → sts:AssumeRole on arn:aws:iam::730096353738:role/ecr-sync-target`,
     );
     expect(failure.message).to.include("rendered trust policy of role ecr-sync-target");
   });
@@ -267,5 +347,156 @@ describe("the twin (npm start): one image through both stacks as rendered", func
       child.kill("SIGKILL");
       await layout.remove();
     }
+  });
+
+  it("npm start fails naming the worker's root when it is not built, and uses no tool of this machine instead", async () => {
+    const emptyCache = await mkdtemp(join(tmpdir(), "ecr-sync-no-root-"));
+    try {
+      const failed = await run(process.execPath, ["--import", "tsx", "scripts/start.ts"], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, NODE_NO_WARNINGS: "1", ECR_SYNC_WORKER_ROOT_CACHE: emptyCache },
+      }).then(
+        () => undefined,
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+      expect(failed, "npm start without the worker's root").to.not.equal(undefined);
+      expect(failed!.code).to.equal(1);
+      expect(failed!.stderr).to.match(
+        /^npm start: the worker's Debian \w+ root is not built \(.*\): run `npm run -s worker-root`/,
+      );
+      // It stops before rendering: nothing ran with this machine's sh, aws or skopeo.
+      expect(failed!.stdout).to.equal("");
+    } finally {
+      await rm(emptyCache, { recursive: true, force: true });
+    }
+  });
+
+  it("a burst of 30 pushes during a long reconcile all arrive: the agent at its rendered workers, no command timed out, no alert", async function () {
+    this.timeout(600000);
+    const gate = await ReconcileGate.create();
+    const lines: string[] = [];
+    let drained = 0;
+    try {
+      await runTwin({
+        write: (line) => lines.push(line),
+        agent: { path: [gate.dir] },
+        whileRunning: async (twin) => {
+          expect(twin.agent.limits).to.deep.equal({ workers: SSM_AGENT_COMMAND_WORKERS, buffer: 5 });
+          await gate.arm();
+          const reconcile = await twin.sendReconcile();
+          await gate.held();
+
+          const pushes = await pushImages(twin, 30, "burst");
+          const started = Date.now();
+          const sent = await twin.sendPushes(pushes);
+          const settled = await twin.settle(sent.flatMap((s) => s.commandIds));
+          drained = (Date.now() - started) / 1000;
+          // All of it while the reconcile held its worker.
+          expect(twin.agent.running()).to.deep.equal([reconcile]);
+
+          expect(settled.map((s) => s.outcome.status)).to.deep.equal(new Array(30).fill("Success"));
+          expect(settled.flatMap((s) => s.alerts)).to.deep.equal([]);
+          // Each with the delivery timeout the push trigger sends, as SSM recorded it.
+          expect([...new Set(settled.map((s) => s.outcome.command.timeoutSeconds))]).to.deep.equal([
+            COMMAND_DELIVERY_TIMEOUT_SECONDS,
+          ]);
+          for (const push of pushes) {
+            const target = twin.plan.repositories[push.repository];
+            expect(await twin.world.legacy.digestOf(target, push.tag), `${target}:${push.tag}`).to.equal(
+              push.digest,
+            );
+          }
+          const stats = twin.agent.stats();
+          expect(stats.peakRunning, "commands at once: the reconcile and five copies").to.equal(
+            SSM_AGENT_COMMAND_WORKERS,
+          );
+          expect(stats.waitedInBuffer + stats.waitedInService, "copies that waited for a worker").to.be.above(
+            0,
+          );
+          expect(stats.timedOut).to.equal(0);
+
+          await gate.release();
+          const [ended] = await twin.settle([reconcile]);
+          expect(ended.outcome.status).to.equal("Success");
+          expect(ended.alerts).to.deep.equal([]);
+        },
+      });
+    } finally {
+      await gate.remove();
+    }
+    const output = lines.join("\n");
+    expect(output).to.not.match(/alert to the on-call engineer|ended TimedOut/);
+    process.stdout.write(`      (30 pushes sent and copied in ${drained.toFixed(1)} s)\n`);
+  });
+
+  it("with one command worker and a short delivery timeout, the commands the agent cannot buffer end TimedOut and page", async function () {
+    this.timeout(600000);
+    const deliveryTimeoutSeconds = 5;
+    const gate = await ReconcileGate.create();
+    const lines: string[] = [];
+    try {
+      await runTwin({
+        write: (line) => lines.push(line),
+        agent: { path: [gate.dir], commandWorkersLimit: 1, deliveryTimeoutSeconds },
+        whileRunning: async (twin) => {
+          const { buffer } = twin.agent.limits;
+          expect(twin.agent.limits).to.deep.equal({ workers: 1, buffer: 5 });
+          await gate.arm();
+          const reconcile = await twin.sendReconcile();
+          await gate.held();
+
+          const pushes = await pushImages(twin, buffer + 3, "late");
+          const sent = await twin.sendPushes(pushes);
+          const ids = sent.flatMap((s) => s.commandIds);
+          // The reconcile holds the only worker: the agent accepts as many as its buffer takes.
+          const { buffered } = twin.agent.queued();
+          expect(buffered).to.have.length(buffer);
+          const late = ids.filter((id) => !buffered.includes(id));
+          expect(late).to.have.length(3);
+
+          // They end while the worker is still held: nothing but the delivery timeout ends them.
+          const timedOut = await twin.settle(late);
+          expect(twin.agent.running()).to.deep.equal([reconcile]);
+          for (const { outcome, alerts } of timedOut) {
+            const { commandId, requestedAt } = outcome.command;
+            expect(outcome.status, commandId).to.equal("TimedOut");
+            if (outcome.status !== "TimedOut") continue;
+            expect(outcome.endedAt.getTime() - requestedAt.getTime()).to.equal(deliveryTimeoutSeconds * 1000);
+            // One notice per command, through the rendered rule: the invocation's event is not matched.
+            expect(alerts, commandId).to.have.length(1);
+            expect(alerts[0]).to.match(
+              new RegExp(
+                `the SSM command ${commandId} \\(document ecr-sync-copy-image\\) ended TimedOut at \\d{4}-`,
+              ),
+            );
+            const push = pushes[sent.findIndex((s) => s.commandIds.includes(commandId))];
+            expect(
+              await twin.world.legacy.digestOf(twin.plan.repositories[push.repository], push.tag),
+              `${push.tag}, whose command never ran`,
+            ).to.equal(undefined);
+          }
+          expect(twin.agent.stats()).to.deep.include({ peakRunning: 1, waitedInBuffer: buffer, timedOut: 3 });
+
+          // Released, the reconcile copies every missing tag (the timed-out ones too), then the buffered run.
+          await gate.release();
+          const rest = await twin.settle([reconcile, ...buffered]);
+          expect(rest.map((s) => s.outcome.status)).to.deep.equal(new Array(buffer + 1).fill("Success"));
+          expect(rest.flatMap((s) => s.alerts)).to.deep.equal([]);
+          for (const push of pushes) {
+            const target = twin.plan.repositories[push.repository];
+            expect(await twin.world.legacy.digestOf(target, push.tag), `${target}:${push.tag}`).to.equal(
+              push.digest,
+            );
+          }
+        },
+      });
+    } finally {
+      await gate.remove();
+    }
+    const output = lines.join("\n");
+    expect(
+      output.match(/alert to the on-call engineer \(rule ecr-sync-command-failed\): .* ended TimedOut/g),
+    ).to.have.length(3);
+    expect(output).to.match(/ended TimedOut after 5\.00 s: not delivered within its delivery timeout/);
   });
 });

@@ -1,14 +1,16 @@
 /**
  * The twin's own translations, on their own (test/integration/twin.test.ts runs them together):
  * registry requests to ECR actions, recorded `aws` calls to principals and resources, document
- * parameters as SSM accepts them, registry notifications to ECR events, and the plan read from
- * the real renderings.
+ * parameters as SSM accepts them, registry notifications to ECR events, the plan read from the
+ * real renderings, and the agent's model of its command workers and SSM's delivery timeout.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
-import { renderStack } from "../../local/render";
+import { renderStack, Rendering, resourcesOfType } from "../../local/render";
+import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
 import { acceptedParameters, RefusedCommand } from "../../local/twin/agent";
+import { agentLimitsFromUserData, CommandWorkers } from "../../local/twin/agent-model";
 import { ecrImageAction } from "../../local/twin/events";
 import { awsCallHops, registryAction, registryHops, sessionArn } from "../../local/twin/iam";
 import { planFrom, TwinPlan } from "../../local/twin/plan";
@@ -16,12 +18,15 @@ import { planFrom, TwinPlan } from "../../local/twin/plan";
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
 
 describe("the twin's translations", function () {
-  this.timeout(30000);
+  // Two renderings: about 12 s each on a 2-core machine, more when it is shared.
+  this.timeout(90000);
   let plan: TwinPlan;
+  let renderings: { css: Rendering; legacy: Rendering };
 
   before(async () => {
     const css = await renderStack("css");
-    plan = planFrom(css, await renderStack("legacy", { sourceOutputs: css.outputs }));
+    renderings = { css, legacy: await renderStack("legacy", { sourceOutputs: css.outputs }) };
+    plan = planFrom(renderings.css, renderings.legacy);
   });
 
   it("reads the plan from the renderings: accounts, roles, rule, documents, schedule input", () => {
@@ -132,5 +137,63 @@ describe("the twin's translations", function () {
     });
     expect(tagged.Time).to.equal(Date.parse(fixture.time) / 1000);
     expect(JSON.parse(ecrImageAction(base).Detail)).to.not.have.property("image-tag");
+  });
+
+  it("reads the agent's command workers from the rendered user data, the buffer from the agent's default", () => {
+    expect(agentLimitsFromUserData(plan.workerUserData)).to.deep.equal({
+      workers: SSM_AGENT_COMMAND_WORKERS,
+      buffer: 5,
+    });
+    // From the rendering, not a constant: a rendering with another limit gives another model.
+    const css = structuredClone(renderings.css);
+    const instance = resourcesOfType(css, "aws:ec2/instance:Instance")[0];
+    instance.inputs.userData = String(instance.inputs.userData).replace(
+      /^readonly COMMAND_WORKERS_LIMIT=\d+$/m,
+      "readonly COMMAND_WORKERS_LIMIT=2",
+    );
+    const edited = planFrom(css, renderings.legacy);
+    expect(agentLimitsFromUserData(edited.workerUserData)).to.deep.equal({ workers: 2, buffer: 5 });
+    // As the agent reads its configuration: none set is the template's 5, less than 1 its default.
+    expect(agentLimitsFromUserData("#!/bin/bash\n")).to.deep.equal({ workers: 5, buffer: 5 });
+    expect(agentLimitsFromUserData("readonly COMMAND_WORKERS_LIMIT=0\n").workers).to.equal(5);
+    expect(() => agentLimitsFromUserData("readonly COMMAND_WORKERS_LIMIT=${N}\n")).to.throw(
+      "COMMAND_WORKERS_LIMIT=${N}, not a whole number",
+    );
+    expect(() => agentLimitsFromUserData(".Mds.CommandWorkerBufferLimit = 9")).to.throw(
+      "the twin's agent does not read",
+    );
+  });
+
+  it("runs at most the workers limit, buffers the next ones, and leaves the rest with SSM until they time out", () => {
+    const agent = new CommandWorkers({ workers: 2, buffer: 1 });
+    const deliverBy = 10_000;
+    const offered = ["a", "b", "c", "d", "e"].flatMap((id) => agent.offer(id, deliverBy, 0));
+    expect(offered.map((t) => `${t.commandId} ${t.to}`)).to.deep.equal([
+      "a running",
+      "b running",
+      "c buffered",
+    ]);
+    expect(agent.runningNow()).to.deep.equal(["a", "b"]);
+    expect(agent.nextDeadline()).to.equal(deliverBy);
+    // A worker frees: the buffered command starts and SSM's oldest waiting one is accepted.
+    expect(agent.ended("a", 1000).map((t) => `${t.commandId} ${t.to}`)).to.deep.equal([
+      "c running",
+      "d buffered",
+    ]);
+    // Its delivery timeout passes: what is still with SSM ends TimedOut, at its deadline; the buffered one stays.
+    expect(agent.tick(deliverBy)).to.deep.equal([{ commandId: "e", to: "timed out", at: deliverBy }]);
+    expect(agent.nextDeadline()).to.equal(undefined);
+    // Accepted commands run whatever their age (the agent checks none).
+    expect(agent.ended("b", 20_000).map((t) => `${t.commandId} ${t.to}`)).to.deep.equal(["d running"]);
+    expect(agent.stats()).to.deep.equal({
+      peakRunning: 2,
+      waitedInBuffer: 2,
+      waitedInService: 2,
+      timedOut: 1,
+    });
+    // A command offered again (SSM redelivers) is the same command.
+    expect(agent.offer("c", deliverBy, 20_000)).to.deep.equal([]);
+    expect(() => agent.ended("e", 20_000)).to.throw("e was not running");
+    expect(() => new CommandWorkers({ workers: 0, buffer: 5 })).to.throw("workers is 0");
   });
 });
