@@ -6,6 +6,9 @@
  * (the target side is reached only through an assumed role), a source docker-registry and, for
  * every measured copy that must start from an empty target, a fresh target docker-registry
  * (htpasswd auth, access log on) on a free loopback port (scripts/bench/session.ts says why).
+ * These run on this machine; every copier run, and skopeo alone, runs inside the worker's Debian
+ * root with its bash, skopeo, AWS CLI, jq and curl (scripts/bench/in-root.ts), as `npm run bench`
+ * builds or reuses it first. Every time around such a run includes bwrap's start, measured alone.
  *
  * Every copier figure is measured twice: warm (the credential cache in ECR_SYNC_STATE_DIR/cache
  * filled by an earlier run) and cold (that directory removed before the run), each run counting
@@ -16,7 +19,8 @@
  *  1. full-copy.ts: a ~200 MiB 5-layer image vs. the plain-HTTP baseline (http.ts) and skopeo alone
  *  2. unchanged.ts: time, aws processes and layer bytes moved (registry access logs);
  *     breakdown.ts: where a warm full and a warm unchanged copy spend their time (bash's own
- *     trace, profile.ts: skopeo, curl, jq, flock, other programs, bash) and CPU (cpu.ts)
+ *     trace, profile.ts: skopeo, curl, jq, flock, other programs, bash) and CPU (cpu.ts); one aws
+ *     call alone and bwrap's start
  *  3. incremental.ts: bytes moved / size of the one changed layer
  *  4. multiarch.ts: an index of three platforms: time, digest preserved
  *  5. reconcile.ts: reconcile of 10, 50, 200 tags in sync; backfill.ts: 50 small missing tags
@@ -25,7 +29,8 @@
  * (met, or missed by how much); report.ts prints the result.
  *
  * Output: progress on stderr; on stdout a header and a Markdown table (it pastes into
- * docs/benchmarks.md as it is), then as the very last line one JSON object.
+ * docs/benchmarks.md as it is), then as the very last line one JSON object (with the copier's tool
+ * versions and the User-Agents that reached the target registries).
  * `--quick` shrinks sizes and run counts (a smoke test of the bench itself, not figures to keep).
  * Exit 1 when a stage fails, or (after the report) when the multi-arch digest is not preserved
  * or a burst copy does not arrive.

@@ -8,25 +8,23 @@
  * other programs (stat, mv, rm, cat, mktemp, …) and bash itself, and by function. Each round also
  * measures the CPU that the baseline, skopeo alone and the warm copy used, and the registries with
  * them (cpu.ts): on 2 cores that are busy, CPU seconds become wall seconds. One `aws` call alone
- * is timed too: what a cold run pays for each of its calls.
+ * is timed too: what a cold run pays for each of its calls; and bwrap's start, which every copier
+ * time includes (the copier, skopeo alone and that call run inside the worker root: in-root.ts).
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { layerBytes, writeAuthFile } from "../../local/oci";
 import { Registry } from "../../local/registry";
 import { cpuMark, cpuSince, registryPid } from "./cpu";
 import { FULL_COPY_MAP, FullCopySummary, SyncedImage } from "./full-copy";
 import { httpCopyImage } from "./http";
+import { measureRootStart, RootStart, skopeoAlone, spawnInRoot } from "./in-root";
 import { expectOk, Measured, progress, timed } from "./measure";
 import { childrenCpuSeconds, medianProfile, Profile, profileOf, roundedProfile, splitText } from "./profile";
 import { Bench } from "./session";
 import { median, round } from "./stats";
-import { programPredicate, spawnCollect, tracedScript, WITH_TIMES } from "./traced";
-
-const execFileAsync = promisify(execFile);
+import { programPredicate, tracedScript } from "./traced";
 
 /** CPU seconds one copy used: its own processes', each registry's, and how busy the machine was (0..1). */
 export interface CpuUse {
@@ -110,17 +108,11 @@ async function breakdownRound(
     [target.registry.host]: { username: "AWS", password: bench.targetEndpoint(target.registry).password },
   });
   const skopeo = await withCpu(target.pids, async () => {
-    const run = await spawnCollect(
-      [
-        ...WITH_TIMES,
-        "skopeo",
-        "copy",
-        ...["--all", "--preserve-digests", "--quiet", "--retry-times", "3", "--authfile", authFile],
-        ...["--src-tls-verify=false", "--dest-tls-verify=false"],
-        `docker://${world.source.host}/${sourceRepository}@${image.digest}`,
-        `docker://${target.registry.host}/${targetRepository}:${tag}`,
-      ],
-      { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" },
+    const run = await skopeoAlone(
+      `${world.source.host}/${sourceRepository}@${image.digest}`,
+      `${target.registry.host}/${targetRepository}:${tag}`,
+      authFile,
+      world.env(),
     );
     if (run.code !== 0)
       throw new Error(`breakdown round ${round}: skopeo copy alone exited ${run.code}: ${run.stderr}`);
@@ -172,15 +164,17 @@ async function breakdownRound(
   return result;
 }
 
-/** Median wall time of `aws ecr get-login-password` run on its own, three times. */
+/**
+ * Median wall time of the worker root's `aws ecr get-login-password` run on its own, three times
+ * (bwrap's start included).
+ */
 async function oneAwsCall(bench: Bench): Promise<number> {
   const times: number[] = [];
   for (let run = 1; run <= 3; run++) {
-    const { seconds } = await timed(() =>
-      execFileAsync("aws", ["ecr", "get-login-password", "--region", "us-east-1"], {
-        env: bench.world.env(),
-      }),
+    const { value, seconds } = await timed(() =>
+      spawnInRoot(["aws", "ecr", "get-login-password", "--region", "us-east-1"], bench.world.env()),
     );
+    if (value.code !== 0) throw new Error(`aws ecr get-login-password exited ${value.code}: ${value.stderr}`);
     times.push(seconds);
   }
   return median(times);
@@ -202,7 +196,11 @@ export async function measureBreakdown(
   const rounds: BreakdownRound[] = [];
   for (let round = 1; round <= bench.plan.runs.breakdown; round++)
     rounds.push(await breakdownRound(bench, synced, isProgram, round));
-  return breakdownReport(rounds, await oneAwsCall(bench), fullCopy);
+  const rootStart = await measureRootStart();
+  progress(
+    `bwrap's start: \`true\` ${rootStart.inRoot.toFixed(3)} s in the worker root, ${rootStart.here.toFixed(3)} s here`,
+  );
+  return breakdownReport(rounds, { awsCall: await oneAwsCall(bench), rootStart }, fullCopy);
 }
 
 const medianCpu = (uses: readonly CpuUse[]): CpuUse => ({
@@ -222,10 +220,16 @@ const cpuFigures = (cpu: CpuUse) => ({
   machine_busy: round(cpu.machineBusy, 2),
 });
 
-/** Medians over the rounds; `awsCall`: seconds of one aws call alone; `fullCopy`: stage 1's medians. */
+/** What the breakdown times on its own: one aws call (in the root, bwrap's start included) and bwrap's start. */
+export interface Alone {
+  readonly awsCall: number;
+  readonly rootStart: RootStart;
+}
+
+/** Medians over the rounds; `alone`: what was timed on its own; `fullCopy`: stage 1's medians. */
 export function breakdownReport(
   rounds: readonly BreakdownRound[],
-  awsCall: number,
+  { awsCall, rootStart }: Alone,
   fullCopy: FullCopySummary,
 ): Breakdown {
   const copy = medianProfile(rounds.map((r) => r.copy.profile));
@@ -286,7 +290,11 @@ export function breakdownReport(
       ],
     },
     unchanged: {
-      figures: { warm_unchanged_copy_profile: roundedProfile(unchanged, 8), aws_cli_call_s: round(awsCall) },
+      figures: {
+        warm_unchanged_copy_profile: roundedProfile(unchanged, 8),
+        aws_cli_call_s: round(awsCall),
+        bwrap_start_s: round(rootStart.inRoot - rootStart.here),
+      },
       rows: [
         {
           figure: "↳ warm unchanged copy, traced: where the time goes",
@@ -302,7 +310,14 @@ export function breakdownReport(
             .map(([name, seconds]) => `${name} ${seconds.toFixed(3)} s`)
             .join(", "),
         },
-        { figure: "↳ one aws CLI call alone (a cold run makes 4)", measured: `${awsCall.toFixed(2)} s` },
+        {
+          figure: "↳ one aws CLI call alone, in the worker root (a cold run makes 4)",
+          measured: `${awsCall.toFixed(2)} s`,
+        },
+        {
+          figure: "↳ bwrap's start: in every copier time and the aws call alone",
+          measured: `${(rootStart.inRoot - rootStart.here).toFixed(3)} s (\`true\` started in the worker root ${rootStart.inRoot.toFixed(3)} s, here ${rootStart.here.toFixed(3)} s)`,
+        },
       ],
     },
   };

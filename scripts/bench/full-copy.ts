@@ -2,22 +2,20 @@
  * Stage 1, the full copy: a ~200 MiB image of random layers copied into an empty target by
  * ecr-sync.sh with a warm and with a cold credential cache, by the plain-HTTP baseline (the
  * physical limit of moving the same bytes once) and by `skopeo copy` alone (the copy without the
- * script). The variants take turns so none always gets the warmer caches. The last warm
- * ecr-sync.sh target stays, in sync, for the unchanged, breakdown and incremental stages.
+ * script: the worker root's skopeo, as the script's, in-root.ts). The variants take turns so none
+ * always gets the warmer caches. The last warm ecr-sync.sh target stays, in sync, for the
+ * unchanged, breakdown and incremental stages.
  */
-import { execFile } from "node:child_process";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { BuiltImage, LayerSpec, layerBytes, writeAuthFile } from "../../local/oci";
 import { Registry } from "../../local/registry";
 import { httpCopyImage } from "./http";
+import { skopeoAlone } from "./in-root";
 import { expectOk, Measured, progress, timed } from "./measure";
 import { Cache, MiB, Plan } from "./plan";
 import { Bench } from "./session";
 import { awsNote, median, mib, round, unionLength } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
-
-const execFileAsync = promisify(execFile);
 
 const SOURCE_REPOSITORY = "bench-full-src";
 const TARGET_REPOSITORY = "bench-full";
@@ -103,15 +101,15 @@ async function skopeoRun({ bench, image, run }: Copy, authFile: string): Promise
     [world.source.host]: { username: "AWS", password: sourceEndpoint.password },
     [registry.host]: { username: "AWS", password: bench.targetEndpoint(registry).password },
   });
-  const { seconds } = await timed(() =>
-    execFileAsync("skopeo", [
-      "copy",
-      ...["--all", "--preserve-digests", "--quiet", "--retry-times", "3", "--authfile", authFile],
-      ...["--src-tls-verify=false", "--dest-tls-verify=false"],
-      `docker://${world.source.host}/${SOURCE_REPOSITORY}@${image.digest}`,
-      `docker://${registry.host}/${TARGET_REPOSITORY}:${TAG}`,
-    ]),
+  const { value: copied, seconds } = await timed(() =>
+    skopeoAlone(
+      `${world.source.host}/${SOURCE_REPOSITORY}@${image.digest}`,
+      `${registry.host}/${TARGET_REPOSITORY}:${TAG}`,
+      authFile,
+      world.env(),
+    ),
   );
+  if (copied.code !== 0) throw new Error(`skopeo-alone run ${run}: exited ${copied.code}: ${copied.stderr}`);
   if ((await registry.digestOf(TARGET_REPOSITORY, TAG)) !== image.digest)
     throw new Error(`skopeo-alone run ${run}: digest differs on the target`);
   await bench.dropTarget(registry);

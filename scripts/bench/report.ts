@@ -22,8 +22,14 @@ async function toolVersion(tool: string, args: string[]): Promise<string> {
   }
 }
 
-/** What the figures depend on: CPU, memory, disk, tool versions, and the load when the bench started and ended. */
-export async function machine(loadAtStart: number): Promise<Record<string, string | number>> {
+/**
+ * What the figures depend on: CPU, memory, disk, tool versions (the copier's, `copierTools`, are the
+ * worker root's: in-root.ts), and the load when the bench started and ended.
+ */
+export async function machine(
+  loadAtStart: number,
+  copierTools: Readonly<Record<string, string>>,
+): Promise<Record<string, string | number>> {
   const cpus = os.cpus();
   const disk = await toolVersion("sh", ["-c", `df -hT "${os.tmpdir()}" | tail -n 1`]);
   return {
@@ -33,9 +39,8 @@ export async function machine(loadAtStart: number): Promise<Record<string, strin
     kernel: `${os.type()} ${os.release()}`,
     tmp_disk: disk.replace(/\s+/g, " "),
     node: process.version,
-    skopeo: await toolVersion("skopeo", ["--version"]),
+    ...copierTools,
     docker_registry: await toolVersion("docker-registry", ["--version"]),
-    aws_cli: await toolVersion("aws", ["--version"]),
     load_avg_1m_at_start: round(loadAtStart, 2),
     load_avg_1m_at_end: round(os.loadavg()[0], 2),
   };

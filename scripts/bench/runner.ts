@@ -1,7 +1,9 @@
 /**
  * Runs the bench: starts the world, runs the stages in order, prints the report, and applies
- * the exit rule. Owns everything started: servers and temp dirs are removed on exit, failure,
- * Ctrl-C and SIGTERM (exit 130).
+ * the exit rule. Every copier run is inside the worker root (in-root.ts): the report names the
+ * root's tools, and the clients the target registries saw (skopeo's and curl's User-Agents).
+ * Owns everything started: servers and temp dirs are removed on exit, failure, Ctrl-C and SIGTERM
+ * (exit 130).
  */
 import { randomUUID } from "node:crypto";
 import os from "node:os";
@@ -13,6 +15,7 @@ import { measureBurst } from "./burst";
 import { Cleanups } from "./cleanups";
 import { measureFullCopy } from "./full-copy";
 import { closeConnections } from "./http";
+import { copierTools } from "./in-root";
 import { measureIncremental } from "./incremental";
 import { elapsedSeconds, Measured, progress } from "./measure";
 import { measureMultiArch } from "./multiarch";
@@ -23,14 +26,24 @@ import { startBenchSession } from "./session";
 import { round } from "./stats";
 import { measureUnchanged } from "./unchanged";
 
-/** Runs every stage of `plan` in order and returns what each measured. */
-async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promise<Measured[]> {
+/** What every stage measured, the copier's tools, and the User-Agents the target registries saw, with their requests. */
+interface StagesRun {
+  readonly stages: Measured[];
+  readonly copierTools: Record<string, string>;
+  readonly targetRegistryClients: Record<string, number>;
+}
+
+/** Runs every stage of `plan` in order. */
+async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promise<StagesRun> {
   progress(
     `starting moto_server and the source/target registries${quick ? " (--quick: smoke-test sizes)" : ""}`,
   );
   const world = await startEcrSyncWorld();
   cleanups.add(() => world.stop());
   const bench = await startBenchSession(world, plan, randomUUID().slice(0, 8), cleanups);
+  // As the copier finds them: inside the root, on its PATH (the counting aws, which logs nothing here).
+  const tools = await copierTools(bench.scriptEnv({}, undefined, ""));
+  progress(`the copier runs in the worker root: ${Object.values(tools).join("; ")}`);
 
   const full = await measureFullCopy(bench);
   const unchanged = await measureUnchanged(bench, full.synced);
@@ -50,7 +63,7 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
     await measureBackfill(bench),
     await measureBurst(bench),
   );
-  return stages;
+  return { stages, copierTools: tools, targetRegistryClients: await bench.targetRegistryClients() };
 }
 
 /**
@@ -66,13 +79,14 @@ export async function runBench(plan: Plan, quick: boolean): Promise<void> {
     void cleanups.run().finally(() => process.exit(130));
   });
   try {
-    const stages = await runStages(plan, quick, cleanups);
+    const { stages, copierTools, targetRegistryClients } = await runStages(plan, quick, cleanups);
     const total = elapsedSeconds();
     const about = {
       runs: plan.runs,
       quick,
       bench_total_s: round(total, 1),
-      machine: await machine(loadAtStart),
+      target_registry_clients: targetRegistryClients,
+      machine: await machine(loadAtStart, copierTools),
     };
     progress(`done in ${total.toFixed(0)} s`);
     process.stdout.write(formatReport(quick, plan.runs, stages, about));

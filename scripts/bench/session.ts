@@ -3,14 +3,17 @@
  * stages share (a fresh target registry, one ecr-sync.sh copy or reconcile, the credential cache
  * made warm or cold, a temp dir), each registered for cleanup.
  *
- * Every run of the script counts the `aws` processes it starts: PATH begins with a directory
- * whose `aws` runs the real CLI and appends one line per call, with its start and end, to that
- * run's own log.
+ * Every run of the script runs inside the worker root (local/world.ts runScript, traced.ts) and
+ * counts the `aws` processes it starts: PATH begins with a directory (in the temp dir, which the
+ * root shares) whose `aws` runs the root's AWS CLI and appends one line per call, with its start
+ * and end, to that run's own log. Every target registry's User-Agents are kept before it is dropped
+ * (targetRegistryClients): which builds of skopeo and curl did the copying.
  */
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { Registry, startRegistry, toolPath } from "../../local/registry";
+import { Registry, startRegistry } from "../../local/registry";
+import { workerToolPath } from "../../local/worker-root";
 import {
   ecrPassword,
   EcrSyncWorld,
@@ -20,6 +23,7 @@ import {
   TARGET_ACCOUNT,
 } from "../../local/world";
 import { Cleanups } from "./cleanups";
+import { registryClients } from "./in-root";
 import { Interval, parseAwsLog } from "./stats";
 import { Endpoint } from "./http";
 import { Cache, Plan } from "./plan";
@@ -56,6 +60,12 @@ export interface Bench {
   /** Stops a fresh target now rather than at exit. */
   dropTarget(registry: Registry): Promise<void>;
   /**
+   * The User-Agents of every request to every target registry so far (fresh ones, dropped or not,
+   * and the world's), with how many requests each sent: the copier's skopeo and curl, skopeo alone,
+   * the baseline's and the seeding's Node requests ("" or "node").
+   */
+  targetRegistryClients(): Promise<Record<string, number>>;
+  /**
    * The script's environment for `map` (source → target repository) into `targetRegistry`
    * (default the world's target), with PATH through the counting `aws` and its log at `awsLog`.
    */
@@ -85,13 +95,17 @@ export interface Bench {
 }
 
 /**
- * Writes the counting `aws` into `dir`. It reads the clock from /proc/uptime with the shell's own
- * `read` (10 ms steps, no process started: an aws call takes hundreds of ms), and waits for the
- * CLI instead of exec'ing it, to stamp its end.
+ * Writes the counting `aws` into `dir`, for use inside the worker root: the root's `sh` runs it, and
+ * it runs the root's AWS CLI by its path there. It reads the clock from /proc/uptime with the
+ * shell's own `read` (10 ms steps, no process started: an aws call takes hundreds of ms), and waits
+ * for the CLI instead of exec'ing it, to stamp its end.
  */
 async function writeAwsCounter(dir: string): Promise<void> {
-  const real = toolPath("aws");
-  if (!real) throw new Error("aws is not on PATH: the bench runs the copier, which needs the AWS CLI");
+  const real = workerToolPath("aws");
+  if (!real)
+    throw new Error(
+      "the worker root has no aws: the copier needs the AWS CLI there (run `npm run -s worker-root`, which rebuilds a root whose package list changed)",
+    );
   await writeFile(
     join(dir, "aws"),
     [
@@ -121,8 +135,18 @@ export async function startBenchSession(
   await writeAwsCounter(binDir);
   let logs = 0;
   const liveRegistries = new Set<Registry>();
+  const droppedClients: Array<Record<string, number>> = [];
   const dropTarget = async (registry: Registry) => {
-    if (liveRegistries.delete(registry)) await registry.stop();
+    if (!liveRegistries.delete(registry)) return;
+    droppedClients.push(await registryClients(registry).catch(() => ({})));
+    await registry.stop();
+  };
+  const targetRegistryClients = async () => {
+    const all: Record<string, number> = {};
+    const live = await Promise.all([world.target, ...liveRegistries].map(registryClients));
+    for (const clients of [...droppedClients, ...live])
+      for (const [agent, requests] of Object.entries(clients)) all[agent] = (all[agent] ?? 0) + requests;
+    return all;
   };
   const scriptEnv = (map: Record<string, string>, registry: Registry | undefined, awsLog: string) =>
     world.env({
@@ -159,6 +183,7 @@ export async function startBenchSession(
       return registry;
     },
     dropTarget,
+    targetRegistryClients,
     scriptEnv,
     awsLog,
     awsCallsIn,

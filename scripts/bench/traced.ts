@@ -1,57 +1,39 @@
 /**
  * The copier run traced (profile.ts says why bash's own trace): `ecr-sync.sh ARGS` as the bench's
- * other runs start it, but sourced by a bash that traces it, under a shell that prints the CPU of
- * all its processes afterwards. Used by the breakdown (warm copies) and the backfill (a reconcile
- * one tag at a time).
+ * other runs start it, inside the worker root with the root's bash and tools (in-root.ts), but
+ * sourced by a bash that traces it, under a shell that prints the CPU of all its processes
+ * afterwards. Used by the breakdown (warm copies), the reconcile (200 tags in sync) and the
+ * backfill (a reconcile one tag at a time).
  */
-import { execFile, spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
-import { promisify } from "node:util";
-import { Registry, toolPath } from "../../local/registry";
+import { Registry } from "../../local/registry";
 import { SCRIPT } from "../../local/world";
+import { workerToolPath } from "../../local/worker-root";
+import { spawnInRoot, WITH_TIMES } from "./in-root";
 import { timed } from "./measure";
 import { childrenCpuSeconds, TRACE_PS4 } from "./profile";
 import { AwsCalls, Bench } from "./session";
 
-const execFileAsync = promisify(execFile);
-
-/** A POSIX shell that runs its arguments, then prints `times` (its children's CPU) on stdout. */
-export const WITH_TIMES = ["sh", "-c", '"$@"; code=$?; times; exit "$code"', "sh"];
-
-/** Runs a command, its stdout, stderr and exit code; `extraFd` becomes its fd 3. */
-export function spawnCollect(
-  argv: readonly string[],
-  env: Record<string, string>,
-  extraFd?: number,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const stdio: Array<"ignore" | "pipe" | number> = ["ignore", "pipe", "pipe"];
-    if (extraFd !== undefined) stdio.push(extraFd);
-    const child = spawn(argv[0], argv.slice(1), { env, stdio });
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("error", reject);
-    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
-/** Says whether a word of a traced command is a program on PATH, not a builtin, keyword or function of the script. */
+/**
+ * Says whether a word of a traced command is a program on the worker root's PATH, not a builtin or
+ * keyword of the root's bash, nor a function of the script.
+ */
 export async function programPredicate(): Promise<(word: string) => boolean> {
-  const { stdout } = await execFileAsync("bash", ["-c", "compgen -b; compgen -k"]);
+  const builtins = await spawnInRoot(["bash", "-c", "compgen -b; compgen -k"], { PATH: "" });
+  if (builtins.code !== 0)
+    throw new Error(`the worker root's bash did not list its builtins: ${builtins.stderr}`);
   const script = await readFile(SCRIPT, "utf8");
   const notPrograms = new Set([
-    ...stdout.split("\n").filter((word) => word !== ""),
+    ...builtins.stdout.split("\n").filter((word) => word !== ""),
     ...[...script.matchAll(/^([A-Za-z_][A-Za-z0-9_]*)\(\) \{/gm)].map((match) => match[1]),
   ]);
   const known = new Map<string, boolean>();
   return (word) => {
     if (notPrograms.has(word) || !/^[A-Za-z0-9_./+-]+$/.test(word)) return false;
-    if (!known.has(word)) known.set(word, toolPath(word) !== "");
+    if (!known.has(word)) known.set(word, workerToolPath(word) !== "");
     return known.get(word) ?? false;
   };
 }
@@ -64,7 +46,7 @@ export interface TracedRun extends AwsCalls {
   /** Its result lines (stdout but the `times`). */
   readonly lines: Array<Record<string, string>>;
   readonly trace: string;
-  /** Wall time, start of the shell to its exit. */
+  /** Wall time, start of bwrap to the shell's exit: bwrap's start counts as the run's "(start and exit)". */
   readonly seconds: number;
   /** CPU seconds of all its processes. */
   readonly cpu: number;
@@ -94,7 +76,7 @@ export async function tracedScript(
     let run: { value: { code: number; stdout: string; stderr: string }; seconds: number };
     try {
       run = await timed(() =>
-        spawnCollect(
+        spawnInRoot(
           [...WITH_TIMES, "bash", "-c", `PS4='${TRACE_PS4}'; set -x; . "$0"`, SCRIPT, ...args],
           env,
           fd,

@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { workerRootVersions } from "../../local/worker-root";
 import { REQUIRED_FIGURES } from "../../scripts/bench/stats";
+
+/** The upstream part of a Debian package version: "1:2.23.6-1+b2" → "2.23.6". */
+const upstream = (debianVersion: string | undefined) =>
+  (debianVersion ?? "?").replace(/^\d+:/, "").split(/[+-]/)[0];
 
 /**
  * `npm run bench -- --quick` end to end (scripts/bench.ts with smoke-test sizes), as a user runs it:
@@ -10,10 +15,13 @@ import { REQUIRED_FIGURES } from "../../scripts/bench/stats";
  * now — the bench broke twice when the copier's contract changed (copy bound to the mapping, the
  * reconcile's summary line) and nothing else would have noticed — and that its warm and cold
  * figures are what they say: warm, the copier started no aws process (the credential cache was
- * filled for the very registry and repository of the run), cold, it did (the cache was gone).
+ * filled for the very registry and repository of the run), cold, it did (the cache was gone). And
+ * that every copier run, skopeo alone included, used the worker root's tools, never this machine's:
+ * the target registries' access logs name the skopeo and curl builds that talked to them.
  */
 describe("npm run bench -- --quick", function () {
-  this.timeout(240000);
+  // About 3.5 minutes on 2 busy cores: each cold run starts the root's AWS CLI v2 four times.
+  this.timeout(600000);
 
   it("runs every stage warm and cold against the current copier, counts its aws processes, and ends with its JSON line", async () => {
     const root = join(__dirname, "..", "..");
@@ -28,6 +36,22 @@ describe("npm run bench -- --quick", function () {
     expect(run.code, run.stderr).to.equal(0);
     const last = JSON.parse(run.stdout.trim().split("\n").at(-1) ?? "{}") as Record<string, unknown>;
     expect(last.quick).to.equal(true);
+
+    // The copier's tools are the worker root's, as the root recorded them when it was built ...
+    const versions = workerRootVersions();
+    const machine = last.machine as Record<string, string>;
+    expect(machine.bash.split("(")[0]).to.equal(upstream(versions.bash));
+    expect(machine.skopeo).to.equal(`skopeo version ${upstream(versions.skopeo)}`);
+    expect(machine.aws_cli.split(" ")[0]).to.equal(`aws-cli/${upstream(versions.awscli)}`);
+    expect(machine.curl).to.equal(`curl ${upstream(versions.curl)}`);
+    // ... and so are the only skopeo and curl that reached a target registry: besides them, only
+    // the baseline's and the bench's own Node requests ("" and "node").
+    const clients = last.target_registry_clients as Record<string, number>;
+    const rootClients = [`skopeo/${upstream(versions.skopeo)}`, `curl/${upstream(versions.curl)}`];
+    expect(Object.keys(clients)).to.include.members(rootClients);
+    expect(
+      Object.keys(clients).filter((agent) => !["", "node", ...rootClients].includes(agent)),
+    ).to.deep.equal([]);
     for (const figure of REQUIRED_FIGURES) expect(last, figure).to.have.property(figure);
     expect(last.multiarch_digest_preserved).to.equal(true);
     expect([last.burst_warm_arrived, last.burst_cold_arrived]).to.deep.equal([4, 4]);

@@ -1,0 +1,147 @@
+/**
+ * What the bench runs as the worker runs it: inside the worker's Debian root
+ * (local/worker-root.ts) with the root's bash, skopeo, AWS CLI, jq and curl, never this machine's.
+ * The copier's untraced runs go through local/world.ts (runScript), which starts them in the root
+ * too; the traced runs (traced.ts), skopeo alone (the ratio's like-for-like reference) and the lone
+ * `aws` call go through spawnInRoot. The registries, moto and the plain-HTTP baseline (Node) stay on
+ * this machine.
+ *
+ * Every time measured around such a run includes bwrap's start: measureRootStart times it alone.
+ * The registries' access logs say which clients really talked to them (registryClients), so the
+ * report can show that the copies were the root's skopeo and curl.
+ */
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { Registry } from "../../local/registry";
+import { inWorkerRoot, workerPathFrom } from "../../local/worker-root";
+import { timed } from "./measure";
+import { median } from "./stats";
+
+/** A POSIX shell that runs its arguments, then prints `times` (its children's CPU) on stdout. */
+export const WITH_TIMES = ["sh", "-c", '"$@"; code=$?; times; exit "$code"', "sh"];
+
+export interface Collected {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a command here, its stdout, stderr and exit code; `extraFd` becomes its fd 3. */
+function spawnCollect(
+  argv: readonly string[],
+  env: Record<string, string>,
+  extraFd?: number,
+): Promise<Collected> {
+  return new Promise((resolve, reject) => {
+    const stdio: Array<"ignore" | "pipe" | number> = ["ignore", "pipe", "pipe"];
+    if (extraFd !== undefined) stdio.push(extraFd);
+    const child = spawn(argv[0], argv.slice(1), { env, stdio });
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("error", reject);
+    child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/**
+ * Runs `argv` inside the worker root with `env`, whose PATH keeps only the folders the root shares
+ * (the bench's counting `aws`) before the worker's own; `extraFd` becomes its fd 3.
+ */
+export function spawnInRoot(
+  argv: readonly string[],
+  env: Record<string, string>,
+  extraFd?: number,
+): Promise<Collected> {
+  return spawnCollect(inWorkerRoot(argv), { ...env, PATH: workerPathFrom(env.PATH) }, extraFd);
+}
+
+/** Wall seconds of `true` started inside the root and started here (medians): their difference is bwrap's start. */
+export interface RootStart {
+  readonly inRoot: number;
+  readonly here: number;
+}
+
+/** Measures RootStart, `runs` times each, taking turns. */
+export async function measureRootStart(runs = 5): Promise<RootStart> {
+  const env = { PATH: process.env.PATH ?? "" };
+  const inRoot: number[] = [];
+  const here: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    inRoot.push((await timed(() => spawnInRoot(["true"], env))).seconds);
+    here.push((await timed(() => spawnCollect(["true"], env))).seconds);
+  }
+  return { inRoot: median(inRoot), here: median(here) };
+}
+
+/**
+ * `skopeo copy` of `source` into `target` with the script's flags and a ready auth file, in the
+ * root under WITH_TIMES, with the copier's HOME and TMPDIR from `env`: the copy without the script.
+ */
+export function skopeoAlone(
+  source: string,
+  target: string,
+  authFile: string,
+  env: Record<string, string>,
+): Promise<Collected> {
+  return spawnInRoot(
+    [
+      ...WITH_TIMES,
+      "skopeo",
+      "copy",
+      ...["--all", "--preserve-digests", "--quiet", "--retry-times", "3", "--authfile", authFile],
+      ...["--src-tls-verify=false", "--dest-tls-verify=false"],
+      `docker://${source}`,
+      `docker://${target}`,
+    ],
+    { PATH: env.PATH ?? "", HOME: env.HOME ?? "", TMPDIR: env.TMPDIR ?? "" },
+  );
+}
+
+const VERSION_COMMANDS: Readonly<Record<string, string>> = {
+  worker_root: 'echo "Debian $(cat /etc/debian_version)"',
+  bash: "bash -c 'echo \"$BASH_VERSION\"'",
+  skopeo: "skopeo --version",
+  aws_cli: "aws --version",
+  jq: "jq --version",
+  curl: "curl --version | sed -n '1s/ (.*//p'",
+};
+
+/**
+ * The first line each of the copier's tools prints for its version, found as the copier finds it
+ * (inside the root, on the PATH of `env`), or "unknown (…)" when it does not answer.
+ */
+export async function copierTools(env: Record<string, string>): Promise<Record<string, string>> {
+  const tools: Record<string, string> = {};
+  for (const [name, command] of Object.entries(VERSION_COMMANDS)) {
+    const run = await spawnInRoot(["sh", "-c", command], env).catch((error: Error) => ({
+      code: -1,
+      stdout: "",
+      stderr: error.message,
+    }));
+    const first = (text: string) => text.trim().split("\n")[0];
+    tools[name] = run.code === 0 ? first(run.stdout) : `unknown (${first(run.stderr) || `exit ${run.code}`})`;
+  }
+  return tools;
+}
+
+/** The last quoted field of an access-log line (Apache combined format): the client's User-Agent. */
+const USER_AGENT = /"([^"]*)"\s*$/;
+
+/**
+ * The User-Agents of every request in `registry`'s access log, with how many requests each sent:
+ * skopeo and curl name their versions ("skopeo/1.18.0", "curl/8.14.1"), so this shows which
+ * builds did the copying. "": no User-Agent (Node's http requests: the baseline, the seeding);
+ * "node": Node's fetch.
+ */
+export async function registryClients(registry: Registry): Promise<Record<string, number>> {
+  const log = await readFile(join(dirname(registry.storageDir), "access.log"), "utf8");
+  const clients: Record<string, number> = {};
+  for (const line of log.split("\n")) {
+    const agent = USER_AGENT.exec(line)?.[1];
+    if (agent !== undefined) clients[agent] = (clients[agent] ?? 0) + 1;
+  }
+  return clients;
+}
