@@ -1,12 +1,13 @@
-import { spawnSyncInWorkerRoot } from "../../local/worker-root";
 import { expect } from "chai";
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { chmod, chown, lstat, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { spawnSyncInWorkerRoot } from "../../local/worker-root";
 import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { BuiltImage } from "../../local/oci";
 import { requireTools } from "../../local/registry";
@@ -812,11 +813,14 @@ describe("ecr-sync.sh: the credential cache", function () {
       const killed = await within(30, "the killed run's end", run.result);
       expect(killed.code, "killed, not ended").to.equal(-1);
       expect(killed.lines).to.deep.equal([]);
+      // ...and the script's own process reaped, not a zombie: in the worker root its parent was bwrap,
+      // killed with it, so this machine's init reaps it, and until then its pid is alive to kill -0
+      // (the next run would rightly pass its directory over).
       await within(
         30,
-        "every process of the killed group ending",
+        "every process of the killed group ending, the script's reaped",
         (async () => {
-          while ((await processGroup(run.pid)).length > 0)
+          while ((await processGroup(run.pid)).length > 0 || existsSync(`/proc/${scriptPid}`))
             await new Promise((resolve) => setTimeout(resolve, 50));
         })(),
       );
