@@ -267,16 +267,21 @@ export function buildWorkerRoot(spec: WorkerRootSpec = WORKER_ROOT_SPEC): { root
   return { root, built: true };
 }
 
-/** spawnSync of `argv` inside the root, with env's PATH made a worker PATH (workerPathFrom). */
+/** `env` for a command in the root: the same, with its PATH made a worker PATH (workerPathFrom). */
+export function workerEnvironment(env: Record<string, string>): Record<string, string> {
+  return { ...env, PATH: workerPathFrom(env.PATH) };
+}
+
+/** spawnSync of `argv` inside the root (inWorkerRoot's options), in workerEnvironment(env). */
 export function spawnSyncInWorkerRoot(
   argv: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: InWorkerRootOptions & { env?: Record<string, string>; cwd?: string } = {},
 ): SpawnSyncReturns<string> {
-  const [command, ...args] = inWorkerRoot(argv);
-  const env = options.env ?? { PATH: process.env.PATH ?? "" };
+  const [command, ...args] = inWorkerRoot(argv, options);
   return spawnSync(command, args, {
     encoding: "utf8",
     cwd: options.cwd,
-    env: { ...env, PATH: workerPathFrom(env.PATH) },
+    env: workerEnvironment(options.env ?? { PATH: process.env.PATH ?? "" }),
+    maxBuffer: 64 * 1024 * 1024,
   });
 }

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { MotoServer, startMoto } from "./moto";
 import { Descriptor, OciLayout, pushImage } from "./oci";
 import { Registry, requireTools, startRegistry } from "./registry";
-import { inWorkerRoot, workerPathFrom, workerRoot, workerToolPath } from "./worker-root";
+import { inWorkerRoot, workerEnvironment, workerRoot, workerToolPath } from "./worker-root";
 import { CONFIG_DEFAULTS } from "../components/config-keys";
 
 /**
@@ -294,7 +294,7 @@ export function spawnScript(
   const started = Date.now();
   const [command, ...commandArgs] = [...(options.prefix ?? []), ...inWorkerRoot(["bash", SCRIPT, ...args])];
   const child = spawn(command, commandArgs, {
-    env: { ...env, PATH: workerPathFrom(env.PATH) },
+    env: workerEnvironment(env),
     cwd: options.cwd,
     detached: options.detached ?? false,
     stdio: ["ignore", "pipe", "pipe"],

@@ -14,7 +14,7 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { Registry } from "../../local/registry";
-import { inWorkerRoot, workerPathFrom } from "../../local/worker-root";
+import { inWorkerRoot, workerEnvironment } from "../../local/worker-root";
 import { timed } from "./measure";
 import { median } from "./stats";
 
@@ -55,7 +55,7 @@ export function spawnInRoot(
   env: Record<string, string>,
   extraFd?: number,
 ): Promise<Collected> {
-  return spawnCollect(inWorkerRoot(argv), { ...env, PATH: workerPathFrom(env.PATH) }, extraFd);
+  return spawnCollect(inWorkerRoot(argv), workerEnvironment(env), extraFd);
 }
 
 /** Wall seconds of `true` started inside the root and started here (medians): their difference is bwrap's start. */

@@ -23,7 +23,7 @@ import {
   SSM_AGENT_COMMAND_WORKERS,
   workerUserData,
 } from "../../components/user-data";
-import { FRESH_IMAGE_SPEC, inWorkerRoot, workerRoot, WORKER_PATH } from "../../local/worker-root";
+import { FRESH_IMAGE_SPEC, spawnSyncInWorkerRoot, workerRoot } from "../../local/worker-root";
 
 /** This machine's CA bundle (Debian's path), which its proxy's CA is in when it has one. */
 const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
@@ -99,21 +99,13 @@ describe("the worker's user data, in a fresh Debian 13 root", function () {
     if (scratch) await rm(scratch, { recursive: true, force: true });
   });
 
-  const runUserData = () => {
-    const [command, ...args] = inWorkerRoot(["bash", join(scratch, "user-data.sh")], {
+  const runUserData = () =>
+    spawnSyncInWorkerRoot(["bash", join(scratch, "user-data.sh")], {
       root,
       writable: true,
+      env: { PATH: standIns, HOME: "/root" },
     });
-    return spawnSync(command, args, {
-      encoding: "utf8",
-      env: { PATH: `${standIns}:${WORKER_PATH}`, HOME: "/root" },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  };
-  const inRoot = (argv: string[]) => {
-    const [command, ...args] = inWorkerRoot(argv, { root });
-    return spawnSync(command, args, { encoding: "utf8", env: { PATH: WORKER_PATH } });
-  };
+  const inRoot = (argv: string[]) => spawnSyncInWorkerRoot(argv, { root, env: { PATH: "" } });
 
   it("fails naming its step when the agent cannot be fetched, after retrying apt with its lock wait", () => {
     expect(failed.status, failed.stderr).to.not.equal(0);

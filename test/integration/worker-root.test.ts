@@ -3,12 +3,11 @@
  * (local/worker-root.ts) the way local/world.ts spawnScript does, with this machine's PATH handed
  * in. This prints what the copier sees there and fails when a tool is not the root's own package.
  */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { expect } from "chai";
 import { WORKER_DEBIAN, WORKER_PACKAGES } from "../../common/worker-os";
-import { inWorkerRoot, spawnSyncInWorkerRoot, workerRoot, workerRootVersions } from "../../local/worker-root";
+import { spawnSyncInWorkerRoot, workerRoot, workerRootVersions } from "../../local/worker-root";
 
 /** Debian's package version without epoch and Debian revision: 1:2.23.6-1 → 2.23.6. */
 const upstream = (version: string) => version.replace(/^\d+:/, "").replace(/[-+~].*$/, "");
@@ -66,10 +65,9 @@ describe("the worker's Debian 13 root, where the copier runs", function () {
       const dir = mkdtempSync(join(parent, "ecr-sync-shared-"));
       try {
         writeFileSync(join(dir, "seen"), "from outside\n");
-        const [command, ...args] = inWorkerRoot(["sh", "-c", 'cat "$0/seen"; cat /etc/debian_version', dir], {
+        const run = spawnSyncInWorkerRoot(["sh", "-c", 'cat "$0/seen"; cat /etc/debian_version', dir], {
           binds: [dir],
         });
-        const run = spawnSync(command, args, { encoding: "utf8" });
         expect(run.status, run.stderr).to.equal(0);
         expect(run.stdout).to.match(new RegExp(`^from outside\\n${WORKER_DEBIAN.version}\\.`));
       } finally {
