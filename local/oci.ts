@@ -133,6 +133,8 @@ export async function writeAuthFile(file: string, logins: Readonly<Record<string
 /** An OCI image layout directory (oci-layout, index.json, blobs/sha256/…). */
 export class OciLayout {
   private readonly refs = new Map<string, Descriptor>();
+  /** Index writes run one after another, so a later write never lands under an earlier one. */
+  private indexWrites: Promise<void> = Promise.resolve();
 
   private constructor(public readonly dir: string) {}
 
@@ -253,14 +255,26 @@ export class OciLayout {
     return descriptor;
   }
 
-  private async writeIndex(): Promise<void> {
-    const manifests = [...this.refs].map(([refName, d]) => ({
-      mediaType: d.mediaType,
-      digest: d.digest,
-      size: d.size,
-      annotations: { "org.opencontainers.image.ref.name": refName },
-    }));
-    await writeFile(join(this.dir, "index.json"), JSON.stringify({ schemaVersion: 2, manifests }));
+  /**
+   * Writes index.json with every name given so far. Concurrent pushes name their artifacts at
+   * once and skopeo reads the index meanwhile, so each write is whole (temp file, rename) and
+   * the writes are queued: a write computed earlier can never replace one that holds more names.
+   */
+  private writeIndex(): Promise<void> {
+    const write = async (): Promise<void> => {
+      const manifests = [...this.refs].map(([refName, d]) => ({
+        mediaType: d.mediaType,
+        digest: d.digest,
+        size: d.size,
+        annotations: { "org.opencontainers.image.ref.name": refName },
+      }));
+      const path = join(this.dir, "index.json");
+      const temp = `${path}.${randomUUID()}.tmp`;
+      await writeFile(temp, JSON.stringify({ schemaVersion: 2, manifests }));
+      await rename(temp, path);
+    };
+    this.indexWrites = this.indexWrites.then(write, write);
+    return this.indexWrites;
   }
 }
 

@@ -57,6 +57,40 @@ describe("OCI builders (local/oci.ts)", () => {
     }
   });
 
+  it("names artifacts while skopeo reads: index.json is never seen partial, and ends with every name", async () => {
+    // Concurrent pushes each name their artifact while another push's skopeo reads index.json.
+    // A reader polls the file throughout; a write that truncates in place shows it an empty or
+    // cut file, and an earlier snapshot landing last drops names.
+    const layout = await OciLayout.create();
+    try {
+      const image = await layout.addImage({ layers: [{ size: 10, seed: "n" }], label: "names" });
+      const index = join(layout.dir, "index.json");
+      let writing = true;
+      const torn: string[] = [];
+      const reader = (async () => {
+        while (writing) {
+          const text = await readFile(index, "utf8");
+          try {
+            JSON.parse(text);
+          } catch {
+            torn.push(text);
+          }
+        }
+      })();
+      const names = Array.from({ length: 400 }, (_, i) => `push-${i}`);
+      await Promise.all(names.map((name) => layout.name(image, name)));
+      writing = false;
+      await reader;
+      expect(torn, "index.json read partial").to.deep.equal([]);
+      const refs = JSON.parse(await readFile(index, "utf8")).manifests.map(
+        (m: { annotations: Record<string, string> }) => m.annotations["org.opencontainers.image.ref.name"],
+      );
+      expect(refs).to.have.members(names);
+    } finally {
+      await layout.remove();
+    }
+  });
+
   it("writes an auth file of basic logins per registry, readable by its owner only", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ecr-sync-oci-test-"));
     try {
