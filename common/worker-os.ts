@@ -17,10 +17,12 @@ export const debianAmiParameter = (architecture: "arm64" | "amd64"): string =>
   `/aws/service/debian/release/${WORKER_DEBIAN.version}/latest/${architecture}`;
 
 /**
- * Debian packages the worker installs on first boot, beyond the cloud image: the copy tool, the
- * copier's helpers, AWS CLI v2, the CA bundle, security updates, and chrony for Amazon Time Sync.
+ * Debian packages the worker installs on first boot, beyond the cloud image: the copier's runtime
+ * (Node.js) and copy tool, the copier's helpers, AWS CLI v2, the CA bundle, security updates, and
+ * chrony for Amazon Time Sync.
  */
 export const WORKER_PACKAGES = [
+  "nodejs",
   "skopeo",
   "jq",
   "curl",
@@ -29,6 +31,12 @@ export const WORKER_PACKAGES = [
   "unattended-upgrades",
   "chrony",
 ] as const;
+
+/**
+ * The Node.js of the worker's release (Debian 13 ships nodejs 20.19): esbuild's target for the
+ * copier's bundle (ec2-scripts/bundle.ts), so the bundle uses no syntax that Node lacks.
+ */
+export const WORKER_NODE_TARGET = "node20";
 
 /**
  * How both install them: no recommended packages, so the worker and the tests' root hold the same

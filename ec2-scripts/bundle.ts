@@ -1,0 +1,100 @@
+/**
+ * The copier as the worker runs it: ec2-scripts/copier/main.ts and everything it imports (the AWS
+ * SDK clients included) bundled by esbuild into one CommonJS file for the worker's Node.js. The
+ * stack uploads it to S3 by its sha256 (the SSM documents fetch and check it), the tests and the
+ * bench run it with the worker root's `node`, and ec2-scripts/ecr-sync runs it from a checkout.
+ *
+ * `tsx ec2-scripts/bundle.ts` writes it to COPIER_BUNDLE_PATH and prints that path.
+ */
+import { createHash, randomUUID } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
+import { WORKER_NODE_TARGET } from "../common/worker-os";
+
+const CHECKOUT = path.resolve(__dirname, "..");
+
+/** The copier's entry point, relative to the checkout. */
+export const COPIER_ENTRY = path.join("ec2-scripts", "copier", "main.ts");
+
+/** Where a checkout keeps its built copier (ignored by git). */
+export const COPIER_BUNDLE_PATH = path.join(CHECKOUT, "ec2-scripts", ".build", "ecr-sync.cjs");
+
+/** The bundle's text and the sha256 (hex) of its UTF-8 bytes, the name it is stored and checked by. */
+export interface CopierBundle {
+  readonly code: string;
+  readonly sha256: string;
+}
+
+/**
+ * Minified, with names kept (class and function names stay readable in stack traces): the SDK
+ * clients make it about 750 KB. The output does not depend on where the checkout lives,
+ * so an unchanged copier is an unchanged object in S3 and no diff in a preview.
+ */
+function bundleOptions(): BuildOptions {
+  return {
+    absWorkingDir: CHECKOUT,
+    entryPoints: [COPIER_ENTRY],
+    bundle: true,
+    platform: "node",
+    target: WORKER_NODE_TARGET,
+    format: "cjs",
+    minify: true,
+    keepNames: true,
+    legalComments: "none",
+    write: false,
+    logLevel: "silent",
+  };
+}
+
+function onlyOutput(result: BuildResult): CopierBundle {
+  const files = result.outputFiles ?? [];
+  if (files.length !== 1) {
+    throw new Error(`bundling ${COPIER_ENTRY} produced ${files.length} files, expected exactly one`);
+  }
+  const code = files[0].text;
+  return { code, sha256: createHash("sha256").update(code, "utf8").digest("hex") };
+}
+
+export async function bundleCopier(): Promise<CopierBundle> {
+  return onlyOutput(await build(bundleOptions()));
+}
+
+/** The same bundle, built synchronously (for program code that cannot await). */
+export function bundleCopierSync(): CopierBundle {
+  return onlyOutput(buildSync(bundleOptions()));
+}
+
+/**
+ * Builds the bundle and writes it to `file` (default COPIER_BUNDLE_PATH) unless that already holds
+ * these bytes; a new file appears whole (temp file, rename), so a run starting meanwhile reads the
+ * old bundle or the new one, never half of one.
+ */
+export async function writeCopierBundle(
+  file: string = COPIER_BUNDLE_PATH,
+): Promise<CopierBundle & { path: string }> {
+  const bundle = await bundleCopier();
+  let current: string | undefined;
+  try {
+    current = readFileSync(file, "utf8");
+  } catch {
+    current = undefined;
+  }
+  if (current !== bundle.code) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    const temp = `${file}.${randomUUID()}.tmp`;
+    writeFileSync(temp, bundle.code, { mode: 0o644 });
+    renameSync(temp, file);
+  }
+  return { ...bundle, path: file };
+}
+
+if (require.main === module) {
+  writeCopierBundle().then(
+    (written) => process.stdout.write(`${written.path}\n`),
+    (error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
