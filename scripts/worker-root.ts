@@ -6,7 +6,7 @@
 import { performance } from "node:perf_hooks";
 import { buildWorkerRoot, FRESH_IMAGE_SPEC, workerRootVersions } from "../local/worker-root";
 
-const COPIER_TOOLS = ["bash", "skopeo", "awscli", "jq", "curl", "chrony"];
+const COPIER_TOOLS = ["nodejs", "bash", "skopeo", "awscli", "jq", "curl", "chrony"];
 
 function main(): void {
   const started = performance.now();

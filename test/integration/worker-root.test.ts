@@ -17,6 +17,7 @@ const upstream = (version: string) => version.replace(/^\d+:/, "").replace(/[-+~
  * (jq 1.7.1 prints only "jq-1.7", so its check compares two parts of the version).
  */
 const TOOLS: Array<{ tool: string; pkg: string; version: string; parts?: number }> = [
+  { tool: "node", pkg: "nodejs", version: "node --version" },
   { tool: "bash", pkg: "bash", version: "bash --version | head -n 1" },
   { tool: "skopeo", pkg: "skopeo", version: "skopeo --version" },
   { tool: "aws", pkg: "awscli", version: "aws --version" },
