@@ -1,5 +1,8 @@
 import { execFile, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -8,17 +11,43 @@ import { Descriptor, OciLayout, pushImage } from "./oci";
 import { Registry, requireTools, startRegistry } from "./registry";
 import { inWorkerRoot, workerEnvironment, workerRoot, workerToolPath } from "./worker-root";
 import { CONFIG_DEFAULTS } from "../components/config-keys";
+import { bundleCopierSync } from "../ec2-scripts/bundle";
 
 /**
- * The world ecr-sync.sh runs in during tests: moto_server for STS and ECR (source account =
+ * The world the copier runs in during tests: moto_server for STS and ECR (source account =
  * moto's default 123456789012, target account 730096353738 reached only through an assumed
- * role), a source and a target docker-registry whose htpasswd accepts only the ECR password
- * moto hands out for that account, an OCI layout to build images in, and a private state dir.
+ * role) behind a proxy that records every AWS call, a source and a target docker-registry whose
+ * htpasswd accepts only the ECR password moto hands out for that account, an OCI layout to build
+ * images in, and a private state dir. The copier runs as the worker runs it: its bundle
+ * (ec2-scripts/bundle.ts) with the worker root's node, skopeo and flock.
  */
 
 const execFileAsync = promisify(execFile);
 
+/**
+ * The bash copier, which the SSM documents still carry until they deliver the bundle
+ * (test/integration/reconcile-document.test.ts runs it through the document); the copier suites
+ * run the TypeScript copier (copierBundle).
+ */
 export const SCRIPT = resolve(__dirname, "../ec2-scripts/ecr-sync.sh");
+
+/** The copier's launcher in a checkout (builds the bundle when stale, then runs it). */
+export const COPIER_LAUNCHER = resolve(__dirname, "../ec2-scripts/ecr-sync");
+
+let builtBundle: string | undefined;
+/**
+ * The copier's bundle, built once per test process into the temp dir (which the worker root
+ * shares): the file the tests run with the root's node.
+ */
+export function copierBundle(): string {
+  if (builtBundle === undefined) {
+    const file = join(tmpdir(), `ecr-sync-copier-${process.pid}.cjs`);
+    writeFileSync(file, bundleCopierSync().code, { mode: 0o644 });
+    builtBundle = file;
+    process.once("exit", () => rm(file, { force: true }).catch(() => undefined));
+  }
+  return builtBundle;
+}
 export const SOURCE_ACCOUNT = "123456789012";
 export const TARGET_ACCOUNT = "730096353738";
 /** moto's ECR GetAuthorizationToken password for an account. */
@@ -31,7 +60,7 @@ export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-wor
  */
 export const REQUIRED_TOOLS = ["aws", "moto_server", "docker-registry", "htpasswd"];
 
-/** The arguments of `ecr-sync.sh copy` for one tag, with the push event's digest when given. */
+/** The arguments of `ecr-sync copy` for one tag, with the push event's digest when given. */
 export const copyArgs = (source: string, target: string, tag: string, digest?: string): string[] => [
   "copy",
   "--source-repository",
@@ -54,19 +83,107 @@ export interface RunResult {
 
 export type TagMutability = "MUTABLE" | "IMMUTABLE" | "MUTABLE_WITH_EXCLUSION" | "IMMUTABLE_WITH_EXCLUSION";
 
+/** One AWS API call the copier made, as the recording proxy in front of moto saw it. */
+export interface AwsCall {
+  /** The signing service: sts, ecr, monitoring, logs. */
+  readonly service: string;
+  /** The operation: AssumeRole, GetAuthorizationToken, DescribeRepositories, … */
+  readonly operation: string;
+  /** The access key that signed it (the worker's own, or an assumed role's session). */
+  readonly accessKeyId: string;
+  /** moto's HTTP status. */
+  readonly status?: number;
+}
+
+/** Every AWS call through the recorder, in order; `since(mark)` the calls after a mark(). */
+export interface AwsRecorder {
+  readonly endpoint: string;
+  mark(): number;
+  since(mark: number): AwsCall[];
+  stop(): Promise<void>;
+}
+
+/**
+ * An HTTP proxy in front of moto that records each AWS call: the operation from X-Amz-Target
+ * (ECR's JSON protocol) or the form's Action (STS's query protocol), the service and access key
+ * from the SigV4 Authorization header. The SDK honours AWS_ENDPOINT_URL, so this is how the
+ * tests count the calls the copier makes (the AWS CLI wrapper on PATH did that for the bash).
+ */
+export async function startAwsRecorder(upstream: string): Promise<AwsRecorder> {
+  const target = new URL(upstream);
+  const calls: AwsCall[] = [];
+  const server = http.createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on("data", (chunk: Buffer) => chunks.push(chunk));
+    request.on("end", () => {
+      const body = Buffer.concat(chunks);
+      const amzTarget = String(request.headers["x-amz-target"] ?? "");
+      const action = /(?:^|&)Action=([A-Za-z]+)/.exec(body.toString("utf8"))?.[1];
+      const credential = /Credential=([^/]+)\/[^/]+\/[^/]+\/([^/]+)\//.exec(
+        String(request.headers.authorization ?? ""),
+      );
+      const call = {
+        service: credential?.[2] ?? "unknown",
+        operation:
+          amzTarget !== ""
+            ? (amzTarget.split(".").pop() ?? amzTarget)
+            : (action ?? `${request.method} ${request.url}`),
+        accessKeyId: credential?.[1] ?? "",
+      };
+      const forwarded = http.request(
+        {
+          host: target.hostname,
+          port: target.port,
+          method: request.method,
+          path: request.url,
+          headers: request.headers,
+        },
+        (answer) => {
+          calls.push({ ...call, status: answer.statusCode });
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      forwarded.once("error", () => request.socket.destroy());
+      forwarded.end(body);
+    });
+  });
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolvePromise());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    mark: () => calls.length,
+    since: (mark) => calls.slice(mark),
+    stop: () =>
+      new Promise<void>((resolvePromise) => {
+        server.closeAllConnections();
+        server.close(() => resolvePromise());
+      }),
+  };
+}
+
+/** `SERVICE OPERATION` of each call, e.g. "sts AssumeRole". */
+export const callNames = (calls: readonly AwsCall[]): string[] =>
+  calls.map((call) => `${call.service} ${call.operation}`);
+
 export interface EcrSyncWorld {
   readonly moto: MotoServer;
+  /** Every AWS call the copier made (env() points AWS_ENDPOINT_URL here, in front of moto). */
+  readonly awsCalls: AwsRecorder;
   readonly source: Registry;
   readonly target: Registry;
   readonly layout: OciLayout;
-  /** ECR_SYNC_STATE_DIR given to the script (created by it, mode 0700). */
+  /** ECR_SYNC_STATE_DIR given to the copier (created by it, mode 0700). */
   readonly stateDir: string;
-  /** Where the script keeps its per-tag lock files: stateDir/locks. */
+  /** Where the copier keeps its per-tag lock files: stateDir/locks. */
   readonly lockDir: string;
-  /** TMPDIR given to the script, to check it leaves no files (auth files) behind. */
+  /** TMPDIR given to the copier, to check it leaves no files (auth files) behind. */
   readonly scriptTmpDir: string;
   readonly targetRoleArn: string;
-  /** Environment for the script: moto endpoint and worker credentials plus ECR_SYNC_*. */
+  /** Environment for the copier: the recorder's endpoint and worker credentials plus ECR_SYNC_*. */
   env(overrides?: Record<string, string | undefined>): Record<string, string>;
   /** Runs `aws ARGS` in the target account (credentials of an assumed role there). */
   awsInTarget(args: string[]): Promise<string>;
@@ -86,9 +203,9 @@ export interface EcrSyncWorld {
   ): Promise<void>;
   pushToSource(artifact: Descriptor, repository: string, tag: string): Promise<void>;
   pushToTarget(artifact: Descriptor, repository: string, tag: string): Promise<void>;
-  /** Runs ec2-scripts/ecr-sync.sh with `args` in env(overrides), from `cwd` (default: the test's). */
+  /** Runs the copier with `args` in env(overrides), from `cwd` (default: the test's). */
   run(args: string[], overrides?: Record<string, string | undefined>, cwd?: string): Promise<RunResult>;
-  /** Starts the script as run() does, with spawnScript's options; its pid is known before it ends. */
+  /** Starts the copier as run() does, with spawnScript's options; its pid is known before it ends. */
   spawn(
     args: string[],
     overrides?: Record<string, string | undefined>,
@@ -118,6 +235,8 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       () => source.stop(),
       () => target.stop(),
     );
+    const awsCalls = await startAwsRecorder(moto.endpoint);
+    stoppers.push(() => awsCalls.stop());
     const stateDir = join(dir, "state");
     const lockDir = join(stateDir, "locks");
     const scriptTmpDir = join(dir, "tmp");
@@ -170,6 +289,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         HOME: dir,
         TMPDIR: scriptTmpDir,
         ...moto.env(),
+        AWS_ENDPOINT_URL: awsCalls.endpoint,
         ECR_SYNC_SOURCE_REGISTRY: source.host,
         ECR_SYNC_TARGET_REGISTRY: target.host,
         ECR_SYNC_TARGET_ROLE_ARN: targetRoleArn,
@@ -187,6 +307,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
 
     const world: EcrSyncWorld = {
       moto,
+      awsCalls,
       source,
       target,
       layout,
@@ -257,7 +378,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
   }
 }
 
-/** Runs the script with exactly `env`; never rejects (the exit code is the result). */
+/** Runs the copier with exactly `env`; never rejects (the exit code is the result). */
 export function runScript(args: string[], env: Record<string, string>, cwd?: string): Promise<RunResult> {
   return spawnScript(args, env, { cwd }).result;
 }
@@ -265,15 +386,15 @@ export function runScript(args: string[], env: Record<string, string>, cwd?: str
 export interface SpawnOptions {
   /** The working directory (default: the test's). */
   readonly cwd?: string;
-  /** A command the script runs under, e.g. ["faketime", "-f", "+2h"]: PREFIX... bash SCRIPT ARGS... */
+  /** A command the copier runs under, e.g. ["faketime", "-f", "+2h"]: PREFIX... bwrap … node BUNDLE ARGS... */
   readonly prefix?: readonly string[];
-  /** The script leads a process group of its own, so that kill(-pid) reaches every process it started. */
+  /** The copier leads a process group of its own, so that kill(-pid) reaches every process it started. */
   readonly detached?: boolean;
 }
 
 export interface ScriptProcess {
   /**
-   * The pid of the first process (bash, or the prefix's command), -1 when it could not start (then
+   * The pid of the first process (bwrap, or the prefix's command), -1 when it could not start (then
    * `result` rejects); with `detached`, its process group's id too.
    */
   readonly pid: number;
@@ -282,9 +403,9 @@ export interface ScriptProcess {
 }
 
 /**
- * Starts the script with exactly `env` inside the worker's root (local/worker-root.ts), as the
- * worker runs it: the root's bash and tools; env's PATH keeps only folders the root shares (a
- * test's wrappers) before the worker's own.
+ * Starts the copier's bundle with exactly `env` inside the worker's root (local/worker-root.ts),
+ * as the worker runs it: the root's node, skopeo and flock; env's PATH keeps only folders the root
+ * shares (a test's wrappers) before the worker's own.
  */
 export function spawnScript(
   args: string[],
@@ -292,7 +413,10 @@ export function spawnScript(
   options: SpawnOptions = {},
 ): ScriptProcess {
   const started = Date.now();
-  const [command, ...commandArgs] = [...(options.prefix ?? []), ...inWorkerRoot(["bash", SCRIPT, ...args])];
+  const [command, ...commandArgs] = [
+    ...(options.prefix ?? []),
+    ...inWorkerRoot(["node", copierBundle(), ...args]),
+  ];
   const child = spawn(command, commandArgs, {
     env: workerEnvironment(env),
     cwd: options.cwd,
@@ -313,7 +437,7 @@ export function spawnScript(
         } catch {
           // --help prints usage on stdout; anything else there must be one JSON object per line.
           if (args.includes("--help")) continue;
-          reject(new Error(`ecr-sync.sh wrote a stdout line that is not JSON: ${line}\nstderr:\n${stderr}`));
+          reject(new Error(`ecr-sync wrote a stdout line that is not JSON: ${line}\nstderr:\n${stderr}`));
           return;
         }
       }
@@ -324,12 +448,12 @@ export function spawnScript(
 }
 
 /**
- * A PATH directory whose `aws`, `curl` and `skopeo` append their argv (one line per call) to
- * `log` and then exec the worker root's tool: lets a test read every command line the script ran.
+ * A PATH directory whose `skopeo` and `flock` append their argv (one line per call) to `log` and
+ * then exec the worker root's tool: lets a test read every command line the copier ran.
  */
 export async function recordingPath(dir: string, log: string): Promise<string> {
   await mkdir(dir, { recursive: true });
-  for (const tool of ["aws", "curl", "skopeo"]) {
+  for (const tool of ["skopeo", "flock"]) {
     const real = workerToolPath(tool);
     const file = join(dir, tool);
     await writeFile(file, `#!/bin/sh\nprintf '%s\\n' "${tool} $*" >> '${log}'\nexec '${real}' "$@"\n`);

@@ -1,29 +1,31 @@
 import { expect } from "chai";
 import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  callNames,
   copyArgs,
   EcrSyncWorld,
   ecrPassword,
   listDir,
   recordingPath,
-  SCRIPT,
   SOURCE_ACCOUNT,
   startEcrSyncWorld,
   TARGET_ACCOUNT,
 } from "../../local/world";
 import { freePort } from "../../local/ports";
 import { requireTools } from "../../local/registry";
-import { spawnSyncInWorkerRoot, workerToolPath } from "../../local/worker-root";
+import { nextLink } from "../../ec2-scripts/copier/registry";
 import { BuiltImage, BuiltIndex, ImageSpec, layerBytes } from "../../local/oci";
 
 /**
- * ec2-scripts/ecr-sync.sh against real servers: two docker-registry instances (the target one
+ * The copier (ec2-scripts/copier, its bundle run with the worker root's node) against real servers: two docker-registry instances (the target one
  * accepts only the target account's ECR password, so every successful write proves the
  * assumed role was used), moto_server for STS and ECR, skopeo doing the copies.
  */
-describe("ecr-sync.sh", function () {
+describe("ecr-sync (the copier)", function () {
   this.timeout(60000);
   let world: EcrSyncWorld;
   let counter = 0;
@@ -264,16 +266,19 @@ describe("ecr-sync.sh", function () {
       const log = join(world.scriptTmpDir, "..", unique("argv.log"));
       const path = await recordingPath(join(world.scriptTmpDir, "..", unique("bin")), log);
 
-      // An empty credential cache, so that every password is fetched and written during this run.
+      // A fresh state directory: every password is fetched and written during this run.
+      const calls = world.awsCalls.mark();
       const result = await world.run(copyArgs(source, target, "v1"), {
         PATH: path,
         ECR_SYNC_STATE_DIR: coldStateDir(),
       });
       expect(result.code, result.stderr).to.equal(0);
       const commandLines = await readFile(log, "utf8");
-      expect(commandLines).to.match(/^skopeo copy /m);
-      expect(commandLines).to.match(/^aws sts assume-role /m);
-      expect(commandLines).to.match(/^curl /m);
+      expect(commandLines).to.match(/^skopeo copy --command-timeout [0-9]+s /m);
+      expect(callNames(world.awsCalls.since(calls))).to.include.members([
+        "sts AssumeRole",
+        "ecr GetAuthorizationToken",
+      ]);
       const secrets = [SOURCE_ACCOUNT, TARGET_ACCOUNT].flatMap((account) => [
         ecrPassword(account),
         Buffer.from(`AWS:${ecrPassword(account)}`).toString("base64"),
@@ -506,7 +511,7 @@ describe("ecr-sync.sh", function () {
       const result = await expectRefused(
         copyArgs(source, target, "v1"),
         7,
-        "target side: STS is unavailable (aws sts assume-role",
+        "target side: STS is unavailable (sts:AssumeRole --role-arn",
         target,
         {
           ECR_SYNC_STATE_DIR: coldStateDir(),
@@ -647,45 +652,84 @@ describe("ecr-sync.sh", function () {
       expect((await world.target.blobTraffic(targetMark)).blobUploads).to.equal(0);
     });
 
-    /** A dry-run reconcile of source → target with a `curl` on PATH made of `lines` (bash) in `dir`. */
-    async function dryRunWithCurl(dir: string, lines: string[], source: string, target: string) {
-      await writeFile(join(dir, "curl"), ["#!/bin/bash", ...lines, ""].join("\n"));
-      await chmod(join(dir, "curl"), 0o755);
-      return world.run(["reconcile", "--dry-run"], {
-        ...mapOf({ [source]: target }),
-        PATH: `${dir}:${process.env.PATH ?? ""}`,
+    /**
+     * A dry-run reconcile of source → target whose source registry is a proxy in front of the
+     * real one that rewrites each tag-list answer with `page` (the request's URL and the real
+     * registry's whole list → the page's tags and its Link header, if any); every other request
+     * passes unchanged. Returns the run and the tag-list URLs the proxy saw.
+     */
+    async function dryRunWithTagPages(
+      page: (url: URL, tags: string[]) => { tags: string[]; link?: string },
+      source: string,
+      target: string,
+    ) {
+      const seen: string[] = [];
+      const proxy = http.createServer((request, response) => {
+        const url = new URL(request.url ?? "/", `http://${request.headers.host}`);
+        const isList = /\/tags\/list$/.test(url.pathname);
+        if (isList) seen.push(`${url.pathname}${url.search}`);
+        const upstream = http.request(
+          {
+            host: "127.0.0.1",
+            port: Number(world.source.host.split(":")[1]),
+            method: request.method,
+            path: isList ? url.pathname : request.url,
+            headers: request.headers,
+          },
+          (answer) => {
+            if (!isList || answer.statusCode !== 200) {
+              response.writeHead(answer.statusCode ?? 502, answer.headers);
+              answer.pipe(response);
+              return;
+            }
+            const chunks: Buffer[] = [];
+            answer.on("data", (chunk: Buffer) => chunks.push(chunk));
+            answer.on("end", () => {
+              const whole = JSON.parse(Buffer.concat(chunks).toString()) as { name: string; tags: string[] };
+              const { tags, link } = page(url, whole.tags.sort());
+              const body = JSON.stringify({ name: whole.name, tags });
+              response.writeHead(200, {
+                "Content-Type": "application/json",
+                "Content-Length": String(Buffer.byteLength(body)),
+                ...(link ? { Link: link } : {}),
+              });
+              response.end(body);
+            });
+          },
+        );
+        upstream.once("error", () => request.socket.destroy());
+        request.pipe(upstream);
       });
+      await new Promise<void>((resolvePromise) => proxy.listen(0, "127.0.0.1", () => resolvePromise()));
+      try {
+        const result = await world.run(["reconcile", "--dry-run"], {
+          ...mapOf({ [source]: target }),
+          ECR_SYNC_SOURCE_REGISTRY: `127.0.0.1:${(proxy.address() as AddressInfo).port}`,
+        });
+        return { result, pages: seen };
+      } finally {
+        proxy.closeAllConnections();
+        await new Promise<void>((resolvePromise) => proxy.close(() => resolvePromise()));
+      }
     }
 
     it("reads a tag list page by page, following the registry's Link header", async () => {
       const { source, target } = await pair();
       const pushed = await Promise.all(["p1", "p2", "p3", "p4", "p5"].map((tag) => sourceImage(source, tag)));
       // docker-registry 2.8 ignores `n` and `last` on a tag list (distribution paginates tags from
-      // 3.0). A stand-in on PATH pages its answer as the OCI distribution spec says ECR does
-      // ("Listing Tags": at most n, then a Link header to the next page, `last` the page's last
-      // tag): it cuts the real registry's whole list into pages of 2.
-      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-pages-"));
-      const result = await dryRunWithCurl(
-        dir,
-        [
-          'url=""; out=""; headers=""; previous=""',
-          'for arg in "$@"; do',
-          '  case "$previous" in --output) out="$arg" ;; --dump-header) headers="$arg" ;; esac',
-          '  [[ "$arg" == http*tags/list* ]] && url="$arg"; previous="$arg"',
-          "done",
-          `[[ -n "$url" ]] || exec '${workerToolPath("curl")}' "$@"`,
-          `echo "$url" >>'${dir}/pages'`,
-          `'${workerToolPath("curl")}' "$@"; code=$?`,
-          'last=""; [[ "$url" == *last=* ]] && last="${url##*last=}" && last="${last%%&*}"',
-          `jq -c --arg last "$last" '[.tags[] | select($last == "" or . > $last)] | sort' "$out" >"$out.rest"`,
-          `jq -c '{name: "x", tags: .[:2]}' "$out.rest" >"$out"`,
-          'if [[ "$(jq length "$out.rest")" -gt 2 ]]; then',
-          '  path="/${url#http*://*/}"; path="${path%%\\?*}"',
-          `  printf 'Link: <%s?last=%s&n=2>; rel="next"\\r\\n' "$path" "$(jq -r '.[1]' "$out.rest")" >>"$headers"`,
-          "fi",
-          'rm -f "$out.rest"',
-          "exit $code",
-        ],
+      // 3.0). The proxy pages its answer as the OCI distribution spec says ECR does ("Listing
+      // Tags": at most n, then a Link header to the next page, `last` the page's last tag): it
+      // cuts the real registry's whole list into pages of 2.
+      const { result, pages } = await dryRunWithTagPages(
+        (url, tags) => {
+          const last = url.searchParams.get("last") ?? "";
+          const rest = tags.filter((tag) => last === "" || tag > last);
+          const page = rest.slice(0, 2);
+          return {
+            tags: page,
+            link: rest.length > 2 ? `<${url.pathname}?last=${page[1]}&n=2>; rel="next"` : undefined,
+          };
+        },
         source,
         target,
       );
@@ -693,11 +737,8 @@ describe("ecr-sync.sh", function () {
       expect(images(result.lines).map((line) => `${line.result} ${line.digest}`)).to.deep.equal(
         pushed.map((image) => `planned ${image.digest}`),
       );
-      const pages = (await readFile(join(dir, "pages"), "utf8")).trim().split("\n");
       expect(pages, "three pages of at most 2 tags").to.have.length(3);
-      expect(pages[1]).to.match(
-        new RegExp(`^http://${world.source.host}/v2/${source}/tags/list\\?(last=p2&n=2|n=2&last=p2)$`),
-      );
+      expect(pages[1]).to.match(new RegExp(`^/v2/${source}/tags/list\\?(last=p2&n=2|n=2&last=p2)$`));
     });
 
     it("finds the next page in any Link header form RFC 8288 allows, and none where there is none", async () => {
@@ -714,35 +755,22 @@ describe("ecr-sync.sh", function () {
         ['Link: </v2/a/tags/list?n=2>; rel="prev"', ""],
         ["Content-Type: application/json", ""],
       ];
-      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-links-"));
       for (const [header, expected] of cases) {
-        await writeFile(join(dir, "headers"), `HTTP/1.1 200 OK\r\n${header}\r\n\r\n`);
-        const run = spawnSyncInWorkerRoot([
-          "bash",
-          "-c",
-          'source "$1"; next_link "$2"',
-          "bash",
-          SCRIPT,
-          join(dir, "headers"),
-        ]);
-        expect(run.stdout.trim(), header).to.equal(expected);
+        const colon = header.indexOf(":");
+        const headers = new Headers([[header.slice(0, colon), header.slice(colon + 1).trim()]]);
+        expect(nextLink(headers.get("link")) ?? "", header).to.equal(expected);
       }
     });
 
     it("refuses a next page of the tag list on another host, where the password would follow (exit 1)", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");
-      // A curl on PATH that adds a Link header to another host to the tag list's answer.
-      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-foreign-link-"));
-      const result = await dryRunWithCurl(
-        dir,
-        [
-          'headers=""; list=false; previous=""',
-          'for arg in "$@"; do [[ "$previous" == --dump-header ]] && headers="$arg"; [[ "$arg" == *tags/list* ]] && list=true; previous="$arg"; done',
-          `'${workerToolPath("curl")}' "$@"; code=$?`,
-          `if $list && [[ -n "$headers" ]]; then echo 'Link: <http://elsewhere.invalid/v2/${source}/tags/list?last=v1&n=1000>; rel="next"' >>"$headers"; fi`,
-          'exit "$code"',
-        ],
+      // The proxy adds a Link header to another host to the tag list's answer.
+      const { result } = await dryRunWithTagPages(
+        (url, tags) => ({
+          tags,
+          link: `<http://elsewhere.invalid/v2/${source}/tags/list?last=v1&n=1000>; rel="next"`,
+        }),
         source,
         target,
       );
@@ -816,7 +844,7 @@ describe("ecr-sync.sh", function () {
       const invalid = await world.run(["reconcile"], mapOf({ "kuali-coeus": "Coeus" }));
       expect(invalid.code).to.equal(3);
       expect(invalid.stderr).to.include(
-        "ECR_SYNC_REPOSITORY_MAP['kuali-coeus'] 'Coeus' is not a valid ECR repository name",
+        'ECR_SYNC_REPOSITORY_MAP["kuali-coeus"]: the target "Coeus" is not a valid ECR repository name',
       );
       const notJson = await world.run(["reconcile"], { ECR_SYNC_REPOSITORY_MAP: "kuali-coeus=coeus" });
       expect(notJson.code).to.equal(3);
@@ -826,44 +854,35 @@ describe("ecr-sync.sh", function () {
     });
   });
 
-  describe("failures the script does not handle", () => {
-    /** A PATH whose jq exits 9 when it writes a line (`jq -cn`: the reconcile's summary), and is the real jq otherwise. */
-    async function pathWithBrokenJq(dir: string): Promise<string> {
-      const file = join(dir, "jq");
-      await writeFile(file, `#!/bin/sh\n[ "$1" = -cn ] && exit 9\nexec '${workerToolPath("jq")}' "$@"\n`);
-      await chmod(file, 0o755);
-      return `${dir}:${process.env.PATH ?? ""}`;
-    }
-
-    it("logs the line and the command that failed, then exits with its status", async () => {
+  describe("failures the copier does not expect", () => {
+    it("are a failed line and exit 1, logged, and the run's files are removed all the same", async () => {
       const { source, target } = await pair();
-      const image = await sourceImage(source, "v1");
-      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-broken-jq-"));
+      await sourceImage(source, "v1");
+      // A flock that fails in a way flock(1) never should (status 9): the copier cannot know why.
+      const dir = await mkdtemp(join(tmpdir(), "ecr-sync-broken-flock-"));
       try {
+        await writeFile(join(dir, "flock"), "#!/bin/sh\nexit 9\n");
+        await chmod(join(dir, "flock"), 0o755);
+        const stateDir = coldStateDir();
         const result = await world.run(["reconcile"], {
-          PATH: await pathWithBrokenJq(dir),
+          PATH: `${dir}:${process.env.PATH ?? ""}`,
           ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
+          ECR_SYNC_STATE_DIR: stateDir,
         });
-        const scriptLines = (await readFile(SCRIPT, "utf8")).split("\n");
-        const line =
-          scriptLines.findIndex((text) => text.includes('jq -cn "${fields[@]}" --argjson duration_s')) + 1;
-        expect(line, "the line of the summary's jq").to.be.greaterThan(0);
-        expect(result.code, result.stderr).to.equal(9);
+        expect(result.code, result.stderr).to.equal(1);
         expect(result.stderr).to.match(
-          new RegExp(
-            `: error: unexpected failure \\(status 9\\) at line ${line} in reconcile_summary: jq -cn `,
-          ),
+          /ecr-sync: error: unexpected failure: flock on \S+ exited with status 9/,
         );
-        // The image's own line was printed before the summary failed.
-        expect(result.lines.map((entry) => [entry.result, entry.digest])).to.deep.equal([
-          ["copied", image.digest],
-        ]);
-        expect(await listDir(world.scriptTmpDir), "the temp dir is removed all the same").to.deep.equal([]);
+        expect(result.lines.map((entry) => entry.result)).to.deep.equal(["failed", "reconcile"]);
+        expect(await listDir(join(stateDir, "runs")), "the run's directory is removed").to.deep.equal([]);
+        expect(await listDir(world.scriptTmpDir), "the temp dir is left empty").to.deep.equal([]);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     });
+  });
 
+  describe("failures the copier handles", () => {
     it("stays quiet about the failures it handles, with their own exit codes", async () => {
       const { source, target } = await pair();
       await sourceImage(source, "v1");

@@ -1,0 +1,292 @@
+import {
+  isImageDigest,
+  isImageTag,
+  isRegion,
+  isRegistry,
+  isRepositoryName,
+  isUtcTimestamp,
+  parseRoleArn,
+} from "../../common/naming";
+import { checkRepositoryMapText } from "../../common/repository-map";
+import { EXIT } from "../../common/result-lines";
+import { failure } from "./failure";
+import { LIMITS } from "./limits";
+
+/**
+ * The command line and the ECR_SYNC_* environment, read once and checked at the boundary: what
+ * passes is typed, and nothing below checks it again.
+ */
+
+const REPOSITORY_RULE =
+  "2-256 characters: lowercase letters, digits, '.', '_', '-' between them, '/' between parts";
+
+export interface Config {
+  readonly sourceRegistry: string;
+  readonly targetRegistry: string;
+  readonly targetRoleArn: string;
+  readonly region: string;
+  /** ECR_SYNC_TLS_VERIFY: https and verified certificates, or plain http (local registries). */
+  readonly tlsVerify: boolean;
+  readonly stateDir: string;
+  /** The map in its own order. */
+  readonly mappings: ReadonlyArray<readonly [string, string]>;
+  readonly awsMaxAttempts: number;
+  readonly copyTimeoutSeconds: number;
+}
+
+export type Command =
+  | { readonly kind: "help" }
+  | {
+      readonly kind: "copy";
+      readonly sourceRepository: string;
+      readonly targetRepository: string;
+      readonly tag: string;
+      readonly digest?: string;
+      /** --pushed-at as given, and as microseconds since the epoch. */
+      readonly pushedAt?: { readonly text: string; readonly epochMicros: number };
+    }
+  | { readonly kind: "reconcile"; readonly dryRun: boolean; readonly parallelism: number };
+
+/** A usage error: exit 2 with the usage text. */
+export class UsageError extends Error {}
+
+const COPY_FLAGS = [
+  "--source-repository",
+  "--target-repository",
+  "--tag",
+  "--digest",
+  "--pushed-at",
+] as const;
+
+export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Command {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "copy":
+      return parseCopy(rest);
+    case "reconcile":
+      return parseReconcile(rest, env);
+    case "-h":
+    case "--help":
+    case "help":
+      return { kind: "help" };
+    case undefined:
+      throw new UsageError("a command is required: copy or reconcile");
+    default:
+      throw new UsageError(`unknown command '${command}'`);
+  }
+}
+
+function parseCopy(args: readonly string[]): Command {
+  const values = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i];
+    if (flag === "-h" || flag === "--help") return { kind: "help" };
+    if (!(COPY_FLAGS as readonly string[]).includes(flag))
+      throw new UsageError(`copy: unknown argument '${flag}'`);
+    const value = args[i + 1];
+    if (value === undefined || value === "") throw new UsageError(`${flag} needs a value`);
+    values.set(flag, value);
+    i++;
+  }
+  const sourceRepository = values.get("--source-repository");
+  const targetRepository = values.get("--target-repository");
+  const tag = values.get("--tag");
+  if (sourceRepository === undefined) throw new UsageError("copy: --source-repository is required");
+  if (targetRepository === undefined) throw new UsageError("copy: --target-repository is required");
+  if (tag === undefined) throw new UsageError("copy: --tag is required");
+  for (const [flag, name] of [
+    ["--source-repository", sourceRepository],
+    ["--target-repository", targetRepository],
+  ]) {
+    if (!isRepositoryName(name)) {
+      throw new UsageError(`${flag} '${name}' is not a valid ECR repository name (${REPOSITORY_RULE})`);
+    }
+  }
+  if (!isImageTag(tag)) {
+    throw new UsageError(
+      `--tag '${tag}' is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)`,
+    );
+  }
+  const digest = values.get("--digest");
+  if (digest !== undefined && !isImageDigest(digest)) {
+    throw new UsageError(`--digest '${digest}' is not sha256: followed by 64 lowercase hex digits`);
+  }
+  const pushedAt = values.get("--pushed-at");
+  if (pushedAt !== undefined && !isUtcTimestamp(pushedAt)) {
+    throw new UsageError(`--pushed-at '${pushedAt}' is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)`);
+  }
+  return {
+    kind: "copy",
+    sourceRepository,
+    targetRepository,
+    tag,
+    digest,
+    pushedAt: pushedAt === undefined ? undefined : { text: pushedAt, epochMicros: epochMicros(pushedAt) },
+  };
+}
+
+/**
+ * An ISO-8601 UTC time (isUtcTimestamp) as microseconds since the epoch: whole seconds from
+ * Date.parse, the fraction (up to 9 digits) read as decimal digits, never as a number literal
+ * (ecr-sync.sh read 1970-01-01T00:00:00.5Z's "0500000" as octal and died after the copy).
+ */
+export function epochMicros(timestamp: string): number {
+  const seconds = Date.parse(`${timestamp.slice(0, 19)}Z`) / 1000;
+  const fraction = /\.([0-9]+)Z$/.exec(timestamp)?.[1] ?? "";
+  const micros = Number.parseInt(fraction.padEnd(6, "0").slice(0, 6), 10);
+  return seconds * 1_000_000 + micros;
+}
+
+function parseReconcile(args: readonly string[], env: NodeJS.ProcessEnv): Command {
+  let dryRun = false;
+  for (const arg of args) {
+    if (arg === "--dry-run") dryRun = true;
+    else if (arg === "-h" || arg === "--help") return { kind: "help" };
+    else throw new UsageError(`reconcile: unknown argument '${arg}'`);
+  }
+  return { kind: "reconcile", dryRun, parallelism: reconcileParallelism(env) };
+}
+
+function reconcileParallelism(env: NodeJS.ProcessEnv): number {
+  const text = env.ECR_SYNC_RECONCILE_PARALLELISM ?? String(LIMITS.reconcileDefaultParallelism);
+  const value = /^[1-9][0-9]?$/.test(text) ? Number(text) : NaN;
+  if (!(value <= LIMITS.reconcileMaxParallelism)) {
+    throw failure(
+      EXIT.config,
+      `ECR_SYNC_RECONCILE_PARALLELISM='${text}' is not a number of copies at a time from 1 to ${LIMITS.reconcileMaxParallelism} (unset it for ${LIMITS.reconcileDefaultParallelism})`,
+    );
+  }
+  return value;
+}
+
+/** The ECR_SYNC_* settings, checked; a missing or invalid one is exit 3 naming it. */
+export function readConfig(env: NodeJS.ProcessEnv): Config {
+  for (const name of [
+    "ECR_SYNC_SOURCE_REGISTRY",
+    "ECR_SYNC_TARGET_REGISTRY",
+    "ECR_SYNC_TARGET_ROLE_ARN",
+    "ECR_SYNC_REGION",
+  ]) {
+    if (!env[name])
+      throw failure(EXIT.config, `${name} is not set: the SSM document (or you) must export it`);
+  }
+  const sourceRegistry = env.ECR_SYNC_SOURCE_REGISTRY as string;
+  const targetRegistry = env.ECR_SYNC_TARGET_REGISTRY as string;
+  const targetRoleArn = env.ECR_SYNC_TARGET_ROLE_ARN as string;
+  const region = env.ECR_SYNC_REGION as string;
+  for (const [name, value] of [
+    ["ECR_SYNC_SOURCE_REGISTRY", sourceRegistry],
+    ["ECR_SYNC_TARGET_REGISTRY", targetRegistry],
+  ]) {
+    if (!isRegistry(value)) {
+      throw failure(
+        EXIT.config,
+        `${name}='${value}' is not host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)`,
+      );
+    }
+  }
+  if (parseRoleArn(targetRoleArn) === undefined) {
+    throw failure(
+      EXIT.config,
+      `ECR_SYNC_TARGET_ROLE_ARN='${targetRoleArn}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
+    );
+  }
+  if (!isRegion(region))
+    throw failure(EXIT.config, `ECR_SYNC_REGION='${region}' is not an AWS region (e.g. us-east-1)`);
+  const tls = env.ECR_SYNC_TLS_VERIFY ?? "true";
+  if (tls !== "true" && tls !== "false") {
+    throw failure(EXIT.config, `ECR_SYNC_TLS_VERIFY='${tls}' must be true or false`);
+  }
+  return {
+    sourceRegistry,
+    targetRegistry,
+    targetRoleArn,
+    region,
+    tlsVerify: tls === "true",
+    stateDir: stateDirOf(env),
+    mappings: readMap(env),
+    awsMaxAttempts: boundedNumber(env, "AWS_MAX_ATTEMPTS", LIMITS.awsDefaultAttempts, 99, "attempts"),
+    copyTimeoutSeconds: boundedNumber(
+      env,
+      "ECR_SYNC_COPY_TIMEOUT_SECONDS",
+      LIMITS.copyTimeoutSeconds,
+      LIMITS.copyTimeoutMaxSeconds,
+      "seconds",
+    ),
+  };
+}
+
+function stateDirOf(env: NodeJS.ProcessEnv): string {
+  const dir = env.ECR_SYNC_STATE_DIR || "/run/ecr-sync";
+  if (dir.includes("\n")) {
+    throw failure(
+      EXIT.config,
+      "ECR_SYNC_STATE_DIR holds a newline: set it to a plain absolute path such as /run/ecr-sync",
+    );
+  }
+  if (!dir.startsWith("/")) {
+    throw failure(
+      EXIT.config,
+      `ECR_SYNC_STATE_DIR='${dir}' is not an absolute path: set it to a root-only directory such as /run/ecr-sync`,
+    );
+  }
+  return dir;
+}
+
+function boundedNumber(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  max: number,
+  unit: string,
+): number {
+  const text = env[name] ?? String(fallback);
+  const value = /^[1-9][0-9]*$/.test(text) ? Number(text) : NaN;
+  if (!(value <= max)) {
+    throw failure(
+      EXIT.config,
+      `${name}='${text}' is not a number of ${unit} from 1 to ${max} (unset it for ${fallback})`,
+    );
+  }
+  return value;
+}
+
+function readMap(env: NodeJS.ProcessEnv): Array<readonly [string, string]> {
+  const text = env.ECR_SYNC_REPOSITORY_MAP;
+  if (!text) {
+    throw failure(
+      EXIT.config,
+      "ECR_SYNC_REPOSITORY_MAP is not set: copy and reconcile need the JSON object of source -> target repository names (the SSM documents export it)",
+    );
+  }
+  const checked = checkRepositoryMapText(
+    text,
+    "ECR_SYNC_REPOSITORY_MAP",
+    "the SSM documents export the stack's map",
+  );
+  if (checked.map === undefined) throw failure(EXIT.config, checked.problems.join("; "));
+  return Object.entries(checked.map);
+}
+
+/**
+ * copy stays inside the map: the target role may push to every legacy repository, so a pair the
+ * map does not hold is refused (exit 2) before any AWS call or registry request.
+ */
+export function checkMappedPair(config: Config, sourceRepository: string, targetRepository: string): void {
+  const mapped = config.mappings.find(([source]) => source === sourceRepository)?.[1];
+  const pair = `copy: ${sourceRepository} -> ${targetRepository} is outside ECR_SYNC_REPOSITORY_MAP`;
+  if (mapped === undefined) {
+    const sources = config.mappings
+      .map(([source]) => source)
+      .sort()
+      .join(", ");
+    throw new UsageError(
+      `${pair}: it has no entry for '${sourceRepository}' (its sources: ${sources}); nothing was read or written`,
+    );
+  }
+  if (mapped !== targetRepository) {
+    throw new UsageError(
+      `${pair}: it maps '${sourceRepository}' to '${mapped}'; nothing was read or written`,
+    );
+  }
+}

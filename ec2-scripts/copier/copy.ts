@@ -1,0 +1,288 @@
+import { join } from "node:path";
+import { EXIT, ExitCode } from "../../common/result-lines";
+import { Aws } from "./aws";
+import { Clock } from "./clock";
+import { Config } from "./config";
+import { Copy, decideLocked, decideVerified, Images, ManifestRead, Origin, Report } from "./decide";
+import { asFailure, Failure } from "./failure";
+import { lockFile, lockName } from "./lock";
+import { log } from "./log";
+import { LIMITS } from "./limits";
+import { isTagImmutable, TagPolicy } from "./mutability";
+import { PROBE_LIMITS, RegistryClient } from "./registry";
+import { Results } from "./results";
+import { runSkopeoCopy } from "./skopeo";
+import { RunDir, StateDir } from "./state";
+
+/**
+ * One image, under its target tag's lock: read the source tag, read the target tag, decide
+ * (decide.ts), copy by the digest read there, verify. Copies of one tag take turns on the lock, so
+ * each sees what the one before it did; the copy names the source by digest, so a push landing
+ * during the copy cannot slip in unread (its own copy waits for this lock).
+ */
+export class Copier {
+  private sequence = 0;
+
+  constructor(
+    private readonly config: Config,
+    private readonly aws: Aws,
+    readonly source: RegistryClient,
+    readonly target: RegistryClient,
+    private readonly state: StateDir,
+    private readonly run: RunDir,
+    private readonly results: Results,
+    private readonly clock: Clock,
+  ) {}
+
+  images(sourceRepository: string, targetRepository: string, tag: string): Images {
+    return {
+      source: `${this.config.sourceRegistry}/${sourceRepository}:${tag}`,
+      target: `${this.config.targetRegistry}/${targetRepository}:${tag}`,
+    };
+  }
+
+  /** Prints the image's one line and returns its exit code. */
+  async copyImage(
+    sourceRepository: string,
+    targetRepository: string,
+    tag: string,
+    policy: TagPolicy,
+    origin: Origin,
+    hint?: string,
+  ): Promise<ExitCode> {
+    const images = this.images(sourceRepository, targetRepository, tag);
+    const file = join(this.state.lockDir, `${lockName(targetRepository, tag)}.lock`);
+    const waited = this.clock.monotonic();
+    let lock;
+    try {
+      lock = await lockFile(file, this.state.path);
+    } catch (error) {
+      return this.report(
+        images,
+        undefined,
+        { do: "report", result: "failed", ...failedFields(error, hint) },
+        origin,
+      );
+    }
+    const lockedAt = this.clock.monotonic();
+    try {
+      // A long wait for the lock can outlast the margin the credentials were checked with: their
+      // token() renews whatever is now within it (nothing, usually).
+      if (lockedAt - waited > 2000)
+        await Promise.all([this.aws.sourcePassword.token(), this.aws.targetPassword.token()]);
+      return await this.copyLocked(
+        images,
+        sourceRepository,
+        targetRepository,
+        tag,
+        policy,
+        origin,
+        hint,
+        lockedAt,
+      );
+    } catch (error) {
+      return this.report(
+        images,
+        lockedAt,
+        { do: "report", result: "failed", ...failedFields(error, hint) },
+        origin,
+      );
+    } finally {
+      lock.release();
+    }
+  }
+
+  private async copyLocked(
+    images: Images,
+    sourceRepository: string,
+    targetRepository: string,
+    tag: string,
+    policy: TagPolicy,
+    origin: Origin,
+    hint: string | undefined,
+    lockedAt: number,
+  ): Promise<ExitCode> {
+    const source = await this.source.manifestDigest(sourceRepository, tag, `reading ${images.source}`);
+    const target: ManifestRead =
+      source.kind === "failed" || (source.kind === "missing" && origin === "tag")
+        ? { kind: "missing" }
+        : await this.target.manifestDigest(targetRepository, tag, `reading ${images.target}`);
+    const decision = decideLocked({
+      images,
+      origin,
+      hint,
+      source,
+      target,
+      immutable: isTagImmutable(policy, tag),
+    });
+    if (decision.do === "report") return this.report(images, lockedAt, decision, origin);
+    log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
+    const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision);
+    if (failure !== undefined) {
+      return this.report(
+        images,
+        lockedAt,
+        {
+          do: "report",
+          result: "failed",
+          code: failure.code,
+          error: failure.message,
+          digest: decision.digest,
+        },
+        origin,
+      );
+    }
+    const after = await this.target.manifestDigest(
+      targetRepository,
+      tag,
+      `checking ${images.target} after the copy`,
+    );
+    return this.report(
+      images,
+      lockedAt,
+      decideVerified({ images, origin, hint, copy: decision, target: after }),
+      origin,
+    );
+  }
+
+  private report(images: Images, lockedAt: number | undefined, report: Report, origin: Origin): ExitCode {
+    if (report.result === "superseded" && report.reason) log(report.reason);
+    void origin;
+    this.results.image(
+      report.result,
+      { ...images, lockedAt },
+      {
+        digest: report.digest,
+        error: report.error,
+        reason: report.reason,
+        ...(report.staleField !== undefined && report.staleDigest !== undefined
+          ? { [report.staleField]: report.staleDigest }
+          : {}),
+      },
+    );
+    return report.code;
+  }
+
+  /**
+   * skopeo copy SOURCE@DIGEST to TARGET:TAG; undefined when it succeeded, else the failure, its
+   * class found by probing both registries (probeFailure). When both look healthy, the copy is
+   * tried again (a connection cut short once: the blobs already sent are not sent again); when it
+   * fails again, the source's blobs are read whole to find one it serves cut short.
+   */
+  private async copyBytes(
+    sourceRepository: string,
+    targetRepository: string,
+    tag: string,
+    copy: Copy,
+  ): Promise<Failure | undefined> {
+    const sourceImage = `${this.config.sourceRegistry}/${sourceRepository}@${copy.digest}`;
+    const targetImage = `${this.config.targetRegistry}/${targetRepository}:${tag}`;
+    let lastLine = "";
+    for (let attempt = 1; attempt <= LIMITS.copyAttempts; attempt++) {
+      const n = ++this.sequence;
+      const outcome = await runSkopeoCopy(
+        {
+          source: sourceImage,
+          target: targetImage,
+          sourceAuthFile: this.run.writeFile(
+            `source.${n}.auth.json`,
+            authFile(this.source.host, await this.aws.sourcePassword.token()),
+          ),
+          targetAuthFile: this.run.writeFile(
+            `target.${n}.auth.json`,
+            authFile(this.target.host, await this.aws.targetPassword.token()),
+          ),
+          tlsVerify: this.config.tlsVerify,
+          timeoutSeconds: this.config.copyTimeoutSeconds,
+        },
+        () => this.clock.monotonic(),
+      );
+      this.run.remove(`source.${n}.auth.json`, `target.${n}.auth.json`);
+      if (outcome.ok) return undefined;
+      lastLine = outcome.lastLine;
+      const probed = await this.probeFailure(sourceRepository, targetRepository, copy.digest);
+      if (probed !== undefined) return probed;
+      if (outcome.timedOut) {
+        return new Failure(
+          EXIT.unavailable,
+          `skopeo copy of ${sourceImage} to ${targetImage} did not finish within ${this.config.copyTimeoutSeconds} s (ECR_SYNC_COPY_TIMEOUT_SECONDS): stopped; registry ${this.source.host} or ${this.target.host} stalled; not a credentials problem: run again once they answer`,
+        );
+      }
+      if (attempt < LIMITS.copyAttempts)
+        log(`skopeo copy failed (${lastLine}) while both registries answer: trying once more`);
+    }
+    const blob = await this.findCutShortBlob(sourceRepository, copy.digest);
+    if (blob !== undefined) return blob;
+    return new Failure(
+      EXIT.failed,
+      `skopeo copy of ${sourceImage} to ${targetImage} failed while both registries answer: skopeo: ${lastLine}`,
+    );
+  }
+
+  /**
+   * Which side failed a copy, from the registries' answers now (HTTP status, or none), never from
+   * skopeo's text: the source manifest by digest, the target's login, then the target's write path,
+   * a PUT of that same manifest by its digest (a write skopeo was about to make; it moves no tag).
+   * undefined when every answer is healthy.
+   */
+  private async probeFailure(
+    sourceRepository: string,
+    targetRepository: string,
+    digest: string,
+  ): Promise<Failure | undefined> {
+    const what = `reading ${this.config.sourceRegistry}/${sourceRepository}@${digest} after a failed copy`;
+    const manifest = await this.source.manifest(sourceRepository, digest, what);
+    if (manifest instanceof Failure) return manifest;
+    if (manifest === undefined) {
+      return new Failure(
+        EXIT.failed,
+        `source side: registry ${this.source.host} no longer has ${sourceRepository}@${digest} (HTTP 404): deleted during the copy`,
+      );
+    }
+    const login = await this.target.request("/v2/", {}, undefined, PROBE_LIMITS);
+    if (login.status !== 200) return this.target.failure(login, "at GET /v2/ after a failed copy");
+    const put = await this.target.putManifestByDigest(targetRepository, digest, manifest);
+    if ([0, 401, 403, 429].includes(put.status) || put.status >= 500) {
+      return this.target.failure(put, `writing to ${targetRepository} after a failed copy`);
+    }
+    return undefined;
+  }
+
+  /** The first blob of the image the source serves cut short or changed (an index's platforms included). */
+  private async findCutShortBlob(repository: string, digest: string): Promise<Failure | undefined> {
+    const blobs = new Set<string>();
+    const manifests = [digest];
+    for (let i = 0; i < manifests.length && i < 64; i++) {
+      const manifest = await this.source.manifest(
+        repository,
+        manifests[i],
+        `reading ${repository}@${manifests[i]}`,
+      );
+      if (!manifest || manifest instanceof Failure) return manifest instanceof Failure ? manifest : undefined;
+      const parsed = JSON.parse(manifest.body.toString()) as {
+        manifests?: Array<{ digest: string }>;
+        config?: { digest: string };
+        layers?: Array<{ digest: string }>;
+      };
+      for (const child of parsed.manifests ?? []) manifests.push(child.digest);
+      for (const blob of [parsed.config, ...(parsed.layers ?? [])]) if (blob?.digest) blobs.add(blob.digest);
+    }
+    for (const blob of blobs) {
+      const failure = await this.source.checkBlob(repository, blob, `reading ${repository}'s blob ${blob}`);
+      if (failure !== undefined) return failure;
+    }
+    return undefined;
+  }
+}
+
+function authFile(host: string, token: string): string {
+  return `${JSON.stringify({ auths: { [host]: { auth: token } } })}\n`;
+}
+
+function failedFields(
+  error: unknown,
+  hint: string | undefined,
+): { code: ExitCode; error: string; digest?: string } {
+  const failure = asFailure(error);
+  return { code: failure.code, error: failure.message, digest: hint };
+}

@@ -1,0 +1,105 @@
+import { spawn } from "node:child_process";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { EXIT } from "../../common/result-lines";
+import { Failure, stateFailure } from "./failure";
+import { LIMITS } from "./limits";
+
+/**
+ * The per-tag lock, with flock(2) semantics: the kernel releases it when the process dies,
+ * however it dies. Node has no flock(2), so the lock file is opened here (O_NOFOLLOW: a symlink in
+ * its place is refused, never followed) and util-linux `flock --exclusive --wait SECONDS 3` is
+ * started with that descriptor as its fd 3. flock(2) locks the open file description, which the
+ * child shares with this process: when `flock` exits 0 the lock stays held through this process's
+ * descriptor until it is closed (release()) or the process ends (flock(2): "Locks created by
+ * flock() are associated with an open file description ... the lock is released either by an
+ * explicit LOCK_UN operation on any of these duplicate file descriptors, or when all such file
+ * descriptors have been closed"). Node opens files with O_CLOEXEC, so no other child (skopeo)
+ * inherits it. test/unit/copier-lock.test.ts shows both halves.
+ */
+
+/** The lock file's name for a target tag: REPO:TAG with '/' as '+', hashed when too long for a file name. */
+export function lockName(targetRepository: string, tag: string): string {
+  const name = `${targetRepository.replace(/\//g, "+")}:${tag}`;
+  return name.length > LIMITS.lockNameMax ? createHash("sha256").update(name).digest("hex") : name;
+}
+
+export interface HeldLock {
+  release(): void;
+}
+
+/**
+ * Waits up to `timeoutSeconds` for the exclusive lock on `file`: the held lock, or a Failure (exit
+ * 3 for a lock file that is not a regular file or cannot be opened, exit 1 when another copy held
+ * it all that time).
+ */
+export async function lockFile(
+  file: string,
+  stateDir: string,
+  timeoutSeconds: number = LIMITS.lockTimeoutSeconds,
+): Promise<HeldLock> {
+  const fd = openLockFile(file, stateDir);
+  try {
+    const code = await new Promise<number>((resolve, reject) => {
+      const child = spawn("flock", ["--exclusive", "--wait", String(timeoutSeconds), "3"], {
+        stdio: ["ignore", "ignore", "inherit", fd],
+      });
+      child.once("error", reject);
+      child.once("exit", (status, signal) => resolve(status ?? (signal ? 128 : 1)));
+    });
+    if (code === 1) {
+      throw new Failure(EXIT.failed, `another copy held ${file} for more than ${timeoutSeconds} s`);
+    }
+    if (code !== 0)
+      throw new Failure(EXIT.failed, `unexpected failure: flock on ${file} exited with status ${code}`);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  let open = true;
+  return {
+    release() {
+      if (open) closeSync(fd);
+      open = false;
+    },
+  };
+}
+
+function openLockFile(file: string, stateDir: string): number {
+  let fd: number;
+  try {
+    ensureDir(join(file, ".."));
+    // Read-write, created if missing, never truncated; O_NONBLOCK so that a FIFO put there cannot hang the open.
+    fd = openSync(
+      file,
+      constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK,
+      0o600,
+    );
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ELOOP") {
+      throw new Failure(
+        EXIT.config,
+        `lock file ${file} is a symlink: not followed; remove it (only the user running ecr-sync can write ${join(file, "..")}, so find out who put it there)`,
+      );
+    }
+    throw stateFailure(error, `open the lock file ${file}`, stateDir);
+  }
+  if (!fstatSync(fd).isFile()) {
+    closeSync(fd);
+    throw new Failure(
+      EXIT.config,
+      `lock file ${file} is not a regular file: remove it (only the user running ecr-sync can write ${join(file, "..")})`,
+    );
+  }
+  return fd;
+}
+
+/** locks/ again, mode 0700, when someone cleared the state directory during the run. */
+function ensureDir(dir: string): void {
+  try {
+    lstatSync(dir);
+  } catch {
+    mkdirSync(dir, { mode: 0o700, recursive: true });
+  }
+}

@@ -1,0 +1,219 @@
+import { EXIT, ExitCode } from "../../common/result-lines";
+import { Aws } from "./aws";
+import { Clock, systemClock } from "./clock";
+import { checkMappedPair, Command, Config, parseCommand, readConfig, UsageError } from "./config";
+import { Copier } from "./copy";
+import { asFailure, Failure } from "./failure";
+import { log } from "./log";
+import { TagPolicy } from "./mutability";
+import { reconcile } from "./reconcile";
+import { RegistryClient } from "./registry";
+import { Results } from "./results";
+import { stopAllSkopeo } from "./skopeo";
+import { prepareStateDir, RunDir } from "./state";
+import { usage } from "./usage";
+
+/**
+ * ecr-sync: copies images from the source account's ECR repositories into the target account's
+ * (differently named) repositories, same digest, every platform. `ecr-sync --help` (usage.ts) is
+ * the one description of its flags, environment, result lines and exit codes; docs/copier.md says
+ * how it works and why.
+ */
+
+type CopyCommand = Extract<Command, { kind: "copy" }>;
+type ReconcileCommand = Extract<Command, { kind: "reconcile" }>;
+
+const LOGIN_HINTS = {
+  source: "check ECR_SYNC_SOURCE_REGISTRY and the worker role's ecr:GetAuthorizationToken",
+  target: "check that ECR_SYNC_TARGET_ROLE_ARN is a role in the account of ECR_SYNC_TARGET_REGISTRY",
+};
+
+/** A run of the copier: its AWS side, both registries, its private directory and its result lines. */
+interface Run {
+  readonly aws: Aws;
+  readonly copier: Copier;
+  readonly results: Results;
+}
+
+function startRun(
+  config: Config,
+  runDir: RunDir,
+  results: Results,
+  clock: Clock,
+  state: ReturnType<typeof prepareStateDir>,
+): Run {
+  const aws = new Aws(config, clock);
+  const source = new RegistryClient("source", config.sourceRegistry, config.tlsVerify, aws.sourcePassword);
+  const target = new RegistryClient("target", config.targetRegistry, config.tlsVerify, aws.targetPassword);
+  return { aws, copier: new Copier(config, aws, source, target, state, runDir, results, clock), results };
+}
+
+/**
+ * Both passwords and the registries' acceptance of them (GET /v2/), side by side with the target
+ * repositories' descriptions. The first failure in the order an operator should fix them is
+ * thrown: the worker's own password, the role and its password, the logins; the descriptions are
+ * returned (a failed one as its Failure) for the caller to report per repository.
+ */
+async function login(run: Run, repositories: readonly string[]): Promise<Map<string, TagPolicy | Failure>> {
+  const { aws, copier } = run;
+  const sourceLogin = aws.sourcePassword.token().then(() => copier.source.checkLogin(LOGIN_HINTS.source));
+  const targetLogin = aws.targetPassword.token().then(() => copier.target.checkLogin(LOGIN_HINTS.target));
+  const described = repositories.map((repository) =>
+    aws.describeTargetRepository(repository).catch((error: unknown) => asFailure(error)),
+  );
+  const [source, target] = await Promise.allSettled([sourceLogin, targetLogin]);
+  const policies = new Map<string, TagPolicy | Failure>();
+  const answers = await Promise.all(described);
+  repositories.forEach((repository, i) => policies.set(repository, answers[i]));
+  for (const settled of [source, target]) if (settled.status === "rejected") throw settled.reason;
+  return policies;
+}
+
+async function copyCommand(config: Config, run: Run, command: CopyCommand): Promise<ExitCode> {
+  const { copier, results } = run;
+  const images = copier.images(command.sourceRepository, command.targetRepository, command.tag);
+  let policy: TagPolicy | Failure | undefined;
+  try {
+    policy = (await login(run, [command.targetRepository])).get(command.targetRepository);
+  } catch (error) {
+    const failure = asFailure(error);
+    results.image("failed", images, { digest: command.digest, error: failure.message });
+    return failure.code;
+  }
+  if (policy instanceof Failure || policy === undefined) {
+    const failure = policy ?? new Failure(EXIT.failed, "no description of the target repository");
+    // Read for the failed line only (which image it was about); nothing is decided on it.
+    let digest = command.digest;
+    if (digest === undefined) {
+      const read = await copier.source.manifestDigest(
+        command.sourceRepository,
+        command.tag,
+        `reading ${images.source}`,
+      );
+      if (read.kind === "found") digest = read.digest;
+    }
+    results.image("failed", images, { digest, error: failure.message });
+    return failure.code;
+  }
+  return copier.copyImage(
+    command.sourceRepository,
+    command.targetRepository,
+    command.tag,
+    policy,
+    command.digest === undefined ? "tag" : "event",
+    command.digest,
+  );
+}
+
+async function reconcileCommand(
+  config: Config,
+  run: Run,
+  command: ReconcileCommand,
+  startedAt: number,
+): Promise<ExitCode> {
+  let policies;
+  try {
+    policies = await login(
+      run,
+      config.mappings.map(([, target]) => target),
+    );
+  } catch (error) {
+    const failure = asFailure(error);
+    log(`error: ${failure.message}`);
+    return failure.code;
+  }
+  return reconcile(config, run.copier, run.results, policies, command.dryRun, command.parallelism, startedAt);
+}
+
+/** Failed lines for a run that stops before it reads anything (the state directory refused). */
+function refuseAll(config: Config, command: Command, results: Results, failure: Failure): ExitCode {
+  if (command.kind === "copy") {
+    const images = {
+      source: `${config.sourceRegistry}/${command.sourceRepository}:${command.tag}`,
+      target: `${config.targetRegistry}/${command.targetRepository}:${command.tag}`,
+    };
+    results.image("failed", images, { digest: command.digest, error: failure.message });
+  } else {
+    for (const [source, target] of config.mappings) {
+      results.image(
+        "failed",
+        { source: `${config.sourceRegistry}/${source}`, target: `${config.targetRegistry}/${target}` },
+        { error: failure.message },
+      );
+    }
+  }
+  return failure.code;
+}
+
+export async function main(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  clock: Clock = systemClock,
+): Promise<ExitCode> {
+  const startedAt = clock.monotonic();
+  let command: Command;
+  let config: Config;
+  try {
+    command = parseCommand(argv, env);
+    if (command.kind === "help") {
+      process.stdout.write(usage());
+      return EXIT.ok;
+    }
+    config = readConfig(env);
+    if (command.kind === "copy") checkMappedPair(config, command.sourceRepository, command.targetRepository);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      log(`error: ${error.message}`);
+      process.stderr.write(usage());
+      return EXIT.usage;
+    }
+    const failure = asFailure(error);
+    log(`error: ${failure.message}`);
+    return failure.code;
+  }
+  process.umask(0o077);
+  // The worker runs Debian 13's Node 20 by design, with the SDK version package-lock.json pins;
+  // the SDK's warning about the Node its later versions will need is for whoever updates that.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+  const results = new Results(clock, [], command.kind === "copy" ? command.pushedAt : undefined);
+  let runDir: RunDir | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    stopAllSkopeo();
+    runDir?.remove();
+    process.exit(128 + (signal === "SIGINT" ? 2 : 15));
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  try {
+    let state;
+    try {
+      state = prepareStateDir(config.stateDir);
+      runDir = RunDir.create(state);
+    } catch (error) {
+      return refuseAll(config, command, results, asFailure(error));
+    }
+    const run = startRun(config, runDir, results, clock, state);
+    return command.kind === "copy"
+      ? await copyCommand(config, run, command)
+      : await reconcileCommand(config, run, command, startedAt);
+  } catch (error) {
+    const failure = asFailure(error);
+    log(`error: ${failure.message}`);
+    return failure.code;
+  } finally {
+    runDir?.remove();
+    await results.close();
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2), process.env).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      log(`error: unexpected failure: ${error instanceof Error ? error.stack : String(error)}`);
+      process.exitCode = EXIT.failed;
+    },
+  );
+}

@@ -1,0 +1,99 @@
+import { ChildProcess, spawn } from "node:child_process";
+import { LIMITS } from "./limits";
+
+/**
+ * skopeo moves the bytes, registry to registry: every platform of an index, digests preserved,
+ * blobs the target already has not sent. Bounded in time twice: skopeo's own --command-timeout,
+ * and a kill from here (SIGTERM, then SIGKILL) a few seconds after it, should skopeo not stop.
+ * Its stderr is kept for people (the failed line quotes its last line) and never read to decide
+ * anything: copy.ts classifies a failure by probing the registries.
+ */
+
+export interface SkopeoCopy {
+  readonly source: string;
+  readonly target: string;
+  readonly sourceAuthFile: string;
+  readonly targetAuthFile: string;
+  readonly tlsVerify: boolean;
+  readonly timeoutSeconds: number;
+}
+
+export interface SkopeoOutcome {
+  readonly ok: boolean;
+  /** It ran out of time and was stopped (by its own timeout or by the kill). */
+  readonly timedOut: boolean;
+  /** Its last stderr line, for people. */
+  readonly lastLine: string;
+}
+
+const running = new Set<ChildProcess>();
+
+/** Stops every skopeo still running (the run is ending on a signal). */
+export function stopAllSkopeo(): void {
+  for (const child of running) child.kill("SIGKILL");
+}
+
+export function skopeoArgs(copy: SkopeoCopy): string[] {
+  // --command-timeout is skopeo's global flag, given after `copy` (cobra takes a persistent flag
+  // there too) so that the command line still starts with `skopeo copy`.
+  return [
+    "copy",
+    "--command-timeout",
+    `${copy.timeoutSeconds}s`,
+    "--all",
+    "--preserve-digests",
+    "--quiet",
+    "--retry-times",
+    String(LIMITS.skopeoRetryTimes),
+    "--src-authfile",
+    copy.sourceAuthFile,
+    `--src-tls-verify=${copy.tlsVerify}`,
+    "--dest-authfile",
+    copy.targetAuthFile,
+    `--dest-tls-verify=${copy.tlsVerify}`,
+    `docker://${copy.source}`,
+    `docker://${copy.target}`,
+  ];
+}
+
+export function runSkopeoCopy(copy: SkopeoCopy, monotonic: () => number): Promise<SkopeoOutcome> {
+  return new Promise((resolve) => {
+    const started = monotonic();
+    const child = spawn("skopeo", skopeoArgs(copy), { stdio: ["ignore", "ignore", "pipe"] });
+    running.add(child);
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr = (stderr + chunk.toString()).slice(-4096);
+    });
+    let killed = false;
+    const term = setTimeout(
+      () => {
+        killed = true;
+        child.kill("SIGTERM");
+      },
+      (copy.timeoutSeconds + LIMITS.skopeoKillGraceSeconds) * 1000,
+    );
+    const kill = setTimeout(
+      () => child.kill("SIGKILL"),
+      (copy.timeoutSeconds + 2 * LIMITS.skopeoKillGraceSeconds) * 1000,
+    );
+    const finish = (ok: boolean) => {
+      clearTimeout(term);
+      clearTimeout(kill);
+      running.delete(child);
+      const lastLine =
+        stderr
+          .split("\n")
+          .map((line) => line.trim())
+          .filter(Boolean)
+          .pop() ?? "";
+      const timedOut = killed || (!ok && monotonic() - started >= copy.timeoutSeconds * 1000);
+      resolve({ ok, timedOut, lastLine: lastLine.replace(/^.*level=fatal msg="?/, "").replace(/"$/, "") });
+    };
+    child.once("error", (error) => {
+      stderr += `\n${error.message}`;
+      finish(false);
+    });
+    child.once("close", (code) => finish(code === 0));
+  });
+}
