@@ -9,7 +9,8 @@ import {
   listDir,
   recordingPath,
   RunResult,
-  SCRIPT,
+  callNames,
+  copierBundle,
   SOURCE_ACCOUNT,
   startEcrSyncWorld,
 } from "../../local/world";
@@ -17,7 +18,7 @@ import { BuiltImage } from "../../local/oci";
 import { workerToolPath } from "../../local/worker-root";
 
 /**
- * The copier's invariant (ec2-scripts/ecr-sync.sh, header): a target tag only ever moves to the
+ * The copier's invariant (ec2-scripts/copier/copy.ts, decide.ts): a target tag only ever moves to the
  * digest the source tag names at the moment of the copy, read under that tag's lock. Each
  * interleaving is forced, never hoped for: a `skopeo` wrapper on PATH runs a push (and its own
  * event-driven copy) to completion before the reconcile's first real copy starts, or holds a copy
@@ -26,7 +27,7 @@ import { workerToolPath } from "../../local/worker-root";
  * outside the mapping, tags no image reference can carry, exclusion filters next to files that
  * match them.
  */
-describe("ecr-sync.sh: a tag never moves backwards, whatever the input", function () {
+describe("ecr-sync: a tag never moves backwards, whatever the input", function () {
   this.timeout(300000);
   let world: EcrSyncWorld;
   let scratch: string;
@@ -79,7 +80,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
   /**
    * A PATH whose `skopeo`, on the first `skopeo copy` of the run (the reconcile's first copy),
    * pushes `image` to source/repository:tag straight from the OCI layout (a real push to the
-   * source registry) and, when `thenCopy` is set, runs the push event's `ecr-sync.sh copy --digest`
+   * source registry) and, when `thenCopy` is set, runs the push event's `ecr-sync copy --digest`
    * to completion; only then does it exec the real skopeo. Later calls (the nested copy's
    * included) go straight to the real skopeo. The nested copy's output lands in DIR/nested.*.
    */
@@ -97,7 +98,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     const skopeo = workerToolPath("skopeo");
     const nestedCopy = a.thenCopy
       ? [
-          `bash '${SCRIPT}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
+          `node '${copierBundle()}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
             ` --tag '${a.tag}' --digest '${a.image.digest}' >'${dir}/nested.out' 2>'${dir}/nested.err'`,
           `echo $? >'${dir}/nested.code'`,
         ]
@@ -186,7 +187,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     /**
      * A PATH whose `skopeo`, on the first `skopeo copy` (copy A's, made under the tag's lock after
      * A read the source tag), pushes `image` to source/repository:tag, starts that push event's
-     * `ecr-sync.sh copy --digest` (copy B) in the background, and waits until B is blocked on
+     * `ecr-sync copy --digest` (copy B) in the background, and waits until B is blocked on
      * `lockFile` (a waiter on its inode in /proc/locks) or has ended, at most 20 s; only then does
      * it exec the real skopeo for A. It writes how the wait ended (blocked, ended, timeout) to
      * DIR/waited and B's output to DIR/nested.*. B starts with every descriptor above 2 closed:
@@ -212,7 +213,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
           ` 'oci:${world.layout.dir}:${refName}' 'docker://${world.source.host}/${a.source}:${a.tag}' || exit 97`,
         "  (",
         '    for fd in /proc/self/fd/*; do if [ "${fd##*/}" -gt 2 ]; then eval "exec ${fd##*/}>&-"; fi; done',
-        `    bash '${SCRIPT}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
+        `    node '${copierBundle()}' copy --source-repository '${a.source}' --target-repository '${a.target}'` +
           ` --tag '${a.tag}' --digest '${a.image.digest}' >'${dir}/nested.out' 2>'${dir}/nested.err'`,
         // Written whole, then renamed: whoever sees nested.code sees B's exit status in it.
         `    echo $? >'${dir}/nested.code.part' && mv '${dir}/nested.code.part' '${dir}/nested.code'`,
@@ -431,6 +432,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       ];
       const sourceMark = await world.source.mark();
       const targetMark = await world.target.mark();
+      const awsMark = world.awsCalls.mark();
 
       const crossed = await world.run(copyArgs(feature.source, production.target), { ...map, PATH: path });
       expect(crossed.code, crossed.stderr).to.equal(2);
@@ -446,7 +448,8 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
 
       for (const result of [crossed, stray]) expect(result.lines).to.deep.equal([]);
       const calls = await readFile(log, "utf8").catch(() => "");
-      expect(calls, "aws, curl and skopeo calls").to.equal("");
+      expect(calls, "skopeo and flock calls").to.equal("");
+      expect(callNames(world.awsCalls.since(awsMark)), "AWS calls").to.deep.equal([]);
       expect((await world.source.accessLog()).slice(sourceMark), "source registry requests").to.deep.equal(
         [],
       );
@@ -460,6 +463,7 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
       const allowed = await world.run(copyArgs(feature.source, feature.target), { ...map, PATH: path });
       expect(allowed.code, allowed.stderr).to.equal(0);
       expect(await readFile(log, "utf8")).to.match(/^skopeo copy /m);
+      expect(callNames(world.awsCalls.since(awsMark))).to.include("sts AssumeRole");
     });
 
     it("needs ECR_SYNC_REPOSITORY_MAP for copy too (exit 3)", async () => {
@@ -552,34 +556,6 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
     const FILES = ["dev", "dev1", "release.2", "release-x", "1-hotfix"];
     const excluded = (tag: string) => ["dev", "dev-feature", "release.3", "2-hotfix"].includes(tag);
 
-    /**
-     * A PATH whose `aws` is a stand-in for a CLI newer than the worker's: Debian 13's awscli 2.23.6
-     * predates ECR's exclusion filters, so its describe-repositories drops
-     * imageTagMutabilityExclusionFilters and the copier refuses such a repository (exit 3, tested in
-     * the faults suite). This one answers describe-repositories from moto's ECR JSON API itself
-     * (moto checks no signature) with the filters, and hands every other call to the root's aws.
-     */
-    async function awsThatKnowsExclusionFilters(): Promise<string> {
-      const dir = await mkdtemp(join(scratch, "aws-with-filters-"));
-      await writeFile(
-        join(dir, "aws"),
-        [
-          "#!/bin/bash",
-          'if [[ "$1 $2" == "ecr describe-repositories" ]]; then',
-          '  name=""; previous=""; for arg in "$@"; do [[ "$previous" == --repository-names ]] && name="$arg"; previous="$arg"; done',
-          '  exec curl -sS --fail-with-body -X POST "$AWS_ENDPOINT_URL" -H "Content-Type: application/x-amz-json-1.1" \\',
-          '    -H "X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.DescribeRepositories" \\',
-          '    -H "Authorization: AWS4-HMAC-SHA256 Credential=${AWS_ACCESS_KEY_ID}/20250101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0" \\',
-          '    -H "X-Amz-Security-Token: ${AWS_SESSION_TOKEN}" -d "{\\"repositoryNames\\":[\\"${name}\\"]}"',
-          "fi",
-          `exec '${workerToolPath("aws")}' "$@"`,
-          "",
-        ].join("\n"),
-      );
-      await chmod(join(dir, "aws"), 0o755);
-      return `${dir}:${process.env.PATH ?? ""}`;
-    }
-
     it("gives the same decisions for IMMUTABLE_WITH_EXCLUSION and MUTABLE_WITH_EXCLUSION from / and from a directory of matching files", async () => {
       const globDir = join(scratch, unique("cwd"));
       await mkdir(globDir);
@@ -596,8 +572,8 @@ describe("ecr-sync.sh: a tag never moves backwards, whatever the input", functio
         await world.createTargetRepository(targets.mutable, "MUTABLE_WITH_EXCLUSION", FILTERS);
         for (const target of Object.values(targets))
           for (const tag of TAGS) await world.pushToTarget(held, target, tag);
+        // The SDK reads imageTagMutabilityExclusionFilters (the AWS CLI of Debian 13 did not).
         const env = {
-          PATH: await awsThatKnowsExclusionFilters(),
           ECR_SYNC_REPOSITORY_MAP: JSON.stringify({
             [sources.immutable]: targets.immutable,
             [sources.mutable]: targets.mutable,
