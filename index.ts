@@ -63,6 +63,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     workerInstanceArn: sync.workerInstanceArn,
     workerAmiId: sync.workerAmiId,
     workerSubnetId: sync.workerSubnetId,
+    copierBucketName: sync.copierBucketName,
     syncDocumentName: sync.syncDocumentName,
     commandLogGroupName: sync.commandLogGroupName,
     functionName: sync.functionName,

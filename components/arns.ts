@@ -216,3 +216,38 @@ export function roleArn(accountId: string, name: string): string {
 export function accountRootArn(accountId: string): string {
   return `arn:${PARTITION}:iam::${accountId}:root`;
 }
+
+/**
+ * A general purpose bucket's name as S3 accepts it: 3 to 63 of lower-case letters, digits, `.` and
+ * `-`, starting and ending with a letter or digit, no `..`, not shaped like an IP address
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html). No `*` or `?`:
+ * a bucket name written into a policy's Resource must not widen it.
+ */
+const BUCKET_NAME = /^(?!\d+\.\d+\.\d+\.\d+$)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+export function requireBucketName(argument: string, value: unknown): string {
+  if (typeof value !== "string" || !BUCKET_NAME.test(value)) {
+    throw new Error(
+      `${argument}: ${quoted(value)} is not an S3 bucket name (3 to 63 of a-z 0-9 . -, starting and ending with a letter or digit)`,
+    );
+  }
+  return value;
+}
+
+/** arn:aws:s3:::BUCKET: S3 bucket ARNs have neither region nor account. */
+export function bucketArn(bucket: string): string {
+  return `arn:${PARTITION}:s3:::${requireBucketName("bucket", bucket)}`;
+}
+
+/**
+ * The copier's bundles live under this prefix of its bucket, one object per version, named by the
+ * sha256 of its bytes (copierObjectKey): the worker may read this prefix and nothing else of S3.
+ */
+export const COPIER_KEY_PREFIX = "copier/";
+
+/** `copier/<sha256>.cjs`: the key of the bundle whose bytes have that sha256 (64 lower-case hex digits). */
+export function copierObjectKey(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256))
+    throw new Error(`sha256: ${quoted(sha256)} is not a SHA-256 in hex (64 of 0-9 a-f)`);
+  return `${COPIER_KEY_PREFIX}${sha256}.cjs`;
+}

@@ -80,6 +80,14 @@ export const RESOURCE_ARNS = {
   ssmAgentUpdateDocument: (s: DeployScope) => [`arn:aws:ssm:${s.region}::document/AWS-UpdateSSMAgent`],
   /** Associations are named by an id AWS assigns. */
   association: (s: DeployScope) => [`arn:aws:ssm:${s.region}:${s.account}:association/*`],
+  /**
+   * The copier's bucket, autonamed `<prefix>-copier-<suffix>`. S3 ARNs carry no account, and bucket
+   * names are global: the grants on buckets and objects are also conditioned on the bucket's owner
+   * (inStackAccount), so a same-named bucket of another account is not the stack's.
+   */
+  s3Bucket: (s: DeployScope) => [dashed("arn:aws:s3:::", s)],
+  /** The objects in it (the copier's bundles). */
+  s3Object: (s: DeployScope) => [`${dashed("arn:aws:s3:::", s)}/*`],
 };
 
 /** A kind of the stack's resources (RESOURCE_ARNS), or "*": actions that take no resource at all. */
@@ -97,6 +105,13 @@ export const CONDITIONS = {
   }),
   /** Tags written by the call that creates the resource (RunInstances' TagSpecifications), nothing else. */
   taggedAtLaunch: (): ConditionBlock => ({ StringEquals: { "ec2:CreateAction": "RunInstances" } }),
+  /**
+   * The resource belongs to the stack's account: for S3, whose ARNs name none. aws:ResourceAccount
+   * is the account that owns the bucket (IAM user guide, "AWS global condition context keys").
+   */
+  inStackAccount: (s: DeployScope): ConditionBlock => ({
+    StringEquals: { "aws:ResourceAccount": s.account },
+  }),
 };
 export type ConditionName = keyof typeof CONDITIONS;
 
@@ -286,6 +301,129 @@ export const DEPLOY_PERMISSIONS: Readonly<Record<string, readonly Grant[]>> = {
       update: ["ssm:UpdateAssociation", "ssm:AddTagsToResource", "ssm:RemoveTagsFromResource"],
       delete: ["ssm:DeleteAssociation"],
       on: ["association", "ssmAgentUpdateDocument", "instance"],
+    },
+  ],
+
+  // The copier's bucket (components/copier-artifact.ts). s3/bucket.go: create, then the read that
+  // follows every create and refresh, one Get per bucket setting the resource reports (HeadBucket is
+  // authorised as s3:ListBucket); tags; delete, which with forceDestroy first empties the bucket,
+  // every object version (ListObjectVersions is s3:ListBucketVersions, DeleteObjects is s3:DeleteObject
+  // and s3:DeleteObjectVersion). S3's action names differ from its API's: Service Authorization
+  // Reference, "Actions defined by Amazon S3".
+  "aws:s3/bucket:Bucket": [
+    {
+      create: ["s3:CreateBucket", "s3:ListBucket"],
+      read: [
+        "s3:ListBucket",
+        "s3:GetBucketAcl",
+        "s3:GetBucketCORS",
+        "s3:GetBucketLocation",
+        "s3:GetBucketLogging",
+        "s3:GetBucketObjectLockConfiguration",
+        "s3:GetBucketPolicy",
+        "s3:GetBucketRequestPayment",
+        "s3:GetBucketTagging",
+        "s3:GetBucketVersioning",
+        "s3:GetBucketWebsite",
+        "s3:GetAccelerateConfiguration",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetLifecycleConfiguration",
+        "s3:GetReplicationConfiguration",
+      ],
+      update: ["s3:PutBucketTagging"],
+      delete: ["s3:ListBucketVersions", "s3:DeleteBucket"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+    { delete: ["s3:DeleteObject", "s3:DeleteObjectVersion"], on: ["s3Object"], when: "inStackAccount" },
+  ],
+  // s3/bucket_public_access_block.go: DeletePublicAccessBlock is authorised as s3:PutBucketPublicAccessBlock.
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": [
+    {
+      create: ["s3:PutBucketPublicAccessBlock", "s3:GetBucketPublicAccessBlock"],
+      read: ["s3:GetBucketPublicAccessBlock"],
+      update: ["s3:PutBucketPublicAccessBlock"],
+      delete: ["s3:PutBucketPublicAccessBlock"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+  ],
+  // s3/bucket_ownership_controls.go: DeleteBucketOwnershipControls is s3:PutBucketOwnershipControls.
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls": [
+    {
+      create: ["s3:PutBucketOwnershipControls", "s3:GetBucketOwnershipControls"],
+      read: ["s3:GetBucketOwnershipControls"],
+      update: ["s3:PutBucketOwnershipControls"],
+      delete: ["s3:PutBucketOwnershipControls"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+  ],
+  // s3/bucket_server_side_encryption_configuration.go: Put/Get/DeleteBucketEncryption are
+  // s3:PutEncryptionConfiguration and s3:GetEncryptionConfiguration.
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": [
+    {
+      create: ["s3:PutEncryptionConfiguration", "s3:GetEncryptionConfiguration"],
+      read: ["s3:GetEncryptionConfiguration"],
+      update: ["s3:PutEncryptionConfiguration"],
+      delete: ["s3:PutEncryptionConfiguration"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+  ],
+  // s3/bucket_versioning.go: delete suspends versioning (PutBucketVersioning).
+  "aws:s3/bucketVersioning:BucketVersioning": [
+    {
+      create: ["s3:PutBucketVersioning", "s3:GetBucketVersioning"],
+      read: ["s3:GetBucketVersioning"],
+      update: ["s3:PutBucketVersioning"],
+      delete: ["s3:PutBucketVersioning"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+  ],
+  // s3/bucket_lifecycle_configuration.go: Put/Get/DeleteBucketLifecycle(Configuration) are
+  // s3:PutLifecycleConfiguration and s3:GetLifecycleConfiguration.
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": [
+    {
+      create: ["s3:PutLifecycleConfiguration", "s3:GetLifecycleConfiguration"],
+      read: ["s3:GetLifecycleConfiguration"],
+      update: ["s3:PutLifecycleConfiguration"],
+      delete: ["s3:PutLifecycleConfiguration"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+  ],
+  // s3/bucket_policy.go.
+  "aws:s3/bucketPolicy:BucketPolicy": [
+    {
+      create: ["s3:PutBucketPolicy", "s3:GetBucketPolicy"],
+      read: ["s3:GetBucketPolicy"],
+      update: ["s3:PutBucketPolicy"],
+      delete: ["s3:DeleteBucketPolicy"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
+    },
+  ],
+  // s3/object.go (aws_s3_object): PutObject with its SHA-256 checksum; the read is HeadObject
+  // (s3:GetObject) and the object's tags; the bucket's region is found with HeadBucket (s3:ListBucket).
+  // Delete, in a versioned bucket, removes every version of the key. The stack keeps replaced bundles
+  // (retainOnDelete), so only a destroy of the bucket deletes them, through the bucket's grant.
+  "aws:s3/bucketObjectv2:BucketObjectv2": [
+    {
+      create: ["s3:PutObject", "s3:GetObject", "s3:GetObjectTagging"],
+      read: ["s3:GetObject", "s3:GetObjectTagging"],
+      update: ["s3:PutObject", "s3:PutObjectTagging", "s3:DeleteObjectTagging"],
+      delete: ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+      on: ["s3Object"],
+      when: "inStackAccount",
+    },
+    {
+      create: ["s3:ListBucket"],
+      read: ["s3:ListBucket"],
+      delete: ["s3:ListBucketVersions"],
+      on: ["s3Bucket"],
+      when: "inStackAccount",
     },
   ],
 

@@ -14,6 +14,8 @@
 import {
   ALARM_ARN,
   accountRootArn,
+  bucketArn,
+  COPIER_KEY_PREFIX,
   DOCUMENT_ARN,
   INSTANCE_ARN,
   QUEUE_ARN,
@@ -21,6 +23,7 @@ import {
   requireAccountId,
   requireArn,
   requireArns,
+  requireBucketName,
   requireInstanceArn,
   requireLogGroupArn,
   requireRepositoryArns,
@@ -105,18 +108,32 @@ export function workerTrustPolicy(): PolicyDocument {
 
 /**
  * The worker's own permissions: read the mapped source repositories, assume the target role,
- * and write the sync command's output to its log group. Nothing else.
+ * read the copier's bundles, and write the sync command's output to its log group. Nothing else.
  */
 export function workerPolicy(a: {
   sourceRepositoryArns: string[];
   targetRoleArn: string;
   commandLogGroupArn: string;
+  /** The bucket the stack uploads the copier to (components/copier-artifact.ts). */
+  copierBucketName: string;
 }): PolicyDocument {
   const sources = requireRepositoryArns("sourceRepositoryArns", a?.sourceRepositoryArns);
   const target = requireRoleArn("targetRoleArn", a?.targetRoleArn);
   const logGroup = requireLogGroupArn("commandLogGroupArn", a?.commandLogGroupArn);
+  const copierBucket = requireBucketName("copierBucketName", a?.copierBucketName);
   return document(
     getAuthorizationToken(),
+    {
+      // The documents fetch the copier by its key (`aws s3 cp`, whose HeadObject and GetObject are
+      // both authorised as s3:GetObject). Not s3:ListBucket: a key that is not there answers 403
+      // instead of 404, which the document reports the same way. Not s3:GetObjectVersion: the
+      // documents read the current version of a key, and a key's content never changes (it is
+      // the content's hash).
+      Sid: "ReadCopierBundles",
+      Effect: "Allow",
+      Action: "s3:GetObject",
+      Resource: `${bucketArn(copierBucket)}/${COPIER_KEY_PREFIX}*`,
+    },
     {
       Sid: "PullAndListSourceRepositories",
       Effect: "Allow",
@@ -161,6 +178,26 @@ export function workerPolicy(a: {
       Resource: "*",
     },
   );
+}
+
+/**
+ * The copier bucket's own policy: every request that does not arrive over TLS is refused, whoever
+ * makes it (aws:SecureTransport is "false" for a plain-HTTP request: "Enforce encryption of data
+ * in transit", https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html,
+ * and the example bucket policy in https://repost.aws/knowledge-center/s3-bucket-policy-for-config-rule).
+ * It grants nothing: who may read or write is the callers' identity policies in this account (the
+ * worker's ReadCopierBundles, the deploy role's), and the bucket blocks every public grant.
+ */
+export function copierBucketPolicy(a: { bucketName: string }): PolicyDocument {
+  const bucket = bucketArn(requireBucketName("bucketName", a?.bucketName));
+  return document({
+    Sid: "DenyRequestsWithoutTls",
+    Effect: "Deny",
+    Principal: "*",
+    Action: "s3:*",
+    Resource: [bucket, `${bucket}/*`],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  });
 }
 
 /** The AWS-owned document State Manager runs on the worker to keep its SSM agent current. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createAlerting } from "./alerting";
 import { repositoryArn } from "./arns";
+import { createCopierBucket } from "./copier-artifact";
 import { createDashboard } from "./dashboard";
 import { createDeadLetterQueue, createDeadLetterQueuePolicy } from "./dead-letters";
 import { createLogs } from "./logs";
@@ -73,6 +74,8 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly workerAmiId: pulumi.Output<string>;
   public readonly workerSubnetId: pulumi.Output<string>;
   public readonly workerSecurityGroupId: pulumi.Output<string>;
+  /** The private bucket the copier is uploaded to. */
+  public readonly copierBucketName: pulumi.Output<string>;
   public readonly syncDocumentName: pulumi.Output<string>;
   public readonly syncDocumentArn: pulumi.Output<string>;
   public readonly commandLogGroupName: pulumi.Output<string>;
@@ -109,6 +112,7 @@ export class SourceSync extends pulumi.ComponentResource {
       { functionName: pushTriggerName(name), retentionInDays: args.logRetentionDays },
       this,
     );
+    const copier = createCopierBucket(name, this);
     const worker = createWorker(
       name,
       {
@@ -119,6 +123,7 @@ export class SourceSync extends pulumi.ComponentResource {
         sourceRepositoryArns,
         targetRoleArn: args.targetRoleArn,
         commandLogGroupArn: logs.commandLogGroup.arn,
+        copierBucketName: copier.bucketName,
       },
       this,
     );
@@ -216,6 +221,7 @@ export class SourceSync extends pulumi.ComponentResource {
     this.workerAmiId = worker.instance.ami;
     this.workerSubnetId = worker.instance.subnetId;
     this.workerSecurityGroupId = worker.securityGroup.id;
+    this.copierBucketName = copier.bucketName;
     this.syncDocumentName = documents.syncDocument.name;
     this.syncDocumentArn = documents.syncDocument.arn;
     this.commandLogGroupName = logs.commandLogGroup.name;
@@ -246,6 +252,7 @@ export class SourceSync extends pulumi.ComponentResource {
       workerAmiId: this.workerAmiId,
       workerSubnetId: this.workerSubnetId,
       workerSecurityGroupId: this.workerSecurityGroupId,
+      copierBucketName: this.copierBucketName,
       syncDocumentName: this.syncDocumentName,
       syncDocumentArn: this.syncDocumentArn,
       commandLogGroupName: this.commandLogGroupName,

@@ -20,6 +20,7 @@ export const CSS_OUTPUTS = {
     "The worker instance's ARN: the target role's trust admits the worker role only with this instance's credentials.",
   workerAmiId: "The AMI the worker was built from (a new release does not replace it).",
   workerSubnetId: "The worker's subnet.",
+  copierBucketName: "The private bucket the copier's bundle is uploaded to, under copier/<sha256>.cjs.",
   syncDocumentName: "The SSM document that copies one pushed image.",
   commandLogGroupName: "Where the sync and reconcile commands' output goes.",
   functionName: "The push trigger (Lambda).",

@@ -51,6 +51,8 @@ export interface WorkerArgs {
   readonly targetRoleArn: pulumi.Input<string>;
   /** The log group the commands' output goes to. */
   readonly commandLogGroupArn: pulumi.Input<string>;
+  /** The bucket the copier is uploaded to: the worker may read its `copier/` prefix. */
+  readonly copierBucketName: pulumi.Input<string>;
 }
 
 export interface Worker {
@@ -79,9 +81,11 @@ export function createWorker(name: string, args: WorkerArgs, parent: pulumi.Reso
     {
       role: role.name,
       policy: pulumi
-        .all([args.sourceRepositoryArns, args.targetRoleArn, args.commandLogGroupArn])
-        .apply(([arns, targetRoleArn, commandLogGroupArn]) =>
-          JSON.stringify(workerPolicy({ sourceRepositoryArns: arns, targetRoleArn, commandLogGroupArn })),
+        .all([args.sourceRepositoryArns, args.targetRoleArn, args.commandLogGroupArn, args.copierBucketName])
+        .apply(([arns, targetRoleArn, commandLogGroupArn, copierBucketName]) =>
+          JSON.stringify(
+            workerPolicy({ sourceRepositoryArns: arns, targetRoleArn, commandLogGroupArn, copierBucketName }),
+          ),
         ),
     },
     { parent },

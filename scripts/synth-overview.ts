@@ -34,6 +34,16 @@ const PURPOSES: Readonly<Record<string, Purpose>> = {
     return `publishes ${metric?.namespace}/${metric?.name} from ${i.logGroupName} lines matching ${i.pattern}`;
   },
   "aws:cloudwatch/dashboard:Dashboard": (i) => `CloudWatch dashboard ${i.dashboardName}`,
+  "aws:s3/bucket:Bucket": () => "the private bucket the worker fetches the copier from",
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (i) => `blocks every public grant on ${i.bucket}`,
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls": (i) => `ACLs off: ${i.bucket} owns every object`,
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (i) =>
+    `encrypts every object of ${i.bucket} at rest (SSE-S3)`,
+  "aws:s3/bucketVersioning:BucketVersioning": (i) => `keeps every version of every object of ${i.bucket}`,
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": (i) =>
+    `expires replaced or deleted object versions of ${i.bucket}`,
+  "aws:s3/bucketPolicy:BucketPolicy": (i) => `refuses every request to ${i.bucket} that is not over TLS`,
+  "aws:s3/bucketObjectv2:BucketObjectv2": (i) => `the copier's bundle, s3://${i.bucket}/${i.key}`,
 };
 
 /** What a resource is for, in one line. */

@@ -104,6 +104,54 @@ export const RESOURCE_MOCKS: Readonly<Record<string, ResourceMock>> = {
     };
   },
 
+  // S3: the bucket is autonamed (`<resource name>-<suffix>`, lower case, as Pulumi names it); its
+  // settings, policy and objects are separate resources whose id is the bucket's name (an object's
+  // is its key).
+  "aws:s3/bucket:Bucket": ({ named, world }) => {
+    const bucket = named.toLowerCase();
+    return {
+      id: bucket,
+      computed: {
+        bucket,
+        arn: `arn:aws:s3:::${bucket}`,
+        region: world.region,
+        bucketDomainName: `${bucket}.s3.amazonaws.com`,
+        bucketRegionalDomainName: `${bucket}.s3.${world.region}.amazonaws.com`,
+        hostedZoneId: "Z3AQBSTGFYJSTF",
+      },
+    };
+  },
+  "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": ({ inputs }) => ({
+    id: String(inputs.bucket),
+    computed: {},
+  }),
+  "aws:s3/bucketOwnershipControls:BucketOwnershipControls": ({ inputs }) => ({
+    id: String(inputs.bucket),
+    computed: {},
+  }),
+  "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": ({ inputs }) => ({
+    id: String(inputs.bucket),
+    computed: {},
+  }),
+  "aws:s3/bucketVersioning:BucketVersioning": ({ inputs }) => ({ id: String(inputs.bucket), computed: {} }),
+  "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": ({ inputs }) => ({
+    id: String(inputs.bucket),
+    computed: {},
+  }),
+  "aws:s3/bucketPolicy:BucketPolicy": ({ inputs }) => ({ id: String(inputs.bucket), computed: {} }),
+  "aws:s3/bucketObjectv2:BucketObjectv2": ({ inputs, seed }) => {
+    const key = String(inputs.key);
+    return {
+      id: key,
+      computed: {
+        arn: `arn:aws:s3:::${String(inputs.bucket)}/${key}`,
+        etag: hex(`${seed}/${key}`, 32),
+        versionId: hex(`${seed}/${key}/version`, 32),
+        serverSideEncryption: "AES256",
+      },
+    };
+  },
+
   "aws:ssm/document:Document": namedWithArn(
     ({ world, named }) => `arn:aws:ssm:${world.region}:${world.account}:document/${named}`,
     ({ world }) => ({

@@ -45,6 +45,8 @@ const T = {
   schedule: "aws:scheduler/schedule:Schedule",
   instance: "aws:ec2/instance:Instance",
   securityGroup: "aws:ec2/securityGroup:SecurityGroup",
+  bucket: "aws:s3/bucket:Bucket",
+  bucketObject: "aws:s3/bucketObjectv2:BucketObjectv2",
 };
 
 /**
@@ -119,12 +121,17 @@ function ownArns(r: Rendering, account: string, kind: Exclude<ResourceKind, "*">
     publicParameter: [`arn:aws:ssm:${REGION}::parameter${CONFIG_DEFAULTS.workerAmiParameter}`],
     ssmAgentUpdateDocument: [`arn:aws:ssm:${REGION}::document/AWS-UpdateSSMAgent`],
     association: [],
+    s3Bucket: arns(T.bucket),
+    s3Object: resourcesOfType(r, T.bucketObject).map(
+      (x) => `arn:aws:s3:::${String(x.inputs.bucket)}/${String(x.inputs.key)}`,
+    ),
   };
   if (rendered[kind].length > 0) return rendered[kind];
   const sample: Partial<Record<ResourceKind, string>> = {
     volume: ec2("volume/vol-0123456789abcdef0"),
     association: `arn:aws:ssm:${REGION}:${account}:association/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0`,
     instanceProfile: `arn:aws:iam::${account}:instance-profile/ecr-sync-worker`,
+    s3Object: `arn:aws:s3:::ecr-sync-copier-0a1b2c3/copier/${"0".repeat(64)}.cjs`,
   };
   return sample[kind] === undefined ? [] : [sample[kind]];
 }
@@ -145,7 +152,12 @@ function allowedByPatterns(policy: PolicyDocument, action: string, arn: string):
 }
 
 /** The request context of a grant's condition: what AWS adds to such a request. */
-function contextOf(when: ConditionName | undefined, nameTag: string): Record<string, string> {
+function contextOf(
+  when: ConditionName | undefined,
+  nameTag: string,
+  account: string,
+): Record<string, string> {
+  if (when === "inStackAccount") return { "aws:ResourceAccount": account };
   if (when === "nameTagged") return { "aws:ResourceTag/Name": nameTag };
   if (when === "launchedWithName") return { "aws:RequestTag/Name": nameTag };
   if (when === "taggedAtLaunch") return { "ec2:CreateAction": "RunInstances" };
@@ -248,7 +260,7 @@ function nameTagOf(d: Deployed): string {
 async function decideOwn(
   d: Deployed,
   r: OwnRequest,
-  context = contextOf(r.when, nameTagOf(d)),
+  context = contextOf(r.when, nameTagOf(d), d.account),
 ): Promise<string> {
   if (AWS_OWNED.test(r.resource))
     return allowedByPatterns(d.policy, r.action, r.resource) ? "Allowed" : "ImplicitlyDenied";
@@ -384,7 +396,7 @@ describe("deploy policy (components/deploy-permissions.ts, synth --deploy-policy
         const allowed: string[] = [];
         for (const r of inAccount) {
           const resource = r.resource.replace(`:${d.account}:`, `:${OTHER_ACCOUNT}:`);
-          const context = contextOf(r.when, nameTagOf(d));
+          const context = contextOf(r.when, nameTagOf(d), d.account);
           const answer = await decide(
             d.policy,
             deployer(d.account),
@@ -404,6 +416,21 @@ describe("deploy policy (components/deploy-permissions.ts, synth --deploy-policy
       expect(
         await decide(css.policy, deployer(CSS), "sqs:DeleteQueue", otherQueue, {}, trusting(CSS)),
       ).to.equal("ImplicitlyDenied");
+    });
+
+    it("every S3 action on a bucket or object of another account, which S3 ARNs cannot tell apart (control: allowed in the stack's own account)", async () => {
+      const s3 = (await ownRequests(css)).requests.filter((r) => r.resource.startsWith("arn:aws:s3:::"));
+      expect(s3.length).to.be.above(30);
+      const allowed: string[] = [];
+      for (const r of s3) {
+        expect(r.when, `${r.type}: ${r.action}`).to.equal("inStackAccount");
+        const elsewhere = { "aws:ResourceAccount": OTHER_ACCOUNT };
+        const answer = await decide(css.policy, deployer(CSS), r.action, r.resource, elsewhere);
+        if (answer !== "ImplicitlyDenied") allowed.push(`${r.action} ${r.resource}: ${answer}`);
+      }
+      expect(allowed, "not denied on another account's bucket").to.deep.equal([]);
+      const [first] = s3;
+      expect(await decideOwn(css, first)).to.equal("Allowed");
     });
 
     it("every listed action on names of another prefix in the stack's own account", async () => {

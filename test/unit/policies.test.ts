@@ -8,6 +8,7 @@
 import { expect } from "chai";
 import {
   alertTopicPolicy,
+  copierBucketPolicy,
   deadLetterQueuePolicy,
   deadLetterSendPolicy,
   lambdaPolicy,
@@ -21,7 +22,7 @@ import {
   workerSsmAgentPolicy,
   workerTrustPolicy,
 } from "../../components/policies";
-import { repositoryArn, roleArn } from "../../components/arns";
+import { copierObjectKey, repositoryArn, roleArn } from "../../components/arns";
 import { Decision, evaluate, IamRequest } from "../../local/iam";
 
 const CSS = "770203350335";
@@ -39,6 +40,8 @@ const COMMAND_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/com
 const LAMBDA_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/aws/lambda/ecr-sync-trigger`;
 const SYNC_DOCUMENT = `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-copy`;
 const WORKER_INSTANCE = `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`;
+/** The copier's bucket (components/copier-artifact.ts), as Pulumi autonames it. */
+const COPIER_BUCKET = "ecr-sync-copier-0a1b2c3";
 
 const source = (name: string, account = CSS, region = REGION) => repositoryArn(account, region, name);
 const target = (name: string) => repositoryArn(LEGACY, REGION, name);
@@ -48,6 +51,7 @@ const WORKER_POLICIES = [
     sourceRepositoryArns: [source("kuali-coeus"), source("kuali-coeus-feature")],
     targetRoleArn: TARGET_ROLE,
     commandLogGroupArn: COMMAND_LOG_GROUP,
+    copierBucketName: COPIER_BUCKET,
   }),
   workerSsmAgentPolicy(),
 ];
@@ -182,6 +186,137 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
         name: "cannot change a source repository's policy",
         action: "ecr:SetRepositoryPolicy",
         resource: source("kuali-coeus"),
+        expected: "ImplicitlyDenied",
+      },
+    ]);
+  });
+
+  describe("worker role: reads the copier's bundles and nothing else of S3", () => {
+    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
+    const bundle = `arn:aws:s3:::${COPIER_BUCKET}/${copierObjectKey("a".repeat(64))}`;
+    const object = (key: string, bucket = COPIER_BUCKET) => `arn:aws:s3:::${bucket}/${key}`;
+    // S3 ARNs name no account: the simulator is told the bucket is the css account's own.
+    const inCss = { resourceAccount: CSS };
+    matrix([
+      {
+        ...worker,
+        ...inCss,
+        name: "reads a bundle under copier/ (aws s3 cp: HeadObject and GetObject are both s3:GetObject)",
+        action: "s3:GetObject",
+        resource: bundle,
+        expected: "Allowed",
+      },
+      ...[
+        ["an object outside copier/", object("other/x.cjs")],
+        ["a key that only starts like the prefix (copiers/)", object("copiers/x.cjs")],
+        ["the bucket's root", object("x.cjs")],
+        [
+          "copier/ of a bucket whose name only starts like it",
+          object("copier/x.cjs", `${COPIER_BUCKET}-evil`),
+        ],
+        ["copier/ of another bucket", object("copier/x.cjs", "someone-elses-bucket")],
+      ].map(([what, resource]) => ({
+        ...worker,
+        ...inCss,
+        name: `does not read ${what}`,
+        action: "s3:GetObject",
+        resource,
+        expected: "ImplicitlyDenied" as const,
+      })),
+      ...["s3:PutObject", "s3:DeleteObject", "s3:GetObjectVersion", "s3:PutObjectAcl", "s3:GetObjectAcl"].map(
+        (action) => ({
+          ...worker,
+          ...inCss,
+          name: `cannot ${action} a bundle`,
+          action,
+          resource: bundle,
+          expected: "ImplicitlyDenied" as const,
+        }),
+      ),
+      ...["s3:ListBucket", "s3:ListBucketVersions", "s3:PutBucketPolicy", "s3:DeleteBucket"].map(
+        (action) => ({
+          ...worker,
+          ...inCss,
+          name: `cannot ${action} on the bucket`,
+          action,
+          resource: `arn:aws:s3:::${COPIER_BUCKET}`,
+          expected: "ImplicitlyDenied" as const,
+        }),
+      ),
+    ]);
+  });
+
+  describe("copier bucket policy: every request without TLS is refused, whoever makes it", () => {
+    const bucket = `arn:aws:s3:::${COPIER_BUCKET}`;
+    const bundle = `${bucket}/${copierObjectKey("b".repeat(64))}`;
+    const MAY_DO_ANYTHING: PolicyDocument = {
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }],
+    };
+    const caller = {
+      principal: roleArn(CSS, "administrator"),
+      identityPolicies: [MAY_DO_ANYTHING],
+      resourcePolicy: copierBucketPolicy({ bucketName: COPIER_BUCKET }),
+      resourceAccount: CSS,
+    };
+    const tls = (secure: "true" | "false") => ({ "aws:SecureTransport": secure });
+    matrix([
+      ...(
+        [
+          ["s3:GetObject", bundle],
+          ["s3:PutObject", bundle],
+          ["s3:ListBucket", bucket],
+          ["s3:PutBucketPolicy", bucket],
+        ] as const
+      ).flatMap(([action, resource]) => [
+        {
+          ...caller,
+          name: `refuses ${action} over plain HTTP, even to an administrator`,
+          action,
+          resource,
+          context: tls("false"),
+          expected: "ExplicitlyDenied" as const,
+        },
+        {
+          ...caller,
+          name: `leaves ${action} over TLS to the caller's own policies (control)`,
+          action,
+          resource,
+          context: tls("true"),
+          expected: "Allowed" as const,
+        },
+      ]),
+      {
+        principal: WORKER_SESSION,
+        identityPolicies: WORKER_POLICIES,
+        resourcePolicy: copierBucketPolicy({ bucketName: COPIER_BUCKET }),
+        resourceAccount: CSS,
+        name: "refuses the worker's own read over plain HTTP",
+        action: "s3:GetObject",
+        resource: bundle,
+        context: tls("false"),
+        expected: "ExplicitlyDenied",
+      },
+      {
+        principal: WORKER_SESSION,
+        identityPolicies: WORKER_POLICIES,
+        resourcePolicy: copierBucketPolicy({ bucketName: COPIER_BUCKET }),
+        resourceAccount: CSS,
+        name: "lets the worker read a bundle over TLS (control)",
+        action: "s3:GetObject",
+        resource: bundle,
+        context: tls("true"),
+        expected: "Allowed",
+      },
+      {
+        principal: `arn:aws:iam::${THIRD}:root`,
+        identityPolicies: [MAY_DO_ANYTHING],
+        resourcePolicy: copierBucketPolicy({ bucketName: COPIER_BUCKET }),
+        resourceAccount: CSS,
+        name: "grants another account nothing, even over TLS",
+        action: "s3:GetObject",
+        resource: bundle,
+        context: tls("true"),
         expected: "ImplicitlyDenied",
       },
     ]);
@@ -782,11 +917,13 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
       sourceRepositoryArns: [source("kuali-coeus"), source("kuali-coeus-feature")],
       targetRoleArn: TARGET_ROLE,
       commandLogGroupArn: COMMAND_LOG_GROUP,
+      copierBucketName: COPIER_BUCKET,
     });
     const backward = workerPolicy({
       sourceRepositoryArns: [source("kuali-coeus-feature"), source("kuali-coeus")],
       targetRoleArn: TARGET_ROLE,
       commandLogGroupArn: COMMAND_LOG_GROUP,
+      copierBucketName: COPIER_BUCKET,
     });
     expect(JSON.stringify(backward)).to.equal(JSON.stringify(forward));
     const targets = targetRolePolicy({ targetRepositoryArns: [target("coeus-feature"), target("coeus")] });
@@ -827,6 +964,7 @@ describe("policy functions: input checks name the argument and the value", () =>
     sourceRepositoryArns: [source("kuali-coeus")],
     targetRoleArn: TARGET_ROLE,
     commandLogGroupArn: COMMAND_LOG_GROUP,
+    copierBucketName: COPIER_BUCKET,
   };
   const cases: Array<[string, () => unknown, RegExp]> = [
     [
@@ -863,6 +1001,24 @@ describe("policy functions: input checks name the argument and the value", () =>
       "a malformed target role ARN",
       () => workerPolicy({ ...validWorker, targetRoleArn: "arn:aws:iam::73009635373:role/x" }),
       /^targetRoleArn: "arn:aws:iam::73009635373:role\/x" is not an IAM role ARN/,
+    ],
+    ...[
+      "ecr-sync-copier-*",
+      "ecr-sync-copier/copier",
+      "Ecr-Sync-Copier",
+      "e",
+      "192.168.0.1",
+      "a..b",
+      "x\ny",
+    ].map((bucket): [string, () => unknown, RegExp] => [
+      `a copier bucket name S3 would refuse or that widens the grant (${JSON.stringify(bucket)})`,
+      () => workerPolicy({ ...validWorker, copierBucketName: bucket }),
+      /^copierBucketName: ".*" is not an S3 bucket name/s,
+    ]),
+    [
+      "a wildcard bucket for the bucket policy",
+      () => copierBucketPolicy({ bucketName: "*" }),
+      /^bucketName: "\*" is not an S3 bucket name/,
     ],
     [
       "a log group name instead of an ARN",

@@ -12,8 +12,8 @@ describe("the renderer's mocks", () => {
     mocks().newResource({ type, name: "x", inputs, custom: true } as never);
 
   it("refuses an unknown resource type, naming mock-resources.ts", () => {
-    expect(() => resource("aws:s3/bucket:Bucket")).to.throw(
-      "unknown resource type aws:s3/bucket:Bucket (resource x); teach local/render/mock-resources.ts",
+    expect(() => resource("aws:rds/instance:Instance")).to.throw(
+      "unknown resource type aws:rds/instance:Instance (resource x); teach local/render/mock-resources.ts",
     );
   });
 

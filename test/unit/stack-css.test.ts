@@ -49,6 +49,13 @@ const T = {
   scheduleGroup: "aws:scheduler/scheduleGroup:ScheduleGroup",
   schedule: "aws:scheduler/schedule:Schedule",
   association: "aws:ssm/association:Association",
+  bucket: "aws:s3/bucket:Bucket",
+  publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+  encryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  versioning: "aws:s3/bucketVersioning:BucketVersioning",
+  lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
 };
 
 const CSS = "770203350335";
@@ -88,6 +95,14 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.instance} ecr-sync-worker-debian13`,
         // The worker's SSM agent kept current (components/worker.ts).
         `${T.association} ecr-sync-worker-agent-update`,
+        // Where the worker gets the copier (components/copier-artifact.ts).
+        `${T.bucket} ecr-sync-copier`,
+        `${T.publicAccessBlock} ecr-sync-copier-public-access`,
+        `${T.ownership} ecr-sync-copier-ownership`,
+        `${T.encryption} ecr-sync-copier-encryption`,
+        `${T.versioning} ecr-sync-copier-versioning`,
+        `${T.lifecycle} ecr-sync-copier-lifecycle`,
+        `${T.bucketPolicy} ecr-sync-copier-policy`,
         `${T.document} ecr-sync-sync-document`,
         `${T.function} ecr-sync-function`,
         `${T.permission} ecr-sync-push-permission`,
@@ -246,6 +261,61 @@ describe("css stack (SourceSync under mocks)", function () {
     });
   });
 
+  it("keeps the copier in a private, versioned, encrypted, TLS-only bucket of its own, which the worker may only read under copier/", () => {
+    const bucket = resource(css, T.bucket, "ecr-sync-copier");
+    const name = String(bucket.state.bucket);
+    // Autonamed: a global name nobody can take first; the stack's prefix, for the deploy policy.
+    expect(bucket.inputs.bucket).to.equal(undefined);
+    expect(name).to.match(/^ecr-sync-copier-[0-9a-f]{7}$/);
+    expect(bucket.inputs.forceDestroy).to.equal(true);
+    const settings = (type: string, resourceName: string) => {
+      const r = resource(css, type, resourceName);
+      expect(r.inputs.bucket, resourceName).to.equal(name);
+      return r.inputs;
+    };
+    expect(settings(T.publicAccessBlock, "ecr-sync-copier-public-access")).to.include({
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    expect(settings(T.ownership, "ecr-sync-copier-ownership").rule).to.deep.equal({
+      objectOwnership: "BucketOwnerEnforced",
+    });
+    expect(settings(T.encryption, "ecr-sync-copier-encryption").rules).to.deep.equal([
+      { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } },
+    ]);
+    expect(settings(T.versioning, "ecr-sync-copier-versioning").versioningConfiguration).to.deep.equal({
+      status: "Enabled",
+    });
+    const [rule] = settings(T.lifecycle, "ecr-sync-copier-lifecycle").rules as Array<Record<string, unknown>>;
+    expect(rule).to.deep.include({ status: "Enabled", noncurrentVersionExpiration: { noncurrentDays: 30 } });
+    expect(rule).not.to.have.property("expiration");
+    const bucketPolicy = statements(
+      jsonInput(resource(css, T.bucketPolicy, "ecr-sync-copier-policy"), "policy"),
+    );
+    expect(bucketPolicy).to.deep.equal([
+      {
+        Sid: "DenyRequestsWithoutTls",
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:*",
+        Resource: [`arn:aws:s3:::${name}`, `arn:aws:s3:::${name}/*`],
+        Condition: { Bool: { "aws:SecureTransport": "false" } },
+      },
+    ]);
+    const worker = statements(jsonInput(resource(css, T.rolePolicy, "ecr-sync-worker-sync"), "policy"));
+    const s3 = worker.filter((st) => ([] as string[]).concat(st.Action).some((a) => a.startsWith("s3:")));
+    expect(s3).to.deep.equal([
+      {
+        Sid: "ReadCopierBundles",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: `arn:aws:s3:::${name}/copier/*`,
+      },
+    ]);
+  });
+
   it("hardens the worker: IMDSv2 only, hop limit 1, encrypted gp3 root, no key pair, no inbound rule, HTTPS out only", () => {
     const worker = resource(css, T.instance, "ecr-sync-worker-debian13");
     expect(worker.inputs.metadataOptions).to.deep.include({
@@ -365,6 +435,7 @@ describe("css stack (SourceSync under mocks)", function () {
       workerInstanceArn: `arn:aws:ec2:us-east-1:${CSS}:instance/${resource(css, T.instance, "ecr-sync-worker-debian13").id}`,
       workerAmiId: resource(css, T.instance, "ecr-sync-worker-debian13").inputs.ami,
       workerSubnetId: resource(css, T.instance, "ecr-sync-worker-debian13").inputs.subnetId,
+      copierBucketName: resource(css, T.bucket, "ecr-sync-copier").state.bucket,
       syncDocumentName: "ecr-sync-copy-image",
       commandLogGroupName: "/ecr-sync/commands",
       functionName: "ecr-sync-push-trigger",
@@ -385,10 +456,13 @@ describe("css stack (SourceSync under mocks)", function () {
     });
   });
 
-  it("puts every ARN in the css account and region", () => {
+  it("puts every ARN in the css account and region (S3's, which name neither, in the region)", () => {
     const arns = css.resources.map((r) => r.state.arn).filter((a): a is string => typeof a === "string");
     expect(arns.length).to.be.greaterThan(8);
-    for (const arn of arns) expect(arn, arn).to.match(new RegExp(`^arn:aws:[a-z0-9-]+:(us-east-1)?:${CSS}:`));
+    for (const arn of arns.filter((a) => !a.startsWith("arn:aws:s3:::")))
+      expect(arn, arn).to.match(new RegExp(`^arn:aws:[a-z0-9-]+:(us-east-1)?:${CSS}:`));
+    const buckets = resourcesOfType(css, T.bucket);
+    expect(buckets.map((b) => b.state.region)).to.deep.equal(["us-east-1"]);
   });
 
   it("follows a mapping change and the configured subnet, instance type, retention and reconcile parallelism", async () => {
