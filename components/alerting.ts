@@ -7,7 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Delivery } from "./dead-letters";
-import { METRIC_NAMESPACE, METRICS } from "./metrics";
+import { METRIC_NAMESPACE, METRICS } from "../common/telemetry";
 import { commandFailureEventPattern } from "./patterns";
 import { alertTopicPolicy } from "./policies";
 import { ReconcileTiming } from "./reconcile-schedule";

@@ -1,17 +1,19 @@
 /**
  * The dashboard a person opens instead of the logs: the latency, what was copied and what failed,
  * what the reconcile healed, dead letters, the push trigger, the worker's health, the alarms, and
- * the latest failed result lines. Every metric on it is one components/metrics.ts publishes or one
- * AWS publishes for the queue, the function or the instance (test/unit/dashboard.test.ts checks).
+ * the latest failed result lines. Every metric on it is one the copier publishes
+ * (common/telemetry.ts COPIER_METRICS), one the push trigger's filters publish (components/metrics.ts),
+ * or one AWS publishes for the queue, the function or the instance (test/unit/dashboard.test.ts checks).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { METRIC_NAMESPACE, METRICS } from "./metrics";
+import { METRIC_NAMESPACE, METRICS } from "../common/telemetry";
 
 /** What the body is built from, all resolved. */
 export interface DashboardValues {
   readonly region: string;
-  readonly commandLogGroupName: string;
+  /** The copier's results log group (one result line per event), for the failed-lines table. */
+  readonly resultsLogGroupName: string;
   readonly functionName: string;
   readonly deadLetterQueueName: string;
   readonly instanceId: string;
@@ -29,10 +31,14 @@ export function dashboardUrl(region: string, dashboardName: string): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards:name=${dashboardName}`;
 }
 
-/** The Logs Insights query behind the table of the latest failed result lines. */
-export function failedLinesQuery(commandLogGroupName: string): string {
+/**
+ * The Logs Insights query behind the table of the latest failed result lines: on the results log
+ * group, where each event is one line. Insights discovers the fields of a JSON event only when the
+ * whole event is one object, so over the command log group's batched events it missed most lines.
+ */
+export function failedLinesQuery(resultsLogGroupName: string): string {
   return (
-    `SOURCE '${commandLogGroupName}' | fields @timestamp, source, target, digest, error` +
+    `SOURCE '${resultsLogGroupName}' | fields @timestamp, source, target, digest, error` +
     ` | filter result = "failed" | sort @timestamp desc | limit 20`
   );
 }
@@ -70,11 +76,12 @@ export function dashboardBody(v: DashboardValues): Record<string, unknown> {
       },
     ),
     graph(
-      "Images copied, failed and superseded (per hour)",
+      "Images copied, failed, superseded and unsupported (per hour)",
       [
         own("copied", { stat: "Sum", label: "copied" }),
         own("failed", { stat: "Sum", label: "failed", color: "#d62728" }),
         own("superseded", { stat: "Sum", label: "superseded" }),
+        own("unsupported", { stat: "Sum", label: "unsupported (a reconcile's; not copied)" }),
       ],
       3600,
     ),
@@ -150,7 +157,7 @@ export function dashboardBody(v: DashboardValues): Record<string, unknown> {
         title: "Latest failed result lines",
         region: v.region,
         view: "table",
-        query: failedLinesQuery(v.commandLogGroupName),
+        query: failedLinesQuery(v.resultsLogGroupName),
       },
     },
   ];
@@ -159,7 +166,7 @@ export function dashboardBody(v: DashboardValues): Record<string, unknown> {
 
 export interface DashboardArgs {
   readonly region: pulumi.Input<string>;
-  readonly commandLogGroupName: pulumi.Input<string>;
+  readonly resultsLogGroupName: pulumi.Input<string>;
   readonly functionName: pulumi.Input<string>;
   readonly deadLetterQueueName: pulumi.Input<string>;
   readonly instanceId: pulumi.Input<string>;
@@ -181,17 +188,17 @@ export function createDashboard(name: string, args: DashboardArgs, parent: pulum
       dashboardBody: pulumi
         .all([
           args.region,
-          args.commandLogGroupName,
+          args.resultsLogGroupName,
           args.functionName,
           args.deadLetterQueueName,
           args.instanceId,
           pulumi.all(args.alarmArns),
         ])
-        .apply(([region, commandLogGroupName, functionName, deadLetterQueueName, instanceId, alarmArns]) =>
+        .apply(([region, resultsLogGroupName, functionName, deadLetterQueueName, instanceId, alarmArns]) =>
           JSON.stringify(
             dashboardBody({
               region,
-              commandLogGroupName,
+              resultsLogGroupName,
               functionName,
               deadLetterQueueName,
               instanceId,

@@ -8,7 +8,8 @@ import { HANDLER_FILE_NAME } from "../../common/push-trigger";
 import { bundleHandler } from "../../lambda/bundle";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
-import { filterSpecs, MetricKey } from "../../components/metrics";
+import { MetricKey } from "../../common/telemetry";
+import { filterSpecs } from "../../components/metrics";
 import { MotoServer, startMoto } from "../../local/moto";
 import { metricValue } from "../support/filter-pattern";
 

@@ -1,12 +1,13 @@
 /**
- * The dashboard (components/dashboard.ts) and the metric filters (components/metrics.ts) as the
- * css stack renders them under the strict mocks: every metric a widget shows is one a filter
- * publishes, or one AWS publishes for this stack's queue, function or instance; and the
- * dashboardUrl output opens it.
+ * The dashboard (components/dashboard.ts) and the push trigger's metric filters (components/metrics.ts)
+ * as the css stack renders them under the strict mocks: every metric a widget shows is one the copier
+ * publishes (common/telemetry.ts COPIER_METRICS), one a filter publishes, or one AWS publishes for this
+ * stack's queue, function or instance; and the dashboardUrl output opens it.
  */
 import { expect } from "chai";
 import { dashboardBody, dashboardUrl, failedLinesQuery } from "../../components/dashboard";
-import { filterSpecs, METRIC_NAMESPACE, METRICS } from "../../components/metrics";
+import { COPIER_METRICS, METRIC_NAMESPACE, METRICS, MetricKey } from "../../common/telemetry";
+import { filterSpecs } from "../../components/metrics";
 import { Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../local/render";
 
 const T = {
@@ -25,7 +26,7 @@ const AWS_METRICS: Record<string, { dimension: string; names: string[] }> = {
 
 type Widget = { type: string; properties: Record<string, unknown> };
 
-describe("dashboard and metric filters (under mocks)", function () {
+describe("dashboard and the push trigger's metric filters (under mocks)", function () {
   this.timeout(120000);
   let css: Rendering;
   let widgets: Widget[];
@@ -37,12 +38,12 @@ describe("dashboard and metric filters (under mocks)", function () {
     ).widgets;
   });
 
-  it("creates one filter per metric on the right log group, publishing to the ecr-sync namespace", () => {
+  it("creates one filter per push trigger metric on its function log group, and none on the command output", () => {
     const filters = resourcesOfType(css, T.filter);
     expect(filters.map((f) => f.inputs)).to.deep.equal(
       filterSpecs().map((s) => ({
         name: `ecr-sync-${METRICS[s.metric]}`,
-        logGroupName: s.logGroup === "commands" ? "/ecr-sync/commands" : "/aws/lambda/ecr-sync-push-trigger",
+        logGroupName: "/aws/lambda/ecr-sync-push-trigger",
         pattern: s.pattern,
         metricTransformation: {
           name: METRICS[s.metric],
@@ -54,13 +55,14 @@ describe("dashboard and metric filters (under mocks)", function () {
     );
   });
 
-  it("shows only metrics a filter publishes or AWS publishes for this stack's own resources", () => {
-    const published = new Set(
-      resourcesOfType(css, T.filter).map((f) => {
+  it("shows only metrics the copier or a filter publishes, or AWS publishes for this stack's own resources", () => {
+    const published = new Set([
+      ...resourcesOfType(css, T.filter).map((f) => {
         const m = f.inputs.metricTransformation as { namespace: string; name: string };
         return `${m.namespace}/${m.name}`;
       }),
-    );
+      ...Object.keys(COPIER_METRICS).map((k) => `${METRIC_NAMESPACE}/${METRICS[k as MetricKey]}`),
+    ]);
     const own = {
       QueueName: "ecr-sync-dead-letters",
       FunctionName: "ecr-sync-push-trigger",
@@ -74,7 +76,7 @@ describe("dashboard and metric filters (under mocks)", function () {
         shown.push(`${namespace}/${name}`);
         if (namespace === METRIC_NAMESPACE) {
           expect(published, `${namespace}/${name}`).to.include(`${namespace}/${name}`);
-          expect(dimensions, `${name}: the filters publish no dimension`).to.deep.equal([]);
+          expect(dimensions, `${name}: the copier and the filters publish no dimension`).to.deep.equal([]);
         } else {
           const known = AWS_METRICS[namespace];
           expect(known, `${namespace}: not a namespace the stack's resources publish to`).to.not.equal(
@@ -90,6 +92,8 @@ describe("dashboard and metric filters (under mocks)", function () {
       "ecr-sync/CopyLatency",
       "ecr-sync/ImagesCopied",
       "ecr-sync/ImagesFailed",
+      "ecr-sync/ImagesSuperseded",
+      "ecr-sync/ImagesUnsupported",
       "ecr-sync/ReconcileImagesCopied",
       "ecr-sync/ReconcileRuns",
       "ecr-sync/InvalidEvents",
@@ -126,7 +130,7 @@ describe("dashboard and metric filters (under mocks)", function () {
     });
   });
 
-  it("lists every alarm, and a Logs Insights table of the latest failed lines of the command log group", () => {
+  it("lists every alarm, and a Logs Insights table of the latest failed lines of the results log group", () => {
     const alarms = widgets.find((w) => w.type === "alarm")!;
     expect([...(alarms.properties.alarms as string[])].sort()).to.deep.equal(
       resourcesOfType(css, T.alarm)
@@ -136,7 +140,7 @@ describe("dashboard and metric filters (under mocks)", function () {
     const table = widgets.find((w) => w.type === "log")!;
     expect(table.properties).to.deep.include({ view: "table", region: "us-east-1" });
     expect(table.properties.query).to.equal(
-      `SOURCE '/ecr-sync/commands' | fields @timestamp, source, target, digest, error | filter result = "failed" | sort @timestamp desc | limit 20`,
+      `SOURCE '/ecr-sync/results' | fields @timestamp, source, target, digest, error | filter result = "failed" | sort @timestamp desc | limit 20`,
     );
     expect(failedLinesQuery("/x")).to.match(/^SOURCE '\/x' /);
   });
@@ -154,7 +158,7 @@ describe("dashboard and metric filters (under mocks)", function () {
   it("builds the same body from plain values, without the stack", () => {
     const body = dashboardBody({
       region: "us-east-1",
-      commandLogGroupName: "/ecr-sync/commands",
+      resultsLogGroupName: "/ecr-sync/results",
       functionName: "f",
       deadLetterQueueName: "q",
       instanceId: "i-0123456789abcdef0",

@@ -578,6 +578,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
       expect(groups.map((g) => g.inputs.name).sort()).to.deep.equal([
         "/aws/lambda/ecr-sync-push-trigger",
         "/ecr-sync/commands",
+        "/ecr-sync/results",
       ]);
       for (const group of groups)
         expect(group.inputs.retentionInDays, String(group.inputs.name)).to.equal(90);
