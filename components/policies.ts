@@ -34,6 +34,7 @@ import {
   sortedUnique,
   TOPIC_ARN,
 } from "./arns";
+import { METRIC_NAMESPACE } from "../common/telemetry";
 
 export type PrincipalValue =
   "*" | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[] };
@@ -198,6 +199,29 @@ export function copierBucketPolicy(a: { bucketName: string }): PolicyDocument {
     Resource: [bucket, `${bucket}/*`],
     Condition: { Bool: { "aws:SecureTransport": "false" } },
   });
+}
+
+/**
+ * The copier's own telemetry (ec2-scripts/copier/telemetry.ts): its figures in the `ecr-sync`
+ * namespace, and its result lines in the results log group, in streams it creates. PutMetricData
+ * takes no resource ("*" is the only value the service authorises it against); the
+ * `cloudwatch:namespace` condition key limits it to the one namespace
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html),
+ * so the worker cannot write into AWS/* or another application's figures. The log group itself is the
+ * stack's: the copier never creates or describes one.
+ */
+export function workerTelemetryPolicy(a: { resultsLogGroupArn: string }): PolicyDocument {
+  const logGroup = requireLogGroupArn("resultsLogGroupArn", a?.resultsLogGroupArn);
+  return document(
+    {
+      Sid: "PublishCopierMetrics",
+      Effect: "Allow",
+      Action: "cloudwatch:PutMetricData",
+      Resource: "*",
+      Condition: { StringEquals: { "cloudwatch:namespace": METRIC_NAMESPACE } },
+    },
+    writeLogStreams("WriteResultLines", logGroup),
+  );
 }
 
 /** The AWS-owned document State Manager runs on the worker to keep its SSM agent current. */

@@ -80,6 +80,11 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly syncDocumentArn: pulumi.Output<string>;
   public readonly commandLogGroupName: pulumi.Output<string>;
   public readonly commandLogGroupArn: pulumi.Output<string>;
+  /**
+   * Where the copier writes each result line as its own event; its name is the documents'
+   * ECR_SYNC_RESULTS_LOG_GROUP (common/telemetry.ts RESULTS_LOG_GROUP_ENV).
+   */
+  public readonly resultsLogGroupName: pulumi.Output<string>;
   public readonly functionName: pulumi.Output<string>;
   public readonly functionArn: pulumi.Output<string>;
   public readonly functionLogGroupName: pulumi.Output<string>;
@@ -123,6 +128,7 @@ export class SourceSync extends pulumi.ComponentResource {
         sourceRepositoryArns,
         targetRoleArn: args.targetRoleArn,
         commandLogGroupArn: logs.commandLogGroup.arn,
+        resultsLogGroupArn: logs.resultsLogGroup.arn,
         copierBucketName: copier.bucketName,
       },
       this,
@@ -157,11 +163,7 @@ export class SourceSync extends pulumi.ComponentResource {
       },
       this,
     );
-    createMetricFilters(
-      name,
-      { commandLogGroupName: logs.commandLogGroup.name, functionLogGroupName: logs.functionLogGroup.name },
-      this,
-    );
+    createMetricFilters(name, { functionLogGroupName: logs.functionLogGroup.name }, this);
     const schedule = createReconcileSchedule(
       name,
       {
@@ -194,7 +196,7 @@ export class SourceSync extends pulumi.ComponentResource {
       name,
       {
         region: args.region,
-        commandLogGroupName: logs.commandLogGroup.name,
+        resultsLogGroupName: logs.resultsLogGroup.name,
         functionName: pushTrigger.function.name,
         deadLetterQueueName: deadLetters.queue.name,
         instanceId: worker.instance.id,
@@ -226,6 +228,7 @@ export class SourceSync extends pulumi.ComponentResource {
     this.syncDocumentArn = documents.syncDocument.arn;
     this.commandLogGroupName = logs.commandLogGroup.name;
     this.commandLogGroupArn = logs.commandLogGroup.arn;
+    this.resultsLogGroupName = logs.resultsLogGroup.name;
     this.functionName = pushTrigger.function.name;
     this.functionArn = pushTrigger.function.arn;
     this.functionLogGroupName = logs.functionLogGroup.name;
@@ -257,6 +260,7 @@ export class SourceSync extends pulumi.ComponentResource {
       syncDocumentArn: this.syncDocumentArn,
       commandLogGroupName: this.commandLogGroupName,
       commandLogGroupArn: this.commandLogGroupArn,
+      resultsLogGroupName: this.resultsLogGroupName,
       functionName: this.functionName,
       functionArn: this.functionArn,
       functionLogGroupName: this.functionLogGroupName,

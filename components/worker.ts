@@ -5,7 +5,13 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SSM_AGENT_UPDATE_DOCUMENT, workerPolicy, workerSsmAgentPolicy, workerTrustPolicy } from "./policies";
+import {
+  SSM_AGENT_UPDATE_DOCUMENT,
+  workerPolicy,
+  workerSsmAgentPolicy,
+  workerTelemetryPolicy,
+  workerTrustPolicy,
+} from "./policies";
 import { WORKER_DEBIAN } from "../common/worker-os";
 import { workerUserData } from "./user-data";
 
@@ -51,6 +57,8 @@ export interface WorkerArgs {
   readonly targetRoleArn: pulumi.Input<string>;
   /** The log group the commands' output goes to. */
   readonly commandLogGroupArn: pulumi.Input<string>;
+  /** The log group the copier writes its result lines to, one per event. */
+  readonly resultsLogGroupArn: pulumi.Input<string>;
   /** The bucket the copier is uploaded to: the worker may read its `copier/` prefix. */
   readonly copierBucketName: pulumi.Input<string>;
 }
@@ -87,6 +95,16 @@ export function createWorker(name: string, args: WorkerArgs, parent: pulumi.Reso
             workerPolicy({ sourceRepositoryArns: arns, targetRoleArn, commandLogGroupArn, copierBucketName }),
           ),
         ),
+    },
+    { parent },
+  );
+  new aws.iam.RolePolicy(
+    `${name}-worker-telemetry`,
+    {
+      role: role.name,
+      policy: pulumi
+        .output(args.resultsLogGroupArn)
+        .apply((resultsLogGroupArn) => JSON.stringify(workerTelemetryPolicy({ resultsLogGroupArn }))),
     },
     { parent },
   );

@@ -33,6 +33,7 @@ import {
   targetRoleTrustPolicy,
   workerPolicy,
   workerSsmAgentPolicy,
+  workerTelemetryPolicy,
   workerTrustPolicy,
 } from "../../components/policies";
 import { repositoryArn, roleArn } from "../../components/arns";
@@ -53,6 +54,9 @@ const IDENTITY_POLICIES: Record<string, PolicyDocument> = {
     copierBucketName: "ecr-sync-copier-0a1b2c3",
   }),
   "ecr-sync-worker-ssm-agent": workerSsmAgentPolicy(),
+  "ecr-sync-worker-telemetry": workerTelemetryPolicy({
+    resultsLogGroupArn: `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/results`,
+  }),
   "ecr-sync-target": targetRolePolicy({
     targetRepositoryArns: Object.values(MAPPING).map((name) => repositoryArn(LEGACY, REGION, name)),
   }),

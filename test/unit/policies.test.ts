@@ -20,6 +20,7 @@ import {
   targetRoleTrustPolicy,
   workerPolicy,
   workerSsmAgentPolicy,
+  workerTelemetryPolicy,
   workerTrustPolicy,
 } from "../../components/policies";
 import { copierObjectKey, repositoryArn, roleArn } from "../../components/arns";
@@ -37,6 +38,7 @@ const TARGET_SESSION = `arn:aws:sts::${LEGACY}:assumed-role/ecr-sync-target/ecr-
 const LAMBDA_SESSION = `arn:aws:sts::${CSS}:assumed-role/ecr-sync-trigger/ecr-sync-trigger-fn`;
 
 const COMMAND_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/commands`;
+const RESULTS_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/results`;
 const LAMBDA_LOG_GROUP = `arn:aws:logs:${REGION}:${CSS}:log-group:/aws/lambda/ecr-sync-trigger`;
 const SYNC_DOCUMENT = `arn:aws:ssm:${REGION}:${CSS}:document/ecr-sync-copy`;
 const WORKER_INSTANCE = `arn:aws:ec2:${REGION}:${CSS}:instance/i-0123456789abcdef0`;
@@ -54,6 +56,7 @@ const WORKER_POLICIES = [
     copierBucketName: COPIER_BUCKET,
   }),
   workerSsmAgentPolicy(),
+  workerTelemetryPolicy({ resultsLogGroupArn: RESULTS_LOG_GROUP }),
 ];
 const TARGET_POLICIES = [
   targetRolePolicy({ targetRepositoryArns: [target("coeus"), target("coeus-feature")] }),
@@ -518,6 +521,81 @@ describe("least privilege, evaluated as IAM does (components/policies.ts)", () =
     ]);
   });
 
+  describe("worker role: the copier's telemetry, in the ecr-sync namespace and the results log group only", () => {
+    const worker = { principal: WORKER_SESSION, identityPolicies: WORKER_POLICIES };
+    const namespace = (ns: string) => ({ context: { "cloudwatch:namespace": ns } });
+    const stream = `${RESULTS_LOG_GROUP}:log-stream:i-0123456789abcdef0/2026-12-07T03-00-00.000Z/4242`;
+    matrix([
+      {
+        ...worker,
+        ...namespace("ecr-sync"),
+        name: "publishes figures in the ecr-sync namespace",
+        action: "cloudwatch:PutMetricData",
+        resource: "*",
+        expected: "Allowed",
+      },
+      // The same call, the namespace the only difference: the denial is the condition's.
+      ...["AWS/EC2", "ecr-sync-other", "Ecr-Sync", "ecr-sync/x", ""].map((ns) => ({
+        ...worker,
+        ...namespace(ns),
+        name: `does not publish figures in namespace ${JSON.stringify(ns)}`,
+        action: "cloudwatch:PutMetricData",
+        resource: "*",
+        expected: "ImplicitlyDenied" as const,
+      })),
+      {
+        ...worker,
+        name: "does not publish figures when the request names no namespace",
+        action: "cloudwatch:PutMetricData",
+        resource: "*",
+        expected: "ImplicitlyDenied",
+      },
+      ...["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:SetAlarmState"].map(
+        (action) => ({
+          ...worker,
+          ...namespace("ecr-sync"),
+          name: `does not touch the alarms (${action})`,
+          action,
+          resource: `arn:aws:cloudwatch:${REGION}:${CSS}:alarm:ecr-sync-no-reconcile`,
+          expected: "ImplicitlyDenied" as const,
+        }),
+      ),
+      {
+        ...worker,
+        name: "creates its run's stream in the results log group",
+        action: "logs:CreateLogStream",
+        resource: stream,
+        expected: "Allowed",
+      },
+      {
+        ...worker,
+        name: "writes its result lines to that stream",
+        action: "logs:PutLogEvents",
+        resource: stream,
+        expected: "Allowed",
+      },
+      ...["/ecr-sync/results-2", "/ecr-sync/resultsx", "/ecr-sync/results/nested", "/other"].map((name) => ({
+        ...worker,
+        name: `does not write to log group ${name}`,
+        action: "logs:PutLogEvents",
+        resource: `arn:aws:logs:${REGION}:${CSS}:log-group:${name}:log-stream:x`,
+        expected: "ImplicitlyDenied" as const,
+      })),
+      ...[
+        ["creates the results log group", "logs:CreateLogGroup", RESULTS_LOG_GROUP],
+        ["deletes a stream of it", "logs:DeleteLogStream", stream],
+        ["reads its events back", "logs:GetLogEvents", stream],
+        ["changes its retention", "logs:PutRetentionPolicy", RESULTS_LOG_GROUP],
+      ].map(([what, action, resource]) => ({
+        ...worker,
+        name: `does not: ${what} (${action})`,
+        action,
+        resource,
+        expected: "ImplicitlyDenied" as const,
+      })),
+    ]);
+  });
+
   describe("target role: pushes to the mapped target repositories only", () => {
     const targetRole = { principal: TARGET_SESSION, identityPolicies: TARGET_POLICIES };
     const push = [
@@ -854,6 +932,7 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
   const allDocuments = (): Record<string, PolicyDocument> => ({
     worker: WORKER_POLICIES[0],
     workerSsmAgent: WORKER_POLICIES[1],
+    workerTelemetry: WORKER_POLICIES[2],
     target: TARGET_POLICIES[0],
     lambda: LAMBDA_POLICIES[0],
   });
@@ -879,6 +958,8 @@ describe("policy documents: shape rules (components/policies.ts)", () => {
       "ssm:DescribeAssociation",
       "ssm:UpdateInstanceAssociationStatus",
       "ssm:UpdateAssociationStatus",
+      // CloudWatch authorises it against "*" only; the cloudwatch:namespace condition narrows it.
+      "cloudwatch:PutMetricData",
     ]);
     const onStar: string[] = [];
     for (const [name, policy] of Object.entries(allDocuments())) {

@@ -85,10 +85,12 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.component} ecr-sync`,
         `${T.logGroup} ecr-sync-command-logs`,
         `${T.logGroup} ecr-sync-function-logs`,
+        `${T.logGroup} ecr-sync-results-logs`,
         `${T.role} ecr-sync-worker-role`,
         `${T.role} ecr-sync-function-role`,
         `${T.rolePolicy} ecr-sync-worker-sync`,
         `${T.rolePolicy} ecr-sync-worker-ssm-agent`,
+        `${T.rolePolicy} ecr-sync-worker-telemetry`,
         `${T.rolePolicy} ecr-sync-function-send-command`,
         `${T.instanceProfile} ecr-sync-worker-profile`,
         `${T.securityGroup} ecr-sync-worker-sg`,
@@ -125,16 +127,10 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.alarm} ecr-sync-worker-system-check-alarm`,
         `${T.alarm} ecr-sync-worker-instance-check-alarm`,
         // Seeing it work (test/unit/dashboard.test.ts).
-        ...[
-          "copied",
-          "failed",
-          "superseded",
-          "latency",
-          "reconcileHealed",
-          "reconcileRuns",
-          "invalidDecisions",
-          "unsupportedTags",
-        ].map((metric) => `${T.metricFilter} ecr-sync-metric-${metric}`),
+        // The push trigger's filters only: the copier publishes its own figures.
+        ...["invalidDecisions", "unsupportedTags"].map(
+          (metric) => `${T.metricFilter} ecr-sync-metric-${metric}`,
+        ),
         `${T.dashboard} ecr-sync-dashboard`,
         // Gaps heal.
         `${T.document} ecr-sync-reconcile-document`,
@@ -207,9 +203,11 @@ describe("css stack (SourceSync under mocks)", function () {
     });
   });
 
-  it("creates both log groups with the configured retention, the function's under /aws/lambda/<name>", () => {
+  it("creates the log groups with the configured retention, the function's under /aws/lambda/<name>", () => {
     const functionLogs = resource(css, T.logGroup, "ecr-sync-function-logs");
     const commandLogs = resource(css, T.logGroup, "ecr-sync-command-logs");
+    const resultsLogs = resource(css, T.logGroup, "ecr-sync-results-logs");
+    expect(resultsLogs.inputs).to.deep.equal({ name: "/ecr-sync/results", retentionInDays: 90 });
     expect(functionLogs.inputs).to.deep.equal({
       name: "/aws/lambda/ecr-sync-push-trigger",
       retentionInDays: 90,
@@ -232,6 +230,27 @@ describe("css stack (SourceSync under mocks)", function () {
       ].sort(),
     );
     expect(resourcesOf(send[0])).to.include(`arn:aws:ssm:us-east-1:${CSS}:document/ecr-sync-copy-image`);
+  });
+
+  it("lets the worker publish its figures in the ecr-sync namespace only, and write streams of the results log group only", () => {
+    const policy = statements(jsonInput(resource(css, T.rolePolicy, "ecr-sync-worker-telemetry"), "policy"));
+    const results = resource(css, T.logGroup, "ecr-sync-results-logs").state.arn as string;
+    expect(policy).to.deep.equal([
+      {
+        Sid: "PublishCopierMetrics",
+        Effect: "Allow",
+        Action: "cloudwatch:PutMetricData",
+        Resource: "*",
+        Condition: { StringEquals: { "cloudwatch:namespace": "ecr-sync" } },
+      },
+      {
+        Sid: "WriteResultLines",
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: `${results}:log-stream:*`,
+      },
+    ]);
+    expect(results).to.equal(`arn:aws:logs:us-east-1:${CSS}:log-group:/ecr-sync/results`);
   });
 
   it("gives the worker pull on the mapped css repositories and assume on the legacy target role only", () => {
