@@ -22,7 +22,14 @@ import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
 import { freePort } from "../../local/ports";
 import { Registry, startRegistry } from "../../local/registry";
 import { spawnSyncInWorkerRoot, workerToolPath } from "../../local/worker-root";
-import { copyArgs, EcrSyncWorld, ecrPassword, startEcrSyncWorld, TARGET_ACCOUNT } from "../../local/world";
+import {
+  callNames,
+  copyArgs,
+  EcrSyncWorld,
+  ecrPassword,
+  startEcrSyncWorld,
+  TARGET_ACCOUNT,
+} from "../../local/world";
 
 const execFileAsync = promisify(execFile);
 const NOBODY = 65534;
@@ -98,30 +105,53 @@ describe("ecr-sync under faults", function () {
       .filter((entry) => !["GET", "HEAD"].includes(entry.method));
   }
 
+  /** What trickProxy does to one request: hold it, never answer it, drop headers of its answer, or cut the answer's body short. */
+  interface Trick {
+    readonly delayMs?: number;
+    readonly stall?: boolean;
+    readonly dropHeaders?: readonly string[];
+    /** Send the answer's headers (its full Content-Length) and this many body bytes, then close the connection. */
+    readonly cutBodyAt?: number;
+  }
+
   /**
-   * A proxy in front of a registry that holds each request for `delay(method, path)` milliseconds
-   * before forwarding it, or, with "stall", never answers it (the connection stays open until the
-   * proxy stops). Returns its host:port.
+   * A proxy in front of a registry that forwards every request, and does to each what
+   * `trick(method, path)` says (nothing when it says undefined). Returns its host:port.
    */
-  async function delayingProxy(
+  async function trickProxy(
     upstream: string,
-    delay: (method: string, path: string) => number | "stall",
+    trick: (method: string, path: string) => Trick | undefined,
   ): Promise<string> {
     const [host, port] = upstream.split(":");
     const server = http.createServer((request, response) => {
-      const wait = delay(request.method ?? "GET", request.url ?? "/");
-      if (wait === "stall") return;
+      const what = trick(request.method ?? "GET", request.url ?? "/") ?? {};
+      if (what.stall) return;
       setTimeout(() => {
         const forwarded = http.request(
           { host, port: Number(port), method: request.method, path: request.url, headers: request.headers },
           (answer) => {
-            response.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(response);
+            const headers = { ...answer.headers };
+            for (const name of what.dropHeaders ?? []) delete headers[name.toLowerCase()];
+            response.writeHead(answer.statusCode ?? 502, headers);
+            if (what.cutBodyAt === undefined) {
+              answer.pipe(response);
+              return;
+            }
+            let sent = 0;
+            answer.on("data", (chunk: Buffer) => {
+              const room = (what.cutBodyAt ?? 0) - sent;
+              if (room > 0) response.write(chunk.subarray(0, room));
+              sent += chunk.length;
+              if (sent >= (what.cutBodyAt ?? 0)) {
+                answer.destroy();
+                response.socket?.destroy();
+              }
+            });
           },
         );
         forwarded.once("error", () => request.socket.destroy());
         request.pipe(forwarded);
-      }, wait);
+      }, what.delayMs ?? 0);
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
     cleanups.push(
@@ -493,14 +523,14 @@ describe("ecr-sync under faults", function () {
       await world.pushToTarget(image, target, "b-changed");
       // The target answers its reads in the reverse of the order asked, as a slow first request
       // would: the first tag's HEAD waits until the others have been answered.
-      const targetProxy = await delayingProxy(world.target.host, (method, path) =>
+      const targetProxy = await trickProxy(world.target.host, (method, path) =>
         method !== "HEAD"
-          ? 0
+          ? undefined
           : path.endsWith("/manifests/a-same")
-            ? 1500
+            ? { delayMs: 1500 }
             : path.endsWith("/manifests/b-changed")
-              ? 750
-              : 0,
+              ? { delayMs: 750 }
+              : undefined,
       );
       // One copy at a time keeps the lines in the tags' order.
       const result = await world.run(["reconcile"], {
@@ -605,5 +635,193 @@ describe("ecr-sync under faults", function () {
       expect(result.lines.map((l) => l.result)).to.deep.equal(["copied"]);
       expect((await readdir(world.lockDir)).filter((f) => /^[0-9a-f]{64}\.lock$/.test(f))).to.have.length(1);
     });
+  });
+
+  describe("the ten defects of ecr-sync.sh, each a behaviour now", () => {
+    /** Whether nobody holds a lock file: flock --nonblock in the worker root takes it at once. */
+    const lockIsFree = (file: string) =>
+      spawnSyncInWorkerRoot(["flock", "--nonblock", "--exclusive", file, "true"]).status === 0;
+
+    it("1. a registry that stalls mid-copy ends the copy with exit 7 within the bound, and frees the tag's lock", async () => {
+      const { target, args, map } = await pair();
+      // The target accepts connections but never answers a write carrying data (skopeo's blob
+      // uploads and the manifest PUT): reads and the login still answer.
+      const stalled = await trickProxy(world.target.host, (method) =>
+        method === "PUT" || method === "PATCH" ? { stall: true } : undefined,
+      );
+      const started = Date.now();
+      const result = await world.run(args, {
+        ...map,
+        ECR_SYNC_TARGET_REGISTRY: stalled,
+        ECR_SYNC_COPY_TIMEOUT_SECONDS: "4",
+      });
+      const seconds = (Date.now() - started) / 1000;
+      expect(result.code, result.stderr).to.equal(EXIT_UNAVAILABLE);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["failed"]);
+      expect(result.lines[0].error).to.include(`target side: registry ${stalled} is unavailable`);
+      // The copy's bound (4 s, then skopeo is stopped), one probe of each side (15 s at most), slack.
+      expect(seconds, "seconds to exit 7").to.be.below(4 + 15 + 15);
+      expect(
+        lockIsFree(join(map.ECR_SYNC_STATE_DIR, "locks", `${target}:v1.lock`)),
+        "the tag's lock",
+      ).to.equal(true);
+    });
+
+    it("2. a state directory path through a symlink is refused with exit 3, and nothing is written where it points", async () => {
+      const root = await mkdtemp(join(scratch, "symlinked-"));
+      const elsewhere = join(root, "elsewhere");
+      await mkdir(elsewhere, { mode: 0o700 });
+      const link = join(root, "ecr-sync");
+      await symlink(elsewhere, link);
+      const { target, args, map } = await pair();
+      const result = await world.run(args, { ...map, ECR_SYNC_STATE_DIR: link });
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["failed"]);
+      expect(result.lines[0].error).to.include(
+        `state directory ${link} is a symlink, not a directory: not followed`,
+      );
+      expect(await readdir(elsewhere), "nothing written where the link points").to.deep.equal([]);
+      expect(await world.target.tags(target)).to.deep.equal([]);
+    });
+
+    it("3. clearing the state directory during a reconcile is safe: its next copy makes what it needs again", async () => {
+      const { source, target, image, map } = await pair("a");
+      await world.pushToSource(image, source, "b");
+      // After the first copy's skopeo, everything in the state directory is removed.
+      const path = await wrapperPath(
+        "skopeo",
+        [
+          `if [ "$1" = copy ] && mkdir '${map.ECR_SYNC_STATE_DIR}.cleared' 2>/dev/null; then`,
+          `  '${workerToolPath("skopeo")}' "$@"; code=$?`,
+          `  rm -rf '${map.ECR_SYNC_STATE_DIR}/runs' '${map.ECR_SYNC_STATE_DIR}/locks'`,
+          "  exit $code",
+          "fi",
+        ].join("\n"),
+      );
+      const result = await world.run(["reconcile"], {
+        ...map,
+        PATH: path,
+        ECR_SYNC_RECONCILE_PARALLELISM: "1",
+      });
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["copied", "copied", "reconcile"]);
+      expect(await world.target.tags(target)).to.deep.equal(["a", "b"]);
+    });
+
+    it("4. a manifest answered 200 without Docker-Content-Digest is a failure naming the registry, never superseded", async () => {
+      const { target, image, args, map } = await pair();
+      const source = await trickProxy(world.source.host, (method, path) =>
+        method === "HEAD" && path.includes("/manifests/")
+          ? { dropHeaders: ["Docker-Content-Digest"] }
+          : undefined,
+      );
+      for (const run of [args, [...args, "--digest", image.digest]]) {
+        const result = await world.run(run, { ...map, ECR_SYNC_SOURCE_REGISTRY: source });
+        expect(result.code, result.stderr).to.equal(1);
+        expect(result.lines.map((line) => line.result)).to.deep.equal(["failed"]);
+        expect(result.lines[0].error).to.include(`source side: registry ${source} answered HTTP 200`);
+        expect(result.lines[0].error).to.include("without a valid Docker-Content-Digest header");
+      }
+      expect(await world.target.tags(target)).to.deep.equal([]);
+    });
+
+    it("5. a clock set back 30 days trusts no credential: every run fetches its own, and copies", async () => {
+      const { target, image, args, map } = await pair();
+      expect((await world.run(args, map)).code).to.equal(0);
+      await world.pushToSource(image, map.ECR_SYNC_REPOSITORY_MAP.split('"')[1], "v2");
+      const mark = world.awsCalls.mark();
+      const result = await world.spawn([...args.slice(0, -1), "v2"], map, {
+        prefix: ["faketime", "-f", "-30d"],
+      }).result;
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["copied"]);
+      expect(callNames(world.awsCalls.since(mark)).sort()).to.deep.equal([
+        "ecr DescribeRepositories",
+        "ecr GetAuthorizationToken",
+        "ecr GetAuthorizationToken",
+        "sts AssumeRole",
+      ]);
+      expect(await world.target.tags(target)).to.deep.equal(["v1", "v2"]);
+    });
+
+    it("6. a source blob cut short once is retried; cut short every time, the failure names the source", async () => {
+      const { target, image, args, map } = await pair();
+      const layer = image.layers[0].digest;
+      let cuts = 0;
+      const once = await trickProxy(world.source.host, (method, path) =>
+        method === "GET" && path.endsWith(`/blobs/${layer}`) && cuts++ === 0
+          ? { cutBodyAt: 1024 }
+          : undefined,
+      );
+      const retried = await world.run(args, { ...map, ECR_SYNC_SOURCE_REGISTRY: once });
+      expect(retried.code, retried.stderr).to.equal(0);
+      expect(retried.lines.map((line) => line.result)).to.deep.equal(["copied"]);
+      expect(cuts, "the blob was asked for again after the cut").to.be.at.least(2);
+
+      const other = await pair();
+      const always = await trickProxy(world.source.host, (method, path) =>
+        method === "GET" && path.endsWith(`/blobs/${other.image.layers[0].digest}`)
+          ? { cutBodyAt: 1024 }
+          : undefined,
+      );
+      const failed = await world.run(other.args, { ...other.map, ECR_SYNC_SOURCE_REGISTRY: always });
+      expect(failed.code, failed.stderr).to.equal(EXIT_UNAVAILABLE);
+      expect(failed.lines[0].error).to.include(`source side: registry ${always}`);
+      expect(failed.lines[0].error).to.include(other.image.layers[0].digest);
+      expect(await world.target.tags(other.target)).to.deep.equal([]);
+      void target;
+    });
+
+    it("7. a full state file system is exit 3 with a result line, not a registry failure", async () => {
+      const { args, map } = await pair();
+      const full = await mkdtemp(join(scratch, "full-"));
+      // A 64 KiB tmpfs on the state directory, filled before the copier starts.
+      const prefix = [
+        "bwrap",
+        "--dev-bind",
+        "/",
+        "/",
+        "--size",
+        "65536",
+        "--tmpfs",
+        full,
+        "--",
+        "sh",
+        "-c",
+        'dd if=/dev/zero of="$0/fill" bs=4096 count=64 2>/dev/null; exec "$@"',
+        full,
+      ];
+      const result = await world.spawn(args, { ...map, ECR_SYNC_STATE_DIR: full }, { prefix }).result;
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["failed"]);
+      expect(result.lines[0].error).to.include("the file system is full");
+      expect(result.lines[0].error).not.to.include("unavailable");
+    });
+
+    it("8. a read-only state directory is exit 3 with a result line", async () => {
+      const { args, map } = await pair();
+      const readOnly = await mkdtemp(join(scratch, "read-only-"));
+      for (const dir of ["locks", "runs"]) await mkdir(join(readOnly, dir), { mode: 0o700 });
+      const prefix = ["bwrap", "--dev-bind", "/", "/", "--ro-bind", readOnly, readOnly, "--"];
+      const result = await world.spawn(args, { ...map, ECR_SYNC_STATE_DIR: readOnly }, { prefix }).result;
+      expect(result.code, result.stderr).to.equal(EXIT_CONFIG);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["failed"]);
+      expect(result.lines[0].error).to.include("the file system is read-only");
+    });
+
+    it("10. any valid --pushed-at works, 1970-01-01T00:00:00.5Z included", async () => {
+      const { args, map, image } = await pair();
+      const result = await world.run([...args, "--pushed-at", "1970-01-01T00:00:00.5Z"], map);
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines).to.have.length(1);
+      const line = result.lines[0] as Record<string, unknown>;
+      expect(line).to.include({
+        result: "copied",
+        digest: image.digest,
+        pushed_at: "1970-01-01T00:00:00.5Z",
+      });
+      expect(line.latency_s).to.be.closeTo(Date.now() / 1000 - 0.5, 60);
+    });
+    // 9 (bodiless 429 and 403 on the manifest PUT) is above, with the other classifications.
   });
 });
