@@ -35,9 +35,11 @@
  *   value series has no point (or no third argument) drops it.
  */
 
+import { GetMetricDataCommand, GetMetricDataCommandOutput } from "@aws-sdk/client-cloudwatch";
+
 export type AlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA";
 
-/** One value published to a metric at a time (what a metric filter publishes for one log line). */
+/** One value published to a metric at a time (what the copier publishes for one result line). */
 export interface MetricSample {
   readonly namespace: string;
   readonly metricName: string;
@@ -476,4 +478,58 @@ export function stateChanges(
     state = next;
   }
   return changes;
+}
+
+/** What reads metric data back: a CloudWatch client (moto's, in the tests). */
+export interface MetricDataReader {
+  send(command: GetMetricDataCommand): Promise<GetMetricDataCommandOutput>;
+}
+
+/**
+ * The samples of one metric as CloudWatch holds them (GetMetricData, statistic Sum, one value per
+ * `periodSeconds` from `start` to `end`), each at its period's start: what the stand-in evaluates when
+ * the figures were published for real (by the copier, to moto) rather than written by the test. A Sum
+ * per minute evaluates the same as the raw values for the Sum of any whole number of minutes, which is
+ * what the heartbeat alarm reads.
+ */
+export async function metricSamplesFrom(
+  cloudWatch: MetricDataReader,
+  metric: { readonly namespace: string; readonly metricName: string },
+  range: { readonly start: number; readonly end: number; readonly periodSeconds?: number },
+): Promise<MetricSample[]> {
+  const samples: MetricSample[] = [];
+  let nextToken: string | undefined;
+  do {
+    const answer = await cloudWatch.send(
+      new GetMetricDataCommand({
+        StartTime: new Date(range.start),
+        EndTime: new Date(range.end),
+        NextToken: nextToken,
+        MetricDataQueries: [
+          {
+            Id: "m",
+            MetricStat: {
+              Metric: { Namespace: metric.namespace, MetricName: metric.metricName },
+              Period: range.periodSeconds ?? 60,
+              Stat: "Sum",
+            },
+            ReturnData: true,
+          },
+        ],
+      }),
+    );
+    for (const result of answer.MetricDataResults ?? []) {
+      const values = result.Values ?? [];
+      (result.Timestamps ?? []).forEach((t, i) =>
+        samples.push({
+          namespace: metric.namespace,
+          metricName: metric.metricName,
+          at: t.getTime(),
+          value: values[i],
+        }),
+      );
+    }
+    nextToken = answer.NextToken;
+  } while (nextToken !== undefined);
+  return samples.sort((a, b) => a.at - b.at);
 }

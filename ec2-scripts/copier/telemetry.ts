@@ -273,7 +273,7 @@ export class Telemetry {
     for (const batch of eventBatches(events)) {
       if (this.abort.signal.aborted) return;
       try {
-        await this.options.logs.send(
+        const answer = await this.options.logs.send(
           new PutLogEventsCommand({
             logGroupName: this.options.logGroupName,
             logStreamName: this.options.logStreamName,
@@ -281,6 +281,13 @@ export class Telemetry {
           }),
           { abortSignal: this.abort.signal },
         );
+        // Events out of the accepted time range are refused one by one, the rest written.
+        const rejected = answer.rejectedLogEventsInfo;
+        if (rejected !== undefined && Object.values(rejected).some((v) => v !== undefined))
+          this.once(
+            "rejected",
+            `telemetry: log group ${this.options.logGroupName} refused some result lines (${JSON.stringify(rejected)}): is the worker's clock right?`,
+          );
       } catch (error) {
         this.once(
           "events",

@@ -227,6 +227,15 @@ describe("the copier's telemetry, read back from moto's CloudWatch and CloudWatc
     for (const w of warnings) expect(w).not.to.include(moto.clientConfig().credentials.secretAccessKey);
   });
 
+  it("says so when CloudWatch Logs refuses lines for their time (a worker clock 15 days slow)", async () => {
+    const warnings: string[] = [];
+    const telemetry = sink(await newGroup(), warnings, () => Date.now() - 15 * 24 * 3600_000);
+    telemetry.record(line("copied", "v1"));
+    await telemetry.close();
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.match(/refused some result lines \(\{"tooOldLogEventEndIndex":0\}\)/);
+  });
+
   describe("a CloudWatch that accepts connections and never answers", () => {
     let silent: Server;
     const sockets: Socket[] = [];

@@ -18,7 +18,7 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** A reconcile's summary line, as the ReconcileRuns metric filter publishes it. */
+/** A reconcile's summary line, as the copier publishes it (ReconcileRuns, one per run). */
 function finishedRun(at: number): MetricSample {
   return { namespace: "ecr-sync", metricName: "ReconcileRuns", at, value: 1 };
 }
