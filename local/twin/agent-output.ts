@@ -33,6 +33,12 @@
  * Not modelled: structured (session) logs and their 33,000-byte threshold, ANSI clean-up (off for
  * Run Command), "\r\n" is turned into "\n" as buildEventInfo does.
  */
+import type { TwinPlan } from "./plan";
+import {
+  CreateLogGroupCommand,
+  CreateLogStreamCommand,
+  PutLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 
 /** cloudwatchlogsservice.go `UploadFrequency = 1 * time.Second`. */
 export const UPLOAD_FREQUENCY_MS = 1000;
@@ -192,6 +198,8 @@ export interface UploadClock {
 export const REAL_UPLOAD_CLOCK: UploadClock = {
   every(ms, tick) {
     const timer = setInterval(() => void tick(), ms);
+    // An upload never keeps the process alive on its own (a twin stopping while moto is gone).
+    timer.unref();
     return () => clearInterval(timer);
   },
   now: () => Date.now(),
@@ -280,4 +288,104 @@ export class ManualUploadClock implements UploadClock {
     this.time += UPLOAD_FREQUENCY_MS;
     await Promise.all([...this.tickers].map((tick) => tick()));
   }
+}
+
+/** The part of a CloudWatch Logs client the shipper uses (moto's, as the worker). */
+export interface AgentLogsClient {
+  send(command: CreateLogGroupCommand | CreateLogStreamCommand | PutLogEventsCommand): Promise<unknown>;
+}
+
+/** One command's output as the agent ships it: its stdout and stderr streams. */
+export interface CommandOutput {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+  /** The command ended: resolves once the agent's uploads are done (File.Read waits for them). */
+  complete(): Promise<void>;
+}
+
+/**
+ * The fake agent's shipping of every command's output to CloudWatch Logs, as the real agent does it
+ * (above): before a command's output, CreateLogGroup on the output's group, "already exists" being
+ * fine (iohandler.go Init); per stream, CreateLogStream before its first events (StreamData); then one
+ * PutLogEvents per tick. The log group is the one SendCommand named in CloudWatchOutputConfig, which
+ * moto does not record: the caller passes the one the stack renders for both senders.
+ */
+export class CommandOutputShipper {
+  private readonly created = new Set<string>();
+  private group: Promise<void> | undefined;
+
+  constructor(
+    private readonly logs: AgentLogsClient,
+    private readonly logGroupName: string,
+    private readonly instanceId: string,
+    private readonly clock: UploadClock = REAL_UPLOAD_CLOCK,
+  ) {}
+
+  /** Starts shipping the output of `commandId`, whose document's first step is `pluginId`. */
+  start(commandId: string, pluginId: string): CommandOutput {
+    const names = agentStreamNames({ commandId, instanceId: this.instanceId, pluginId });
+    const put: PutEvents = async (streamName, events) => {
+      await this.ensureGroup();
+      if (!this.created.has(streamName)) {
+        await this.logs
+          .send(new CreateLogStreamCommand({ logGroupName: this.logGroupName, logStreamName: streamName }))
+          .catch(alreadyExists);
+        this.created.add(streamName);
+      }
+      await this.logs.send(
+        new PutLogEventsCommand({
+          logGroupName: this.logGroupName,
+          logStreamName: streamName,
+          logEvents: events,
+        }),
+      );
+    };
+    const out = new AgentOutputStreamer(names.stdout, put, this.clock);
+    const err = new AgentOutputStreamer(names.stderr, put, this.clock);
+    return {
+      stdout: (chunk) => out.write(chunk),
+      stderr: (chunk) => err.write(chunk),
+      complete: async () => {
+        out.markComplete();
+        err.markComplete();
+        await Promise.all([out.finished, err.finished]);
+      },
+    };
+  }
+
+  private ensureGroup(): Promise<void> {
+    this.group ??= this.logs
+      .send(new CreateLogGroupCommand({ logGroupName: this.logGroupName }))
+      .then(() => undefined, alreadyExists);
+    return this.group;
+  }
+}
+
+function alreadyExists(error: unknown): void {
+  if (!(error instanceof Error && error.name === "ResourceAlreadyExistsException")) throw error;
+}
+
+/**
+ * The command output's log group: the one the rendered reconcile schedule names in SendCommand's
+ * CloudWatchOutputConfig (the push trigger sends the same: test/unit/stack-alerts.test.ts checks).
+ */
+export function commandOutputLogGroup(plan: Pick<TwinPlan, "schedule">): string {
+  const config = plan.schedule.input.CloudWatchOutputConfig as
+    { CloudWatchLogGroupName?: unknown } | undefined;
+  const name = config?.CloudWatchLogGroupName;
+  if (typeof name !== "string" || name === "")
+    throw new Error(
+      `the rendered reconcile schedule sends no CloudWatchOutputConfig.CloudWatchLogGroupName: ${JSON.stringify(config)}`,
+    );
+  return name;
+}
+
+/** The plugin id of a document's first step (its name), which the agent puts in the stream names. */
+export function firstStepName(plan: Pick<TwinPlan, "documents">, documentName: string): string {
+  const document = plan.documents.find((d) => d.name === documentName);
+  const steps =
+    document === undefined
+      ? []
+      : (JSON.parse(document.content) as { mainSteps?: Array<{ name?: string }> }).mainSteps;
+  return steps?.[0]?.name ?? "aws:runShellScript";
 }

@@ -25,11 +25,13 @@
  * root's `aws`) so that the IAM check (local/twin/iam.ts) sees it.
  */
 import { ChildProcess, spawn } from "node:child_process";
+import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { awsEnvironment, Credentials } from "../moto";
 import { inWorkerRoot, workerPathFrom, WORKER_PATH, workerToolPath } from "../worker-root";
 import { AgentLimits, agentLimitsFromUserData, CommandWorkers, Transition, WorkerStats } from "./agent-model";
+import { CommandOutput, commandOutputLogGroup, CommandOutputShipper, firstStepName } from "./agent-output";
 import { MotoApi } from "./moto-api";
 import { TwinPlan } from "./plan";
 import { RegistryRelay, startRelay } from "./relay";
@@ -128,6 +130,7 @@ export class FakeSsmAgent {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly documents = new Map<string, Promise<CommandDocumentContent>>();
+  private outputShipper: CommandOutputShipper | undefined;
 
   private constructor(
     private readonly plan: TwinPlan,
@@ -369,23 +372,47 @@ export class FakeSsmAgent {
             HOME: this.world.dir,
             ...awsEnvironment(this.world.moto.endpoint, this.worker, this.plan.region),
             ECR_SYNC_STATE_DIR: this.dirs.state,
+            // Set by the agent for what it runs (agent/executers/executers.go envVarInstanceID).
+            AWS_SSM_INSTANCE_ID: this.plan.workerInstanceId,
           },
           stdio: ["ignore", "pipe", "pipe"],
         });
         this.children.set(commandId, child);
-        child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+        // What the command writes is also shipped to CloudWatch Logs, as the agent does it.
+        const output = this.shipOutput(commandId, command.documentName);
+        child.stdout.on("data", (chunk: Buffer) => {
+          stdout += chunk.toString();
+          output.stdout(chunk);
+        });
+        child.stderr.on("data", (chunk: Buffer) => {
+          stderr += chunk.toString();
+          output.stderr(chunk);
+        });
         child.once("error", (error) => {
           stderr += `the fake agent could not start the command in the worker's root: ${error.message}\n`;
           finish(-1);
         });
-        child.once("close", (code) => finish(code ?? -1));
+        // The agent reports the end once the output's upload is done (fileS3.go File.Read).
+        child.once("close", (code) => void output.complete().then(() => finish(code ?? -1)));
       },
       (error: unknown) => {
         stderr += `the fake agent could not prepare the command's PATH: ${String(error)}\n`;
         finish(-1);
       },
     );
+  }
+
+  /** Ships `commandId`'s output to moto's CloudWatch Logs as the worker's agent (local/twin/agent-output.ts). */
+  private shipOutput(commandId: string, documentName: string): CommandOutput {
+    this.outputShipper ??= new CommandOutputShipper(
+      new CloudWatchLogsClient({
+        ...this.world.moto.clientConfig(this.plan.region),
+        credentials: this.worker,
+      }),
+      commandOutputLogGroup(this.plan),
+      this.plan.workerInstanceId,
+    );
+    return this.outputShipper.start(commandId, firstStepName(this.plan, documentName));
   }
 
   /**

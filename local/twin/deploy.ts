@@ -52,6 +52,10 @@ export async function deploy(plan: TwinPlan, world: TwinWorld): Promise<Deployme
     }
   }
 
+  // The log groups the stack creates (with their retention, which moto does not need): the copier
+  // writes its result lines to one, the agent the commands' output to another.
+  for (const logGroupName of plan.logGroups) await source.json("logs", "CreateLogGroup", { logGroupName });
+
   for (const document of plan.documents) {
     await source.json("ssm", "CreateDocument", {
       Name: document.name,
@@ -73,6 +77,7 @@ export async function deploy(plan: TwinPlan, world: TwinWorld): Promise<Deployme
     summary: [
       `ECR repositories ${sourceRepositories.join(", ")} in ${plan.sourceAccount}; ${targetRepositories.join(", ")} in ${plan.targetAccount}`,
       `IAM roles ${plan.roles.map((r) => `${r.name} (${r.account}, ${r.policies.length} inline)`).join(", ")}`,
+      `log groups ${plan.logGroups.join(", ")}`,
       `SSM documents ${plan.documents.map((d) => d.name).join(", ")}`,
       `rules ${plan.pushRule.name} → push trigger stand-in queue, ${plan.commandFailedRule.name} → alert subscriber stand-in queue`,
     ],

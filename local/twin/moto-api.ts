@@ -14,6 +14,7 @@ const JSON_SERVICES = {
   events: { prefix: "AWSEvents", type: "application/x-amz-json-1.1" },
   sqs: { prefix: "AmazonSQS", type: "application/x-amz-json-1.0" },
   ssm: { prefix: "AmazonSSM", type: "application/x-amz-json-1.1" },
+  logs: { prefix: "Logs_20140328", type: "application/x-amz-json-1.1" },
 } as const;
 
 /** The query-protocol services: API version. */

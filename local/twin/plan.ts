@@ -49,6 +49,8 @@ export interface TwinPlan {
     readonly inputTemplate: string;
   };
   readonly documents: readonly PlannedDocument[];
+  /** The css stack's log groups, by name: the commands' output, the copier's results, the function's. */
+  readonly logGroups: readonly string[];
   readonly pushTrigger: {
     readonly roleArn: string;
     readonly environment: Readonly<Record<string, string>>;
@@ -148,6 +150,7 @@ export function planFrom(css: Rendering, legacy: Rendering): TwinPlan {
       inputPathsMap: transformer.inputPaths,
       inputTemplate: transformer.inputTemplate,
     },
+    logGroups: resourcesOfType(css, "aws:cloudwatch/logGroup:LogGroup").map((g) => text(g, "name")),
     documents: resourcesOfType(css, "aws:ssm/document:Document").map((d) => ({
       name: text(d, "name"),
       content: text(d, "content"),

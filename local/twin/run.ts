@@ -15,6 +15,7 @@ import { workerRoot } from "../worker-root";
 import { AgentOptions, AgentRun, CommandOutcome, FakeSsmAgent } from "./agent";
 import { alertsFor } from "./alert";
 import { deploy, Deployment } from "./deploy";
+import { figureLines, readFigures, TwinFigures } from "./figures";
 import { ecrImageAction, ManifestPush } from "./events";
 import { AssumedSession, awsCallHops, denials, Hop, registryHops, sessionArn } from "./iam";
 import { MotoApi } from "./moto-api";
@@ -58,6 +59,8 @@ export interface TwinResult {
   /** The copy alone (from taking the tag's lock to verified), from the same result line. */
   readonly copy_s: number;
   readonly healed: boolean;
+  /** What the run left in moto's CloudWatch: the copier's figures, its result events, the agent's output. */
+  readonly figures?: TwinFigures;
 }
 
 /** A link of the path that does not hold: names it and what the twin saw. */
@@ -129,6 +132,7 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
     `starting moto, the css and legacy registries (accounts ${plan.sourceAccount}, ${plan.targetAccount})`,
   );
   const world = await startTwinWorld({ source: plan.sourceAccount, target: plan.targetAccount });
+  const started = new Date();
   let twin: Twin | undefined;
   try {
     const deployment = await deploy(plan, world);
@@ -152,7 +156,14 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
       progress.step(`heal failed — ${error.message}`);
       return false;
     });
-    const final = { ...result, healed };
+    const figures = await readFigures(
+      plan,
+      world.moto,
+      (await world.admin(plan.sourceAccount)).credentials,
+      started,
+    );
+    for (const line of figureLines(figures)) progress.step(line);
+    const final = { ...result, healed, figures };
     if (options.whileRunning) await options.whileRunning(twin, final);
     return final;
   } finally {

@@ -3,9 +3,16 @@
  * aws/amazon-ssm-agent cloudwatchlogsservice.go StreamData and getNextMessage), driven tick by tick:
  * what one PutLogEvents of each tick carries.
  */
+import {
+  CloudWatchLogsClient,
+  DescribeLogStreamsCommand,
+  GetLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { expect } from "chai";
+import { MotoServer, startMoto } from "../../local/moto";
 import {
   AgentLogEvent,
+  CommandOutputShipper,
   AgentOutputStreamer,
   AgentOutputUpload,
   agentStreamNames,
@@ -159,6 +166,49 @@ describe("the SSM agent's output upload (a model of the agent, from its source)"
       gone.write("b\n");
       await clock.tick();
       expect(gone.upload.finished).to.equal(true);
+    });
+  });
+
+  describe("shipped to moto's CloudWatch Logs as the worker's agent would", function () {
+    this.timeout(60000);
+    let moto: MotoServer;
+    let logs: CloudWatchLogsClient;
+    before(async () => {
+      moto = await startMoto();
+      logs = new CloudWatchLogsClient(moto.clientConfig());
+    });
+    after(async () => {
+      await moto?.stop();
+    });
+
+    it("creates the group and the command's streams, and stores what each tick sent", async () => {
+      const clock = new ManualUploadClock(Date.now());
+      const shipper = new CommandOutputShipper(logs, "/ecr-sync/commands", "i-0abc", clock);
+      const output = shipper.start("c-1", "copy");
+      output.stdout(Buffer.from('{"result":"copied"}\n{"result":"reconcile","copied":1}\n'));
+      output.stderr(Buffer.from("2026-12-07T03:00:00Z ecr-sync: copying\n"));
+      await clock.tick();
+      let done = false;
+      const completed = output.complete().then(() => (done = true));
+      while (!done) await clock.tick();
+      await completed;
+      const { logStreams = [] } = await logs.send(
+        new DescribeLogStreamsCommand({ logGroupName: "/ecr-sync/commands" }),
+      );
+      expect(logStreams.map((s) => s.logStreamName).sort()).to.deep.equal([
+        "c-1/i-0abc/copy/stderr",
+        "c-1/i-0abc/copy/stdout",
+      ]);
+      const { events = [] } = await logs.send(
+        new GetLogEventsCommand({
+          logGroupName: "/ecr-sync/commands",
+          logStreamName: "c-1/i-0abc/copy/stdout",
+          startFromHead: true,
+        }),
+      );
+      expect(events.map((e) => e.message)).to.deep.equal([
+        '{"result":"copied"}\n{"result":"reconcile","copied":1}\n',
+      ]);
     });
   });
 });
