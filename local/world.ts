@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
@@ -44,7 +44,7 @@ export function copierBundle(): string {
     const file = join(tmpdir(), `ecr-sync-copier-${process.pid}.cjs`);
     writeFileSync(file, bundleCopierSync().code, { mode: 0o644 });
     builtBundle = file;
-    process.once("exit", () => rm(file, { force: true }).catch(() => undefined));
+    process.once("exit", () => rmSync(file, { force: true }));
   }
   return builtBundle;
 }

@@ -206,14 +206,18 @@ export async function main(
   }
 }
 
+/**
+ * Exits as soon as main() is done: everything it owes is written by then (stdout and stderr are
+ * pipes or files, written synchronously on Linux; the sinks closed). Waiting for the event loop
+ * to drain instead would wait for the HTTP clients' idle keep-alive connections, about 0.2 s of
+ * every run for nothing.
+ */
 if (require.main === module) {
   main(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
+    (code) => process.exit(code),
     (error: unknown) => {
       log(`error: unexpected failure: ${error instanceof Error ? error.stack : String(error)}`);
-      process.exitCode = EXIT.failed;
+      process.exit(EXIT.failed);
     },
   );
 }
