@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import {
   isImageDigest,
@@ -11,7 +11,9 @@ import {
   isUtcTimestamp,
   parseRoleArn,
 } from "../../common/naming";
+import { EXIT, IMAGE_RESULTS, RECONCILE_RESULT } from "../../common/result-lines";
 import { CONFIG_DEFAULTS } from "../../components/config-keys";
+import { usage } from "../../ec2-scripts/copier/usage";
 import { RECONCILE_PARALLELISM, parseReconcileParallelism } from "../../components/config-values";
 
 /**
@@ -376,5 +378,69 @@ describe("the reconcile's parallelism: ecr-sync:reconcileParallelism and ecr-syn
     expect(verdicts.filter((v) => v.config).map((v) => v.text)).to.deep.equal(
       Array.from({ length: 16 }, (_, n) => String(n + 1)),
     );
+  });
+});
+
+describe("the TypeScript copier's --help (ec2-scripts/copier/usage.ts) and common/result-lines.ts", () => {
+  const COPIER_DIR = path.join(__dirname, "..", "..", "ec2-scripts", "copier");
+  const help = usage();
+  const section = (heading: string): string[] => {
+    const lines = help.split("\n");
+    const start = lines.findIndex((line) => line.startsWith(heading));
+    expect(start, `--help has a section "${heading}"`).to.be.greaterThan(-1);
+    const end = lines.findIndex((line, index) => index > start && line.trim() === "");
+    return lines.slice(start + 1, end === -1 ? undefined : end);
+  };
+  /**
+   * The copier's sources but usage.ts. telemetry.ts is left out until main.ts plugs it in as a
+   * result sink: then its variable (ECR_SYNC_RESULTS_LOG_GROUP) belongs in --help too.
+   */
+  const sources = readdirSync(COPIER_DIR)
+    .filter((name) => name.endsWith(".ts") && name !== "usage.ts" && name !== "telemetry.ts")
+    .map((name) => readFileSync(path.join(COPIER_DIR, name), "utf8"))
+    .join("\n");
+
+  it("lists every exit code of the contract, in order, each once", () => {
+    const listed = section("Exit codes:")
+      .map((line) => /^ {2}(\d+) {2}\S/.exec(line)?.[1])
+      .filter((code) => code !== undefined);
+    expect(listed).to.deep.equal(Object.values(EXIT).map(String));
+  });
+
+  it("keeps ecr-sync.sh's exit codes", () => {
+    const bash = Object.fromEntries(
+      [...SCRIPT_TEXT.matchAll(/^readonly EXIT_([A-Z_]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
+    );
+    expect(bash).to.deep.equal({
+      FAILED: EXIT.failed,
+      USAGE: EXIT.usage,
+      CONFIG: EXIT.config,
+      AUTH: EXIT.auth,
+      NOT_FOUND: EXIT.notFound,
+      CONFLICT: EXIT.conflict,
+      UNAVAILABLE: EXIT.unavailable,
+    });
+  });
+
+  it("lists every ECR_SYNC_* variable the copier reads, and no other", () => {
+    const read = new Set([...sources.matchAll(/\bECR_SYNC_[A-Z_]*[A-Z]\b/g)].map((m) => m[0]));
+    expect(read.size).to.be.greaterThanOrEqual(9);
+    const listed = section("Environment:")
+      .map((line) => /^ {2}(ECR_SYNC_[A-Z_]+) /.exec(line)?.[1])
+      .filter((name) => name !== undefined);
+    expect([...listed].sort()).to.deep.equal([...read].sort());
+  });
+
+  it("explains every result of the contract", () => {
+    const listed = section("Result lines").map((line) => /^ {2}([a-z]+) /.exec(line)?.[1]);
+    expect([...IMAGE_RESULTS, RECONCILE_RESULT].filter((result) => !listed.includes(result))).to.deep.equal(
+      [],
+    );
+  });
+
+  it("lists the flags ecr-sync.sh lists", () => {
+    const bashFlags = spawnSync("bash", [SCRIPT, "--help"], { encoding: "utf8", env: {} }).stdout;
+    const flagsOf = (text: string) => [...text.matchAll(/^ {2}(-[-a-z]+)/gm)].map((m) => m[1]).sort();
+    expect(flagsOf(help)).to.deep.equal(flagsOf(bashFlags));
   });
 });
