@@ -45,8 +45,11 @@ import {
   RESULTS_LOG_GROUP_ENV,
 } from "../../common/telemetry";
 
-/** A result line as the emitter prints it. */
-export type ResultLineObject = Readonly<Record<string, unknown>>;
+/**
+ * A result line as the emitter prints it (common/result-lines.ts ResultLine, or any plain object:
+ * an interface has no index signature, so the type is only `object` and the fields are read below).
+ */
+export type ResultLineObject = object;
 
 /**
  * PutMetricData: "Each request is also limited to no more than 1000 different metrics", "limited to
@@ -117,7 +120,8 @@ const COUNTED: Partial<Record<string, CopierMetricKey>> = {
 };
 
 /** The figures one result line adds: metric and value. */
-export function figuresOf(line: ResultLineObject): Array<[CopierMetricKey, number]> {
+export function figuresOf(resultLine: ResultLineObject): Array<[CopierMetricKey, number]> {
+  const line = resultLine as Readonly<Record<string, unknown>>;
   const figures: Array<[CopierMetricKey, number]> = [];
   const result = line.result;
   if (typeof result !== "string") return figures;
@@ -434,5 +438,19 @@ export function telemetryFromEnvironment(
     }),
     cloudWatch: new CloudWatchClient(config),
     logs: new CloudWatchLogsClient(config),
+  });
+}
+
+/**
+ * The telemetry as one of the emitter's sinks (ec2-scripts/copier/results.ts ResultSink: called with
+ * every line, closed before the run exits), or undefined when it is off. `results.addSink(sink)`.
+ */
+export function telemetrySink(
+  env: NodeJS.ProcessEnv = process.env,
+): (((line: ResultLineObject) => void) & { close(): Promise<void> }) | undefined {
+  const telemetry = telemetryFromEnvironment(env);
+  if (telemetry === undefined) return undefined;
+  return Object.assign((line: ResultLineObject) => telemetry.record(line), {
+    close: () => telemetry.close(),
   });
 }

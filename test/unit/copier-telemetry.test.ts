@@ -25,7 +25,9 @@ import {
   resultsStreamName,
   Telemetry,
   telemetryFromEnvironment,
+  telemetrySink,
 } from "../../ec2-scripts/copier/telemetry";
+import type { ResultLine } from "../../common/result-lines";
 import { MotoServer, startMoto } from "../../local/moto";
 import { waitFor } from "../../local/ports";
 
@@ -295,6 +297,22 @@ describe("the copier's telemetry, read back from moto's CloudWatch and CloudWatc
   it("is off without ECR_SYNC_RESULTS_LOG_GROUP (tests and local runs without CloudWatch)", () => {
     expect(telemetryFromEnvironment({})).to.equal(undefined);
     expect(telemetryFromEnvironment({ [RESULTS_LOG_GROUP_ENV]: "" })).to.equal(undefined);
+    expect(telemetrySink({})).to.equal(undefined);
+  });
+
+  it("plugs into the emitter as a sink: each line it is called with, delivered at close", async () => {
+    const group = await newGroup();
+    const saved = { ...process.env };
+    Object.assign(process.env, moto.env());
+    try {
+      const sink = telemetrySink({ [RESULTS_LOG_GROUP_ENV]: group, ECR_SYNC_REGION: "us-east-1" })!;
+      const emitted: ResultLine = { result: "copied", source: "s:v1", target: "t:v1", digest: DIGEST };
+      sink(emitted);
+      await sink.close();
+      expect((await eventsIn(group)).map((m) => JSON.parse(m))).to.deep.equal([emitted]);
+    } finally {
+      process.env = saved;
+    }
   });
 });
 
