@@ -57,12 +57,7 @@ export class Copier {
     try {
       lock = await lockFile(file, this.state.path);
     } catch (error) {
-      return this.report(
-        images,
-        undefined,
-        { do: "report", result: "failed", ...failedFields(error, hint) },
-        origin,
-      );
+      return this.report(images, undefined, { do: "report", result: "failed", ...failedFields(error, hint) });
     }
     const lockedAt = this.clock.monotonic();
     try {
@@ -81,12 +76,7 @@ export class Copier {
         lockedAt,
       );
     } catch (error) {
-      return this.report(
-        images,
-        lockedAt,
-        { do: "report", result: "failed", ...failedFields(error, hint) },
-        origin,
-      );
+      return this.report(images, lockedAt, { do: "report", result: "failed", ...failedFields(error, hint) });
     } finally {
       lock.release();
     }
@@ -115,22 +105,17 @@ export class Copier {
       target,
       immutable: isTagImmutable(policy, tag),
     });
-    if (decision.do === "report") return this.report(images, lockedAt, decision, origin);
+    if (decision.do === "report") return this.report(images, lockedAt, decision);
     log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
     const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision);
     if (failure !== undefined) {
-      return this.report(
-        images,
-        lockedAt,
-        {
-          do: "report",
-          result: "failed",
-          code: failure.code,
-          error: failure.message,
-          digest: decision.digest,
-        },
-        origin,
-      );
+      return this.report(images, lockedAt, {
+        do: "report",
+        result: "failed",
+        code: failure.code,
+        error: failure.message,
+        digest: decision.digest,
+      });
     }
     const after = await this.target.manifestDigest(
       targetRepository,
@@ -141,13 +126,11 @@ export class Copier {
       images,
       lockedAt,
       decideVerified({ images, origin, hint, copy: decision, target: after }),
-      origin,
     );
   }
 
-  private report(images: Images, lockedAt: number | undefined, report: Report, origin: Origin): ExitCode {
+  private report(images: Images, lockedAt: number | undefined, report: Report): ExitCode {
     if (report.result === "superseded" && report.reason) log(report.reason);
-    void origin;
     this.results.image(
       report.result,
       { ...images, lockedAt },
