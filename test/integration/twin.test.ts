@@ -41,6 +41,7 @@ const RESULT_KEYS = [
   "latency_s",
   "copy_s",
   "healed",
+  "figures",
 ];
 
 /** The resource of `type` whose cloud name is `name` (the way the twin finds it from the outputs). */
@@ -180,6 +181,12 @@ describe("the twin (npm start): one image through both stacks as rendered", func
       expect(stdout, `timeline step ${step}`).to.match(new RegExp(`\\+\\d+\\.\\d+s\\s+${step}`));
     expect(stdout).to.include("total from push to available");
     expect(stdout).to.match(/healed: coeus:twin-\S+ is back in legacy/);
+    // The agent shipped the copy's and the reconcile's output to moto, several lines to an event; the
+    // figures the copier published are read back and printed.
+    const figures = result.figures as { commandOutput: { events: number; lines: number } };
+    expect(figures.commandOutput.events).to.be.at.least(2);
+    expect(figures.commandOutput.lines).to.be.at.least(figures.commandOutput.events);
+    expect(stdout).to.match(/CloudWatch \(moto\), namespace ecr-sync, as the copier published it: /);
     expect(Date.now() - started, "under a minute").to.be.lessThan(60000);
   });
 
