@@ -3,6 +3,7 @@ import { Aws } from "./aws";
 import { Clock, systemClock } from "./clock";
 import { checkMappedPair, Command, Config, parseCommand, readConfig, UsageError } from "./config";
 import { Copier } from "./copy";
+import { exitAfterOutput } from "./exit";
 import { asFailure, Failure } from "./failure";
 import { log } from "./log";
 import { TagPolicy } from "./mutability";
@@ -206,18 +207,13 @@ export async function main(
   }
 }
 
-/**
- * Exits as soon as main() is done: everything it owes is written by then (stdout and stderr are
- * pipes or files, written synchronously on Linux; the sinks closed). Waiting for the event loop
- * to drain instead would wait for the HTTP clients' idle keep-alive connections, about 0.2 s of
- * every run for nothing.
- */
+/** Ends the run as soon as main() is done and its output is written (exit.ts says why). */
 if (require.main === module) {
   main(process.argv.slice(2), process.env).then(
-    (code) => process.exit(code),
+    (code) => exitAfterOutput(code),
     (error: unknown) => {
       log(`error: unexpected failure: ${error instanceof Error ? error.stack : String(error)}`);
-      process.exit(EXIT.failed);
+      exitAfterOutput(EXIT.failed);
     },
   );
 }
