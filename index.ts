@@ -5,9 +5,8 @@
  * This is the only file that reads config or the StackReference; components/config.ts checks
  * every value.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { bundleCopierSync } from "./ec2-scripts/bundle";
 import { bundleHandler } from "./lambda/bundle";
 import {
   checkSourceStackOutputs,
@@ -20,8 +19,6 @@ import { roleArn } from "./components/arns";
 import { SourceSync } from "./components/source-sync";
 import { CssOutputName, LegacyOutputName, READ_BY_LEGACY, StackOutputs } from "./components/stack-outputs";
 import { TargetRole } from "./components/target-role";
-
-const SYNC_SCRIPT_PATH = "ec2-scripts/ecr-sync.sh";
 
 const settings = parseStackConfig(
   rawStackConfig(
@@ -38,8 +35,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     region: s.region,
     targetAccountId: s.targetAccountId,
     targetRoleArn,
-    syncScript: fs.readFileSync(path.join(__dirname, SYNC_SCRIPT_PATH), "utf8"),
-    syncScriptPath: SYNC_SCRIPT_PATH,
+    copierBundle: bundleCopierSync(),
     pushTriggerSource: bundleHandler(),
     workerInstanceType: s.workerInstanceType,
     workerSubnetId: s.workerSubnetId,
@@ -64,6 +60,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     workerAmiId: sync.workerAmiId,
     workerSubnetId: sync.workerSubnetId,
     copierBucketName: sync.copierBucketName,
+    copierSha256: sync.copierSha256,
     syncDocumentName: sync.syncDocumentName,
     commandLogGroupName: sync.commandLogGroupName,
     functionName: sync.functionName,

@@ -1,15 +1,16 @@
 /**
  * Where the worker gets the copier: a private bucket in the css account, and the bundle
  * (ec2-scripts/bundle.ts) uploaded into it at deploy, keyed by the sha256 of its bytes. The bundle
- * with the AWS SDK clients is about 750 KB, and an SSM document may hold at most 64 KB
+ * with the AWS SDK clients is several hundred KB (about 400 KB in December 2026), and an SSM
+ * document may hold at most 64 KB
  * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html, Content:
  * "Maximum size of 64 KB"), so the documents carry the bundle's key and sha256 instead, fetch it,
  * and run it only when its bytes have that hash (components/document-content.ts).
  *
- * What it costs: the bucket holds one ~750 KB object per copier version ever deployed (a thousand
- * deploys are under 1 GB, about $0.02 a month in S3 Standard); a deploy that changes the copier is
- * one PUT, and the worker makes one HEAD and one GET per version, on the first command after the
- * deploy (later commands use its local copy). No KMS key, so no KMS requests.
+ * What it costs: the bucket holds one object of under 1 MB per copier version ever deployed (a
+ * thousand deploys are under 1 GB, about $0.02 a month in S3 Standard); a deploy that changes the
+ * copier is one PUT, and the worker makes one HEAD and one GET per version, on the first command
+ * after the deploy (later commands use its local copy). No KMS key, so no KMS requests.
  */
 import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
@@ -122,9 +123,9 @@ export function createCopierBucket(name: string, parent: pulumi.Resource): Copie
 }
 
 export interface CopierUpload {
-  /** `copier/<sha256>.cjs`: what the documents fetch. */
+  /** `copier/<sha256>.cjs`: what the documents fetch, known once the object is uploaded. */
   readonly key: pulumi.Output<string>;
-  /** The sha256 the documents check the fetched bytes against. */
+  /** The sha256 the documents check the fetched bytes against, known once the object is uploaded. */
   readonly sha256: pulumi.Output<string>;
 }
 
@@ -155,12 +156,13 @@ export function uploadCopier(
     {
       bucket: args.bucketName,
       key,
-      // An asset, not `content`: the rendering and the preview show its hash and size, not 750 KB of code.
+      // An asset, not `content`: the rendering and the preview show its hash and size, not hundreds of KB of code.
       source: bundle.apply((b) => new pulumi.asset.StringAsset(b.code)),
       contentType: "application/javascript",
       checksumAlgorithm: "SHA256",
     },
     { parent, retainOnDelete: true },
   );
-  return { key: object.key, sha256 };
+  // Both from the object's outputs: a document that names the bundle is written only after it is in S3.
+  return { key: object.key, sha256: pulumi.all([object.key, sha256]).apply(([, hash]) => hash) };
 }

@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { copierObjectKey, requireBucketName } from "./arns";
 import {
   IMAGE_DIGEST_PATTERN,
   IMAGE_TAG_PATTERN,
+  isRegion,
   REPOSITORY_NAME_MAX_LENGTH,
   REPOSITORY_NAME_MIN_LENGTH,
   REPOSITORY_NAME_PATTERN,
@@ -11,10 +11,12 @@ import {
 import { SYNC_PARAMETERS } from "../common/ssm-command";
 
 /**
- * The content of the SSM Command documents that run ec2-scripts/ecr-sync.sh on the worker.
- * The document carries the script itself (compressed, see scriptBlob), so a script change is a
- * document update and never an instance rebuild. Pure functions of plain values; the SourceSync
- * component only wires them.
+ * The content of the SSM Command documents that run the copier (ec2-scripts/copier, bundled by
+ * ec2-scripts/bundle.ts) on the worker. The bundle is far larger than a document may be, so the
+ * document names it instead: the bucket and key the stack uploaded it to and the sha256 of its
+ * bytes. On the worker the command runs the copier only from a file whose sha256 it has just
+ * checked; the first command after a deploy downloads it, later ones use the copy kept by hash
+ * (fetchCopier). Pure functions of plain values; the SourceSync component only wires them.
  *
  * SSM substitutes `{{name}}` textually into the command before the shell sees it. The
  * parameters' allowedPatterns are therefore what keeps event text out of the shell: every
@@ -48,18 +50,26 @@ export interface CommandDocument {
   ];
 }
 
-export interface ScriptDocumentArgs {
+/** Where the copier's bundle is and what it must hash to: what a document names instead of carrying it. */
+export interface CopierLocation {
+  /** The bucket the stack uploaded it to (components/copier-artifact.ts). */
+  readonly bucket: string;
+  /** The sha256 (hex) of the bundle's bytes; its key is `copier/<sha256>.cjs`. */
+  readonly sha256: string;
+  /** The bucket's region: the AWS CLI's --region for the download. */
+  readonly region: string;
+}
+
+export interface CopierDocumentArgs {
   /** What the document does, shown in the SSM console. */
   readonly description: string;
-  /** The text of the script to run (ec2-scripts/ecr-sync.sh), carried byte for byte. */
-  readonly script: string;
-  /** Where the script came from, for error messages (e.g. "ec2-scripts/ecr-sync.sh"). */
-  readonly scriptPath: string;
-  /** Environment variables exported before the script runs; values are plain text. */
+  /** The copier's bundle to run. */
+  readonly copier: CopierLocation;
+  /** Environment variables exported before the copier runs; values are plain text. */
   readonly environment: Readonly<Record<string, string>>;
   /** The document's parameters. */
   readonly parameters: Readonly<Record<string, DocumentParameter>>;
-  /** The script's arguments; `{{name}}` references a parameter. Each is single-quoted. */
+  /** The copier's arguments; `{{name}}` references a parameter. Each is single-quoted. */
   readonly arguments: readonly string[];
   /**
    * Flags appended after `arguments` when a `true`/`false` parameter is `true`, e.g.
@@ -77,7 +87,7 @@ export interface ScriptDocumentArgs {
   readonly stepName: string;
 }
 
-/** A flag the command passes to the script only when a boolean-like parameter is "true". */
+/** A flag the command passes to the copier only when a boolean-like parameter is "true". */
 export interface DocumentSwitch {
   /** A declared parameter whose allowedPattern admits only "true" and "false". */
   readonly parameter: string;
@@ -85,7 +95,7 @@ export interface DocumentSwitch {
   readonly flag: string;
 }
 
-/** A flag and its value that the command passes to the script only when an optional parameter is given. */
+/** A flag and its value that the command passes to the copier only when an optional parameter is given. */
 export interface DocumentOption {
   /** A declared parameter with default "" (not given: the flag is left out). */
   readonly parameter: string;
@@ -93,9 +103,10 @@ export interface DocumentOption {
   readonly flag: string;
 }
 
-/** The heredoc delimiter that carries the encoded script into a file on the worker. */
-export const SCRIPT_DELIMITER = "ECR_SYNC_SCRIPT_END";
-/** SSM's limit on a document's content. */
+/**
+ * SSM's limit on a document's content: "Maximum size of 64 KB"
+ * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html, Content).
+ */
 export const MAX_DOCUMENT_BYTES = 64 * 1024;
 /** How long one copy may run (a large multi-platform image over a slow link). */
 export const SYNC_TIMEOUT_SECONDS = 3600;
@@ -111,6 +122,19 @@ export const BOOLEAN_PATTERN = "^(true|false)$";
 export const OPTIONAL_TIMESTAMP_PATTERN = `^(?:${UTC_TIMESTAMP})?$`;
 /** The reconcile document's parameter names. */
 export const RECONCILE_PARAMETERS = { dryRun: "dryRun" } as const;
+
+/**
+ * Where the worker keeps the copier's bundles it fetched, one file per sha256 (root's own, 0755):
+ * under /var/lib, which survives a reboot, so only the first command after a deploy downloads.
+ */
+export const COPIER_CACHE_DIR = "/var/lib/ecr-sync/copier";
+/**
+ * The document's line that names the cache folder. The tests and the twin run the command in the
+ * worker's root, which is read-only, and replace this one line with a folder of their own.
+ */
+export const copierCacheLine = (dir: string): string => `ecr_sync_cache=${shellQuote(dir)}`;
+/** How old (minutes) a download left by a command that was killed mid-way must be before one is cleared. */
+const STALE_DOWNLOAD_MINUTES = 60;
 
 const ENVIRONMENT_NAME = /^[A-Z_][A-Z0-9_]*$/;
 const PLACEHOLDER = /\{\{\s*([A-Za-z0-9_.:-]+)\s*\}\}/g;
@@ -132,104 +156,62 @@ function refuseInterpolation(text: string, where: string): void {
   }
 }
 
-/** The width of the base64 lines that carry the script (base64's own default). */
-const BLOB_LINE_WIDTH = 76;
-/** The gzip header's OS byte (RFC 1952): 3, Unix, whichever system renders the document. */
-const GZIP_OS_UNIX = 3;
-
-/** The script as a document carries it: its lines and SHA-256 for the reader, and the encoded bytes. */
-interface ScriptBlob {
-  /** The script's line count, as `wc -l` gives it for a file that ends in a newline. */
-  readonly lines: number;
-  /** The SHA-256 of the script's bytes, in hex. */
-  readonly sha256: string;
-  /** The script's bytes, gzip (level 9) in base64, in lines of 76 characters. */
-  readonly base64Lines: readonly string[];
+/** The copier's location, checked: a bucket name S3 accepts, a sha256 in hex, a region name. */
+function checkedCopier(copier: CopierLocation): CopierLocation & { key: string } {
+  const bucket = requireBucketName("copier.bucket", copier?.bucket);
+  const key = copierObjectKey(copier?.sha256);
+  if (!isRegion(copier?.region))
+    throw new Error(
+      `copier.region: ${JSON.stringify(copier?.region)} is not an AWS region name (e.g. us-east-1)`,
+    );
+  return { bucket, sha256: copier.sha256, region: copier.region, key };
 }
 
 /**
- * The script's exact bytes, compressed. SSM accepts at most 64 KiB per document and ecr-sync.sh
- * with its comments is about 80 KB; gzip takes it to a third of that, and since the file arrives
- * on the worker unchanged, the line numbers its ERR trap reports are exactly those of the file.
- * Base64 has neither `{{` (which SSM would interpolate) nor a line of its own that could end the
- * heredoc, so the script may contain both.
+ * The lines that leave "$ecr_sync_copier" naming a file whose sha256 is `copier.sha256`, or stop
+ * the command (exit 1, the reason on stderr) before anything of the copier runs.
  *
- * The same script gives the same blob: gzipSync writes no file name and an mtime of 0, and the OS
- * byte, which zlib sets from the system it was built for (19 on macOS, 3 on Linux), is fixed here.
- * A zlib of another Node.js release may still compress the same text to other bytes: a document
- * diff whose comment line keeps its sha256 is that, not a script change.
+ * A kept copy (COPIER_CACHE_DIR/<sha256>.cjs) is used when its bytes still have that hash. Else the
+ * bundle is downloaded with the AWS CLI (`aws s3 cp`, the instance profile's credentials) into a
+ * new temporary file in the same folder, its hash checked, and the file renamed into place: two
+ * commands that start together after a deploy each download their own file and each rename a
+ * checked one, so the kept copy is always whole and right. The file about to run is hashed once
+ * more just before it runs. The folder is refused unless it is root's own with mode 0755 (nobody
+ * else can replace a file between the check and the run).
  */
-function scriptBlob(script: string): ScriptBlob {
-  const bytes = Buffer.from(script, "utf8");
-  const gzip = gzipSync(bytes, { level: 9 });
-  gzip[9] = GZIP_OS_UNIX;
-  const encoded = gzip.toString("base64");
-  const base64Lines: string[] = [];
-  for (let i = 0; i < encoded.length; i += BLOB_LINE_WIDTH)
-    base64Lines.push(encoded.slice(i, i + BLOB_LINE_WIDTH));
-  const newlines = bytes.filter((b) => b === 0x0a).length;
-  return {
-    lines: newlines + (bytes.length > 0 && !script.endsWith("\n") ? 1 : 0),
-    sha256: createHash("sha256").update(bytes).digest("hex"),
-    base64Lines,
-  };
-}
-
-/**
- * The lines that put `script` into "$ecr_sync_dir/script.sh" on the worker: a comment naming it,
- * the blob in a heredoc, decoded, decompressed, and its SHA-256 checked. A step that finds the
- * copy damaged calls ecr_sync_damaged (defined before these lines), which stops the command
- * before any of the script runs.
- */
-export function carryScript(script: string, scriptPath: string): string[] {
-  const blob = scriptBlob(script);
-  const damaged = (why: string) => `ecr_sync_damaged ${shellQuote(why)}`;
+export function fetchCopier(copier: CopierLocation): string[] {
+  const c = checkedCopier(copier);
+  const source = `s3://${c.bucket}/${c.key}`;
   return [
-    `# ${scriptPath}: ${blob.lines} lines, sha256 ${blob.sha256} (gzip, base64)`,
-    `base64 -d > "$ecr_sync_dir/script.sh.gz" <<'${SCRIPT_DELIMITER}' || ${damaged("base64 -d failed")}`,
-    ...blob.base64Lines,
-    SCRIPT_DELIMITER,
-    `gzip -dc "$ecr_sync_dir/script.sh.gz" > "$ecr_sync_dir/script.sh" || ${damaged("gzip -d failed")}`,
-    `[ "$(sha256sum < "$ecr_sync_dir/script.sh")" = '${blob.sha256}  -' ] || ${damaged(`its sha256 is not ${blob.sha256}`)}`,
+    copierCacheLine(COPIER_CACHE_DIR),
+    `ecr_sync_sha256='${c.sha256}'`,
+    `ecr_sync_source='${source}'`,
+    'ecr_sync_copier="$ecr_sync_cache/$ecr_sync_sha256.cjs"',
+    `ecr_sync_refuse() { printf 'ecr-sync: %s; the copier was not run\\n' "$1" >&2; exit 1; }`,
+    `ecr_sync_sha256_of() { ecr_sync_sum="$(sha256sum < "$1")" || return 1; printf '%s' "\${ecr_sync_sum%% *}"; }`,
+    'if [ ! -f "$ecr_sync_copier" ] || [ "$(ecr_sync_sha256_of "$ecr_sync_copier")" != "$ecr_sync_sha256" ]; then',
+    '  install -d -m 0755 "$ecr_sync_cache" || ecr_sync_refuse "cannot make $ecr_sync_cache"',
+    `  find "$ecr_sync_cache" -maxdepth 1 -name '.download.*' -mmin +${STALE_DOWNLOAD_MINUTES} -delete 2>/dev/null || true`,
+    '  ecr_sync_download="$(mktemp "$ecr_sync_cache/.download.XXXXXXXXXX")" || ecr_sync_refuse "cannot write to $ecr_sync_cache"',
+    `  trap 'rm -f "$ecr_sync_download"' EXIT`,
+    `  aws s3 cp --region '${c.region}' --only-show-errors "$ecr_sync_source" "$ecr_sync_download" >&2 || ecr_sync_refuse "downloading $ecr_sync_source failed (the AWS CLI says why, above)"`,
+    '  ecr_sync_got="$(ecr_sync_sha256_of "$ecr_sync_download")" || ecr_sync_refuse "cannot read the download of $ecr_sync_source"',
+    '  [ "$ecr_sync_got" = "$ecr_sync_sha256" ] || ecr_sync_refuse "$ecr_sync_source has sha256 $ecr_sync_got, not the $ecr_sync_sha256 this document names: it was changed after the deploy; deploy the css stack again (pulumi up) to upload the copier anew"',
+    '  chmod 0644 "$ecr_sync_download" && mv -f "$ecr_sync_download" "$ecr_sync_copier" || ecr_sync_refuse "cannot keep the copier at $ecr_sync_copier"',
+    "fi",
+    `[ "$(stat -c '%u %a' "$ecr_sync_cache")" = '0 755' ] || ecr_sync_refuse "$ecr_sync_cache is not root's own with mode 0755"`,
+    'ecr_sync_got="$(ecr_sync_sha256_of "$ecr_sync_copier")" || ecr_sync_refuse "cannot read $ecr_sync_copier"',
+    '[ "$ecr_sync_got" = "$ecr_sync_sha256" ] || ecr_sync_refuse "$ecr_sync_copier has sha256 $ecr_sync_got, not $ecr_sync_sha256"',
   ];
 }
 
 /**
- * Where a document's command carries the script (carryScript's lines): `comment` is the line
- * naming it, `runCommand.slice(start, end)` the base64 lines, `after` the first line past the
- * check. Undefined for a command that carries none.
+ * Builds a Command document that fetches the copier (fetchCopier), exports its environment and
+ * runs it with the worker's node: `exec node FILE ARGUMENTS...`, so the copier's exit code is the
+ * command's.
  */
-export function carriedScriptRange(
-  runCommand: readonly string[],
-):
-  | { readonly comment: number; readonly start: number; readonly end: number; readonly after: number }
-  | undefined {
-  const opening = runCommand.findIndex(
-    (line) => line.startsWith("base64 -d ") && line.includes(`<<'${SCRIPT_DELIMITER}'`),
-  );
-  const end = runCommand.indexOf(SCRIPT_DELIMITER, opening + 1);
-  if (opening < 1 || end < 0 || !runCommand[end + 2]?.startsWith('[ "$(sha256sum ')) return undefined;
-  return { comment: opening - 1, start: opening + 1, end, after: end + 3 };
-}
-
-/** The script a document's command carries, decoded: the bytes the worker runs. */
-export function carriedScript(runCommand: readonly string[]): Buffer {
-  const range = carriedScriptRange(runCommand);
-  if (range === undefined)
-    throw new Error(`the command carries no script (no <<'${SCRIPT_DELIMITER}' heredoc)`);
-  return gunzipSync(Buffer.from(runCommand.slice(range.start, range.end).join(""), "base64"));
-}
-
-/**
- * Builds a Command document that writes `script` to a temporary file and runs it. On the worker
- * the command decodes the blob, decompresses it and checks its SHA-256 before anything of the
- * script runs; a document damaged on the way fails there, naming the script.
- */
-export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
-  if (a.scriptPath.includes("\n") || a.scriptPath.includes("{{"))
-    throw new Error(
-      `scriptPath ${JSON.stringify(a.scriptPath)}: must be one line without "{{" (the document names it in a comment)`,
-    );
+export function buildCopierDocument(a: CopierDocumentArgs): CommandDocument {
+  const fetchLines = fetchCopier(a.copier);
   for (const [name, value] of Object.entries(a.environment)) {
     if (!ENVIRONMENT_NAME.test(name))
       throw new Error(`environment variable name ${JSON.stringify(name)} is not UPPER_SNAKE_CASE`);
@@ -240,6 +222,7 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
     refuseInterpolation(value, `environment variable ${name}`);
   }
   for (const argument of a.arguments) {
+    if (argument.includes("\n")) throw new Error(`argument ${JSON.stringify(argument)}: must be one line`);
     for (const [, parameter] of argument.matchAll(PLACEHOLDER)) {
       if (!(parameter in a.parameters)) {
         throw new Error(
@@ -297,21 +280,14 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
               `if [ -n '{{${o.parameter}}}' ]; then set -- "$@" ${shellQuote(o.flag)} '{{${o.parameter}}}'; fi`,
           ),
         ];
-  // A step of carryScript's that finds the carried copy damaged says so, naming the script.
-  const damagedBefore = shellQuote(`${a.scriptPath}: the copy this document carries is damaged`);
-  const damagedAfter = shellQuote(
-    ", so it was not run; deploy the css stack again (pulumi up) to replace the document",
-  );
   const runCommand = [
     "set -eu",
-    'ecr_sync_dir="$(mktemp -d)"',
-    `trap 'rm -rf "$ecr_sync_dir"' EXIT`,
-    `ecr_sync_damaged() { printf '%s (%s)%s\\n' ${damagedBefore} "$1" ${damagedAfter} >&2; exit 1; }`,
-    ...carryScript(a.script, a.scriptPath),
+    ...fetchLines,
     ...Object.entries(a.environment).map(([name, value]) => `export ${name}=${shellQuote(value)}`),
     ...flagLines,
-    `bash "$ecr_sync_dir/script.sh" ${a.arguments.map(shellQuote).join(" ")}${flagLines.length === 0 ? "" : ' "$@"'}`,
+    `exec node "$ecr_sync_copier" ${a.arguments.map(shellQuote).join(" ")}${flagLines.length === 0 ? "" : ' "$@"'}`,
   ];
+  for (const line of runCommand.slice(0, 1 + fetchLines.length)) refuseInterpolation(line, "the fetch");
 
   const document: CommandDocument = {
     schemaVersion: "2.2",
@@ -329,7 +305,7 @@ export function buildScriptDocument(a: ScriptDocumentArgs): CommandDocument {
   const bytes = Buffer.byteLength(JSON.stringify(document));
   if (bytes > MAX_DOCUMENT_BYTES) {
     throw new Error(
-      `the document for ${a.scriptPath} is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten the script (it is carried gzip-compressed, so its size compressed is what counts).`,
+      `the document "${a.stepName}" is ${bytes} bytes; SSM accepts at most ${MAX_DOCUMENT_BYTES}. Shorten its environment or parameters.`,
     );
   }
   return document;
@@ -378,7 +354,7 @@ export function syncDocumentParameters(): Record<string, DocumentParameter> {
   };
 }
 
-/** The environment ecr-sync.sh reads (see its usage). */
+/** The environment the copier reads (see its --help). */
 export interface SyncEnvironment {
   /** `<css-account>.dkr.ecr.<region>.amazonaws.com` */
   readonly sourceRegistry: string;
@@ -390,7 +366,7 @@ export interface SyncEnvironment {
   readonly repositories: Readonly<Record<string, string>>;
 }
 
-/** The variables, by name, that the document exports for ecr-sync.sh. */
+/** The variables, by name, that the document exports for the copier. */
 export function syncEnvironment(e: SyncEnvironment): Record<string, string> {
   return {
     ECR_SYNC_SOURCE_REGISTRY: e.sourceRegistry,
@@ -402,18 +378,16 @@ export function syncEnvironment(e: SyncEnvironment): Record<string, string> {
   };
 }
 
-/** The document the push trigger sends: `ecr-sync.sh copy` for one pushed tag. */
+/** The document the push trigger sends: the copier's `copy` for one pushed tag. */
 export function buildSyncDocument(a: {
-  script: string;
-  scriptPath: string;
+  copier: CopierLocation;
   environment: SyncEnvironment;
 }): CommandDocument {
   const p = SYNC_PARAMETERS;
-  return buildScriptDocument({
+  return buildCopierDocument({
     description:
-      "Copies one pushed image (tag and digest) from the css ECR repository to its mapped legacy repository with ecr-sync.sh.",
-    script: a.script,
-    scriptPath: a.scriptPath,
+      "Copies one pushed image (tag and digest) from the css ECR repository to its mapped legacy repository with the ecr-sync copier.",
+    copier: a.copier,
     environment: syncEnvironment(a.environment),
     parameters: syncDocumentParameters(),
     arguments: [
@@ -448,22 +422,20 @@ export function reconcileDocumentParameters(): Record<string, DocumentParameter>
 }
 
 /**
- * The document the reconcile schedule (and an operator's backfill) sends: `ecr-sync.sh reconcile`
+ * The document the reconcile schedule (and an operator's backfill) sends: the copier's `reconcile`
  * over every mapping in the baked ECR_SYNC_REPOSITORY_MAP, with `--dry-run` when dryRun is "true".
  * Its environment is the sync document's plus the parallelism, which only reconcile reads.
  */
 export function buildReconcileDocument(a: {
-  script: string;
-  scriptPath: string;
+  copier: CopierLocation;
   environment: SyncEnvironment;
   /** How many missing tags it copies at a time (`ecr-sync:reconcileParallelism`, checked by the config). */
   reconcileParallelism: number;
 }): CommandDocument {
-  return buildScriptDocument({
+  return buildCopierDocument({
     description:
-      "Copies every tag of every mapped css ECR repository whose digest the legacy repository lacks (ecr-sync.sh reconcile). dryRun=true prints the plan only.",
-    script: a.script,
-    scriptPath: a.scriptPath,
+      "Copies every tag of every mapped css ECR repository whose digest the legacy repository lacks (the ecr-sync copier's reconcile). dryRun=true prints the plan only.",
+    copier: a.copier,
     environment: {
       ...syncEnvironment(a.environment),
       ECR_SYNC_RECONCILE_PARALLELISM: String(a.reconcileParallelism),

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createAlerting } from "./alerting";
 import { repositoryArn } from "./arns";
-import { createCopierBucket } from "./copier-artifact";
+import { CopierBundleInput, createCopierBucket, uploadCopier } from "./copier-artifact";
 import { createDashboard } from "./dashboard";
 import { createDeadLetterQueue, createDeadLetterQueuePolicy } from "./dead-letters";
 import { createLogs } from "./logs";
@@ -27,10 +27,11 @@ export interface SourceSyncArgs {
   readonly targetAccountId: pulumi.Input<string>;
   /** The role in the target account that the worker assumes to push. */
   readonly targetRoleArn: pulumi.Input<string>;
-  /** The text of ec2-scripts/ecr-sync.sh, carried inside the sync document. */
-  readonly syncScript: pulumi.Input<string>;
-  /** Where syncScript came from (e.g. "ec2-scripts/ecr-sync.sh"), for error messages. */
-  readonly syncScriptPath: string;
+  /**
+   * The copier's bundle (ec2-scripts/bundle.ts `bundleCopierSync()`): uploaded to the copier bucket
+   * by its sha256, which the documents name and check.
+   */
+  readonly copierBundle: pulumi.Input<CopierBundleInput>;
   /** The push trigger's bundled CommonJS source (lambda/bundle.ts `bundleHandler()`). */
   readonly pushTriggerSource: pulumi.Input<string>;
   /** The worker's instance type; its architecture must match the AMI's. */
@@ -49,7 +50,7 @@ export interface SourceSyncArgs {
   /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
   readonly latencyAlarmSeconds: number;
   /**
-   * When the worker runs `ecr-sync.sh reconcile`: an EventBridge Scheduler expression (rate(…) or
+   * When the worker runs the copier's `reconcile`: an EventBridge Scheduler expression (rate(…) or
    * cron(…), UTC), or `undefined` for no schedule (the reconcile document stays, for backfills).
    */
   readonly reconcileSchedule: string | undefined;
@@ -59,8 +60,8 @@ export interface SourceSyncArgs {
 
 /**
  * Everything in the css account: an EventBridge rule for tagged pushes to the mapped
- * repositories → the push-trigger Lambda → SSM SendCommand of the sync document (which carries
- * ecr-sync.sh) → the worker instance, whose role may read only the mapped repositories and
+ * repositories → the push-trigger Lambda → SSM SendCommand of the sync document (which fetches the
+ * copier from its bucket by sha256) → the worker instance, whose role may read only the mapped repositories and
  * assume only the target role. Around it: the log groups, a dead-letter queue, alerts, and a
  * reconcile schedule. Each concern is built by one function in its own file; every resource's
  * parent is this component.
@@ -76,6 +77,8 @@ export class SourceSync extends pulumi.ComponentResource {
   public readonly workerSecurityGroupId: pulumi.Output<string>;
   /** The private bucket the copier is uploaded to. */
   public readonly copierBucketName: pulumi.Output<string>;
+  /** The sha256 of the copier the documents run: a preview shows a new copier as a change here. */
+  public readonly copierSha256: pulumi.Output<string>;
   public readonly syncDocumentName: pulumi.Output<string>;
   public readonly syncDocumentArn: pulumi.Output<string>;
   public readonly commandLogGroupName: pulumi.Output<string>;
@@ -118,6 +121,7 @@ export class SourceSync extends pulumi.ComponentResource {
       this,
     );
     const copier = createCopierBucket(name, this);
+    const upload = uploadCopier(name, { bucketName: copier.bucketName, bundle: args.copierBundle }, this);
     const worker = createWorker(
       name,
       {
@@ -141,8 +145,9 @@ export class SourceSync extends pulumi.ComponentResource {
         targetAccountId: args.targetAccountId,
         region: args.region,
         targetRoleArn: args.targetRoleArn,
-        syncScript: args.syncScript,
-        syncScriptPath: args.syncScriptPath,
+        copier: pulumi
+          .all([copier.bucketName, upload.sha256, args.region])
+          .apply(([bucket, sha256, region]) => ({ bucket, sha256, region })),
         reconcileParallelism: args.reconcileParallelism,
       },
       this,
@@ -224,6 +229,7 @@ export class SourceSync extends pulumi.ComponentResource {
     this.workerSubnetId = worker.instance.subnetId;
     this.workerSecurityGroupId = worker.securityGroup.id;
     this.copierBucketName = copier.bucketName;
+    this.copierSha256 = upload.sha256;
     this.syncDocumentName = documents.syncDocument.name;
     this.syncDocumentArn = documents.syncDocument.arn;
     this.commandLogGroupName = logs.commandLogGroup.name;
@@ -256,6 +262,7 @@ export class SourceSync extends pulumi.ComponentResource {
       workerSubnetId: this.workerSubnetId,
       workerSecurityGroupId: this.workerSecurityGroupId,
       copierBucketName: this.copierBucketName,
+      copierSha256: this.copierSha256,
       syncDocumentName: this.syncDocumentName,
       syncDocumentArn: this.syncDocumentArn,
       commandLogGroupName: this.commandLogGroupName,

@@ -1,8 +1,8 @@
 /**
  * The two SSM Command documents on the worker: the sync document (one pushed image, sent by the
  * push trigger) and the reconcile document (every missing tag, sent by the schedule and by
- * operators). Both carry ecr-sync.sh itself and its environment; their content is built by
- * components/document-content.ts.
+ * operators). Both name the copier's bundle in S3 by its sha256 and carry its environment; their
+ * content is built by components/document-content.ts.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,6 +10,7 @@ import {
   buildReconcileDocument,
   buildSyncDocument,
   CommandDocument,
+  CopierLocation,
   SyncEnvironment,
 } from "./document-content";
 
@@ -22,12 +23,10 @@ export interface SsmDocumentsArgs {
   readonly targetAccountId: pulumi.Input<string>;
   /** The region of both registries. */
   readonly region: pulumi.Input<string>;
-  /** The role the script assumes to push. */
+  /** The role the copier assumes to push. */
   readonly targetRoleArn: pulumi.Input<string>;
-  /** The text of ec2-scripts/ecr-sync.sh. */
-  readonly syncScript: pulumi.Input<string>;
-  /** Where syncScript came from, for error messages. */
-  readonly syncScriptPath: string;
+  /** The copier's bundle in S3 (bucket, sha256, region), once it is uploaded. */
+  readonly copier: pulumi.Input<CopierLocation>;
   /** How many missing tags a reconcile copies at a time; only the reconcile document exports it. */
   readonly reconcileParallelism: number;
 }
@@ -39,7 +38,7 @@ export interface SsmDocuments {
   readonly reconcileDocument: aws.ssm.Document;
 }
 
-/** What ecr-sync.sh is told about its world: both registries, the role to assume, the mapping. */
+/** What the copier is told about its world: both registries, the role to assume, the mapping. */
 export function syncEnvironment(a: {
   accountId: string;
   targetAccountId: string;
@@ -72,7 +71,7 @@ export function createSsmDocuments(
     .apply(([accountId, targetAccountId, region, targetRoleArn, repositories]) =>
       syncEnvironment({ accountId, targetAccountId, region, targetRoleArn, repositories }),
     );
-  type Build = (a: { script: string; scriptPath: string; environment: SyncEnvironment }) => CommandDocument;
+  type Build = (a: { copier: CopierLocation; environment: SyncEnvironment }) => CommandDocument;
   const commandDocument = (resourceName: string, documentName: string, build: Build) =>
     new aws.ssm.Document(
       resourceName,
@@ -82,18 +81,15 @@ export function createSsmDocuments(
         documentFormat: "JSON",
         targetType: "/AWS::EC2::Instance",
         content: pulumi
-          .all([args.syncScript, environment])
-          // Compact: SSM's 64 KiB limit counts the content as sent, and indentation would add a
-          // dozen bytes to every line of the encoded script (buildScriptDocument checks this same text).
-          .apply(([script, env]) =>
-            JSON.stringify(build({ script, scriptPath: args.syncScriptPath, environment: env })),
-          ),
+          .all([args.copier, environment])
+          // Compact: SSM's 64 KiB limit counts the content as sent (buildCopierDocument checks this same text).
+          .apply(([copier, env]) => JSON.stringify(build({ copier, environment: env }))),
       },
       { parent },
     );
   return {
     syncDocument: commandDocument(`${name}-sync-document`, `${name}-copy-image`, buildSyncDocument),
-    // The same script's `reconcile`. Its output goes to the same log group, which the worker's
+    // The same copier's `reconcile`. Its output goes to the same log group, which the worker's
     // policy already lets it write.
     reconcileDocument: commandDocument(`${name}-reconcile-document`, `${name}-reconcile`, (a) =>
       buildReconcileDocument({ ...a, reconcileParallelism: args.reconcileParallelism }),

@@ -21,6 +21,7 @@ export const CSS_OUTPUTS = {
   workerAmiId: "The AMI the worker was built from (a new release does not replace it).",
   workerSubnetId: "The worker's subnet.",
   copierBucketName: "The private bucket the copier's bundle is uploaded to, under copier/<sha256>.cjs.",
+  copierSha256: "The sha256 of the copier the documents run (a preview shows a new copier here).",
   syncDocumentName: "The SSM document that copies one pushed image.",
   commandLogGroupName: "Where the sync and reconcile commands' output goes.",
   functionName: "The push trigger (Lambda).",

@@ -3,7 +3,6 @@
  * ARN and inputs, the IAM policies and trust policies, the event patterns, the SSM documents'
  * parameters and command (the encoded script cut to one line), the schedule's input, and the outputs.
  */
-import { carriedScriptRange } from "../components/document-content";
 import { RenderedResource, Rendering } from "../local/render";
 import { overview } from "./synth-overview";
 
@@ -27,28 +26,17 @@ function shortInputs(r: RenderedResource): Record<string, unknown> {
   return Object.fromEntries(Object.entries(r.inputs).filter(([k]) => !skip.has(k)));
 }
 
-/** The SSM document's parameters and command, the encoded script cut to a line that names it. */
+/** The SSM document's parameters and command. */
 function documentDetails(content: string): string[] {
   const doc = JSON.parse(content) as {
     parameters: unknown;
     mainSteps: { inputs: { runCommand: string[] } }[];
   };
-  const lines = doc.mainSteps[0].inputs.runCommand;
-  const range = carriedScriptRange(lines);
-  // The comment line before the heredoc reads "# PATH: N lines, sha256 HEX (gzip, base64)".
-  const named = range && /^# (.*): \d+ lines, sha256 ([0-9a-f]{64}) /.exec(lines[range.comment]);
-  const shown = range
-    ? [
-        ...lines.slice(0, range.start),
-        `  … ${range.end - range.start} lines of base64: ${named ? `${named[1]}, sha256 ${named[2]}` : "a script"} …`,
-        ...lines.slice(range.end),
-      ]
-    : lines;
   return [
     "  document parameters:",
     indent(JSON.stringify(doc.parameters, null, 2)),
     "  document command:",
-    indent(shown.join("\n")),
+    indent(doc.mainSteps[0].inputs.runCommand.join("\n")),
   ];
 }
 

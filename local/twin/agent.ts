@@ -22,16 +22,21 @@
  * ECR_SYNC_TLS_VERIFY is false); the state directory (locks and the credential cache) is the twin's,
  * so each twin starts with an empty cache as a new instance does, and never shares one with this
  * machine's /run/ecr-sync; every `aws` call goes through a recording wrapper on PATH (which execs the
- * root's `aws`) so that the IAM check (local/twin/iam.ts) sees it.
+ * root's `aws`) so that the IAM check (local/twin/iam.ts) sees it, and the worker's AWS endpoint is a
+ * relay in front of moto (local/twin/aws-relay.ts) that records the copier's SDK calls the same way;
+ * the folder where the documents keep the copier they fetched (/var/lib/ecr-sync/copier on the
+ * instance, read-only in the root) is the twin's, empty at the start as on a new instance.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { COPIER_CACHE_DIR, copierCacheLine } from "../../components/document-content";
 import { awsEnvironment, Credentials } from "../moto";
 import { inWorkerRoot, workerPathFrom, WORKER_PATH, workerToolPath } from "../worker-root";
 import { AgentLimits, agentLimitsFromUserData, CommandWorkers, Transition, WorkerStats } from "./agent-model";
 import { CommandOutput, commandOutputLogGroup, CommandOutputShipper, firstStepName } from "./agent-output";
+import { AwsRelay, startAwsRelay } from "./aws-relay";
 import { MotoApi } from "./moto-api";
 import { TwinPlan } from "./plan";
 import { RegistryRelay, startRelay } from "./relay";
@@ -139,8 +144,9 @@ export class FakeSsmAgent {
     private readonly worker: Credentials,
     private readonly root: string,
     private readonly awsPath: string,
-    private readonly dirs: { bin: string; state: string; awsLog: string },
+    private readonly dirs: { bin: string; state: string; awsLog: string; copierCache: string },
     readonly relays: { readonly css: RegistryRelay; readonly legacy: RegistryRelay },
+    private readonly awsRelay: AwsRelay,
     private readonly workers: CommandWorkers,
     private readonly options: AgentOptions,
   ) {}
@@ -173,10 +179,16 @@ export class FakeSsmAgent {
       // Made by the script itself (mode 0700), as /run/ecr-sync is on the instance.
       state: join(world.dir, "worker-state"),
       awsLog: join(world.dir, "worker-aws-calls.log"),
+      // Made by the document (root's own, 0755), as /var/lib/ecr-sync/copier is on the instance.
+      copierCache: join(world.dir, "worker-var-lib", "copier"),
     };
     await mkdir(dirs.bin, { recursive: true });
     await writeFile(dirs.awsLog, "");
-    const [css, legacy] = await Promise.all([startRelay(world.css.host), startRelay(world.legacy.host)]);
+    const [css, legacy, awsRelay] = await Promise.all([
+      startRelay(world.css.host),
+      startRelay(world.legacy.host),
+      startAwsRelay(world.moto.endpoint, dirs.awsLog),
+    ]);
     return new FakeSsmAgent(
       plan,
       world,
@@ -186,6 +198,7 @@ export class FakeSsmAgent {
       awsPath,
       dirs,
       { css, legacy },
+      awsRelay,
       new CommandWorkers(limits),
       options,
     );
@@ -268,7 +281,7 @@ export class FakeSsmAgent {
     this.stopped = true;
     if (this.timer !== undefined) clearTimeout(this.timer);
     for (const child of this.children.values()) child.kill("SIGKILL");
-    await Promise.all([this.relays.css.stop(), this.relays.legacy.stop()]);
+    await Promise.all([this.relays.css.stop(), this.relays.legacy.stop(), this.awsRelay.stop()]);
   }
 
   private async pollOnce(): Promise<void> {
@@ -370,7 +383,7 @@ export class FakeSsmAgent {
           env: {
             PATH: path,
             HOME: this.world.dir,
-            ...awsEnvironment(this.world.moto.endpoint, this.worker, this.plan.region),
+            ...awsEnvironment(this.awsRelay.endpoint, this.worker, this.plan.region),
             ECR_SYNC_STATE_DIR: this.dirs.state,
             // Set by the agent for what it runs (agent/executers/executers.go envVarInstanceID).
             AWS_SSM_INSTANCE_ID: this.plan.workerInstanceId,
@@ -440,6 +453,7 @@ export class FakeSsmAgent {
     if (DOCUMENT_EXPORT("ECR_SYNC_TARGET_REGISTRY").test(line))
       return `export ECR_SYNC_TARGET_REGISTRY='${this.relays.legacy.host}'`;
     if (DOCUMENT_EXPORT("ECR_SYNC_TLS_VERIFY").test(line)) return "export ECR_SYNC_TLS_VERIFY='false'";
+    if (line === copierCacheLine(COPIER_CACHE_DIR)) return copierCacheLine(this.dirs.copierCache);
     return line;
   }
 

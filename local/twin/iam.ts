@@ -99,6 +99,9 @@ const kebabToPascal = (s: string) => s.replace(/(^|-)([a-z])/g, (_, __, c: strin
 /** The IAM action a CLI command needs (the CLI's own names where they differ from the API's). */
 const CLI_ACTIONS: Readonly<Record<string, string>> = {
   "ecr get-login-password": "ecr:GetAuthorizationToken",
+  // The documents' download: the CLI's HeadObject and GetObject are both authorised as s3:GetObject.
+  "s3 cp": "s3:GetObject",
+  "s3api get-object": "s3:GetObject",
 };
 /** Calls that need no permission. */
 const UNAUTHORISED_CALLS = new Set(["sts get-caller-identity"]);
@@ -145,12 +148,34 @@ export function awsCallHops(
     const account = (own ? plan.workerRoleArn : assumed!.roleArn).split(":")[4];
     const action = CLI_ACTIONS[command] ?? `${service}:${kebabToPascal(operation)}`;
     let resource = "*";
+    let context: Record<string, string> | undefined;
     if (command === "sts assume-role") resource = flag(args, "--role-arn") ?? "*";
+    // An object: `s3 cp s3://BUCKET/KEY FILE` (the document's download), or the relay's
+    // `s3api get-object --bucket BUCKET --key KEY` (local/twin/aws-relay.ts).
+    const s3Url = args.find((a) => a.startsWith("s3://"));
+    if (s3Url !== undefined) resource = `arn:aws:s3:::${s3Url.slice("s3://".length)}`;
+    if (service === "s3api")
+      resource = `arn:aws:s3:::${flag(args, "--bucket") ?? ""}/${flag(args, "--key") ?? ""}`;
+    const logGroup = service === "logs" ? flag(args, "--log-group-name") : undefined;
+    if (logGroup !== undefined) {
+      const group = `arn:aws:logs:${region}:${account}:log-group:${logGroup}`;
+      const stream = flag(args, "--log-stream-name");
+      resource = stream === undefined ? group : `${group}:log-stream:${stream}`;
+    }
+    // PutMetricData takes no resource; its namespace is a condition key.
+    const namespace = service === "cloudwatch" ? flag(args, "--namespace") : undefined;
+    if (namespace !== undefined) context = { "cloudwatch:namespace": namespace };
     const repository =
       service === "ecr" ? (flag(args, "--repository-name") ?? flag(args, "--repository-names")) : undefined;
     if (repository !== undefined)
       resource = `arn:aws:ecr:${region}:${flag(args, "--registry-id") ?? account}:repository/${repository}`;
-    hops.push({ ...caller, action, resource, what: `aws ${command}${repository ? ` ${repository}` : ""}` });
+    hops.push({
+      ...caller,
+      ...(context === undefined ? {} : { context: { ...caller.context, ...context } }),
+      action,
+      resource,
+      what: `aws ${command}${repository ? ` ${repository}` : ""}${resource.startsWith("arn:aws:s3:::") ? ` ${resource}` : ""}`,
+    });
     if (command === "sts assume-role" && own) {
       const roleArn = flag(args, "--role-arn") ?? "";
       assumed = { roleArn, principal: sessionArn(roleArn, flag(args, "--role-session-name") ?? "session") };

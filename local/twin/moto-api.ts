@@ -22,7 +22,7 @@ const QUERY_SERVICES = { iam: "2010-05-08", sts: "2011-06-15" } as const;
 
 export class MotoApi {
   constructor(
-    private readonly endpoint: string,
+    readonly endpoint: string,
     readonly credentials: Credentials,
     private readonly region = "us-east-1",
   ) {}

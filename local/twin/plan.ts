@@ -51,6 +51,14 @@ export interface TwinPlan {
   readonly documents: readonly PlannedDocument[];
   /** The css stack's log groups, by name: the commands' output, the copier's results, the function's. */
   readonly logGroups: readonly string[];
+  /** The copier's bucket and the bundle the stack uploads into it (the documents fetch it by key). */
+  readonly copier: {
+    readonly bucket: string;
+    readonly key: string;
+    /** The sha256 of the bundle's bytes, as the rendered object's asset has it. */
+    readonly sha256: string;
+    readonly bytes: number;
+  };
   readonly pushTrigger: {
     readonly roleArn: string;
     readonly environment: Readonly<Record<string, string>>;
@@ -132,6 +140,13 @@ export function planFrom(css: Rendering, legacy: Rendering): TwinPlan {
   const schedule = byCloudName(css, "aws:scheduler/schedule:Schedule", output(css, "reconcileScheduleName"));
   const scheduleTarget = schedule.inputs.target as { roleArn: string; input: string };
   const group = byCloudName(css, "aws:scheduler/scheduleGroup:ScheduleGroup", text(schedule, "groupName"));
+  const copierBucket = output(css, "copierBucketName");
+  const copierObject = resourcesOfType(css, "aws:s3/bucketObjectv2:BucketObjectv2").find(
+    (o) => o.inputs.bucket === copierBucket,
+  );
+  if (copierObject === undefined)
+    throw new Error(`stack css: no object is uploaded to bucket ${copierBucket}`);
+  const copierAsset = copierObject.inputs.source as { sha256: string; bytes: number };
   return {
     region: output(css, "region"),
     sourceAccount: output(css, "sourceAccountId"),
@@ -149,6 +164,12 @@ export function planFrom(css: Rendering, legacy: Rendering): TwinPlan {
       pattern: jsonInput(failedRule, "eventPattern"),
       inputPathsMap: transformer.inputPaths,
       inputTemplate: transformer.inputTemplate,
+    },
+    copier: {
+      bucket: copierBucket,
+      key: text(copierObject, "key"),
+      sha256: copierAsset.sha256,
+      bytes: copierAsset.bytes,
     },
     logGroups: resourcesOfType(css, "aws:cloudwatch/logGroup:LogGroup").map((g) => text(g, "name")),
     documents: resourcesOfType(css, "aws:ssm/document:Document").map((d) => ({

@@ -50,7 +50,6 @@ const IDENTITY_POLICIES: Record<string, PolicyDocument> = {
     sourceRepositoryArns: Object.keys(MAPPING).map((name) => repositoryArn(CSS, REGION, name)),
     targetRoleArn: roleArn(LEGACY, "ecr-sync-target"),
     commandLogGroupArn: `arn:aws:logs:${REGION}:${CSS}:log-group:/ecr-sync/commands`,
-
     copierBucketName: "ecr-sync-copier-0a1b2c3",
   }),
   "ecr-sync-worker-ssm-agent": workerSsmAgentPolicy(),

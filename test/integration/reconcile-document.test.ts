@@ -1,50 +1,103 @@
 /**
- * The reconcile schedule runs the real script's reconcile: the reconcile document, built by the
- * same function the css stack uses (components/document-content.ts, compared with the rendered document in
- * test/unit/stack-alerts.test.ts) around the real ec2-scripts/ecr-sync.sh, is executed as SSM
- * Run Command executes it — parameters substituted textually, the command run by sh — against real
- * servers (local/world.ts: moto for STS and ECR, two docker-registry instances,
- * skopeo). A tag missing in the target arrives; with dryRun=true nothing is written.
+ * The documents as the worker runs them: the reconcile and copy documents, built by the same
+ * functions the css stack uses (components/document-content.ts, compared with the rendered ones in
+ * test/unit/stack-alerts.test.ts and stack-css.test.ts), executed as SSM Run Command executes them
+ * (parameters substituted textually, the command run by sh) inside the worker's Debian 13 root
+ * (local/worker-root.ts: its dash, coreutils, AWS CLI v2 and node). The real copier bundle is in
+ * moto's S3 as the stack uploads it (copier/<sha256>.cjs); the document fetches it with the root's
+ * `aws s3 cp`, checks its sha256, keeps it by hash and runs it against real registries.
  *
- * What differs from the worker, and why: the baked registries are the test registries (plain HTTP,
- * so ECR_SYNC_TLS_VERIFY is switched to false, the one edit to the built document), and the
- * instance's credentials and state directory come from the test's environment (on the worker the
- * SSM agent supplies the instance role's credentials; the state directory defaults to /run/ecr-sync).
+ * What differs from the worker, and why: the registries are the test's (plain HTTP, so
+ * ECR_SYNC_TLS_VERIFY is switched to false), the root is read-only (so the cache folder line names a
+ * folder of the test's instead of /var/lib/ecr-sync/copier), and the instance's credentials and
+ * AWS endpoint come from the test's environment (AWS_ENDPOINT_URL: the recorder in front of moto,
+ * which counts the S3 requests).
  */
-import { execFile } from "node:child_process";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import { promisify } from "node:util";
+import * as os from "node:os";
+import * as path from "node:path";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
+import { copierObjectKey } from "../../components/arns";
 import { CONFIG_DEFAULTS } from "../../components/config-keys";
-import { buildReconcileDocument, CommandDocument } from "../../components/document-content";
-import { EcrSyncWorld, SCRIPT, startEcrSyncWorld } from "../../local/world";
-
-const run = promisify(execFile);
+import {
+  buildReconcileDocument,
+  buildSyncDocument,
+  CommandDocument,
+  COPIER_CACHE_DIR,
+  CopierLocation,
+  copierCacheLine,
+} from "../../components/document-content";
+import { bundleCopier, CopierBundle } from "../../ec2-scripts/bundle";
+import { MOTO_CREDENTIALS } from "../../local/moto";
+import { inWorkerRoot, workerEnvironment } from "../../local/worker-root";
+import { EcrSyncWorld, startEcrSyncWorld } from "../../local/world";
 
 interface CommandResult {
   code: number;
   stdout: string;
   stderr: string;
-  lines: Array<Record<string, string>>;
+  lines: Array<Record<string, unknown>>;
 }
 
-describe("the reconcile document, run as SSM would, against real registries", function () {
-  this.timeout(120000);
+const BUCKET = "ecr-sync-copier-0a1b2c3";
+const TLS_LINE = "export ECR_SYNC_TLS_VERIFY='true'";
+
+describe("the documents, run as SSM would in the worker's root: the copier fetched from S3 by its sha256", function () {
+  this.timeout(180000);
   let world: EcrSyncWorld;
+  let bundle: CopierBundle;
+  let s3: S3Client;
+  let copier: CopierLocation;
+  const caches: string[] = [];
 
   before(async function () {
-    this.timeout(60000);
-    world = await startEcrSyncWorld();
+    this.timeout(120000);
+    [world, bundle] = await Promise.all([startEcrSyncWorld(), bundleCopier()]);
+    s3 = new S3Client({
+      endpoint: world.moto.endpoint,
+      region: "us-east-1",
+      forcePathStyle: true,
+      credentials: {
+        accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      },
+    });
+    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    await upload(bundle.sha256, bundle.code);
+    copier = { bucket: BUCKET, sha256: bundle.sha256, region: "us-east-1" };
   });
 
   after(async () => {
+    s3?.destroy();
+    for (const dir of caches) fs.rmSync(dir, { recursive: true, force: true });
     await world?.stop();
   });
 
-  function documentFor(repositories: Record<string, string>): CommandDocument {
-    return buildReconcileDocument({
-      script: fs.readFileSync(SCRIPT, "utf8"),
-      scriptPath: "ec2-scripts/ecr-sync.sh",
+  /** Puts `code` where the documents look for the bundle of `sha256`, as the deploy does. */
+  async function upload(sha256: string, code: string): Promise<void> {
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: copierObjectKey(sha256),
+        Body: code,
+        ContentType: "application/javascript",
+      }),
+    );
+  }
+
+  /** A fresh stand-in for /var/lib/ecr-sync/copier: the worker's disk right after a deploy. */
+  function freshCache(): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-copier-cache-"));
+    caches.push(dir);
+    return path.join(dir, "copier");
+  }
+
+  const reconcileDocument = (repositories: Record<string, string>, location = copier): CommandDocument =>
+    buildReconcileDocument({
+      copier: location,
       environment: {
         sourceRegistry: world.source.host,
         targetRegistry: world.target.host,
@@ -54,12 +107,18 @@ describe("the reconcile document, run as SSM would, against real registries", fu
       },
       reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
     });
-  }
 
-  /** Substitutes the parameters (declared defaults for the rest) and runs the command with sh. */
-  async function runAsSsmWould(
+  /** The S3 requests the documents made since `mark` (the recorder in front of moto saw them). */
+  const s3Requests = (mark: number) => world.awsCalls.since(mark).filter((call) => call.service === "s3");
+
+  /**
+   * Substitutes the parameters (declared defaults for the rest) and runs the command with the
+   * root's sh, in the worker's root, with `cache` as the copier's folder.
+   */
+  function runAsSsmWould(
     document: CommandDocument,
     given: Record<string, string>,
+    cache: string,
   ): Promise<CommandResult> {
     const parameters: Record<string, string> = {};
     for (const [name, declared] of Object.entries(document.parameters)) {
@@ -68,37 +127,45 @@ describe("the reconcile document, run as SSM would, against real registries", fu
         throw new Error(`SSM would refuse ${name}=${value}`);
       parameters[name] = value;
     }
-    const tlsLine = "export ECR_SYNC_TLS_VERIFY='true'";
     const lines = document.mainSteps[0].inputs.runCommand;
-    expect(lines, "the document pins TLS verification on").to.include(tlsLine);
+    expect(lines, "the document pins TLS verification on").to.include(TLS_LINE);
+    expect(lines, "the document keeps the copier in /var/lib").to.include(copierCacheLine(COPIER_CACHE_DIR));
     const command = lines
-      .map((line) => (line === tlsLine ? "export ECR_SYNC_TLS_VERIFY='false'" : line))
+      .map((line) => {
+        if (line === TLS_LINE) return "export ECR_SYNC_TLS_VERIFY='false'";
+        if (line === copierCacheLine(COPIER_CACHE_DIR)) return copierCacheLine(cache);
+        return line;
+      })
       .join("\n")
       .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
     // The worker's environment: credentials and endpoint, but no ECR_SYNC_* other than the state
-    // directory; everything the script is configured with comes from the document.
-    const env = Object.fromEntries(
-      Object.entries(world.env()).filter(([k]) => !k.startsWith("ECR_SYNC_") || k === "ECR_SYNC_STATE_DIR"),
+    // directory; everything the copier is configured with comes from the document.
+    const env = workerEnvironment(
+      Object.fromEntries(
+        Object.entries(world.env()).filter(([k]) => !k.startsWith("ECR_SYNC_") || k === "ECR_SYNC_STATE_DIR"),
+      ),
     );
-    let code = 0;
-    let stdout = "";
-    let stderr = "";
-    try {
-      ({ stdout, stderr } = await run("sh", ["-c", command], { env }));
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string; stderr?: string };
-      code = typeof e.code === "number" ? e.code : -1;
-      stdout = e.stdout ?? "";
-      stderr = e.stderr ?? "";
-    }
-    const parsed = stdout
-      .split("\n")
-      .filter((l) => l.trim() !== "")
-      .map((l) => JSON.parse(l) as Record<string, string>);
-    return { code, stdout, stderr, lines: parsed };
+    const [bwrap, ...args] = inWorkerRoot(["sh", "-c", command]);
+    return new Promise((resolve, reject) => {
+      const child = spawn(bwrap, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once("error", reject);
+      child.once("close", (code) => {
+        const parsed = stdout
+          .split("\n")
+          .filter((l) => l.trim() !== "")
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        resolve({ code: code ?? -1, stdout, stderr, lines: parsed });
+      });
+    });
   }
 
-  it("plans the missing tag with dryRun=true and writes nothing, then copies it with the schedule's parameters", async () => {
+  const sha256Of = (file: string) => createHash("sha256").update(fs.readFileSync(file)).digest("hex");
+
+  it("downloads the copier on the first run, keeps it by hash, and runs the kept copy afterwards without a download", async () => {
     const source = "kuali-coeus-reconcile";
     const target = "coeus-reconcile";
     await world.createTargetRepository(target);
@@ -107,48 +174,110 @@ describe("the reconcile document, run as SSM would, against real registries", fu
     await world.pushToSource(present, source, "2401.0001");
     await world.pushToSource(missing, source, "2401.0002");
     await world.pushToTarget(present, target, "2401.0001");
-    const document = documentFor({ [source]: target });
+    const document = reconcileDocument({ [source]: target });
+    const cache = freshCache();
 
-    const plan = await runAsSsmWould(document, { dryRun: "true" });
+    let mark = world.awsCalls.mark();
+    const plan = await runAsSsmWould(document, { dryRun: "true" }, cache);
     expect(plan.code, plan.stderr).to.equal(0);
-    // Every reconcile ends with its summary line.
-    const images = (lines: Array<Record<string, string>>) => lines.filter((l) => l.result !== "reconcile");
-    expect(plan.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, planned: 1 });
     expect(
-      images(plan.lines).map((l) => `${l.result} ${l.target.split("/").pop()} ${l.digest}`),
-    ).to.deep.equal([
-      `unchanged ${target}:2401.0001 ${present.digest}`,
-      `planned ${target}:2401.0002 ${missing.digest}`,
+      s3Requests(mark).map((call) => `${call.operation.split(" ")[0]} ${call.status}`),
+      "the first run fetched the bundle (the CLI's HeadObject, then its GetObject)",
+    ).to.include("GET 200");
+    expect(fs.readdirSync(cache)).to.deep.equal([`${bundle.sha256}.cjs`]);
+    expect(sha256Of(path.join(cache, `${bundle.sha256}.cjs`))).to.equal(bundle.sha256);
+    const images = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.result !== "reconcile");
+    expect(plan.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, planned: 1 });
+    expect(images(plan.lines).map((l) => `${String(l.result)} ${String(l.digest)}`)).to.deep.equal([
+      `unchanged ${present.digest}`,
+      `planned ${missing.digest}`,
     ]);
-    expect(plan.stderr).to.include("reconcile dry run done: nothing was written");
     expect(await world.target.tags(target)).to.deep.equal(["2401.0001"]);
 
-    // The schedule's input sends dryRun "false" (stack-alerts.test.ts); an operator may send none.
-    const reconcile = await runAsSsmWould(document, { dryRun: "false" });
+    mark = world.awsCalls.mark();
+    const reconcile = await runAsSsmWould(document, { dryRun: "false" }, cache);
     expect(reconcile.code, reconcile.stderr).to.equal(0);
+    expect(s3Requests(mark), "the second run used the kept copy").to.deep.equal([]);
     expect(reconcile.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, copied: 1 });
-    expect(
-      images(reconcile.lines).map((l) => `${l.result} ${l.target.split("/").pop()} ${l.digest}`),
-    ).to.deep.equal([
-      `unchanged ${target}:2401.0001 ${present.digest}`,
-      `copied ${target}:2401.0002 ${missing.digest}`,
-    ]);
     expect(await world.target.digestOf(target, "2401.0002")).to.equal(missing.digest);
+  });
 
-    const again = await runAsSsmWould(document, {});
-    expect(again.code, again.stderr).to.equal(0);
-    expect(again.lines.map((l) => l.result)).to.deep.equal(["unchanged", "unchanged", "reconcile"]);
+  it("refuses a bundle in S3 that is not the one the document names: nothing runs, nothing is kept", async () => {
+    const source = "kuali-coeus-tampered";
+    const target = "coeus-tampered";
+    await world.createTargetRepository(target);
+    const image = await world.layout.addImage({ layers: [{ size: 16 * 1024 }], label: "tampered" });
+    await world.pushToSource(image, source, "v1");
+    // Another bundle under the key of a copier version: what a person with s3:PutObject could do.
+    const sha256 = createHash("sha256").update("a copier version that was never uploaded").digest("hex");
+    const tampered = `${bundle.code}\n// changed after the deploy\n`;
+    await upload(sha256, tampered);
+    const cache = freshCache();
+    const result = await runAsSsmWould(
+      reconcileDocument({ [source]: target }, { ...copier, sha256 }),
+      {},
+      cache,
+    );
+    expect(result.code).to.equal(1);
+    expect(result.stdout, "the copier did not run: no result line").to.equal("");
+    const actual = createHash("sha256").update(tampered).digest("hex");
+    expect(result.stderr).to.include(
+      `s3://${BUCKET}/copier/${sha256}.cjs has sha256 ${actual}, not the ${sha256} this document names`,
+    );
+    expect(fs.readdirSync(cache), "no copy kept, no download left behind").to.deep.equal([]);
+    expect(await world.target.tags(target)).to.deep.equal([]);
+  });
+
+  it("two copies that start together after a deploy both run, and leave one good kept copy", async () => {
+    const source = "kuali-coeus-together";
+    const target = "coeus-together";
+    await world.createTargetRepository(target);
+    world.mapRepository(source, target);
+    const first = await world.layout.addImage({ layers: [{ size: 32 * 1024 }], label: "together-1" });
+    const second = await world.layout.addImage({ layers: [{ size: 32 * 1024 }], label: "together-2" });
+    await world.pushToSource(first, source, "a");
+    await world.pushToSource(second, source, "b");
+    const document = buildSyncDocument({
+      copier,
+      environment: {
+        sourceRegistry: world.source.host,
+        targetRegistry: world.target.host,
+        targetRoleArn: world.targetRoleArn,
+        region: "us-east-1",
+        repositories: { [source]: target },
+      },
+    });
+    const cache = freshCache();
+    const mark = world.awsCalls.mark();
+    const copy = (tag: string, digest: string) =>
+      runAsSsmWould(document, { sourceRepository: source, targetRepository: target, tag, digest }, cache);
+    const results = await Promise.all([copy("a", first.digest), copy("b", second.digest)]);
+    for (const result of results) expect(result.code, result.stderr).to.equal(0);
+    expect(results.map((r) => r.lines.map((l) => l.result))).to.deep.equal([["copied"], ["copied"]]);
+    expect(
+      s3Requests(mark).filter((call) => call.operation.startsWith("GET ")),
+      "each found no kept copy and downloaded its own",
+    ).to.have.length(2);
+    expect(fs.readdirSync(cache), "one kept copy, no download left behind").to.deep.equal([
+      `${bundle.sha256}.cjs`,
+    ]);
+    expect(sha256Of(path.join(cache, `${bundle.sha256}.cjs`))).to.equal(bundle.sha256);
+    expect(await world.target.digestOf(target, "a")).to.equal(first.digest);
+    expect(await world.target.digestOf(target, "b")).to.equal(second.digest);
   });
 
   it("ends the command non-zero (Failed, which the alert rule reports) when a mapped target repository is missing", async () => {
     const source = "kuali-coeus-orphan";
     const image = await world.layout.addImage({ layers: [{ size: 16 * 1024 }], label: "orphan" });
     await world.pushToSource(image, source, "v1");
-    const result = await runAsSsmWould(documentFor({ [source]: "coeus-does-not-exist" }), {});
+    const result = await runAsSsmWould(
+      reconcileDocument({ [source]: "coeus-does-not-exist" }),
+      {},
+      freshCache(),
+    );
     expect(result.code).to.equal(5); // every failure was a missing repository: exit 5, not found
-    expect(result.lines).to.have.length(2); // its failed line, then the summary
-    expect(result.lines[0]).to.include({ result: "failed" });
+    expect(result.lines.map((l) => l.result)).to.deep.equal(["failed", "reconcile"]);
     expect(result.lines[1]).to.include({ result: "reconcile", failed: 1 });
-    expect(result.lines[0].error).to.include("'coeus-does-not-exist' does not exist");
+    expect(String(result.lines[0].error)).to.include("coeus-does-not-exist");
   });
 });

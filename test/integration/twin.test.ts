@@ -15,12 +15,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "../../common/ssm-command";
-import {
-  CommandDocument,
-  carriedScript,
-  carriedScriptRange,
-  carryScript,
-} from "../../components/document-content";
+import { CommandDocument } from "../../components/document-content";
 import type { PolicyDocument } from "../../components/policies";
 import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
 import { OciLayout, pushImage } from "../../local/oci";
@@ -58,17 +53,13 @@ function editJson<T>(inputs: Record<string, unknown>, key: string, edit: (value:
   inputs[key] = JSON.stringify(value);
 }
 
-/** Edits the script a rendered SSM document carries (decoded, edited, carried again as the program would). */
-function editCarriedScript(inputs: Record<string, unknown>, edit: (script: string) => string) {
+/** Edits the command of a rendered SSM document, line by line. */
+function editCommand(inputs: Record<string, unknown>, edit: (line: string) => string) {
   editJson<CommandDocument>(inputs, "content", (content) => {
     const runCommand = content.mainSteps[0].inputs.runCommand as string[];
-    const range = carriedScriptRange(runCommand);
-    if (range === undefined) throw new Error("test: the document carries no script");
-    const script = carriedScript(runCommand).toString("utf8");
-    const edited = edit(script);
-    expect(edited, "the edit changes the script").to.not.equal(script);
-    const scriptPath = /^# (.*): \d+ lines, /.exec(runCommand[range.comment])![1];
-    runCommand.splice(range.comment, range.after - range.comment, ...carryScript(edited, scriptPath));
+    const edited = runCommand.map(edit);
+    expect(edited, "the edit changes the command").to.not.deep.equal(runCommand);
+    runCommand.splice(0, runCommand.length, ...edited);
   });
 }
 
@@ -87,11 +78,11 @@ async function failureOf(
 }
 
 /**
- * Holds the next reconcile in its worker until the test releases it: a `jq` first on the worker's
+ * Holds the next reconcile in its worker until the test releases it: a `node` first on the worker's
  * PATH (in the temp dir, which the worker's root shares) that, in a reconcile (only its document
- * exports ECR_SYNC_RECONCILE_PARALLELISM) and once armed, blocks before running the root's jq. The
- * reconcile runs jq to check the repository map before it takes a lock or makes a request, and
- * cannot end without it; renaming "armed" to "held" takes the hold exactly once.
+ * exports ECR_SYNC_RECONCILE_PARALLELISM) and once armed, blocks before running the root's node.
+ * The document runs the copier with node after it has fetched and checked it, so the reconcile is
+ * held before it takes a lock or makes a request; renaming "armed" to "held" takes the hold exactly once.
  */
 class ReconcileGate {
   private constructor(readonly dir: string) {}
@@ -103,9 +94,9 @@ class ReconcileGate {
       `if [ -n "\${ECR_SYNC_RECONCILE_PARALLELISM:-}" ] && mv '${dir}/armed' '${dir}/held' 2>/dev/null; then`,
       `  while [ ! -e '${dir}/released' ]; do sleep 0.1; done`,
       "fi",
-      `exec '${workerToolPath("jq")}' "$@"`,
+      `exec '${workerToolPath("node")}' "$@"`,
     ];
-    await writeFile(join(dir, "jq"), `${script.join("\n")}\n`, { mode: 0o755 });
+    await writeFile(join(dir, "node"), `${script.join("\n")}\n`, { mode: 0o755 });
     return new ReconcileGate(dir);
   }
 
@@ -259,19 +250,20 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     );
   });
 
-  it("fails naming the sync document when its script copies only one platform, and prints the on-call alert", async () => {
+  it("fails naming the sync document when the copier in S3 is not the one it names, runs none of it, and prints the on-call alert", async () => {
     const lines: string[] = [];
+    const other = "0".repeat(64);
     const failure = await failureOf(({ css }) => {
-      for (const document of resourcesOfType(css, "aws:ssm/document:Document")) {
-        editCarriedScript(document.inputs, (script) =>
-          script.replace("--all --preserve-digests", "--preserve-digests"),
-        );
-      }
+      const document = named(css, "aws:ssm/document:Document", css.outputs.syncDocumentName);
+      // The document names another hash for the same key: the deployed bundle no longer matches it.
+      editCommand(document.inputs, (line) =>
+        line.startsWith("ecr_sync_sha256=") ? `ecr_sync_sha256='${other}'` : line,
+      );
     }, lines);
     expect(failure.link).to.equal("document ecr-sync-copy-image on the worker");
-    expect(failure.message).to.match(
-      /legacy now holds coeus:twin-\S+ with platforms \[linux\/\w+\], the source kuali-coeus:twin-\S+ has \[linux\/amd64, linux\/arm64\]/,
-    );
+    expect(failure.message).to.include(`not the ${other} this document names`);
+    expect(failure.message).to.include("the copier was not run");
+    expect(failure.message).to.include("is not in legacy");
     const alert = lines.find((line) => line.includes("alert to the on-call engineer"));
     expect(alert, "the alert line").to.match(
       /rule ecr-sync-command-failed\): ecr-sync: the SSM command [0-9a-f-]{36} \(document ecr-sync-copy-image\) ended Failed at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\. Runbook: docs\/runbook\.md#failed-command/,

@@ -1,27 +1,37 @@
+/**
+ * The documents (components/document-content.ts), run as SSM Run Command runs them: parameters
+ * substituted textually, the command run by sh (dash, as on the Debian worker) with this machine's
+ * coreutils and node. The copier they fetch is a probe that prints its arguments and ECR_SYNC_*
+ * environment; `aws` is a stand-in on PATH that logs its arguments and copies the object from a
+ * folder that plays the bucket. test/integration/reconcile-document.test.ts runs the same lines in
+ * the worker's root against moto's S3 with the real bundle.
+ */
 import { execFileSync } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
-import { gzipSync } from "node:zlib";
 import { expect } from "chai";
 import {
   CommandDocument,
+  COPIER_CACHE_DIR,
+  CopierDocumentArgs,
+  CopierLocation,
   MAX_DOCUMENT_BYTES,
-  SCRIPT_DELIMITER,
   BOOLEAN_PATTERN,
   RECONCILE_TIMEOUT_SECONDS,
+  buildCopierDocument,
   buildReconcileDocument,
-  buildScriptDocument,
   buildSyncDocument,
-  carriedScript,
-  carriedScriptRange,
+  copierCacheLine,
+  fetchCopier,
   reconcileDocumentParameters,
   shellQuote,
   syncDocumentParameters,
 } from "../../components/document-content";
+import { copierObjectKey } from "../../components/arns";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
-import { PROJECT_ROOT } from "../../local/render";
 
 const environment = {
   sourceRegistry: "770203350335.dkr.ecr.us-east-1.amazonaws.com",
@@ -31,65 +41,119 @@ const environment = {
   repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
 };
 
-/** A stand-in for ecr-sync.sh that reports its arguments and environment, one per line. */
-const REPORTING_SCRIPT = [
-  "#!/usr/bin/env bash",
-  "set -euo pipefail",
-  'for argument in "$@"; do printf "arg=%s\\n" "${argument}"; done',
-  'env | grep "^ECR_SYNC_" | sort',
-  "printf \"dollar=%s\\n\" '$HOME is not expanded in the heredoc'",
+const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
+
+/** A stand-in for the copier that reports its arguments and environment, one per line, and exits with PROBE_EXIT. */
+const PROBE = [
+  'for (const argument of process.argv.slice(2)) console.log("arg=" + argument);',
+  'for (const name of Object.keys(process.env).filter((n) => n.startsWith("ECR_SYNC_")).sort()) console.log(name + "=" + process.env[name]);',
+  'process.exitCode = Number(process.env.PROBE_EXIT ?? "0");',
   "",
 ].join("\n");
+const BUCKET = "ecr-sync-copier-0a1b2c3";
+const probe: CopierLocation = { bucket: BUCKET, sha256: sha256(PROBE), region: "us-east-1" };
 
 /**
- * Substitutes parameters textually, as SSM Run Command does (a parameter not given takes its
- * declared default; one without a default is refused), and runs the command with sh (dash, as on
- * the Debian worker): the real base64, gzip and sha256sum decode the script.
+ * A worker's disk for the documents: the cache folder the command is pointed at (the worker's is
+ * /var/lib/ecr-sync/copier), a folder standing in for the bucket, and an `aws` that logs each call
+ * and serves `s3 cp s3://BUCKET/KEY FILE` from that folder (a missing object fails, as S3's 404 does).
  */
+class Disk {
+  readonly root = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-document-"));
+  readonly cache = path.join(this.root, "var-lib", "copier");
+  readonly bucket = path.join(this.root, "bucket");
+  readonly awsLog = path.join(this.root, "aws.log");
+  private readonly bin = path.join(this.root, "bin");
+
+  constructor(objects: Record<string, string> = { [copierObjectKey(probe.sha256)]: PROBE }) {
+    fs.mkdirSync(path.join(this.bucket, "copier"), { recursive: true });
+    fs.mkdirSync(this.bin);
+    for (const [key, text] of Object.entries(objects)) fs.writeFileSync(path.join(this.bucket, key), text);
+    fs.writeFileSync(this.awsLog, "");
+    fs.writeFileSync(
+      path.join(this.bin, "aws"),
+      [
+        "#!/bin/sh",
+        `printf '%s\\n' "$*" >> '${this.awsLog}'`,
+        '[ "$1 $2" = "s3 cp" ] || exit 2',
+        'for a; do case "$a" in s3://*) src="$a";; esac; done',
+        'for a; do dst="$a"; done',
+        `key="\${src#s3://*/}"; [ -f '${this.bucket}'/"$key" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }`,
+        `cat '${this.bucket}'/"$key" > "$dst"`,
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+  }
+
+  /** The `aws` calls made so far, one line of arguments each. */
+  awsCalls(): string[] {
+    return fs.readFileSync(this.awsLog, "utf8").split("\n").filter(Boolean);
+  }
+
+  /** The files in the cache folder (hidden temporary downloads included). */
+  cached(): string[] {
+    return fs.existsSync(this.cache) ? fs.readdirSync(this.cache).sort() : [];
+  }
+
+  /** Runs the document's command as SSM would: returns stdout, throws (with status, stderr) on a non-zero exit. */
+  run(document: CommandDocument, given: Record<string, string>, env: Record<string, string> = {}): string {
+    for (const [name, value] of Object.entries(given)) {
+      const declared = document.parameters[name];
+      expect(declared, `parameter ${name}`).to.exist;
+      if (!new RegExp(declared.allowedPattern).test(value))
+        throw new Error(`SSM would refuse ${name}=${value}`);
+    }
+    const parameters: Record<string, string> = {};
+    for (const [name, declared] of Object.entries(document.parameters)) {
+      const value = given[name] ?? declared.default;
+      if (value === undefined) throw new Error(`SSM would refuse the command: parameter ${name} is required`);
+      parameters[name] = value;
+    }
+    const lines = document.mainSteps[0].inputs.runCommand;
+    expect(lines, "the document keeps the copier in /var/lib/ecr-sync/copier").to.include(
+      copierCacheLine(COPIER_CACHE_DIR),
+    );
+    const script = lines
+      .map((line) => (line === copierCacheLine(COPIER_CACHE_DIR) ? copierCacheLine(this.cache) : line))
+      .join("\n")
+      .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
+    return execFileSync("sh", ["-c", script], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: `${this.bin}:${process.env.PATH ?? ""}`, HOME: "/nonexistent", ...env },
+    });
+  }
+
+  remove(): void {
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+const disks: Disk[] = [];
+/** A fresh disk, removed after the suite. */
+function disk(objects?: Record<string, string>): Disk {
+  const d = new Disk(objects);
+  disks.push(d);
+  return d;
+}
+after(() => disks.forEach((d) => d.remove()));
+
+/** Runs `document` on a fresh disk (so the copier is downloaded), as SSM would. */
 function runAsSsmWould(document: CommandDocument, given: Record<string, string>): string {
-  for (const [name, value] of Object.entries(given)) {
-    const declared = document.parameters[name];
-    expect(declared, `parameter ${name}`).to.exist;
-    if (!new RegExp(declared.allowedPattern).test(value))
-      throw new Error(`SSM would refuse ${name}=${value}`);
-  }
-  const parameters: Record<string, string> = {};
-  for (const [name, declared] of Object.entries(document.parameters)) {
-    const value = given[name] ?? declared.default;
-    if (value === undefined) throw new Error(`SSM would refuse the command: parameter ${name} is required`);
-    parameters[name] = value;
-  }
-  const script = document.mainSteps[0].inputs.runCommand
-    .join("\n")
-    .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
-  return execFileSync("sh", ["-c", script], {
-    encoding: "utf8",
-    env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent" },
-  });
+  return disk().run(document, given);
 }
 
-/** The command with its base64 lines replaced by `edit`'s (the rest unchanged). */
-function withBlob(document: CommandDocument, edit: (lines: string[]) => string[]): CommandDocument {
-  const runCommand = document.mainSteps[0].inputs.runCommand;
-  const range = carriedScriptRange(runCommand);
-  expect(range, "the command carries a script").to.exist;
-  const { start, end } = range!;
-  const lines = [
-    ...runCommand.slice(0, start),
-    ...edit(runCommand.slice(start, end)),
-    ...runCommand.slice(end),
-  ];
-  const [step] = document.mainSteps;
-  return { ...document, mainSteps: [{ ...step, inputs: { ...step.inputs, runCommand: lines } }] };
-}
-
-/** The script the real tools decode from the command's base64 lines, as the worker would. */
-function decodedByTheTools(document: CommandDocument): Buffer {
-  const runCommand = document.mainSteps[0].inputs.runCommand;
-  const { start, end } = carriedScriptRange(runCommand)!;
-  return execFileSync("sh", ["-c", "base64 -d | gzip -dc"], {
-    input: `${runCommand.slice(start, end).join("\n")}\n`,
-  });
+/** What a failed run said and how it ended. */
+function failure(run: () => unknown): { status: number; stdout: string; stderr: string } {
+  try {
+    run();
+  } catch (error) {
+    const e = error as { status?: number; stdout?: string; stderr?: string };
+    if (typeof e.status !== "number") throw error;
+    return { status: e.status, stdout: String(e.stdout ?? ""), stderr: String(e.stderr ?? "") };
+  }
+  throw new Error("the command succeeded");
 }
 
 const pushed = {
@@ -144,8 +208,8 @@ describe("the SSM sync document (components/document-content.ts)", () => {
     }
   });
 
-  it("runs the carried script with exactly the pushed values as arguments and the baked environment", () => {
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+  it("runs the fetched copier with exactly the pushed values as arguments and the baked environment", () => {
+    const document = buildSyncDocument({ copier: probe, environment });
     const output = runAsSsmWould(document, pushed).trim().split("\n");
     expect(output.filter((l) => l.startsWith("arg="))).to.deep.equal([
       "arg=copy",
@@ -166,136 +230,135 @@ describe("the SSM sync document (components/document-content.ts)", () => {
       `ECR_SYNC_TARGET_ROLE_ARN=arn:aws:iam::730096353738:role/ecr-sync-target`,
       `ECR_SYNC_TLS_VERIFY=true`,
     ]);
-    expect(output).to.include("dollar=$HOME is not expanded in the heredoc");
+    const hostile = `x'; id; '$(id) \`id\` "$HOME" \\`;
+    const quoted = runAsSsmWould(
+      buildSyncDocument({ copier: probe, environment: { ...environment, targetRoleArn: hostile } }),
+      pushed,
+    );
+    expect(quoted.split("\n")).to.include(`ECR_SYNC_TARGET_ROLE_ARN=${hostile}`);
   });
 
-  it("passes the script's exit status on as the command's", () => {
-    const document = buildSyncDocument({
-      script: "#!/usr/bin/env bash\nexit 3\n",
-      scriptPath: "fails.sh",
-      environment,
-    });
-    expect(() => runAsSsmWould(document, pushed))
-      .to.throw()
-      .with.property("status", 3);
+  it("passes the copier's exit status on as the command's", () => {
+    const document = buildSyncDocument({ copier: probe, environment });
+    const ran = failure(() => disk().run(document, pushed, { PROBE_EXIT: "3" }));
+    expect(ran.status).to.equal(3);
+    expect(ran.stdout).to.include("arg=copy");
   });
 
-  it("carries the script's exact bytes, comments included, gzip in base64 lines of 76 characters", () => {
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-    const runCommand = document.mainSteps[0].inputs.runCommand;
-    const { start, end } = carriedScriptRange(runCommand)!;
-    const blob = runCommand.slice(start, end);
-    for (const line of blob.slice(0, -1)) expect(line).to.match(/^[A-Za-z0-9+/]{76}$/);
-    expect(blob.at(-1)).to.match(/^[A-Za-z0-9+/]{1,76}={0,2}$/);
-    expect(decodedByTheTools(document).equals(Buffer.from(REPORTING_SCRIPT))).to.equal(true);
-    expect(carriedScript(runCommand).equals(Buffer.from(REPORTING_SCRIPT))).to.equal(true);
-  });
-
-  it("runs on the worker exactly the file's bytes, so its ERR trap's line numbers are the file's", () => {
-    const script = [
-      "#!/usr/bin/env bash",
-      "# A comment line, which the worker's copy keeps.",
-      "set -eE",
-      'trap \'printf "failed at line %s\\n" "${LINENO}"\' ERR',
-      'printf "ran=%s\\n" "$(sha256sum < "$0")"',
-      "    # an indented comment",
-      "false",
-      "",
-    ].join("\n");
-    const document = buildSyncDocument({ script, scriptPath: "lines.sh", environment });
-    let output = "";
-    try {
-      runAsSsmWould(document, pushed);
-    } catch (error) {
-      output = String((error as { stdout: string }).stdout);
-    }
-    expect(output.trim().split("\n")).to.deep.equal([
-      `ran=${createHash("sha256").update(script).digest("hex")}  -`,
-      "failed at line 7",
+  it("downloads the bundle by its key with the region on the first run, then runs the kept copy without calling aws", () => {
+    const document = buildSyncDocument({ copier: probe, environment });
+    const d = disk();
+    expect(d.run(document, pushed)).to.include("arg=copy");
+    expect(d.awsCalls()).to.deep.equal([
+      `s3 cp --region us-east-1 --only-show-errors s3://${BUCKET}/copier/${probe.sha256}.cjs ${d.cache}/${d.awsCalls()[0].split("/").pop()}`,
     ]);
+    expect(d.cached(), "one file, named by its hash; no download left behind").to.deep.equal([
+      `${probe.sha256}.cjs`,
+    ]);
+    const kept = path.join(d.cache, `${probe.sha256}.cjs`);
+    expect(fs.readFileSync(kept, "utf8")).to.equal(PROBE);
+    expect((fs.statSync(kept).mode & 0o777).toString(8)).to.equal("644");
+    expect((fs.statSync(d.cache).mode & 0o777).toString(8)).to.equal("755");
+    expect(d.run(document, pushed)).to.include("arg=copy");
+    expect(
+      d.run(buildReconcileDocument({ copier: probe, environment, reconcileParallelism: 4 }), {}),
+    ).to.include("arg=reconcile");
+    expect(d.awsCalls(), "the second and third runs used the kept copy").to.have.length(1);
   });
 
-  it("names the script, its line count and its sha256 in a comment before the encoded copy", () => {
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-    const runCommand = document.mainSteps[0].inputs.runCommand;
-    const sha256 = createHash("sha256").update(REPORTING_SCRIPT).digest("hex");
-    expect(runCommand[carriedScriptRange(runCommand)!.comment]).to.equal(
-      `# reporting.sh: 5 lines, sha256 ${sha256} (gzip, base64)`,
+  it("refuses a bundle whose sha256 is not the document's: nothing runs, nothing is kept, both hashes named", () => {
+    const tampered = PROBE.replace("arg=", "ARG=");
+    const d = disk({ [copierObjectKey(probe.sha256)]: tampered });
+    const ran = failure(() => d.run(buildSyncDocument({ copier: probe, environment }), pushed));
+    expect(ran.status).to.equal(1);
+    expect(ran.stdout, "nothing of the copier ran").to.equal("");
+    expect(ran.stderr).to.include(
+      `s3://${BUCKET}/copier/${probe.sha256}.cjs has sha256 ${sha256(tampered)}, not the ${probe.sha256} this document names`,
     );
-    const changed = buildSyncDocument({
-      script: `${REPORTING_SCRIPT}true\n`,
-      scriptPath: "reporting.sh",
-      environment,
-    }).mainSteps[0].inputs.runCommand;
-    expect(changed[carriedScriptRange(changed)!.comment]).to.match(
-      /^# reporting\.sh: 6 lines, sha256 [0-9a-f]{64} /,
-    );
+    expect(ran.stderr).to.include("the copier was not run");
+    expect(d.cached(), "no copy kept, no download left").to.deep.equal([]);
   });
 
-  it("renders the same document for the same script: the gzip header holds no time and a fixed OS", () => {
-    const render = () =>
-      buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-    const first = render();
-    expect(render()).to.deep.equal(first);
-    const runCommand = first.mainSteps[0].inputs.runCommand;
-    const { start, end } = carriedScriptRange(runCommand)!;
-    const gzip = Buffer.from(runCommand.slice(start, end).join(""), "base64");
-    // ID1 ID2 CM FLG, MTIME (4 bytes), XFL, OS (RFC 1952): deflate, no name, mtime 0, level 9, Unix.
-    expect([...gzip.subarray(0, 10)]).to.deep.equal([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
+  it("downloads again when the kept copy no longer has its hash, and runs the checked one", () => {
+    const document = buildSyncDocument({ copier: probe, environment });
+    const d = disk();
+    d.run(document, pushed);
+    const kept = path.join(d.cache, `${probe.sha256}.cjs`);
+    fs.writeFileSync(kept, 'console.log("not the copier")\n');
+    const output = d.run(document, pushed);
+    expect(output).not.to.include("not the copier");
+    expect(output).to.include("arg=copy");
+    expect(fs.readFileSync(kept, "utf8")).to.equal(PROBE);
+    expect(d.awsCalls()).to.have.length(2);
   });
 
-  it("refuses to run a damaged copy of the script, naming the script and the problem, before any of it runs", () => {
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-    const failure = (damaged: CommandDocument) => {
-      try {
-        runAsSsmWould(damaged, pushed);
-      } catch (error) {
-        const e = error as { status: number; stdout: string; stderr: string };
-        return { status: e.status, stdout: e.stdout, stderr: e.stderr };
-      }
-      throw new Error("the damaged document ran");
-    };
-    const swapped = (c: string) => (c === "A" ? "B" : "A");
-    const otherScript = gzipSync(Buffer.from(REPORTING_SCRIPT.replace("arg=", "ARG=")), { level: 9 })
-      .toString("base64")
-      .match(/.{1,76}/g)!;
-    const cases: Array<[string, (lines: string[]) => string[], RegExp]> = [
-      [
-        "one character changed",
-        (lines) => lines.map((l, i) => (i === 1 ? l.slice(0, 30) + swapped(l[30]) + l.slice(31) : l)),
-        /\((gzip -d failed|its sha256 is not [0-9a-f]{64})\)/,
-      ],
-      ["a line dropped", (lines) => lines.filter((_, i) => i !== 1), /\((base64 -d|gzip -d) failed\)/],
-      [
-        "a character base64 does not know",
-        (lines) => lines.map((l, i) => (i === 1 ? `*${l.slice(1)}` : l)),
-        /\(base64 -d failed\)/,
-      ],
-      ["another script's copy", () => otherScript, /\(its sha256 is not [0-9a-f]{64}\)/],
+  it("stops, naming the object, when the download fails, and runs nothing", () => {
+    const d = disk({});
+    const ran = failure(() => d.run(buildSyncDocument({ copier: probe, environment }), pushed));
+    expect(ran.status).to.equal(1);
+    expect(ran.stdout).to.equal("");
+    expect(ran.stderr).to.include("(404) when calling the HeadObject operation");
+    expect(ran.stderr).to.include(`downloading s3://${BUCKET}/copier/${probe.sha256}.cjs failed`);
+    expect(d.cached()).to.deep.equal([]);
+  });
+
+  it("refuses to run from a cache folder that is not root's own with mode 0755", () => {
+    const document = buildSyncDocument({ copier: probe, environment });
+    const d = disk();
+    d.run(document, pushed);
+    fs.chmodSync(d.cache, 0o777);
+    const ran = failure(() => d.run(document, pushed));
+    expect(ran.stdout).to.equal("");
+    expect(ran.stderr).to.include(`${d.cache} is not root's own with mode 0755`);
+  });
+
+  it("checks the copier it runs, never another file: the file run is the one just hashed", () => {
+    const lines = buildSyncDocument({ copier: probe, environment }).mainSteps[0].inputs.runCommand;
+    const run = lines.findIndex((l) => l.startsWith("exec node "));
+    expect(run).to.equal(lines.length - 1);
+    expect(lines[run]).to.match(/^exec node "\$ecr_sync_copier" /);
+    const lastCheck = lines.map((l) => l.includes('"$ecr_sync_got" = "$ecr_sync_sha256"')).lastIndexOf(true);
+    expect(lastCheck).to.be.above(lines.indexOf("fi"));
+    expect(lines.slice(lastCheck + 1, run).every((l) => /^(export |set --|if \[ )/.test(l))).to.equal(true);
+  });
+
+  it("names the bundle by bucket, key and sha256 only: the document stays a few KB, far under SSM's 64 KB", () => {
+    for (const build of [buildSyncDocument, buildReconcileDocument]) {
+      const document = build({ copier: probe, environment, reconcileParallelism: 4 });
+      const bytes = Buffer.byteLength(JSON.stringify(document));
+      expect(bytes, build.name)
+        .to.be.below(8 * 1024)
+        .and.below(MAX_DOCUMENT_BYTES);
+      const text = document.mainSteps[0].inputs.runCommand.join("\n");
+      expect(text).to.include(`ecr_sync_source='s3://${BUCKET}/copier/${probe.sha256}.cjs'`);
+      expect(text).to.include(`ecr_sync_sha256='${probe.sha256}'`);
+    }
+  });
+
+  it("refuses a copier location that is not a bucket name, a sha256 and a region, before it reaches the shell", () => {
+    const hostile: Array<[Partial<CopierLocation>, RegExp]> = [
+      [{ bucket: "b'; rm -rf /; '" }, /^copier\.bucket: .* is not an S3 bucket name/],
+      [{ bucket: "ecr-sync-*" }, /^copier\.bucket: .* is not an S3 bucket name/],
+      [{ sha256: "A".repeat(64) }, /^sha256: .* is not a SHA-256 in hex/],
+      [{ sha256: `${"a".repeat(63)}'` }, /^sha256: .* is not a SHA-256 in hex/],
+      [{ region: "us-east-1'; id; '" }, /^copier\.region: .* is not an AWS region name/],
+      [{ region: "{{region}}" }, /^copier\.region: .* is not an AWS region name/],
     ];
-    const { start, end } = carriedScriptRange(document.mainSteps[0].inputs.runCommand)!;
-    expect(end - start, "a blob of three lines or more, so that line 1 is in the middle").to.be.at.least(3);
-    for (const [what, edit, why] of cases) {
-      const { status, stdout, stderr } = failure(withBlob(document, edit));
-      expect(status, what).to.equal(1);
-      expect(stdout, `${what}: nothing of the script ran`).to.equal("");
-      expect(stderr, what)
-        .to.include("reporting.sh: the copy this document carries is damaged (")
-        .and.include(", so it was not run; deploy the css stack again (pulumi up) to replace the document");
-      expect(stderr, what).to.match(why);
+    for (const [change, message] of hostile) {
+      expect(() => fetchCopier({ ...probe, ...change }), JSON.stringify(change)).to.throw(message);
+      expect(() => buildSyncDocument({ copier: { ...probe, ...change }, environment })).to.throw(message);
     }
   });
 
   it("quotes every placeholder, so a substituted value stays one word", () => {
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
-    const lines = document.mainSteps[0].inputs.runCommand;
-    const command = lines.slice(lines.indexOf(SCRIPT_DELIMITER) + 1).join("\n");
+    const document = buildSyncDocument({ copier: probe, environment });
+    const command = document.mainSteps[0].inputs.runCommand.join("\n");
     for (const name of Object.values(SYNC_PARAMETERS)) expect(command).to.include(`'{{${name}}}'`);
     expect(command.replace(/'\{\{\w+\}\}'/g, "")).not.to.include("{{");
   });
 
   it("passes the push time as --pushed-at when the trigger sends pushedAt, and leaves it out when empty", () => {
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const document = buildSyncDocument({ copier: probe, environment });
     const args = (given: Record<string, string>) =>
       runAsSsmWould(document, given)
         .trim()
@@ -330,7 +393,7 @@ describe("the SSM sync document (components/document-content.ts)", () => {
       " ",
     ])
       expect(pattern.test(value), JSON.stringify(value)).to.equal(false);
-    const document = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const document = buildSyncDocument({ copier: probe, environment });
     expect(() => runAsSsmWould(document, { ...pushed, pushedAt: "2026-06-01T12:00:03+02:00" })).to.throw(
       "SSM would refuse pushedAt",
     );
@@ -339,8 +402,7 @@ describe("the SSM sync document (components/document-content.ts)", () => {
   it("refuses an option whose parameter has no empty default or admits a quote", () => {
     const base = {
       description: "d",
-      script: REPORTING_SCRIPT,
-      scriptPath: "reporting.sh",
+      copier: probe,
       environment: {},
       arguments: [],
       timeoutSeconds: 60,
@@ -348,45 +410,30 @@ describe("the SSM sync document (components/document-content.ts)", () => {
       options: [{ parameter: "at", flag: "--at" }],
     };
     expect(() =>
-      buildScriptDocument({
+      buildCopierDocument({
         ...base,
         parameters: { at: { type: "String", description: "d", allowedPattern: "^[0-9]*$" } },
       }),
     ).to.throw(/parameter at must default to ""/);
     expect(() =>
-      buildScriptDocument({
+      buildCopierDocument({
         ...base,
         parameters: { at: { type: "String", description: "d", allowedPattern: "^.*$", default: "" } },
       }),
     ).to.throw(/admits a quote/);
-    expect(() => buildScriptDocument({ ...base, parameters: {} })).to.throw(/does not declare/);
-  });
-
-  it("carries a script with {{ (which SSM would interpolate in text) and the heredoc's end marker intact", () => {
-    const script = [
-      "#!/usr/bin/env bash",
-      "printf '%s\\n' '{{x}}' '{{ tag }}'",
-      `cat <<'${SCRIPT_DELIMITER}'`,
-      "inside the script's own heredoc",
-      SCRIPT_DELIMITER,
-      "",
-    ].join("\n");
-    const document = buildSyncDocument({ script, scriptPath: "braces.sh", environment });
-    expect(runAsSsmWould(document, pushed)).to.equal("{{x}}\n{{ tag }}\ninside the script's own heredoc\n");
+    expect(() => buildCopierDocument({ ...base, parameters: {} })).to.throw(/does not declare/);
   });
 
   it("refuses an environment value with {{ or a newline", () => {
     expect(() =>
       buildSyncDocument({
-        script: REPORTING_SCRIPT,
-        scriptPath: "s.sh",
+        copier: probe,
         environment: { ...environment, targetRoleArn: "{{ssm:/x}}" },
       }),
     ).to.throw(/environment variable ECR_SYNC_TARGET_ROLE_ARN line 1 contains "\{\{"/);
     expect(() =>
       buildSyncDocument({
-        script: REPORTING_SCRIPT,
-        scriptPath: "s.sh",
+        copier: probe,
         environment: { ...environment, region: "us-east-1\nrm" },
       }),
     ).to.throw(/ECR_SYNC_REGION: the value must be one line/);
@@ -394,10 +441,9 @@ describe("the SSM sync document (components/document-content.ts)", () => {
 
   it("refuses an argument that references an undeclared parameter", () => {
     expect(() =>
-      buildScriptDocument({
+      buildCopierDocument({
         description: "d",
-        script: "true\n",
-        scriptPath: "s.sh",
+        copier: probe,
         environment: {},
         parameters: syncDocumentParameters(),
         arguments: ["copy", "{{image}}"],
@@ -408,11 +454,16 @@ describe("the SSM sync document (components/document-content.ts)", () => {
   });
 
   it("refuses a document larger than SSM accepts", () => {
-    // Random text does not compress: its copy in the document is larger than the text.
-    const script = `: ${randomBytes(MAX_DOCUMENT_BYTES).toString("base64")}\ntrue\n`;
-    expect(() => buildSyncDocument({ script, scriptPath: "big.sh", environment })).to.throw(
-      /SSM accepts at most 65536/,
-    );
+    const args: CopierDocumentArgs = {
+      description: "d",
+      copier: probe,
+      environment: { ECR_SYNC_PADDING: "x".repeat(MAX_DOCUMENT_BYTES) },
+      parameters: {},
+      arguments: ["copy"],
+      timeoutSeconds: 60,
+      stepName: "s",
+    };
+    expect(() => buildCopierDocument(args)).to.throw(/SSM accepts at most 65536/);
   });
 
   it("quotes values for sh so they come back unchanged", () => {
@@ -422,41 +473,12 @@ describe("the SSM sync document (components/document-content.ts)", () => {
       );
     }
   });
-
-  it("carries the real ec2-scripts/ecr-sync.sh byte for byte in documents well under SSM's limit", () => {
-    const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
-    for (const build of [buildSyncDocument, buildReconcileDocument]) {
-      const document = build({
-        script,
-        scriptPath: "ec2-scripts/ecr-sync.sh",
-        environment,
-        reconcileParallelism: 4,
-      });
-      expect(decodedByTheTools(document).equals(Buffer.from(script)), build.name).to.equal(true);
-      const bytes = Buffer.byteLength(JSON.stringify(document));
-      expect(bytes, build.name).to.be.at.most(MAX_DOCUMENT_BYTES);
-      // The script compressed is about 38 KB of the 64 KiB (41 KB with the document around it). Raised
-      // from 40 KiB knowingly in issue 17 (the tag list read with curl); the limit is near.
-      expect(bytes, `${build.name}: the document grew; see how near SSM's 64 KiB it is`).to.be.below(
-        44 * 1024,
-      );
-    }
-  });
-
-  it("refuses a script path that would break the comment line naming it", () => {
-    for (const scriptPath of ["a\nb.sh", "{{x}}.sh"]) {
-      expect(() => buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath, environment })).to.throw(
-        /must be one line without "\{\{"/,
-      );
-    }
-  });
 });
 
 describe("the SSM reconcile document (components/document-content.ts)", () => {
   const reconcile = (reconcileParallelism = 4) =>
     buildReconcileDocument({
-      script: REPORTING_SCRIPT,
-      scriptPath: "reporting.sh",
+      copier: probe,
       environment,
       reconcileParallelism,
     });
@@ -477,7 +499,7 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
     }
   });
 
-  it("runs the carried script's reconcile, nothing more, when sent without parameters (the schedule's default)", () => {
+  it("runs the copier's reconcile, nothing more, when sent without parameters (the schedule's default)", () => {
     const output = runAsSsmWould(reconcile(), {});
     expect(argumentsOf(output)).to.deep.equal(["arg=reconcile"]);
     expect(output).to.include(
@@ -499,8 +521,7 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
   it("bakes the sync document's environment plus the parallelism, and allows a reconcile four hours", () => {
     const reconcileLines = reconcile().mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
     const syncLines = buildSyncDocument({
-      script: REPORTING_SCRIPT,
-      scriptPath: "reporting.sh",
+      copier: probe,
       environment,
     }).mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
     expect(syncLines).to.have.length(6);
@@ -510,7 +531,7 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
       .and.equal(14400);
   });
 
-  it("hands the script the configured parallelism, which the sync document's copy never sees", () => {
+  it("hands the copier the configured parallelism, which the sync document's copy never sees", () => {
     const variable = (output: string) =>
       output
         .trim()
@@ -520,41 +541,33 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
     expect(variable(runAsSsmWould(reconcile(9), { dryRun: "true" }))).to.deep.equal([
       "ECR_SYNC_RECONCILE_PARALLELISM=9",
     ]);
-    const sync = buildSyncDocument({ script: REPORTING_SCRIPT, scriptPath: "reporting.sh", environment });
+    const sync = buildSyncDocument({ copier: probe, environment });
     expect(variable(runAsSsmWould(sync, pushed))).to.deep.equal([]);
   });
 
-  it("passes the script's exit status on as the command's", () => {
-    const document = buildReconcileDocument({
-      script: "#!/usr/bin/env bash\nexit 4\n",
-      scriptPath: "fails.sh",
-      environment,
-      reconcileParallelism: 4,
-    });
-    expect(() => runAsSsmWould(document, {}))
-      .to.throw()
-      .with.property("status", 4);
+  it("passes the copier's exit status on as the command's", () => {
+    const ran = failure(() => disk().run(reconcile(), {}, { PROBE_EXIT: "4" }));
+    expect(ran.status).to.equal(4);
   });
 
   it("refuses a switch on an undeclared parameter or on one that is not true/false", () => {
     const base = {
       description: "d",
-      script: "true\n",
-      scriptPath: "s.sh",
+      copier: probe,
       environment: {},
       arguments: ["reconcile"],
       timeoutSeconds: 60,
       stepName: "s",
     };
     expect(() =>
-      buildScriptDocument({
+      buildCopierDocument({
         ...base,
         parameters: {},
         switches: [{ parameter: "dryRun", flag: "--dry-run" }],
       }),
     ).to.throw(/switch "--dry-run" reads \{\{dryRun\}\}, which the document does not declare/);
     expect(() =>
-      buildScriptDocument({
+      buildCopierDocument({
         ...base,
         parameters: { dryRun: { type: "String", description: "d", allowedPattern: "^.*$" } },
         switches: [{ parameter: "dryRun", flag: "--dry-run" }],
@@ -564,11 +577,10 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
 
   it("gives the sync document no switches, only the --pushed-at option after its fixed arguments", () => {
     const lines = buildSyncDocument({
-      script: REPORTING_SCRIPT,
-      scriptPath: "reporting.sh",
+      copier: probe,
       environment,
     }).mainSteps[0].inputs.runCommand;
-    expect(lines.at(-1)).to.match(/^bash "\$ecr_sync_dir\/script\.sh" 'copy' .*'\{\{digest\}\}' "\$@"$/);
+    expect(lines.at(-1)).to.match(/^exec node "\$ecr_sync_copier" 'copy' .*'\{\{digest\}\}' "\$@"$/);
     expect(lines.slice(-3, -1)).to.deep.equal([
       "set --",
       `if [ -n '{{pushedAt}}' ]; then set -- "$@" '--pushed-at' '{{pushedAt}}'; fi`,

@@ -549,13 +549,15 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
   });
 
   describe("the reconcile document", () => {
-    it("is the real ec2-scripts/ecr-sync.sh's reconcile, with the environment of the css stack", () => {
+    it("is the copier's reconcile, fetched from this deploy's upload, with the environment of the css stack", () => {
       const rendered = jsonInput(resource(css, T.document, "ecr-sync-reconcile-document"), "content");
-      const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"), "utf8");
       expect(rendered).to.deep.equal(
         buildReconcileDocument({
-          script,
-          scriptPath: "ec2-scripts/ecr-sync.sh",
+          copier: {
+            bucket: String(resourcesOfType(css, "aws:s3/bucket:Bucket")[0].state.bucket),
+            sha256: String(css.outputs.copierSha256),
+            region: "us-east-1",
+          },
           environment: {
             sourceRegistry: `${CSS}.dkr.ecr.us-east-1.amazonaws.com`,
             targetRegistry: `${LEGACY}.dkr.ecr.us-east-1.amazonaws.com`,
@@ -567,7 +569,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         }),
       );
       expect((rendered as CommandDocument).mainSteps[0].inputs.runCommand.at(-1)).to.equal(
-        `bash "$ecr_sync_dir/script.sh" 'reconcile' "$@"`,
+        `exec node "$ecr_sync_copier" 'reconcile' "$@"`,
       );
     });
   });

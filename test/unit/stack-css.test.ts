@@ -4,13 +4,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
+import { bundleCopier } from "../../ec2-scripts/bundle";
 import { bundleHandler } from "../../lambda/bundle";
 import {
   CommandDocument,
   MAX_DOCUMENT_BYTES,
   OPTIONAL_TIMESTAMP_PATTERN,
-  carriedScript,
-  carriedScriptRange,
+  fetchCopier,
 } from "../../components/document-content";
 import { IMAGE_DIGEST_PATTERN, IMAGE_TAG_PATTERN, REPOSITORY_NAME_PATTERN } from "../../common/naming";
 import { pushEventPattern } from "../../components/patterns";
@@ -56,6 +56,7 @@ const T = {
   versioning: "aws:s3/bucketVersioning:BucketVersioning",
   lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
   bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  bucketObject: "aws:s3/bucketObjectv2:BucketObjectv2",
 };
 
 const CSS = "770203350335";
@@ -74,8 +75,9 @@ function resourcesOf(statement: PolicyDocument["Statement"][number]): string[] {
 describe("css stack (SourceSync under mocks)", function () {
   this.timeout(120000);
   let css: Rendering;
+  let copier: { code: string; sha256: string };
   before(async () => {
-    css = await renderStack("css");
+    [css, copier] = await Promise.all([renderStack("css"), bundleCopier()]);
   });
 
   it("creates exactly the sync machinery, every resource named after the component", () => {
@@ -105,6 +107,7 @@ describe("css stack (SourceSync under mocks)", function () {
         `${T.versioning} ecr-sync-copier-versioning`,
         `${T.lifecycle} ecr-sync-copier-lifecycle`,
         `${T.bucketPolicy} ecr-sync-copier-policy`,
+        `${T.bucketObject} ecr-sync-copier-bundle`,
         `${T.document} ecr-sync-sync-document`,
         `${T.function} ecr-sync-function`,
         `${T.permission} ecr-sync-push-permission`,
@@ -387,7 +390,7 @@ describe("css stack (SourceSync under mocks)", function () {
     }
   });
 
-  it("carries ec2-scripts/ecr-sync.sh in the sync document, with strict parameters and the baked environment", () => {
+  it("runs the copier uploaded by this deploy from the sync document, with strict parameters and the baked environment", () => {
     const doc = resource(css, T.document, "ecr-sync-sync-document");
     expect(doc.inputs).to.include({
       name: "ecr-sync-copy-image",
@@ -401,13 +404,10 @@ describe("css stack (SourceSync under mocks)", function () {
     expect(parameters.tag.allowedPattern).to.equal(IMAGE_TAG_PATTERN);
     expect(parameters.digest.allowedPattern).to.equal(IMAGE_DIGEST_PATTERN);
     const commands = content.mainSteps[0].inputs.runCommand;
-    const script = fs.readFileSync(path.join(PROJECT_ROOT, "ec2-scripts", "ecr-sync.sh"));
-    expect(carriedScript(commands).equals(script), "the document's copy is the file, byte for byte").to.equal(
-      true,
-    );
-    expect(commands[carriedScriptRange(commands)!.comment]).to.equal(
-      `# ec2-scripts/ecr-sync.sh: ${script.toString().split("\n").length - 1} lines, sha256 ${createHash("sha256").update(script).digest("hex")} (gzip, base64)`,
-    );
+    const bucket = String(resource(css, T.bucket, "ecr-sync-copier").state.bucket);
+    // The document fetches exactly the uploaded bundle and checks it against its hash.
+    const fetch = fetchCopier({ bucket, sha256: copier.sha256, region: "us-east-1" });
+    expect(commands.slice(1, 1 + fetch.length)).to.deep.equal(fetch);
     expect(commands).to.include.members([
       `export ECR_SYNC_SOURCE_REGISTRY='${CSS}.dkr.ecr.us-east-1.amazonaws.com'`,
       `export ECR_SYNC_TARGET_REGISTRY='${LEGACY}.dkr.ecr.us-east-1.amazonaws.com'`,
@@ -418,8 +418,35 @@ describe("css stack (SourceSync under mocks)", function () {
     // The push time follows as "$@" only when the trigger sent one (pushedAt, default "").
     expect(parameters.pushedAt).to.include({ allowedPattern: OPTIONAL_TIMESTAMP_PATTERN, default: "" });
     expect(commands.at(-1)).to.equal(
-      `bash "$ecr_sync_dir/script.sh" 'copy' '--source-repository' '{{sourceRepository}}' '--target-repository' '{{targetRepository}}' '--tag' '{{tag}}' '--digest' '{{digest}}' "$@"`,
+      `exec node "$ecr_sync_copier" 'copy' '--source-repository' '{{sourceRepository}}' '--target-repository' '{{targetRepository}}' '--tag' '{{tag}}' '--digest' '{{digest}}' "$@"`,
     );
+  });
+
+  it("uploads the copier bundled from ec2-scripts/copier at deploy, keyed by its sha256, into the copier bucket", () => {
+    const object = resource(css, T.bucketObject, "ecr-sync-copier-bundle");
+    const bucket = resource(css, T.bucket, "ecr-sync-copier");
+    expect(object.inputs).to.deep.include({
+      bucket: bucket.state.bucket,
+      key: `copier/${copier.sha256}.cjs`,
+      contentType: "application/javascript",
+      checksumAlgorithm: "SHA256",
+    });
+    // The asset's hash and size: the rendering (and a preview's diff) never holds the code itself.
+    expect(object.inputs.source).to.deep.equal({
+      asset: "StringAsset",
+      sha256: copier.sha256,
+      bytes: Buffer.byteLength(copier.code),
+    });
+    expect(object.inputs).not.to.have.property("content");
+    expect(css.outputs.copierSha256).to.equal(copier.sha256);
+    for (const name of ["ecr-sync-sync-document", "ecr-sync-reconcile-document"]) {
+      const text = (
+        jsonInput(resource(css, T.document, name), "content") as CommandDocument
+      ).mainSteps[0].inputs.runCommand.join("\n");
+      expect(text, name).to.include(
+        `ecr_sync_source='s3://${String(bucket.state.bucket)}/copier/${copier.sha256}.cjs'`,
+      );
+    }
   });
 
   it("exports the reconcile's parallelism, 4 by default, in the reconcile document only", () => {
@@ -455,6 +482,7 @@ describe("css stack (SourceSync under mocks)", function () {
       workerAmiId: resource(css, T.instance, "ecr-sync-worker-debian13").inputs.ami,
       workerSubnetId: resource(css, T.instance, "ecr-sync-worker-debian13").inputs.subnetId,
       copierBucketName: resource(css, T.bucket, "ecr-sync-copier").state.bucket,
+      copierSha256: copier.sha256,
       syncDocumentName: "ecr-sync-copy-image",
       commandLogGroupName: "/ecr-sync/commands",
       functionName: "ecr-sync-push-trigger",

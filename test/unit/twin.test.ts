@@ -12,7 +12,8 @@ import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
 import { acceptedParameters, RefusedCommand } from "../../local/twin/agent";
 import { agentLimitsFromUserData, CommandWorkers } from "../../local/twin/agent-model";
 import { ecrImageAction } from "../../local/twin/events";
-import { awsCallHops, registryAction, registryHops, sessionArn } from "../../local/twin/iam";
+import { callOf } from "../../local/twin/aws-relay";
+import { awsCallHops, denials, registryAction, registryHops, sessionArn } from "../../local/twin/iam";
 import { planFrom, TwinPlan } from "../../local/twin/plan";
 
 const FIXTURES = path.resolve(__dirname, "..", "fixtures", "ecr-events");
@@ -96,6 +97,104 @@ describe("the twin's translations", function () {
     expect(hops[1].context).to.deep.equal({ "ec2:SourceInstanceArn": plan.workerInstanceArn });
     expect(() => awsCallHops(plan, "WORKERKEY", ["OTHERKEY ecr get-login-password"])).to.throw(
       "credentials it did not get",
+    );
+  });
+
+  it("reads the copier's bucket and the uploaded bundle's key and hash from the rendering", () => {
+    expect(plan.copier.bucket).to.equal(renderings.css.outputs.copierBucketName);
+    expect(plan.copier.key).to.equal(`copier/${String(renderings.css.outputs.copierSha256)}.cjs`);
+    expect(plan.copier.sha256).to.equal(renderings.css.outputs.copierSha256);
+    expect(plan.copier.bytes).to.be.above(100 * 1024);
+  });
+
+  it("turns the SDK's requests through the relay into the calls the IAM check reads, with the names of their resources", () => {
+    const auth = (key: string, service: string) => ({
+      authorization: `AWS4-HMAC-SHA256 Credential=${key}/20261207/us-east-1/${service}/aws4_request, SignedHeaders=host, Signature=0`,
+    });
+    const json = (target: string, body: unknown) => Buffer.from(JSON.stringify(body));
+    expect(
+      callOf(
+        { method: "POST", url: "/", headers: auth("WORKERKEY", "sts") },
+        Buffer.from(
+          `Action=AssumeRole&Version=2011-06-15&RoleArn=${encodeURIComponent(plan.targetRoleArn)}&RoleSessionName=ecr-sync-7`,
+        ),
+      ),
+    ).to.equal(`WORKERKEY sts assume-role --role-arn ${plan.targetRoleArn} --role-session-name ecr-sync-7`);
+    expect(
+      callOf(
+        {
+          method: "POST",
+          url: "/",
+          headers: {
+            ...auth("TARGETKEY", "ecr"),
+            "x-amz-target": "AmazonEC2ContainerRegistry_V20150921.DescribeRepositories",
+          },
+        },
+        json("", { repositoryNames: ["coeus"] }),
+      ),
+    ).to.equal("TARGETKEY ecr describe-repositories --repository-names coeus");
+    expect(
+      callOf(
+        {
+          method: "POST",
+          url: "/",
+          headers: {
+            ...auth("WORKERKEY", "monitoring"),
+            "x-amz-target": "GraniteServiceVersion20100801.PutMetricData",
+          },
+        },
+        json("", { Namespace: "ecr-sync", MetricData: [] }),
+      ),
+    ).to.equal("WORKERKEY cloudwatch put-metric-data --namespace ecr-sync");
+    expect(
+      callOf(
+        {
+          method: "POST",
+          url: "/",
+          headers: { ...auth("WORKERKEY", "logs"), "x-amz-target": "Logs_20140328.PutLogEvents" },
+        },
+        json("", { logGroupName: "/ecr-sync/results", logStreamName: "i-1/run", logEvents: [] }),
+      ),
+    ).to.equal("WORKERKEY logs put-log-events --log-group-name /ecr-sync/results --log-stream-name i-1/run");
+    expect(
+      callOf(
+        { method: "HEAD", url: "/ecr-sync-copier-0a1b2c3/copier/ab.cjs", headers: auth("WORKERKEY", "s3") },
+        Buffer.alloc(0),
+      ),
+    ).to.equal("WORKERKEY s3api get-object --bucket ecr-sync-copier-0a1b2c3 --key copier/ab.cjs");
+    expect(
+      callOf({ method: "GET", url: "/", headers: {} }, Buffer.alloc(0)),
+      "unsigned: no AWS call",
+    ).to.equal(undefined);
+  });
+
+  it("evaluates the copier's download, metrics and result lines against the rendered worker policies", async () => {
+    const { bucket, key } = plan.copier;
+    const calls = [
+      `WORKERKEY s3 cp --region us-east-1 --only-show-errors s3://${bucket}/${key} /var/lib/ecr-sync/copier/.download.x`,
+      `WORKERKEY s3api get-object --bucket ${bucket} --key ${key}`,
+      "WORKERKEY cloudwatch put-metric-data --namespace ecr-sync",
+      "WORKERKEY logs put-log-events --log-group-name /ecr-sync/results --log-stream-name i-1/run",
+    ];
+    const { hops } = awsCallHops(plan, "WORKERKEY", calls);
+    expect(hops.map((h) => `${h.action} ${h.resource}`)).to.deep.equal([
+      `s3:GetObject arn:aws:s3:::${bucket}/${key}`,
+      `s3:GetObject arn:aws:s3:::${bucket}/${key}`,
+      "cloudwatch:PutMetricData *",
+      "logs:PutLogEvents arn:aws:logs:us-east-1:770203350335:log-group:/ecr-sync/results:log-stream:i-1/run",
+    ]);
+    expect(hops[2].context).to.include({ "cloudwatch:namespace": "ecr-sync" });
+    expect((await denials(plan, hops)).denied).to.deep.equal([]);
+    // Denied (each fails without the grant it tests): another prefix, another bucket, another namespace.
+    const refused = awsCallHops(plan, "WORKERKEY", [
+      `WORKERKEY s3 cp s3://${bucket}/other/x.cjs /tmp/x`,
+      `WORKERKEY s3api get-object --bucket someone-elses-bucket --key ${key}`,
+      "WORKERKEY cloudwatch put-metric-data --namespace AWS/EC2",
+    ]).hops;
+    const { denied } = await denials(plan, refused);
+    expect(denied).to.have.length(3);
+    expect(denied[0]).to.match(
+      /IAM denies .* s3:GetObject on arn:aws:s3:::ecr-sync-copier-[0-9a-f]+\/other\/x\.cjs/,
     );
   });
 
