@@ -207,7 +207,7 @@ describe("docs/configuration.md's output tables against components/stack-outputs
     const names: string[] = [];
     for (const row of rows.slice(start + 2)) {
       if (!row.trim().startsWith("|")) break;
-      names.push(...[...(cells(row)[0] ?? "").matchAll(/`([A-Za-z]+)`/g)].map((m) => m[1]));
+      names.push(...[...(cells(row)[0] ?? "").matchAll(/`([A-Za-z][A-Za-z0-9]*)`/g)].map((m) => m[1]));
     }
     return names.sort();
   }
