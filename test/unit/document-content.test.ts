@@ -6,7 +6,7 @@
  * folder that plays the bucket. test/integration/reconcile-document.test.ts runs the same lines in
  * the worker's root against moto's S3 with the real bundle.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -79,6 +79,8 @@ class Disk {
         'for a; do case "$a" in s3://*) src="$a";; esac; done',
         'for a; do dst="$a"; done',
         `key="\${src#s3://*/}"; [ -f '${this.bucket}'/"$key" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }`,
+        // AWS_STAND_IN_SLOW: write the first half, wait, then the rest (a download in progress).
+        `if [ -n "\${AWS_STAND_IN_SLOW:-}" ]; then size="$(wc -c < '${this.bucket}'/"$key")"; head -c "$((size / 2))" '${this.bucket}'/"$key" > "$dst"; sleep "$AWS_STAND_IN_SLOW"; tail -c "+$((size / 2 + 1))" '${this.bucket}'/"$key" >> "$dst"; exit 0; fi`,
         `cat '${this.bucket}'/"$key" > "$dst"`,
         "",
       ].join("\n"),
@@ -98,6 +100,32 @@ class Disk {
 
   /** Runs the document's command as SSM would: returns stdout, throws (with status, stderr) on a non-zero exit. */
   run(document: CommandDocument, given: Record<string, string>, env: Record<string, string> = {}): string {
+    return execFileSync("sh", ["-c", this.command(document, given)], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "pipe"],
+      env: this.env(env),
+    });
+  }
+
+  /** The same, started in the background: resolves with its exit code, stdout and stderr. */
+  start(
+    document: CommandDocument,
+    given: Record<string, string>,
+    env: Record<string, string> = {},
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile("sh", ["-c", this.command(document, given)], { env: this.env(env) }, (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : Number(error.code ?? -1), stdout, stderr }),
+      );
+    });
+  }
+
+  private env(extra: Record<string, string>): Record<string, string> {
+    return { PATH: `${this.bin}:${process.env.PATH ?? ""}`, HOME: "/nonexistent", ...extra };
+  }
+
+  /** The command with the parameters substituted as SSM does and the cache line pointed at this disk. */
+  private command(document: CommandDocument, given: Record<string, string>): string {
     for (const [name, value] of Object.entries(given)) {
       const declared = document.parameters[name];
       expect(declared, `parameter ${name}`).to.exist;
@@ -114,15 +142,10 @@ class Disk {
     expect(lines, "the document keeps the copier in /var/lib/ecr-sync/copier").to.include(
       copierCacheLine(COPIER_CACHE_DIR),
     );
-    const script = lines
+    return lines
       .map((line) => (line === copierCacheLine(COPIER_CACHE_DIR) ? copierCacheLine(this.cache) : line))
       .join("\n")
       .replace(/\{\{\s*(\w+)\s*\}\}/g, (_, name: string) => parameters[name]);
-    return execFileSync("sh", ["-c", script], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: `${this.bin}:${process.env.PATH ?? ""}`, HOME: "/nonexistent", ...env },
-    });
   }
 
   remove(): void {
@@ -277,6 +300,27 @@ describe("the SSM sync document (components/document-content.ts)", () => {
     );
     expect(ran.stderr).to.include("the copier was not run");
     expect(d.cached(), "no copy kept, no download left").to.deep.equal([]);
+  });
+
+  it("never lets a run see a download in progress: runs that start during it each fetch their own, all run the checked copier, one file is kept", async () => {
+    const document = buildSyncDocument({ copier: probe, environment });
+    const d = disk();
+    const slow = { AWS_STAND_IN_SLOW: "1" };
+    const first = d.start(document, pushed, slow);
+    // The first run's download is half written by now; the second starts while it is.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const second = d.start(document, pushed, slow);
+    const runs = await Promise.all([first, second]);
+    for (const run of runs) {
+      expect(run.stderr).to.equal("");
+      expect(run.code).to.equal(0);
+      expect(run.stdout).to.include("arg=copy");
+    }
+    // Two when the second started during the first's download (as it does unless this machine is very
+    // loaded), one when it started after the rename: either way nothing half written was run or kept.
+    expect(d.awsCalls().length).to.be.within(1, 2);
+    expect(d.cached()).to.deep.equal([`${probe.sha256}.cjs`]);
+    expect(fs.readFileSync(path.join(d.cache, `${probe.sha256}.cjs`), "utf8")).to.equal(PROBE);
   });
 
   it("downloads again when the kept copy no longer has its hash, and runs the checked one", () => {
