@@ -14,7 +14,7 @@ const PURPOSES: Readonly<Record<string, Purpose>> = {
   "aws:cloudwatch/logGroup:LogGroup": (i) => `log group ${i.name}, kept ${i.retentionInDays} days`,
   "aws:iam/rolePolicy:RolePolicy": (i) => `inline policy of role ${i.role}`,
   "aws:iam/instanceProfile:InstanceProfile": (i) => `hands role ${i.role} to the worker instance`,
-  "aws:ec2/instance:Instance": (i) => `the worker (${i.instanceType}) that runs ecr-sync.sh under SSM`,
+  "aws:ec2/instance:Instance": (i) => `the worker (${i.instanceType}) that runs the copier under SSM`,
   "aws:ssm/document:Document": (i) => `SSM ${i.documentType} document ${i.name}, run on the worker`,
   "aws:ssm/association:Association": (i) =>
     `State Manager runs ${i.name} on the worker, ${i.scheduleExpression} and when it registers`,

@@ -126,7 +126,7 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
       /RolePolicy\s+ecr-sync-worker-sync\s+inline policy of role ecr-sync-worker$/,
     );
     expect(lineOf("ecr-sync-worker-debian13")).to.match(
-      /Instance\s+ecr-sync-worker-debian13\s+the worker \(t4g\.small\) that runs ecr-sync\.sh under SSM$/,
+      /Instance\s+ecr-sync-worker-debian13\s+the worker \(t4g\.small\) that runs the copier under SSM$/,
     );
     expect(
       overview.every((l) => l.split(/\s{2,}/).length >= 4),
