@@ -12,6 +12,7 @@ import { RegistryClient } from "./registry";
 import { Results } from "./results";
 import { stopAllSkopeo } from "./skopeo";
 import { prepareStateDir, RunDir } from "./state";
+import { telemetrySink } from "./telemetry";
 import { usage } from "./usage";
 
 /**
@@ -176,7 +177,15 @@ export async function main(
   // The worker runs Debian 13's Node 20 by design, with the SDK version package-lock.json pins;
   // the SDK's warning about the Node its later versions will need is for whoever updates that.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  const results = new Results(clock, [], command.kind === "copy" ? command.pushedAt : undefined);
+  // Every result line also goes to CloudWatch (telemetry.ts): the SSM agent uploads stdout in
+  // batches, so figures read from the command output would miss most lines. close() below ships
+  // them after every lock is released.
+  const telemetry = telemetrySink(env);
+  const results = new Results(
+    clock,
+    telemetry === undefined ? [] : [telemetry],
+    command.kind === "copy" ? command.pushedAt : undefined,
+  );
   let runDir: RunDir | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
     stopAllSkopeo();

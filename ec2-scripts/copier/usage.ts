@@ -46,6 +46,10 @@ Environment:
                             ${LIMITS.reconcileMaxParallelism} (default ${LIMITS.reconcileDefaultParallelism})
   ECR_SYNC_COPY_TIMEOUT_SECONDS how long one skopeo copy may take, 1 to ${LIMITS.copyTimeoutMaxSeconds} (default
                             ${LIMITS.copyTimeoutSeconds}): then it is stopped, the image fails with exit ${EXIT.unavailable} and its lock is released
+  ECR_SYNC_RESULTS_LOG_GROUP the CloudWatch Logs group for the run's telemetry (the documents set it):
+                            each result line there as its own event, and the figures the alarms read
+                            published to CloudWatch metrics (namespace ecr-sync). Unset: neither. A
+                            telemetry failure is logged on stderr and never changes the exit code
   The worker's own AWS credentials come from the AWS SDK's default chain (the instance profile); the
   target role's are assumed with them and renewed before they expire. AWS calls retry in the SDK's
   standard mode, AWS_MAX_ATTEMPTS times (default ${LIMITS.awsDefaultAttempts}).

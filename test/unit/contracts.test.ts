@@ -391,12 +391,9 @@ describe("the TypeScript copier's --help (ec2-scripts/copier/usage.ts) and commo
     const end = lines.findIndex((line, index) => index > start && line.trim() === "");
     return lines.slice(start + 1, end === -1 ? undefined : end);
   };
-  /**
-   * The copier's sources but usage.ts. telemetry.ts is left out until main.ts plugs it in as a
-   * result sink: then its variable (ECR_SYNC_RESULTS_LOG_GROUP) belongs in --help too.
-   */
+  /** The copier's sources but usage.ts. */
   const sources = readdirSync(COPIER_DIR)
-    .filter((name) => name.endsWith(".ts") && name !== "usage.ts" && name !== "telemetry.ts")
+    .filter((name) => name.endsWith(".ts") && name !== "usage.ts")
     .map((name) => readFileSync(path.join(COPIER_DIR, name), "utf8"))
     .join("\n");
 
