@@ -379,6 +379,36 @@ describe("the SSM sync document (components/document-content.ts)", () => {
     }
   });
 
+  it("is shell ShellCheck accepts as POSIX sh, once SSM has put the parameters in", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-shellcheck-"));
+    try {
+      const documents = {
+        sync: [
+          buildSyncDocument({ copier: probe, environment }),
+          { ...pushed, pushedAt: "2026-06-01T12:00:03Z" },
+        ],
+        reconcile: [
+          buildReconcileDocument({ copier: probe, environment, reconcileParallelism: 4 }),
+          { dryRun: "true" },
+        ],
+      } as const;
+      for (const [name, [document, given]] of Object.entries(documents)) {
+        const file = path.join(dir, `${name}.sh`);
+        const command = document.mainSteps[0].inputs.runCommand
+          .join("\n")
+          .replace(
+            /\{\{\s*(\w+)\s*\}\}/g,
+            (_, parameter: string) => (given as Record<string, string>)[parameter],
+          );
+        fs.writeFileSync(file, `#!/bin/sh\n${command}\n`);
+        // The substituted flags are constants to ShellCheck, as they are to the shell that runs them.
+        execFileSync("shellcheck", ["--shell=sh", "--exclude=SC2050,SC2157", file], { encoding: "utf8" });
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a copier location that is not a bucket name, a sha256 and a region, before it reaches the shell", () => {
     const hostile: Array<[Partial<CopierLocation>, RegExp]> = [
       [{ bucket: "b'; rm -rf /; '" }, /^copier\.bucket: .* is not an S3 bucket name/],
