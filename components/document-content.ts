@@ -9,6 +9,7 @@ import {
   UTC_TIMESTAMP,
 } from "../common/naming";
 import { SYNC_PARAMETERS } from "../common/ssm-command";
+import { RESULTS_LOG_GROUP_ENV } from "../common/telemetry";
 
 /**
  * The content of the SSM Command documents that run the copier (ec2-scripts/copier, bundled by
@@ -365,6 +366,8 @@ export interface SyncEnvironment {
   readonly region: string;
   /** Source → target repository names. */
   readonly repositories: Readonly<Record<string, string>>;
+  /** The log group the copier writes each result line to, one per event (common/telemetry.ts). */
+  readonly resultsLogGroup: string;
 }
 
 /** The variables, by name, that the document exports for the copier. */
@@ -376,6 +379,7 @@ export function syncEnvironment(e: SyncEnvironment): Record<string, string> {
     ECR_SYNC_REGION: e.region,
     ECR_SYNC_REPOSITORY_MAP: JSON.stringify(e.repositories),
     ECR_SYNC_TLS_VERIFY: "true",
+    [RESULTS_LOG_GROUP_ENV]: e.resultsLogGroup,
   };
 }
 

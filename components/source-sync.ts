@@ -148,6 +148,7 @@ export class SourceSync extends pulumi.ComponentResource {
         copier: pulumi
           .all([copier.bucketName, upload.sha256, args.region])
           .apply(([bucket, sha256, region]) => ({ bucket, sha256, region })),
+        resultsLogGroupName: logs.resultsLogGroup.name,
         reconcileParallelism: args.reconcileParallelism,
       },
       this,

@@ -27,6 +27,8 @@ export interface SsmDocumentsArgs {
   readonly targetRoleArn: pulumi.Input<string>;
   /** The copier's bundle in S3 (bucket, sha256, region), once it is uploaded. */
   readonly copier: pulumi.Input<CopierLocation>;
+  /** The log group the copier writes its result lines to (ECR_SYNC_RESULTS_LOG_GROUP). */
+  readonly resultsLogGroupName: pulumi.Input<string>;
   /** How many missing tags a reconcile copies at a time; only the reconcile document exports it. */
   readonly reconcileParallelism: number;
 }
@@ -45,6 +47,7 @@ export function syncEnvironment(a: {
   region: string;
   targetRoleArn: string;
   repositories: Readonly<Record<string, string>>;
+  resultsLogGroup: string;
 }): SyncEnvironment {
   return {
     sourceRegistry: `${a.accountId}.dkr.ecr.${a.region}.amazonaws.com`,
@@ -52,6 +55,7 @@ export function syncEnvironment(a: {
     targetRoleArn: a.targetRoleArn,
     region: a.region,
     repositories: a.repositories,
+    resultsLogGroup: a.resultsLogGroup,
   };
 }
 
@@ -67,9 +71,10 @@ export function createSsmDocuments(
       args.region,
       args.targetRoleArn,
       pulumi.output(args.repositories),
+      args.resultsLogGroupName,
     ])
-    .apply(([accountId, targetAccountId, region, targetRoleArn, repositories]) =>
-      syncEnvironment({ accountId, targetAccountId, region, targetRoleArn, repositories }),
+    .apply(([accountId, targetAccountId, region, targetRoleArn, repositories, resultsLogGroup]) =>
+      syncEnvironment({ accountId, targetAccountId, region, targetRoleArn, repositories, resultsLogGroup }),
     );
   type Build = (a: { copier: CopierLocation; environment: SyncEnvironment }) => CommandDocument;
   const commandDocument = (resourceName: string, documentName: string, build: Build) =>

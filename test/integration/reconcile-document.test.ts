@@ -18,6 +18,11 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import {
+  CloudWatchLogsClient,
+  CreateLogGroupCommand,
+  FilterLogEventsCommand,
+} from "@aws-sdk/client-cloudwatch-logs";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { expect } from "chai";
 import { copierObjectKey } from "../../components/arns";
@@ -44,12 +49,15 @@ interface CommandResult {
 
 const BUCKET = "ecr-sync-copier-0a1b2c3";
 const TLS_LINE = "export ECR_SYNC_TLS_VERIFY='true'";
+/** The results log group the documents export; made in moto, so the copier's telemetry has somewhere to write. */
+const RESULTS_LOG_GROUP = "/ecr-sync/results";
 
 describe("the documents, run as SSM would in the worker's root: the copier fetched from S3 by its sha256", function () {
   this.timeout(180000);
   let world: EcrSyncWorld;
   let bundle: CopierBundle;
   let s3: S3Client;
+  let logs: CloudWatchLogsClient;
   let copier: CopierLocation;
   const caches: string[] = [];
 
@@ -66,12 +74,22 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
       },
     });
     await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
+    logs = new CloudWatchLogsClient({
+      endpoint: world.moto.endpoint,
+      region: "us-east-1",
+      credentials: {
+        accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      },
+    });
+    await logs.send(new CreateLogGroupCommand({ logGroupName: RESULTS_LOG_GROUP }));
     await upload(bundle.sha256, bundle.code);
     copier = { bucket: BUCKET, sha256: bundle.sha256, region: "us-east-1" };
   });
 
   after(async () => {
     s3?.destroy();
+    logs?.destroy();
     for (const dir of caches) fs.rmSync(dir, { recursive: true, force: true });
     await world?.stop();
   });
@@ -104,6 +122,7 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
         targetRoleArn: world.targetRoleArn,
         region: "us-east-1",
         repositories,
+        resultsLogGroup: RESULTS_LOG_GROUP,
       },
       reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
     });
@@ -200,6 +219,10 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
     expect(s3Requests(mark), "the second run used the kept copy").to.deep.equal([]);
     expect(reconcile.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, copied: 1 });
     expect(await world.target.digestOf(target, "2401.0002")).to.equal(missing.digest);
+    // The document's ECR_SYNC_RESULTS_LOG_GROUP reached the copier: its result lines are in the group.
+    const { events = [] } = await logs.send(new FilterLogEventsCommand({ logGroupName: RESULTS_LOG_GROUP }));
+    const written = events.map((e) => JSON.parse(String(e.message)) as Record<string, unknown>);
+    expect(written.filter((l) => l.result === "copied").map((l) => l.digest)).to.include(missing.digest);
   });
 
   it("refuses a bundle in S3 that is not the one the document names: nothing runs, nothing is kept", async () => {
@@ -245,6 +268,7 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
         targetRoleArn: world.targetRoleArn,
         region: "us-east-1",
         repositories: { [source]: target },
+        resultsLogGroup: RESULTS_LOG_GROUP,
       },
     });
     const cache = freshCache();

@@ -1,7 +1,7 @@
 /**
- * What the sync and reconcile documents tell ecr-sync.sh about its world
+ * What the sync and reconcile documents tell the copier about its world
  * (components/ssm-documents.ts `syncEnvironment`): both registries from the two accounts and the
- * region, the role, the mapping as given.
+ * region, the role, the mapping and the results log group as given.
  */
 import { expect } from "chai";
 import { syncEnvironment } from "../../components/ssm-documents";
@@ -16,6 +16,7 @@ describe("syncEnvironment: the copier's world, from the stack's values", () => {
         region: "us-west-2",
         targetRoleArn: "arn:aws:iam::730096353738:role/ecr-sync-target",
         repositories,
+        resultsLogGroup: "/ecr-sync/results",
       }),
     ).to.deep.equal({
       sourceRegistry: "770203350335.dkr.ecr.us-west-2.amazonaws.com",
@@ -23,6 +24,7 @@ describe("syncEnvironment: the copier's world, from the stack's values", () => {
       targetRoleArn: "arn:aws:iam::730096353738:role/ecr-sync-target",
       region: "us-west-2",
       repositories,
+      resultsLogGroup: "/ecr-sync/results",
     });
   });
 });

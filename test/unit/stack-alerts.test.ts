@@ -564,6 +564,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             targetRoleArn: `arn:aws:iam::${LEGACY}:role/ecr-sync-target`,
             region: "us-east-1",
             repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
+            resultsLogGroup: "/ecr-sync/results",
           },
           reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
         }),

@@ -414,6 +414,8 @@ describe("css stack (SourceSync under mocks)", function () {
       `export ECR_SYNC_TARGET_ROLE_ARN='arn:aws:iam::${LEGACY}:role/ecr-sync-target'`,
       `export ECR_SYNC_REGION='us-east-1'`,
       `export ECR_SYNC_REPOSITORY_MAP='${JSON.stringify(MAPPING)}'`,
+      // The copier writes each result line to the stack's results log group (common/telemetry.ts).
+      `export ECR_SYNC_RESULTS_LOG_GROUP='${String(resource(css, T.logGroup, "ecr-sync-results-logs").inputs.name)}'`,
     ]);
     // The push time follows as "$@" only when the trigger sent one (pushedAt, default "").
     expect(parameters.pushedAt).to.include({ allowedPattern: OPTIONAL_TIMESTAMP_PATTERN, default: "" });
