@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import type { ECRClient } from "@aws-sdk/client-ecr";
+import type { STSClient } from "@aws-sdk/client-sts";
 import { EXIT } from "../../common/result-lines";
-import { awsErrorClass, boundedLifetime, EcrPassword } from "../../ec2-scripts/copier/aws";
+import { awsErrorClass, boundedLifetime, EcrPassword, RoleCredentials } from "../../ec2-scripts/copier/aws";
 import { Clock } from "../../ec2-scripts/copier/clock";
 import { epochMicros } from "../../ec2-scripts/copier/config";
 import { LIMITS } from "../../ec2-scripts/copier/limits";
@@ -83,8 +84,11 @@ describe("copier AWS side, time and mutability", () => {
         },
       };
     }
-    /** A stand-in ECR client: each GetAuthorizationToken gives a new token valid 12 hours by `clock`'s wall. */
-    function fakeEcr(clock: Clock) {
+    /**
+     * A stand-in ECR client: each GetAuthorizationToken gives a new token valid 12 hours by AWS's
+     * clock, `awsAhead` ms ahead of `clock`'s wall (a copier whose clock was set back).
+     */
+    function fakeEcr(clock: Clock, awsAhead = 0) {
       let calls = 0;
       const client = {
         send: async () => {
@@ -93,7 +97,7 @@ describe("copier AWS side, time and mutability", () => {
             authorizationData: [
               {
                 authorizationToken: Buffer.from(`AWS:pw${calls}`).toString("base64"),
-                expiresAt: new Date(clock.wall() + 12 * 3600_000),
+                expiresAt: new Date(clock.wall() + awsAhead + 12 * 3600_000),
               },
             ],
           };
@@ -121,6 +125,75 @@ describe("copier AWS side, time and mutability", () => {
       expect(ecr.calls()).to.equal(1);
       clock.advance(2);
       expect(await password.token(), "after it").not.to.equal(first);
+      expect(ecr.calls()).to.equal(2);
+    });
+
+    /** A stand-in STS client: each AssumeRole gives new credentials ending in an hour by AWS's clock, `awsAhead` ms ahead of `clock`'s wall. */
+    function fakeSts(clock: Clock, awsAhead: number) {
+      let calls = 0;
+      const client = {
+        send: async () => {
+          calls += 1;
+          return {
+            Credentials: {
+              AccessKeyId: `AKIA${calls}`,
+              SecretAccessKey: "secret",
+              SessionToken: `session${calls}`,
+              Expiration: new Date(clock.wall() + awsAhead + LIMITS.roleSessionSeconds * 1000),
+            },
+          };
+        },
+      };
+      return { client: client as unknown as STSClient, calls: () => calls };
+    }
+
+    // ecr-sync.sh's defect 5: after the clock was set back, what AWS states as an end time is a
+    // month away by the copier's clock. Neither the role's credentials nor a password made with
+    // them may be kept longer than their own lifetime (an hour), measured on the monotonic clock.
+    it("keeps the role's credentials, and the target password made with them, no longer than the role's hour when the clock was set back 30 days before they came", async () => {
+      const clock = testClock();
+      const setBack = 30 * 24 * 3600_000;
+      const sts = fakeSts(clock, setBack);
+      const ecr = fakeEcr(clock, setBack);
+      const role = new RoleCredentials(sts.client, "arn:aws:iam::730096353738:role/ecr-sync-target", clock);
+      const password = new EcrPassword(
+        ecr.client,
+        "target",
+        "us-east-1",
+        "as the role",
+        "hint",
+        () => role.remaining(),
+        clock,
+      );
+      const credentials = await role.get();
+      const token = await password.token();
+      clock.advance((LIMITS.roleSessionSeconds - LIMITS.credentialMarginSeconds) * 1000 - 1);
+      expect(await role.get(), "the role's, within its hour less the margin").to.equal(credentials);
+      expect(await password.token(), "the password, within the role's hour less the margin").to.equal(token);
+      expect([sts.calls(), ecr.calls()]).to.deep.equal([1, 1]);
+      clock.advance(2);
+      expect((await role.get()).accessKeyId, "the role's, after it").not.to.equal(credentials.accessKeyId);
+      expect(await password.token(), "the password, after it").not.to.equal(token);
+      expect([sts.calls(), ecr.calls()]).to.deep.equal([2, 2]);
+    });
+
+    it("keeps a password ECR states valid for 30 days and 12 hours (the clock set back) no longer than ECR's 12 hours", async () => {
+      const clock = testClock();
+      const ecr = fakeEcr(clock, 30 * 24 * 3600_000);
+      const password = new EcrPassword(
+        ecr.client,
+        "target",
+        "us-east-1",
+        "as the role",
+        "hint",
+        () => Number.POSITIVE_INFINITY,
+        clock,
+      );
+      const first = await password.token();
+      clock.advance((LIMITS.ecrTokenSeconds - LIMITS.credentialMarginSeconds) * 1000 - 1);
+      expect(await password.token(), "within its 12 hours less the margin").to.equal(first);
+      clock.advance(2);
+      expect(await password.token(), "after them").not.to.equal(first);
       expect(ecr.calls()).to.equal(2);
     });
 
