@@ -8,6 +8,7 @@ import { Failure } from "./failure";
 import { LIMITS } from "./limits";
 import { TagPolicy } from "./mutability";
 import { RegistryCredentials, Side } from "./registry";
+import { traced } from "./trace";
 
 /**
  * AWS through the SDK for JavaScript v3. The source side uses the default credential chain (the
@@ -156,12 +157,14 @@ export class RoleCredentials {
     const call = `sts:AssumeRole --role-arn ${this.roleArn} with the worker's credentials`;
     let response;
     try {
-      response = await this.sts.send(
-        new AssumeRoleCommand({
-          RoleArn: this.roleArn,
-          RoleSessionName: `ecr-sync-${process.pid}`,
-          DurationSeconds: LIMITS.roleSessionSeconds,
-        }),
+      response = await traced("sts AssumeRole", () =>
+        this.sts.send(
+          new AssumeRoleCommand({
+            RoleArn: this.roleArn,
+            RoleSessionName: `ecr-sync-${process.pid}`,
+            DurationSeconds: LIMITS.roleSessionSeconds,
+          }),
+        ),
       );
     } catch (error) {
       throw awsFailure(error, "target", "STS", call, "check that the role exists and trusts the worker role");
@@ -238,7 +241,9 @@ export class EcrPassword implements RegistryCredentials {
   private async fetch(): Promise<string> {
     let response;
     try {
-      response = await this.ecr.send(new GetAuthorizationTokenCommand({}));
+      response = await traced(`${this.side} ecr GetAuthorizationToken`, () =>
+        this.ecr.send(new GetAuthorizationTokenCommand({})),
+      );
     } catch (error) {
       throw awsFailure(
         error,
@@ -314,8 +319,8 @@ export class Aws {
   async describeTargetRepository(repository: string): Promise<TagPolicy> {
     const { targetRoleArn, region } = this.config;
     try {
-      const response = await this.targetEcr.send(
-        new DescribeRepositoriesCommand({ repositoryNames: [repository] }),
+      const response = await traced(`target ecr DescribeRepositories ${repository}`, () =>
+        this.targetEcr.send(new DescribeRepositoriesCommand({ repositoryNames: [repository] })),
       );
       const found = response.repositories?.[0];
       return {

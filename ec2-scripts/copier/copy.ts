@@ -5,7 +5,7 @@ import { Clock } from "./clock";
 import { Config } from "./config";
 import { Copy, decideLocked, decideVerified, Images, ManifestRead, Origin, Report } from "./decide";
 import { asFailure, Failure } from "./failure";
-import { lockFile, lockName } from "./lock";
+import { HeldLock, lockFile, lockName } from "./lock";
 import { log } from "./log";
 import { LIMITS } from "./limits";
 import { isTagImmutable, TagPolicy } from "./mutability";
@@ -13,6 +13,7 @@ import { PROBE_LIMITS, RegistryClient } from "./registry";
 import { Results } from "./results";
 import { runSkopeoCopy } from "./skopeo";
 import { RunDir, StateDir } from "./state";
+import { trace, traced } from "./trace";
 
 /**
  * One image, under its target tag's lock: read the source tag, read the target tag, decide
@@ -41,7 +42,19 @@ export class Copier {
     };
   }
 
-  /** Prints the image's one line and returns its exit code. */
+  /** Starts waiting for the target tag's lock (copyImage takes it, or starts it itself). */
+  lockTag(targetRepository: string, tag: string, signal?: AbortSignal): Promise<HeldLock> {
+    const file = join(this.state.lockDir, `${lockName(targetRepository, tag)}.lock`);
+    return traced(`lock ${targetRepository}:${tag}`, () =>
+      lockFile(file, this.state.path, undefined, signal),
+    );
+  }
+
+  /**
+   * Prints the image's one line and returns its exit code. `locking`: the tag's lock, asked for
+   * earlier (lockTag) by a caller that had other work to do meanwhile; everything this reads and
+   * writes still happens only once it is held.
+   */
   async copyImage(
     sourceRepository: string,
     targetRepository: string,
@@ -49,13 +62,13 @@ export class Copier {
     policy: TagPolicy,
     origin: Origin,
     hint?: string,
+    locking?: { readonly lock: Promise<HeldLock>; readonly since: number },
   ): Promise<ExitCode> {
     const images = this.images(sourceRepository, targetRepository, tag);
-    const file = join(this.state.lockDir, `${lockName(targetRepository, tag)}.lock`);
-    const waited = this.clock.monotonic();
+    const waited = locking?.since ?? this.clock.monotonic();
     let lock;
     try {
-      lock = await lockFile(file, this.state.path);
+      lock = await (locking?.lock ?? this.lockTag(targetRepository, tag));
     } catch (error) {
       return this.report(images, undefined, { do: "report", result: "failed", ...failedFields(error, hint) });
     }
@@ -92,11 +105,16 @@ export class Copier {
     hint: string | undefined,
     lockedAt: number,
   ): Promise<ExitCode> {
-    const source = await this.source.manifestDigest(sourceRepository, tag, `reading ${images.source}`);
+    // Both reads at once (one round trip, not two, under the lock); the target's answer is ignored,
+    // as if never asked, when the source's alone decides (a failed read, or a missing tag to copy).
+    const [source, targetRead] = await Promise.all([
+      this.source.manifestDigest(sourceRepository, tag, `reading ${images.source}`),
+      this.target.manifestDigest(targetRepository, tag, `reading ${images.target}`),
+    ]);
     const target: ManifestRead =
       source.kind === "failed" || (source.kind === "missing" && origin === "tag")
         ? { kind: "missing" }
-        : await this.target.manifestDigest(targetRepository, tag, `reading ${images.target}`);
+        : targetRead;
     const decision = decideLocked({
       images,
       origin,
@@ -163,6 +181,7 @@ export class Copier {
     let lastLine = "";
     for (let attempt = 1; attempt <= LIMITS.copyAttempts; attempt++) {
       const n = ++this.sequence;
+      trace("skopeo copy start");
       const outcome = await runSkopeoCopy(
         {
           source: sourceImage,
@@ -180,6 +199,7 @@ export class Copier {
         },
         () => this.clock.monotonic(),
       );
+      trace("skopeo copy end");
       this.run.remove(`source.${n}.auth.json`, `target.${n}.auth.json`);
       if (outcome.ok) return undefined;
       lastLine = outcome.lastLine;

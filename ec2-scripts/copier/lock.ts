@@ -38,14 +38,18 @@ export async function lockFile(
   file: string,
   stateDir: string,
   timeoutSeconds: number = LIMITS.lockTimeoutSeconds,
+  signal?: AbortSignal,
 ): Promise<HeldLock> {
   const fd = openLockFile(file, stateDir);
   try {
     const code = await new Promise<number>((resolve, reject) => {
+      // signal: the caller no longer wants the lock (its login failed while it waited): flock stops
+      // waiting (SIGTERM, exit status 128+) and the descriptor is closed.
       const child = spawn("flock", ["--exclusive", "--wait", String(timeoutSeconds), "3"], {
         stdio: ["ignore", "ignore", "inherit", fd],
+        signal,
       });
-      child.once("error", reject);
+      child.once("error", (error) => (signal?.aborted ? resolve(128) : reject(error)));
       child.once("exit", (status, signal) => resolve(status ?? (signal ? 128 : 1)));
     });
     if (code === 1) {

@@ -13,6 +13,7 @@ import { Results } from "./results";
 import { stopAllSkopeo } from "./skopeo";
 import { prepareStateDir, RunDir } from "./state";
 import { telemetrySink } from "./telemetry";
+import { trace } from "./trace";
 import { usage } from "./usage";
 
 /**
@@ -32,6 +33,7 @@ const LOGIN_HINTS = {
 
 /** A run of the copier: its AWS side, both registries, its private directory and its result lines. */
 interface Run {
+  readonly clock: Clock;
   readonly aws: Aws;
   readonly copier: Copier;
   readonly results: Results;
@@ -47,7 +49,12 @@ function startRun(
   const aws = new Aws(config, clock);
   const source = new RegistryClient("source", config.sourceRegistry, config.tlsVerify, aws.sourcePassword);
   const target = new RegistryClient("target", config.targetRegistry, config.tlsVerify, aws.targetPassword);
-  return { aws, copier: new Copier(config, aws, source, target, state, runDir, results, clock), results };
+  return {
+    clock,
+    aws,
+    copier: new Copier(config, aws, source, target, state, runDir, results, clock),
+    results,
+  };
 }
 
 /**
@@ -74,15 +81,35 @@ async function login(run: Run, repositories: readonly string[]): Promise<Map<str
 async function copyCommand(config: Config, run: Run, command: CopyCommand): Promise<ExitCode> {
   const { copier, results } = run;
   const images = copier.images(command.sourceRepository, command.targetRepository, command.tag);
+  // The tag's lock is asked for while the AWS calls and the login checks run: flock(1) is a process
+  // start (30 to 150 ms on a busy 2-core machine) that need not wait for them. Nothing is read
+  // under it before both are done, so the invariant is unchanged; a failed login lets it go.
+  const abandon = new AbortController();
+  const locking = {
+    lock: copier.lockTag(command.targetRepository, command.tag, abandon.signal),
+    since: run.clock.monotonic(),
+  };
+  // Its failure (a symlinked lock file: exit 3) is reported by copyImage once the login is done;
+  // until then it must not count as an unhandled rejection, which would end the process.
+  locking.lock.catch(() => undefined);
+  const letGo = () => {
+    abandon.abort();
+    locking.lock.then(
+      (held) => held.release(),
+      () => undefined,
+    );
+  };
   let policy: TagPolicy | Failure | undefined;
   try {
     policy = (await login(run, [command.targetRepository])).get(command.targetRepository);
   } catch (error) {
+    letGo();
     const failure = asFailure(error);
     results.image("failed", images, { digest: command.digest, error: failure.message });
     return failure.code;
   }
   if (policy instanceof Failure || policy === undefined) {
+    letGo();
     const failure = policy ?? new Failure(EXIT.failed, "no description of the target repository");
     // Read for the failed line only (which image it was about); nothing is decided on it.
     let digest = command.digest;
@@ -104,6 +131,7 @@ async function copyCommand(config: Config, run: Run, command: CopyCommand): Prom
     policy,
     command.digest === undefined ? "tag" : "event",
     command.digest,
+    locking,
   );
 }
 
@@ -152,6 +180,7 @@ export async function main(
   env: NodeJS.ProcessEnv,
   clock: Clock = systemClock,
 ): Promise<ExitCode> {
+  trace("main");
   const startedAt = clock.monotonic();
   let command: Command;
   let config: Config;
@@ -202,7 +231,9 @@ export async function main(
     } catch (error) {
       return refuseAll(config, command, results, asFailure(error));
     }
+    trace("state dir ready");
     const run = startRun(config, runDir, results, clock, state);
+    trace("clients made");
     return command.kind === "copy"
       ? await copyCommand(config, run, command)
       : await reconcileCommand(config, run, command, startedAt);
@@ -212,14 +243,19 @@ export async function main(
     return failure.code;
   } finally {
     runDir?.remove();
+    trace("results close start");
     await results.close();
+    trace("results close end");
   }
 }
 
 /** Ends the run as soon as main() is done and its output is written (exit.ts says why). */
 if (require.main === module) {
   main(process.argv.slice(2), process.env).then(
-    (code) => exitAfterOutput(code),
+    (code) => {
+      trace("exit");
+      exitAfterOutput(code);
+    },
     (error: unknown) => {
       log(`error: unexpected failure: ${error instanceof Error ? error.stack : String(error)}`);
       exitAfterOutput(EXIT.failed);

@@ -5,6 +5,7 @@ import { ManifestRead } from "./decide";
 import { Failure } from "./failure";
 import { LIMITS } from "./limits";
 import { Limiter } from "./limiter";
+import { trace } from "./trace";
 
 /**
  * The registry HTTP API (OCI distribution spec, https://github.com/opencontainers/distribution-spec/blob/main/spec.md),
@@ -100,6 +101,8 @@ export class RegistryClient {
       let renewed = false;
       for (let attempt = 0; ; attempt++) {
         const token = await this.credentials.token();
+        const step = `${this.side} ${init.method ?? "GET"} ${path}`;
+        trace(`${step} start`);
         let answer: Answer;
         try {
           const response = await fetch(`${this.baseUrl}${path}`, {
@@ -114,6 +117,7 @@ export class RegistryClient {
         } catch (error) {
           answer = { status: 0, cause: networkCause(error) };
         }
+        trace(`${step} end ${answer.status}`);
         if ((answer.status === 401 || answer.status === 403) && !renewed) {
           renewed = true;
           if (await this.credentials.renew(token)) continue;
