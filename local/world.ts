@@ -24,13 +24,6 @@ import { bundleCopierSync } from "../ec2-scripts/bundle";
 
 const execFileAsync = promisify(execFile);
 
-/**
- * The bash copier, which the SSM documents still carry until they deliver the bundle
- * (test/integration/reconcile-document.test.ts runs it through the document); the copier suites
- * run the TypeScript copier (copierBundle).
- */
-export const SCRIPT = resolve(__dirname, "../ec2-scripts/ecr-sync.sh");
-
 /** The copier's launcher in a checkout (builds the bundle when stale, then runs it). */
 export const COPIER_LAUNCHER = resolve(__dirname, "../ec2-scripts/ecr-sync");
 
@@ -56,7 +49,7 @@ export const TARGET_ROLE_NAME = CONFIG_DEFAULTS.targetRoleName;
 export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-worker`;
 /**
  * Tools these helpers need on this machine (the servers, and the AWS CLI that sets up the target
- * account); a missing one fails the suite by name. The script's own tools are the worker root's.
+ * account); a missing one fails the suite by name. The copier's own tools are the worker root's.
  */
 export const REQUIRED_TOOLS = ["aws", "moto_server", "docker-registry", "htpasswd"];
 
@@ -107,7 +100,7 @@ export interface AwsRecorder {
  * An HTTP proxy in front of moto that records each AWS call: the operation from X-Amz-Target
  * (ECR's JSON protocol) or the form's Action (STS's query protocol), the service and access key
  * from the SigV4 Authorization header. The SDK honours AWS_ENDPOINT_URL, so this is how the
- * tests count the calls the copier makes (the AWS CLI wrapper on PATH did that for the bash).
+ * tests count the calls the copier makes.
  */
 export async function startAwsRecorder(upstream: string): Promise<AwsRecorder> {
   const target = new URL(upstream);

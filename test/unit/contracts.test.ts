@@ -1,5 +1,4 @@
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import {
@@ -13,27 +12,25 @@ import {
 } from "../../common/naming";
 import { EXIT, IMAGE_RESULTS, RECONCILE_RESULT } from "../../common/result-lines";
 import { CONFIG_DEFAULTS } from "../../components/config-keys";
-import { usage } from "../../ec2-scripts/copier/usage";
 import { RECONCILE_PARALLELISM, parseReconcileParallelism } from "../../components/config-values";
+import { parseCommand } from "../../ec2-scripts/copier/config";
+import { Failure } from "../../ec2-scripts/copier/failure";
+import { LIMITS } from "../../ec2-scripts/copier/limits";
+import { usage } from "../../ec2-scripts/copier/usage";
 
 /**
- * The contracts between ec2-scripts/ecr-sync.sh and the TypeScript side. The script checks the
- * names it is given with bash twins of common/naming.ts; both sides run here on one table, the
- * bash side sourced from the script itself (its own patterns and is_* functions), so that the
- * two cannot drift apart again. And `ecr-sync.sh --help`, the one description of the script's
- * interface, is checked against what the code reads, parses, prints and returns.
+ * The contracts the copier (ec2-scripts/copier) shares with the rest of the project: the names
+ * common/naming.ts accepts (one definition for the copier, the stacks and the push trigger), the
+ * copier's `--help` (the one description of its interface) against what the code reads, parses,
+ * prints and returns (common/result-lines.ts), and the reconcile's parallelism as the stack's
+ * configuration and the copier each accept it.
  */
-
-const SCRIPT = path.join(__dirname, "..", "..", "ec2-scripts", "ecr-sync.sh");
-const SCRIPT_TEXT = readFileSync(SCRIPT, "utf8");
 
 interface Contract {
   /** What is checked. */
   readonly name: string;
-  /** The TypeScript predicate (common/naming.ts). */
-  readonly ts: (value: unknown) => boolean;
-  /** The function in ecr-sync.sh that checks the same thing. */
-  readonly bash: string;
+  /** The predicate (common/naming.ts). */
+  readonly accepts: (value: unknown) => boolean;
   readonly good: readonly string[];
   readonly bad: readonly string[];
 }
@@ -45,8 +42,7 @@ const roleName64 = "r".repeat(64);
 const CONTRACTS: readonly Contract[] = [
   {
     name: "repository name",
-    ts: isRepositoryName,
-    bash: "is_repository_name",
+    accepts: isRepositoryName,
     good: [
       "ab",
       "kuali-coeus",
@@ -82,8 +78,7 @@ const CONTRACTS: readonly Contract[] = [
   },
   {
     name: "image tag",
-    ts: isImageTag,
-    bash: "is_image_tag",
+    accepts: isImageTag,
     good: ["a", "ab", "v1", "_x", "Latest", "1.0.0-rc.1", "a..b", "a-", "A".repeat(128)],
     bad: [
       "",
@@ -101,8 +96,7 @@ const CONTRACTS: readonly Contract[] = [
   },
   {
     name: "image digest",
-    ts: isImageDigest,
-    bash: "is_image_digest",
+    accepts: isImageDigest,
     good: [`sha256:${hex}`, `sha256:${"f".repeat(64)}`],
     bad: [
       "",
@@ -118,8 +112,7 @@ const CONTRACTS: readonly Contract[] = [
   },
   {
     name: "push time (ISO-8601 UTC)",
-    ts: isUtcTimestamp,
-    bash: "is_utc_timestamp",
+    accepts: isUtcTimestamp,
     good: [
       "2026-06-01T12:00:03Z",
       "2026-06-01T12:00:03.5Z",
@@ -150,8 +143,7 @@ const CONTRACTS: readonly Contract[] = [
   },
   {
     name: "region",
-    ts: isRegion,
-    bash: "is_region",
+    accepts: isRegion,
     good: ["us-east-1", "us-gov-west-1", "eu-central-1", "ap-southeast-7", "cn-north-1", "il-central-1"],
     bad: [
       "",
@@ -167,8 +159,7 @@ const CONTRACTS: readonly Contract[] = [
   },
   {
     name: "role ARN",
-    ts: (value) => parseRoleArn(value) !== undefined,
-    bash: "is_role_arn",
+    accepts: (value) => parseRoleArn(value) !== undefined,
     good: [
       `arn:aws:iam::${account}:role/ecr-sync-target`,
       `arn:aws:iam::${account}:role/service/ecr-sync`,
@@ -195,8 +186,7 @@ const CONTRACTS: readonly Contract[] = [
   },
   {
     name: "registry host[:port]",
-    ts: isRegistry,
-    bash: "is_registry",
+    accepts: isRegistry,
     good: [
       "770203350335.dkr.ecr.us-east-1.amazonaws.com",
       "127.0.0.1:5000",
@@ -230,158 +220,23 @@ const CONTRACTS: readonly Contract[] = [
   },
 ];
 
-/** Runs the script's check functions on every [function, value] pair, in one bash process. */
-function bashVerdicts(pairs: ReadonlyArray<readonly [string, string]>): boolean[] {
-  const program = [
-    'source "$1"',
-    "while IFS= read -r -d '' check && IFS= read -r -d '' value; do",
-    '  declare -F "${check}" >/dev/null || { echo "ecr-sync.sh defines no function ${check}" >&2; exit 2; }',
-    '  if "${check}" "${value}"; then printf 1; else printf 0; fi',
-    "done",
-  ].join("\n");
-  const result = spawnSync("bash", ["-c", program, "bash", SCRIPT], {
-    input: pairs.map(([check, value]) => `${check}\0${value}\0`).join(""),
-    encoding: "utf8",
-  });
-  expect(result.status, result.stderr).to.equal(0);
-  expect(result.stdout).to.have.length(pairs.length);
-  return [...result.stdout].map((verdict) => verdict === "1");
-}
-
-describe("contracts between ecr-sync.sh and common/naming.ts", () => {
-  const rows = CONTRACTS.flatMap((contract) => [
-    ...contract.good.map((value) => ({ contract, value, expected: true })),
-    ...contract.bad.map((value) => ({ contract, value, expected: false })),
-  ]);
-  const verdicts = bashVerdicts(rows.map(({ contract, value }) => [contract.bash, value] as const));
-
+describe("the names common/naming.ts accepts (the copier's, the stacks' and the push trigger's)", () => {
   for (const contract of CONTRACTS) {
-    it(`accepts and refuses the same ${contract.name}s on both sides`, () => {
-      const disagreements = rows.flatMap((row, index) => {
-        if (row.contract !== contract) return [];
-        const ts = contract.ts(row.value);
-        const bash = verdicts[index];
-        return ts === row.expected && bash === row.expected
-          ? []
-          : [`${JSON.stringify(row.value)}: expected ${row.expected}, TypeScript ${ts}, bash ${bash}`];
-      });
-      expect(
-        disagreements,
-        `${contract.name}: common/naming.ts vs ecr-sync.sh ${contract.bash}`,
-      ).to.deep.equal([]);
+    it(`accepts every good and refuses every bad ${contract.name}`, () => {
+      const wrong = [
+        ...contract.good
+          .filter((value) => !contract.accepts(value))
+          .map((value) => `accepted: ${JSON.stringify(value)}`),
+        ...contract.bad
+          .filter((value) => contract.accepts(value))
+          .map((value) => `refused: ${JSON.stringify(value)}`),
+      ];
+      expect(wrong, `${contract.name}: what common/naming.ts gets wrong (should be …)`).to.deep.equal([]);
     });
   }
 });
 
-describe("ecr-sync.sh --help", () => {
-  const run = spawnSync("bash", [SCRIPT, "--help"], { encoding: "utf8", env: {} });
-  const help = run.stdout;
-  /** The lines of one section of the help, from its heading to the next blank line. */
-  const section = (heading: string): string[] => {
-    const lines = help.split("\n");
-    const start = lines.findIndex((line) => line.startsWith(heading));
-    expect(start, `--help has a section "${heading}"`).to.be.greaterThan(-1);
-    const end = lines.findIndex((line, index) => index > start && line.trim() === "");
-    return lines.slice(start + 1, end === -1 ? undefined : end);
-  };
-  /** The script without usage() (the help text itself). */
-  const code = SCRIPT_TEXT.replace(/^usage\(\) \{\n[\s\S]*?\n\}\n/m, "");
-
-  it("prints the help on stdout and exits 0", () => {
-    expect(run.status, run.stderr).to.equal(0);
-    expect(code.length).to.be.lessThan(SCRIPT_TEXT.length);
-  });
-
-  it("lists every exit code the script defines, each once", () => {
-    const codes = [...SCRIPT_TEXT.matchAll(/^readonly (EXIT_[A-Z_]+)=(\d+)$/gm)].map((m) => m[2]);
-    expect(codes).to.have.length.greaterThanOrEqual(6);
-    const listed = section("Exit codes:")
-      .map((line) => /^ {2}(\d+) {2}\S/.exec(line)?.[1])
-      .filter((listedCode) => listedCode !== undefined);
-    expect(listed).to.deep.equal(["0", ...codes]);
-  });
-
-  it("lists every ECR_SYNC_* variable the script reads, and no other", () => {
-    const read = new Set([...code.matchAll(/\bECR_SYNC_[A-Z_]+\b/g)].map((m) => m[0]));
-    expect(read.size).to.be.greaterThanOrEqual(7);
-    const listed = section("Environment:")
-      .map((line) => /^ {2}(ECR_SYNC_[A-Z_]+) /.exec(line)?.[1])
-      .filter((name) => name !== undefined);
-    expect([...listed].sort()).to.deep.equal([...read].sort());
-  });
-
-  it("lists every flag the commands parse", () => {
-    const patterns = [...code.matchAll(/^\s+((?:-[-a-z]+(?: \| )?)+)\)/gm)].map((m) => m[1]);
-    const flags = new Set(patterns.flatMap((pattern) => pattern.split(" | ")));
-    expect([...flags]).to.include.members(["--source-repository", "--digest", "--dry-run", "-h"]);
-    const listed = section("Flags:").flatMap((line) =>
-      [...line.matchAll(/(?<=^ {2}|, )(-[-a-z]+)/g)].map((m) => m[1]),
-    );
-    expect([...flags].filter((flag) => !listed.includes(flag))).to.deep.equal([]);
-  });
-
-  it("explains every result the script emits", () => {
-    const results = new Set([...code.matchAll(/\bemit ([a-z]+) /g)].map((m) => m[1]));
-    expect(results.size).to.be.greaterThanOrEqual(5);
-    const listed = section("Result lines").map((line) => /^ {2}([a-z]+) /.exec(line)?.[1]);
-    expect([...results].filter((result) => !listed.includes(result))).to.deep.equal([]);
-  });
-});
-
-describe("the reconcile's parallelism: ecr-sync:reconcileParallelism and ecr-sync.sh", () => {
-  /** The value of `readonly NAME=N` in the script. */
-  const scriptConstant = (name: string): number => {
-    const match = new RegExp(`^readonly ${name}=(\\d+)\\b`, "m").exec(SCRIPT_TEXT);
-    expect(match, `ecr-sync.sh defines readonly ${name}`).to.not.equal(null);
-    return Number(match![1]);
-  };
-
-  it("has the script's default and maximum", () => {
-    expect({ default: CONFIG_DEFAULTS.reconcileParallelism, max: RECONCILE_PARALLELISM.max }).to.deep.equal({
-      default: scriptConstant("RECONCILE_DEFAULT_PARALLELISM"),
-      max: scriptConstant("RECONCILE_MAX_PARALLELISM"),
-    });
-  });
-
-  it("accepts exactly what the script's reconcile accepts", () => {
-    // The script checks the value right after the rest of its environment and before the state
-    // directory, so a relative state directory stops an accepted value there, before any AWS call.
-    const environment = {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      ECR_SYNC_SOURCE_REGISTRY: "770203350335.dkr.ecr.us-east-1.amazonaws.com",
-      ECR_SYNC_TARGET_REGISTRY: "730096353738.dkr.ecr.us-east-1.amazonaws.com",
-      ECR_SYNC_TARGET_ROLE_ARN: "arn:aws:iam::730096353738:role/ecr-sync-target",
-      ECR_SYNC_REGION: "us-east-1",
-      ECR_SYNC_REPOSITORY_MAP: '{"kuali-coeus":"coeus"}',
-      ECR_SYNC_STATE_DIR: "relative",
-    };
-    const scriptAccepts = (value: string): boolean => {
-      const run = spawnSync("bash", [SCRIPT, "reconcile"], {
-        encoding: "utf8",
-        env: { ...environment, ECR_SYNC_RECONCILE_PARALLELISM: value },
-      });
-      if (run.stderr.includes(`ECR_SYNC_RECONCILE_PARALLELISM='${value}' is not a number`)) return false;
-      expect(run.stderr, `the script with ECR_SYNC_RECONCILE_PARALLELISM=${value}`).to.include(
-        "ECR_SYNC_STATE_DIR='relative' is not an absolute path",
-      );
-      return true;
-    };
-    const texts = [...Array.from({ length: 19 }, (_, n) => String(n)), "2.5", "x", "-1", "1e1", "100"];
-    const verdicts = texts.map((text) => {
-      const problems: string[] = [];
-      const copies = parseReconcileParallelism(text, problems);
-      const config = problems.length === 0;
-      // An accepted value reaches the script as the reconcile document exports it.
-      return { text, config, script: scriptAccepts(config ? String(copies) : text) };
-    });
-    expect(verdicts.filter((v) => v.config !== v.script)).to.deep.equal([]);
-    expect(verdicts.filter((v) => v.config).map((v) => v.text)).to.deep.equal(
-      Array.from({ length: 16 }, (_, n) => String(n + 1)),
-    );
-  });
-});
-
-describe("the TypeScript copier's --help (ec2-scripts/copier/usage.ts) and common/result-lines.ts", () => {
+describe("the copier's --help (ec2-scripts/copier/usage.ts) and common/result-lines.ts", () => {
   const COPIER_DIR = path.join(__dirname, "..", "..", "ec2-scripts", "copier");
   const help = usage();
   const section = (heading: string): string[] => {
@@ -404,18 +259,18 @@ describe("the TypeScript copier's --help (ec2-scripts/copier/usage.ts) and commo
     expect(listed).to.deep.equal(Object.values(EXIT).map(String));
   });
 
-  it("keeps ecr-sync.sh's exit codes", () => {
-    const bash = Object.fromEntries(
-      [...SCRIPT_TEXT.matchAll(/^readonly EXIT_([A-Z_]+)=(\d+)$/gm)].map((m) => [m[1], Number(m[2])]),
-    );
-    expect(bash).to.deep.equal({
-      FAILED: EXIT.failed,
-      USAGE: EXIT.usage,
-      CONFIG: EXIT.config,
-      AUTH: EXIT.auth,
-      NOT_FOUND: EXIT.notFound,
-      CONFLICT: EXIT.conflict,
-      UNAVAILABLE: EXIT.unavailable,
+  it("keeps the exit codes of the command line's contract", () => {
+    // The documents, the runbook and anyone scripting the copier read these numbers: a change is a
+    // change of the contract, not a refactoring.
+    expect(EXIT).to.deep.equal({
+      ok: 0,
+      failed: 1,
+      usage: 2,
+      config: 3,
+      auth: 4,
+      notFound: 5,
+      conflict: 6,
+      unavailable: 7,
     });
   });
 
@@ -435,9 +290,65 @@ describe("the TypeScript copier's --help (ec2-scripts/copier/usage.ts) and commo
     );
   });
 
-  it("lists the flags ecr-sync.sh lists", () => {
-    const bashFlags = spawnSync("bash", [SCRIPT, "--help"], { encoding: "utf8", env: {} }).stdout;
-    const flagsOf = (text: string) => [...text.matchAll(/^ {2}(-[-a-z]+)/gm)].map((m) => m[1]).sort();
-    expect(flagsOf(help)).to.deep.equal(flagsOf(bashFlags));
+  it("lists every flag the commands parse, and no other", () => {
+    // The flags are string literals in config.ts (its messages are whole sentences).
+    const parsed = new Set(
+      [...readFileSync(path.join(COPIER_DIR, "config.ts"), "utf8").matchAll(/"(--?[a-z][-a-z]*)"/g)].map(
+        (m) => m[1],
+      ),
+    );
+    expect([...parsed]).to.include.members([
+      "--source-repository",
+      "--digest",
+      "--pushed-at",
+      "--dry-run",
+      "-h",
+    ]);
+    const listed = section("Flags:").flatMap((line) =>
+      [...line.matchAll(/(?<=^ {2}|, )(-[-a-z]+)/g)].map((m) => m[1]),
+    );
+    expect([...listed].sort()).to.deep.equal([...parsed].sort());
+  });
+});
+
+describe("the reconcile's parallelism: ecr-sync:reconcileParallelism and the copier", () => {
+  it("has the copier's default and bounds", () => {
+    expect({
+      default: CONFIG_DEFAULTS.reconcileParallelism,
+      min: RECONCILE_PARALLELISM.min,
+      max: RECONCILE_PARALLELISM.max,
+    }).to.deep.equal({
+      default: LIMITS.reconcileDefaultParallelism,
+      min: 1,
+      max: LIMITS.reconcileMaxParallelism,
+    });
+  });
+
+  it("accepts exactly what the copier's reconcile accepts", () => {
+    /** The copier's verdict on ECR_SYNC_RECONCILE_PARALLELISM: its parallelism, or exit 3 naming the variable. */
+    const copierAccepts = (value: string): boolean => {
+      try {
+        const command = parseCommand(["reconcile"], { ECR_SYNC_RECONCILE_PARALLELISM: value });
+        expect(command).to.deep.equal({ kind: "reconcile", dryRun: false, parallelism: Number(value) });
+        return true;
+      } catch (error) {
+        expect(error, `the copier with ECR_SYNC_RECONCILE_PARALLELISM=${value}`).to.be.instanceOf(Failure);
+        expect((error as Failure).code).to.equal(EXIT.config);
+        expect((error as Failure).message).to.include(`ECR_SYNC_RECONCILE_PARALLELISM='${value}'`);
+        return false;
+      }
+    };
+    const texts = [...Array.from({ length: 19 }, (_, n) => String(n)), "2.5", "x", "-1", "1e1", "100"];
+    const verdicts = texts.map((text) => {
+      const problems: string[] = [];
+      const copies = parseReconcileParallelism(text, problems);
+      const config = problems.length === 0;
+      // An accepted value reaches the copier as the reconcile document exports it.
+      return { text, config, copier: copierAccepts(config ? String(copies) : text) };
+    });
+    expect(verdicts.filter((v) => v.config !== v.copier)).to.deep.equal([]);
+    expect(verdicts.filter((v) => v.config).map((v) => v.text)).to.deep.equal(
+      Array.from({ length: 16 }, (_, n) => String(n + 1)),
+    );
   });
 });

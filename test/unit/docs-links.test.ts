@@ -79,9 +79,11 @@ describe("links in the README, docs/ and alert texts", () => {
   it("every runbook section the program or scripts name exists", () => {
     const problems: string[] = [];
     const runbook = path.join(PROJECT_ROOT, "docs", "runbook.md");
-    const sources = [...trackedFiles("*.ts"), ...trackedFiles("*.sh")].filter(
-      (f) => !f.includes(`${path.sep}test${path.sep}`),
-    );
+    const sources = [
+      ...trackedFiles("*.ts"),
+      ...trackedFiles("ec2-scripts/ecr-sync"),
+      ...trackedFiles(".ci/run"),
+    ].filter((f) => !f.includes(`${path.sep}test${path.sep}`));
     let seen = 0;
     for (const file of sources) {
       for (const ref of fs.readFileSync(file, "utf8").matchAll(/docs\/runbook\.md#([a-z0-9-]+)/g)) {
