@@ -1,26 +1,24 @@
 /**
- * `npm run bench`: measures ec2-scripts/ecr-sync.sh doing real work against real local servers,
- * and compares it with the physical limit of moving the same bytes once over plain HTTP.
+ * `npm run bench`: measures the copier (ec2-scripts/copier, its bundle) doing real work against
+ * real local servers, and compares it with the physical limit of moving the same bytes once over
+ * plain HTTP.
  *
- * World: the integration tests' own (local/world.ts): moto_server for STS and ECR
- * (the target side is reached only through an assumed role), a source docker-registry and, for
- * every measured copy that must start from an empty target, a fresh target docker-registry
- * (htpasswd auth, access log on) on a free loopback port (scripts/bench/session.ts says why).
- * These run on this machine; every copier run, and skopeo alone, runs inside the worker's Debian
- * root with its bash, skopeo, AWS CLI, jq and curl (scripts/bench/in-root.ts), as `npm run bench`
- * builds or reuses it first. Every time around such a run includes bwrap's start, measured alone.
- *
- * Every copier figure is measured twice: warm (the credential cache in ECR_SYNC_STATE_DIR/cache
- * filled by an earlier run) and cold (that directory removed before the run), each run counting
- * the `aws` processes it starts (session.ts: a wrapper on PATH).
+ * World: the integration tests' own (local/world.ts): moto_server for STS and ECR behind a proxy
+ * that records every AWS call (the target side is reached only through an assumed role), a source
+ * docker-registry and, for every measured copy that must start from an empty target, a fresh
+ * target docker-registry (htpasswd auth, access log on) on a free loopback port (scripts/bench/
+ * session.ts says why). These run on this machine; every copier run, skopeo alone and `node -e 0`
+ * run inside the worker's Debian root with its node, skopeo and flock (scripts/bench/in-root.ts),
+ * as `npm run bench` builds or reuses it first. Every time around such a run includes bwrap's
+ * start, measured alone. Each copier run's AWS calls are counted at moto's door.
  *
  * Stages, in order, one file each under scripts/bench/ (each figure the median of several runs;
- * docs/benchmarks.md documents every name):
+ * docs/benchmarks.md says what each means):
  *  1. full-copy.ts: a ~200 MiB 5-layer image vs. the plain-HTTP baseline (http.ts) and skopeo alone
- *  2. unchanged.ts: time, aws processes and layer bytes moved (registry access logs);
- *     breakdown.ts: where a warm full and a warm unchanged copy spend their time (bash's own
- *     trace, profile.ts: skopeo, curl, jq, flock, other programs, bash) and CPU (cpu.ts); one aws
- *     call alone and bwrap's start
+ *  2. unchanged.ts: time (next to `node -e 0` in the root, same rounds), AWS calls and layer bytes
+ *     moved (registry access logs); breakdown.ts: where a full and an unchanged copy spend their
+ *     time (the copier's own trace, ECR_SYNC_TRACE=1: traced.ts, profile.ts) and CPU (cpu.ts);
+ *     bwrap's start
  *  3. incremental.ts: bytes moved / size of the one changed layer
  *  4. multiarch.ts: an index of three platforms: time, digest preserved
  *  5. reconcile.ts: reconcile of 10, 50, 200 tags in sync; backfill.ts: 50 small missing tags

@@ -1,22 +1,20 @@
 /**
  * Stage 6, the burst: 20 copies of 20 tags started at once into an empty target, as a push
- * storm would start them, with a warm and with a cold credential cache (cold, the copies find
- * the cache empty together: one renews it under its lock, the others then read it). Every copy
- * must arrive with its digest; if one does not, the bench exits 1 after the report.
+ * storm would start them (each its own process: its own Node start, SDK load and AWS calls, as
+ * SSM runs them). Every copy must arrive with its digest; if one does not, the bench exits 1 after
+ * the report.
  */
 import { randomBytes } from "node:crypto";
 import { Registry } from "../../local/registry";
 import { RunResult } from "../../local/world";
-import { inBatches, Measured, numberedTags, progress, timed, warmAndCold } from "./measure";
-import { Cache, CACHES } from "./plan";
+import { inBatches, Measured, numberedTags, progress, repeated, timed } from "./measure";
 import { Bench } from "./session";
 import { seedImage } from "./seed";
-import { awsNote, median, mib, round, Row, unionLength } from "./stats";
+import { median, mib, round } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
 
 const SOURCE_REPOSITORY = "bench-burst-src";
 const TARGET_REPOSITORY = "bench-burst";
-const MAP = { [SOURCE_REPOSITORY]: TARGET_REPOSITORY };
 
 /** How many of the copies exited 0 and left their tag with the right digest; names each that did not. */
 async function countArrived(
@@ -38,13 +36,11 @@ async function countArrived(
   return arrived;
 }
 
-/** One burst: its time, the copies that arrived, and the aws processes all of them started together. */
+/** One burst: its time, the copies that arrived, and the AWS calls all of them made together. */
 export interface BurstRun {
   readonly seconds: number;
   readonly arrived: number;
   readonly aws: number;
-  /** Wall seconds during which an aws process of any of its copies was running. */
-  readonly awsSeconds: number;
 }
 
 export async function measureBurst(bench: Bench): Promise<Measured> {
@@ -59,56 +55,45 @@ export async function measureBurst(bench: Bench): Promise<Measured> {
       label: `${runId}-${tag}`,
     }),
   );
-  const runs = await warmAndCold(plan.runs.burst, async (cache, run) => {
+  const runs = await repeated(plan.runs.burst, async (run) => {
     const registry = await bench.freshTarget();
-    await bench.prepareCache(cache, MAP, registry);
+    const mark = world.awsCalls.mark();
     const { value: results, seconds } = await timed(() =>
       Promise.all(tags.map((tag) => bench.copy(SOURCE_REPOSITORY, TARGET_REPOSITORY, tag, registry))),
     );
-    const what = `burst run ${run} (${cache})`;
-    const arrived = await countArrived(registry, tags, digests, results, what);
-    const aws = results.reduce((sum, result) => sum + result.awsCalls.length, 0);
-    const awsSeconds = unionLength(results.flatMap((result) => result.awsSpans));
+    const aws = bench.awsCallsSince(mark).length;
+    const arrived = await countArrived(registry, tags, digests, results, `burst run ${run}`);
     await bench.dropTarget(registry);
     progress(
-      `burst of ${plan.burstCopies} copies ${run}/${plan.runs.burst}, ${cache} cache: ${seconds.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived, ${aws} aws in all`,
+      `burst of ${plan.burstCopies} copies ${run}/${plan.runs.burst}: ${seconds.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived, ${aws} AWS calls in all`,
     );
-    return { seconds, arrived, aws, awsSeconds };
+    return { seconds, arrived, aws };
   });
   return burstReport(plan, runs);
 }
 
-/** Arrived: the worst run; aws processes: the most any burst started, all its copies together. */
+/** Time: the median; arrived: the worst run; AWS calls: the most any burst made, all its copies together. */
 export function burstReport(
   plan: { readonly burstCopies: number; readonly burstLayerBytes: number },
-  runs: Record<Cache, readonly BurstRun[]>,
+  runs: readonly BurstRun[],
 ): Measured {
-  const figures: Record<string, number> = {};
-  const rows: Row[] = [];
-  let correct = true;
-  for (const cache of CACHES) {
-    const time = median(runs[cache].map((run) => run.seconds));
-    const arrived = Math.min(...runs[cache].map((run) => run.arrived));
-    const aws = Math.max(...runs[cache].map((run) => run.aws));
-    const awsSeconds = median(runs[cache].map((run) => run.awsSeconds));
-    correct &&= arrived === plan.burstCopies;
-    Object.assign(figures, {
-      [`burst_${cache}_s`]: round(time),
-      [`burst_${cache}_arrived`]: arrived,
-      [`burst_${cache}_aws`]: aws,
-      [`burst_${cache}_aws_s`]: round(awsSeconds),
-    });
-    const row: Row = {
-      figure: `burst: ${plan.burstCopies} copies started at once (${mib(plan.burstLayerBytes)} each), aws in all`,
-      cache,
-      measured: `${time.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived (worst run)${awsNote(awsSeconds)}`,
-      aws,
-    };
-    rows.push(
-      cache === "warm"
-        ? judgedRow(row, "burst_warm", TARGETS.burstWarm(plan.burstCopies), [time, arrived])
-        : judgedRow(row, "burst_cold", TARGETS.burstCold(plan.burstCopies), [arrived]),
-    );
-  }
-  return { figures, rows, correct };
+  const time = median(runs.map((run) => run.seconds));
+  const arrived = Math.min(...runs.map((run) => run.arrived));
+  const aws = Math.max(...runs.map((run) => run.aws));
+  return {
+    figures: { burst_s: round(time), burst_arrived: arrived, burst_aws: aws },
+    rows: [
+      judgedRow(
+        {
+          figure: `burst: ${plan.burstCopies} copies started at once (${mib(plan.burstLayerBytes)} each), AWS calls in all`,
+          measured: `${time.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived (worst run)`,
+          aws,
+        },
+        "burst",
+        TARGETS.burst(plan.burstCopies),
+        [time, arrived],
+      ),
+    ],
+    correct: arrived === plan.burstCopies,
+  };
 }

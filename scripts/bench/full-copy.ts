@@ -1,10 +1,10 @@
 /**
- * Stage 1, the full copy: a ~200 MiB image of random layers copied into an empty target by
- * ecr-sync.sh with a warm and with a cold credential cache, by the plain-HTTP baseline (the
- * physical limit of moving the same bytes once) and by `skopeo copy` alone (the copy without the
- * script: the worker root's skopeo, as the script's, in-root.ts). The variants take turns so none
- * always gets the warmer caches. The last warm ecr-sync.sh target stays, in sync, for the
- * unchanged, breakdown and incremental stages.
+ * Stage 1, the full copy: a ~200 MiB image of random layers copied into an empty target by the
+ * copier, by the plain-HTTP baseline (the physical limit of moving the same bytes once: every blob
+ * streamed once, all at once) and by `skopeo copy` alone (the copy without the copier: the worker
+ * root's skopeo, as the copier's, in-root.ts). The variants take turns so none always gets the
+ * warmer caches. The last copier target stays, in sync, for the unchanged, breakdown and
+ * incremental stages.
  */
 import { join } from "node:path";
 import { BuiltImage, LayerSpec, layerBytes, writeAuthFile } from "../../local/oci";
@@ -12,9 +12,9 @@ import { Registry } from "../../local/registry";
 import { httpCopyImage } from "./http";
 import { skopeoAlone } from "./in-root";
 import { expectOk, Measured, progress, timed } from "./measure";
-import { Cache, MiB, Plan } from "./plan";
+import { MiB, Plan } from "./plan";
 import { Bench } from "./session";
-import { awsNote, median, mib, round, unionLength } from "./stats";
+import { median, mib, round } from "./stats";
 import { judgedRow, TARGETS } from "./targets";
 
 const SOURCE_REPOSITORY = "bench-full-src";
@@ -38,7 +38,7 @@ export const FULL_COPY_MAP = { [SOURCE_REPOSITORY]: TARGET_REPOSITORY };
 
 /**
  * One run of one variant: each copies `image` into a fresh target and checks the target holds
- * its digest (and, for the baseline and ecr-sync.sh, that every layer byte was really sent).
+ * its digest (and, for the baseline and the copier, that every layer byte was really sent).
  */
 interface Copy {
   readonly bench: Bench;
@@ -69,29 +69,29 @@ async function baselineRun({ bench, image, run }: Copy): Promise<number> {
   return seconds;
 }
 
-/** One ecr-sync.sh copy into a fresh target, the cache `cache` before it: its time and aws processes. */
-async function scriptRun(
-  { bench, image, run }: Copy,
-  cache: Cache,
-): Promise<{ seconds: number; aws: number; awsSeconds: number; registry: Registry }> {
+/** One copier copy into a fresh target: its time and AWS calls. */
+async function copierRun({
+  bench,
+  image,
+  run,
+}: Copy): Promise<{ seconds: number; aws: number; registry: Registry }> {
   const registry = await bench.freshTarget();
-  await bench.prepareCache(cache, FULL_COPY_MAP, registry);
   const { value: result, seconds } = await timed(() =>
     bench.copy(SOURCE_REPOSITORY, TARGET_REPOSITORY, TAG, registry),
   );
-  expectOk(result, "copied", `full copy run ${run} (${cache})`);
+  expectOk(result, "copied", `full copy run ${run}`);
   const digest = await registry.digestOf(TARGET_REPOSITORY, TAG);
   if (digest !== image.digest)
-    throw new Error(`full copy run ${run} (${cache}): target holds ${digest}, not ${image.digest}`);
+    throw new Error(`full copy run ${run}: target holds ${digest}, not ${image.digest}`);
   const received = (await registry.blobTraffic()).blobUploadBytes;
   if (received < layerBytes(image))
     throw new Error(
-      `full copy run ${run} (${cache}): target received ${received} blob bytes, fewer than the ${layerBytes(image)} layer bytes (not a fresh copy)`,
+      `full copy run ${run}: target received ${received} blob bytes, fewer than the ${layerBytes(image)} layer bytes (not a fresh copy)`,
     );
   progress(
-    `full copy ${run}/${bench.plan.runs.full}: ecr-sync.sh, ${cache} cache, ${seconds.toFixed(2)} s, ${result.awsCalls.length} aws`,
+    `full copy ${run}/${bench.plan.runs.full}: the copier ${seconds.toFixed(2)} s, ${result.awsCalls.length} AWS calls`,
   );
-  return { seconds, aws: result.awsCalls.length, awsSeconds: unionLength(result.awsSpans), registry };
+  return { seconds, aws: result.awsCalls.length, registry };
 }
 
 async function skopeoRun({ bench, image, run }: Copy, authFile: string): Promise<number> {
@@ -117,11 +117,11 @@ async function skopeoRun({ bench, image, run }: Copy, authFile: string): Promise
   return seconds;
 }
 
-/** Stage 1's medians, in seconds: what the breakdown splits the warm ratio by. */
+/** Stage 1's medians, in seconds: what the breakdown splits the ratio by. */
 export interface FullCopySummary {
   readonly baseline: number;
   readonly skopeoAlone: number;
-  readonly warm: number;
+  readonly copier: number;
 }
 
 export async function measureFullCopy(
@@ -143,15 +143,7 @@ export async function measureFullCopy(
   await world.createTargetRepository(TARGET_REPOSITORY);
   const authFile = join(await bench.tempDir("ecr-sync-bench-auth-"), "auth.json");
 
-  const times: FullCopyTimes = {
-    warm: [],
-    cold: [],
-    baseline: [],
-    skopeo: [],
-    warmAws: [],
-    coldAws: [],
-    coldAwsSeconds: [],
-  };
+  const times: FullCopyTimes = { copier: [], baseline: [], skopeo: [], aws: [] };
   let synced: Registry | undefined;
   for (let run = 1; run <= plan.runs.full; run++) {
     const one: Copy = { bench, image, run };
@@ -159,20 +151,13 @@ export async function measureFullCopy(
     const variants = [
       async () => times.baseline.push(await baselineRun(one)),
       async () => {
-        const { seconds, aws, registry } = await scriptRun(one, "warm");
-        times.warm.push(seconds);
-        times.warmAws.push(aws);
+        const { seconds, aws, registry } = await copierRun(one);
+        times.copier.push(seconds);
+        times.aws.push(aws);
         if (synced) await bench.dropTarget(synced);
         synced = registry;
       },
       async () => times.skopeo.push(await skopeoRun(one, authFile)),
-      async () => {
-        const { seconds, aws, awsSeconds, registry } = await scriptRun(one, "cold");
-        times.cold.push(seconds);
-        times.coldAws.push(aws);
-        times.coldAwsSeconds.push(awsSeconds);
-        await bench.dropTarget(registry);
-      },
     ];
     for (let i = 0; i < variants.length; i++) await variants[(i + run - 1) % variants.length]();
   }
@@ -182,7 +167,7 @@ export async function measureFullCopy(
     summary: {
       baseline: median(times.baseline),
       skopeoAlone: median(times.skopeo),
-      warm: median(times.warm),
+      copier: median(times.copier),
     },
     synced: {
       registry: synced,
@@ -195,16 +180,12 @@ export async function measureFullCopy(
   };
 }
 
-/** Seconds of every run of each variant, and the aws processes of every ecr-sync.sh run. */
+/** Seconds of every run of each variant, and the AWS calls of every copier run. */
 export interface FullCopyTimes {
-  readonly warm: number[];
-  readonly cold: number[];
+  readonly copier: number[];
   readonly baseline: number[];
   readonly skopeo: number[];
-  readonly warmAws: number[];
-  readonly coldAws: number[];
-  /** Wall seconds during which an aws process of the cold run was running. */
-  readonly coldAwsSeconds: number[];
+  readonly aws: number[];
 }
 
 export function fullCopyReport(
@@ -212,13 +193,10 @@ export function fullCopyReport(
   imageBytes: number,
   times: FullCopyTimes,
 ): Measured {
-  const warm = median(times.warm);
-  const cold = median(times.cold);
+  const copier = median(times.copier);
   const baseline = median(times.baseline);
   const skopeoAlone = median(times.skopeo);
-  const warmAws = Math.max(...times.warmAws);
-  const coldAws = Math.max(...times.coldAws);
-  const coldAwsSeconds = median(times.coldAwsSeconds);
+  const aws = Math.max(...times.aws);
   const speed = (seconds: number) => `${(imageBytes / MiB / seconds).toFixed(0)} MiB/s`;
   const ratio = (seconds: number) =>
     `${(seconds / baseline).toFixed(2)}x (${seconds - baseline >= 0 ? "+" : ""}${(seconds - baseline).toFixed(2)} s)`;
@@ -228,42 +206,30 @@ export function fullCopyReport(
       image_layer_bytes: imageBytes,
       baseline_s: round(baseline),
       baseline_mib_per_s: round(imageBytes / MiB / baseline, 1),
-      full_copy_warm_s: round(warm),
-      full_copy_cold_s: round(cold),
-      full_copy_warm_ratio: round(warm / baseline, 2),
-      full_copy_cold_ratio: round(cold / baseline, 2),
-      full_copy_warm_aws: warmAws,
-      full_copy_cold_aws: coldAws,
-      full_copy_cold_aws_s: round(coldAwsSeconds),
-      full_copy_warm_mib_per_s: round(imageBytes / MiB / warm, 1),
+      full_copy_s: round(copier),
+      full_copy_ratio: round(copier / baseline, 2),
+      full_copy_aws: aws,
+      full_copy_mib_per_s: round(imageBytes / MiB / copier, 1),
       skopeo_alone_s: round(skopeoAlone),
       skopeo_alone_ratio: round(skopeoAlone / baseline, 2),
     },
     rows: [
       {
-        figure: `full copy, ${image} (ecr-sync.sh)`,
-        cache: "warm",
-        measured: `${warm.toFixed(2)} s (${speed(warm)})`,
-        aws: warmAws,
+        figure: `full copy, ${image} (the copier)`,
+        measured: `${copier.toFixed(2)} s (${speed(copier)})`,
+        aws,
       },
       {
-        figure: `full copy, ${image} (ecr-sync.sh)`,
-        cache: "cold",
-        measured: `${cold.toFixed(2)} s (${speed(cold)})${awsNote(coldAwsSeconds)}`,
-        aws: coldAws,
-      },
-      {
-        figure: "baseline: plain HTTP GET->PUT, same blobs",
+        figure: "baseline: plain HTTP GET->PUT, every blob once, all at once",
         measured: `${baseline.toFixed(2)} s (${speed(baseline)})`,
       },
       judgedRow(
-        { figure: "full copy / baseline", cache: "warm", measured: ratio(warm), aws: warmAws },
-        "full_copy_ratio_warm",
-        TARGETS.fullCopyRatioWarm,
-        [warm / baseline],
+        { figure: "full copy / baseline", measured: ratio(copier), aws },
+        "full_copy_ratio",
+        TARGETS.fullCopyRatio,
+        [copier / baseline],
       ),
-      { figure: "full copy / baseline", cache: "cold", measured: ratio(cold), aws: coldAws },
-      { figure: "↳ skopeo copy alone (no script) / baseline", measured: ratio(skopeoAlone) },
+      { figure: "↳ skopeo copy alone (no copier) / baseline", measured: ratio(skopeoAlone) },
     ],
   };
 }

@@ -1,14 +1,15 @@
 /**
  * What the bench runs as the worker runs it: inside the worker's Debian root
- * (local/worker-root.ts) with the root's bash, skopeo, AWS CLI, jq and curl, never this machine's.
- * The copier's untraced runs go through local/world.ts (runScript), which starts them in the root
- * too; the traced runs (traced.ts), skopeo alone (the ratio's like-for-like reference) and the lone
- * `aws` call go through spawnInRoot. The registries, moto and the plain-HTTP baseline (Node) stay on
- * this machine.
+ * (local/worker-root.ts) with the root's node, skopeo and flock, never this machine's. The
+ * copier's untraced runs go through local/world.ts (runScript), which starts them in the root too;
+ * the traced runs (traced.ts), skopeo alone (the ratio's like-for-like reference) and `node -e 0`
+ * go through spawnInRoot. The registries, moto and the plain-HTTP baseline (Node) stay on this
+ * machine.
  *
- * Every time measured around such a run includes bwrap's start: measureRootStart times it alone.
+ * Every time measured around such a run includes bwrap's start: measureRootStart times it alone,
+ * and `node -e 0` in the root (measureNodeStart) includes it as the copier's runs do.
  * The registries' access logs say which clients really talked to them (registryClients), so the
- * report can show that the copies were the root's skopeo and curl.
+ * report can show that the copies were the root's skopeo.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -48,7 +49,7 @@ function spawnCollect(
 
 /**
  * Runs `argv` inside the worker root with `env`, whose PATH keeps only the folders the root shares
- * (the bench's counting `aws`) before the worker's own; `extraFd` becomes its fd 3.
+ * (a test's wrappers) before the worker's own; `extraFd` becomes its fd 3.
  */
 export function spawnInRoot(
   argv: readonly string[],
@@ -76,9 +77,18 @@ export async function measureRootStart(runs = 5): Promise<RootStart> {
   return { inRoot: median(inRoot), here: median(here) };
 }
 
+/** Wall seconds of one `node -e 0` in the worker root, bwrap's start included as in every copier run. */
+export async function nodeStartOnce(): Promise<number> {
+  const { value, seconds } = await timed(() =>
+    spawnInRoot(["node", "-e", "0"], { PATH: process.env.PATH ?? "" }),
+  );
+  if (value.code !== 0) throw new Error(`node -e 0 in the worker root exited ${value.code}: ${value.stderr}`);
+  return seconds;
+}
+
 /**
- * `skopeo copy` of `source` into `target` with the script's flags and a ready auth file, in the
- * root under WITH_TIMES, with the copier's HOME and TMPDIR from `env`: the copy without the script.
+ * `skopeo copy` of `source` into `target` with the copier's flags and a ready auth file, in the
+ * root under WITH_TIMES, with the copier's HOME and TMPDIR from `env`: the copy without the copier.
  */
 export function skopeoAlone(
   source: string,
@@ -102,11 +112,9 @@ export function skopeoAlone(
 
 const VERSION_COMMANDS: Readonly<Record<string, string>> = {
   worker_root: 'echo "Debian $(cat /etc/debian_version)"',
-  bash: "bash -c 'echo \"$BASH_VERSION\"'",
+  worker_node: "node --version",
   skopeo: "skopeo --version",
-  aws_cli: "aws --version",
-  jq: "jq --version",
-  curl: "curl --version | sed -n '1s/ (.*//p'",
+  flock: "flock --version",
 };
 
 /**
@@ -132,9 +140,9 @@ const USER_AGENT = /"([^"]*)"\s*$/;
 
 /**
  * The User-Agents of every request in `registry`'s access log, with how many requests each sent:
- * skopeo and curl name their versions ("skopeo/1.18.0", "curl/8.14.1"), so this shows which
- * builds did the copying. "": no User-Agent (Node's http requests: the baseline, the seeding);
- * "node": Node's fetch.
+ * skopeo names its version ("skopeo/1.18.0"), so this shows which build did the copying. "": no
+ * User-Agent (Node's http requests: the baseline, the seeding); "node": Node's fetch (the copier's
+ * registry reads, and the bench's own).
  */
 export async function registryClients(registry: Registry): Promise<Record<string, number>> {
   const log = await readFile(join(dirname(registry.storageDir), "access.log"), "utf8");

@@ -4,7 +4,6 @@
  */
 import { performance } from "node:perf_hooks";
 import { RunResult } from "../../local/world";
-import { Cache, CACHES } from "./plan";
 import { Row } from "./stats";
 
 /** What one stage measured: its figures for the JSON line and its rows of the table, in order. */
@@ -34,12 +33,12 @@ export async function timed<T>(action: () => Promise<T>): Promise<{ value: T; se
   return { value, seconds: (performance.now() - started) / 1000 };
 }
 
-/** The script's lines about images: all but a reconcile's closing summary (result "reconcile"). */
+/** The copier's lines about images: all but a reconcile's closing summary (result "reconcile"). */
 export function imageLines(result: RunResult): RunResult["lines"] {
   return result.lines.filter((line) => line.result !== "reconcile");
 }
 
-/** Fails unless the script exited 0 and every image line it printed has `result` equal to `expected`. */
+/** Fails unless the copier exited 0 and every image line it printed has `result` equal to `expected`. */
 export function expectOk(result: RunResult, expected: string, what: string): void {
   const results = imageLines(result).map((line) => line.result);
   if (result.code !== 0 || results.length === 0 || results.some((value) => value !== expected)) {
@@ -71,19 +70,9 @@ export function numberedTags(prefix: string, count: number, digits: number): str
   return Array.from({ length: count }, (_, i) => `${prefix}${String(i).padStart(digits, "0")}`);
 }
 
-/**
- * Runs `run` `runs` times in each cache state, the two taking turns and each going first every
- * other round (warm, cold, cold, warm, …) so that neither always finds the machine as the other
- * left it; the results grouped by state, in run order.
- */
-export async function warmAndCold<R>(
-  runs: number,
-  run: (cache: Cache, round: number) => Promise<R>,
-): Promise<Record<Cache, R[]>> {
-  const results: Record<Cache, R[]> = { warm: [], cold: [] };
-  for (let round = 1; round <= runs; round++) {
-    const order = round % 2 === 1 ? CACHES : [...CACHES].reverse();
-    for (const cache of order) results[cache].push(await run(cache, round));
-  }
+/** Runs `run` `runs` times, one after the other; the results in run order. */
+export async function repeated<R>(runs: number, run: (round: number) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (let round = 1; round <= runs; round++) results.push(await run(round));
   return results;
 }

@@ -1,22 +1,13 @@
 /**
  * What `npm run bench` measures and how often: image sizes, scales and run counts of the full
- * run and of `--quick` (a smoke test of the bench itself, not figures to keep), and the two
- * states of the copier's credential cache every copier figure is measured in.
+ * run and of `--quick` (a smoke test of the bench itself, not figures to keep).
  */
 
 export const MiB = 1024 * 1024;
 
 /**
- * The credential cache (ECR_SYNC_STATE_DIR/cache) when a measured run starts. warm: filled by an
- * earlier run for the very registries and repository of the measured one; cold: the directory
- * removed, so the run assumes the role and fetches both passwords and the description itself.
- */
-export type Cache = "warm" | "cold";
-export const CACHES: readonly Cache[] = ["warm", "cold"];
-
-/**
- * Runs per stage and per cache state (a stage with a warm and a cold figure runs this many of
- * each); the figures are their medians. The keys appear in the report's header and JSON line.
+ * Runs per stage; the figures are their medians. The keys appear in the report's header and JSON
+ * line. The copier keeps no credential between runs, so every run starts as the worker's does.
  */
 export interface Runs {
   readonly full: number;

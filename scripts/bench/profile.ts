@@ -1,187 +1,185 @@
 /**
  * Where a copier run's time and CPU go, read from what the run itself leaves (pure: unit tested in
  * test/unit/bench-profile.test.ts):
- * - bash's own trace (set -x with TRACE_PS4, written to a file through BASH_XTRACEFD): one line
- *   per command the script runs, stamped with bash's clock before the command starts, in the main
- *   shell and in every subshell. A command's time is the gap to the next line of any process, so
- *   the gaps add up to the run, nothing counted twice and nothing started that the script would
- *   not start (tracing costs a few microseconds a line; wrappers on PATH would add a process start,
- *   milliseconds, to every call they measure);
+ * - the copier's own trace (ECR_SYNC_TRACE=1, ec2-scripts/copier/trace.ts): a stderr line per step,
+ *   `ecr-sync trace MS STEP`, MS counted from the Node process's start; a step that takes time is
+ *   a pair, `STEP start` and `STEP end`. Tracing costs a write per step, no process start;
  * - the `times` of the shell that waited for the run (CPU seconds of all its processes);
  * - /proc/PID/stat (CPU seconds of a long-running process: the registries).
  */
 import { median, round } from "./stats";
 
-/**
- * PS4 of the traced run. bash repeats the first character for each level of nesting; the fields
- * are the time the command starts, the process running it and the function it is in.
- */
-export const TRACE_PS4 = "+@${EPOCHREALTIME}@${BASHPID}@${FUNCNAME[0]:-main}@ ";
-
-const TRACE_LINE = /^\++@(\d+[.,]\d+)@(\d+)@([^@]*)@ (.*)$/;
-
-/** One command of the trace. */
+/** One line of the copier's trace. */
 export interface TraceLine {
-  /** Seconds since the epoch. */
-  readonly time: number;
-  readonly pid: number;
-  /** The innermost function it ran in ("main" outside any). */
-  readonly fn: string;
-  readonly command: string;
+  /** Milliseconds since the copier's Node process started. */
+  readonly ms: number;
+  readonly step: string;
+}
+
+const TRACE_LINE = /^ecr-sync trace (\d+(?:\.\d+)?) (.+)$/;
+
+/** The trace lines of a run's stderr, in time order; every other line is skipped. */
+export function parseTrace(stderr: string): TraceLine[] {
+  const lines: TraceLine[] = [];
+  for (const line of stderr.split("\n")) {
+    const match = TRACE_LINE.exec(line.trim());
+    if (match) lines.push({ ms: Number(match[1]), step: match[2] });
+  }
+  return lines.sort((a, b) => a.ms - b.ms);
 }
 
 /**
- * The trace's commands, in time order (file order among equal times). Lines that do not start
- * with TRACE_PS4's fields (the rest of a command that spans lines) are skipped.
+ * The kinds of time a run is split into, in the order that claims a moment when several run at once
+ * (skopeo moving bytes outranks a registry request beside it): "start-up" is Node and the bundle
+ * loading (Node's process start to the copier's first step), "copier" the copier's own work
+ * between and around its waits, "bwrap and exit" the rest of the wall time measured from outside:
+ * bwrap's start before Node's, and the process's exit after the last step.
  */
-export function parseTrace(text: string): TraceLine[] {
-  const lines: TraceLine[] = [];
-  for (const line of text.split("\n")) {
-    const match = TRACE_LINE.exec(line);
-    if (!match) continue;
-    lines.push({
-      time: Number(match[1].replace(",", ".")),
-      pid: Number(match[2]),
-      fn: match[3],
-      command: match[4],
-    });
-  }
-  return lines
-    .map((line, index) => ({ line, index }))
-    .sort((a, b) => a.line.time - b.line.time || a.index - b.index)
-    .map(({ line }) => line);
-}
-
-/** The kinds of time a run is split into: the programs that matter one by one, all others, bash itself. */
-export const CATEGORIES = ["skopeo", "curl", "jq", "flock", "aws", "other programs", "bash"] as const;
+export const CATEGORIES = [
+  "start-up",
+  "skopeo",
+  "registry",
+  "AWS calls",
+  "lock",
+  "telemetry",
+  "copier",
+  "bwrap and exit",
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
-const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
-const NAMED_PROGRAMS: ReadonlySet<string> = new Set(CATEGORIES.slice(0, 5));
-
-/**
- * The program a traced command starts, or undefined when bash runs it itself (a builtin, a
- * keyword, an assignment, a function of the script). Leading assignments are skipped; `env`
- * stands for the program it runs. `isProgram` says whether a word names a program on PATH
- * rather than a builtin or one of the script's functions.
- */
-export function programOf(command: string, isProgram: (word: string) => boolean): string | undefined {
-  const words = command.split(" ").filter((word) => word !== "");
-  let i = 0;
-  while (i < words.length && ASSIGNMENT.test(words[i])) i++;
-  if (i >= words.length || !isProgram(words[i])) return undefined;
-  if (words[i] === "env") {
-    let j = i + 1;
-    while (j < words.length && (ASSIGNMENT.test(words[j]) || words[j].startsWith("-"))) j++;
-    if (j < words.length) return words[j];
-  }
-  return words[i];
+/** The category of a traced span's step, by its first words (trace.ts's callers name them). */
+export function categoryOf(step: string): Category {
+  if (step.startsWith("skopeo ")) return "skopeo";
+  if (/^(source|target) (GET|HEAD|PUT) /.test(step)) return "registry";
+  if (/^sts |^(source|target) ecr /.test(step)) return "AWS calls";
+  if (step.startsWith("lock ")) return "lock";
+  if (step.startsWith("results close")) return "telemetry";
+  return "copier";
 }
 
-export function categoryOf(program: string | undefined): Category {
-  if (program === undefined) return "bash";
-  return NAMED_PROGRAMS.has(program) ? (program as Category) : "other programs";
+/** A span of the trace: [start, end] in milliseconds, and its category. */
+export interface Span {
+  readonly start: number;
+  readonly end: number;
+  readonly category: Category;
+}
+
+/**
+ * The spans of a trace: each `X start` paired with the next `X end` of the same X (first in, first
+ * out, for steps that run side by side under one name). A start without its end lasts to the last
+ * line (a run that failed half-way).
+ */
+export function spansOf(lines: readonly TraceLine[]): Span[] {
+  const open = new Map<string, number[]>();
+  const spans: Span[] = [];
+  for (const { ms, step } of lines) {
+    const match = /^(.*) (start|end)(?: .*)?$/.exec(step);
+    if (!match) continue;
+    const [, name, edge] = match;
+    if (edge === "start") open.set(name, [...(open.get(name) ?? []), ms]);
+    else {
+      const starts = open.get(name) ?? [];
+      const start = starts.shift();
+      if (start !== undefined) spans.push({ start, end: ms, category: categoryOf(name) });
+    }
+  }
+  const last = lines.length > 0 ? lines[lines.length - 1].ms : 0;
+  for (const [name, starts] of open)
+    for (const start of starts) spans.push({ start, end: last, category: categoryOf(name) });
+  return spans;
 }
 
 /** Where one run's wall time went. */
 export interface Profile {
-  /** The run's wall time, as measured from outside (start of bash to its exit). */
+  /** The run's wall time as measured from outside (spawning bwrap to the exit), seconds. */
   readonly total: number;
-  /** Seconds per category; they add up to `total` (start-up and exit count as bash). */
+  /** Seconds per category; they add up to `total`, each moment counted once. */
   readonly seconds: Record<Category, number>;
-  /** Programs started, per category (bash: 0; its subshells are not counted). */
-  readonly processes: Record<Category, number>;
-  /** Seconds spent in each function of the script (its own commands and the programs it ran), largest first. */
-  readonly functions: ReadonlyArray<readonly [string, number]>;
+  /** Spans per category (AWS calls made, registry requests, skopeo copies, lock waits). */
+  readonly count: Record<Category, number>;
 }
 
 const zeros = (): Record<Category, number> =>
   Object.fromEntries(CATEGORIES.map((category) => [category, 0])) as Record<Category, number>;
 
 /**
- * Splits a run of `total` seconds by its trace: each command gets the time to the next traced
- * command of any process; what lies outside the first and last line (bash starting, reading the
- * script, exiting) counts as bash. Meant for a run whose processes take turns (copy); the
- * reconcile's parallel copy jobs would share their gaps.
+ * Splits a run of `total` seconds by its trace (`stderr`): up to the first line is start-up, after
+ * the last is "bwrap and exit", and every moment between goes to the first category in CATEGORIES with a span
+ * open then, or to "copier" when none is.
  */
-export function profileOf(trace: string, total: number, isProgram: (word: string) => boolean): Profile {
-  const lines = parseTrace(trace);
+export function profileOf(stderr: string, total: number): Profile {
+  const lines = parseTrace(stderr);
   const seconds = zeros();
-  const processes = zeros();
-  const functions = new Map<string, number>();
-  for (const [i, line] of lines.entries()) {
-    const program = programOf(line.command, isProgram);
-    const category = categoryOf(program);
-    if (program !== undefined) processes[category] += 1;
-    const gap = i + 1 < lines.length ? lines[i + 1].time - line.time : 0;
-    seconds[category] += gap;
-    functions.set(line.fn, (functions.get(line.fn) ?? 0) + gap);
+  const count = zeros();
+  if (lines.length === 0) {
+    seconds["bwrap and exit"] = total;
+    return { total, seconds, count };
   }
-  const traced = lines.length > 1 ? lines[lines.length - 1].time - lines[0].time : 0;
-  const outside = Math.max(0, total - traced);
-  seconds.bash += outside;
-  functions.set("(start and exit)", (functions.get("(start and exit)") ?? 0) + outside);
-  return {
-    total,
-    seconds,
-    processes,
-    functions: [...functions].sort((a, b) => b[1] - a[1]),
-  };
+  const first = lines[0].ms;
+  const last = lines[lines.length - 1].ms;
+  const spans = spansOf(lines);
+  for (const span of spans) count[span.category] += 1;
+  const edges = [...new Set([first, last, ...spans.flatMap((span) => [span.start, span.end])])]
+    .filter((ms) => ms >= first && ms <= last)
+    .sort((a, b) => a - b);
+  const rank = (category: Category) => CATEGORIES.indexOf(category);
+  for (let i = 0; i + 1 < edges.length; i++) {
+    const [from, to] = [edges[i], edges[i + 1]];
+    const open = spans.filter((span) => span.start <= from && span.end >= to && span.end > span.start);
+    const category = open.reduce<Category>(
+      (best, span) => (rank(span.category) < rank(best) ? span.category : best),
+      "copier",
+    );
+    seconds[category] += (to - from) / 1000;
+  }
+  seconds["start-up"] = first / 1000;
+  seconds["bwrap and exit"] = Math.max(0, total - last / 1000);
+  return { total, seconds, count };
 }
 
-/** The median of each category's seconds and processes over `profiles`; functions from the run of median total. */
+/** The median of each category's seconds and counts over `profiles`. */
 export function medianProfile(profiles: readonly Profile[]): Profile {
   const each = (pick: (profile: Profile) => Record<Category, number>) =>
     Object.fromEntries(
       CATEGORIES.map((category) => [category, median(profiles.map((profile) => pick(profile)[category]))]),
     ) as Record<Category, number>;
-  const byTotal = [...profiles].sort((a, b) => a.total - b.total);
   return {
     total: median(profiles.map((profile) => profile.total)),
     seconds: each((profile) => profile.seconds),
-    processes: each((profile) => profile.processes),
-    functions: byTotal[Math.floor((byTotal.length - 1) / 2)].functions,
+    count: each((profile) => profile.count),
   };
 }
 
-const count = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(1));
-
-/** `profile` divided by `n` (per tag of a reconcile): seconds, processes and functions. */
+/** `profile` divided by `n` (per tag of a reconcile). */
 export function perItem(profile: Profile, n: number): Profile {
   const divide = (values: Record<Category, number>) =>
     Object.fromEntries(CATEGORIES.map((category) => [category, values[category] / n])) as Record<
       Category,
       number
     >;
-  return {
-    total: profile.total / n,
-    seconds: divide(profile.seconds),
-    processes: divide(profile.processes),
-    functions: profile.functions.map(([name, seconds]) => [name, seconds / n] as const),
-  };
+  return { total: profile.total / n, seconds: divide(profile.seconds), count: divide(profile.count) };
 }
 
-/** "skopeo 1.70 s (1), curl 0.05 s (3), …, bash 0.05 s": categories that took time or started a process (how many). */
-export function splitText(profile: Profile, skip: readonly Category[] = []): string {
-  return CATEGORIES.filter((category) => !skip.includes(category))
-    .filter((category) => profile.seconds[category] >= 0.005 || profile.processes[category] > 0)
-    .map(
-      (category) =>
-        `${category} ${profile.seconds[category].toFixed(2)} s${category === "bash" ? "" : ` (${count(profile.processes[category])})`}`,
-    )
+const countText = (value: number) => (Number.isInteger(value) ? String(value) : value.toFixed(2));
+
+/**
+ * "start-up 0.12 s, AWS calls 0.18 s (4), …": the categories that took 5 ms or more, with how many
+ * spans of each when there are spans.
+ */
+export function splitText(profile: Profile): string {
+  return CATEGORIES.filter((category) => profile.seconds[category] >= 0.005)
+    .map((category) => {
+      const spans = profile.count[category] > 0 ? ` (${countText(profile.count[category])})` : "";
+      return `${category} ${profile.seconds[category].toFixed(2)} s${spans}`;
+    })
     .join(", ");
 }
 
-/** `profile` for the JSON line, rounded, with its `functions` costliest functions. */
-export const roundedProfile = (profile: Profile, functions: number) => ({
+/** `profile` for the JSON line, rounded. */
+export const roundedProfile = (profile: Profile) => ({
   total_s: round(profile.total),
   seconds: Object.fromEntries(CATEGORIES.map((category) => [category, round(profile.seconds[category])])),
-  processes: Object.fromEntries(
-    CATEGORIES.map((category) => [category, round(profile.processes[category], 2)]),
-  ),
-  functions_s: Object.fromEntries(
-    profile.functions.slice(0, functions).map(([name, seconds]) => [name, round(seconds)]),
-  ),
+  count: Object.fromEntries(CATEGORIES.map((category) => [category, round(profile.count[category], 2)])),
 });
 
 /**

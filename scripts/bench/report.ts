@@ -46,15 +46,15 @@ export async function machine(
   };
 }
 
-/** The lines above the table: what was run, and what the Cache and aws columns mean. */
+/** The lines above the table: what was run, and what the AWS calls column means. */
 export function reportHeader(quick: boolean, runs: Runs): string {
   const runsNote = Object.entries(runs)
     .map(([stage, count]) => `${stage} ${count}`)
     .join(", ");
   return [
-    `ecr-sync.sh benchmark${quick ? " (--quick smoke test: not comparable figures)" : ""}: medians of runs per stage and cache state (${runsNote})`,
-    "Cache warm: the credential cache (ECR_SYNC_STATE_DIR/cache) filled by a reconcile --dry-run just before; cold: that directory removed before the run.",
-    "aws: aws processes started, counted by a wrapper on PATH (the most of any run; a burst: all its copies together).",
+    `ecr-sync copier benchmark${quick ? " (--quick smoke test: not comparable figures)" : ""}: medians of runs per stage (${runsNote})`,
+    "Every copier run: its bundle with the worker root's node, skopeo and flock, as the worker runs it; no credential is kept between runs.",
+    "AWS calls: counted at moto's door by the recording proxy (the most of any run; a burst: all its copies together).",
   ].join("\n");
 }
 

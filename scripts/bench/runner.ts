@@ -1,7 +1,7 @@
 /**
  * Runs the bench: starts the world, runs the stages in order, prints the report, and applies
  * the exit rule. Every copier run is inside the worker root (in-root.ts): the report names the
- * root's tools, and the clients the target registries saw (skopeo's and curl's User-Agents).
+ * root's tools, and the clients the target registries saw (skopeo's User-Agent, Node's fetch).
  * Owns everything started: servers and temp dirs are removed on exit, failure, Ctrl-C and SIGTERM
  * (exit 130).
  */
@@ -41,8 +41,8 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
   const world = await startEcrSyncWorld();
   cleanups.add(() => world.stop());
   const bench = await startBenchSession(world, plan, randomUUID().slice(0, 8), cleanups);
-  // As the copier finds them: inside the root, on its PATH (the counting aws, which logs nothing here).
-  const tools = await copierTools(bench.scriptEnv({}, undefined, ""));
+  // As the copier finds them: inside the root, on its PATH.
+  const tools = await copierTools(bench.copierEnv({}));
   progress(`the copier runs in the worker root: ${Object.values(tools).join("; ")}`);
 
   const full = await measureFullCopy(bench);

@@ -2,8 +2,6 @@
  * Pure helpers of `npm run bench` (scripts/bench.ts): statistics and the report (table and JSON
  * line). No I/O here, so they are unit tested on their own (test/unit/bench-stats.test.ts).
  */
-import { Cache } from "./plan";
-
 /** Median of a non-empty list (mean of the two middle values for an even count). */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error("median of an empty list: no run produced a value");
@@ -19,58 +17,6 @@ export function median(values: readonly number[]): number {
 export function round(value: number, digits = 3): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
-}
-
-/** A [start, end] span of time, in any one unit. */
-export type Interval = readonly [number, number];
-
-/**
- * Total length covered by `intervals` (overlaps counted once): the wall time during which at
- * least one process of a kind was running, e.g. the `aws` calls a run makes side by side.
- */
-export function unionLength(intervals: readonly Interval[]): number {
-  const sorted = intervals
-    .map(([start, end]): Interval => {
-      if (!(end >= start)) throw new Error(`unionLength: interval [${start}, ${end}] ends before it starts`);
-      return [start, end];
-    })
-    .sort((a, b) => a[0] - b[0]);
-  let total = 0;
-  let currentStart = Number.NEGATIVE_INFINITY;
-  let currentEnd = Number.NEGATIVE_INFINITY;
-  for (const [start, end] of sorted) {
-    if (start > currentEnd) {
-      if (currentEnd > currentStart) total += currentEnd - currentStart;
-      currentStart = start;
-      currentEnd = end;
-    } else {
-      currentEnd = Math.max(currentEnd, end);
-    }
-  }
-  if (currentEnd > currentStart) total += currentEnd - currentStart;
-  return total;
-}
-
-/**
- * The counting `aws` wrapper's log (scripts/bench/session.ts): one line per call, "SERVICE
- * OPERATION START END" (seconds of /proc/uptime). The calls as "SERVICE OPERATION", and their spans.
- */
-export function parseAwsLog(log: string): { calls: string[]; spans: Interval[] } {
-  const calls: string[] = [];
-  const spans: Interval[] = [];
-  for (const line of log.split("\n")) {
-    if (line.trim() === "") continue;
-    const match = /^(\S*) (\S*) ([\d.]+) ([\d.]+)$/.exec(line.trim());
-    if (!match) throw new Error(`aws log: malformed line '${line}'`);
-    calls.push(`${match[1]} ${match[2]}`);
-    spans.push([Number(match[3]), Number(match[4])]);
-  }
-  return { calls, spans };
-}
-
-/** "; aws running 1.25 s" after a figure whose runs started aws processes (nothing when none did). */
-export function awsNote(seconds: number): string {
-  return seconds > 0 ? `; aws running ${seconds.toFixed(2)} s` : "";
 }
 
 /** Least-squares line through points (x, y): how a time grows with a count. */
@@ -93,25 +39,14 @@ export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
   return { slope, intercept: meanY - slope * meanX };
 }
 
-/** The median of every key over several records with the same keys, rounded; keys keep their order. */
-export function medianOfEach<K extends string>(
-  records: ReadonlyArray<Readonly<Record<K, number>>>,
-): Record<K, number> {
-  if (records.length === 0) throw new Error("medianOfEach of an empty list: no run produced a value");
-  const keys = Object.keys(records[0]) as K[];
-  return Object.fromEntries(keys.map((key) => [key, round(median(records.map((r) => r[key])))])) as Record<
-    K,
-    number
-  >;
-}
-
 /** One row of the human-readable table. */
 export interface Row {
   readonly figure: string;
-  /** The credential cache when the measured runs started; absent: no copier run (baseline, skopeo alone). */
-  readonly cache?: Cache;
   readonly measured: string;
-  /** aws processes the copier started (per run, or in all, as the figure says). */
+  /**
+   * AWS calls the copier made (per run, or in all, as the figure says), counted at moto's door
+   * (local/world.ts awsCalls); absent: no copier run (baseline, skopeo alone).
+   */
   readonly aws?: number;
   readonly target?: string;
   /** met or missed and by how much (targets.ts judge); with `met`. */
@@ -124,14 +59,13 @@ export interface Row {
 
 /**
  * A Markdown table with padded, aligned columns (readable as text, pastes into docs/benchmarks.md):
- * figure, cache, measured, aws processes, target, verdict.
+ * figure, measured, AWS calls, target, verdict.
  */
 export function formatTable(rows: readonly Row[]): string {
   const cells = [
-    ["Figure", "Cache", "Measured", "aws", "Target", "Verdict"],
+    ["Figure", "Measured", "AWS calls", "Target", "Verdict"],
     ...rows.map((row) => [
       row.figure,
-      row.cache ?? "",
       row.measured,
       row.aws === undefined ? "" : String(row.aws),
       row.target ?? "",
@@ -162,33 +96,24 @@ export function targetsOf(
 /** Figures every bench JSON line must carry (documented in docs/benchmarks.md). */
 export const REQUIRED_FIGURES = [
   "baseline_s",
-  "full_copy_warm_s",
-  "full_copy_cold_s",
-  "full_copy_warm_ratio",
-  "full_copy_cold_ratio",
-  "full_copy_warm_aws",
-  "full_copy_cold_aws",
+  "full_copy_s",
+  "full_copy_ratio",
+  "full_copy_aws",
   "skopeo_alone_ratio",
-  "unchanged_copy_warm_s",
-  "unchanged_copy_cold_s",
-  "unchanged_copy_warm_aws",
-  "unchanged_copy_cold_aws",
-  "unchanged_copy_warm_layer_bytes",
-  "unchanged_copy_cold_layer_bytes",
-  "warm_full_copy_profile",
-  "warm_unchanged_copy_profile",
-  "incremental_warm_bytes_ratio",
+  "node_start_s",
+  "unchanged_copy_s",
+  "unchanged_copy_above_node_s",
+  "unchanged_copy_aws",
+  "unchanged_copy_layer_bytes",
+  "full_copy_profile",
+  "unchanged_copy_profile",
+  "incremental_bytes_ratio",
   "multiarch_digest_preserved",
-  "reconcile_in_sync_warm_s",
-  "reconcile_in_sync_cold_s",
-  "backfill_warm_s",
-  "backfill_cold_s",
-  "burst_warm_s",
-  "burst_cold_s",
-  "burst_warm_arrived",
-  "burst_cold_arrived",
-  "burst_warm_aws",
-  "burst_cold_aws",
+  "reconcile_in_sync_s",
+  "backfill_s",
+  "burst_s",
+  "burst_arrived",
+  "burst_aws",
   "targets",
   "runs",
   "machine",

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { RunResult } from "../../local/world";
-import { expectOk, inBatches, numberedTags, warmAndCold } from "../../scripts/bench/measure";
+import { expectOk, inBatches, numberedTags, repeated } from "../../scripts/bench/measure";
 
 const result = (code: number, results: string[]): RunResult => ({
   code,
@@ -46,16 +46,17 @@ describe("bench measuring tools (scripts/bench/measure.ts)", () => {
     expect(numberedTags("r", 12, 2).at(-1)).to.equal("r11");
   });
 
-  it("runs each cache state as often, taking turns and going first every other round, results grouped by state", async () => {
+  it("runs one after the other, as often as asked, results in run order", async () => {
     const order: string[] = [];
-    const results = await warmAndCold(3, async (cache, round) => {
-      order.push(`${cache}${round}`);
-      return `${cache} run of round ${round}`;
+    let running = 0;
+    const results = await repeated(3, async (round) => {
+      running += 1;
+      order.push(`start ${round} (${running} running)`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running -= 1;
+      return `run ${round}`;
     });
-    expect(order).to.deep.equal(["warm1", "cold1", "cold2", "warm2", "warm3", "cold3"]);
-    expect(results).to.deep.equal({
-      warm: ["warm run of round 1", "warm run of round 2", "warm run of round 3"],
-      cold: ["cold run of round 1", "cold run of round 2", "cold run of round 3"],
-    });
+    expect(order).to.deep.equal(["start 1 (1 running)", "start 2 (1 running)", "start 3 (1 running)"]);
+    expect(results).to.deep.equal(["run 1", "run 2", "run 3"]);
   });
 });

@@ -1,9 +1,10 @@
 /**
- * Where a traced copier run's time and CPU go (scripts/bench/profile.ts), and how the breakdown
- * stage summarises its rounds (scripts/bench/breakdown.ts).
+ * Where a traced copier run's time and CPU go (scripts/bench/profile.ts), read from the copier's
+ * own trace (ec2-scripts/copier/trace.ts), and how the breakdown stage summarises its rounds.
  */
 import { expect } from "chai";
 import { execFile } from "node:child_process";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import {
   categoryOf,
@@ -15,134 +16,139 @@ import {
   perItem,
   Profile,
   profileOf,
-  programOf,
+  spansOf,
   splitText,
-  TRACE_PS4,
 } from "../../scripts/bench/profile";
 
 const execFileAsync = promisify(execFile);
+const ROOT = join(__dirname, "..", "..");
 
-const PROGRAMS = new Set(["skopeo", "curl", "jq", "flock", "aws", "env", "stat", "sort", "rm"]);
-const isProgram = (word: string) => PROGRAMS.has(word);
-
-/** A trace line as TRACE_PS4 writes it: `depth` pluses, then time, pid, function, command. */
-const line = (depth: number, time: number, pid: number, fn: string, command: string) =>
-  `${"+".repeat(depth)}@${time.toFixed(6)}@${pid}@${fn}@ ${command}`;
+/** A copier trace as trace.ts writes it, from [milliseconds, step] pairs, among other stderr lines. */
+const trace = (steps: ReadonlyArray<readonly [number, string]>) =>
+  [
+    "2026-12-07T03:00:00Z ecr-sync: copying x",
+    ...steps.map(([ms, step]) => `ecr-sync trace ${ms} ${step}`),
+  ].join("\n");
 
 describe("bench profile of a traced run (scripts/bench/profile.ts)", () => {
-  it("reads bash's own trace of a real run: every command, its process and function, in time order", async () => {
-    const script = [
-      `PS4='${TRACE_PS4}'`,
-      "set -x",
-      'greet() { local word; word="$(printf hi)"; sort </dev/null; }',
-      "greet",
-      "LC_ALL=C sort </dev/null",
-    ].join("\n");
-    const { stderr } = await execFileAsync("bash", ["-c", script]);
+  it("reads the trace the copier's trace.ts writes with ECR_SYNC_TRACE=1, and nothing when it is unset", async () => {
+    const program = [
+      'const { trace, traced } = require("./ec2-scripts/copier/trace");',
+      'trace("main");',
+      'traced("sts AssumeRole", () => new Promise((done) => setTimeout(done, 30))).then(() => trace("exit"));',
+    ].join(" ");
+    const run = (env: Record<string, string>) =>
+      execFileAsync(join(ROOT, "node_modules", ".bin", "tsx"), ["-e", program], {
+        cwd: ROOT,
+        env: { ...process.env, ...env },
+      });
+    const { stderr } = await run({ ECR_SYNC_TRACE: "1" });
     const lines = parseTrace(stderr);
-    const commands = lines.map((traced) => [traced.fn, traced.command]);
-    expect(commands).to.deep.equal([
-      ["main", "greet"],
-      ["greet", "local word"],
-      ["greet", "printf hi"],
-      ["greet", "word=hi"],
-      ["greet", "sort"],
-      ["main", "LC_ALL=C"],
-      ["main", "sort"],
-    ]);
-    // printf ran in the command substitution's subshell; everything else in the shell itself.
-    expect(lines.map((traced) => traced.pid === lines[0].pid)).to.deep.equal([
-      true,
-      true,
-      false,
-      true,
-      true,
-      true,
-      true,
-    ]);
-    const times = lines.map((traced) => traced.time);
-    expect(times).to.deep.equal([...times].sort((a, b) => a - b));
-    expect(lines.map((traced) => programOf(traced.command, isProgram))).to.deep.equal([
-      undefined,
-      undefined,
-      undefined,
-      undefined,
-      "sort",
-      undefined,
-      "sort",
-    ]);
-  });
-
-  it("skips the rest of a command that spans lines, and sorts lines of several processes by time", () => {
-    const trace = [
-      line(1, 10.2, 1, "main", "b"),
-      line(2, 10.1, 2, "f", "printf '%s\\n' 'two"),
-      "lines'",
-      line(1, 10.3, 1, "main", "c"),
-    ].join("\n");
-    expect(parseTrace(trace).map((traced) => traced.command)).to.deep.equal([
-      "printf '%s\\n' 'two",
-      "b",
-      "c",
-    ]);
-    expect(parseTrace("+@12,5@7@main@ true")[0]).to.deep.equal({
-      time: 12.5,
-      pid: 7,
-      fn: "main",
-      command: "true",
-    });
-  });
-
-  it("finds the program a command starts past leading assignments and env, and none for bash's own", () => {
-    expect(programOf("curl --config x", isProgram)).to.equal("curl");
-    expect(programOf("AWS_ACCESS_KEY_ID=a AWS_SECRET_ACCESS_KEY=b aws_cli ecr x", isProgram)).to.equal(
-      undefined,
-    );
-    expect(
-      programOf("env AWS_RETRY_MODE=standard AWS_MAX_ATTEMPTS=5 aws ecr get-authorization-token", isProgram),
-    ).to.equal("aws");
-    expect(programOf("LC_ALL=C sort", isProgram)).to.equal("sort");
-    expect(programOf("fields=()", isProgram)).to.equal(undefined);
-    expect(programOf("[[ -e /x ]]", isProgram)).to.equal(undefined);
-    expect([categoryOf("jq"), categoryOf("stat"), categoryOf(undefined)]).to.deep.equal([
-      "jq",
-      "other programs",
-      "bash",
-    ]);
-  });
-
-  it("gives each command the time to the next traced command, and bash what lies outside the trace", () => {
-    const trace = [
-      line(1, 100.0, 1, "main", "check"),
-      line(2, 100.01, 2, "check", "jq -n 1"),
-      line(1, 100.04, 1, "copy", "env A=1 aws ecr x"),
-      line(1, 100.54, 1, "copy", "skopeo copy a b"),
-      line(1, 101.54, 1, "copy", "rm -f x"),
-      line(1, 101.56, 1, "main", "exit 0"),
-    ].join("\n");
-    const profile = profileOf(trace, 1.6, isProgram);
-    expect(profile.total).to.equal(1.6);
-    const seconds = Object.fromEntries(
-      Object.entries(profile.seconds).map(([key, value]) => [key, Number(value.toFixed(6))]),
-    );
-    expect(seconds).to.deep.equal({
-      skopeo: 1,
-      curl: 0,
-      jq: 0.03,
-      flock: 0,
-      aws: 0.5,
-      "other programs": 0.02,
-      // 0.01 s of "check" and 0.04 s before the first and after the last line.
-      bash: 0.05,
-    });
-    expect(profile.processes).to.deep.include({ skopeo: 1, jq: 1, aws: 1, "other programs": 1, bash: 0 });
-    expect(profile.functions.map(([name]) => name)).to.deep.equal([
-      "copy",
-      "(start and exit)",
-      "check",
+    expect(lines.map((line) => line.step)).to.deep.equal([
       "main",
+      "sts AssumeRole start",
+      "sts AssumeRole end",
+      "exit",
     ]);
-    expect(profile.functions[0][1]).to.be.closeTo(1.52, 1e-9);
+    const [span] = spansOf(lines);
+    expect(span.category).to.equal("AWS calls");
+    expect(span.end - span.start).to.be.within(25, 2000);
+    // Counted from the process's start: the first step comes after Node has loaded.
+    expect(lines[0].ms).to.be.greaterThan(1);
+    expect(parseTrace((await run({ ECR_SYNC_TRACE: "" })).stderr)).to.deep.equal([]);
+  });
+
+  it("names the category of each step the copier traces", () => {
+    expect(
+      [
+        "skopeo copy",
+        "source HEAD /v2/a/manifests/v1",
+        "target GET /v2/",
+        "target PUT /v2/a/manifests/sha256:ab",
+        "sts AssumeRole",
+        "source ecr GetAuthorizationToken",
+        "target ecr DescribeRepositories coeus",
+        "lock coeus:v1",
+        "results close",
+        "clients made",
+      ].map(categoryOf),
+    ).to.deep.equal([
+      "skopeo",
+      "registry",
+      "registry",
+      "registry",
+      "AWS calls",
+      "AWS calls",
+      "AWS calls",
+      "lock",
+      "telemetry",
+      "copier",
+    ]);
+  });
+
+  it("pairs each start with the next end of the same step, first in first out, and ends an unfinished one at the last line", () => {
+    const spans = spansOf(
+      parseTrace(
+        trace([
+          [10, "source HEAD /v2/a/manifests/t start"],
+          [12, "source HEAD /v2/a/manifests/t start"],
+          [15, "source HEAD /v2/a/manifests/t end 200"],
+          [20, "source HEAD /v2/a/manifests/t end 404"],
+          [21, "skopeo copy start"],
+          [40, "exit"],
+        ]),
+      ),
+    );
+    expect(spans).to.deep.equal([
+      { start: 10, end: 15, category: "registry" },
+      { start: 12, end: 20, category: "registry" },
+      { start: 21, end: 40, category: "skopeo" },
+    ]);
+  });
+
+  it("splits a run's wall time so each moment counts once: start-up, the highest-ranked wait open then, the copier's own time, bwrap and exit", () => {
+    const profile = profileOf(
+      trace([
+        [120, "main"],
+        [130, "source ecr GetAuthorizationToken start"],
+        [135, "sts AssumeRole start"],
+        [135, "lock t:v1 start"],
+        [160, "lock t:v1 end"],
+        [200, "source ecr GetAuthorizationToken end"],
+        [230, "sts AssumeRole end"],
+        [240, "source HEAD /v2/s/manifests/v1 start"],
+        [240, "target HEAD /v2/t/manifests/v1 start"],
+        [250, "source HEAD /v2/s/manifests/v1 end 200"],
+        [260, "target HEAD /v2/t/manifests/v1 end 200"],
+        [262, "exit"],
+      ]),
+      0.3,
+    );
+    const rounded = Object.fromEntries(
+      Object.entries(profile.seconds).map(([category, seconds]) => [category, Math.round(seconds * 1000)]),
+    );
+    // 120 ms to the first step; AWS 130-230 (the lock inside it counts as AWS: it ranks lower);
+    // registry 240-260; the copier 120-130, 230-240, 260-262; 300 - 262 after the last.
+    expect(rounded).to.deep.equal({
+      "start-up": 120,
+      skopeo: 0,
+      registry: 20,
+      "AWS calls": 100,
+      lock: 0,
+      telemetry: 0,
+      copier: 22,
+      "bwrap and exit": 38,
+    });
+    expect(profile.count).to.deep.include({ "AWS calls": 2, lock: 1, registry: 2, skopeo: 0 });
+    const sum = Object.values(profile.seconds).reduce((total, seconds) => total + seconds, 0);
+    expect(sum).to.be.closeTo(0.3, 1e-9);
+  });
+
+  it("counts a run with no trace (it died before its first step) as bwrap and exit", () => {
+    expect(profileOf("node: bad option\n", 0.2).seconds).to.deep.include({
+      "start-up": 0,
+      "bwrap and exit": 0.2,
+    });
   });
 
   it("reads the children's CPU from the end of a shell's `times`, and refuses output without it", () => {
@@ -169,46 +175,50 @@ describe("bench profile of a traced run (scripts/bench/profile.ts)", () => {
 });
 
 describe("bench profile summaries (scripts/bench/profile.ts)", () => {
-  const profile = (total: number, skopeo: number, jq: number, fn: string): Profile => ({
+  const profile = (total: number, skopeo: number, aws: number): Profile => ({
     total,
     seconds: {
+      "start-up": 0.12,
       skopeo,
-      curl: 0.05,
-      jq,
-      flock: 0.001,
-      aws: 0,
-      "other programs": 0.02,
-      bash: total - skopeo - jq - 0.071,
+      registry: 0.05,
+      "AWS calls": aws,
+      lock: 0.001,
+      telemetry: 0,
+      copier: 0.02,
+      "bwrap and exit": total - skopeo - aws - 0.191,
     },
-    processes: { skopeo: 1, curl: 3, jq: 5, flock: 2, aws: 0, "other programs": 20, bash: 0 },
-    functions: [[fn, total]],
+    count: {
+      "start-up": 0,
+      skopeo: 1,
+      registry: 3,
+      "AWS calls": 4,
+      lock: 1,
+      telemetry: 0,
+      copier: 0,
+      "bwrap and exit": 0,
+    },
   });
 
-  it("takes the median of every category, and the functions of the run of median total", () => {
-    const median = medianProfile([
-      profile(2, 1.7, 0.1, "a"),
-      profile(1.5, 1.2, 0.2, "b"),
-      profile(3, 2.5, 0.15, "c"),
-    ]);
+  it("takes the median of every category", () => {
+    const median = medianProfile([profile(2, 1.2, 0.1), profile(1.5, 1.0, 0.2), profile(3, 2.5, 0.15)]);
     expect(median.total).to.equal(2);
-    expect(median.seconds.skopeo).to.equal(1.7);
-    expect(median.seconds.jq).to.equal(0.15);
-    expect(median.functions).to.deep.equal([["a", 2]]);
+    expect(median.seconds.skopeo).to.equal(1.2);
+    expect(median.seconds["AWS calls"]).to.equal(0.15);
   });
 
-  it("names each category that took time or started a process, with its count, bash without one", () => {
-    expect(splitText(profile(2, 1.7, 0.1, "a"))).to.equal(
-      "skopeo 1.70 s (1), curl 0.05 s (3), jq 0.10 s (5), flock 0.00 s (2), other programs 0.02 s (20), bash 0.13 s",
+  it("names each category that took 5 ms or more, with its span count where it has spans", () => {
+    expect(splitText(profile(2, 1.2, 0.1))).to.equal(
+      "start-up 0.12 s, skopeo 1.20 s (1), registry 0.05 s (3), AWS calls 0.10 s (4), copier 0.02 s, bwrap and exit 0.51 s",
     );
-    expect(splitText(profile(2, 1.7, 0.1, "a"), ["skopeo"])).to.match(/^curl 0\.05 s \(3\), /);
   });
 
   it("divides a profile by the tags it covers, counts becoming fractions where they do not divide", () => {
-    const tag = perItem(profile(2, 1.7, 0.1, "a"), 4);
+    const tag = perItem(profile(2, 1.2, 0.1), 4);
     expect(tag.total).to.equal(0.5);
-    expect(tag.seconds.skopeo).to.equal(0.425);
-    expect(tag.processes).to.deep.include({ skopeo: 0.25, curl: 0.75, "other programs": 5 });
-    expect(tag.functions).to.deep.equal([["a", 0.5]]);
-    expect(splitText(tag)).to.match(/^skopeo 0\.42 s \(0\.3\), curl 0\.01 s \(0\.8\), /);
+    expect(tag.seconds.skopeo).to.equal(0.3);
+    expect(tag.count).to.deep.include({ skopeo: 0.25, registry: 0.75, "AWS calls": 1 });
+    expect(splitText(tag)).to.match(
+      /^start-up 0\.03 s, skopeo 0\.30 s \(0\.25\), registry 0\.01 s \(0\.75\), AWS calls 0\.03 s \(1\)/,
+    );
   });
 });

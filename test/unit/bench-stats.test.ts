@@ -4,17 +4,13 @@
  */
 import { expect } from "chai";
 import {
-  awsNote,
   formatTable,
   jsonLine,
   linearFit,
   median,
-  medianOfEach,
-  parseAwsLog,
   REQUIRED_FIGURES,
   round,
   targetsOf,
-  unionLength,
 } from "../../scripts/bench/stats";
 
 describe("bench helpers (scripts/bench/stats.ts)", () => {
@@ -27,39 +23,6 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
   it("refuses the median of no runs or of a value that is not a finite number", () => {
     expect(() => median([])).to.throw("median of an empty list");
     expect(() => median([1, Number.NaN])).to.throw("NaN is not a finite number");
-  });
-
-  it("counts overlapping spans once and gaps not at all", () => {
-    expect(unionLength([])).to.equal(0);
-    expect(
-      unionLength([
-        [0, 1],
-        [0.5, 2],
-        [3, 4],
-      ]),
-    ).to.equal(3);
-    expect(
-      unionLength([
-        [3, 4],
-        [0, 10],
-      ]),
-    ).to.equal(10);
-    expect(() => unionLength([[2, 1]])).to.throw("ends before it starts");
-  });
-
-  it("reads the counting aws wrapper's log: each call, and when it ran", () => {
-    const log =
-      "sts assume-role 100.10 100.55\necr get-authorization-token 100.05 100.60\necr describe-repositories 100.56 101.00\n";
-    const { calls, spans } = parseAwsLog(log);
-    expect(calls).to.deep.equal([
-      "sts assume-role",
-      "ecr get-authorization-token",
-      "ecr describe-repositories",
-    ]);
-    expect(unionLength(spans)).to.be.closeTo(0.95, 1e-9);
-    expect(parseAwsLog("")).to.deep.equal({ calls: [], spans: [] });
-    expect(() => parseAwsLog("sts assume-role soon")).to.throw("malformed line 'sts assume-role soon'");
-    expect([awsNote(0.954), awsNote(0)]).to.deep.equal(["; aws running 0.95 s", ""]);
   });
 
   it("fits the line through reconcile times so the per-tag cost and the fixed cost come out", () => {
@@ -79,36 +42,18 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
     ).to.throw("same x");
   });
 
-  it("takes the median of every key over the runs, rounded, keys in their order", () => {
-    const medians = medianOfEach([
-      { total: 1.0004, aws_cli: 0.5 },
-      { total: 3, aws_cli: 0.1 },
-      { total: 2, aws_cli: 0.3 },
-    ]);
-    expect(medians).to.deep.equal({ total: 2, aws_cli: 0.3 });
-    expect(Object.keys(medians)).to.deep.equal(["total", "aws_cli"]);
-    expect(() => medianOfEach([])).to.throw("no run produced a value");
-  });
-
   it("prints a Markdown table with aligned columns, as prettier would write it, and a verdict only where there is a target", () => {
     const table = formatTable([
-      {
-        figure: "full copy / baseline",
-        cache: "warm",
-        measured: "1.10x",
-        aws: 0,
-        target: "≤ 1.3x",
-        verdict: "met",
-      },
-      { figure: "unchanged copy", cache: "cold", measured: "2.40 s", aws: 4 },
+      { figure: "full copy / baseline", measured: "1.10x", aws: 4, target: "≤ 1.15x", verdict: "met" },
+      { figure: "unchanged copy", measured: "0.40 s", aws: 0 },
       { figure: "burst | all", measured: "30 s" },
     ]).split("\n");
     expect(table).to.deep.equal([
-      "| Figure               | Cache | Measured | aws | Target | Verdict |",
-      "| -------------------- | ----- | -------- | --- | ------ | ------- |",
-      "| full copy / baseline | warm  | 1.10x    | 0   | ≤ 1.3x | met     |",
-      "| unchanged copy       | cold  | 2.40 s   | 4   |        |         |",
-      "| burst \\| all         |       | 30 s     |     |        |         |",
+      "| Figure               | Measured | AWS calls | Target  | Verdict |",
+      "| -------------------- | -------- | --------- | ------- | ------- |",
+      "| full copy / baseline | 1.10x    | 4         | ≤ 1.15x | met     |",
+      "| unchanged copy       | 0.40 s   | 0         |         |         |",
+      "| burst \\| all         | 30 s     |           |         |         |",
     ]);
     expect(new Set(table.map((line) => line.length)).size).to.equal(1);
   });
@@ -135,17 +80,17 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
 
   it("renders the figures as one JSON line that parses back, and names any missing or non-finite figure", () => {
     const figures: Record<string, unknown> = Object.fromEntries(REQUIRED_FIGURES.map((name) => [name, 1]));
-    figures.reconcile_in_sync_warm_s = { "10": 2.1, "50": 2.3, "200": 3.2 };
+    figures.reconcile_in_sync_s = { "10": 0.4, "50": 0.6, "200": 1.2 };
     figures.machine = { nproc: 2 };
     const line = jsonLine(figures);
     expect(line).not.to.include("\n");
     expect(JSON.parse(line)).to.deep.equal(figures);
 
-    const { burst_warm_s: _dropped, ...withoutBurst } = figures;
-    expect(() => jsonLine(withoutBurst)).to.throw("lacks figures: burst_warm_s");
-    expect(() =>
-      jsonLine({ ...figures, reconcile_in_sync_warm_s: { "10": Number.POSITIVE_INFINITY } }),
-    ).to.throw("reconcile_in_sync_warm_s.10=Infinity");
+    const { node_start_s: _dropped, ...withoutNode } = figures;
+    expect(() => jsonLine(withoutNode)).to.throw("lacks figures: node_start_s");
+    expect(() => jsonLine({ ...figures, reconcile_in_sync_s: { "10": Number.POSITIVE_INFINITY } })).to.throw(
+      "reconcile_in_sync_s.10=Infinity",
+    );
   });
 
   it("rounds figures to a fixed number of decimals", () => {
