@@ -7,6 +7,14 @@ import { LIMITS } from "./limits";
  * and a kill from here (SIGTERM, then SIGKILL) a few seconds after it, should skopeo not stop.
  * Its stderr is kept for people (the failed line quotes its last line) and never read to decide
  * anything: copy.ts classifies a failure by probing the registries.
+ *
+ * skopeo dies with the copier. It runs under util-linux `setpriv --pdeathsig KILL`, which sets the
+ * parent-death signal (prctl(2) PR_SET_PDEATHSIG) and execs skopeo, so the kernel kills skopeo when
+ * the copier's process ends, however it ends (the OOM killer, `kill -9` of the copier alone). An
+ * orphaned skopeo would otherwise go on writing the target tag after the tag's lock was released
+ * with the copier's descriptor: a newer copy could finish first and the orphan then move the tag
+ * back to the older image. The signal goes when the thread that started skopeo ends; Node starts
+ * children from its main thread, which lives as long as the process.
  */
 
 export interface SkopeoCopy {
@@ -59,7 +67,9 @@ export function skopeoArgs(copy: SkopeoCopy): string[] {
 export function runSkopeoCopy(copy: SkopeoCopy, monotonic: () => number): Promise<SkopeoOutcome> {
   return new Promise((resolve) => {
     const started = monotonic();
-    const child = spawn("skopeo", skopeoArgs(copy), { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", "skopeo", ...skopeoArgs(copy)], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     running.add(child);
     let stderr = "";
     child.stderr?.on("data", (chunk: Buffer) => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, stat, writeFile } from "node:fs/promises";
@@ -102,6 +102,16 @@ async function processGroup(group: number): Promise<Array<{ pid: number; cmdline
     }
   }
   return found;
+}
+
+/** Whether `pid` has ended but is not reaped yet (state Z); false once it is gone. */
+function isZombie(pid: number): boolean {
+  try {
+    const statLine = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return statLine.slice(statLine.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
+  }
 }
 
 /** Every regular file below `root` (symlinks not followed), except below `excluded` directories. */
@@ -402,6 +412,56 @@ describe("ecr-sync: what a run costs and keeps", function () {
       expectCopied(next, p.image.digest, "the next run");
       expect(next.stderr).to.include(`removed ${join(runsDir, left[0])}: left by a run that was killed`);
       expect(await readdir(runsDir)).to.deep.equal([]);
+    });
+  });
+
+  describe("the copier alone killed with SIGKILL mid-transfer (the OOM killer, kill -9 of its pid)", () => {
+    it("takes its skopeo with it, so no orphan writes the tag after its lock is gone; the next copy brings the newer image", async () => {
+      const p = await pair(["v1"]);
+      const proxy = await startStallingProxy(world.source.host);
+      cleanups.push(() => proxy.stop());
+      const env = { ...p.env, ECR_SYNC_SOURCE_REGISTRY: proxy.host };
+      const run = world.spawn(p.copy("v1"), env, { detached: true });
+      cleanups.push(async () => {
+        try {
+          process.kill(-run.pid, "SIGKILL");
+        } catch {
+          // The group has ended.
+        }
+      });
+      await within(
+        60,
+        "the copy reaching the transfer of a layer",
+        Promise.race([
+          proxy.stalled,
+          run.result.then((r) => {
+            throw new Error(`the run ended (exit ${r.code}) before the transfer:\n${r.stderr}`);
+          }),
+        ]),
+      );
+      const group = await processGroup(run.pid);
+      const copier = group.find((process) => process.cmdline.startsWith(`node ${copierBundle()} `))?.pid;
+      const skopeo = group
+        .filter((process) => / copy --command-timeout /.test(process.cmdline))
+        .map((p) => p.pid);
+      expect(copier, "the copier's process in the group").to.be.a("number");
+      expect(skopeo, "its skopeo, mid-transfer").not.to.deep.equal([]);
+
+      process.kill(copier as number, "SIGKILL");
+      // Held by the stalled transfer, an orphaned skopeo would live until its --command-timeout.
+      await within(
+        15,
+        "skopeo ending with the copier",
+        (async () => {
+          while (skopeo.some((pid) => existsSync(`/proc/${pid}/cmdline`) && !isZombie(pid)))
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        })(),
+      );
+
+      const newer = await newImage();
+      await push(newer, p.source, "v1");
+      expectCopied(await world.run(p.copy("v1"), p.env), newer.digest, "the next copy");
+      expect(await world.target.digestOf(p.target, "v1")).to.equal(newer.digest);
     });
   });
 
