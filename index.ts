@@ -63,6 +63,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     copierSha256: sync.copierSha256,
     syncDocumentName: sync.syncDocumentName,
     commandLogGroupName: sync.commandLogGroupName,
+    resultsLogGroupName: sync.resultsLogGroupName,
     functionName: sync.functionName,
     functionLogGroupName: sync.functionLogGroupName,
     pushRuleName: sync.pushRuleName,

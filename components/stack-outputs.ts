@@ -24,6 +24,8 @@ export const CSS_OUTPUTS = {
   copierSha256: "The sha256 of the copier the documents run (a preview shows a new copier here).",
   syncDocumentName: "The SSM document that copies one pushed image.",
   commandLogGroupName: "Where the sync and reconcile commands' output goes.",
+  resultsLogGroupName:
+    "Where the copier writes each result line as its own event (query it with Logs Insights).",
   functionName: "The push trigger (Lambda).",
   functionLogGroupName: "The push trigger's log group.",
   pushRuleName: "The EventBridge rule for tagged pushes to the mapped repositories.",
