@@ -1,9 +1,9 @@
 /**
  * ECR's naming rules, and the AWS names around them, in one place. The push trigger (lambda/),
  * the SSM document's allowedPatterns, the IAM policy helpers and the config checks
- * (components/config.ts) all validate against these. ec2-scripts/ecr-sync.sh checks the same
- * names (repository, tag, digest, registry, role ARN, region) with its own bash twins of these
- * patterns: test/unit/contracts.test.ts runs both sides on one table of good and bad values.
+ * (components/config.ts) all validate against these, and so does the copier (ec2-scripts/copier
+ * config.ts: repository, tag, digest, push time, registry, role ARN, region):
+ * test/unit/contracts.test.ts runs them on a table of good and bad values.
  *
  * Sources: ECR CreateRepository `repositoryName` (2–256 characters,
  * `(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*`), the distribution
@@ -27,8 +27,8 @@ export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
  * `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`" (spec.md, "Pulling manifests":
  * https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests), which
  * skopeo enforces. So a tag of 129–300 characters can be pushed to ECR but not named in a copy:
- * the copier reports such a tag `unsupported` (ecr-sync.sh, `unsupported`), and so does the push
- * trigger (lambda/decide.ts).
+ * the copier's reconcile reports such a tag `unsupported` (ec2-scripts/copier/reconcile.ts), and
+ * so does the push trigger (lambda/decide.ts).
  */
 export const IMAGE_TAG_MAX_LENGTH = 128;
 export const ECR_IMAGE_TAG_MAX_LENGTH = 300;
@@ -64,7 +64,7 @@ export const ROLE_ARN_PATTERN = "^arn:aws:iam::([0-9]{12}):role/((?:[\\w+=,.@-]+
 const HOST_LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?";
 
 /**
- * Anchored pattern for a registry as ecr-sync.sh takes it, host[:port] (ACCOUNT.dkr.ecr.REGION.amazonaws.com,
+ * Anchored pattern for a registry as the copier takes it, host[:port] (ACCOUNT.dkr.ecr.REGION.amazonaws.com,
  * or 127.0.0.1:5000 in the local tests). The port has no leading zero; its range is checked separately.
  */
 export const REGISTRY_PATTERN = `^${HOST_LABEL}(?:\\.${HOST_LABEL})*(?::[1-9][0-9]{0,4})?$`;
@@ -122,7 +122,7 @@ export function isImageDigest(value: unknown): value is string {
 
 /**
  * A UTC_TIMESTAMP_PATTERN string that is also a real date and time: no 2026-02-30, no second 60
- * (JavaScript would roll either over; GNU date, which ecr-sync.sh uses, refuses both).
+ * (JavaScript's Date would roll either over; the copier's --pushed-at refuses both).
  */
 export function isUtcTimestamp(value: unknown): value is string {
   if (typeof value !== "string" || !utcTimestamp.test(value)) return false;

@@ -155,9 +155,9 @@ export function parseLatencyAlarmSeconds(text: string, problems: string[]): numb
 }
 
 /**
- * How many missing tags a reconcile copies at a time: the bounds ecr-sync.sh accepts in
- * ECR_SYNC_RECONCILE_PARALLELISM (its RECONCILE_MAX_PARALLELISM; test/unit/contracts.test.ts keeps
- * them equal), so a value the script would refuse on the worker at the first reconcile is refused
+ * How many missing tags a reconcile copies at a time: the bounds the copier accepts in
+ * ECR_SYNC_RECONCILE_PARALLELISM (ec2-scripts/copier/limits.ts; test/unit/contracts.test.ts keeps
+ * them equal), so a value the copier would refuse on the worker at the first reconcile is refused
  * here, at `pulumi up`.
  */
 export const RECONCILE_PARALLELISM = { min: 1, max: 16 } as const;

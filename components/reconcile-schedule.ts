@@ -172,7 +172,7 @@ export function createReconcileSchedule(
     {
       name: `${name}-reconcile`,
       groupName: group.name,
-      description: "ecr-sync: copy whatever the push events missed (ecr-sync.sh reconcile on the worker).",
+      description: "ecr-sync: copy whatever the push events missed (the copier's reconcile on the worker).",
       scheduleExpression: args.scheduleExpression,
       scheduleExpressionTimezone: "UTC",
       // Read at every `pulumi up`: the clock decides only whether the fixed first run is still ahead.

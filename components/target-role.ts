@@ -4,9 +4,10 @@ import { repositoryArn } from "./arns";
 import { targetRolePolicy, targetRoleTrustPolicy } from "./policies";
 
 /**
- * The longest session the worker may ask for, in seconds: one hour, IAM's minimum and what
- * `aws sts assume-role` asks for without --duration-seconds (ecr-sync.sh passes none). A longer
- * bound would only lengthen the life of credentials that leak.
+ * The longest session the worker may ask for, in seconds: one hour, IAM's minimum and the session
+ * the copier asks for (ec2-scripts/copier/limits.ts roleSessionSeconds, renewed before it ends;
+ * test/unit/contracts.test.ts keeps the two equal). A longer bound would only lengthen the life of
+ * credentials that leak.
  */
 export const MAX_SESSION_DURATION_SECONDS = 3600;
 

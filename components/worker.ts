@@ -1,5 +1,5 @@
 /**
- * The worker: the instance that runs ecr-sync.sh, its identity (role, inline policies, instance
+ * The worker: the instance that runs the copier (ec2-scripts/copier, fetched by the SSM documents), its identity (role, inline policies, instance
  * profile) and where it runs (subnet, security group). Nothing reaches it from outside; commands
  * arrive through SSM, which the agent on the instance polls over HTTPS.
  */

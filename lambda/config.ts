@@ -10,9 +10,9 @@ import { shown } from "../common/shown";
  * wrong command later.
  */
 export interface SyncConfig {
-  /** SYNC_INSTANCE_ID: the worker instance that runs ecr-sync.sh. */
+  /** SYNC_INSTANCE_ID: the worker instance that runs the copier. */
   readonly instanceId: string;
-  /** SYNC_DOCUMENT_NAME: the SSM Command document that runs `ecr-sync.sh copy`. */
+  /** SYNC_DOCUMENT_NAME: the SSM Command document that runs the copier's `copy`. */
   readonly documentName: string;
   /** REPOSITORY_MAP: source repository name → target repository name. */
   readonly repositoryMap: ReadonlyMap<string, string>;

@@ -136,8 +136,8 @@ export function decide(event: unknown, repositoryMap: ReadonlyMap<string, string
       `image-digest ${shown(digest)} is not a sha256 digest (sha256: and 64 lowercase hex digits)`,
     );
   }
-  // An overlong tag (common/naming.ts): ECR took it, no copy can name it. The copier's word and
-  // reason for such a tag (ecr-sync.sh `unsupported`).
+  // An overlong tag (common/naming.ts): ECR took it, no copy can name it. The copier's word for
+  // such a tag, for the same reason (its reconcile's `unsupported` line).
   if (tag.length > IMAGE_TAG_MAX_LENGTH) {
     return unsupported(
       `the tag has ${tag.length} characters, longer than an image reference can carry (${IMAGE_TAG_MAX_LENGTH}; ECR accepts up to ${ECR_IMAGE_TAG_MAX_LENGTH}), so the image is not copied (push it under a shorter tag as well)`,

@@ -1,11 +1,11 @@
 /**
  * The push trigger: an "ECR Image Action" event from EventBridge becomes one SSM Run Command
- * on the worker instance, whose document runs `ecr-sync.sh copy` with the source repository,
- * target repository, tag and digest as separate, validated parameters.
+ * on the worker instance, whose document runs the copier's `copy` (ec2-scripts/copier) with the
+ * source repository, target repository, tag and digest as separate, validated parameters.
  *
  * EventBridge delivers at least once, so the same push can arrive twice. Two commands for the
- * same tag and digest are harmless: ecr-sync.sh serializes copies and reports the second one
- * as unchanged.
+ * same tag and digest are harmless: the copier serializes copies of a tag (its per-tag lock) and
+ * reports the second one as unchanged.
  */
 import { SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { readConfig } from "./config";

@@ -4,8 +4,8 @@
  * cached outside the checkout and rebuilt when the list changes. `inWorkerRoot` runs a command
  * inside it with `bubblewrap`: the root read-only as `/`, the network, the temp dir and the
  * checkout shared (so paths are the same inside and out), and a fresh tmpfs on /run, as the
- * worker's /run is. The copier then runs with the root's own bash, skopeo, AWS CLI, jq and curl,
- * while the registries and moto stay outside on loopback.
+ * worker's /run is. The copier then runs with the root's own node, skopeo, flock and setpriv (the
+ * documents with its sh and AWS CLI), while the registries and moto stay outside on loopback.
  *
  * The root holds one thing the worker does not: an empty directory where the host's libfaketime is
  * mounted, for the tests that move the copier's clock with `faketime` (see FAKETIME_DIR).
@@ -120,7 +120,7 @@ export function inWorkerRoot(argv: readonly string[], options: InWorkerRootOptio
     "--dev",
     "/dev",
     // POSIX shared memory stays shared: libfaketime's `faketime` hands its clock to the processes
-    // it starts through it (FAKETIME_SHARED), and without it bash's own clock would not move.
+    // it starts through it (FAKETIME_SHARED), and without it the copier's own clock would not move.
     "--bind",
     "/dev/shm",
     "/dev/shm",

@@ -4,7 +4,7 @@
  * reads each command's document from moto (the rendered one, deployed), checks every parameter
  * against the document's `allowedPattern` as SSM does before it accepts a command, substitutes them
  * textually, and runs the result as the worker: with the root's `sh` inside the worker's Debian
- * root (local/worker-root.ts: the root's bash, skopeo, AWS CLI v2, jq and curl; never this
+ * root (local/worker-root.ts: the root's sh, AWS CLI v2, node, skopeo, flock and setpriv; never this
  * machine's), with the worker role's credentials in the css account (an instance profile session,
  * named after the instance as EC2 names it).
  *
@@ -17,15 +17,16 @@
  * pushed to over its control channel, all the time).
  *
  * What differs from the instance, and why, each in `onThisMachine` below: the registries' ECR host
- * names in the document are relays on loopback in front of the twin's registries (local/twin/relay.ts,
- * which record the worker's requests for the IAM check), which speak plain HTTP (so
- * ECR_SYNC_TLS_VERIFY is false); the state directory (locks and the credential cache) is the twin's,
- * so each twin starts with an empty cache as a new instance does, and never shares one with this
- * machine's /run/ecr-sync; every `aws` call goes through a recording wrapper on PATH (which execs the
- * root's `aws`) so that the IAM check (local/twin/iam.ts) sees it, and the worker's AWS endpoint is a
- * relay in front of moto (local/twin/aws-relay.ts) that records the copier's SDK calls the same way;
- * the folder where the documents keep the copier they fetched (/var/lib/ecr-sync/copier on the
- * instance, read-only in the root) is the twin's, empty at the start as on a new instance.
+ * names in the document are relays on loopback in front of the twin's registries
+ * (local/twin/relay.ts, which record the worker's requests for the IAM check), which speak plain
+ * HTTP (so ECR_SYNC_TLS_VERIFY is false); the state directory (the tags' locks and each run's
+ * private files) is the twin's, so each twin starts with an empty one as a new instance does, and
+ * never shares one with this machine's /run/ecr-sync; every `aws` call (the documents' download of
+ * the copier) goes through a recording wrapper on PATH (which execs the root's `aws`) so that the
+ * IAM check (local/twin/iam.ts) sees it, and the worker's AWS endpoint is a relay in front of moto
+ * (local/twin/aws-relay.ts) that records the copier's SDK calls the same way; the folder where the
+ * documents keep the copier they fetched (/var/lib/ecr-sync/copier on the instance, read-only in
+ * the root) is the twin's, empty at the start as on a new instance.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
@@ -81,7 +82,7 @@ export interface AgentRun {
   /** As SSM accepted them: declared defaults filled in. */
   readonly parameters: Record<string, string>;
   readonly code: number;
-  /** stdout, one JSON object per line (the script's result lines). */
+  /** stdout, one JSON object per line (the copier's result lines). */
   readonly results: Array<Record<string, string>>;
   readonly stderr: string;
   readonly startedAt: Date;
@@ -176,7 +177,7 @@ export class FakeSsmAgent {
     const worker = await api.assumeRole(plan.workerRoleArn, plan.workerInstanceId);
     const dirs = {
       bin: join(world.dir, "worker-bin"),
-      // Made by the script itself (mode 0700), as /run/ecr-sync is on the instance.
+      // Made by the copier itself (mode 0700), as /run/ecr-sync is on the instance.
       state: join(world.dir, "worker-state"),
       awsLog: join(world.dir, "worker-aws-calls.log"),
       // Made by the document (root's own, 0755), as /var/lib/ecr-sync/copier is on the instance.

@@ -54,7 +54,7 @@ export interface TwinResult {
   readonly platforms: string[];
   readonly pushed_at: string;
   readonly available_at: string;
-  /** Push (the event's time) to verified in legacy, as ecr-sync.sh's copy measured it on its result line. */
+  /** Push (the event's time) to verified in legacy, as the copier's copy measured it on its result line. */
   readonly latency_s: number;
   /** The copy alone (from taking the tag's lock to verified), from the same result line. */
   readonly copy_s: number;
@@ -274,14 +274,14 @@ class Twin implements RunningTwin {
 
     const measured = measuredLatency(copy.results, target, tag);
     progress.step(
-      `ecr-sync.sh measured ${measured.latency_s} s from the push (the event's time, ${measured.pushed_at}) to verified in legacy, ${measured.copy_s} s of it the copy itself`,
+      `the copier measured ${measured.latency_s} s from the push (the event's time, ${measured.pushed_at}) to verified in legacy, ${measured.copy_s} s of it the copy itself`,
     );
 
     const arrived = await this.verify(source, target, tag, sent.digest, "the copy");
     steps.push({
       label: "verified in legacy",
       at: arrived.at,
-      note: `${target}:${tag} ${arrived.digest} (ecr-sync.sh: latency_s ${measured.latency_s}, copy_s ${measured.copy_s})`,
+      note: `${target}:${tag} ${arrived.digest} (the copier: latency_s ${measured.latency_s}, copy_s ${measured.copy_s})`,
     });
     for (const line of timelineLines(
       `timeline of ${source}:${tag} → ${target}:${tag}`,
@@ -630,7 +630,7 @@ async function check(plan: TwinPlan, link: string, hops: Hop[]): Promise<number>
 
 /**
  * The latency on the copy's result line for target:tag: the push trigger passed the event's
- * time through the document as --pushed-at, and ecr-sync.sh measured from it. A line without
+ * time through the document as --pushed-at, and the copier measured from it. A line without
  * it means that link of the path is broken.
  */
 function measuredLatency(
@@ -644,7 +644,7 @@ function measuredLatency(
   if (line === undefined || typeof line.latency_s !== "number" || typeof line.copy_s !== "number")
     throw new TwinFailure(
       "push time",
-      `the copy's result line for ${target}:${tag} has no latency_s and copy_s numbers, so the event's time did not reach ecr-sync.sh as --pushed-at: ${JSON.stringify(line ?? results)}`,
+      `the copy's result line for ${target}:${tag} has no latency_s and copy_s numbers, so the event's time did not reach the copier as --pushed-at: ${JSON.stringify(line ?? results)}`,
     );
   return { pushed_at: String(line.pushed_at), latency_s: line.latency_s, copy_s: line.copy_s };
 }

@@ -366,12 +366,12 @@ describe("ecr-sync: what a run costs and keeps", function () {
       const killed = await within(30, "the killed run's end", run.result);
       expect(killed.code, "killed, not ended").to.equal(-1);
       expect(killed.lines).to.deep.equal([]);
-      // ...and the script's own process reaped, not a zombie: in the worker root its parent was bwrap,
+      // ...and the copier's own process reaped, not a zombie: in the worker root its parent was bwrap,
       // killed with it, so this machine's init reaps it, and until then its pid is alive to kill -0
       // (the next run would rightly pass its directory over).
       await within(
         30,
-        "every process of the killed group ending, the script's reaped",
+        "every process of the killed group ending, the copier's reaped",
         (async () => {
           while ((await processGroup(run.pid)).length > 0 || existsSync(`/proc/${scriptPid}`))
             await new Promise((resolve) => setTimeout(resolve, 50));
@@ -382,7 +382,7 @@ describe("ecr-sync: what a run costs and keeps", function () {
       // which holds the scratch directories), and what is new in /tmp and /var/tmp. Every state
       // directory is left out: a killed run's directory holds its auth files until the next run. The test tools' own push auth
       // directories (local/oci.ts, ecr-sync-auth-*) are left out too: a suite running alongside
-      // may have one there for a moment, and none of them is the script's.
+      // may have one there for a moment, and none of them is the copier's.
       const worldDir = dirname(world.scriptTmpDir);
       const newIn = async (dir: string, before: Set<string>) =>
         (await readdir(dir))

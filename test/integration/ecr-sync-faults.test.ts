@@ -33,7 +33,7 @@ import {
 
 const execFileAsync = promisify(execFile);
 const NOBODY = 65534;
-/** The user the tests (and so the script) run as: root under .ci/run, the runner user on GitHub. */
+/** The user the tests (and so the copier) run as: root under .ci/run, the runner user on GitHub. */
 const ME = process.getuid?.() ?? 0;
 const EXIT_CONFIG = 3;
 const EXIT_AUTH = 4;
@@ -81,8 +81,7 @@ describe("ecr-sync under faults", function () {
       target,
       image,
       args,
-      // A state directory of its own, so each case starts with an empty credential cache: the
-      // faults here are met by the login, which a warm cache skips.
+      // A state directory of its own, so that no case meets another's locks or run directories.
       map: {
         ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
         ECR_SYNC_STATE_DIR: join(scratch, unique("state")),

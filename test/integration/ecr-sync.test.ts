@@ -30,7 +30,7 @@ describe("ecr-sync (the copier)", function () {
   let world: EcrSyncWorld;
   let counter = 0;
   const unique = (base: string) => `${base}-${++counter}`;
-  /** A state directory not made yet: the run starts with an empty credential cache (what the login meets). */
+  /** A state directory not made yet, as the first run on a new instance meets it. */
   const coldStateDir = () => join(world.scriptTmpDir, "..", unique("state"));
 
   before(async function () {
@@ -228,7 +228,7 @@ describe("ecr-sync (the copier)", function () {
       expect(result.stdout).to.match(/"copy_s":[0-9]+(\.[0-9]{1,2})?[,}]/);
       const latency = line.latency_s as number;
       const copy = line.copy_s as number;
-      // The copy verified between the script's start and its end, both measured from the push.
+      // The copy verified between the copier's start and its end, both measured from the push.
       expect(latency).to.be.within(
         (before - pushedAt.getTime()) / 1000 - 0.01,
         (after - pushedAt.getTime()) / 1000 + 0.01,
@@ -292,7 +292,7 @@ describe("ecr-sync (the copier)", function () {
   });
 
   describe("copy with bad input changes nothing in the target", () => {
-    /** Runs the script and checks the exit code, the error text and that the target repository is untouched. */
+    /** Runs the copier and checks the exit code, the error text and that the target repository is untouched. */
     async function expectRefused(
       args: string[],
       code: number,

@@ -39,7 +39,7 @@ function syncDocumentContent(): string {
         name: "copy",
         inputs: {
           runCommand: [
-            "ecr-sync.sh copy --source-repository '{{sourceRepository}}' --target-repository '{{targetRepository}}' --tag '{{tag}}' --digest '{{digest}}'",
+            "ecr-sync copy --source-repository '{{sourceRepository}}' --target-repository '{{targetRepository}}' --tag '{{tag}}' --digest '{{digest}}'",
           ],
         },
       },

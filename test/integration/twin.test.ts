@@ -164,9 +164,9 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     expect(Date.parse(String(result.available_at))).to.be.greaterThan(Date.parse(String(result.pushed_at)));
     expect(result.latency_s).to.be.a("number").and.to.be.greaterThan(0);
     expect(result.copy_s).to.be.a("number").and.to.be.at.least(0).and.below(Number(result.latency_s));
-    // latency_s comes from ecr-sync.sh's own result line, measured from the event's time.
-    expect(stdout).to.match(/ecr-sync\.sh measured [0-9.]+ s from the push/);
-    expect(stdout).to.match(/verified in legacy .*\(ecr-sync\.sh: latency_s [0-9.]+, copy_s [0-9.]+\)/);
+    // latency_s comes from the copier's own result line, measured from the event's time.
+    expect(stdout).to.match(/the copier measured [0-9.]+ s from the push/);
+    expect(stdout).to.match(/verified in legacy .*\(the copier: latency_s [0-9.]+, copy_s [0-9.]+\)/);
     expect(result.healed).to.equal(true);
     for (const step of ["pushed", "event matched", "command sent", "copy started", "verified in legacy"])
       expect(stdout, `timeline step ${step}`).to.match(new RegExp(`\\+\\d+\\.\\d+s\\s+${step}`));

@@ -13,6 +13,7 @@ import {
 import { EXIT, IMAGE_RESULTS, RECONCILE_RESULT } from "../../common/result-lines";
 import { CONFIG_DEFAULTS } from "../../components/config-keys";
 import { RECONCILE_PARALLELISM, parseReconcileParallelism } from "../../components/config-values";
+import { MAX_SESSION_DURATION_SECONDS } from "../../components/target-role";
 import { parseCommand } from "../../ec2-scripts/copier/config";
 import { Failure } from "../../ec2-scripts/copier/failure";
 import { LIMITS } from "../../ec2-scripts/copier/limits";
@@ -22,8 +23,8 @@ import { usage } from "../../ec2-scripts/copier/usage";
  * The contracts the copier (ec2-scripts/copier) shares with the rest of the project: the names
  * common/naming.ts accepts (one definition for the copier, the stacks and the push trigger), the
  * copier's `--help` (the one description of its interface) against what the code reads, parses,
- * prints and returns (common/result-lines.ts), and the reconcile's parallelism as the stack's
- * configuration and the copier each accept it.
+ * prints and returns (common/result-lines.ts), the reconcile's parallelism as the stack's
+ * configuration and the copier each accept it, and the target role's session.
  */
 
 interface Contract {
@@ -350,5 +351,12 @@ describe("the reconcile's parallelism: ecr-sync:reconcileParallelism and the cop
     expect(verdicts.filter((v) => v.config).map((v) => v.text)).to.deep.equal(
       Array.from({ length: 16 }, (_, n) => String(n + 1)),
     );
+  });
+});
+
+describe("the target role's session: components/target-role.ts and the copier", () => {
+  it("lets the copier have the session it asks AssumeRole for, and no longer", () => {
+    // STS refuses a DurationSeconds above the role's MaxSessionDuration: every copy would fail.
+    expect(MAX_SESSION_DURATION_SECONDS).to.equal(LIMITS.roleSessionSeconds);
   });
 });
