@@ -67,7 +67,7 @@ export const CONFIG_DEFAULTS = {
   workerAmiParameter: debianAmiParameter("arm64"),
   logRetentionDays: 90,
   reconcileSchedule: "rate(1 day)",
-  // ecr-sync.sh's own RECONCILE_DEFAULT_PARALLELISM (test/unit/contracts.test.ts keeps them equal).
+  // The copier's own default (ec2-scripts/copier/limits.ts; test/unit/contracts.test.ts keeps them equal).
   reconcileParallelism: 4,
   latencyAlarmSeconds: 900,
 } as const satisfies Partial<Record<ConfigKey, string | number>>;

@@ -263,8 +263,6 @@ const INSTALL_HINTS: Readonly<Record<string, string>> = {
   "docker-registry": "apt-get install docker-registry",
   skopeo: "apt-get install skopeo",
   htpasswd: "apt-get install apache2-utils",
-  jq: "apt-get install jq",
-  curl: "apt-get install curl",
   flock: "apt-get install util-linux",
   shellcheck: "apt-get install shellcheck",
   aws: "pip install awscli, or your distribution's AWS CLI",

@@ -1,7 +1,8 @@
 /**
- * The copier's tools are the worker's: the tests run ec2-scripts/ecr-sync.sh in the Debian 13 root
+ * The copier's tools are the worker's: the tests run the copier's bundle in the Debian 13 root
  * (local/worker-root.ts) the way local/world.ts spawnScript does, with this machine's PATH handed
- * in. This prints what the copier sees there and fails when a tool is not the root's own package.
+ * in. This prints what the copier, the SSM documents and the user data see there and fails when a
+ * tool is not the root's own package.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,17 +14,22 @@ import { spawnSyncInWorkerRoot, workerRoot, workerRootVersions } from "../../loc
 const upstream = (version: string) => version.replace(/^\d+:/, "").replace(/[-+~].*$/, "");
 
 /**
- * Each tool the copier calls, the package that must provide it, and how it prints its version
- * (jq 1.7.1 prints only "jq-1.7", so its check compares two parts of the version).
+ * Each tool run on the worker, the package that must provide it, and how it prints its version
+ * (jq 1.7.1 prints only "jq-1.7", so its check compares two parts of the version). The copier runs
+ * node, skopeo, flock and setpriv (ec2-scripts/copier); the SSM documents fetch it with aws and
+ * check it with sha256sum (components/document-content.ts); the user data, a bash script, fetches
+ * the SSM agent with curl and configures it with jq (components/user-data.ts).
  */
 const TOOLS: Array<{ tool: string; pkg: string; version: string; parts?: number }> = [
   { tool: "node", pkg: "nodejs", version: "node --version" },
-  { tool: "bash", pkg: "bash", version: "bash --version | head -n 1" },
   { tool: "skopeo", pkg: "skopeo", version: "skopeo --version" },
-  { tool: "aws", pkg: "awscli", version: "aws --version" },
-  { tool: "jq", pkg: "jq", version: "jq --version", parts: 2 },
-  { tool: "curl", pkg: "curl", version: "curl --version | head -n 1" },
   { tool: "flock", pkg: "util-linux", version: "flock --version" },
+  { tool: "setpriv", pkg: "util-linux", version: "setpriv --version" },
+  { tool: "aws", pkg: "awscli", version: "aws --version" },
+  { tool: "sha256sum", pkg: "coreutils", version: "sha256sum --version | head -n 1" },
+  { tool: "bash", pkg: "bash", version: "bash --version | head -n 1" },
+  { tool: "curl", pkg: "curl", version: "curl --version | head -n 1" },
+  { tool: "jq", pkg: "jq", version: "jq --version", parts: 2 },
 ];
 
 describe("the worker's Debian 13 root, where the copier runs", function () {
