@@ -52,6 +52,8 @@ export interface ReconcileLine {
   readonly unsupported: number;
   readonly planned: number;
   readonly duration_s: number;
+  /** Present (true) only on a `reconcile --dry-run`'s summary: a plan, not a run that heals. */
+  readonly dry_run?: true;
 }
 
 export type ResultLine = ImageLine | ReconcileLine;

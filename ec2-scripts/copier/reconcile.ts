@@ -85,7 +85,7 @@ export async function reconcile(
     });
   }
   await Promise.all(copies);
-  results.summary(startedAt);
+  results.summary(startedAt, dryRun);
   const code = reconcileExitCode(failures);
   if (failures.length > 0) log(`error: reconcile: ${failures.length} image(s) failed (see the failed lines)`);
   else log(dryRun ? "reconcile dry run done: nothing was written" : "reconcile done");

@@ -69,8 +69,8 @@ export class Results {
     return this.emit(line as unknown as ImageLine);
   }
 
-  /** The reconcile's last line. */
-  summary(startedAt: number): ReconcileLine {
+  /** The reconcile's last line; a dry run's says so, so that no one counts it as a run. */
+  summary(startedAt: number, dryRun = false): ReconcileLine {
     const count = (result: ImageResult) => this.counts.get(result) ?? 0;
     return this.emit({
       result: "reconcile",
@@ -81,6 +81,7 @@ export class Results {
       unsupported: count("unsupported"),
       planned: count("planned"),
       duration_s: seconds(this.clock.monotonic() - startedAt),
+      ...(dryRun ? { dry_run: true as const } : {}),
     });
   }
 

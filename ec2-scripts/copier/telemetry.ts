@@ -130,7 +130,9 @@ export function figuresOf(resultLine: ResultLineObject): Array<[CopierMetricKey,
   // A number is required, as the old filter's `$.latency_s >= 0` did: a bug upstream that writes a
   // string or a negative publishes nothing rather than garbage.
   if (result === "copied" && isSeconds(line.latency_s)) figures.push(["latency", line.latency_s]);
-  if (result === "reconcile") {
+  // A dry run heals nothing: counted as a run, an operator's dry run would keep the no-reconcile
+  // heartbeat quiet while the scheduled reconcile is broken.
+  if (result === "reconcile" && line.dry_run !== true) {
     figures.push(["reconcileRuns", 1]);
     // Images a reconcile had to copy come from its summary, not from copied lines without a push
     // time: a manual copy has none either and would count as a heal.
@@ -249,9 +251,14 @@ export class Telemetry {
     this.events = [];
     this.eventBytes = 0;
     if (tallies.length === 0 && events.length === 0) return;
-    this.shipping = this.shipping.then(() =>
-      Promise.all([this.putMetrics(tallies), this.putEvents(events)]).then(() => undefined),
-    );
+    // Each send reports its own failures; this catch is for a bug in the batching itself, which
+    // would otherwise be an unhandled rejection that ends the whole run mid-copy.
+    this.shipping = this.shipping
+      .then(() => Promise.all([this.putMetrics(tallies), this.putEvents(events)]))
+      .then(
+        () => undefined,
+        (error: unknown) => this.once("ship", `telemetry: could not send: ${describeError(error)}`),
+      );
   }
 
   private async putMetrics(tallies: Array<[string, Tally]>): Promise<void> {

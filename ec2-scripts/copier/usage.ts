@@ -74,7 +74,8 @@ when failed; a failed line has no digest while it is unknown, an unsupported lin
               longer than 128 characters): not copied, not a failure; field reason says why
   failed      not copied: see error (also logged on stderr)
   reconcile   the last line of a reconcile that got past its login: fields copied, unchanged,
-              superseded, failed, unsupported, planned (lines printed) and duration_s
+              superseded, failed, unsupported, planned (lines printed) and duration_s; a
+              --dry-run's also dry_run: true (not counted as a reconcile run)
 Copied, unchanged and superseded lines decided under the tag's lock carry copy_s (lock to
 verified); after --pushed-at also pushed_at and latency_s (TIME to verified). Seconds, numbers.
 

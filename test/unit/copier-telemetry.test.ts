@@ -330,6 +330,8 @@ describe("the copier's telemetry: figures and batches within the API limits", ()
       ["reconcileRuns", 1],
       ["reconcileHealed", 0],
     ]);
+    // An operator's dry run is no reconcile run: it must not keep the heartbeat quiet.
+    expect(figuresOf(summary(0, { planned: 3, dry_run: true }))).to.deep.equal([]);
     expect(figuresOf({ decision: "invalid" })).to.deep.equal([]);
   });
 
