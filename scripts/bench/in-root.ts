@@ -28,20 +28,14 @@ export interface Collected {
   readonly stderr: string;
 }
 
-/** Runs a command here, its stdout, stderr and exit code; `extraFd` becomes its fd 3. */
-function spawnCollect(
-  argv: readonly string[],
-  env: Record<string, string>,
-  extraFd?: number,
-): Promise<Collected> {
+/** Runs a command here: its stdout, stderr and exit code. */
+function spawnCollect(argv: readonly string[], env: Record<string, string>): Promise<Collected> {
   return new Promise((resolve, reject) => {
-    const stdio: Array<"ignore" | "pipe" | number> = ["ignore", "pipe", "pipe"];
-    if (extraFd !== undefined) stdio.push(extraFd);
-    const child = spawn(argv[0], argv.slice(1), { env, stdio });
+    const child = spawn(argv[0], argv.slice(1), { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
-    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.once("error", reject);
     child.once("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
@@ -49,14 +43,10 @@ function spawnCollect(
 
 /**
  * Runs `argv` inside the worker root with `env`, whose PATH keeps only the folders the root shares
- * (a test's wrappers) before the worker's own; `extraFd` becomes its fd 3.
+ * (a test's wrappers) before the worker's own.
  */
-export function spawnInRoot(
-  argv: readonly string[],
-  env: Record<string, string>,
-  extraFd?: number,
-): Promise<Collected> {
-  return spawnCollect(inWorkerRoot(argv), workerEnvironment(env), extraFd);
+export function spawnInRoot(argv: readonly string[], env: Record<string, string>): Promise<Collected> {
+  return spawnCollect(inWorkerRoot(argv), workerEnvironment(env));
 }
 
 /** Wall seconds of `true` started inside the root and started here (medians): their difference is bwrap's start. */
