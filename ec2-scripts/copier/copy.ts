@@ -79,6 +79,7 @@ export class Copier {
       if (lockedAt - waited > 2000)
         await Promise.all([this.aws.sourcePassword.token(), this.aws.targetPassword.token()]);
       return await this.copyLocked(
+        lock,
         images,
         sourceRepository,
         targetRepository,
@@ -96,6 +97,7 @@ export class Copier {
   }
 
   private async copyLocked(
+    lock: HeldLock,
     images: Images,
     sourceRepository: string,
     targetRepository: string,
@@ -124,6 +126,7 @@ export class Copier {
       immutable: isTagImmutable(policy, tag),
     });
     if (decision.do === "report") return this.report(images, lockedAt, decision);
+    lock.assertHeld("before the copy");
     log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
     const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision);
     if (failure !== undefined) {
@@ -140,6 +143,7 @@ export class Copier {
       tag,
       `checking ${images.target} after the copy`,
     );
+    lock.assertHeld("during the copy");
     return this.report(
       images,
       lockedAt,

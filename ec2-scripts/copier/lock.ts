@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, openSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { EXIT } from "../../common/result-lines";
@@ -27,6 +27,14 @@ export function lockName(targetRepository: string, tag: string): string {
 
 export interface HeldLock {
   release(): void;
+  /**
+   * Throws a Failure (exit 3) unless the lock file at its path is still the one this lock holds.
+   * flock(2) locks a file, not a name: once the file is removed (ECR_SYNC_STATE_DIR cleared during
+   * the run) a new copy of the same tag creates a new file and locks it at once, so two copies could
+   * run side by side. Checked before the copy (nothing is written then) and after it (the line says
+   * so, and a reconcile brings the tag to what the source names).
+   */
+  assertHeld(when: string): void;
 }
 
 /**
@@ -57,6 +65,8 @@ export async function lockFile(
     }
     if (code !== 0)
       throw new Failure(EXIT.failed, `unexpected failure: flock on ${file} exited with status ${code}`);
+    // A waiter that opened the file before it was removed gets the lock on a file no one else sees.
+    if (!sameFile(fd, file)) throw replacedLock(file, "while this copy waited for it");
   } catch (error) {
     closeSync(fd);
     throw error;
@@ -67,7 +77,28 @@ export async function lockFile(
       if (open) closeSync(fd);
       open = false;
     },
+    assertHeld(when: string) {
+      if (!open || !sameFile(fd, file)) throw replacedLock(file, when);
+    },
   };
+}
+
+/** Whether `file` still names the file open on `fd` (not removed, not replaced). */
+function sameFile(fd: number, file: string): boolean {
+  const held = fstatSync(fd);
+  try {
+    const named = lstatSync(file);
+    return named.ino === held.ino && named.dev === held.dev;
+  } catch {
+    return false;
+  }
+}
+
+function replacedLock(file: string, when: string): Failure {
+  return new Failure(
+    EXIT.config,
+    `the lock file ${file} was removed or replaced ${when}: another copy of this tag may have run at the same time. Do not remove ECR_SYNC_STATE_DIR while a copier runs (pgrep -f ecr-sync); run a reconcile to make sure the target tag holds what the source names`,
+  );
 }
 
 function openLockFile(file: string, stateDir: string): number {
@@ -99,11 +130,24 @@ function openLockFile(file: string, stateDir: string): number {
   return fd;
 }
 
-/** locks/ again, mode 0700, when someone cleared the state directory during the run. */
+/**
+ * locks/, as prepareStateDir made it when the run started. It is never made again during a run: a
+ * lock file in a new locks/ would not be the one another running copy holds (see assertHeld).
+ */
 function ensureDir(dir: string): void {
+  let info;
   try {
-    lstatSync(dir);
+    info = lstatSync(dir);
   } catch {
-    mkdirSync(dir, { mode: 0o700, recursive: true });
+    throw new Failure(
+      EXIT.config,
+      `${dir} was removed during this run, so this copy could not see the locks of copies still running: this tag is not copied. Do not remove ECR_SYNC_STATE_DIR while a copier runs (pgrep -f ecr-sync); the next run makes it again`,
+    );
+  }
+  if (!info.isDirectory() || info.uid !== process.getuid?.()) {
+    throw new Failure(
+      EXIT.config,
+      `${dir} is no longer the directory this run made (a symlink, another file type or another owner): remove it; only the user running ecr-sync should write ${join(dir, "..")}`,
+    );
   }
 }

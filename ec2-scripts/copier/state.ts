@@ -198,7 +198,8 @@ export class RunDir {
 
   /**
    * Makes the run directory (and runs/) again when someone cleared the state directory during
-   * the run: that is safe, and the run goes on (its locks are held by open descriptors, not names).
+   * the run: it holds only this run's auth files. locks/ is never made again (lock.ts says why):
+   * the run's next lock refuses its image.
    */
   private ensure(): void {
     for (const dir of [this.state.runsDir, this.path]) {

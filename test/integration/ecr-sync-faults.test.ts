@@ -683,10 +683,11 @@ describe("ecr-sync under faults", function () {
       expect(await world.target.tags(target)).to.deep.equal([]);
     });
 
-    it("3. clearing the state directory during a reconcile is safe: its next copy makes what it needs again", async () => {
+    it("3. clearing the state directory during a reconcile: no copy runs unlocked; each is refused with exit 3, and the next run copies", async () => {
       const { source, target, image, map } = await pair("a");
       await world.pushToSource(image, source, "b");
-      // After the first copy's skopeo, everything in the state directory is removed.
+      // During the first copy's skopeo, everything in the state directory is removed: a new copy of
+      // the tag would now lock a new file while this one still holds the old.
       const path = await wrapperPath(
         "skopeo",
         [
@@ -702,8 +703,15 @@ describe("ecr-sync under faults", function () {
         PATH: path,
         ECR_SYNC_RECONCILE_PARALLELISM: "1",
       });
-      expect(result.code, result.stderr).to.equal(0);
-      expect(result.lines.map((line) => line.result)).to.deep.equal(["copied", "copied", "reconcile"]);
+      expect(result.code, result.stderr).to.equal(3);
+      expect(result.lines.map((line) => line.result)).to.deep.equal(["failed", "failed", "reconcile"]);
+      expect(result.lines[0].error).to.include("was removed or replaced during the copy");
+      expect(result.lines[1].error).to.include("locks was removed during this run");
+      expect(await world.target.tags(target)).to.deep.equal(["a"]);
+
+      const next = await world.run(["reconcile"], map);
+      expect(next.code, next.stderr).to.equal(0);
+      expect(next.lines.map((line) => line.result)).to.deep.equal(["unchanged", "copied", "reconcile"]);
       expect(await world.target.tags(target)).to.deep.equal(["a", "b"]);
     });
 

@@ -52,6 +52,51 @@ describe("copier tag lock", function () {
     expect(free(file), "after SIGKILL").to.equal(true);
   });
 
+  it("refuses a lock on a file that was removed while it waited (flock locks files, not names): exit 3", async () => {
+    const file = join(dir, "coeus:v4.lock");
+    const held = await lockFile(file, dir);
+    // The waiter has opened the file and flock(1) waits on it; then the state directory is cleared.
+    const waiting = lockFile(file, dir, 10).then(
+      (lock) => lock,
+      (error: unknown) => error,
+    );
+    await new Promise<void>((resolvePromise) => {
+      const waitForFlock = () =>
+        spawnSync("pgrep", ["-f", `^flock --exclusive --wait 10 3$`]).status === 0
+          ? resolvePromise()
+          : setTimeout(waitForFlock, 20);
+      waitForFlock();
+    });
+    await rm(file);
+    // A new copy of the tag makes a new file and locks it at once, while the old one is still held.
+    const newcomer = await lockFile(file, dir, 1);
+    held.release();
+    const failure = await waiting;
+    newcomer.release();
+    expect(failure).to.be.instanceOf(Failure);
+    expect((failure as Failure).code).to.equal(EXIT.config);
+    expect((failure as Failure).message).to.include(
+      `the lock file ${file} was removed or replaced while this copy waited`,
+    );
+  });
+
+  it("knows when the file it holds is no longer the lock file, and never makes locks/ again during a run", async () => {
+    const locks = join(dir, "locks");
+    const file = join(locks, "coeus:v5.lock");
+    spawnSync("mkdir", ["-m", "0700", locks]);
+    const held = await lockFile(file, dir);
+    held.assertHeld("now");
+    await rm(locks, { recursive: true });
+    expect(() => held.assertHeld("during the copy"))
+      .to.throw(Failure, "was removed or replaced during the copy")
+      .with.property("code", EXIT.config);
+    held.release();
+    let failure: unknown;
+    await lockFile(file, dir, 1).catch((error: unknown) => (failure = error));
+    expect(failure).to.be.instanceOf(Failure);
+    expect((failure as Failure).message).to.include(`${locks} was removed during this run`);
+  });
+
   it("gives up after its wait with exit 1, naming the lock file", async () => {
     const file = join(dir, "coeus:v3.lock");
     const held = await lockFile(file, dir);
