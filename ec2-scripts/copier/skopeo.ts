@@ -36,9 +36,27 @@ export interface SkopeoOutcome {
 
 const running = new Set<ChildProcess>();
 
-/** Stops every skopeo still running (the run is ending on a signal). */
-export function stopAllSkopeo(): void {
-  for (const child of running) child.kill("SIGKILL");
+/**
+ * Stops every skopeo still running (the run is ending on a signal) and resolves once each has
+ * ended, or after `boundMs`: the caller releases the tags' locks only then, so that no skopeo of
+ * this run writes a tag another copy may already hold.
+ */
+export function stopAllSkopeo(boundMs = 2000): Promise<void> {
+  const ended = [...running].map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+      }),
+  );
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, boundMs);
+    void Promise.all(ended).then(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 export function skopeoArgs(copy: SkopeoCopy): string[] {

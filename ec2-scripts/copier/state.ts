@@ -214,8 +214,21 @@ export class RunDir {
   }
 
   /** Removes files of this run's (names), or the whole run directory (none). */
+  /**
+   * Removes the whole directory, or the named files in it. Never throws: a clean-up that fails (a
+   * file system turned read-only) must not replace the run's own result and exit code. What is left
+   * stays in this 0700 directory, and the next run removes it (create()).
+   */
   remove(...names: string[]): void {
-    if (names.length === 0) rmSync(this.path, { recursive: true, force: true });
-    for (const name of names) rmSync(join(this.path, name), { force: true });
+    const paths = names.length === 0 ? [this.path] : names.map((name) => join(this.path, name));
+    for (const path of paths) {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch (error) {
+        log(
+          `warning: could not remove ${path} (${(error as NodeJS.ErrnoException).code ?? String(error)}): the next run removes it`,
+        );
+      }
+    }
   }
 }
