@@ -61,16 +61,31 @@ interface SdkError {
 
 /** The exit code of a failed AWS call, from the error's name and HTTP status. */
 export function awsErrorClass(error: unknown): ExitCode {
-  const { name = "", $fault, $metadata } = (error ?? {}) as SdkError;
+  const { name = "", code, $fault, $metadata } = (error ?? {}) as SdkError;
   const status = $metadata?.httpStatusCode;
   if (AUTH_ERRORS.has(name) || status === 401 || status === 403) return EXIT.auth;
   if (UNAVAILABLE_ERRORS.has(name) || status === 429 || (status !== undefined && status >= 500))
     return EXIT.unavailable;
   // No HTTP answer at all (refused, reset, timed out, no such host): the SDK passes Node's error on,
-  // with neither a fault nor a status.
-  if ($fault === undefined && status === undefined) return EXIT.unavailable;
+  // with neither a fault nor a status, and with the system error's code. Anything else without an
+  // answer (a bug, a configuration the SDK refuses) is no outage: "run again" would not help.
+  if ($fault === undefined && status === undefined && NETWORK_ERROR_CODES.has(code)) return EXIT.unavailable;
   return EXIT.failed;
 }
+
+/** Node's system error codes for a connection that failed or hung (errno(3), getaddrinfo(3)). */
+const NETWORK_ERROR_CODES: ReadonlySet<string | undefined> = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENETDOWN",
+  "EPIPE",
+  "EAI_AGAIN",
+  "ENOTFOUND",
+]);
 
 /** What an SDK error is called in a message: its name, and its code or status when it has them. */
 function errorName(error: unknown): string {

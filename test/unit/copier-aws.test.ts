@@ -54,6 +54,10 @@ describe("copier AWS side, time and mutability", () => {
         EXIT.unavailable,
       ],
       ["timed out", { name: "TimeoutError" }, EXIT.unavailable],
+      ["no such host", { name: "Error", code: "ENOTFOUND" }, EXIT.unavailable],
+      // No answer and no network code: a bug or a configuration the SDK refuses, not an outage.
+      ["a program error", { name: "TypeError" }, EXIT.failed],
+      ["a region the SDK cannot resolve", { name: "Error", code: "ERR_INVALID_URL" }, EXIT.failed],
       [
         "a bad request",
         { name: "InvalidParameterException", $fault: "client", $metadata: { httpStatusCode: 400 } },
