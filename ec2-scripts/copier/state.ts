@@ -90,7 +90,7 @@ function look(path: string): Stats | undefined {
     return lstatSync(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
+    throw stateFailure(error, `inspect ${path}`, path);
   }
 }
 
@@ -155,12 +155,16 @@ export class RunDir {
   ) {}
 
   static create(state: StateDir): RunDir {
-    for (const name of readdirSync(state.runsDir)) {
-      const pid = Number(/^([0-9]+)\./.exec(name)?.[1]);
-      const leftover = join(state.runsDir, name);
-      if (!Number.isInteger(pid) || alive(pid) || !look(leftover)?.isDirectory()) continue;
-      rmSync(leftover, { recursive: true, force: true });
-      log(`removed ${leftover}: left by a run that was killed`);
+    try {
+      for (const name of readdirSync(state.runsDir)) {
+        const pid = Number(/^([0-9]+)\./.exec(name)?.[1]);
+        const leftover = join(state.runsDir, name);
+        if (!Number.isInteger(pid) || alive(pid) || !look(leftover)?.isDirectory()) continue;
+        rmSync(leftover, { recursive: true, force: true });
+        log(`removed ${leftover}: left by a run that was killed`);
+      }
+    } catch (error) {
+      throw stateFailure(error, `remove what killed runs left in ${state.runsDir}`, state.path);
     }
     try {
       return new RunDir(mkdtempSync(join(state.runsDir, `${process.pid}.`)), state);
