@@ -80,8 +80,9 @@ class Disk {
         'for a; do case "$a" in s3://*) src="$a";; esac; done',
         'for a; do dst="$a"; done',
         `key="\${src#s3://*/}"; [ -f '${this.bucket}'/"$key" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Not Found" >&2; exit 1; }`,
-        // AWS_STAND_IN_SLOW: write the first half, wait, then the rest (a download in progress).
-        `if [ -n "\${AWS_STAND_IN_SLOW:-}" ]; then size="$(wc -c < '${this.bucket}'/"$key")"; head -c "$((size / 2))" '${this.bucket}'/"$key" > "$dst"; sleep "$AWS_STAND_IN_SLOW"; tail -c "+$((size / 2 + 1))" '${this.bucket}'/"$key" >> "$dst"; exit 0; fi`,
+        // AWS_STAND_IN_GATE=DIR: write the first half, make DIR/half, wait for DIR/go, then the rest
+        // (a download in progress, held there until the test lets it go).
+        `if [ -n "\${AWS_STAND_IN_GATE:-}" ]; then size="$(wc -c < '${this.bucket}'/"$key")"; head -c "$((size / 2))" '${this.bucket}'/"$key" > "$dst"; : > "$AWS_STAND_IN_GATE/half"; while [ ! -e "$AWS_STAND_IN_GATE/go" ]; do sleep 0.02; done; tail -c "+$((size / 2 + 1))" '${this.bucket}'/"$key" >> "$dst"; exit 0; fi`,
         `cat '${this.bucket}'/"$key" > "$dst"`,
         "",
       ].join("\n"),
@@ -307,20 +308,25 @@ describe("the SSM sync document (components/document-content.ts)", () => {
   it("never lets a run see a download in progress: runs that start during it each fetch their own, all run the checked copier, one file is kept", async () => {
     const document = buildSyncDocument({ copier: probe, environment });
     const d = disk();
-    const slow = { AWS_STAND_IN_SLOW: "1" };
-    const first = d.start(document, pushed, slow);
-    // The first run's download is half written by now; the second starts while it is.
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    const second = d.start(document, pushed, slow);
-    const runs = await Promise.all([first, second]);
-    for (const run of runs) {
-      expect(run.stderr).to.equal("");
-      expect(run.code).to.equal(0);
-      expect(run.stdout).to.include("arg=copy");
+    const gate = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-gate-"));
+    try {
+      const first = d.start(document, pushed, { AWS_STAND_IN_GATE: gate });
+      // The first run's download is half written and held; the second runs from start to end meanwhile.
+      while (!fs.existsSync(path.join(gate, "half"))) await new Promise((resolve) => setTimeout(resolve, 20));
+      const second = await d.start(document, pushed);
+      fs.writeFileSync(path.join(gate, "go"), "");
+      const runs = [await first, second];
+      for (const run of runs) {
+        expect(run.stderr).to.equal("");
+        expect(run.code).to.equal(0);
+        expect(run.stdout).to.include("arg=copy");
+      }
+    } finally {
+      fs.rmSync(gate, { recursive: true, force: true });
     }
-    // Two when the second started during the first's download (as it does unless this machine is very
-    // loaded), one when it started after the rename: either way nothing half written was run or kept.
-    expect(d.awsCalls().length).to.be.within(1, 2);
+    expect(d.awsCalls(), "the second run fetched its own: it never saw the first's download").to.have.length(
+      2,
+    );
     expect(d.cached()).to.deep.equal([`${probe.sha256}.cjs`]);
     expect(fs.readFileSync(path.join(d.cache, `${probe.sha256}.cjs`), "utf8")).to.equal(PROBE);
   });
