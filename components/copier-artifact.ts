@@ -1,7 +1,7 @@
 /**
  * Where the worker gets the copier: a private bucket in the css account, and the bundle
  * (ec2-scripts/bundle.ts) uploaded into it at deploy, keyed by the sha256 of its bytes. The bundle
- * with the AWS SDK clients is several hundred KB (about 400 KB in December 2026), and an SSM
+ * with the AWS SDK clients is several hundred KB (about 460 KB in December 2026), and an SSM
  * document may hold at most 64 KB
  * (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_CreateDocument.html, Content:
  * "Maximum size of 64 KB"), so the documents carry the bundle's key and sha256 instead, fetch it,

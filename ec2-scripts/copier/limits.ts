@@ -1,6 +1,6 @@
 /** The copier's fixed limits, one home each (usage prints them). */
 export const LIMITS = {
-  /** A tag's lock is waited for this long, then the image fails with exit 1 (as ecr-sync.sh). */
+  /** A tag's lock is waited for this long, then the image fails with exit 1 (as the bash copier had it). */
   lockTimeoutSeconds: 900,
   /** No copy, and no tag of a reconcile, starts with credentials closer to their end than this. */
   credentialMarginSeconds: 600,
