@@ -487,6 +487,7 @@ describe("css stack (SourceSync under mocks)", function () {
       copierSha256: copier.sha256,
       syncDocumentName: "ecr-sync-copy-image",
       commandLogGroupName: "/ecr-sync/commands",
+      resultsLogGroupName: "/ecr-sync/results",
       functionName: "ecr-sync-push-trigger",
       functionLogGroupName: "/aws/lambda/ecr-sync-push-trigger",
       pushRuleName: "ecr-sync-push",
