@@ -432,7 +432,13 @@ class Twin implements RunningTwin {
     const [settled] = await this.settle([await this.sendReconcile()]);
     const reconcile = await this.finished(settled);
     progress.step(
-      `reconcile ${reconcile.commandId}: ${reconcile.results.map((r) => `${r.result} ${r.target ?? ""}`).join("; ")}`,
+      `reconcile ${reconcile.commandId}: ${reconcile.results
+        .map((r) =>
+          r.result === "reconcile"
+            ? `summary: ${r.copied} copied, ${r.unchanged} unchanged, ${r.failed} failed`
+            : `${r.result} ${r.target ?? ""}`,
+        )
+        .join("; ")}`,
     );
     const back = await this.verify(source, target, tag, digest, "the reconcile");
     progress.step(
