@@ -104,6 +104,20 @@ async function processGroup(group: number): Promise<Array<{ pid: number; cmdline
   return found;
 }
 
+/** Resolves once `run`'s copy is held mid-transfer by `proxy`; fails if the run ends first. */
+function stalledMidTransfer(proxy: { readonly stalled: Promise<void> }, run: ScriptProcess): Promise<void> {
+  return within(
+    60,
+    "the copy reaching the transfer of a layer",
+    Promise.race([
+      proxy.stalled,
+      run.result.then((r) => {
+        throw new Error(`the run ended (exit ${r.code}) before the transfer:\n${r.stderr}`);
+      }),
+    ]),
+  );
+}
+
 /** Whether `pid` has ended but is not reaped yet (state Z); false once it is gone. */
 function isZombie(pid: number): boolean {
   try {
@@ -347,16 +361,7 @@ describe("ecr-sync: what a run costs and keeps", function () {
       const varTmpBefore = new Set(await readdir("/var/tmp"));
 
       const run = world.spawn(p.copy("v1"), env, { detached: true });
-      await within(
-        60,
-        "the copy reaching the transfer of a layer",
-        Promise.race([
-          proxy.stalled,
-          run.result.then((r) => {
-            throw new Error(`the run ended (exit ${r.code}) before the transfer:\n${r.stderr}`);
-          }),
-        ]),
-      );
+      await stalledMidTransfer(proxy, run);
       const group = await processGroup(run.pid);
       expect(group.map((process) => process.cmdline).join("\n")).to.match(/skopeo copy /);
       // The copier's own pid names its run directory; bwrap, which started it in the worker root, leads the group.
@@ -429,16 +434,7 @@ describe("ecr-sync: what a run costs and keeps", function () {
           // The group has ended.
         }
       });
-      await within(
-        60,
-        "the copy reaching the transfer of a layer",
-        Promise.race([
-          proxy.stalled,
-          run.result.then((r) => {
-            throw new Error(`the run ended (exit ${r.code}) before the transfer:\n${r.stderr}`);
-          }),
-        ]),
-      );
+      await stalledMidTransfer(proxy, run);
       const group = await processGroup(run.pid);
       const copier = group.find((process) => process.cmdline.startsWith(`node ${copierBundle()} `))?.pid;
       const skopeo = group
