@@ -1,3 +1,4 @@
+import { isRepositoryName } from "../common/naming";
 import { shown } from "../common/shown";
 import { debianAmiParameter } from "../common/worker-os";
 
@@ -102,17 +103,30 @@ export function keyProblems(
 ): string[] {
   const problems: string[] = [];
   // The stack's own short name, so the suggested command acts on this stack, not the selected one.
-  const onStack = stack === undefined ? "" : ` -s ${stack.split("/").pop()}`;
+  const shortName = stack?.split("/").pop();
+  const onStack = shortName === undefined ? "" : ` -s ${shortName}`;
+  const file = shortName === undefined ? "the stack's config" : stackFileName(shortName);
   for (const [name, value] of Object.entries(values)) {
     if (!isConfigKey(name)) {
       const nearest = nearestKey(name);
-      problems.push(
-        `${configKey(name)} is not a key this program reads, so it would be ignored: ` +
-          (nearest !== undefined
-            ? `did you mean ${configKey(nearest)}? `
-            : `the keys are ${CONFIG_KEYS.map(configKey).join(", ")}; `) +
-          `rename or remove it (pulumi config rm ${configKey(name)}${onStack})`,
-      );
+      const remove = `pulumi config rm ${configKey(name)}${onStack}`;
+      const notRead = `${configKey(name)} in ${file} is not a key this program reads, so it would be ignored`;
+      if (nearest !== undefined) {
+        problems.push(`${notRead}: did you mean ${configKey(nearest)}? rename or remove it (${remove})`);
+      } else if (participant !== "target" && isRepositoryName(name) && isRepositoryName(value)) {
+        // Pulumi reads a key without a namespace as the project's (local/render/config.ts), so a
+        // mapping line indented two spaces short arrives here as ecr-sync:<source repository>.
+        problems.push(
+          `${notRead}. If it is a line of ${configKey("repositories")}, it is indented as a key of its own ` +
+            `(the Pulumi CLI reads a key without a namespace as ${configKey("<key>")}): indent it under ` +
+            `${configKey("repositories")} like the lines above it. Otherwise rename or remove it (${remove}); ` +
+            `the keys are ${CONFIG_KEYS.map(configKey).join(", ")}`,
+        );
+      } else {
+        problems.push(
+          `${notRead}: the keys are ${CONFIG_KEYS.map(configKey).join(", ")}; rename or remove it (${remove})`,
+        );
+      }
       continue;
     }
     const scope = CONFIG_KEY_SCOPE[name];
@@ -127,6 +141,11 @@ export function keyProblems(
     );
   }
   return problems;
+}
+
+/** The file that holds a stack's config: `Pulumi.css.yaml`. */
+export function stackFileName(shortStackName: string): string {
+  return `Pulumi.${shortStackName}.yaml`;
 }
 
 /**

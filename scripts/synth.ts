@@ -4,7 +4,7 @@
  * or as JSON for tools, or prints its deploy role's policy (scripts/synth-deploy-policy.ts).
  * `usage()` is the one description of its flags and exit codes.
  */
-import { readStackConfig, Rendering, renderStack, stackNames } from "../local/render";
+import { readStackConfig, Rendering, renderStack, stackNames, stackPairProblems } from "../local/render";
 import { deployPolicyOf } from "./synth-deploy-policy";
 import { review } from "./synth-review";
 
@@ -35,9 +35,13 @@ npm prints a banner of its own on stdout; -s (--silent) keeps it off, so that
   npm run -s synth -- --stack css --json | jq .outputs
 reads JSON only (or run it without npm: npx tsx scripts/synth.ts --stack css --json).
 
+Before rendering, it reads the stack file as the Pulumi CLI does and compares its account ids with
+the stack files paired with it (a target stack and the source stack its sourceStack names).
+
 Exit status: 0 rendered (also when the reader closes the pipe early, as head does);
-1 the stack does not render (its config is refused) or its deploy policy cannot be built (a resource
-type without permissions, a name outside the stack's); the reason on stderr; 2 a usage error.`;
+1 the stack does not render (its config is refused, or disagrees with the stack paired with it) or
+its deploy policy cannot be built (a resource type without permissions, a name outside the stack's);
+the reason on stderr; 2 a usage error.`;
 }
 
 export interface Options {
@@ -107,6 +111,9 @@ function write(text: string): Promise<void> {
 async function main(argv: readonly string[]): Promise<void> {
   const options = parseArgs(argv);
   if (options === undefined) return write(`${usage()}\n`);
+  const disagreements = stackPairProblems(options.stack);
+  if (disagreements.length > 0)
+    throw new Error(`the stack files disagree:\n  - ${disagreements.join("\n  - ")}`);
   const rendering = await renderStack(options.stack);
   await write(`${outputText(rendering, options)}\n`);
 }

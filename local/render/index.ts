@@ -18,8 +18,10 @@ export {
   PROJECT_ROOT,
   projectName,
   readStackConfig,
+  StackFileError,
   stackAccountId,
   stackNames,
+  stackPairProblems,
 } from "./config";
 export { localStackOf, renderStack, stackReferencesFor } from "./child";
 export { plain, renderInThisProcess } from "./in-process";

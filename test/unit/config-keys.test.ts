@@ -22,7 +22,7 @@ describe("stack config keys (components/config-keys.ts)", () => {
         const problems = problemsOf(rawFor(stack, { [`ecr-sync:${wrong}`]: "x" }));
         expect(problems).to.have.length(1);
         expect(problems[0])
-          .to.include(`ecr-sync:${wrong} is not a key this program reads`)
+          .to.include(`ecr-sync:${wrong} in Pulumi.${stack}.yaml is not a key this program reads`)
           .and.include(`did you mean ecr-sync:${right}?`)
           .and.include(`pulumi config rm ecr-sync:${wrong} -s ${stack})`);
       });
@@ -30,8 +30,21 @@ describe("stack config keys (components/config-keys.ts)", () => {
 
     it("lists the real keys when none is near", () => {
       const [problem] = problemsOf(rawFor("css", { "ecr-sync:colour": "blue" }));
-      expect(problem).to.include("ecr-sync:colour is not a key").and.not.include("did you mean");
+      expect(problem)
+        .to.include("ecr-sync:colour in Pulumi.css.yaml is not a key")
+        .and.not.include("did you mean");
       expect(problem).to.include("ecr-sync:participant, ecr-sync:sourceAccountId");
+    });
+
+    it("a mapping line indented as a key of its own (read as ecr-sync:<source>) says to indent it under ecr-sync:repositories", () => {
+      const [problem] = problemsOf(rawFor("css", { "ecr-sync:kuali-coeus-api": "coeus-api" }));
+      expect(problem)
+        .to.include("ecr-sync:kuali-coeus-api in Pulumi.css.yaml is not a key this program reads")
+        .and.include("indent it under ecr-sync:repositories like the lines above it")
+        .and.include("pulumi config rm ecr-sync:kuali-coeus-api -s css");
+      // A legacy stack has no mapping to indent under.
+      const [onLegacy] = problemsOf(rawFor("legacy", { "ecr-sync:kuali-coeus-api": "coeus-api" }));
+      expect(onLegacy).to.include("is not a key this program reads").and.not.include("indent it");
     });
 
     it("finds the nearest key by edit distance, not by prefix", () => {

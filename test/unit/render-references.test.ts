@@ -64,7 +64,7 @@ describe("stack references in the renderer and the program", function () {
       renderStack("css", { config: { "ecr-sync:alertEmai": "oncall@example.edu" } }),
     );
     expect(message)
-      .to.include("ecr-sync:alertEmai is not a key")
+      .to.include("ecr-sync:alertEmai in Pulumi.css.yaml is not a key")
       .and.include("did you mean ecr-sync:alertEmail?");
   });
 });
