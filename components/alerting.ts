@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Delivery } from "./dead-letters";
 import { METRIC_NAMESPACE, METRICS } from "../common/telemetry";
+import { heartbeatHours } from "./heartbeat";
 import { commandFailureEventPattern } from "./patterns";
 import { alertTopicPolicy } from "./policies";
 import { ReconcileTiming } from "./reconcile-schedule";
@@ -41,26 +42,8 @@ export function commandFailureNotice(logGroupName: string): {
 /** The latency alarm: the 90th percentile over 15-minute periods, one period above the threshold. */
 export const LATENCY_ALARM = { extendedStatistic: "p90", period: 900, evaluationPeriods: 1 } as const;
 
-/** The reconcile heartbeat's floor: a daily schedule, plus two hours for a slow run and jitter. */
-export const HEARTBEAT_MIN_HOURS = 26;
-/**
- * CloudWatch evaluates at most 7 days: "Period multiplied by EvaluationPeriods can't be more than
- * 604,800 seconds" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html).
- */
-const HEARTBEAT_MAX_HOURS = 168;
-
-/**
- * How many hours without a finished reconcile raise the heartbeat alarm: 26, or for a `rate(…)`
- * schedule less often than daily, its interval plus two hours (so `rate(2 days)` does not alarm
- * every other day); at most 168. A `cron(…)` gets 26: one that runs less often than daily needs
- * the alarm's evaluation periods raised by hand (docs/runbook.md#no-reconcile).
- */
-export function heartbeatHours(scheduleExpression: string): number {
-  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(scheduleExpression.trim());
-  if (rate === null) return HEARTBEAT_MIN_HOURS;
-  const hours = Number(rate[1]) * { minute: 1 / 60, hour: 1, day: 24 }[rate[2] as "minute" | "hour" | "day"];
-  return Math.min(HEARTBEAT_MAX_HOURS, Math.max(HEARTBEAT_MIN_HOURS, Math.ceil(hours) + 2));
-}
+// The no-reconcile alarm's clock, shared with the config check of ecr-sync:reconcileSchedule.
+export { HEARTBEAT_MIN_HOURS, heartbeatHours } from "./heartbeat";
 
 /** The heartbeat's metric math: the id of the reconcile-runs metric and of the expression alarmed on. */
 export const HEARTBEAT_QUERY_IDS = { runs: "runs", heartbeat: "heartbeat" } as const;

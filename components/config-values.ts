@@ -1,6 +1,7 @@
 import { isAccountId, isRoleName } from "../common/naming";
 import { shown } from "../common/shown";
 import { CONFIG_DEFAULTS, configKey as key } from "./config-keys";
+import { heartbeatCannotCover } from "./heartbeat";
 
 /**
  * The checks of single config values, each as plain as the value: the text as the stack holds it
@@ -186,7 +187,9 @@ const SCHEDULE_EXAMPLES = `e.g. "rate(1 day)", "rate(12 hours)" or "cron(0 6 * *
  * Checks an EventBridge Scheduler expression for the recurring reconcile: `rate(N unit)` (unit
  * singular for 1, plural otherwise, as Scheduler requires) or `cron(…)` with its six fields and
  * `?` in exactly one of day-of-month and day-of-week. One-time `at(…)` schedules are refused: a
- * reconcile that runs once does not heal later gaps. Returns `undefined` for "off".
+ * reconcile that runs once does not heal later gaps; and so is a schedule the no-reconcile alarm
+ * cannot wait for (components/heartbeat.ts): it would page between two runs on time. Returns
+ * `undefined` for "off".
  */
 export function parseReconcileSchedule(text: string, problems: string[]): string | undefined {
   const expression = text.trim();
@@ -194,6 +197,10 @@ export function parseReconcileSchedule(text: string, problems: string[]): string
   const problem = (why: string) => {
     problems.push(`${key("reconcileSchedule")}: ${shown(text)} ${why}; ${SCHEDULE_EXAMPLES}`);
     return undefined;
+  };
+  const covered = (schedule: string) => {
+    const why = heartbeatCannotCover(schedule);
+    return why === undefined ? schedule : problem(why);
   };
   const rate = RATE.exec(expression);
   if (rate !== null) {
@@ -208,7 +215,7 @@ export function parseReconcileSchedule(text: string, problems: string[]): string
       return problem(
         `is not accepted by EventBridge Scheduler: write ${JSON.stringify(`rate(${count} ${rate[2]}s)`)}`,
       );
-    return expression;
+    return covered(expression);
   }
   const cron = CRON.exec(expression);
   if (cron !== null) {
@@ -221,7 +228,7 @@ export function parseReconcileSchedule(text: string, problems: string[]): string
       return problem("has a character a cron field does not take");
     if ((fields[2] === "?") === (fields[4] === "?"))
       return problem("must have ? in exactly one of day-of-month and day-of-week");
-    return expression;
+    return covered(expression);
   }
   if (expression.startsWith("at(")) return problem("is a one-time schedule; the reconcile must recur");
   return problem("is not a schedule expression");

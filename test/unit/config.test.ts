@@ -1,5 +1,11 @@
 import { expect } from "chai";
-import { RawStackConfig, checkSourceStackOutputs, parseStackConfig } from "../../components/config";
+import { heartbeatHours } from "../../components/heartbeat";
+import {
+  RawStackConfig,
+  checkSourceStackOutputs,
+  parseReconcileSchedule,
+  parseStackConfig,
+} from "../../components/config";
 import { problemsOf, rawFor } from "../support/config";
 
 function expectProblem(raw: RawStackConfig, ...fragments: string[]): void {
@@ -334,6 +340,37 @@ describe("stack config (components/config.ts)", () => {
       }
     });
 
+    it("a reconcileSchedule the no-reconcile alarm cannot wait for, with the reason", () => {
+      const cases: Array<[string, string]> = [
+        ["rate(10 days)", "runs every 240 hours, but the no-reconcile alarm fires after at most 168 hours"],
+        ["rate(7 days)", "runs every 168 hours"],
+        ["rate(167 hours)", "run it at least every 166 hours (rate(6 days) at most)"],
+        ["rate(10020 minutes)", "runs every 167 hours"],
+        ["cron(0 6 ? * MON *)", "does not run every day, but the no-reconcile alarm fires after 26 hours"],
+        ["cron(15 2 ? * MON-FRI *)", "does not run every day"],
+        ["cron(0 6 1 * ? *)", "does not run every day"],
+        ["cron(0 6 * 1-6 ? *)", "does not run every day"],
+        ["cron(0 6 * * ? 2027)", "does not run every day"],
+      ];
+      for (const [bad, why] of cases) {
+        expectProblem(
+          rawFor("css", { "ecr-sync:reconcileSchedule": bad }),
+          `ecr-sync:reconcileSchedule: ${JSON.stringify(bad)} `,
+          why,
+          "would fire between two runs on time",
+        );
+      }
+    });
+
+    it("accepts exactly the rates the no-reconcile alarm waits for without hitting CloudWatch's 7 days", () => {
+      for (let hours = 1; hours <= 200; hours++) {
+        const schedule = `rate(${hours} hour${hours === 1 ? "" : "s"})`;
+        const problems: string[] = [];
+        const accepted = parseReconcileSchedule(schedule, problems) !== undefined;
+        expect(accepted, schedule).to.equal(heartbeatHours(schedule) >= hours + 2);
+      }
+    });
+
     it("accepts an alertEmail, rate and cron schedules, and off", () => {
       const settings = (overrides: Record<string, unknown>) =>
         parseStackConfig(rawFor("css", overrides)) as { alertEmail?: string; reconcileSchedule?: string };
@@ -346,7 +383,10 @@ describe("stack config (components/config.ts)", () => {
         "rate(12 hours)",
         "rate(30 minutes)",
         "cron(0 6 * * ? *)",
-        "cron(15 2 ? * MON-FRI *)",
+        "cron(15 2 ? * * *)",
+        "cron(0 */4 * * ? *)",
+        "rate(6 days)",
+        "rate(166 hours)",
       ]) {
         expect(settings({ "ecr-sync:reconcileSchedule": good }).reconcileSchedule, good).to.equal(good);
       }
