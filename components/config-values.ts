@@ -75,8 +75,23 @@ export function checkStackName(name: string, problems: string[]): void {
   }
 }
 
+/**
+ * What to add when an account id arrives as fewer than 12 digits: YAML reads an unquoted id as a
+ * number, and a number drops a leading zero (yaml.v3, which the Pulumi CLI uses, even reads
+ * `0123…` as octal), so the id the stack file meant may be right there with its zero lost.
+ */
+export function lostLeadingZero(value: unknown, file: string): string {
+  const digits = typeof value === "number" ? String(value) : value;
+  if (typeof digits !== "string" || !/^\d{1,11}$/.test(digits)) return "";
+  return `; if ${file} writes it without quotes and it starts with 0, YAML read it as a number and lost the zero: quote it ("0…")`;
+}
+
 /** `aws:allowedAccountIds` must name exactly one account: the one this stack deploys into. */
-export function parseAllowedAccountIds(text: string | undefined, problems: string[]): string | undefined {
+export function parseAllowedAccountIds(
+  text: string | undefined,
+  problems: string[],
+  file = "the stack's config",
+): string | undefined {
   const fix = 'set it to the one account this stack may deploy into, e.g. ["770203350335"]';
   if (text === undefined || text.trim() === "") {
     problems.push(`aws:allowedAccountIds is missing: ${fix}`);
@@ -89,8 +104,16 @@ export function parseAllowedAccountIds(text: string | undefined, problems: strin
     problems.push(`aws:allowedAccountIds: ${shown(text)} is not a list: ${fix}`);
     return undefined;
   }
+  if (Array.isArray(ids) && ids.length === 1 && typeof ids[0] === "number") {
+    problems.push(
+      `aws:allowedAccountIds: ${shown(ids)} lists a number, not an account id: write the id in quotes in ${file} (- "770203350335")${lostLeadingZero(ids[0], file)}`,
+    );
+    return undefined;
+  }
   if (!Array.isArray(ids) || ids.length !== 1 || !isAccountId(ids[0])) {
-    problems.push(`aws:allowedAccountIds: ${shown(ids)} must list exactly one 12-digit account id: ${fix}`);
+    problems.push(
+      `aws:allowedAccountIds: ${shown(ids)} must list exactly one 12-digit account id: ${fix}${Array.isArray(ids) && ids.length === 1 ? lostLeadingZero(ids[0], file) : ""}`,
+    );
     return undefined;
   }
   return ids[0];

@@ -10,6 +10,7 @@ import {
   Participant,
   configKey as key,
   keyProblems,
+  stackFileName,
 } from "./config-keys";
 import {
   checkRoleName,
@@ -17,6 +18,7 @@ import {
   checkWorkerImage,
   parseAlertEmail,
   parseLatencyAlarmSeconds,
+  lostLeadingZero,
   parseAllowedAccountIds,
   parseReconcileParallelism,
   parseReconcileSchedule,
@@ -158,10 +160,12 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     problems.push(`aws:region: ${shown(region)} is not an AWS region name (e.g. us-east-1)`);
   }
 
+  const shortName = raw.stack?.split("/").pop();
+  const file = shortName === undefined ? "the stack's config" : stackFileName(shortName);
   const accountIdOf = (name: "sourceAccountId" | "targetAccountId", side: string): string | undefined => {
     const v = required(name, `set it to the 12-digit id of the ${side} account`);
     if (v !== undefined && !isAccountId(v)) {
-      problems.push(`${key(name)}: ${shown(v)} is not a 12-digit AWS account id`);
+      problems.push(`${key(name)}: ${shown(v)} is not a 12-digit AWS account id${lostLeadingZero(v, file)}`);
       return undefined;
     }
     return v;
@@ -174,7 +178,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     );
   }
 
-  const accountId = parseAllowedAccountIds(raw.allowedAccountIds, problems);
+  const accountId = parseAllowedAccountIds(raw.allowedAccountIds, problems, file);
   if (accountId !== undefined && participant !== undefined) {
     const [expectedKey, expected] =
       participant === "source"

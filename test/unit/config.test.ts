@@ -90,6 +90,25 @@ describe("stack config (components/config.ts)", () => {
       );
     });
 
+    it("an account id that lost its leading zero (unquoted in YAML) says to quote it, naming the file", () => {
+      // What pulumi up passes for an unquoted 030096353738: yaml.v3 reads it as the number 30096353738.
+      expectProblem(
+        rawFor("css", { "ecr-sync:targetAccountId": "30096353738" }),
+        'ecr-sync:targetAccountId: "30096353738" is not a 12-digit AWS account id',
+        "if Pulumi.css.yaml writes it without quotes and it starts with 0",
+        'quote it ("0…")',
+      );
+      expectProblem(
+        rawFor("css", { "aws:allowedAccountIds": [70203350335] }),
+        "aws:allowedAccountIds: [70203350335] lists a number",
+        'write the id in quotes in Pulumi.css.yaml (- "770203350335")',
+        "lost the zero",
+      );
+      // Twelve digits or letters: no talk of zeros.
+      const [problem] = problemsOf(rawFor("legacy", { "ecr-sync:sourceAccountId": "7702-0335-0335" }));
+      expect(problem).to.include("12-digit").and.not.include("quote");
+    });
+
     it("the same account on both sides", () => {
       expectProblem(
         rawFor("css", { "ecr-sync:targetAccountId": "770203350335" }),
