@@ -190,6 +190,32 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
       expectNoStackTrace(run.stderr);
     });
 
+    it("a mapping line indented two spaces short is refused, naming the key and the file (it vanished from the map)", async () => {
+      const css = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.css.yaml"), "utf8");
+      dir = projectCopy({
+        "Pulumi.css.yaml": css.replace("    kuali-coeus-feature:", "  kuali-coeus-feature:"),
+      });
+      const run = await synth(["--stack", "css"], { root: dir });
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal("");
+      expect(run.stderr)
+        .to.include("ecr-sync:kuali-coeus-feature in Pulumi.css.yaml is not a key this program reads")
+        .and.include("indent it under ecr-sync:repositories");
+      expectNoStackTrace(run.stderr);
+    });
+
+    it("a digit swap in css's targetAccountId fails --stack css, naming Pulumi.legacy.yaml's account", async () => {
+      const css = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.css.yaml"), "utf8");
+      dir = projectCopy({ "Pulumi.css.yaml": css.replace('"730096353738"', '"730096357338"') });
+      const run = await synth(["--stack", "css", "--json"], { root: dir });
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal("");
+      expect(run.stderr).to.include(
+        'synth: the stack files disagree:\n  - Pulumi.css.yaml sets ecr-sync:targetAccountId "730096357338", but Pulumi.legacy.yaml',
+      );
+      expectNoStackTrace(run.stderr);
+    });
+
     it("a misspelt key is named, with the key it should be", async () => {
       const css = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.css.yaml"), "utf8");
       dir = projectCopy({ "Pulumi.css.yaml": `${css}  ecr-sync:logRetentionDay: 30\n` });
