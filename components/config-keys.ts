@@ -143,6 +143,24 @@ export function keyProblems(
   return problems;
 }
 
+/**
+ * Keys in a namespace a slip away from the project's (`ecr_sync:`, `ecrsync:`): the CLI hands them to
+ * the program, which never reads them, so the value meant for the program would be ignored.
+ */
+export function namespaceProblems(keys: readonly string[], stack?: string): string[] {
+  const shortName = stack?.split("/").pop();
+  const file = shortName === undefined ? "the stack's config" : stackFileName(shortName);
+  return keys.flatMap((key) => {
+    const [namespace, ...rest] = key.split(":");
+    if (rest.length === 0 || namespace === CONFIG_NAMESPACE) return [];
+    if (editDistance(namespace.toLowerCase(), CONFIG_NAMESPACE) > 2) return [];
+    return [
+      `${key} in ${file} is in namespace ${namespace}, which this program does not read, so it would be ignored: ` +
+        `did you mean ${configKey(rest.join(":"))}? rename it`,
+    ];
+  });
+}
+
 /** The file that holds a stack's config: `Pulumi.css.yaml`. */
 export function stackFileName(shortStackName: string): string {
   return `Pulumi.${shortStackName}.yaml`;

@@ -10,6 +10,7 @@ import {
   Participant,
   configKey as key,
   keyProblems,
+  namespaceProblems,
   stackFileName,
 } from "./config-keys";
 import {
@@ -52,6 +53,8 @@ export interface RawStackConfig {
   readonly allowedAccountIds: string | undefined;
   /** The stack being deployed, as `organization/project/stack`; `undefined` when unknown. */
   readonly stack?: string;
+  /** Every other key the stack holds (`aws:region`, `pulumi:…`, a misspelt namespace), namespace included. */
+  readonly otherKeys?: readonly string[];
 }
 
 /**
@@ -61,10 +64,18 @@ export interface RawStackConfig {
 export function rawStackConfig(all: Readonly<Record<string, string>>, stack?: string): RawStackConfig {
   const prefix = `${CONFIG_NAMESPACE}:`;
   const values: Record<string, string> = {};
+  const otherKeys: string[] = [];
   for (const [name, value] of Object.entries(all)) {
     if (name.startsWith(prefix)) values[name.slice(prefix.length)] = value;
+    else otherKeys.push(name);
   }
-  return { values, region: all["aws:region"], allowedAccountIds: all["aws:allowedAccountIds"], stack };
+  return {
+    values,
+    region: all["aws:region"],
+    allowedAccountIds: all["aws:allowedAccountIds"],
+    stack,
+    otherKeys,
+  };
 }
 
 interface CommonSettings {
@@ -152,6 +163,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
     }
   }
   problems.push(...keyProblems(raw.values, participant, raw.stack));
+  problems.push(...namespaceProblems(raw.otherKeys ?? [], raw.stack));
 
   const region = raw.region === undefined || raw.region.trim() === "" ? undefined : raw.region;
   if (region === undefined) {

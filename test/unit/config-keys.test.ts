@@ -47,6 +47,18 @@ describe("stack config keys (components/config-keys.ts)", () => {
       expect(onLegacy).to.include("is not a key this program reads").and.not.include("indent it");
     });
 
+    it("a key in a namespace a slip away from ecr-sync is refused, not ignored", () => {
+      for (const namespace of ["ecr_sync", "ecrsync", "ECR-sync"]) {
+        expect(problemsOf(rawFor("css", { [`${namespace}:reconcileSchedule`]: "off" }))).to.deep.equal([
+          `${namespace}:reconcileSchedule in Pulumi.css.yaml is in namespace ${namespace}, which this program does not read, so it would be ignored: did you mean ecr-sync:reconcileSchedule? rename it`,
+        ]);
+      }
+      // Provider and Pulumi keys are not the program's to refuse.
+      expect(
+        parseStackConfig(rawFor("css", { "aws:profile": "css", "pulumi:tags": "{}" })).participant,
+      ).to.equal("source");
+    });
+
     it("finds the nearest key by edit distance, not by prefix", () => {
       expect(editDistance("alertEmai", "alertEmail")).to.equal(1);
       expect(editDistance("kitten", "sitting")).to.equal(3);
