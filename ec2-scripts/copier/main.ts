@@ -1,4 +1,3 @@
-import { setFlagsFromString } from "node:v8";
 import { EXIT, ExitCode } from "../../common/result-lines";
 import { Aws } from "./aws";
 import { Clock, systemClock } from "./clock";
@@ -252,12 +251,6 @@ export async function main(
 
 /** Ends the run as soon as main() is done and its output is written (exit.ts says why). */
 if (require.main === module) {
-  // Node 20's fetch parses HTTP with llhttp compiled to WebAssembly, which V8 runs as baseline
-  // (Liftoff) code at once and recompiles with TurboFan in the background; process.exit then waits
-  // for that compile, which added about 0.18 s to the end of every run (docs/benchmarks.md). A run
-  // makes a few hundred requests at most, which the baseline code parses as well. Set before the
-  // first fetch, when undici compiles llhttp.
-  setFlagsFromString("--liftoff-only");
   main(process.argv.slice(2), process.env).then(
     (code) => {
       trace("exit");

@@ -3,13 +3,14 @@ import { isImageDigest } from "../../common/naming";
 import { EXIT } from "../../common/result-lines";
 import { ManifestRead } from "./decide";
 import { Failure } from "./failure";
+import { exchange, HttpRequest, HttpResponse, NoAnswer, readBody } from "./http";
 import { LIMITS } from "./limits";
 import { Limiter } from "./limiter";
 import { trace } from "./trace";
 
 /**
  * The registry HTTP API (OCI distribution spec, https://github.com/opencontainers/distribution-spec/blob/main/spec.md),
- * read with Node's fetch: manifest digests, tag lists, the login check and the probes that say
+ * read with node:http (http.ts says why not fetch): manifest digests, tag lists, the login check and the probes that say
  * which side failed a skopeo copy. Every answer is classified by its HTTP status or by the
  * absence of one (a network error or a timeout), never by any text it carries.
  */
@@ -40,7 +41,8 @@ export interface RegistryCredentials {
 
 /** What a request got: an HTTP status, or none (refused, reset, timed out). */
 export type Answer =
-  { readonly status: number; readonly response: Response } | { readonly status: 0; readonly cause: string };
+  | { readonly status: number; readonly response: HttpResponse }
+  | { readonly status: 0; readonly cause: string };
 
 /** A probe's tighter limits: it must not hold a tag's lock for minutes against a stalled registry. */
 export interface RequestLimits {
@@ -52,17 +54,17 @@ export const PROBE_LIMITS: RequestLimits = { retries: 0, timeoutSeconds: 15 };
 
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
-/** The name of a network error (undici's cause code, or the abort's name), for people only. */
+/** The name of a network error (Node's system error code, or which time limit passed), for people only. */
 function networkCause(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; name?: string } }).cause;
-  return cause?.code ?? cause?.name ?? (error as Error).name ?? "network error";
+  if (error instanceof NoAnswer) return error.code;
+  return (error as NodeJS.ErrnoException).code ?? (error as Error).name ?? "network error";
 }
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, milliseconds));
 
 /** Seconds a Retry-After header asks for (RFC 9110 §10.2.3: delay-seconds), when it gives a usable number. */
-function retryAfter(response: Response): number | undefined {
-  const value = response.headers.get("retry-after");
+function retryAfter(response: HttpResponse): number | undefined {
+  const value = response.header("retry-after");
   return value !== null && /^[0-9]{1,3}$/.test(value.trim()) ? Math.min(Number(value), 60) : undefined;
 }
 
@@ -84,15 +86,14 @@ export class RegistryClient {
    * One request, retried like curl --retry 3 (a timeout, 408, 429, 5xx; 1, 2, 4 s apart or after
    * Retry-After), at most LIMITS.registryParallelism at once. A refused connection is not retried:
    * ECR answers behind load balancers, so it is a broken network path, which seconds do not mend.
-   * Each try has a total time limit (AbortSignal.timeout); connecting has Node's fetch's own
-   * (undici's connect timeout, 10 s by default: https://undici.nodejs.org/#/docs/api/Client
-   * "connectTimeout"), equal to LIMITS.connectTimeoutSeconds. A 401 or 403 asks the credentials
-   * for a newer password once.
+   * Each try must connect within LIMITS.connectTimeoutSeconds and be answered whole (`consume`
+   * included) within its total time limit. A 401 or 403 asks the credentials for a newer password
+   * once.
    */
   async request(
     path: string,
-    init: RequestInit = {},
-    consume?: (response: Response) => Promise<void>,
+    init: HttpRequest = {},
+    consume?: (response: HttpResponse) => Promise<void>,
     limits: RequestLimits = {},
   ): Promise<Answer> {
     const retries = limits.retries ?? LIMITS.requestRetries;
@@ -105,15 +106,15 @@ export class RegistryClient {
         trace(`${step} start`);
         let answer: Answer;
         try {
-          const response = await fetch(`${this.baseUrl}${path}`, {
-            ...init,
-            headers: { ...(init.headers as Record<string, string>), Authorization: `Basic ${token}` },
-            redirect: "follow",
-            signal: AbortSignal.timeout(timeoutSeconds * 1000),
-          });
-          if (consume && response.status < 300) await consume(response);
-          else await response.body?.cancel();
-          answer = { status: response.status, response };
+          answer = await exchange(
+            `${this.baseUrl}${path}`,
+            { ...init, headers: { ...init.headers, Authorization: `Basic ${token}` } },
+            { connectTimeoutSeconds: LIMITS.connectTimeoutSeconds, totalTimeoutSeconds: timeoutSeconds },
+            async (response) => {
+              if (consume && response.status < 300) await consume(response);
+              return { status: response.status, response };
+            },
+          );
         } catch (error) {
           answer = { status: 0, cause: networkCause(error) };
         }
@@ -191,7 +192,7 @@ export class RegistryClient {
     });
     if (answer.status === 404) return { kind: "missing" };
     if (answer.status !== 200) return { kind: "failed", failure: this.failure(answer, what) };
-    const digest = answer.response.headers.get("docker-content-digest");
+    const digest = answer.response.header("docker-content-digest");
     if (digest === null || !isImageDigest(digest)) {
       return {
         kind: "failed",
@@ -222,18 +223,18 @@ export class RegistryClient {
     what: string,
     limits: RequestLimits = PROBE_LIMITS,
   ): Promise<{ body: Buffer; mediaType: string } | Failure | undefined> {
-    let body = Buffer.alloc(0);
+    let body: Buffer = Buffer.alloc(0);
     const answer = await this.request(
       `/v2/${repository}/manifests/${reference}`,
       { headers: { Accept: MANIFEST_TYPES } },
       async (response) => {
-        body = Buffer.from(await response.arrayBuffer());
+        body = await readBody(response.body);
       },
       limits,
     );
     if (answer.status === 404) return undefined;
     if (answer.status !== 200) return this.failure(answer, what);
-    return { body, mediaType: answer.response.headers.get("content-type") ?? "" };
+    return { body, mediaType: answer.response.header("content-type") ?? "" };
   }
 
   /** PUT a manifest by its digest (no tag moves): the probe of the target's write path. */
@@ -247,7 +248,7 @@ export class RegistryClient {
       {
         method: "PUT",
         headers: { "Content-Type": manifest.mediaType },
-        body: new Uint8Array(manifest.body),
+        body: manifest.body,
       },
       undefined,
       PROBE_LIMITS,
@@ -266,7 +267,7 @@ export class RegistryClient {
       {},
       async (response) => {
         const hash = createHash("sha256");
-        for await (const chunk of response.body ?? []) {
+        for await (const chunk of response.body) {
           hash.update(chunk as Uint8Array);
           bytes += (chunk as Uint8Array).length;
         }
@@ -300,7 +301,12 @@ export class RegistryClient {
         path,
         { headers: { Accept: "application/json" } },
         async (response) => {
-          page = await response.json().catch(() => undefined);
+          const body = await readBody(response.body);
+          try {
+            page = JSON.parse(body.toString("utf8"));
+          } catch {
+            page = undefined;
+          }
         },
       );
       if (answer.status === 404) {
@@ -325,7 +331,7 @@ export class RegistryClient {
       }
       for (const tag of (pageTags as unknown[] | null | undefined) ?? [])
         if (typeof tag === "string") tags.push(tag);
-      const link = nextLink(answer.status === 200 ? answer.response.headers.get("link") : null);
+      const link = nextLink(answer.status === 200 ? answer.response.header("link") : null);
       let next = link;
       if (next !== undefined && next.startsWith("?")) next = `${listPath}${next}`;
       if (next !== undefined && next.startsWith(this.baseUrl)) next = next.slice(this.baseUrl.length);
@@ -350,7 +356,7 @@ export class RegistryClient {
 /**
  * The target of a Link header's rel="next" link (RFC 8288 §3: links separated by commas, each
  * `<URI>` then parameters; rel's value quoted or not, one or more space-separated types;
- * parameter names case-insensitive). fetch joins several Link headers with ", ".
+ * parameter names case-insensitive). Node joins several Link headers with ", ".
  */
 export function nextLink(header: string | null): string | undefined {
   if (header === null) return undefined;
