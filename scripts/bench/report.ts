@@ -53,7 +53,7 @@ export function reportHeader(quick: boolean, runs: Runs): string {
     .join(", ");
   return [
     `ecr-sync copier benchmark${quick ? " (--quick smoke test: not comparable figures)" : ""}: medians of runs per stage (${runsNote})`,
-    "Every copier run: its bundle with the worker root's node, skopeo and flock, as the worker runs it; no credential is kept between runs.",
+    "Every copier run: its bundle with the worker root's node, skopeo and flock, as the worker runs it, publishing its figures and result events to CloudWatch (moto); no credential is kept between runs.",
     "AWS calls: counted at moto's door by the recording proxy (the most of any run; a burst: all its copies together).",
   ].join("\n");
 }

@@ -4,16 +4,19 @@
  * registered for cleanup.
  *
  * Every copier run runs its bundle inside the worker root with the root's node, skopeo and flock
- * (local/world.ts runScript, traced.ts), and its AWS calls are counted at moto's door: the world's
+ * (local/world.ts runScript, traced.ts), with a results log group as the documents give it (so it
+ * publishes its telemetry, two AWS calls, as on the worker), and its AWS calls are counted at moto's door: the world's
  * recording proxy (world.awsCalls) sees each one, so a run's are those recorded between its start
  * and its end (the bench runs one thing at a time; a burst's copies are counted together). Every
  * target registry's User-Agents are kept before it is dropped (targetRegistryClients): which
  * builds of skopeo did the copying.
  */
+import { CreateLogGroupCommand, CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import { join } from "node:path";
 import { Registry, startRegistry } from "../../local/registry";
+import { RESULTS_LOG_GROUP_ENV, resultsLogGroupName } from "../../common/telemetry";
 import {
   callNames,
   copyArgs,
@@ -93,8 +96,15 @@ export async function startBenchSession(
       for (const [agent, requests] of Object.entries(clients)) all[agent] = (all[agent] ?? 0) + requests;
     return all;
   };
+  // Every copier run publishes its figures and result events, as the documents have it do on the
+  // worker (two more AWS calls at its end, before it exits), into moto's CloudWatch.
+  const resultsLogGroup = resultsLogGroupName("ecr-sync-bench");
+  const logs = new CloudWatchLogsClient(world.moto.clientConfig());
+  await logs.send(new CreateLogGroupCommand({ logGroupName: resultsLogGroup }));
+  logs.destroy();
   const copierEnv = (map: Record<string, string>, registry?: Registry, extra: Record<string, string> = {}) =>
     world.env({
+      [RESULTS_LOG_GROUP_ENV]: resultsLogGroup,
       ECR_SYNC_REPOSITORY_MAP: JSON.stringify(map),
       ...(registry ? { ECR_SYNC_TARGET_REGISTRY: registry.host } : {}),
       ...extra,
