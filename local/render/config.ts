@@ -101,7 +101,7 @@ function leadingZeroProblems(node: unknown, where: string, at: (node: Node) => s
     if (typeof node.value === "number" && node.type === "PLAIN" && /^[-+]?0[0-9]/.test(String(written))) {
       return [
         `${where} is ${written} without quotes (${at(node)}): YAML reads a number with a leading zero as another number ` +
-          `(${String(node.value)} here, and the Pulumi CLI's YAML reads 0123 as the octal 83), so the zero is lost; ` +
+          `(${String(node.value)} here; the Pulumi CLI's YAML even reads 0123 as octal, 83), so the zero is lost; ` +
           `quote it: "${written}"`,
       ];
     }
@@ -181,7 +181,7 @@ export function readStackConfig(
   }
   for (const pair of isMap(configNode) ? configNode.items : []) {
     const written = String(isScalar(pair.key) ? pair.key.value : pair.key);
-    const where = `${at(pair.key as Node)}`;
+    const where = at(pair.key as Node);
     const key = qualifiedConfigKey(written, project.name);
     if (key === undefined) {
       problems.push(
