@@ -175,6 +175,12 @@ export function readStackConfig(
   /** Each key the stack file sets: as written there, and its value as decoded. */
   const writtenAs = new Map<string, string>();
   const decoded = new Map<string, unknown>();
+  if (doc.get("environment") !== undefined) {
+    problems.push(
+      "it imports Pulumi ESC environments (environment:), whose values only the Pulumi CLI can fetch, so synth " +
+        "would render without them: set the values in the stack file, or check this stack with pulumi preview",
+    );
+  }
   const configNode = doc.get("config", true);
   if (configNode !== undefined && configNode !== null && !isMap(configNode)) {
     problems.push(`config is not a map of keys to values (${at(configNode as Node)})`);

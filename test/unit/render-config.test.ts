@@ -143,6 +143,11 @@ describe("stack config as the CLI reads it (local/render/config.ts)", () => {
     });
   });
 
+  it("a stack file that imports ESC environments is refused: their values would be missing here", () => {
+    stackFiles({ css: `environment:\n  - ecr-sync/css\n${committed("Pulumi.css.yaml")}` });
+    expect(refusal("css")).to.include("it imports Pulumi ESC environments (environment:)");
+  });
+
   describe("synth compares a stack with the stack files paired with it", () => {
     it("a digit swap in css's targetAccountId is refused on css, naming both files and both values", () => {
       stackFiles({ css: committed("Pulumi.css.yaml").replace('"730096353738"', '"730096357338"') });
