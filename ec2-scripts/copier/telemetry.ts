@@ -181,6 +181,9 @@ export class Telemetry {
     this.warn =
       options.warn ??
       ((m) => process.stderr.write(`${new Date().toISOString().slice(0, 19)}Z ecr-sync: ${m}\n`));
+    // The run's stream is made now, while the run does its own work: at the end, the figures and
+    // the result events then go out side by side, one round trip before the run can exit.
+    void this.ensureStream();
     const every = options.shipEveryMs ?? SHIP_EVERY_MS;
     if (every > 0) {
       this.timer = setInterval(() => this.ship(), every);

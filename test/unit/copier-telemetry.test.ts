@@ -159,6 +159,32 @@ describe("the copier's telemetry, read back from moto's CloudWatch and CloudWatc
     expect(await statistic("copied", "SampleCount")).to.equal(undefined);
   });
 
+  it("makes the run's stream when it starts, so its end sends figures and events in one round trip", async () => {
+    const logGroupName = await newGroup();
+    const sent: string[] = [];
+    const recorded = <C extends { send: (...args: never[]) => Promise<unknown> }>(client: C): C =>
+      ({
+        send: (command: { constructor: { name: string } }, ...rest: unknown[]) => {
+          sent.push(command.constructor.name);
+          return (client.send as (...args: unknown[]) => Promise<unknown>)(command, ...rest);
+        },
+      }) as unknown as C;
+    const telemetry = new Telemetry({
+      logGroupName,
+      logStreamName: "i-0123456789abcdef0/start/7",
+      cloudWatch: recorded(cloudWatch),
+      logs: recorded(logs),
+      now: () => T0 + 5_000,
+      warn: () => undefined,
+      shipEveryMs: 0,
+    });
+    // Before any line: the stream is already on its way.
+    expect(sent).to.deep.equal(["CreateLogStreamCommand"]);
+    telemetry.record(line("copied", "v1", { latency_s: 2 }));
+    await telemetry.close();
+    expect(sent.slice(1).sort()).to.deep.equal(["PutLogEventsCommand", "PutMetricDataCommand"]);
+  });
+
   it("writes each result line as its own event, in order, in one stream per run", async () => {
     const group = await newGroup();
     const telemetry = sink(group);
