@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { PROJECT_ROOT, readStackConfig, renderStack } from "../../local/render";
+import { PROJECT_ROOT, readStackConfig, renderStack, stackNames } from "../../local/render";
 import { UsageError, jsonText, parseArgs, usage } from "../../scripts/synth";
 import { deployPolicyOf } from "../../scripts/synth-deploy-policy";
 
@@ -141,9 +141,11 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
     expect(run.stdout).to.equal("");
     expect(run.stderr)
       .to.include(
-        'synth: unknown stack "production": there is no Pulumi.production.yaml (stacks: css, legacy)',
+        `synth: unknown stack "production": there is no Pulumi.production.yaml (stacks: ${stackNames().join(", ")})`,
       )
-      .and.include("usage: npm run -s synth -- --stack <css|legacy> [--json | --deploy-policy] [--compact]");
+      .and.include(
+        `usage: npm run -s synth -- --stack <${stackNames().join("|")}> [--json | --deploy-policy] [--compact]`,
+      );
     expectNoStackTrace(run.stderr);
   });
 
