@@ -202,7 +202,7 @@ describe("the copier's telemetry, read back from moto's CloudWatch and CloudWatc
   it("writes into a stream that exists already (ResourceAlreadyExistsException is not a failure)", async () => {
     const group = await newGroup();
     const warnings: string[] = [];
-    const telemetry = sink(group, warnings);
+    // The stream is there before the run starts (the sink makes its stream as it starts).
     await logs.send(
       new CreateLogStreamCommand({
         logGroupName: group,
@@ -213,6 +213,7 @@ describe("the copier's telemetry, read back from moto's CloudWatch and CloudWatc
         }),
       }),
     );
+    const telemetry = sink(group, warnings);
     telemetry.record(line("copied", "v1"));
     await telemetry.close();
     expect(warnings).to.deep.equal([]);
