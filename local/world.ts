@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process";
-import { rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
@@ -29,15 +29,19 @@ export const COPIER_LAUNCHER = resolve(__dirname, "../ec2-scripts/ecr-sync");
 
 let builtBundle: string | undefined;
 /**
- * The copier's bundle, built once per test process into the temp dir (which the worker root
- * shares): the file the tests run with the root's node.
+ * The copier's bundle, built once per test process into a private folder of the temp dir (which
+ * the worker root shares): the file the tests run with the root's node. Private (0700, this
+ * user's), as the worker's /var/lib/ecr-sync/copier is root's own: the copier keeps its V8 code
+ * cache beside it only in such a folder (ec2-scripts/copier/start.ts), so the tests and the bench
+ * run it as the worker does, from the second run on with the cache.
  */
 export function copierBundle(): string {
   if (builtBundle === undefined) {
-    const file = join(tmpdir(), `ecr-sync-copier-${process.pid}.cjs`);
+    const dir = mkdtempSync(join(tmpdir(), "ecr-sync-copier-"));
+    const file = join(dir, "ecr-sync.cjs");
     writeFileSync(file, bundleCopierSync().code, { mode: 0o644 });
     builtBundle = file;
-    process.once("exit", () => rmSync(file, { force: true }));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   }
   return builtBundle;
 }

@@ -249,16 +249,26 @@ export async function main(
   }
 }
 
-/** Ends the run as soon as main() is done and its output is written (exit.ts says why). */
-if (require.main === module) {
-  main(process.argv.slice(2), process.env).then(
-    (code) => {
-      trace("exit");
-      exitAfterOutput(code);
-    },
-    (error: unknown) => {
-      log(`error: unexpected failure: ${error instanceof Error ? error.stack : String(error)}`);
-      exitAfterOutput(EXIT.failed);
-    },
-  );
+/**
+ * The program: main() on this process's arguments, then the end of the process as soon as its
+ * output is written (exit.ts says why). `beforeExit` runs in between, the run's locks released and
+ * its output written (start.ts keeps the V8 code cache there); it never changes the exit code.
+ */
+export function runProgram(beforeExit: () => void = () => undefined): void {
+  const end = (code: ExitCode) => {
+    trace("exit");
+    try {
+      beforeExit();
+    } catch {
+      // Nothing after the run may change its outcome.
+    }
+    exitAfterOutput(code);
+  };
+  main(process.argv.slice(2), process.env).then(end, (error: unknown) => {
+    log(`error: unexpected failure: ${error instanceof Error ? error.stack : String(error)}`);
+    end(EXIT.failed);
+  });
 }
+
+/** Run directly (tsx ec2-scripts/copier/main.ts); the bundle runs it through start.ts. */
+if (require.main === module) runProgram();

@@ -106,6 +106,11 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
     );
   }
 
+  /** What the copier's folder holds after a run: the kept copy and its V8 code cache (for the root's node 20). */
+  const keptFiles = (listed: string[]) =>
+    listed.map((name) => name.replace(/\.node-v20\.[0-9.]+-[a-z0-9]+\.v8cache$/, ".node-v20-ARCH.v8cache"));
+  const kept = () => [`${bundle.sha256}.cjs`, `${bundle.sha256}.cjs.node-v20-ARCH.v8cache`];
+
   /** A fresh stand-in for /var/lib/ecr-sync/copier: the worker's disk right after a deploy. */
   function freshCache(): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-copier-cache-"));
@@ -203,7 +208,8 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
       s3Requests(mark).map((call) => `${call.operation.split(" ")[0]} ${call.status}`),
       "the first run fetched the bundle (the CLI's HeadObject, then its GetObject)",
     ).to.include("GET 200");
-    expect(fs.readdirSync(cache)).to.deep.equal([`${bundle.sha256}.cjs`]);
+    // The kept copy, and the V8 code cache its first run left beside it (ec2-scripts/copier/start.ts).
+    expect(keptFiles(fs.readdirSync(cache).sort())).to.deep.equal(kept());
     expect(sha256Of(path.join(cache, `${bundle.sha256}.cjs`))).to.equal(bundle.sha256);
     const images = (lines: Array<Record<string, unknown>>) => lines.filter((l) => l.result !== "reconcile");
     expect(plan.lines.at(-1)).to.include({ result: "reconcile", unchanged: 1, planned: 1 });
@@ -282,9 +288,10 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
       s3Requests(mark).filter((call) => call.operation.startsWith("GET ")),
       "each found no kept copy and downloaded its own",
     ).to.have.length(2);
-    expect(fs.readdirSync(cache), "one kept copy, no download left behind").to.deep.equal([
-      `${bundle.sha256}.cjs`,
-    ]);
+    expect(
+      keptFiles(fs.readdirSync(cache).sort()),
+      "one kept copy and its code cache, no download left behind",
+    ).to.deep.equal(kept());
     expect(sha256Of(path.join(cache, `${bundle.sha256}.cjs`))).to.equal(bundle.sha256);
     expect(await world.target.digestOf(target, "a")).to.equal(first.digest);
     expect(await world.target.digestOf(target, "b")).to.equal(second.digest);
