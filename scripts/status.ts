@@ -35,7 +35,6 @@ export class AccessError extends Error {}
 const STACK_RESOURCE_NAME = "ecr-sync";
 /** How far back the last result is looked for. */
 export const RESULTS_LOOKBACK_DAYS = 30;
-const RUNBOOK = "docs/runbook.md";
 
 export function usage(): string {
   return `usage: npm run -s status -- IMAGE [--stack NAME] [--css-profile P] [--legacy-profile P]
@@ -54,7 +53,7 @@ result for the tag (in ${resultsLogGroupName(STACK_RESOURCE_NAME)}, the last ${R
   -h, --help          print this and exit
 
 One credential chain acts in one account, so give at least one profile. What each side needs:
-docs/security.md ("The operator's status check").
+docs/security.md#the-principals (the operator's row).
 
 Examples:
   npm run -s status -- kuali-coeus:1.2.3 --css-profile css --legacy-profile legacy
@@ -192,7 +191,7 @@ export function resolveImage(
     .join(", ");
   throw new UsageError(
     `${shown(repository)} (in IMAGE ${shown(`${repository}:${tag}`)}) is neither a source nor a target repository of ` +
-      `${stackFile}'s map (${pairs}): name one of them, or add the mapping first (${RUNBOOK}#add-a-mapping)`,
+      `${stackFile}'s map (${pairs}): name one of them, or add the mapping first (docs/runbook.md#add-a-mapping)`,
   );
 }
 
@@ -218,13 +217,13 @@ const short = (digest: string) => `${digest.slice(0, 19)}…`;
 
 /** What the copier's last result means for a tag that is not in sync, and what to do. */
 function adviceFor(last: LastResult | undefined, pair: Pair, source: TagState): string[] {
-  const backfill = `backfill: ${RUNBOOK}#backfill-now (or wait for the next scheduled reconcile)`;
+  const backfill = `backfill: docs/runbook.md#backfill-now (or wait for the next scheduled reconcile)`;
   if (last === undefined) {
     return [
       `no result for ${pair.target}:${pair.tag} in ${resultsLogGroupName(STACK_RESOURCE_NAME)} in the last ${RESULTS_LOOKBACK_DAYS} days: ` +
         `no copy of it was tried, or its run's telemetry was lost (a "telemetry:" line on its stderr).`,
-      `what to do: look for a dead letter (${RUNBOOK}#dead-letters) and whether the worker is ready ` +
-        `(${RUNBOOK}#worker-not-ready), then ${backfill}.`,
+      `what to do: look for a dead letter (docs/runbook.md#dead-letters) and whether the worker is ready ` +
+        `(docs/runbook.md#worker-not-ready), then ${backfill}.`,
     ];
   }
   const { line, at } = last;
@@ -236,7 +235,7 @@ function adviceFor(last: LastResult | undefined, pair: Pair, source: TagState): 
     case "failed":
       return [
         `${head}: ${line.error ?? "(no error text)"}`,
-        `what to do: the error names the side; act on it as ${RUNBOOK}#failed-command says for its kind ` +
+        `what to do: the error names the side; act on it as docs/runbook.md#failed-command says for its kind ` +
           `(a missing target repository: create it; an immutable tag: decide with the image's owners), then ${backfill}.`,
       ];
     case "planned":
@@ -252,7 +251,7 @@ function adviceFor(last: LastResult | undefined, pair: Pair, source: TagState): 
         head,
         movedSince
           ? `what to do: the css tag was pushed again after that result; its copy should follow within minutes ` +
-            `(${RUNBOOK}#latency-high if not), else ${backfill}.`
+            `(docs/runbook.md#latency-high if not), else ${backfill}.`
           : `what to do: the legacy tag changed after that result (re-pushed or deleted by hand, or a lifecycle ` +
             `policy: docs/operations.md#lifecycle-policies-on-the-legacy-repositories); ${backfill}.`,
       ];
@@ -272,7 +271,7 @@ export function verdict(
     return {
       inSync: false,
       lines: [
-        `not in sync: css has no repository ${pair.source}, which the map names: create it, or fix the map (${RUNBOOK}#add-a-mapping).`,
+        `not in sync: css has no repository ${pair.source}, which the map names: create it, or fix the map (docs/runbook.md#add-a-mapping).`,
       ],
     };
   if (source.kind === "no-tag")
@@ -348,7 +347,7 @@ export function repositoryReport(
     ) {
       fixes.push(
         `legacy ${target.name} is ${target.mutability} while css ${source.name} is ${source.mutability}: a css tag pushed ` +
-          `again fails to copy with exit 6 (${RUNBOOK}#failed-command); keep it only if tags are never re-pushed`,
+          `again fails to copy with exit 6 (docs/runbook.md#failed-command); keep it only if tags are never re-pushed`,
       );
     }
   }
@@ -396,7 +395,7 @@ function accessError(s: Side, call: string, error: unknown): AccessError {
   const message = error instanceof Error ? error.message : String(error);
   return new AccessError(
     `${s.name} (${s.accountId}) with ${credentialsText(s)}: ${call} failed: ${errorName(error)}: ${message}` +
-      ` (what the check needs: docs/security.md, "The operator's status check")`,
+      ` (what the check needs: docs/security.md#the-principals, the operator's row)`,
   );
 }
 
