@@ -47,8 +47,15 @@ export type Command =
     }
   | { readonly kind: "reconcile"; readonly dryRun: boolean; readonly parallelism: number };
 
-/** A usage error: exit 2 with the usage text. */
-export class UsageError extends Error {}
+/** A usage error: exit 2, each problem on a line of its own, then the short usage (usage.ts). */
+export class UsageError extends Error {
+  readonly problems: readonly string[];
+  constructor(problems: string | readonly string[]) {
+    const list = typeof problems === "string" ? [problems] : problems;
+    super(list.join("; "));
+    this.problems = list;
+  }
+}
 
 const COPY_FLAGS = [
   "--source-repository",
@@ -76,45 +83,63 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
   }
 }
 
+/** copy's flags, every problem with them found at once (a person fixes them in one go). */
 function parseCopy(args: readonly string[]): Command {
   const values = new Map<string, string>();
+  const problems: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
     if (flag === "-h" || flag === "--help") return { kind: "help" };
-    if (!(COPY_FLAGS as readonly string[]).includes(flag))
-      throw new UsageError(`copy: unknown argument '${flag}'`);
+    if (!(COPY_FLAGS as readonly string[]).includes(flag)) {
+      problems.push(`copy: unknown argument '${flag}'`);
+      continue;
+    }
     const value = args[i + 1];
-    if (value === undefined || value === "") throw new UsageError(`${flag} needs a value`);
+    if (value === undefined || value === "" || (COPY_FLAGS as readonly string[]).includes(value)) {
+      problems.push(`${flag} needs a value`);
+      continue;
+    }
     values.set(flag, value);
     i++;
   }
   const sourceRepository = values.get("--source-repository");
   const targetRepository = values.get("--target-repository");
   const tag = values.get("--tag");
-  if (sourceRepository === undefined) throw new UsageError("copy: --source-repository is required");
-  if (targetRepository === undefined) throw new UsageError("copy: --target-repository is required");
-  if (tag === undefined) throw new UsageError("copy: --tag is required");
+  for (const [flag, value] of [
+    ["--source-repository", sourceRepository],
+    ["--target-repository", targetRepository],
+    ["--tag", tag],
+  ] as const) {
+    if (value === undefined && !problems.includes(`${flag} needs a value`))
+      problems.push(`copy: ${flag} is required`);
+  }
   for (const [flag, name] of [
     ["--source-repository", sourceRepository],
     ["--target-repository", targetRepository],
-  ]) {
-    if (!isRepositoryName(name)) {
-      throw new UsageError(`${flag} '${name}' is not a valid ECR repository name (${REPOSITORY_RULE})`);
-    }
+  ] as const) {
+    if (name !== undefined && !isRepositoryName(name))
+      problems.push(`${flag} '${name}' is not a valid ECR repository name (${REPOSITORY_RULE})`);
   }
-  if (!isImageTag(tag)) {
-    throw new UsageError(
+  if (tag !== undefined && !isImageTag(tag)) {
+    problems.push(
       `--tag '${tag}' is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)`,
     );
   }
   const digest = values.get("--digest");
   if (digest !== undefined && !isImageDigest(digest)) {
-    throw new UsageError(`--digest '${digest}' is not sha256: followed by 64 lowercase hex digits`);
+    problems.push(`--digest '${digest}' is not sha256: followed by 64 lowercase hex digits`);
   }
   const pushedAt = values.get("--pushed-at");
   if (pushedAt !== undefined && !isUtcTimestamp(pushedAt)) {
-    throw new UsageError(`--pushed-at '${pushedAt}' is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)`);
+    problems.push(`--pushed-at '${pushedAt}' is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)`);
   }
+  if (
+    problems.length > 0 ||
+    sourceRepository === undefined ||
+    targetRepository === undefined ||
+    tag === undefined
+  )
+    throw new UsageError(problems);
   return {
     kind: "copy",
     sourceRepository,
@@ -139,11 +164,13 @@ export function epochMicros(timestamp: string): number {
 
 function parseReconcile(args: readonly string[], env: NodeJS.ProcessEnv): Command {
   let dryRun = false;
+  const unknown: string[] = [];
   for (const arg of args) {
     if (arg === "--dry-run") dryRun = true;
     else if (arg === "-h" || arg === "--help") return { kind: "help" };
-    else throw new UsageError(`reconcile: unknown argument '${arg}'`);
+    else unknown.push(`reconcile: unknown argument '${arg}'`);
   }
+  if (unknown.length > 0) throw new UsageError(unknown);
   return { kind: "reconcile", dryRun, parallelism: reconcileParallelism(env) };
 }
 
@@ -159,60 +186,69 @@ function reconcileParallelism(env: NodeJS.ProcessEnv): number {
   return value;
 }
 
-/** The ECR_SYNC_* settings, checked; a missing or invalid one is exit 3 naming it. */
+/**
+ * The ECR_SYNC_* settings, checked; any missing or invalid is exit 3, every one of them named at
+ * once (one line each), so a person fixes them in one go.
+ */
 export function readConfig(env: NodeJS.ProcessEnv): Config {
-  for (const name of [
-    "ECR_SYNC_SOURCE_REGISTRY",
-    "ECR_SYNC_TARGET_REGISTRY",
-    "ECR_SYNC_TARGET_ROLE_ARN",
-    "ECR_SYNC_REGION",
-  ]) {
-    if (!env[name])
-      throw failure(EXIT.config, `${name} is not set: the SSM document (or you) must export it`);
-  }
-  const sourceRegistry = env.ECR_SYNC_SOURCE_REGISTRY as string;
-  const targetRegistry = env.ECR_SYNC_TARGET_REGISTRY as string;
-  const targetRoleArn = env.ECR_SYNC_TARGET_ROLE_ARN as string;
-  const region = env.ECR_SYNC_REGION as string;
-  for (const [name, value] of [
-    ["ECR_SYNC_SOURCE_REGISTRY", sourceRegistry],
-    ["ECR_SYNC_TARGET_REGISTRY", targetRegistry],
-  ]) {
-    if (!isRegistry(value)) {
-      throw failure(
-        EXIT.config,
-        `${name}='${value}' is not host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)`,
-      );
+  const problems: string[] = [];
+  const checked = <T>(read: () => T): T | undefined => {
+    try {
+      return read();
+    } catch (error) {
+      problems.push((error as Error).message);
+      return undefined;
     }
-  }
-  if (parseRoleArn(targetRoleArn) === undefined) {
-    throw failure(
-      EXIT.config,
-      `ECR_SYNC_TARGET_ROLE_ARN='${targetRoleArn}' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)`,
-    );
-  }
-  if (!isRegion(region))
-    throw failure(EXIT.config, `ECR_SYNC_REGION='${region}' is not an AWS region (e.g. us-east-1)`);
+  };
+  const required = (name: string, valid: (value: string) => boolean, rule: string): string => {
+    const value = env[name];
+    if (!value) problems.push(`${name} is not set: the SSM document (or you) must export it`);
+    else if (!valid(value)) problems.push(`${name}='${value}' ${rule}`);
+    return value ?? "";
+  };
+  const registryRule = "is not host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)";
+  const sourceRegistry = required("ECR_SYNC_SOURCE_REGISTRY", isRegistry, registryRule);
+  const targetRegistry = required("ECR_SYNC_TARGET_REGISTRY", isRegistry, registryRule);
+  const targetRoleArn = required(
+    "ECR_SYNC_TARGET_ROLE_ARN",
+    (value) => parseRoleArn(value) !== undefined,
+    "is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+  );
+  const region = required("ECR_SYNC_REGION", isRegion, "is not an AWS region (e.g. us-east-1)");
   const tls = env.ECR_SYNC_TLS_VERIFY ?? "true";
-  if (tls !== "true" && tls !== "false") {
-    throw failure(EXIT.config, `ECR_SYNC_TLS_VERIFY='${tls}' must be true or false`);
-  }
-  return {
-    sourceRegistry,
-    targetRegistry,
-    targetRoleArn,
-    region,
-    tlsVerify: tls === "true",
-    stateDir: stateDirOf(env),
-    mappings: readMap(env),
-    awsMaxAttempts: boundedNumber(env, "AWS_MAX_ATTEMPTS", LIMITS.awsDefaultAttempts, 99, "attempts"),
-    copyTimeoutSeconds: boundedNumber(
+  if (tls !== "true" && tls !== "false") problems.push(`ECR_SYNC_TLS_VERIFY='${tls}' must be true or false`);
+  const stateDir = checked(() => stateDirOf(env));
+  const mappings = checked(() => readMap(env));
+  const awsMaxAttempts = checked(() =>
+    boundedNumber(env, "AWS_MAX_ATTEMPTS", LIMITS.awsDefaultAttempts, 99, "attempts"),
+  );
+  const copyTimeoutSeconds = checked(() =>
+    boundedNumber(
       env,
       "ECR_SYNC_COPY_TIMEOUT_SECONDS",
       LIMITS.copyTimeoutSeconds,
       LIMITS.copyTimeoutMaxSeconds,
       "seconds",
     ),
+  );
+  if (
+    problems.length > 0 ||
+    stateDir === undefined ||
+    mappings === undefined ||
+    awsMaxAttempts === undefined ||
+    copyTimeoutSeconds === undefined
+  )
+    throw failure(EXIT.config, problems.join("\n"));
+  return {
+    sourceRegistry,
+    targetRegistry,
+    targetRoleArn,
+    region,
+    tlsVerify: tls === "true",
+    stateDir,
+    mappings,
+    awsMaxAttempts,
+    copyTimeoutSeconds,
   };
 }
 

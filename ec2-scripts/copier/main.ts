@@ -14,7 +14,7 @@ import { stopAllSkopeo } from "./skopeo";
 import { prepareStateDir, RunDir } from "./state";
 import { telemetrySink } from "./telemetry";
 import { trace } from "./trace";
-import { usage } from "./usage";
+import { shortUsage, usage } from "./usage";
 
 /**
  * ecr-sync: copies images from the source account's ECR repositories into the target account's
@@ -194,12 +194,13 @@ export async function main(
     if (command.kind === "copy") checkMappedPair(config, command.sourceRepository, command.targetRepository);
   } catch (error) {
     if (error instanceof UsageError) {
-      log(`error: ${error.message}`);
-      process.stderr.write(usage());
+      for (const problem of error.problems) log(`error: ${problem}`);
+      process.stderr.write(shortUsage());
       return EXIT.usage;
     }
+    // A configuration error names every variable at fault, one line each.
     const failure = asFailure(error);
-    log(`error: ${failure.message}`);
+    for (const line of failure.message.split("\n")) log(`error: ${line}`);
     return failure.code;
   }
   process.umask(0o077);

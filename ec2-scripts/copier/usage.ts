@@ -2,13 +2,27 @@ import { EXIT } from "../../common/result-lines";
 import { PROGRAM } from "./log";
 import { LIMITS } from "./limits";
 
-/** `ecr-sync --help`: the one description of the flags, environment, result lines and exit codes. */
-export function usage(): string {
-  return `Usage:
+const SYNOPSIS = `Usage:
   ${PROGRAM} copy --source-repository NAME --target-repository NAME --tag TAG [--digest sha256:HEX]
                 [--pushed-at TIME]
   ${PROGRAM} reconcile [--dry-run]
   ${PROGRAM} --help
+`;
+
+/** What a usage error prints after its problems: the synopsis and where the rest is. */
+export function shortUsage(): string {
+  return `${SYNOPSIS}Run '${PROGRAM} --help' for the flags, the environment, examples, the result lines and the exit codes.\n`;
+}
+
+/** `ecr-sync --help`: the one description of the flags, environment, result lines and exit codes. */
+export function usage(): string {
+  return `${SYNOPSIS}
+Examples (the variables as the SSM documents export them, the worker's role as the credentials):
+  ${PROGRAM} copy --source-repository kuali-coeus --target-repository coeus --tag 2601.0012
+  ${PROGRAM} copy --source-repository kuali-coeus --target-repository coeus --tag 2601.0012 \\
+    --digest sha256:HEX --pushed-at 2026-06-01T12:00:03Z        (as the push trigger sends it)
+  ${PROGRAM} reconcile --dry-run                                   (what a reconcile would copy)
+  ECR_SYNC_RECONCILE_PARALLELISM=8 ${PROGRAM} reconcile
 
 Commands:
   copy       Copies SOURCE_REGISTRY/NAME:TAG, by the digest the tag names at the moment of the

@@ -321,6 +321,8 @@ describe("ecr-sync (the copier)", function () {
         "copy: unknown argument '--force'",
       );
       expect(result.stderr).to.include("Usage:");
+      // The synopsis and where the rest is, not all of --help.
+      expect(result.stderr).to.include("Run 'ecr-sync --help'").and.not.include("Exit codes:");
       const help = await world.run(["--help"]);
       expect(help.code).to.equal(0);
       expect(help.stdout).to.include("reconcile [--dry-run]");
