@@ -31,8 +31,11 @@ export class UsageError extends Error {}
 /** Credentials, permissions or the stack file stop the check: exit 3. */
 export class AccessError extends Error {}
 
-/** The component name index.ts gives SourceSync: its results log group is `/ecr-sync/results`. */
-const STACK_RESOURCE_NAME = "ecr-sync";
+/**
+ * Where the copier writes each result line: the results log group of the component index.ts names
+ * "ecr-sync" (the css stack's resultsLogGroupName output; test/unit/status.test.ts keeps them equal).
+ */
+export const RESULTS_LOG_GROUP = resultsLogGroupName("ecr-sync");
 /** How far back the last result is looked for. */
 export const RESULTS_LOOKBACK_DAYS = 30;
 
@@ -42,7 +45,7 @@ export function usage(): string {
 
 IMAGE is REPOSITORY:TAG, the repository either side's name in the map (kuali-coeus:1.2.3 or
 coeus:1.2.3). It says whether the legacy tag holds the css tag's digest; if not, the copier's last
-result for the tag (in ${resultsLogGroupName(STACK_RESOURCE_NAME)}, the last ${RESULTS_LOOKBACK_DAYS} days) and what to do.
+result for the tag (in ${RESULTS_LOG_GROUP}, the last ${RESULTS_LOOKBACK_DAYS} days) and what to do.
 
   --repositories      instead: every mapped repository in both accounts, the missing ones with the
                       command that creates each, and tag mutabilities that would refuse copies
@@ -220,7 +223,7 @@ function adviceFor(last: LastResult | undefined, pair: Pair, source: TagState): 
   const backfill = `backfill: docs/runbook.md#backfill-now (or wait for the next scheduled reconcile)`;
   if (last === undefined) {
     return [
-      `no result for ${pair.target}:${pair.tag} in ${resultsLogGroupName(STACK_RESOURCE_NAME)} in the last ${RESULTS_LOOKBACK_DAYS} days: ` +
+      `no result for ${pair.target}:${pair.tag} in ${RESULTS_LOG_GROUP} in the last ${RESULTS_LOOKBACK_DAYS} days: ` +
         `no copy of it was tried, or its run's telemetry was lost (a "telemetry:" line on its stderr).`,
       `what to do: look for a dead letter (docs/runbook.md#dead-letters) and whether the worker is ready ` +
         `(docs/runbook.md#worker-not-ready), then ${backfill}.`,
@@ -460,7 +463,7 @@ async function lastResult(
   pair: Pair,
   now: number,
 ): Promise<LastResult | undefined> {
-  const logGroupName = resultsLogGroupName(STACK_RESOURCE_NAME);
+  const logGroupName = RESULTS_LOG_GROUP;
   let newest: LastResult | undefined;
   let nextToken: string | undefined;
   try {

@@ -5,6 +5,7 @@
  */
 import { expect } from "chai";
 import { ImageLine } from "../../common/result-lines";
+import { renderStack } from "../../local/render";
 import {
   imageLineFor,
   LastResult,
@@ -12,6 +13,7 @@ import {
   parseArgs,
   repositoryReport,
   resolveImage,
+  RESULTS_LOG_GROUP,
   TagState,
   UsageError,
   verdict,
@@ -211,5 +213,14 @@ describe("npm run status: the answer", () => {
       .and.include(
         "aws ecr create-repository --region us-east-1 --repository-name coeus-feature --image-tag-mutability MUTABLE --image-scanning-configuration scanOnPush=true",
       );
+  });
+});
+
+describe("npm run status: what it reads is what the stack makes", function () {
+  this.timeout(60000);
+
+  it("the results log group is the css stack's resultsLogGroupName output", async () => {
+    const css = await renderStack("css");
+    expect(css.outputs.resultsLogGroupName).to.equal(RESULTS_LOG_GROUP);
   });
 });
