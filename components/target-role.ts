@@ -27,7 +27,10 @@ export interface TargetRoleArgs {
   readonly accountId: pulumi.Input<string>;
   /** This stack's region, for the target repositories' ARNs. */
   readonly region: pulumi.Input<string>;
-  /** The repositories the role may push to (the mapping's targets). */
+  /**
+   * The repositories the role may push to (the mapping's targets). They must exist: this stack does
+   * not create them (docs/decisions/0012-legacy-repositories-checked.md; `npm run status -- --repositories`).
+   */
   readonly repositoryNames: pulumi.Input<pulumi.Input<string>[]>;
 }
 
