@@ -43,6 +43,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     logRetentionDays: s.logRetentionDays,
     alertEmail: s.alertEmail,
     latencyAlarmSeconds: s.latencyAlarmSeconds,
+    runbook: s.runbook,
     reconcileSchedule: s.reconcileSchedule,
     reconcileParallelism: s.reconcileParallelism,
   });

@@ -10,6 +10,7 @@ import { Delivery } from "./dead-letters";
 import { METRIC_NAMESPACE, METRICS } from "../common/telemetry";
 import { heartbeatHours } from "./heartbeat";
 import { commandFailureEventPattern } from "./patterns";
+import { RUNBOOK_PATH } from "./config-values";
 import { alertTopicPolicy } from "./policies";
 import { ReconcileTiming } from "./reconcile-schedule";
 
@@ -17,7 +18,10 @@ import { ReconcileTiming } from "./reconcile-schedule";
  * The text the alert topic receives for a failed command: what failed, the runbook's section, and
  * how to read its output. An EventBridge input transformer; the values in <…> come from the event.
  */
-export function commandFailureNotice(logGroupName: string): {
+export function commandFailureNotice(
+  logGroupName: string,
+  runbook: string = RUNBOOK_PATH,
+): {
   inputPaths: Record<string, string>;
   inputTemplate: string;
 } {
@@ -32,7 +36,7 @@ export function commandFailureNotice(logGroupName: string): {
     // The command comes last, so that it can be copied whole.
     inputTemplate: JSON.stringify(
       `ecr-sync: the SSM command <command> (document <document>) ended <status> at <time>. ` +
-        `Runbook: docs/runbook.md#failed-command. ` +
+        `Runbook: ${runbook}#failed-command. ` +
         `Its output is in the CloudWatch log group ${logGroupName}; or run: ` +
         `aws ssm list-command-invocations --region <region> --command-id <command> --details`,
     ),
@@ -98,6 +102,8 @@ export interface AlertingArgs {
   readonly region: pulumi.Input<string>;
   /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
   readonly latencyAlarmSeconds: number;
+  /** How each alert names the runbook: its web address, or its path (ecr-sync:runbookUrl). */
+  readonly runbook: string;
   /**
    * The reconcile schedule's expression and when its first run is due (the heartbeat counts from
    * then); `undefined` (off): no heartbeat alarm, since no run is expected.
@@ -137,7 +143,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
       rule: commandFailedRule.name,
       targetId: "alert-topic",
       arn: topic.arn,
-      inputTransformer: args.commandLogGroupName.apply(commandFailureNotice),
+      inputTransformer: args.commandLogGroupName.apply((group) => commandFailureNotice(group, args.runbook)),
       ...args.delivery,
     },
     { parent },
@@ -165,8 +171,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   // that the alarm lasts until the queue is empty.
   const deadLetterAlarm = alarm(`${name}-dead-letters-alarm`, {
     name: `${name}-dead-letters`,
-    alarmDescription:
-      "ecr-sync: an event or scheduled reconcile could not be acted on and sits in the dead-letter queue. Inspect and redrive the dead letters. Runbook: docs/runbook.md#dead-letters",
+    alarmDescription: `ecr-sync: an event or scheduled reconcile could not be acted on and sits in the dead-letter queue. Inspect and redrive the dead letters. Runbook: ${args.runbook}#dead-letters`,
     namespace: "AWS/SQS",
     metricName: "ApproximateNumberOfMessagesVisible",
     dimensions: { QueueName: args.deadLetterQueueName },
@@ -174,8 +179,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   });
   const functionErrorsAlarm = alarm(`${name}-function-errors-alarm`, {
     name: `${name}-push-trigger-errors`,
-    alarmDescription:
-      "ecr-sync: the push trigger failed on an event (Lambda retries twice, then the event goes to the dead-letter queue). Read its log group. Runbook: docs/runbook.md#push-trigger-errors",
+    alarmDescription: `ecr-sync: the push trigger failed on an event (Lambda retries twice, then the event goes to the dead-letter queue). Read its log group. Runbook: ${args.runbook}#push-trigger-errors`,
     namespace: "AWS/Lambda",
     metricName: "Errors",
     dimensions: { FunctionName: args.functionName },
@@ -183,15 +187,14 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   });
   const invalidEventsAlarm = alarm(`${name}-invalid-events-alarm`, {
     name: `${name}-invalid-events`,
-    alarmDescription:
-      "ecr-sync: the push trigger received an event it can never act on (not what ECR sends); that push is not synced. Read the invalid lines in its log group. Runbook: docs/runbook.md#invalid-events",
+    alarmDescription: `ecr-sync: the push trigger received an event it can never act on (not what ECR sends); that push is not synced. Read the invalid lines in its log group. Runbook: ${args.runbook}#invalid-events`,
     namespace: METRIC_NAMESPACE,
     metricName: METRICS.invalidDecisions,
     statistic: "Sum",
   });
   const latencyAlarm = alarm(`${name}-latency-alarm`, {
     name: `${name}-latency`,
-    alarmDescription: `ecr-sync: the 90th percentile of push-to-legacy latency (push to css until verified in legacy) over 15 minutes was above ${args.latencyAlarmSeconds} s. Runbook: docs/runbook.md#latency-high`,
+    alarmDescription: `ecr-sync: the 90th percentile of push-to-legacy latency (push to css until verified in legacy) over 15 minutes was above ${args.latencyAlarmSeconds} s. Runbook: ${args.runbook}#latency-high`,
     namespace: METRIC_NAMESPACE,
     metricName: METRICS.latency,
     extendedStatistic: LATENCY_ALARM.extendedStatistic,
@@ -210,7 +213,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
     const hours = heartbeatHours(schedule.expression);
     return alarm(`${name}-no-reconcile-alarm`, {
       name: `${name}-no-reconcile`,
-      alarmDescription: `ecr-sync: no reconcile finished in ${hours} hours (schedule ${schedule.expression}; a new schedule counts from its first run): the worker, its SSM agent or the schedule is down, so lost events are not healed. Runbook: docs/runbook.md#no-reconcile`,
+      alarmDescription: `ecr-sync: no reconcile finished in ${hours} hours (schedule ${schedule.expression}; a new schedule counts from its first run): the worker, its SSM agent or the schedule is down, so lost events are not healed. Runbook: ${args.runbook}#no-reconcile`,
       metricQueries: [
         {
           id: HEARTBEAT_QUERY_IDS.heartbeat,
@@ -246,8 +249,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   // is never recovered by AWS: it is alerted only.
   const systemCheckAlarm = alarm(`${name}-worker-system-check-alarm`, {
     name: `${name}-worker-system-check`,
-    alarmDescription:
-      "ecr-sync: the worker's system status check failed (AWS hardware or network); the recover action moves it to new hardware. Runbook: docs/runbook.md#worker-status-check",
+    alarmDescription: `ecr-sync: the worker's system status check failed (AWS hardware or network); the recover action moves it to new hardware. Runbook: ${args.runbook}#worker-status-check`,
     namespace: "AWS/EC2",
     metricName: "StatusCheckFailed_System",
     dimensions: { InstanceId: args.instanceId },
@@ -258,8 +260,7 @@ export function createAlerting(name: string, args: AlertingArgs, parent: pulumi.
   });
   const instanceCheckAlarm = alarm(`${name}-worker-instance-check-alarm`, {
     name: `${name}-worker-instance-check`,
-    alarmDescription:
-      "ecr-sync: the worker's instance status check failed (its operating system: disk, memory, network); AWS does not recover this. Runbook: docs/runbook.md#worker-status-check",
+    alarmDescription: `ecr-sync: the worker's instance status check failed (its operating system: disk, memory, network); AWS does not recover this. Runbook: ${args.runbook}#worker-status-check`,
     namespace: "AWS/EC2",
     metricName: "StatusCheckFailed_Instance",
     dimensions: { InstanceId: args.instanceId },

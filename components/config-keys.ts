@@ -28,6 +28,7 @@ export const CONFIG_KEYS = [
   "reconcileSchedule",
   "reconcileParallelism",
   "latencyAlarmSeconds",
+  "runbookUrl",
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -53,6 +54,7 @@ export const CONFIG_KEY_SCOPE: Readonly<Record<ConfigKey, KeyScope>> = {
   reconcileSchedule: "source",
   reconcileParallelism: "source",
   latencyAlarmSeconds: "source",
+  runbookUrl: "source",
 };
 
 /**
@@ -71,6 +73,8 @@ export const CONFIG_DEFAULTS = {
   // The copier's own default (ec2-scripts/copier/limits.ts; test/unit/contracts.test.ts keeps them equal).
   reconcileParallelism: 4,
   latencyAlarmSeconds: 900,
+  // None: the alerts name the runbook by its path in this repository, docs/runbook.md.
+  runbookUrl: "",
 } as const satisfies Partial<Record<ConfigKey, string | number>>;
 
 /** A key as the user writes it: `ecr-sync:alertEmail`. */

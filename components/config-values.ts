@@ -160,6 +160,39 @@ export function parseAlertEmail(text: string | undefined, problems: string[]): s
   return address;
 }
 
+/** What the alerts call the runbook when ecr-sync:runbookUrl is not set: its path in this repository. */
+export const RUNBOOK_PATH = "docs/runbook.md";
+
+/**
+ * ecr-sync:runbookUrl: the runbook's web address, so an alert e-mail links it (a path is not a
+ * link); empty, the alerts name RUNBOOK_PATH. An https URL without a fragment (the alerts add the
+ * section) and without spaces, quotes or angle brackets, which would end the link in a mail reader.
+ */
+export function parseRunbookUrl(text: string | undefined, problems: string[]): string {
+  const value = (text ?? "").trim();
+  if (value === "") return RUNBOOK_PATH;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    url.protocol !== "https:" ||
+    url.hash !== "" ||
+    value.includes("#") ||
+    /[\s"'<>`]/.test(value) ||
+    value.length > 400
+  ) {
+    problems.push(
+      `${key("runbookUrl")}: ${shown(text)} is not the runbook's https web address without a #section (e.g. https://github.com/ORG/ecr-sync/blob/main/docs/runbook.md); leave it unset for the path ${RUNBOOK_PATH}`,
+    );
+    return RUNBOOK_PATH;
+  }
+  return value;
+}
+
 /** The latency alarm's bounds: under a minute alarms on ordinary copies; over a day never helps. */
 export const LATENCY_ALARM_SECONDS = { min: 60, max: 86400 } as const;
 

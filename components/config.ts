@@ -19,6 +19,7 @@ import {
   checkWorkerImage,
   parseAlertEmail,
   parseLatencyAlarmSeconds,
+  parseRunbookUrl,
   lostLeadingZero,
   parseAllowedAccountIds,
   parseReconcileParallelism,
@@ -105,6 +106,11 @@ export interface SourceSettings extends CommonSettings {
   readonly alertEmail: string | undefined;
   /** The latency (push to verified in legacy, seconds) above which the latency alarm fires. */
   readonly latencyAlarmSeconds: number;
+  /**
+   * How alerts name the runbook: its web address (https://…/docs/runbook.md), or the path
+   * `docs/runbook.md` when none is configured. Sections are added as `#anchor`.
+   */
+  readonly runbook: string;
   /** An EventBridge Scheduler expression (rate(…) or cron(…)) for the reconcile; `undefined`: off. */
   readonly reconcileSchedule: string | undefined;
   /** How many missing tags a reconcile copies at a time (ECR_SYNC_RECONCILE_PARALLELISM). */
@@ -239,6 +245,7 @@ function sourceSettings(value: ValueOf, problems: string[]): Omit<SourceSettings
     reconcileSchedule: parseReconcileSchedule(value("reconcileSchedule")!, problems),
     reconcileParallelism: parseReconcileParallelism(value("reconcileParallelism")!, problems),
     latencyAlarmSeconds: parseLatencyAlarmSeconds(value("latencyAlarmSeconds")!, problems),
+    runbook: parseRunbookUrl(value("runbookUrl"), problems),
   };
 }
 

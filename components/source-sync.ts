@@ -49,6 +49,8 @@ export interface SourceSyncArgs {
   readonly alertEmail: string | undefined;
   /** The latency (seconds, p90 over 15 minutes) above which the latency alarm fires. */
   readonly latencyAlarmSeconds: number;
+  /** How alerts name the runbook: its web address (ecr-sync:runbookUrl) or the path docs/runbook.md. */
+  readonly runbook: string;
   /**
    * When the worker runs the copier's `reconcile`: an EventBridge Scheduler expression (rate(…) or
    * cron(…), UTC), or `undefined` for no schedule (the reconcile document stays, for backfills).
@@ -194,6 +196,7 @@ export class SourceSync extends pulumi.ComponentResource {
         instanceId: worker.instance.id,
         region: args.region,
         latencyAlarmSeconds: args.latencyAlarmSeconds,
+        runbook: args.runbook,
         reconcileSchedule: schedule.timing,
       },
       this,

@@ -161,6 +161,7 @@ describe("config documentation against CONFIG_KEYS and CONFIG_DEFAULTS", () => {
       "| `ecr-sync:reconcileSchedule` | css | `rate(1 day)` | when to reconcile (`off` \\| a rate) |",
       "| `ecr-sync:reconcileParallelism` | css | `4` | copies at a time |",
       "| `ecr-sync:latencyAlarmSeconds` | css | `900` | latency alarm threshold |",
+      "| `ecr-sync:runbookUrl` | css | none | the runbook's address |",
       "| `aws:region` | both | required | the region |",
       "| `aws:allowedAccountIds` | both | required | the one account |",
     ];

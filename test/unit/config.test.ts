@@ -36,6 +36,7 @@ describe("stack config (components/config.ts)", () => {
         reconcileSchedule: "rate(1 day)",
         reconcileParallelism: 4,
         latencyAlarmSeconds: 900,
+        runbook: "docs/runbook.md",
       });
     });
 
@@ -307,6 +308,35 @@ describe("stack config (components/config.ts)", () => {
           }
         ).latencyAlarmSeconds;
       expect([seconds("60"), seconds("1800"), seconds("86400")]).to.deep.equal([60, 1800, 86400]);
+    });
+
+    it("a runbookUrl that is not an https address without a #section (alerts link it; unset, they name the path)", () => {
+      for (const bad of [
+        "http://wiki.example.org/runbook",
+        "docs/runbook.md",
+        "https://github.com/org/ecr-sync/blob/main/docs/runbook.md#dead-letters",
+        "https://example.org/run book.md",
+        'https://example.org/"runbook"',
+      ]) {
+        expectProblem(
+          rawFor("css", { "ecr-sync:runbookUrl": bad }),
+          "ecr-sync:runbookUrl",
+          JSON.stringify(bad),
+          "is not the runbook's https web address without a #section",
+        );
+      }
+      const runbook = (text: string | undefined) =>
+        (
+          parseStackConfig(rawFor("css", text === undefined ? {} : { "ecr-sync:runbookUrl": text })) as {
+            runbook: string;
+          }
+        ).runbook;
+      const address = "https://github.com/org/ecr-sync/blob/main/docs/runbook.md";
+      expect([runbook(undefined), runbook(""), runbook(address)]).to.deep.equal([
+        "docs/runbook.md",
+        "docs/runbook.md",
+        address,
+      ]);
     });
 
     it("a reconcileParallelism that is not a whole number of copies from 1 to 16", () => {

@@ -86,7 +86,9 @@ describe("links in the README, docs/ and alert texts", () => {
     ].filter((f) => !f.includes(`${path.sep}test${path.sep}`));
     let seen = 0;
     for (const file of sources) {
-      for (const ref of fs.readFileSync(file, "utf8").matchAll(/docs\/runbook\.md#([a-z0-9-]+)/g)) {
+      // The path itself, or the alerts' `${runbook}#section` (the runbook's address or its path).
+      const text = fs.readFileSync(file, "utf8");
+      for (const ref of text.matchAll(/(?:docs\/runbook\.md|\$\{(?:args\.)?runbook\})#([a-z0-9-]+)/g)) {
         seen++;
         if (!anchorsOf(runbook).has(ref[1])) {
           problems.push(

@@ -54,9 +54,11 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
   let css: Rendering;
   let withEmailAndCron: Rendering;
   let scheduleOff: Rendering;
+  let withRunbookUrl: Rendering;
+  const RUNBOOK_URL = "https://github.com/example-org/ecr-sync/blob/main/docs/runbook.md";
 
   before(async () => {
-    [css, withEmailAndCron, scheduleOff] = await Promise.all([
+    [css, withEmailAndCron, scheduleOff, withRunbookUrl] = await Promise.all([
       renderStack("css"),
       renderStack("css", {
         config: {
@@ -66,7 +68,28 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
         },
       }),
       renderStack("css", { config: { "ecr-sync:reconcileSchedule": "off" } }),
+      renderStack("css", { config: { "ecr-sync:runbookUrl": RUNBOOK_URL } }),
     ]);
+  });
+
+  it("links every alert to its runbook section by the runbook's web address when ecr-sync:runbookUrl is set, else by its path", () => {
+    const descriptions = (r: Rendering) =>
+      r.resources
+        .filter((x) => x.type === "aws:cloudwatch/metricAlarm:MetricAlarm")
+        .map((x) => String(x.inputs.alarmDescription));
+    const notice = (r: Rendering) =>
+      String(
+        (
+          resource(r, T.target, "ecr-sync-command-failed-target").inputs.inputTransformer as {
+            inputTemplate: string;
+          }
+        ).inputTemplate,
+      );
+    expect(descriptions(withRunbookUrl)).to.have.length.greaterThan(5);
+    for (const text of [...descriptions(withRunbookUrl), notice(withRunbookUrl)])
+      expect(text).to.match(new RegExp(`Runbook: ${RUNBOOK_URL.replace(/[./]/g, "\\$&")}#[a-z-]+`));
+    for (const text of [...descriptions(css), notice(css)])
+      expect(text).to.match(/Runbook: docs\/runbook\.md#[a-z-]+/);
   });
 
   describe("the dead-letter queue", () => {
