@@ -2,8 +2,8 @@
  * What the deploy roles may do: one table of every action `pulumi up`, `preview`, `refresh` and
  * `destroy` call for each resource type and data source (invoke) the stacks render, and the
  * function that turns it into a stack's least-privilege deploy policy. `npm run -s synth -- --stack
- * css --deploy-policy` prints it (scripts/synth-deploy-policy.ts); docs/decisions/0004-ci-oidc.md
- * says where it goes. A rendered type without an entry here is an error, in synth and in
+ * css --deploy-policy` prints it (scripts/synth-deploy-policy.ts); docs/security.md#ci-roles says
+ * where it goes. A rendered type without an entry here is an error, in synth and in
  * test/unit/deploy-policy.test.ts.
  *
  * Where the actions come from. @pulumi/aws 7 runs the Terraform AWS provider (v6), so the calls are
@@ -14,7 +14,7 @@
  * https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html
  * (the same data @cloud-copilot/iam-simulate checks every request against in the test).
  *
- * Not here: the Pulumi state backend's permissions (docs/decisions/0004-ci-oidc.md), and
+ * Not here: the Pulumi state backend's permissions (docs/security.md#the-state-bucket), and
  * sts:GetCallerIdentity, which the provider calls to check aws:allowedAccountIds and which needs no
  * permission. The service-linked role AWSServiceRoleForCloudWatchEvents, which the worker's
  * recover alarm needs, is a prerequisite an administrator creates once (docs/operations.md): the

@@ -9,7 +9,7 @@
  * every document is deterministic: fixed statement order, fixed Sids, sorted actions and
  * resources, so a re-run renders byte-identical JSON and diffs stay quiet.
  *
- * Why each permission is here, and why a few sit on Resource "*": docs/decisions/0002-least-privilege.md.
+ * Why each permission is here, and why a few sit on Resource "*": docs/security.md#the-principals.
  */
 import {
   ALARM_ARN,
@@ -385,7 +385,7 @@ export function lambdaPolicy(a: {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Failures reach a person; gaps heal (issue 5). Why each permission: docs/decisions/0008-reconcile-schedule.md.
+// Failures reach a person; gaps heal (issue 5). Why each permission: docs/security.md#the-principals.
 
 /**
  * Who may put messages into the dead-letter queue: EventBridge, only on behalf of the named rules
