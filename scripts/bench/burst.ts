@@ -2,12 +2,13 @@
  * Stage 6, the burst: 20 copies of 20 tags started at once into an empty target, as a push
  * storm would start them (each its own process: its own Node start, SDK load and AWS calls, as
  * SSM runs them). Every copy must arrive with its digest; if one does not, the bench exits 1 after
- * the report.
+ * the report. With the CPU all of them and the servers used (cpu.ts).
  */
 import { randomBytes } from "node:crypto";
 import { Registry } from "../../local/registry";
 import { RunResult } from "../../local/world";
-import { inBatches, Measured, numberedTags, progress, repeated, timed } from "./measure";
+import { cpuFigures, CpuUse, floorLine, medianCpu } from "./cpu";
+import { inBatches, Measured, numberedTags, progress, repeated } from "./measure";
 import { Bench } from "./session";
 import { seedImage } from "./seed";
 import { median, mib, round } from "./stats";
@@ -36,11 +37,12 @@ async function countArrived(
   return arrived;
 }
 
-/** One burst: its time, the copies that arrived, and the AWS calls all of them made together. */
+/** One burst: its time, the copies that arrived, and the AWS calls and CPU all of them used together. */
 export interface BurstRun {
   readonly seconds: number;
   readonly arrived: number;
   readonly aws: number;
+  readonly cpu: CpuUse;
 }
 
 export async function measureBurst(bench: Bench): Promise<Measured> {
@@ -58,7 +60,11 @@ export async function measureBurst(bench: Bench): Promise<Measured> {
   const runs = await repeated(plan.runs.burst, async (run) => {
     const registry = await bench.freshTarget();
     const mark = world.awsCalls.mark();
-    const { value: results, seconds } = await timed(() =>
+    const {
+      runs: results,
+      seconds,
+      cpu,
+    } = await bench.withCpu(registry, () =>
       Promise.all(tags.map((tag) => bench.copy(SOURCE_REPOSITORY, TARGET_REPOSITORY, tag, registry))),
     );
     const aws = bench.awsCallsSince(mark).length;
@@ -67,31 +73,41 @@ export async function measureBurst(bench: Bench): Promise<Measured> {
     progress(
       `burst of ${plan.burstCopies} copies ${run}/${plan.runs.burst}: ${seconds.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived, ${aws} AWS calls in all`,
     );
-    return { seconds, arrived, aws };
+    return { seconds, arrived, aws, cpu };
   });
-  return burstReport(plan, runs);
+  return burstReport(plan, runs, bench.cores);
 }
 
-/** Time: the median; arrived: the worst run; AWS calls: the most any burst made, all its copies together. */
+/** Time and CPU: the medians; arrived: the worst run; AWS calls: the most any burst made, all its copies together. */
 export function burstReport(
   plan: { readonly burstCopies: number; readonly burstLayerBytes: number },
   runs: readonly BurstRun[],
+  cores: number,
 ): Measured {
   const time = median(runs.map((run) => run.seconds));
+  const cpu = medianCpu(runs.map((run) => run.cpu));
+  const figure = `burst: ${plan.burstCopies} copies started at once (${mib(plan.burstLayerBytes)} each), AWS calls in all`;
   const arrived = Math.min(...runs.map((run) => run.arrived));
   const aws = Math.max(...runs.map((run) => run.aws));
   return {
-    figures: { burst_s: round(time), burst_arrived: arrived, burst_aws: aws },
+    figures: {
+      burst_s: round(time),
+      burst_arrived: arrived,
+      burst_aws: aws,
+      ...cpuFigures("burst", cpu, cores),
+    },
     rows: [
       judgedRow(
-        {
-          figure: `burst: ${plan.burstCopies} copies started at once (${mib(plan.burstLayerBytes)} each), AWS calls in all`,
-          measured: `${time.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived (worst run)`,
-          aws,
-        },
+        { figure, measured: `${time.toFixed(2)} s, ${arrived}/${plan.burstCopies} arrived (worst run)`, aws },
         "burst",
         TARGETS.burst(plan.burstCopies),
         [time, arrived],
+        floorLine(
+          `burst of ${plan.burstCopies}`,
+          TARGETS.burst(plan.burstCopies).limits[0].limit,
+          cpu,
+          cores,
+        ),
       ),
     ],
     correct: arrived === plan.burstCopies,

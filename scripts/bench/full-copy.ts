@@ -1,16 +1,12 @@
 /**
  * Stage 1, the full copy: a ~200 MiB image of random layers copied into an empty target by the
- * copier, by the plain-HTTP baseline (the physical limit of moving the same bytes once: every blob
- * streamed once, all at once) and by `skopeo copy` alone (the copy without the copier: the worker
- * root's skopeo, as the copier's, in-root.ts). The variants take turns so none always gets the
- * warmer caches. The last copier target stays, in sync, for the unchanged, breakdown and
- * incremental stages.
+ * copier and by the plain-HTTP baseline (the physical limit of moving the same bytes once: every
+ * blob streamed once, all at once). The two take turns so neither always gets the warmer caches.
+ * The last copier target stays, in sync, for the unchanged and incremental stages.
  */
-import { join } from "node:path";
-import { BuiltImage, LayerSpec, layerBytes, writeAuthFile } from "../../local/oci";
+import { BuiltImage, LayerSpec, layerBytes } from "../../local/oci";
 import { Registry } from "../../local/registry";
 import { httpCopyImage } from "./http";
-import { skopeoAlone } from "./in-root";
 import { expectOk, Measured, progress, timed } from "./measure";
 import { MiB, Plan } from "./plan";
 import { Bench } from "./session";
@@ -32,9 +28,6 @@ export interface SyncedImage {
   /** The image's layers but the top one: the incremental stage builds on them. */
   readonly baseLayers: readonly LayerSpec[];
 }
-
-/** The one mapping every copy of this image runs with. */
-export const FULL_COPY_MAP = { [SOURCE_REPOSITORY]: TARGET_REPOSITORY };
 
 /**
  * One run of one variant: each copies `image` into a fresh target and checks the target holds
@@ -94,39 +87,7 @@ async function copierRun({
   return { seconds, aws: result.awsCalls.length, registry };
 }
 
-async function skopeoRun({ bench, image, run }: Copy, authFile: string): Promise<number> {
-  const registry = await bench.freshTarget();
-  const { sourceEndpoint, world } = bench;
-  await writeAuthFile(authFile, {
-    [world.source.host]: { username: "AWS", password: sourceEndpoint.password },
-    [registry.host]: { username: "AWS", password: bench.targetEndpoint(registry).password },
-  });
-  const { value: copied, seconds } = await timed(() =>
-    skopeoAlone(
-      `${world.source.host}/${SOURCE_REPOSITORY}@${image.digest}`,
-      `${registry.host}/${TARGET_REPOSITORY}:${TAG}`,
-      authFile,
-      world.env(),
-    ),
-  );
-  if (copied.code !== 0) throw new Error(`skopeo-alone run ${run}: exited ${copied.code}: ${copied.stderr}`);
-  if ((await registry.digestOf(TARGET_REPOSITORY, TAG)) !== image.digest)
-    throw new Error(`skopeo-alone run ${run}: digest differs on the target`);
-  await bench.dropTarget(registry);
-  progress(`full copy ${run}/${bench.plan.runs.full}: skopeo copy alone ${seconds.toFixed(2)} s`);
-  return seconds;
-}
-
-/** Stage 1's medians, in seconds: what the breakdown splits the ratio by. */
-export interface FullCopySummary {
-  readonly baseline: number;
-  readonly skopeoAlone: number;
-  readonly copier: number;
-}
-
-export async function measureFullCopy(
-  bench: Bench,
-): Promise<{ measured: Measured; synced: SyncedImage; summary: FullCopySummary }> {
+export async function measureFullCopy(bench: Bench): Promise<{ measured: Measured; synced: SyncedImage }> {
   const { plan, world, runId } = bench;
   progress(
     `building a ${mib(plan.layerCount * plan.layerBytes)} image of ${plan.layerCount} random layers and pushing it to the source`,
@@ -141,9 +102,8 @@ export async function measureFullCopy(
   });
   await world.pushToSource(image, SOURCE_REPOSITORY, TAG);
   await world.createTargetRepository(TARGET_REPOSITORY);
-  const authFile = join(await bench.tempDir("ecr-sync-bench-auth-"), "auth.json");
 
-  const times: FullCopyTimes = { copier: [], baseline: [], skopeo: [], aws: [] };
+  const times: FullCopyTimes = { copier: [], baseline: [], aws: [] };
   let synced: Registry | undefined;
   for (let run = 1; run <= plan.runs.full; run++) {
     const one: Copy = { bench, image, run };
@@ -157,18 +117,12 @@ export async function measureFullCopy(
         if (synced) await bench.dropTarget(synced);
         synced = registry;
       },
-      async () => times.skopeo.push(await skopeoRun(one, authFile)),
     ];
     for (let i = 0; i < variants.length; i++) await variants[(i + run - 1) % variants.length]();
   }
   if (!synced) throw new Error("no full copy ran");
   return {
     measured: fullCopyReport(plan, layerBytes(image), times),
-    summary: {
-      baseline: median(times.baseline),
-      skopeoAlone: median(times.skopeo),
-      copier: median(times.copier),
-    },
     synced: {
       registry: synced,
       sourceRepository: SOURCE_REPOSITORY,
@@ -184,7 +138,6 @@ export async function measureFullCopy(
 export interface FullCopyTimes {
   readonly copier: number[];
   readonly baseline: number[];
-  readonly skopeo: number[];
   readonly aws: number[];
 }
 
@@ -195,11 +148,8 @@ export function fullCopyReport(
 ): Measured {
   const copier = median(times.copier);
   const baseline = median(times.baseline);
-  const skopeoAlone = median(times.skopeo);
   const aws = Math.max(...times.aws);
   const speed = (seconds: number) => `${(imageBytes / MiB / seconds).toFixed(0)} MiB/s`;
-  const ratio = (seconds: number) =>
-    `${(seconds / baseline).toFixed(2)}x (${seconds - baseline >= 0 ? "+" : ""}${(seconds - baseline).toFixed(2)} s)`;
   const image = `${plan.layerCount} x ${mib(plan.layerBytes)}`;
   return {
     figures: {
@@ -210,26 +160,18 @@ export function fullCopyReport(
       full_copy_ratio: round(copier / baseline, 2),
       full_copy_aws: aws,
       full_copy_mib_per_s: round(imageBytes / MiB / copier, 1),
-      skopeo_alone_s: round(skopeoAlone),
-      skopeo_alone_ratio: round(skopeoAlone / baseline, 2),
     },
     rows: [
-      {
-        figure: `full copy, ${image} (the copier)`,
-        measured: `${copier.toFixed(2)} s (${speed(copier)})`,
-        aws,
-      },
-      {
-        figure: "baseline: plain HTTP GET->PUT, every blob once, all at once",
-        measured: `${baseline.toFixed(2)} s (${speed(baseline)})`,
-      },
       judgedRow(
-        { figure: "full copy / baseline", measured: ratio(copier), aws },
+        {
+          figure: `full copy, ${image} / plain-HTTP baseline`,
+          measured: `${(copier / baseline).toFixed(2)}x: ${copier.toFixed(2)} s (${speed(copier)}) vs ${baseline.toFixed(2)} s`,
+          aws,
+        },
         "full_copy_ratio",
         TARGETS.fullCopyRatio,
         [copier / baseline],
       ),
-      { figure: "↳ skopeo copy alone (no copier) / baseline", measured: ratio(skopeoAlone) },
     ],
   };
 }

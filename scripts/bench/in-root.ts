@@ -1,15 +1,14 @@
 /**
  * What the bench runs as the worker runs it: inside the worker's Debian root
  * (local/worker-root.ts) with the root's node, skopeo and flock, never this machine's. The
- * copier's untraced runs go through local/world.ts (runScript), which starts them in the root too;
- * the traced runs (traced.ts), skopeo alone (the ratio's like-for-like reference) and `node -e 0`
- * go through spawnInRoot. The registries, moto and the plain-HTTP baseline (Node) stay on this
- * machine.
+ * copier's runs go through local/world.ts (spawnScript), which starts them in the root, under
+ * WITH_TIMES (session.ts); `node -e 0` and the tools' versions go through spawnInRoot. The
+ * registries, moto and the plain-HTTP baseline (Node) stay on this machine.
  *
- * Every time measured around such a run includes bwrap's start: measureRootStart times it alone,
- * and `node -e 0` in the root (measureNodeStart) includes it as the copier's runs do.
- * The registries' access logs say which clients really talked to them (registryClients), so the
- * report can show that the copies were the root's skopeo.
+ * Every time measured around such a run includes bwrap's start, and so does `node -e 0` in the
+ * root (nodeStartOnce), as the copier's runs do. The registries' access logs say which clients
+ * really talked to them (registryClients), so the report can show that the copies were the root's
+ * skopeo.
  */
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -17,10 +16,13 @@ import { dirname, join } from "node:path";
 import { Registry } from "../../local/registry";
 import { inWorkerRoot, workerEnvironment } from "../../local/worker-root";
 import { timed } from "./measure";
-import { median } from "./stats";
 
-/** A POSIX shell that runs its arguments, then prints `times` (its children's CPU) on stdout. */
-export const WITH_TIMES = ["sh", "-c", '"$@"; code=$?; times; exit "$code"', "sh"];
+/**
+ * A POSIX shell that runs its arguments, then prints `times` (the CPU of every process it waited
+ * for, and they for theirs) on stderr, after all they wrote: the copier's CPU measured from outside,
+ * its stdout left as its result lines.
+ */
+export const WITH_TIMES = ["sh", "-c", '"$@"; code=$?; times >&2; exit "$code"', "sh"];
 
 export interface Collected {
   readonly code: number;
@@ -49,24 +51,6 @@ export function spawnInRoot(argv: readonly string[], env: Record<string, string>
   return spawnCollect(inWorkerRoot(argv), workerEnvironment(env));
 }
 
-/** Wall seconds of `true` started inside the root and started here (medians): their difference is bwrap's start. */
-export interface RootStart {
-  readonly inRoot: number;
-  readonly here: number;
-}
-
-/** Measures RootStart, `runs` times each, taking turns. */
-export async function measureRootStart(runs = 5): Promise<RootStart> {
-  const env = { PATH: process.env.PATH ?? "" };
-  const inRoot: number[] = [];
-  const here: number[] = [];
-  for (let run = 0; run < runs; run++) {
-    inRoot.push((await timed(() => spawnInRoot(["true"], env))).seconds);
-    here.push((await timed(() => spawnCollect(["true"], env))).seconds);
-  }
-  return { inRoot: median(inRoot), here: median(here) };
-}
-
 /** Wall seconds of one `node -e 0` in the worker root, bwrap's start included as in every copier run. */
 export async function nodeStartOnce(): Promise<number> {
   const { value, seconds } = await timed(() =>
@@ -74,30 +58,6 @@ export async function nodeStartOnce(): Promise<number> {
   );
   if (value.code !== 0) throw new Error(`node -e 0 in the worker root exited ${value.code}: ${value.stderr}`);
   return seconds;
-}
-
-/**
- * `skopeo copy` of `source` into `target` with the copier's flags and a ready auth file, in the
- * root under WITH_TIMES, with the copier's HOME and TMPDIR from `env`: the copy without the copier.
- */
-export function skopeoAlone(
-  source: string,
-  target: string,
-  authFile: string,
-  env: Record<string, string>,
-): Promise<Collected> {
-  return spawnInRoot(
-    [
-      ...WITH_TIMES,
-      "skopeo",
-      "copy",
-      ...["--all", "--preserve-digests", "--quiet", "--retry-times", "3", "--authfile", authFile],
-      ...["--src-tls-verify=false", "--dest-tls-verify=false"],
-      `docker://${source}`,
-      `docker://${target}`,
-    ],
-    { PATH: env.PATH ?? "", HOME: env.HOME ?? "", TMPDIR: env.TMPDIR ?? "" },
-  );
 }
 
 const VERSION_COMMANDS: Readonly<Record<string, string>> = {

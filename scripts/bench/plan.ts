@@ -1,6 +1,6 @@
 /**
- * What `npm run bench` measures and how often: image sizes, scales and run counts of the full
- * run and of `--quick` (a smoke test of the bench itself, not figures to keep).
+ * What `npm run bench` measures and how often: image sizes, tag counts and run counts of the full
+ * run and of `--quick` (a smoke test of the bench itself, not figures to keep), and its options.
  */
 
 export const MiB = 1024 * 1024;
@@ -17,7 +17,6 @@ export interface Runs {
   readonly reconcile: number;
   readonly backfill: number;
   readonly burst: number;
-  readonly breakdown: number;
 }
 
 export interface Plan {
@@ -26,8 +25,8 @@ export interface Plan {
   readonly layerBytes: number;
   /** Layer sizes of each platform's image in the multi-arch index. */
   readonly multiarchLayers: readonly number[];
-  /** Tag counts of the in-sync reconciles. */
-  readonly reconcileScales: readonly number[];
+  /** Tags of the in-sync reconcile. */
+  readonly reconcileTags: number;
   readonly backfillTags: number;
   readonly burstCopies: number;
   readonly burstLayerBytes: number;
@@ -38,7 +37,7 @@ export const FULL_PLAN: Plan = {
   layerCount: 5,
   layerBytes: 40 * MiB,
   multiarchLayers: [8 * MiB, 2 * MiB],
-  reconcileScales: [10, 50, 200],
+  reconcileTags: 200,
   backfillTags: 50,
   burstCopies: 20,
   burstLayerBytes: 1 * MiB,
@@ -50,7 +49,6 @@ export const FULL_PLAN: Plan = {
     reconcile: 5,
     backfill: 3,
     burst: 3,
-    breakdown: 3,
   },
 };
 
@@ -58,7 +56,7 @@ export const QUICK_PLAN: Plan = {
   layerCount: 3,
   layerBytes: 2 * MiB,
   multiarchLayers: [256 * 1024],
-  reconcileScales: [2, 5, 10],
+  reconcileTags: 10,
   backfillTags: 5,
   burstCopies: 4,
   burstLayerBytes: 64 * 1024,
@@ -70,7 +68,6 @@ export const QUICK_PLAN: Plan = {
     reconcile: 1,
     backfill: 1,
     burst: 1,
-    breakdown: 1,
   },
 };
 
@@ -81,13 +78,24 @@ export const PLATFORMS = [
   { os: "linux", architecture: "arm", variant: "v7" },
 ] as const;
 
-/** Reads the command line (without node and the script): `--quick` or nothing. */
-export function parseArguments(args: readonly string[]): { quick: boolean; plan: Plan } {
-  const unknown = args.filter((arg) => arg !== "--quick");
+/** What the command line asks for. */
+export interface Arguments {
+  /** Small sizes, few runs: a smoke test of the bench itself. */
+  readonly quick: boolean;
+  /** Rewrite the latest run in docs/benchmarks.md with this run's table (record.ts). */
+  readonly record: boolean;
+  readonly plan: Plan;
+}
+
+const OPTIONS = ["--quick", "--record"];
+
+/** Reads the command line (without node and the script): `--quick`, `--record`, both or nothing. */
+export function parseArguments(args: readonly string[]): Arguments {
+  const unknown = args.filter((arg) => !OPTIONS.includes(arg));
   if (unknown.length > 0)
     throw new Error(
-      `unknown argument(s) ${unknown.join(" ")}: the only option is --quick (small sizes, few runs)`,
+      `unknown argument(s) ${unknown.join(" ")}: the options are --quick (small sizes, few runs: a smoke test) and --record (write the run into docs/benchmarks.md)`,
     );
   const quick = args.includes("--quick");
-  return { quick, plan: quick ? QUICK_PLAN : FULL_PLAN };
+  return { quick, record: args.includes("--record"), plan: quick ? QUICK_PLAN : FULL_PLAN };
 }

@@ -1,7 +1,8 @@
 /**
  * The bench's report on stdout: a header naming the runs per stage, the table of every stage's
- * rows in order, then as the very last line one JSON object with every figure and the machine
- * it ran on.
+ * rows in order, a line of why under it for each time target missed (the CPU the run used and the
+ * floor it gives: cpu.ts), then as the very last line one JSON object with every figure and the
+ * machine it ran on.
  */
 import { execFile } from "node:child_process";
 import os from "node:os";
@@ -33,7 +34,7 @@ export async function machine(
   const cpus = os.cpus();
   const disk = await toolVersion("sh", ["-c", `df -hT "${os.tmpdir()}" | tail -n 1`]);
   return {
-    nproc: cpus.length,
+    nproc: os.availableParallelism(),
     cpu_model: cpus[0]?.model ?? "unknown",
     memory_gib: round(os.totalmem() / 1024 ** 3, 1),
     kernel: `${os.type()} ${os.release()}`,
@@ -58,17 +59,23 @@ export function reportHeader(quick: boolean, runs: Runs): string {
   ].join("\n");
 }
 
+/** What a run's report shows: its table, the why of each missed time target, and every figure for the JSON line. */
+export interface Report {
+  readonly table: string;
+  readonly why: readonly string[];
+  readonly figures: Readonly<Record<string, unknown>>;
+}
+
+/** The heading of the why lines under the table. */
+export const WHY_HEADING = "Time targets missed, against the CPU the run used (the floor: CPU s / cores):";
+
 /**
- * The whole report: header, table, JSON line (the stages' figures in order, then every judged
- * target with its verdict, the names of those missed, then `about`: runs, total time, machine).
- * Throws, naming them, when a required figure is missing.
+ * The report of `stages`: the table, the why lines (those of the missed time targets), and the
+ * figures: the stages' in order, then every judged target with its verdict, the names of those
+ * missed, then `about` (runs, total time, machine). Throws, naming them, when a required figure
+ * is missing.
  */
-export function formatReport(
-  quick: boolean,
-  runs: Runs,
-  stages: readonly Measured[],
-  about: Readonly<Record<string, unknown>>,
-): string {
+export function reportOf(stages: readonly Measured[], about: Readonly<Record<string, unknown>>): Report {
   const rows = stages.flatMap((stage) => stage.rows);
   const targets = targetsOf(rows);
   const missed = Object.entries(targets)
@@ -79,5 +86,22 @@ export function formatReport(
     targets_missed: missed,
     ...about,
   }) as Record<string, unknown>;
-  return `\n${reportHeader(quick, runs)}\n\n${formatTable(rows)}\n\n${jsonLine(figures)}\n`;
+  jsonLine(figures);
+  return {
+    table: formatTable(rows),
+    why: rows.flatMap((row) => (row.met === false && row.why ? [`- ${row.why}`] : [])),
+    figures,
+  };
+}
+
+/** The table, and under it the why lines with their heading when a time target was missed. */
+export function tableWithWhy(report: Report): string {
+  return report.why.length > 0
+    ? `${report.table}\n\n${WHY_HEADING}\n\n${report.why.join("\n")}`
+    : report.table;
+}
+
+/** The whole report as printed: header, table and why lines, JSON line. */
+export function formatReport(quick: boolean, runs: Runs, report: Report): string {
+  return `\n${reportHeader(quick, runs)}\n\n${tableWithWhy(report)}\n\n${jsonLine(report.figures)}\n`;
 }

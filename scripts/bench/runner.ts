@@ -1,6 +1,6 @@
 /**
- * Runs the bench: starts the world, runs the stages in order, prints the report, and applies
- * the exit rule. Every copier run is inside the worker root (in-root.ts): the report names the
+ * Runs the bench: starts the world, runs the stages in order, prints the report, records it in
+ * docs/benchmarks.md when asked (record.ts), and applies the exit rule. Every copier run is inside the worker root (in-root.ts): the report names the
  * root's tools, and the clients the target registries saw (skopeo's User-Agent, Node's fetch).
  * Owns everything started: servers and temp dirs are removed on exit, failure, Ctrl-C and SIGTERM
  * (exit 130).
@@ -10,7 +10,6 @@ import os from "node:os";
 import { startEcrSyncWorld } from "../../local/world";
 import { onInterrupt } from "../interrupt";
 import { measureBackfill } from "./backfill";
-import { measureBreakdown } from "./breakdown";
 import { measureBurst } from "./burst";
 import { Cleanups } from "./cleanups";
 import { measureFullCopy } from "./full-copy";
@@ -19,9 +18,10 @@ import { copierTools } from "./in-root";
 import { measureIncremental } from "./incremental";
 import { elapsedSeconds, Measured, progress } from "./measure";
 import { measureMultiArch } from "./multiarch";
-import { Plan } from "./plan";
-import { measureReconcileScale } from "./reconcile";
-import { formatReport, machine } from "./report";
+import { Arguments, Plan } from "./plan";
+import { measureReconcile } from "./reconcile";
+import { recordLatestRun } from "./record";
+import { formatReport, machine, reportOf } from "./report";
 import { startBenchSession } from "./session";
 import { round } from "./stats";
 import { measureUnchanged } from "./unchanged";
@@ -46,20 +46,15 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
   progress(`the copier runs in the worker root: ${Object.values(tools).join("; ")}`);
 
   const full = await measureFullCopy(bench);
-  const unchanged = await measureUnchanged(bench, full.synced);
-  const breakdown = await measureBreakdown(bench, full.synced, full.summary);
-  // The breakdown's rows go under the figures they explain.
   const stages = [
     full.measured,
-    breakdown.fullCopy,
-    unchanged,
-    breakdown.unchanged,
+    await measureUnchanged(bench, full.synced),
     await measureIncremental(bench, full.synced),
   ];
   await bench.dropTarget(full.synced.registry);
   stages.push(
     await measureMultiArch(bench),
-    await measureReconcileScale(bench),
+    await measureReconcile(bench),
     await measureBackfill(bench),
     await measureBurst(bench),
   );
@@ -68,9 +63,10 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
 
 /**
  * The bench from start to report. Sets process.exitCode 1 when a stage failed, or when a
- * correctness check failed (multi-arch digest, burst arrivals): the latter after the report.
+ * correctness check failed (multi-arch digest, burst arrivals): the latter after the report, and
+ * then nothing is recorded.
  */
-export async function runBench(plan: Plan, quick: boolean): Promise<void> {
+export async function runBench({ plan, quick, record }: Arguments): Promise<void> {
   const loadAtStart = os.loadavg()[0];
   const cleanups = new Cleanups();
   cleanups.add(async () => closeConnections());
@@ -89,10 +85,14 @@ export async function runBench(plan: Plan, quick: boolean): Promise<void> {
       machine: await machine(loadAtStart, copierTools),
     };
     progress(`done in ${total.toFixed(0)} s`);
-    process.stdout.write(formatReport(quick, plan.runs, stages, about));
+    const report = reportOf(stages, about);
+    process.stdout.write(formatReport(quick, plan.runs, report));
     if (stages.some((stage) => stage.correct === false)) {
-      progress("a correctness check failed (multi-arch digest or burst arrivals): exit 1");
+      progress("a correctness check failed (multi-arch digest or burst arrivals): exit 1, nothing recorded");
       process.exitCode = 1;
+    } else if (record) {
+      await recordLatestRun(report);
+      progress(`recorded in docs/benchmarks.md${quick ? " as a --quick smoke test" : ""}`);
     }
   } catch (error) {
     progress(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

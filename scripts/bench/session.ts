@@ -4,12 +4,13 @@
  * registered for cleanup.
  *
  * Every copier run runs its bundle inside the worker root with the root's node, skopeo and flock
- * (local/world.ts runScript, traced.ts), with a results log group as the documents give it (so it
- * publishes its telemetry, two AWS calls, as on the worker), and its AWS calls are counted at moto's door: the world's
- * recording proxy (world.awsCalls) sees each one, so a run's are those recorded between its start
- * and its end (the bench runs one thing at a time; a burst's copies are counted together). Every
- * target registry's User-Agents are kept before it is dropped (targetRegistryClients): which
- * builds of skopeo did the copying.
+ * (local/world.ts spawnScript), with a results log group as the documents give it (so it
+ * publishes its telemetry, two AWS calls, as on the worker), under a shell that counts its CPU
+ * (in-root.ts WITH_TIMES). Its AWS calls are counted at moto's door: the world's recording proxy
+ * (world.awsCalls) sees each one, so a run's are those recorded between its start and its end (the
+ * bench runs one thing at a time; a burst's copies are counted together). withCpu adds the CPU
+ * the registries and moto used meanwhile (cpu.ts). Every target registry's User-Agents are kept
+ * before it is dropped (targetRegistryClients): which builds of skopeo did the copying.
  */
 import { CreateLogGroupCommand, CloudWatchLogsClient } from "@aws-sdk/client-cloudwatch-logs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -22,19 +23,23 @@ import {
   copyArgs,
   ecrPassword,
   EcrSyncWorld,
-  runScript,
   RunResult,
+  spawnScript,
   TARGET_ACCOUNT,
   SOURCE_ACCOUNT,
 } from "../../local/world";
 import { Cleanups } from "./cleanups";
+import { childrenCpuSeconds, cpuMark, cpuSince, CpuUse, motoPid, registryPid } from "./cpu";
 import { Endpoint } from "./http";
-import { registryClients } from "./in-root";
+import { registryClients, WITH_TIMES } from "./in-root";
+import { timed } from "./measure";
 import { Plan } from "./plan";
 
-/** One run of the copier, with the AWS calls ("sts AssumeRole", …) recorded while it ran. */
+/** One run of the copier, with the AWS calls ("sts AssumeRole", …) recorded while it ran and the CPU of its processes. */
 export interface CountedRun extends RunResult {
   readonly awsCalls: readonly string[];
+  /** CPU seconds of the copier's processes (bwrap, node, skopeo, flock), from the shell's `times`. */
+  readonly cpu: number;
 }
 
 export interface Bench {
@@ -72,6 +77,17 @@ export interface Bench {
   copy(source: string, target: string, tag: string, targetRegistry?: Registry): Promise<CountedRun>;
   /** `ecr-sync reconcile [ARGS]` over `map` (source → target repository). */
   reconcile(map: Record<string, string>, targetRegistry?: Registry, args?: string[]): Promise<CountedRun>;
+  /**
+   * Times `action` (copier runs into `targetRegistry`, default the world's target) and measures the
+   * CPU it used: the runs' own, the source and target registries', moto's, and the rest of the
+   * machine's meanwhile.
+   */
+  withCpu(
+    targetRegistry: Registry | undefined,
+    action: () => Promise<CountedRun[]>,
+  ): Promise<{ runs: CountedRun[]; seconds: number; cpu: CpuUse }>;
+  /** This machine's cores: CPU seconds over these are the least time a run can take. */
+  readonly cores: number;
   /** A private temp dir, removed at exit. */
   tempDir(prefix: string): Promise<string>;
 }
@@ -112,9 +128,15 @@ export async function startBenchSession(
   const awsCallsSince = (mark: number) => callNames(world.awsCalls.since(mark));
   const counted = async (args: string[], map: Record<string, string>, registry?: Registry) => {
     const mark = world.awsCalls.mark();
-    const result = await runScript(args, copierEnv(map, registry));
-    return { ...result, awsCalls: awsCallsSince(mark) };
+    const result = await spawnScript(args, copierEnv(map, registry), { prefix: WITH_TIMES }).result;
+    return { ...result, awsCalls: awsCallsSince(mark), cpu: childrenCpuSeconds(result.stderr) };
   };
+  const pids = new Map<Registry, number>();
+  const pidOf = async (registry: Registry) => {
+    if (!pids.has(registry)) pids.set(registry, await registryPid(registry));
+    return pids.get(registry) as number;
+  };
+  const moto = await motoPid(world.moto.endpoint);
   return {
     world,
     plan,
@@ -138,6 +160,16 @@ export async function startBenchSession(
     copy: (source, target, tag, registry) =>
       counted(copyArgs(source, target, tag), { [source]: target }, registry),
     reconcile: (map, registry, args = []) => counted(["reconcile", ...args], map, registry),
+    async withCpu(registry, action) {
+      const mark = await cpuMark({
+        registries: [await pidOf(world.source), await pidOf(registry ?? world.target)],
+        moto,
+      });
+      const { value: runs, seconds } = await timed(action);
+      const copier = runs.reduce((sum, run) => sum + run.cpu, 0);
+      return { runs, seconds, cpu: await cpuSince(mark, copier) };
+    },
+    cores: os.availableParallelism(),
     async tempDir(prefix) {
       const dir = await mkdtemp(join(os.tmpdir(), prefix));
       cleanups.add(() => rm(dir, { recursive: true, force: true }));

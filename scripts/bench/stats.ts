@@ -19,26 +19,6 @@ export function round(value: number, digits = 3): number {
   return Math.round(value * factor) / factor;
 }
 
-/** Least-squares line through points (x, y): how a time grows with a count. */
-export function linearFit(points: ReadonlyArray<readonly [number, number]>): {
-  slope: number;
-  intercept: number;
-} {
-  if (points.length < 2) throw new Error("linearFit needs at least two points");
-  const n = points.length;
-  const meanX = points.reduce((sum, [x]) => sum + x, 0) / n;
-  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / n;
-  let covariance = 0;
-  let variance = 0;
-  for (const [x, y] of points) {
-    covariance += (x - meanX) * (y - meanY);
-    variance += (x - meanX) ** 2;
-  }
-  if (variance === 0) throw new Error("linearFit: every point has the same x");
-  const slope = covariance / variance;
-  return { slope, intercept: meanY - slope * meanX };
-}
-
 /** One row of the human-readable table. */
 export interface Row {
   readonly figure: string;
@@ -55,6 +35,8 @@ export interface Row {
   readonly met?: boolean;
   /** The target's name in the JSON line's `targets`. */
   readonly key?: string;
+  /** A missed time target: the CPU the run used and the floor it gives (cpu.ts floorLine), printed under the table. */
+  readonly why?: string;
 }
 
 /**
@@ -99,21 +81,26 @@ export const REQUIRED_FIGURES = [
   "full_copy_s",
   "full_copy_ratio",
   "full_copy_aws",
-  "skopeo_alone_ratio",
   "node_start_s",
   "unchanged_copy_s",
   "unchanged_copy_above_node_s",
   "unchanged_copy_aws",
   "unchanged_copy_layer_bytes",
-  "full_copy_profile",
-  "unchanged_copy_profile",
+  "unchanged_copy_cpu_s",
+  "unchanged_copy_floor_s",
   "incremental_bytes_ratio",
   "multiarch_digest_preserved",
   "reconcile_in_sync_s",
+  "reconcile_in_sync_cpu_s",
+  "reconcile_in_sync_floor_s",
   "backfill_s",
+  "backfill_cpu_s",
+  "backfill_floor_s",
   "burst_s",
   "burst_arrived",
   "burst_aws",
+  "burst_cpu_s",
+  "burst_floor_s",
   "targets",
   "runs",
   "machine",

@@ -108,7 +108,17 @@ export function judge(target: Target, values: readonly number[]): { met: boolean
   return { met: true, verdict: `met${spare}` };
 }
 
-/** `row` with `target`'s text and the verdict on `values`, under `key` in the JSON line's `targets`. */
-export function judgedRow(row: Row, key: string, target: Target, values: readonly number[]): Row {
-  return { ...row, key, target: target.text, ...judge(target, values) };
+/**
+ * `row` with `target`'s text and the verdict on `values`, under `key` in the JSON line's `targets`;
+ * with `why` (a time target's floor line, cpu.ts floorLine) only when the target was missed.
+ */
+export function judgedRow(
+  row: Row,
+  key: string,
+  target: Target,
+  values: readonly number[],
+  why?: string,
+): Row {
+  const verdict = judge(target, values);
+  return { ...row, key, target: target.text, ...verdict, ...(!verdict.met && why ? { why } : {}) };
 }

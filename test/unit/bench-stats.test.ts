@@ -3,15 +3,7 @@
  * figure, the table, and the shape of the report's last line.
  */
 import { expect } from "chai";
-import {
-  formatTable,
-  jsonLine,
-  linearFit,
-  median,
-  REQUIRED_FIGURES,
-  round,
-  targetsOf,
-} from "../../scripts/bench/stats";
+import { formatTable, jsonLine, median, REQUIRED_FIGURES, round, targetsOf } from "../../scripts/bench/stats";
 
 describe("bench helpers (scripts/bench/stats.ts)", () => {
   it("takes the middle value of an odd count and the mean of the two middle values of an even count, whatever the order", () => {
@@ -23,23 +15,6 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
   it("refuses the median of no runs or of a value that is not a finite number", () => {
     expect(() => median([])).to.throw("median of an empty list");
     expect(() => median([1, Number.NaN])).to.throw("NaN is not a finite number");
-  });
-
-  it("fits the line through reconcile times so the per-tag cost and the fixed cost come out", () => {
-    const fit = linearFit([
-      [10, 2.05],
-      [50, 2.25],
-      [200, 3.0],
-    ]);
-    expect(fit.slope).to.be.closeTo(0.005, 1e-9);
-    expect(fit.intercept).to.be.closeTo(2.0, 1e-9);
-    expect(() => linearFit([[1, 1]])).to.throw("at least two points");
-    expect(() =>
-      linearFit([
-        [1, 1],
-        [1, 2],
-      ]),
-    ).to.throw("same x");
   });
 
   it("prints a Markdown table with aligned columns, as prettier would write it, and a verdict only where there is a target", () => {
@@ -80,7 +55,7 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
 
   it("renders the figures as one JSON line that parses back, and names any missing or non-finite figure", () => {
     const figures: Record<string, unknown> = Object.fromEntries(REQUIRED_FIGURES.map((name) => [name, 1]));
-    figures.reconcile_in_sync_s = { "10": 0.4, "50": 0.6, "200": 1.2 };
+    figures.backfill_cpu_s = { copier: 7.1, registries: 5.2, moto: 0.8, others: 0.3 };
     figures.machine = { nproc: 2 };
     const line = jsonLine(figures);
     expect(line).not.to.include("\n");
@@ -88,8 +63,8 @@ describe("bench helpers (scripts/bench/stats.ts)", () => {
 
     const { node_start_s: _dropped, ...withoutNode } = figures;
     expect(() => jsonLine(withoutNode)).to.throw("lacks figures: node_start_s");
-    expect(() => jsonLine({ ...figures, reconcile_in_sync_s: { "10": Number.POSITIVE_INFINITY } })).to.throw(
-      "reconcile_in_sync_s.10=Infinity",
+    expect(() => jsonLine({ ...figures, backfill_cpu_s: { copier: Number.POSITIVE_INFINITY } })).to.throw(
+      "backfill_cpu_s.copier=Infinity",
     );
   });
 

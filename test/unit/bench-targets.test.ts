@@ -85,4 +85,14 @@ describe("bench targets and verdicts (scripts/bench/targets.ts)", () => {
       verdict: "MISSED: time 4.50 s, 0.50 s over 4.00 s (1.13x the limit)",
     });
   });
+
+  it("keeps a time target's why line on its row only when the target was missed", () => {
+    const row = { figure: "backfill", measured: "", aws: 4 };
+    expect(judgedRow(row, "backfill", TARGETS.backfill, [4.5], "backfill of 50: floor").why).to.equal(
+      "backfill of 50: floor",
+    );
+    expect(judgedRow(row, "backfill", TARGETS.backfill, [3.5], "backfill of 50: floor")).not.to.have.property(
+      "why",
+    );
+  });
 });
