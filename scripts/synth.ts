@@ -1,10 +1,12 @@
 /**
  * synth: renders a stack offline (no Pulumi CLI, no cloud credentials) by running the real
  * program under Pulumi's mocks (local/render/) and prints it, for people (scripts/synth-review.ts)
- * or as JSON for tools, or prints its deploy role's policy (scripts/synth-deploy-policy.ts).
+ * or as JSON for tools, or prints its deploy role's policy (scripts/synth-deploy-policy.ts) or its
+ * monthly cost (scripts/synth-cost.ts).
  * `usage()` is the one description of its flags and exit codes.
  */
 import { readStackConfig, Rendering, renderStack, stackNames, stackPairProblems } from "../local/render";
+import { costSection } from "./synth-cost";
 import { deployPolicyOf } from "./synth-deploy-policy";
 import { review } from "./synth-review";
 
@@ -13,7 +15,7 @@ export class UsageError extends Error {}
 
 export function usage(): string {
   const stacks = stackNames();
-  return `usage: npm run -s synth -- --stack <${stacks.join("|")}> [--json | --deploy-policy] [--compact]
+  return `usage: npm run -s synth -- --stack <${stacks.join("|")}> [--json | --deploy-policy | --cost] [--compact]
 
 Renders a stack offline: the real program under Pulumi's mocks, with the stack's real config
 (Pulumi.yaml and Pulumi.<stack>.yaml). No Pulumi CLI, no cloud credentials.
@@ -25,6 +27,9 @@ Renders a stack offline: the real program under Pulumi's mocks, with the stack's
                    by 2 spaces; nothing else goes to stdout. It allows what pulumi up, preview,
                    refresh and destroy call for each resource type and data source the stack renders
                    (components/deploy-permissions.ts), on the stack's own resources only
+  --cost           print what the stack costs a month (Markdown), counted from what it renders and
+                   priced from scripts/synth-cost.ts PRICES (each with its source and the day read);
+                   docs/operations.md#cost holds the css stack's
   --compact        with --json or --deploy-policy: the JSON on one line
   -h, --help       print this and exit
 
@@ -48,6 +53,7 @@ export interface Options {
   readonly stack: string;
   readonly json: boolean;
   readonly deployPolicy: boolean;
+  readonly cost: boolean;
   readonly compact: boolean;
 }
 
@@ -56,11 +62,13 @@ export function parseArgs(argv: readonly string[]): Options | undefined {
   let stack: string | undefined;
   let json = false;
   let deployPolicy = false;
+  let cost = false;
   let compact = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--json") json = true;
     else if (arg === "--deploy-policy") deployPolicy = true;
+    else if (arg === "--cost") cost = true;
     else if (arg === "--compact") compact = true;
     else if (arg === "--stack" || arg.startsWith("--stack=")) {
       const value = arg === "--stack" ? argv[++i] : arg.slice("--stack=".length);
@@ -78,13 +86,13 @@ export function parseArgs(argv: readonly string[]): Options | undefined {
       `unknown stack ${JSON.stringify(stack)}: there is no Pulumi.${stack}.yaml (stacks: ${stackNames().join(", ")})`,
     );
   }
-  if (json && deployPolicy)
+  if ([json, deployPolicy, cost].filter(Boolean).length > 1)
     throw new UsageError(
-      "--json prints the stack, --deploy-policy its deploy role's policy: give one of them",
+      "--json prints the stack, --deploy-policy its deploy role's policy, --cost its cost: give one of them",
     );
   if (compact && !json && !deployPolicy)
     throw new UsageError("--compact shapes the JSON: use it with --json or --deploy-policy");
-  return { stack, json, deployPolicy, compact };
+  return { stack, json, deployPolicy, cost, compact };
 }
 
 /** The rendering as `--json` prints it: indented by 2 spaces, or on one line. */
@@ -96,6 +104,7 @@ export function jsonText(rendering: Rendering, compact: boolean): string {
 /** What synth prints for `options`: the review, the rendering as JSON, or the deploy policy. */
 function outputText(rendering: Rendering, options: Options): string {
   if (options.json) return jsonText(rendering, options.compact);
+  if (options.cost) return costSection(rendering);
   if (options.deployPolicy) {
     const policy = deployPolicyOf(rendering, readStackConfig(options.stack));
     return JSON.stringify(policy, null, options.compact ? undefined : 2);

@@ -78,6 +78,7 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
       stack: "css",
       json: true,
       deployPolicy: false,
+      cost: false,
       compact: true,
     });
   });
@@ -95,6 +96,7 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
       stack: "legacy",
       json: false,
       deployPolicy: true,
+      cost: false,
       compact: true,
     });
     expect(() => parseArgs(["--stack", "css", "--json", "--deploy-policy"])).to.throw(
@@ -144,7 +146,7 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
         `synth: unknown stack "production": there is no Pulumi.production.yaml (stacks: ${stackNames().join(", ")})`,
       )
       .and.include(
-        `usage: npm run -s synth -- --stack <${stackNames().join("|")}> [--json | --deploy-policy] [--compact]`,
+        `usage: npm run -s synth -- --stack <${stackNames().join("|")}> [--json | --deploy-policy | --cost] [--compact]`,
       );
     expectNoStackTrace(run.stderr);
   });
@@ -158,6 +160,7 @@ describe("synth (scripts/synth.ts) in a pipe", function () {
       stack: "legacy",
       json: false,
       deployPolicy: false,
+      cost: false,
       compact: false,
     });
   });
