@@ -249,6 +249,14 @@ export class Copier {
     const login = await this.target.request("/v2/", {}, undefined, PROBE_LIMITS);
     if (login.status !== 200) return this.target.failure(login, "at GET /v2/ after a failed copy");
     const put = await this.target.putManifestByDigest(targetRepository, digest, manifest);
+    // 404 to a manifest PUT is NAME_UNKNOWN (OCI distribution spec: a repository the registry
+    // does not have; ECR's RepositoryNotFoundException): the repository went during the copy.
+    if (put.status === 404) {
+      return new Failure(
+        EXIT.notFound,
+        `target side: registry ${this.target.host} has no repository ${targetRepository} (HTTP 404 writing its manifest after a failed copy): it was deleted, or never made; create it (npm run -s status -- --repositories prints the command) and run again`,
+      );
+    }
     if ([0, 401, 403, 429].includes(put.status) || put.status >= 500) {
       return this.target.failure(put, `writing to ${targetRepository} after a failed copy`);
     }

@@ -37,6 +37,7 @@ const NOBODY = 65534;
 const ME = process.getuid?.() ?? 0;
 const EXIT_CONFIG = 3;
 const EXIT_AUTH = 4;
+const EXIT_NOT_FOUND = 5;
 const EXIT_UNAVAILABLE = 7;
 
 /**
@@ -375,6 +376,8 @@ describe("ecr-sync under faults", function () {
     const bodiless: Array<[number, number, string]> = [
       [429, EXIT_UNAVAILABLE, "is unavailable (HTTP 429"],
       [403, EXIT_AUTH, "denied access with the ECR password (HTTP 403)"],
+      // A repository deleted during the copy: ECR answers its manifest PUT 404 (NAME_UNKNOWN).
+      [404, EXIT_NOT_FOUND, "has no repository"],
     ];
     for (const [status, code, text] of bodiless) {
       it(`exits ${code} when the target answers every manifest PUT with a bodiless ${status}`, async () => {
