@@ -128,7 +128,7 @@ export class Copier {
     if (decision.do === "report") return this.report(images, lockedAt, decision);
     lock.assertHeld("before the copy");
     log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
-    const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision);
+    const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision, lock);
     if (failure !== undefined) {
       return this.report(images, lockedAt, {
         do: "report",
@@ -179,6 +179,7 @@ export class Copier {
     targetRepository: string,
     tag: string,
     copy: Copy,
+    lock: HeldLock,
   ): Promise<Failure | undefined> {
     const sourceImage = `${this.config.sourceRegistry}/${sourceRepository}@${copy.digest}`;
     const targetImage = `${this.config.targetRegistry}/${targetRepository}:${tag}`;
@@ -200,6 +201,7 @@ export class Copier {
           ),
           tlsVerify: this.config.tlsVerify,
           timeoutSeconds: this.config.copyTimeoutSeconds,
+          lockFd: lock.fd,
         },
         () => this.clock.monotonic(),
       );

@@ -15,8 +15,9 @@ import { LIMITS } from "./limits";
  * descriptor until it is closed (release()) or the process ends (flock(2): "Locks created by
  * flock() are associated with an open file description ... the lock is released either by an
  * explicit LOCK_UN operation on any of these duplicate file descriptors, or when all such file
- * descriptors have been closed"). Node opens files with O_CLOEXEC, so no other child (skopeo)
- * inherits it. test/unit/copier-lock.test.ts shows both halves.
+ * descriptors have been closed"). Node opens files with O_CLOEXEC, so no child inherits it
+ * unless handed it: skopeo is (skopeo.ts), so that the lock lasts as long as the copy that writes
+ * the tag, even should skopeo outlive the copier. test/unit/copier-lock.test.ts shows both halves.
  */
 
 /** The lock file's name for a target tag: REPO:TAG with '/' as '+', hashed when too long for a file name. */
@@ -26,6 +27,8 @@ export function lockName(targetRepository: string, tag: string): string {
 }
 
 export interface HeldLock {
+  /** The descriptor the lock is held through: a child given it holds the lock until it ends too. */
+  readonly fd: number;
   release(): void;
   /**
    * Throws a Failure (exit 3) unless the lock file at its path is still the one this lock holds.
@@ -73,6 +76,7 @@ export async function lockFile(
   }
   let open = true;
   return {
+    fd,
     release() {
       if (open) closeSync(fd);
       open = false;

@@ -14,7 +14,9 @@ import { LIMITS } from "./limits";
  * orphaned skopeo would otherwise go on writing the target tag after the tag's lock was released
  * with the copier's descriptor: a newer copy could finish first and the orphan then move the tag
  * back to the older image. The signal goes when the thread that started skopeo ends; Node starts
- * children from its main thread, which lives as long as the process.
+ * children from its main thread, which lives as long as the process. A copier killed in the
+ * instant between starting skopeo and setpriv's prctl leaves skopeo unkilled: it holds the tag's
+ * lock (its fd 3, lockFd), so no other copy of the tag runs until it has stopped writing.
  */
 
 export interface SkopeoCopy {
@@ -24,6 +26,12 @@ export interface SkopeoCopy {
   readonly targetAuthFile: string;
   readonly tlsVerify: boolean;
   readonly timeoutSeconds: number;
+  /**
+   * The target tag's lock (lock.ts), handed to skopeo as its fd 3: it holds the lock until it ends,
+   * so a skopeo that outlives the copier (killed before its parent-death signal was set) still
+   * keeps every other copy of the tag waiting until it stops writing.
+   */
+  readonly lockFd?: number;
 }
 
 export interface SkopeoOutcome {
@@ -86,7 +94,7 @@ export function runSkopeoCopy(copy: SkopeoCopy, monotonic: () => number): Promis
   return new Promise((resolve) => {
     const started = monotonic();
     const child = spawn("setpriv", ["--pdeathsig", "KILL", "skopeo", ...skopeoArgs(copy)], {
-      stdio: ["ignore", "ignore", "pipe"],
+      stdio: ["ignore", "ignore", "pipe", ...(copy.lockFd === undefined ? [] : [copy.lockFd])],
     });
     running.add(child);
     let stderr = "";

@@ -20,6 +20,7 @@ import {
   startEcrSyncWorld,
   TARGET_ACCOUNT,
 } from "../../local/world";
+import { lockName } from "../../ec2-scripts/copier/lock";
 
 /**
  * What a run of the copier costs and what it keeps, against the real servers. The bash copier
@@ -458,6 +459,63 @@ describe("ecr-sync: what a run costs and keeps", function () {
       await push(newer, p.source, "v1");
       expectCopied(await world.run(p.copy("v1"), p.env), newer.digest, "the next copy");
       expect(await world.target.digestOf(p.target, "v1")).to.equal(newer.digest);
+    });
+  });
+
+  describe("a skopeo that outlives its copier (killed before setpriv set its parent-death signal)", () => {
+    it("keeps the tag's lock until it ends: no other copy of the tag can write meanwhile", async () => {
+      const p = await pair(["v1"]);
+      const proxy = await startStallingProxy(world.source.host);
+      cleanups.push(() => proxy.stop());
+      // The race made certain: this setpriv sets no parent-death signal, as if the copier had died
+      // before the real one could.
+      const path = await hook(p.path, "setpriv", '[ "$1" = --pdeathsig ] && shift 2\nexec "$@"');
+      const env = { ...p.env, PATH: path, ECR_SYNC_SOURCE_REGISTRY: proxy.host };
+      const run = world.spawn(p.copy("v1"), env, { detached: true });
+      cleanups.push(async () => {
+        try {
+          process.kill(-run.pid, "SIGKILL");
+        } catch {
+          // The group has ended.
+        }
+      });
+      await stalledMidTransfer(proxy, run);
+      const group = await processGroup(run.pid);
+      const copier = group.find((process) => process.cmdline.startsWith(`node ${copierBundle()} `))?.pid;
+      const skopeo = group
+        .filter((process) => / copy --command-timeout /.test(process.cmdline))
+        .map((x) => x.pid);
+      expect(copier, "the copier's process in the group").to.be.a("number");
+      expect(skopeo, "its skopeo, mid-transfer").not.to.deep.equal([]);
+      process.kill(copier as number, "SIGKILL");
+      await within(
+        15,
+        "the copier's end",
+        (async () => {
+          while (existsSync(`/proc/${copier}/cmdline`) && !isZombie(copier as number))
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        })(),
+      );
+      const lockFile = join(p.stateDir, "locks", `${lockName(p.target, "v1")}.lock`);
+      const tryLock = () =>
+        spawnSyncInWorkerRoot(["flock", "--exclusive", "--nonblock", lockFile, "true"], {
+          env: { PATH: p.path },
+        }).status;
+      expect(
+        skopeo.every((pid) => existsSync(`/proc/${pid}/cmdline`)),
+        "skopeo outlived its copier",
+      ).to.equal(true);
+      expect(tryLock(), "the tag's lock while the orphaned skopeo lives").to.equal(1);
+      for (const pid of skopeo) process.kill(pid, "SIGKILL");
+      await within(
+        15,
+        "the orphaned skopeo's end",
+        (async () => {
+          while (skopeo.some((pid) => existsSync(`/proc/${pid}/cmdline`) && !isZombie(pid)))
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        })(),
+      );
+      expect(tryLock(), "the tag's lock once it has ended").to.equal(0);
     });
   });
 
