@@ -47,6 +47,20 @@ export class NoAnswer extends Error {
   }
 }
 
+/**
+ * An answer no registry should give (a body over its cap, a redirect that is not a URL, to
+ * another scheme, or in a loop): not an outage, so neither retried nor "run again" (exit 1).
+ */
+export class BadAnswer extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BadAnswer";
+  }
+}
+
 /** The largest body read whole (a manifest, a page of tags): a registry sending more is broken. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
@@ -54,9 +68,16 @@ export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/**
+ * Idle kept-alive connections are closed after this (fetch's undici closed them after 4 s): a
+ * connection that sat through a long skopeo copy is not reused for the probes after it, when the
+ * registry may be closing it just then (a reset that would read as an outage).
+ */
+const IDLE_MS = 4000;
+
 const AGENTS = {
-  "http:": new http.Agent({ keepAlive: true, scheduling: "lifo" }),
-  "https:": new https.Agent({ keepAlive: true, scheduling: "lifo" }),
+  "http:": new http.Agent({ keepAlive: true, scheduling: "lifo", timeout: IDLE_MS }),
+  "https:": new https.Agent({ keepAlive: true, scheduling: "lifo", timeout: IDLE_MS }),
 };
 
 /**
@@ -97,7 +118,7 @@ export function exchange<T>(
     const send = (target: URL, headers: Record<string, string>, redirectsLeft: number) => {
       const agent = AGENTS[target.protocol as keyof typeof AGENTS];
       if (agent === undefined) {
-        finish(new NoAnswer("EPROTO", `cannot follow ${target.protocol} (${target.origin})`));
+        finish(new BadAnswer("UnsupportedRedirect", `a redirect to ${target.protocol}, not http(s)`));
         return;
       }
       const body = request.body;
@@ -127,50 +148,83 @@ export function exchange<T>(
         finish(error instanceof NoAnswer ? error : new NoAnswer(error.code ?? error.name, error.message)),
       );
       outgoing.once("response", (incoming) => {
-        const status = incoming.statusCode ?? 0;
-        const location = incoming.headers.location;
-        const method = request.method ?? "GET";
-        if (REDIRECTS.has(status) && location && (method === "GET" || method === "HEAD")) {
-          incoming.resume();
-          if (redirectsLeft === 0) {
-            finish(new NoAnswer("ERR_TOO_MANY_REDIRECTS", `more than ${MAX_REDIRECTS} redirects`));
-            return;
-          }
-          const next = new URL(location, target);
-          const nextHeaders = { ...headers };
-          if (next.origin !== target.origin) {
-            for (const name of Object.keys(nextHeaders))
-              if (name.toLowerCase() === "authorization") delete nextHeaders[name];
-          }
-          send(next, nextHeaders, redirectsLeft - 1);
-          return;
+        try {
+          answered(target, headers, redirectsLeft, incoming);
+        } catch (error) {
+          // Nothing an answer holds may end the process from inside an event handler.
+          incoming.destroy();
+          finish(error instanceof Error ? error : new Error(String(error)));
         }
-        incoming.on("error", (error: NodeJS.ErrnoException) =>
-          finish(new NoAnswer(error.code ?? error.name, error.message)),
-        );
-        const response: HttpResponse = {
-          status,
-          header: (name) => headerValue(incoming, name),
-          body: incoming,
-        };
-        consume(response).then(
-          (value) => {
-            // What consume left unread is read and dropped, and the answer is handed on once it has
-            // ended, so the connection is back in the pool for the next request; a large unread
-            // body closes it instead.
-            if (incoming.readableEnded) return finish(undefined, value);
-            const length = Number(incoming.headers["content-length"] ?? Infinity);
-            if (method !== "HEAD" && length > 65536) {
-              incoming.destroy();
-              return finish(undefined, value);
-            }
-            incoming.once("end", () => finish(undefined, value));
-            incoming.resume();
-          },
-          (error: Error) => finish(error),
-        );
       });
       outgoing.end(body);
+    };
+
+    const answered = (
+      target: URL,
+      headers: Record<string, string>,
+      redirectsLeft: number,
+      incoming: http.IncomingMessage,
+    ) => {
+      const status = incoming.statusCode ?? 0;
+      const location = incoming.headers.location;
+      const method = request.method ?? "GET";
+      if (REDIRECTS.has(status) && location && (method === "GET" || method === "HEAD")) {
+        incoming.destroy();
+        if (redirectsLeft === 0) {
+          finish(new BadAnswer("TooManyRedirects", `more than ${MAX_REDIRECTS} redirects`));
+          return;
+        }
+        let next: URL;
+        try {
+          next = new URL(location, target);
+        } catch {
+          finish(
+            new BadAnswer(
+              "InvalidRedirect",
+              `a redirect to ${JSON.stringify(location.slice(0, 200))}, not a URL`,
+            ),
+          );
+          return;
+        }
+        const nextHeaders = { ...headers };
+        if (next.origin !== target.origin) {
+          for (const name of Object.keys(nextHeaders))
+            if (name.toLowerCase() === "authorization") delete nextHeaders[name];
+        }
+        send(next, nextHeaders, redirectsLeft - 1);
+        return;
+      }
+      incoming.on("error", (error: NodeJS.ErrnoException) =>
+        finish(error instanceof BadAnswer ? error : new NoAnswer(error.code ?? error.name, error.message)),
+      );
+      const response: HttpResponse = {
+        status,
+        header: (name) => headerValue(incoming, name),
+        body: incoming,
+      };
+      consume(response).then(
+        (value) => {
+          // An answer whose body was read whole, or a HEAD's (none), ends at once and leaves the
+          // connection in the pool. An error answer's body, or a success's that nobody read, is
+          // not waited for (a registry stalling in it must not turn a clean 404 into a timeout):
+          // a small one is drained behind the answer, anything else closes the connection.
+          if (incoming.readableEnded) return finish(undefined, value);
+          if (method === "HEAD") {
+            incoming.once("end", () => finish(undefined, value));
+            incoming.resume();
+            return;
+          }
+          const length = Number(incoming.headers["content-length"] ?? Infinity);
+          if (status < 300 && length <= 65536) {
+            incoming.once("end", () => finish(undefined, value));
+            incoming.resume();
+            return;
+          }
+          incoming.destroy();
+          finish(undefined, value);
+        },
+        (error: Error) => finish(error),
+      );
     };
 
     let first: URL;

@@ -3,7 +3,7 @@ import { isImageDigest } from "../../common/naming";
 import { EXIT } from "../../common/result-lines";
 import { ManifestRead } from "./decide";
 import { Failure } from "./failure";
-import { exchange, HttpRequest, HttpResponse, NoAnswer, readBody } from "./http";
+import { BadAnswer, exchange, HttpRequest, HttpResponse, NoAnswer, readBody } from "./http";
 import { LIMITS } from "./limits";
 import { Limiter } from "./limiter";
 import { trace } from "./trace";
@@ -42,7 +42,9 @@ export interface RegistryCredentials {
 /** What a request got: an HTTP status, or none (refused, reset, timed out). */
 export type Answer =
   | { readonly status: number; readonly response: HttpResponse }
-  | { readonly status: 0; readonly cause: string };
+  | { readonly status: 0; readonly cause: string }
+  /** An answer no registry should give (http.ts BadAnswer): not retried, exit 1. */
+  | { readonly status: 0; readonly cause: string; readonly broken: string };
 
 /** A probe's tighter limits: it must not hold a tag's lock for minutes against a stalled registry. */
 export interface RequestLimits {
@@ -116,7 +118,10 @@ export class RegistryClient {
             },
           );
         } catch (error) {
-          answer = { status: 0, cause: networkCause(error) };
+          answer =
+            error instanceof BadAnswer
+              ? { status: 0, cause: error.code, broken: error.message }
+              : { status: 0, cause: networkCause(error) };
         }
         trace(`${step} end ${answer.status}`);
         if ((answer.status === 401 || answer.status === 403) && !renewed) {
@@ -124,9 +129,11 @@ export class RegistryClient {
           if (await this.credentials.renew(token)) continue;
         }
         const retryable =
-          "cause" in answer
-            ? answer.cause !== "ECONNREFUSED" && answer.cause !== "ENOTFOUND"
-            : RETRY_STATUSES.has(answer.status);
+          "broken" in answer
+            ? false
+            : "cause" in answer
+              ? answer.cause !== "ECONNREFUSED" && answer.cause !== "ENOTFOUND"
+              : RETRY_STATUSES.has(answer.status);
         if (!retryable || attempt >= retries) return answer;
         const wait = "response" in answer ? retryAfter(answer.response) : undefined;
         await sleep(wait !== undefined ? wait * 1000 : this.retryDelayMs(attempt));
@@ -150,6 +157,11 @@ export class RegistryClient {
         return new Failure(
           EXIT.auth,
           `${registry} denied access with the ECR password (HTTP 403) ${what}${then}`,
+        );
+      case "broken" in answer:
+        return new Failure(
+          EXIT.failed,
+          `${registry} answered ${what} with ${"broken" in answer ? answer.broken : ""}, which a registry should not; not an outage: running again will not help`,
         );
       case answer.status === 0:
         return new Failure(

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as http from "node:http";
 import * as net from "node:net";
 import { AddressInfo } from "node:net";
-import { exchange, HttpLimits, NoAnswer, readBody } from "../../ec2-scripts/copier/http";
+import { BadAnswer, exchange, HttpLimits, NoAnswer, readBody } from "../../ec2-scripts/copier/http";
 
 /**
  * The copier's HTTP exchange (ec2-scripts/copier/http.ts) against small local servers: the two
@@ -104,6 +104,51 @@ describe("copier HTTP exchange", function () {
       exchange(`http://${big}/`, {}, limits, (response) => readBody(response.body, 1024)),
     );
     expect(error.code).to.equal("BodyTooLarge");
+  });
+
+  it("takes a redirect that is not a URL as a bad answer, without ending the process", async () => {
+    const host = await listen(
+      http.createServer((_request, response) => response.writeHead(302, { Location: "http://[::1" }).end()),
+    );
+    const error = await failureOf(exchange(`http://${host}/v2/`, {}, limits, async () => 0));
+    expect(error).to.be.instanceOf(BadAnswer);
+    expect(error.code).to.equal("InvalidRedirect");
+  });
+
+  it("hands on an error answer at once, without waiting for a body the registry stalls in", async () => {
+    const host = await listen(
+      http.createServer((_request, response) => {
+        response.writeHead(404, { "Content-Length": "10" });
+        response.write("abc"); // and nothing more
+      }),
+    );
+    const started = Date.now();
+    const status = await exchange(
+      `http://${host}/v2/x/manifests/y`,
+      {},
+      { connectTimeoutSeconds: 1, totalTimeoutSeconds: 5 },
+      async (response) => response.status,
+    );
+    expect(status).to.equal(404);
+    expect(Date.now() - started).to.be.below(2000);
+  });
+
+  it("closes a kept-alive connection left idle for 4 s instead of reusing it later", async () => {
+    const sockets = new Set<net.Socket>();
+    const closed: net.Socket[] = [];
+    const server = http.createServer((request, response) => {
+      sockets.add(request.socket);
+      request.socket.once("close", () => closed.push(request.socket));
+      response.writeHead(200, { "Content-Length": "0" }).end();
+    });
+    // The server keeps connections open for a minute: only the client closes an idle one.
+    server.keepAliveTimeout = 60_000;
+    const host = await listen(server);
+    await exchange(`http://${host}/v2/`, { method: "HEAD" }, limits, async () => 0);
+    await new Promise((resolve) => setTimeout(resolve, 4500));
+    expect(closed, "the idle connection, closed by the client").to.have.length(1);
+    await exchange(`http://${host}/v2/`, { method: "HEAD" }, limits, async () => 0);
+    expect(sockets.size).to.equal(2);
   });
 
   it("reuses its connection for the next request (keep-alive), as fetch did", async () => {

@@ -106,6 +106,15 @@ describe("copier registry reads", function () {
     );
   });
 
+  it("does not retry an answer no registry should give (a redirect loop): exit 1 naming it, not 'unavailable'", async () => {
+    handler = (_request, response) => response.writeHead(307, { Location: "/v2/" }).end();
+    const answer = await client().request("/v2/");
+    expect(requests, "the first request and its 5 redirects, once").to.have.length(6);
+    const failure = client().failure(answer, "at GET /v2/");
+    expect(failure.code).to.equal(EXIT.failed);
+    expect(failure.message).to.include("more than 5 redirects, which a registry should not");
+  });
+
   it("pages a tag list by its Link header and refuses a next page on another host", async () => {
     handler = (request, response) => {
       const url = new URL(request.url ?? "/", "http://x");
