@@ -1,31 +1,37 @@
 /**
  * `npm start -- --keep`: after the demonstration, the twin stays up and follows every tagged push
- * a person makes to the css registry, until `stop` resolves (Ctrl-C in scripts/start.ts).
+ * a person makes to the css registry, until `stop` resolves (a signal: local/twin/main.ts).
  */
-import { RunningTwin, TwinFailure, TwinResult } from "./run";
+import { PLATFORMS, RunningTwin, TwinFailure, TwinResult } from "./run";
+
+/** The name of the test image --keep leaves in the twin's OCI layout for your pushes. */
+export const TEST_IMAGE_REF = "test-image";
 
 export async function keepRunning(twin: RunningTwin, stop: Promise<void>): Promise<void> {
   const { plan, world, progress } = twin;
   const css = world.login(world.css);
   const legacy = world.login(world.legacy);
   const [source, target] = Object.entries(plan.repositories)[0];
+  // A ready image to push, since this machine has no Docker to build one: a tag of your own is a new push.
+  const image = await world.layout.addMultiArch(PLATFORMS, [{ size: 4096 }], "your test image");
+  await world.layout.name(image, TEST_IMAGE_REF);
   progress.line("");
   progress.line(
-    "The twin keeps running (--keep). Push your own image to a mapped css repository and watch it arrive:",
+    "The twin keeps running (--keep). Push a test image to a mapped css repository (each run a new tag) and watch it arrive:",
   );
   progress.line(
-    `  skopeo copy --all --dest-tls-verify=false --dest-creds ${css.username}:${css.password} oci:YOUR_LAYOUT:REF docker://${world.css.host}/${source}:YOUR_TAG`,
+    `  skopeo copy --all --dest-tls-verify=false --dest-creds ${css.username}:${css.password} oci:${world.layout.dir}:${TEST_IMAGE_REF} docker://${world.css.host}/${source}:mine-$(date +%s)`,
   );
   progress.line(
-    `  (any skopeo source works: docker-archive:FILE.tar, dir:DIR, …; mapped repositories: ${Object.entries(
+    `  (any image of yours works the same: skopeo copy … docker-archive:FILE.tar or dir:DIR instead of oci:…; mapped repositories: ${Object.entries(
       plan.repositories,
     )
       .map(([s, t]) => `${s} → ${t}`)
       .join(", ")})`,
   );
-  progress.line(`Then look at it in legacy:`);
+  progress.line(`Then read it in legacy (TAG: the one you pushed):`);
   progress.line(
-    `  skopeo inspect --raw --tls-verify=false --creds ${legacy.username}:${legacy.password} docker://${world.legacy.host}/${target}:YOUR_TAG`,
+    `  skopeo inspect --raw --tls-verify=false --creds ${legacy.username}:${legacy.password} docker://${world.legacy.host}/${target}:TAG`,
   );
   progress.line("Ctrl-C stops everything the twin started.");
 

@@ -26,8 +26,8 @@ import { Progress, Step, timelineLines } from "./timeline";
 import { loadPushTrigger, PushTrigger } from "./trigger";
 import { basicAuth, startTwinWorld, TwinWorld } from "./world";
 
-/** The platforms of the image the twin pushes. */
-const PLATFORMS = [
+/** The platforms of the image the twin pushes (and offers for yours, with --keep). */
+export const PLATFORMS = [
   { os: "linux", architecture: "amd64" },
   { os: "linux", architecture: "arm64" },
 ] as const;
@@ -52,7 +52,9 @@ export interface TwinResult {
   readonly source_digest: string;
   readonly target_digest: string;
   readonly platforms: string[];
+  /** The push as ECR's event dates it (to the second): where the copier's latency starts. */
   readonly pushed_at: string;
+  /** When the copier verified it in legacy: pushed_at + latency_s. */
   readonly available_at: string;
   /** Push (the event's time) to verified in legacy, as the copier's copy measured it on its result line. */
   readonly latency_s: number;
@@ -269,24 +271,40 @@ class Twin implements RunningTwin {
     const copy = runs[0];
     steps.push({ label: "copy started", at: copy.startedAt, note: `${copy.documentName} ${copy.commandId}` });
     progress.step(
-      `copy ${copy.commandId}: ${copy.results.map((r) => `${r.result} ${r.target ?? ""}`).join("; ")} in ${secondsBetween(copy.startedAt, copy.endedAt)} s`,
+      `copy command ${copy.commandId} ran ${secondsBetween(copy.startedAt, copy.endedAt)} s on the worker: ${copy.results.map((r) => `${r.result} ${r.target ?? ""}`).join("; ")}`,
     );
 
+    // One clock for the figures: the copier's. It measures from the push as ECR's event dates it (to
+    // the second), which is what the latency alarm sees; the twin's own read comes later, after the
+    // agent has uploaded the output and reported the command done.
     const measured = measuredLatency(copy.results, target, tag);
+    const verifiedAt = new Date(measured.pushedAt.getTime() + measured.latency_s * 1000);
     progress.step(
-      `the copier measured ${measured.latency_s} s from the push (the event's time, ${measured.pushed_at}) to verified in legacy, ${measured.copy_s} s of it the copy itself`,
+      `the copier measured ${measured.latency_s} s from the push (the event's time, ${measured.pushedAt.toISOString()}) to verified in legacy, ${measured.copy_s} s of it the copy itself`,
     );
 
     const arrived = await this.verify(source, target, tag, sent.digest, "the copy");
-    steps.push({
-      label: "verified in legacy",
-      at: arrived.at,
-      note: `${target}:${tag} ${arrived.digest} (the copier: latency_s ${measured.latency_s}, copy_s ${measured.copy_s})`,
+    steps.unshift({
+      label: "event time",
+      at: measured.pushedAt,
+      note: "the push as ECR's event dates it, to the second: the copier's latency counts from here",
     });
+    steps.push(
+      {
+        label: "verified in legacy",
+        at: verifiedAt,
+        note: `${target}:${tag} (the copier: latency_s ${measured.latency_s}, copy_s ${measured.copy_s})`,
+      },
+      {
+        label: "read by the twin",
+        at: arrived.at,
+        note: `${target}:${tag} ${arrived.digest}, once the agent reported the command done`,
+      },
+    );
     for (const line of timelineLines(
       `timeline of ${source}:${tag} → ${target}:${tag}`,
       steps,
-      "total from push to available",
+      `latency, push to verified in legacy: ${measured.latency_s} s (the copier's latency_s, what the alarm sees); the copy itself: ${measured.copy_s} s`,
     ))
       progress.line(line);
     return {
@@ -295,8 +313,8 @@ class Twin implements RunningTwin {
       source_digest: sent.digest,
       target_digest: arrived.digest,
       platforms: arrived.platforms,
-      pushed_at: steps[0].at.toISOString(),
-      available_at: arrived.at.toISOString(),
+      pushed_at: measured.pushedAt.toISOString(),
+      available_at: verifiedAt.toISOString(),
       latency_s: measured.latency_s,
       copy_s: measured.copy_s,
       healed: false,
@@ -643,16 +661,22 @@ function measuredLatency(
   results: ReadonlyArray<Record<string, unknown>>,
   target: string,
   tag: string,
-): { pushed_at: string; latency_s: number; copy_s: number } {
+): { pushedAt: Date; latency_s: number; copy_s: number } {
   const line = results.find(
     (r) => typeof r.target === "string" && r.target.endsWith(`/${target}:${tag}`) && r.result !== "failed",
   );
-  if (line === undefined || typeof line.latency_s !== "number" || typeof line.copy_s !== "number")
+  const pushedAt = new Date(String(line?.pushed_at));
+  if (
+    line === undefined ||
+    typeof line.latency_s !== "number" ||
+    typeof line.copy_s !== "number" ||
+    Number.isNaN(pushedAt.getTime())
+  )
     throw new TwinFailure(
       "push time",
-      `the copy's result line for ${target}:${tag} has no latency_s and copy_s numbers, so the event's time did not reach the copier as --pushed-at: ${JSON.stringify(line ?? results)}`,
+      `the copy's result line for ${target}:${tag} has no pushed_at time and latency_s and copy_s numbers, so the event's time did not reach the copier as --pushed-at: ${JSON.stringify(line ?? results)}`,
     );
-  return { pushed_at: String(line.pushed_at), latency_s: line.latency_s, copy_s: line.copy_s };
+  return { pushedAt, latency_s: line.latency_s, copy_s: line.copy_s };
 }
 
 function secondsBetween(a: Date, b: Date): string {

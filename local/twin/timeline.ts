@@ -1,4 +1,5 @@
-/** What the twin prints: one progress line per step, then the timeline of the image's journey. */
+/** What the twin prints: one progress line per step, the timeline of the image's journey, the verdict. */
+import type { TwinResult } from "./run";
 
 export interface Step {
   readonly label: string;
@@ -22,8 +23,8 @@ export class Progress {
   }
 }
 
-/** The timeline: each step's clock time and its offset from the first, then the total. */
-export function timelineLines(title: string, steps: readonly Step[], totalLabel: string): string[] {
+/** The timeline: each step's clock time and its offset from the first, then the `total` line. */
+export function timelineLines(title: string, steps: readonly Step[], total: string): string[] {
   if (steps.length === 0) return [];
   const start = steps[0].at.getTime();
   const width = Math.max(...steps.map((s) => s.label.length));
@@ -32,7 +33,16 @@ export function timelineLines(title: string, steps: readonly Step[], totalLabel:
     const offset = `+${((s.at.getTime() - start) / 1000).toFixed(2)}s`.padStart(9);
     lines.push(`  ${s.at.toISOString()}  ${offset}  ${s.label.padEnd(width)}${s.note ? `  ${s.note}` : ""}`);
   }
-  const total = (steps[steps.length - 1].at.getTime() - start) / 1000;
-  lines.push(`  ${totalLabel}: ${total.toFixed(2)} s`);
+  lines.push(`  ${total}`);
   return lines;
+}
+
+/** The run in one sentence, for the last line. */
+export function verdict(result: TwinResult): string {
+  const arrived =
+    `${result.source} (${result.platforms.join(" and ")}) arrived in legacy as ${result.target} with the same digest ` +
+    `${result.latency_s} s after the push (as the copier measured it; the copy itself took ${result.copy_s} s)`;
+  return result.healed
+    ? `${arrived}, and when it was deleted there the reconcile brought it back.`
+    : `${arrived}, but when it was deleted there the reconcile did not bring it back (see "heal failed" above).`;
 }

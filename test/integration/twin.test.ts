@@ -18,7 +18,7 @@ import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "../../common/ssm-command";
 import { CommandDocument } from "../../components/document-content";
 import type { PolicyDocument } from "../../components/policies";
 import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
-import { OciLayout, pushImage } from "../../local/oci";
+import { pushImage } from "../../local/oci";
 import { PROJECT_ROOT, Rendering, resourcesOfType } from "../../local/render";
 import { RunningTwin, runTwin, TwinFailure } from "../../local/twin/run";
 import { workerToolPath } from "../../local/worker-root";
@@ -148,7 +148,7 @@ describe("the twin (npm start): one image through both stacks as rendered", func
 
   it("npm start ends with one JSON line: the image arrived with its digest and every platform, and the gap healed", async () => {
     const started = Date.now();
-    const { stdout } = await run("npm", ["start"], {
+    const { stdout, stderr } = await run("npm", ["start"], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
       maxBuffer: 16 * 1024 * 1024,
@@ -161,16 +161,33 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     expect(result.source_digest).to.match(/^sha256:[a-f0-9]{64}$/);
     expect(result.target_digest).to.equal(result.source_digest);
     expect(result.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
-    expect(Date.parse(String(result.available_at))).to.be.greaterThan(Date.parse(String(result.pushed_at)));
     expect(result.latency_s).to.be.a("number").and.to.be.greaterThan(0);
+    // One clock for every figure: available_at is pushed_at (the event's time) plus the copier's latency.
+    expect(
+      (Date.parse(String(result.available_at)) - Date.parse(String(result.pushed_at))) / 1000,
+    ).to.be.closeTo(Number(result.latency_s), 0.011);
     expect(result.copy_s).to.be.a("number").and.to.be.at.least(0).and.below(Number(result.latency_s));
     // latency_s comes from the copier's own result line, measured from the event's time.
     expect(stdout).to.match(/the copier measured [0-9.]+ s from the push/);
-    expect(stdout).to.match(/verified in legacy .*\(the copier: latency_s [0-9.]+, copy_s [0-9.]+\)/);
+    expect(stdout).to.match(
+      /verified in legacy +coeus:\S+ \(the copier: latency_s [0-9.]+, copy_s [0-9.]+\)/,
+    );
     expect(result.healed).to.equal(true);
-    for (const step of ["pushed", "event matched", "command sent", "copy started", "verified in legacy"])
+    const steps = [
+      "event time",
+      "pushed",
+      "event matched",
+      "command sent",
+      "copy started",
+      "verified in legacy",
+    ];
+    for (const step of [...steps, "read by the twin"])
       expect(stdout, `timeline step ${step}`).to.match(new RegExp(`\\+\\d+\\.\\d+s\\s+${step}`));
-    expect(stdout).to.include("total from push to available");
+    // The timeline counts from the event's time, as the copier does: its verified row is latency_s.
+    expect(stdout).to.include(`+${Number(result.latency_s).toFixed(2)}s  verified in legacy`);
+    expect(stdout).to.include(
+      `latency, push to verified in legacy: ${result.latency_s} s (the copier's latency_s, what the alarm sees); the copy itself: ${result.copy_s} s`,
+    );
     expect(stdout).to.match(/healed: coeus:twin-\S+ is back in legacy/);
     // The agent shipped the copy's and the reconcile's output to moto, several lines to an event; the
     // figures the copier published are read back and printed.
@@ -178,6 +195,12 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     expect(figures.commandOutput.events).to.be.at.least(2);
     expect(figures.commandOutput.lines).to.be.at.least(figures.commandOutput.events);
     expect(stdout).to.match(/CloudWatch \(moto\), namespace ecr-sync, as the copier published it: /);
+    // Last, on stderr, what happened in one sentence.
+    expect(stderr.trim().split("\n").pop()).to.equal(
+      `npm start: ${String(result.source)} (linux/amd64 and linux/arm64) arrived in legacy as ${String(result.target)} with the same digest ` +
+        `${result.latency_s} s after the push (as the copier measured it; the copy itself took ${result.copy_s} s), ` +
+        "and when it was deleted there the reconcile brought it back.",
+    );
     expect(Date.now() - started, "under a minute").to.be.lessThan(60000);
   });
 
@@ -290,7 +313,8 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     );
   });
 
-  it("with --keep follows a push of your own until Ctrl-C, then stops what it started", async () => {
+  it("with --keep prints a one-line push that works, follows it until Ctrl-C, then stops what it started", async function () {
+    this.timeout(240000);
     const child = spawn(process.execPath, ["--import", "tsx", "scripts/start.ts", "--keep"], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, NODE_NO_WARNINGS: "1" },
@@ -316,27 +340,26 @@ describe("the twin (npm start): one image through both stacks as rendered", func
         };
         look();
       });
-    const layout = await OciLayout.create();
     try {
-      const [, username, password, host, repository] = await printed(
-        /--dest-creds (\S+?):(\S+) oci:YOUR_LAYOUT:REF docker:\/\/([^/]+)\/(\S+):YOUR_TAG/,
-      );
+      const [command, host] = await printed(/^ {2}(skopeo copy .* docker:\/\/([^/]+)\/kuali-coeus:.+)$/m);
+      const [inspect] = await printed(/^ {2}skopeo inspect .*:TAG$/m);
       await printed(/Ctrl-C stops everything/);
-      const image = await layout.addMultiArch(
-        [
-          { os: "linux", architecture: "amd64" },
-          { os: "linux", architecture: "arm64" },
-        ],
-        [{ size: 4096 }],
-        "mine",
-      );
-      await pushImage(layout, image, { registry: host, repository, tag: "my-own-1", username, password });
-      const [line] = await printed(/^\{"source":"kuali-coeus:my-own-1".*\}$/m);
+      // The printed line as a person pastes it: one shell command, nothing to build first.
+      await run("sh", ["-c", command]);
+      const [line] = await printed(/^\{"source":"kuali-coeus:mine-\d+".*\}$/m);
       const result = JSON.parse(line) as Record<string, unknown>;
-      expect(result.target).to.equal("coeus:my-own-1");
-      expect(result.target_digest).to.equal(image.digest);
+      expect(result.target).to.match(/^coeus:mine-\d+$/);
+      expect(result.target_digest).to.equal(result.source_digest);
+      expect(result.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
+      // And the printed read in legacy finds it, with the tag you pushed.
+      const tag = String(result.target).split(":")[1];
+      const { stdout: manifest } = await run("sh", ["-c", inspect.trim().replace(/:TAG$/, `:${tag}`)]);
+      expect(JSON.parse(manifest).manifests).to.have.length(2);
       child.kill("SIGINT");
       expect(await exited).to.equal(0);
+      expect(stderr).to.match(
+        /npm start: stopped on SIGINT; every process it started .* is stopped and its temp files are removed\.\n$/,
+      );
       const stopped = await fetch(`http://${host}/v2/`).then(
         () => "still up",
         () => "stopped",
@@ -344,7 +367,6 @@ describe("the twin (npm start): one image through both stacks as rendered", func
       expect(stopped, "the css registry after Ctrl-C").to.equal("stopped");
     } finally {
       child.kill("SIGKILL");
-      await layout.remove();
     }
   });
 
