@@ -175,6 +175,9 @@ function refuseAll(config: Config, command: Command, results: Results, failure: 
   return failure.code;
 }
 
+/** Whether this process's run got past its command line, configuration and state directory. */
+let commandRan = false;
+
 export async function main(
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
@@ -233,6 +236,7 @@ export async function main(
       return refuseAll(config, command, results, asFailure(error));
     }
     trace("state dir ready");
+    commandRan = true;
     const run = startRun(config, runDir, results, clock, state);
     trace("clients made");
     return command.kind === "copy"
@@ -255,11 +259,15 @@ export async function main(
  * output is written (exit.ts says why). `beforeExit` runs in between, the run's locks released and
  * its output written (start.ts keeps the V8 code cache there); it never changes the exit code.
  */
-export function runProgram(beforeExit: () => void = () => undefined): void {
+export function runProgram(beforeExit: (ran: boolean) => void = () => undefined): void {
   const end = (code: ExitCode) => {
     trace("exit");
+    // The result is decided: a SIGTERM now (the agent stopping the command) must not turn it into
+    // 143 while the output is written.
+    process.removeAllListeners("SIGTERM").removeAllListeners("SIGINT");
+    process.on("SIGTERM", () => undefined).on("SIGINT", () => undefined);
     try {
-      beforeExit();
+      beforeExit(commandRan);
     } catch {
       // Nothing after the run may change its outcome.
     }

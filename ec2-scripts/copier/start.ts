@@ -25,7 +25,37 @@ import { Script } from "node:vm";
 declare const COPIER_CODE: string;
 declare const COPIER_CODE_SHA256: string;
 
-const MAGIC = "ecr-sync v8 code cache 1";
+const MAGIC = "ecr-sync v8 code cache 2";
+
+/** Stale temporary files of a cache write that was killed are removed after this. */
+const STALE_TEMP_MS = 10 * 60 * 1000;
+
+/**
+ * The Node that runs this, as exactly as it can be told: its versions, and the binary and libnode
+ * files (device, inode, size, modification time) this process has mapped. Debian patches V8 in
+ * libnode without changing process.version, and V8 checks only its own version string and flags:
+ * code compiled by the old build must not run under the new one.
+ */
+function runtimeIdentity(): string {
+  const files = new Set<string>([process.execPath]);
+  try {
+    for (const line of fs.readFileSync("/proc/self/maps", "utf8").split("\n")) {
+      const file = line.slice(line.indexOf("/"));
+      if (line.includes("/") && /lib(node|v8)[^/]*\.so/.test(file)) files.add(file);
+    }
+  } catch {
+    // Not Linux: the versions alone.
+  }
+  const stats = [...files].sort().map((file) => {
+    try {
+      const s = fs.statSync(file);
+      return `${file} ${s.dev} ${s.ino} ${s.size} ${s.mtimeMs}`;
+    } catch {
+      return `${file} -`;
+    }
+  });
+  return sha256(JSON.stringify({ versions: process.versions, arch: process.arch, files: stats }));
+}
 
 const sha256 = (bytes: Buffer | string) => createHash("sha256").update(bytes).digest("hex");
 
@@ -56,7 +86,7 @@ function folderTrusted(folder: string): boolean {
 }
 
 /** The cache's V8 bytes when every check passes, else undefined (and why, traced). */
-function readCache(file: string): Buffer | undefined {
+function readCache(file: string, runtime: string): Buffer | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -71,10 +101,15 @@ function readCache(file: string): Buffer | undefined {
       return undefined;
     }
     const bytes = fs.readFileSync(fd);
-    const header = `${MAGIC}\n${COPIER_CODE_SHA256}\n`;
+    const copier = `${MAGIC}\n${COPIER_CODE_SHA256}\n`;
+    const header = `${copier}${runtime}\n`;
     const headerLength = header.length + 65;
-    if (bytes.length <= headerLength || bytes.subarray(0, header.length).toString("latin1") !== header) {
+    if (bytes.length <= headerLength || bytes.subarray(0, copier.length).toString("latin1") !== copier) {
       note("ignored: made from another copier, or not a cache");
+      return undefined;
+    }
+    if (bytes.subarray(copier.length, header.length).toString("latin1") !== `${runtime}\n`) {
+      note("ignored: made by another build of Node (its binary or libnode changed)");
       return undefined;
     }
     const payload = bytes.subarray(headerLength);
@@ -91,7 +126,8 @@ function readCache(file: string): Buffer | undefined {
 }
 
 /** Writes the cache whole (a new file renamed over the old), or not at all. */
-function writeCache(file: string, payload: Buffer): void {
+function writeCache(file: string, payload: Buffer, runtime: string): void {
+  removeStaleTemps(file);
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     const fd = fs.openSync(
@@ -100,7 +136,7 @@ function writeCache(file: string, payload: Buffer): void {
       0o600,
     );
     try {
-      fs.writeFileSync(fd, `${MAGIC}\n${COPIER_CODE_SHA256}\n${sha256(payload)}\n`);
+      fs.writeFileSync(fd, `${MAGIC}\n${COPIER_CODE_SHA256}\n${runtime}\n${sha256(payload)}\n`);
       fs.writeFileSync(fd, payload);
     } finally {
       fs.closeSync(fd);
@@ -113,15 +149,33 @@ function writeCache(file: string, payload: Buffer): void {
   }
 }
 
+/** What a write killed midway left in the folder (ours, older than STALE_TEMP_MS). */
+function removeStaleTemps(file: string): void {
+  const folder = path.dirname(file);
+  const prefix = `.${path.basename(file)}.`;
+  try {
+    for (const name of fs.readdirSync(folder)) {
+      if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+      const temp = path.join(folder, name);
+      const stat = fs.lstatSync(temp);
+      if (stat.isFile() && ownedAndClosed(stat) && Date.now() - stat.mtimeMs > STALE_TEMP_MS) fs.rmSync(temp);
+    }
+  } catch {
+    // Tidying only.
+  }
+}
+
 interface Copier {
-  runProgram(beforeExit: () => void): void;
+  /** `ran`: the run got past its command line and configuration (a copy or reconcile ran). */
+  runProgram(beforeExit: (ran: boolean) => void): void;
 }
 
 function start(): void {
   const bundle = __filename;
   const cacheFile = codeCachePath(bundle);
   const trusted = folderTrusted(path.dirname(bundle));
-  const cachedData = trusted ? readCache(cacheFile) : undefined;
+  const runtime = trusted ? runtimeIdentity() : "";
+  const cachedData = trusted ? readCache(cacheFile, runtime) : undefined;
   if (!trusted) note("not used: the copier's folder is not this user's own, or others may write it");
   const script = new Script(Module.wrap(COPIER_CODE), { filename: bundle, cachedData });
   const used = cachedData !== undefined && !script.cachedDataRejected;
@@ -135,9 +189,10 @@ function start(): void {
     dirname: string,
   ) => void;
   run(copierModule.exports, createRequire(bundle), copierModule, bundle, path.dirname(bundle));
-  copierModule.exports.runProgram(() => {
-    // After the run, so the cache holds every function the run compiled, not only the top level.
-    if (trusted && !used) writeCache(cacheFile, script.createCachedData());
+  copierModule.exports.runProgram((ran) => {
+    // After a run that did its work, so the cache holds every function a copy or reconcile
+    // compiles, not only the top level (a --help or a usage error would keep a poor one).
+    if (trusted && !used && ran) writeCache(cacheFile, script.createCachedData(), runtime);
   });
 }
 

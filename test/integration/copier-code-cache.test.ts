@@ -9,15 +9,19 @@ import { inWorkerRoot, workerEnvironment } from "../../local/worker-root";
 /**
  * The copier's V8 code cache (ec2-scripts/copier/start.ts), with the worker root's node 20: kept
  * beside the bundle after a run and used by the next; never trusted when its bytes, the copier it
- * was made from, its folder or its path say otherwise; and whatever happens to it, the run prints
- * and exits as it would without one. `--help` is the run: it needs no registry, and it ends the
- * same way a copy does (the cache is written after the output, before the exit).
+ * was made from, the Node that made it, its folder or its path say otherwise; and whatever happens
+ * to it, the run prints and exits as it would without one. The run is a reconcile against closed
+ * ports: it gets past its configuration (a cache is made only after a run that did its work) and
+ * ends at once with exit 7, the same every time.
  */
 describe("the copier's V8 code cache", function () {
   this.timeout(60000);
   const bundle = bundleCopierSync().code;
   const dirs: string[] = [];
   after(() => dirs.forEach((dir) => fs.rmSync(dir, { recursive: true, force: true })));
+  // The runs' state directory, away from the bundle's folder (whose mode the tests change).
+  const stateBase = fs.mkdtempSync(path.join(os.tmpdir(), "ecr-sync-code-cache-state-"));
+  dirs.push(stateBase);
 
   /** A private folder holding the bundle, as the worker's /var/lib/ecr-sync/copier holds it. */
   function folder(): { dir: string; file: string } {
@@ -28,11 +32,26 @@ describe("the copier's V8 code cache", function () {
     return { dir, file };
   }
 
-  /** `node FILE --help` in the worker root, traced: its code-cache steps, output and exit code. */
-  function run(file: string, nodeFlags: string[] = []) {
-    const [command, ...args] = inWorkerRoot(["node", ...nodeFlags, file, "--help"]);
-    const result = spawnSync(command, args, {
-      env: workerEnvironment({ PATH: process.env.PATH ?? "", ECR_SYNC_TRACE: "1" }),
+  /** `node FILE reconcile` (or ARGS) in the worker root, traced: its code-cache steps, output and exit code. */
+  function run(file: string, nodeFlags: string[] = [], args: string[] = ["reconcile"]) {
+    const [command, ...rest] = inWorkerRoot(["node", ...nodeFlags, file, ...args]);
+    const closed = "127.0.0.1:9";
+    const result = spawnSync(command, rest, {
+      env: workerEnvironment({
+        PATH: process.env.PATH ?? "",
+        ECR_SYNC_TRACE: "1",
+        ECR_SYNC_SOURCE_REGISTRY: closed,
+        ECR_SYNC_TARGET_REGISTRY: closed,
+        ECR_SYNC_TARGET_ROLE_ARN: "arn:aws:iam::730096353738:role/ecr-sync-target",
+        ECR_SYNC_REGION: "us-east-1",
+        ECR_SYNC_REPOSITORY_MAP: '{"kuali-coeus":"coeus"}',
+        ECR_SYNC_STATE_DIR: path.join(stateBase, "state"),
+        AWS_ENDPOINT_URL: `http://${closed}`,
+        AWS_ACCESS_KEY_ID: "testing",
+        AWS_SECRET_ACCESS_KEY: "testing",
+        AWS_MAX_ATTEMPTS: "1",
+        AWS_EC2_METADATA_DISABLED: "true",
+      }),
       encoding: "utf8",
     });
     const steps = result.stderr
@@ -47,7 +66,7 @@ describe("the copier's V8 code cache", function () {
   it("is made after the first run, beside the bundle and readable by its user only, and used by the next", () => {
     const { dir, file } = folder();
     const first = run(file);
-    expect(first.code).to.equal(0);
+    expect(first.code, "a reconcile against closed ports").to.equal(7);
     expect(first.steps).to.deep.equal(["none (ENOENT)", "made"]);
     const [cache] = cacheOf(dir);
     expect(cache).to.match(/^ecr-sync\.cjs\.node-v20\.[0-9.]+-[a-z0-9]+\.v8cache$/);
@@ -55,7 +74,7 @@ describe("the copier's V8 code cache", function () {
     const second = run(file);
     expect(second.steps).to.deep.equal(["used"]);
     expect(second.stdout).to.equal(first.stdout);
-    expect(second.code).to.equal(0);
+    expect(second.code).to.equal(7);
   });
 
   it("ignores a cache whose bytes changed, runs as without one, and makes it anew", () => {
@@ -68,8 +87,37 @@ describe("the copier's V8 code cache", function () {
     const tampered = run(file);
     expect(tampered.steps).to.deep.equal(["ignored: its bytes are not the ones it was written with", "made"]);
     expect(tampered.stdout).to.equal(plain.stdout);
-    expect(tampered.code).to.equal(0);
+    expect(tampered.code).to.equal(plain.code);
     expect(run(file).steps).to.deep.equal(["used"]);
+  });
+
+  it("is not made by a run that stopped at its command line (--help): it would hold too little", () => {
+    const { dir, file } = folder();
+    expect(run(file, [], ["--help"]).code).to.equal(0);
+    expect(cacheOf(dir)).to.deep.equal([]);
+  });
+
+  it("ignores a cache made by another build of Node (Debian patches libnode without changing its version)", () => {
+    const { dir, file } = folder();
+    run(file);
+    const cache = path.join(dir, cacheOf(dir)[0]);
+    const lines = fs.readFileSync(cache, "latin1").split("\n");
+    lines[2] = "1".repeat(64); // the identity of the Node that made it
+    fs.writeFileSync(cache, Buffer.from(lines.join("\n"), "latin1"), { mode: 0o600 });
+    expect(run(file).steps).to.deep.equal([
+      "ignored: made by another build of Node (its binary or libnode changed)",
+      "made",
+    ]);
+  });
+
+  it("ignores a cache file another user owns", () => {
+    const { dir, file } = folder();
+    run(file);
+    const cache = path.join(dir, cacheOf(dir)[0]);
+    if (process.getuid?.() === 0) fs.chownSync(cache, 65534, 65534);
+    else spawnSync("sudo", ["-n", "chown", "65534:65534", cache]);
+    expect(fs.statSync(cache).uid).to.equal(65534);
+    expect(run(file).steps[0]).to.equal("ignored: not a file of this user's that only it may write");
   });
 
   it("ignores a cache made from another copier", () => {
@@ -87,7 +135,7 @@ describe("the copier's V8 code cache", function () {
     run(file, ["--no-lazy-feedback-allocation"]);
     const other = run(file);
     expect(other.steps).to.deep.equal(["refused by V8 (another Node or V8 flags)", "made"]);
-    expect(other.code).to.equal(0);
+    expect(other.code).to.equal(7);
   });
 
   it("neither uses nor makes a cache in a folder others may write", () => {
@@ -98,7 +146,7 @@ describe("the copier's V8 code cache", function () {
     expect(open.steps).to.deep.equal([
       "not used: the copier's folder is not this user's own, or others may write it",
     ]);
-    expect(open.code).to.equal(0);
+    expect(open.code).to.equal(7);
     fs.rmSync(path.join(dir, cacheOf(dir)[0]));
     run(file);
     expect(cacheOf(dir)).to.deep.equal([]);
@@ -113,7 +161,7 @@ describe("the copier's V8 code cache", function () {
     fs.symlinkSync(elsewhere, cache);
     const linked = run(file);
     expect(linked.steps[0]).to.equal("none (ELOOP)");
-    expect(linked.code).to.equal(0);
+    expect(linked.code).to.equal(7);
     // It is made anew, as a file of its own, in place of the link.
     expect(fs.lstatSync(cache).isFile()).to.equal(true);
     fs.chmodSync(cache, 0o666);
