@@ -9,13 +9,21 @@ import {
 } from "../../common/naming";
 import { checkRepositoryMapText } from "../../common/repository-map";
 import { EXIT } from "../../common/result-lines";
-import { failure } from "./failure";
+import { Failure, failure } from "./failure";
 import { LIMITS } from "./limits";
 
 /**
  * The command line and the ECR_SYNC_* environment, read once and checked at the boundary: what
  * passes is typed, and nothing below checks it again.
  */
+
+/**
+ * A value as a message shows it: in single quotes when it is plain printable text, else as a JSON
+ * string, so a newline or a control character in a variable cannot forge a line of the log.
+ */
+export function quoted(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) && !value.includes("'") ? `'${value}'` : JSON.stringify(value);
+}
 
 const REPOSITORY_RULE =
   "2-256 characters: lowercase letters, digits, '.', '_', '-' between them, '/' between parts";
@@ -32,6 +40,8 @@ export interface Config {
   readonly mappings: ReadonlyArray<readonly [string, string]>;
   readonly awsMaxAttempts: number;
   readonly copyTimeoutSeconds: number;
+  /** ECR_SYNC_RECONCILE_PARALLELISM: how many missing tags a reconcile copies at a time. */
+  readonly reconcileParallelism: number;
 }
 
 export type Command =
@@ -45,7 +55,7 @@ export type Command =
       /** --pushed-at as given, and as microseconds since the epoch. */
       readonly pushedAt?: { readonly text: string; readonly epochMicros: number };
     }
-  | { readonly kind: "reconcile"; readonly dryRun: boolean; readonly parallelism: number };
+  | { readonly kind: "reconcile"; readonly dryRun: boolean };
 
 /** A usage error: exit 2, each problem on a line of its own, then the short usage (usage.ts). */
 export class UsageError extends Error {
@@ -71,7 +81,7 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     case "copy":
       return parseCopy(rest);
     case "reconcile":
-      return parseReconcile(rest, env);
+      return parseReconcile(rest);
     case "-h":
     case "--help":
     case "help":
@@ -79,9 +89,12 @@ export function parseCommand(argv: readonly string[], env: NodeJS.ProcessEnv): C
     case undefined:
       throw new UsageError("a command is required: copy or reconcile");
     default:
-      throw new UsageError(`unknown command '${command}'`);
+      throw new UsageError(`unknown command ${quoted(command)}`);
   }
 }
+
+const isFlag = (arg: string) =>
+  (COPY_FLAGS as readonly string[]).includes(arg) || arg === "-h" || arg === "--help";
 
 /** copy's flags, every problem with them found at once (a person fixes them in one go). */
 function parseCopy(args: readonly string[]): Command {
@@ -89,14 +102,22 @@ function parseCopy(args: readonly string[]): Command {
   const problems: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const flag = args[i];
-    if (flag === "-h" || flag === "--help") return { kind: "help" };
+    if (flag === "-h" || flag === "--help") {
+      if (problems.length > 0) throw new UsageError(problems);
+      return { kind: "help" };
+    }
     if (!(COPY_FLAGS as readonly string[]).includes(flag)) {
-      problems.push(`copy: unknown argument '${flag}'`);
+      problems.push(`copy: unknown argument ${quoted(flag)}`);
       continue;
     }
     const value = args[i + 1];
-    if (value === undefined || value === "" || (COPY_FLAGS as readonly string[]).includes(value)) {
+    if (value === undefined || isFlag(value)) {
       problems.push(`${flag} needs a value`);
+      continue;
+    }
+    if (value === "") {
+      problems.push(`${flag} needs a value`);
+      i++;
       continue;
     }
     values.set(flag, value);
@@ -118,20 +139,20 @@ function parseCopy(args: readonly string[]): Command {
     ["--target-repository", targetRepository],
   ] as const) {
     if (name !== undefined && !isRepositoryName(name))
-      problems.push(`${flag} '${name}' is not a valid ECR repository name (${REPOSITORY_RULE})`);
+      problems.push(`${flag} ${quoted(name)} is not a valid ECR repository name (${REPOSITORY_RULE})`);
   }
   if (tag !== undefined && !isImageTag(tag)) {
     problems.push(
-      `--tag '${tag}' is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)`,
+      `--tag ${quoted(tag)} is not a valid image tag (1-128 of A-Z a-z 0-9 _ . -, not starting with . or -)`,
     );
   }
   const digest = values.get("--digest");
   if (digest !== undefined && !isImageDigest(digest)) {
-    problems.push(`--digest '${digest}' is not sha256: followed by 64 lowercase hex digits`);
+    problems.push(`--digest ${quoted(digest)} is not sha256: followed by 64 lowercase hex digits`);
   }
   const pushedAt = values.get("--pushed-at");
   if (pushedAt !== undefined && !isUtcTimestamp(pushedAt)) {
-    problems.push(`--pushed-at '${pushedAt}' is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)`);
+    problems.push(`--pushed-at ${quoted(pushedAt)} is not an ISO-8601 UTC time (2026-06-01T12:00:03Z)`);
   }
   if (
     problems.length > 0 ||
@@ -162,25 +183,27 @@ export function epochMicros(timestamp: string): number {
   return seconds * 1_000_000 + micros;
 }
 
-function parseReconcile(args: readonly string[], env: NodeJS.ProcessEnv): Command {
+function parseReconcile(args: readonly string[]): Command {
   let dryRun = false;
   const unknown: string[] = [];
   for (const arg of args) {
     if (arg === "--dry-run") dryRun = true;
-    else if (arg === "-h" || arg === "--help") return { kind: "help" };
-    else unknown.push(`reconcile: unknown argument '${arg}'`);
+    else if (arg === "-h" || arg === "--help") {
+      if (unknown.length > 0) throw new UsageError(unknown);
+      return { kind: "help" };
+    } else unknown.push(`reconcile: unknown argument ${quoted(arg)}`);
   }
   if (unknown.length > 0) throw new UsageError(unknown);
-  return { kind: "reconcile", dryRun, parallelism: reconcileParallelism(env) };
+  return { kind: "reconcile", dryRun };
 }
 
-function reconcileParallelism(env: NodeJS.ProcessEnv): number {
+function reconcileParallelismOf(env: NodeJS.ProcessEnv): number {
   const text = env.ECR_SYNC_RECONCILE_PARALLELISM ?? String(LIMITS.reconcileDefaultParallelism);
   const value = /^[1-9][0-9]?$/.test(text) ? Number(text) : NaN;
   if (!(value <= LIMITS.reconcileMaxParallelism)) {
     throw failure(
       EXIT.config,
-      `ECR_SYNC_RECONCILE_PARALLELISM='${text}' is not a number of copies at a time from 1 to ${LIMITS.reconcileMaxParallelism} (unset it for ${LIMITS.reconcileDefaultParallelism})`,
+      `ECR_SYNC_RECONCILE_PARALLELISM=${quoted(text)} is not a number of copies at a time from 1 to ${LIMITS.reconcileMaxParallelism} (unset it for ${LIMITS.reconcileDefaultParallelism})`,
     );
   }
   return value;
@@ -196,14 +219,16 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     try {
       return read();
     } catch (error) {
-      problems.push((error as Error).message);
+      // A problem with a setting is reported with the others; anything else is a bug, not exit 3.
+      if (!(error instanceof Failure)) throw error;
+      problems.push(error.message);
       return undefined;
     }
   };
   const required = (name: string, valid: (value: string) => boolean, rule: string): string => {
     const value = env[name];
     if (!value) problems.push(`${name} is not set: the SSM document (or you) must export it`);
-    else if (!valid(value)) problems.push(`${name}='${value}' ${rule}`);
+    else if (!valid(value)) problems.push(`${name}=${quoted(value)} ${rule}`);
     return value ?? "";
   };
   const registryRule = "is not host[:port] (e.g. 770203350335.dkr.ecr.us-east-1.amazonaws.com)";
@@ -216,7 +241,8 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
   );
   const region = required("ECR_SYNC_REGION", isRegion, "is not an AWS region (e.g. us-east-1)");
   const tls = env.ECR_SYNC_TLS_VERIFY ?? "true";
-  if (tls !== "true" && tls !== "false") problems.push(`ECR_SYNC_TLS_VERIFY='${tls}' must be true or false`);
+  if (tls !== "true" && tls !== "false")
+    problems.push(`ECR_SYNC_TLS_VERIFY=${quoted(tls)} must be true or false`);
   const stateDir = checked(() => stateDirOf(env));
   const mappings = checked(() => readMap(env));
   const awsMaxAttempts = checked(() =>
@@ -231,8 +257,10 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
       "seconds",
     ),
   );
+  const reconcileParallelism = checked(() => reconcileParallelismOf(env));
   if (
     problems.length > 0 ||
+    reconcileParallelism === undefined ||
     stateDir === undefined ||
     mappings === undefined ||
     awsMaxAttempts === undefined ||
@@ -249,6 +277,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     mappings,
     awsMaxAttempts,
     copyTimeoutSeconds,
+    reconcileParallelism,
   };
 }
 
@@ -263,7 +292,7 @@ function stateDirOf(env: NodeJS.ProcessEnv): string {
   if (!dir.startsWith("/")) {
     throw failure(
       EXIT.config,
-      `ECR_SYNC_STATE_DIR='${dir}' is not an absolute path: set it to a root-only directory such as /run/ecr-sync`,
+      `ECR_SYNC_STATE_DIR=${quoted(dir)} is not an absolute path: set it to a root-only directory such as /run/ecr-sync`,
     );
   }
   return dir;
@@ -281,7 +310,7 @@ function boundedNumber(
   if (!(value <= max)) {
     throw failure(
       EXIT.config,
-      `${name}='${text}' is not a number of ${unit} from 1 to ${max} (unset it for ${fallback})`,
+      `${name}=${quoted(text)} is not a number of ${unit} from 1 to ${max} (unset it for ${fallback})`,
     );
   }
   return value;

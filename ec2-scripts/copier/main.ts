@@ -152,7 +152,15 @@ async function reconcileCommand(
     log(`error: ${failure.message}`);
     return failure.code;
   }
-  return reconcile(config, run.copier, run.results, policies, command.dryRun, command.parallelism, startedAt);
+  return reconcile(
+    config,
+    run.copier,
+    run.results,
+    policies,
+    command.dryRun,
+    config.reconcileParallelism,
+    startedAt,
+  );
 }
 
 /** Failed lines for a run that stops before it reads anything (the state directory refused). */

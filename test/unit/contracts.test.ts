@@ -14,7 +14,7 @@ import { EXIT, IMAGE_RESULTS, RECONCILE_RESULT } from "../../common/result-lines
 import { CONFIG_DEFAULTS } from "../../components/config-keys";
 import { RECONCILE_PARALLELISM, parseReconcileParallelism } from "../../components/config-values";
 import { MAX_SESSION_DURATION_SECONDS } from "../../components/target-role";
-import { parseCommand } from "../../ec2-scripts/copier/config";
+import { readConfig } from "../../ec2-scripts/copier/config";
 import { Failure } from "../../ec2-scripts/copier/failure";
 import { LIMITS } from "../../ec2-scripts/copier/limits";
 import { usage } from "../../ec2-scripts/copier/usage";
@@ -329,8 +329,15 @@ describe("the reconcile's parallelism: ecr-sync:reconcileParallelism and the cop
     /** The copier's verdict on ECR_SYNC_RECONCILE_PARALLELISM: its parallelism, or exit 3 naming the variable. */
     const copierAccepts = (value: string): boolean => {
       try {
-        const command = parseCommand(["reconcile"], { ECR_SYNC_RECONCILE_PARALLELISM: value });
-        expect(command).to.deep.equal({ kind: "reconcile", dryRun: false, parallelism: Number(value) });
+        const config = readConfig({
+          ECR_SYNC_SOURCE_REGISTRY: "770203350335.dkr.ecr.us-east-1.amazonaws.com",
+          ECR_SYNC_TARGET_REGISTRY: "730096353738.dkr.ecr.us-east-1.amazonaws.com",
+          ECR_SYNC_TARGET_ROLE_ARN: "arn:aws:iam::730096353738:role/ecr-sync-target",
+          ECR_SYNC_REGION: "us-east-1",
+          ECR_SYNC_REPOSITORY_MAP: '{"kuali-coeus":"coeus"}',
+          ECR_SYNC_RECONCILE_PARALLELISM: value,
+        });
+        expect(config.reconcileParallelism).to.equal(Number(value));
         return true;
       } catch (error) {
         expect(error, `the copier with ECR_SYNC_RECONCILE_PARALLELISM=${value}`).to.be.instanceOf(Failure);

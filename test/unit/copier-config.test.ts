@@ -74,6 +74,56 @@ describe("copier command line and environment", () => {
       ).to.equal(true);
   });
 
+  it("does not let --help hide problems before it (exit 2, not 0)", () => {
+    const error = thrown(() => parseCommand(["copy", "--bogus", "--help"], {})) as UsageError;
+    expect(error.problems).to.deep.equal(["copy: unknown argument '--bogus'"]);
+    expect(
+      (thrown(() => parseCommand(["reconcile", "--all", "--help"], {})) as UsageError).problems,
+    ).to.deep.equal(["reconcile: unknown argument '--all'"]);
+    expect(parseCommand(["copy", "--help"], {})).to.deep.equal({ kind: "help" });
+  });
+
+  it("reads an empty value as missing, once, and never takes --help as a flag's value", () => {
+    const empty = thrown(() =>
+      parseCommand(
+        ["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus", "--tag", ""],
+        {},
+      ),
+    ) as UsageError;
+    expect(empty.problems).to.deep.equal(["--tag needs a value"]);
+    const help = thrown(() =>
+      parseCommand(
+        ["copy", "--source-repository", "kuali-coeus", "--target-repository", "coeus", "--tag", "--help"],
+        {},
+      ),
+    ) as UsageError;
+    expect(help.problems).to.deep.equal(["--tag needs a value"]);
+  });
+
+  it("names ECR_SYNC_RECONCILE_PARALLELISM with the other variables", () => {
+    const error = thrown(() => readConfig({ ECR_SYNC_RECONCILE_PARALLELISM: "99" })) as Failure;
+    const lines = error.message.split("\n");
+    expect(lines.some((line) => line.startsWith("ECR_SYNC_RECONCILE_PARALLELISM='99' is not"))).to.equal(
+      true,
+    );
+    expect(lines.some((line) => line.startsWith("ECR_SYNC_SOURCE_REGISTRY is not set"))).to.equal(true);
+  });
+
+  it("shows a value holding a newline as a JSON string, so it cannot forge a line of the log", () => {
+    const error = thrown(() =>
+      readConfig({
+        ECR_SYNC_SOURCE_REGISTRY: "a.example",
+        ECR_SYNC_TARGET_REGISTRY: "b.example",
+        ECR_SYNC_TARGET_ROLE_ARN: "arn:aws:iam::730096353738:role/ecr-sync-target",
+        ECR_SYNC_REGION: "us-east-1\nerror: all is well",
+        ECR_SYNC_REPOSITORY_MAP: '{"kuali-coeus":"coeus"}',
+      }),
+    ) as Failure;
+    expect(error.message.split("\n")).to.deep.equal([
+      'ECR_SYNC_REGION="us-east-1\\nerror: all is well" is not an AWS region (e.g. us-east-1)',
+    ]);
+  });
+
   it("prints a short usage after a usage error, and the examples in --help", () => {
     expect(shortUsage().split("\n").length).to.be.below(10);
     expect(shortUsage()).to.include("Run 'ecr-sync --help'");
