@@ -75,7 +75,7 @@ export function backfillReport(tagCount: number, runs: readonly BackfillRun[], c
   const time = median(runs.map((run) => run.seconds));
   const aws = Math.max(...runs.map((run) => run.aws));
   const cpu = medianCpu(runs.map((run) => run.cpu));
-  const figure = `backfill: reconcile copying ${tagCount} missing small tags`;
+  const figure = `backfill: reconcile of ${tagCount} missing small tags`;
   return {
     figures: {
       backfill_s: round(time),

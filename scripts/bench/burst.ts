@@ -86,7 +86,7 @@ export function burstReport(
 ): Measured {
   const time = median(runs.map((run) => run.seconds));
   const cpu = medianCpu(runs.map((run) => run.cpu));
-  const figure = `burst: ${plan.burstCopies} copies started at once (${mib(plan.burstLayerBytes)} each), AWS calls in all`;
+  const figure = `burst: ${plan.burstCopies} copies at once (${mib(plan.burstLayerBytes)} each; AWS calls: all)`;
   const arrived = Math.min(...runs.map((run) => run.arrived));
   const aws = Math.max(...runs.map((run) => run.aws));
   return {

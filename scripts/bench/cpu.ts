@@ -150,9 +150,9 @@ export function floorLine(figure: string, limit: number, cpu: CpuUse, cores: num
   const floor = floorSeconds(cpu, cores);
   const verdict =
     limit < floor
-      ? `the ${limit} s target is below it`
-      : `the ${limit} s target is above it, by ${(limit - floor).toFixed(2)} s`;
-  return `${figure}: ${used.toFixed(2)} CPU s (copier ${cpu.copier.toFixed(2)}, registries ${cpu.registries.toFixed(2)}, moto ${cpu.moto.toFixed(2)}) / ${cores} cores = ${floor.toFixed(2)} s floor; ${verdict} (other processes ${cpu.others.toFixed(2)} CPU s)`;
+      ? `target ${limit} s below it`
+      : `target ${limit} s above it by ${(limit - floor).toFixed(2)} s`;
+  return `${figure}: ${used.toFixed(2)} CPU s (copier ${cpu.copier.toFixed(2)}, registries ${cpu.registries.toFixed(2)}, moto ${cpu.moto.toFixed(2)}) / ${cores} cores = floor ${floor.toFixed(2)} s, ${verdict}; other processes ${cpu.others.toFixed(2)} CPU s`;
 }
 
 /** The JSON line's `KEY_cpu_s` (each part, rounded) and `KEY_floor_s`. */

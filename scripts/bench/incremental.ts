@@ -69,7 +69,7 @@ export function incrementalReport(runs: readonly Transfer[]): Measured {
     rows: [
       judgedRow(
         {
-          figure: "incremental copy (1 new layer): bytes moved / changed layer",
+          figure: "incremental copy: bytes moved / the new layer",
           measured: `${ratio.toFixed(4)}x (${moved} / ${changedLayerBytes} B), ${time.toFixed(2)} s`,
           aws,
         },

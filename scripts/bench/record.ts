@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- --record`: writes the run into docs/benchmarks.md, between two marker comments,
  * in place of the run recorded before: when (UTC), which commit (and whether the tree held
- * uncommitted changes), the machine, the table and the why lines. The rest of the page is written by
+ * uncommitted changes), the machine, the table (without the targets, which the page lists above
+ * it) and the why lines. The rest of the page is written by
  * hand. A --quick run is recorded only under a heading that says it is a smoke test: the label comes
  * from the run's own figures (`quick`), and a run whose figures do not say is refused. The page's
  * text is pure (latestRunSection, withLatestRun: unit tested in test/unit/bench-record.test.ts).
@@ -56,7 +57,7 @@ export function latestRunSection(report: Report, date: Date, commit: Commit): st
     "",
     `${when}; ${machineLine(machine as Record<string, unknown>)}.`,
     "",
-    tableWithWhy(report),
+    tableWithWhy(report, report.recordedTable),
     "",
     END_MARKER,
   ].join("\n");

@@ -62,6 +62,8 @@ export function reportHeader(quick: boolean, runs: Runs): string {
 /** What a run's report shows: its table, the why of each missed time target, and every figure for the JSON line. */
 export interface Report {
   readonly table: string;
+  /** The table without its Target column, for docs/benchmarks.md (which lists the targets above it). */
+  readonly recordedTable: string;
   readonly why: readonly string[];
   readonly figures: Readonly<Record<string, unknown>>;
 }
@@ -89,16 +91,15 @@ export function reportOf(stages: readonly Measured[], about: Readonly<Record<str
   jsonLine(figures);
   return {
     table: formatTable(rows),
+    recordedTable: formatTable(rows, false),
     why: rows.flatMap((row) => (row.met === false && row.why ? [`- ${row.why}`] : [])),
     figures,
   };
 }
 
-/** The table, and under it the why lines with their heading when a time target was missed. */
-export function tableWithWhy(report: Report): string {
-  return report.why.length > 0
-    ? `${report.table}\n\n${WHY_HEADING}\n\n${report.why.join("\n")}`
-    : report.table;
+/** The table (or `table`), and under it the why lines with their heading when a time target was missed. */
+export function tableWithWhy(report: Report, table = report.table): string {
+  return report.why.length > 0 ? `${table}\n\n${WHY_HEADING}\n\n${report.why.join("\n")}` : table;
 }
 
 /** The whole report as printed: header, table and why lines, JSON line. */

@@ -40,10 +40,11 @@ export interface Row {
 }
 
 /**
- * A Markdown table with padded, aligned columns (readable as text, pastes into docs/benchmarks.md):
- * figure, measured, AWS calls, target, verdict.
+ * A Markdown table with padded, aligned columns (readable as text, as prettier writes it): figure,
+ * measured, AWS calls, target (unless `withTarget` is false: the page lists the targets above its
+ * recorded table), verdict.
  */
-export function formatTable(rows: readonly Row[]): string {
+export function formatTable(rows: readonly Row[], withTarget = true): string {
   const cells = [
     ["Figure", "Measured", "AWS calls", "Target", "Verdict"],
     ...rows.map((row) => [
@@ -53,7 +54,9 @@ export function formatTable(rows: readonly Row[]): string {
       row.target ?? "",
       row.verdict ?? "",
     ]),
-  ].map((line) => line.map((cell) => cell.replace(/\|/g, "\\|")));
+  ].map((line) =>
+    line.filter((_, column) => withTarget || column !== 3).map((cell) => cell.replace(/\|/g, "\\|")),
+  );
   const widths = cells[0].map((_, column) => Math.max(...cells.map((line) => line[column].length)));
   const render = (line: string[]) =>
     `| ${line.map((cell, column) => cell.padEnd(widths[column])).join(" | ")} |`;

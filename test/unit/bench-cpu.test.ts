@@ -44,7 +44,7 @@ describe("bench CPU and floors (scripts/bench/cpu.ts)", () => {
 
   it("says why a time target missed: the CPU by whom, the floor on this machine's cores, and the target below it", () => {
     expect(floorLine("backfill of 50", 4, backfill, 2)).to.equal(
-      "backfill of 50: 13.00 CPU s (copier 7.10, registries 5.10, moto 0.80) / 2 cores = 6.50 s floor; the 4 s target is below it (other processes 0.40 CPU s)",
+      "backfill of 50: 13.00 CPU s (copier 7.10, registries 5.10, moto 0.80) / 2 cores = floor 6.50 s, target 4 s below it; other processes 0.40 CPU s",
     );
   });
 
@@ -52,7 +52,7 @@ describe("bench CPU and floors (scripts/bench/cpu.ts)", () => {
     expect(
       floorLine("reconcile of 200", 1.5, { copier: 1.2, registries: 0.6, moto: 0, others: 0 }, 2),
     ).to.equal(
-      "reconcile of 200: 1.80 CPU s (copier 1.20, registries 0.60, moto 0.00) / 2 cores = 0.90 s floor; the 1.5 s target is above it, by 0.60 s (other processes 0.00 CPU s)",
+      "reconcile of 200: 1.80 CPU s (copier 1.20, registries 0.60, moto 0.00) / 2 cores = floor 0.90 s, target 1.5 s above it by 0.60 s; other processes 0.00 CPU s",
     );
   });
 

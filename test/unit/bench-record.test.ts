@@ -30,7 +30,8 @@ const machine = {
 };
 const TABLE = ["| Figure | Measured |", "| ------ | -------- |", "| burst  | 8.90 s   |"].join("\n");
 const run = (figures: Record<string, unknown>, why: string[] = []): Report => ({
-  table: TABLE,
+  table: "the table with its Target column",
+  recordedTable: TABLE,
   why,
   figures: { machine, ...figures },
 });
@@ -38,7 +39,7 @@ const date = new Date("2026-12-07T06:41:59.123Z");
 const page = (section: string) => `# Benchmarks\n\nHow to run.\n\n${section}\n\n## After\n\nKept.\n`;
 
 describe("bench --record (scripts/bench/record.ts)", () => {
-  it("writes the UTC date, the commit, the machine, the table and the why lines between the markers", () => {
+  it("writes the UTC date, the commit, the machine, the table without its targets and the why lines between the markers", () => {
     const section = latestRunSection(run({ quick: false }, ["- burst of 20: floor"]), date, {
       short: "abc1234",
       dirty: false,
