@@ -1,7 +1,18 @@
 /**
- * Rendering inside this process: runs index.ts under StackMocks for one request and collects
- * what it registered. The Pulumi runtime and the program module are process-global, so this runs
- * once per process, inside the child that child.ts starts (child-main.ts).
+ * Rendering inside this process: evaluates index.ts under StackMocks for one request and collects
+ * what it registered.
+ *
+ * The Pulumi runtime keeps its settings, monitor and config in one store per process, and
+ * index.ts does its work when the module is evaluated; a child process per render gave each render
+ * its own, at the price of a Node start, tsx and @pulumi/aws loaded anew each time (about 4 s of
+ * CPU per render). Here renders take turns instead, and each turn leaves nothing behind:
+ * - it resets the runtime (setMocks: settings, monitor, pending registrations) and replaces the
+ *   whole config map, so no key of an earlier render remains;
+ * - it evaluates a fresh copy of index.ts (out of the module cache before and after);
+ * - it waits until every registration has settled before the next turn starts, even when the
+ *   program failed, so a late registration never lands in the next render's mocks;
+ * - an unhandled rejection or uncaught exception during the turn is this render's failure (the
+ *   test runner's own listeners are set aside meanwhile), as it was the child's.
  */
 import { createHash } from "node:crypto";
 import * as path from "node:path";
@@ -9,6 +20,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { ORGANIZATION, PROJECT_ROOT, projectName, stackAccountId } from "./config";
 import { StackMocks } from "./mocks";
 import { RenderRequest, RenderedResource, Rendering } from "./types";
+
+const PROGRAM = path.join(PROJECT_ROOT, "index.ts");
 
 /** Turns mock inputs into plain JSON: assets and archives become their kind, hash and size. */
 export async function plain(value: unknown): Promise<unknown> {
@@ -49,38 +62,93 @@ function outputPromise(value: unknown): Promise<unknown> {
   return Promise.resolve(value);
 }
 
-let rendered = false;
+/** The tail of the queue of turns: each render starts when the one before it has settled. */
+let lastTurn: Promise<unknown> = Promise.resolve();
 
 /**
- * Runs index.ts under mocks for `request` and collects what it registered. Once per process:
- * the Pulumi runtime and the program module are process-global.
+ * Runs index.ts under mocks for `request` and collects what it registered, after every render
+ * this process asked for earlier has settled. Rejects with the program's error.
  */
-export async function renderInThisProcess(request: RenderRequest): Promise<Rendering> {
-  if (rendered)
-    throw new Error("renderInThisProcess runs once per process; use renderStack for another stack");
-  rendered = true;
-  const mocks = new StackMocks(
-    stackAccountId(request.config),
-    request.config["aws:region"] ?? "",
-    request.stackReferences,
-  );
-  await pulumi.runtime.setMocks(mocks, projectName(), request.stack, false, ORGANIZATION);
-  for (const [key, value] of Object.entries(request.config)) pulumi.runtime.setConfig(key, value);
+export function renderInThisProcess(request: RenderRequest): Promise<Rendering> {
+  const turn = lastTurn.then(() => renderAlone(request));
+  lastTurn = turn.catch(() => undefined);
+  return turn;
+}
 
-  const program = (await import(path.join(PROJECT_ROOT, "index.ts"))) as Record<string, unknown>;
-  const exported = (program.default ?? program) as Record<string, unknown>;
-  const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(exported)) {
-    outputs[key] = await plain(await outputPromise(value));
-  }
-  // Resources whose outputs no stack output depends on (the rule's target, the permission)
-  // may still be registering.
+const PROCESS_ERROR_EVENTS = ["unhandledRejection", "uncaughtException"] as const;
+
+/**
+ * Until the returned function is called, the process's unhandled rejections and uncaught
+ * exceptions go to `record` instead of to the listeners it had (mocha's, which would fail
+ * whichever test is running). Returns the function that puts those listeners back.
+ */
+function divertStrayErrors(record: (error: unknown) => void): () => void {
+  // As a plain EventEmitter: Node's typings give each of these events its own listener type.
+  const emitter: NodeJS.EventEmitter = process;
+  const saved = PROCESS_ERROR_EVENTS.map((event) => {
+    const listeners = emitter.listeners(event) as ((...args: unknown[]) => void)[];
+    emitter.removeAllListeners(event);
+    emitter.on(event, record);
+    return { event, listeners };
+  });
+  return () => {
+    for (const { event, listeners } of saved) {
+      emitter.removeListener(event, record);
+      for (const listener of listeners) emitter.on(event, listener);
+    }
+  };
+}
+
+/** Waits until the program has registered all it will: resources no output depends on included. */
+async function settled(mocks: StackMocks): Promise<void> {
   let seen = -1;
   while (seen !== mocks.resources.length) {
     seen = mocks.resources.length;
     // Not in the runtime's type declarations, but exported: waits for outstanding registrations.
     await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+function forgetProgram(): void {
+  delete require.cache[require.resolve(PROGRAM)];
+}
+
+async function renderAlone(request: RenderRequest): Promise<Rendering> {
+  const mocks = new StackMocks(
+    stackAccountId(request.config),
+    request.config["aws:region"] ?? "",
+    request.stackReferences,
+  );
+  await pulumi.runtime.setMocks(mocks, projectName(), request.stack, false, ORGANIZATION);
+  pulumi.runtime.setAllConfig(request.config);
+  // The first error, as the child reported it: an awaited output's, or a stray one, whichever came first.
+  let failure: { error: unknown } | undefined;
+  const fail = (error: unknown) => {
+    failure ??= { error };
+  };
+  const restoreListeners = divertStrayErrors(fail);
+  const outputs: Record<string, unknown> = {};
+  try {
+    forgetProgram();
+    const program = require(PROGRAM) as Record<string, unknown>;
+    const exported = (program.default ?? program) as Record<string, unknown>;
+    for (const [key, value] of Object.entries(exported)) {
+      outputs[key] = await plain(await outputPromise(value));
+    }
+  } catch (error) {
+    fail(error);
+  }
+  try {
+    await settled(mocks);
+  } finally {
+    restoreListeners();
+    forgetProgram();
+    pulumi.runtime.setAllConfig({});
+  }
+  if (failure !== undefined) {
+    const { error } = failure;
+    throw new Error(`stack ${request.stack}: ${error instanceof Error ? error.message : String(error)}`);
   }
   const resources: RenderedResource[] = [];
   for (const r of mocks.resources) {

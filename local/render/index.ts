@@ -8,9 +8,9 @@
  * - mocks.ts: strict mocks; mock-resources.ts and mock-invokes.ts are the tables of what AWS
  *   returns for each resource type and invoke, in the stack's account (aws:allowedAccountIds)
  *   and region; mock-world.ts the account's zones and subnets.
- * - child.ts: `renderStack`, one child process per stack (the runtime is process-global), the
- *   referenced stack rendered first (legacy reads css), reference cycles refused;
- *   child-main.ts and in-process.ts are what runs inside the child.
+ * - stack.ts: `renderStack`, each distinct request rendered once per process, the referenced
+ *   stack rendered first (legacy reads css), reference cycles refused; in-process.ts runs the
+ *   program, one render at a time, each in a reset runtime with a fresh index.ts.
  * - query.ts: looking things up in a rendering.
  */
 export {
@@ -23,7 +23,7 @@ export {
   stackNames,
   stackPairProblems,
 } from "./config";
-export { localStackOf, renderStack, stackReferencesFor } from "./child";
+export { localStackOf, renderStack, stackReferencesFor } from "./stack";
 export { plain, renderInThisProcess } from "./in-process";
 export { StackMocks } from "./mocks";
 export { jsonInput, resource, resourcesOfType } from "./query";

@@ -1,5 +1,5 @@
 /**
- * The renderer (local/render/child.ts) feeds a target stack's StackReference with the stack it
+ * The renderer (local/render/stack.ts) feeds a target stack's StackReference with the stack it
  * names, rendered first; the program (components/config.ts) refuses a target stack that names
  * itself. Both fail before anything recurses, with the chain and the key to fix.
  */
