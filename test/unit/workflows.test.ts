@@ -411,10 +411,10 @@ describe("CI workflows", function () {
       expect(runs.some((run) => /\baws --version\b/.test(run))).to.equal(true);
     });
 
-    it("runs npm ci, npm test (as root, as .ci/run does), then synth for css and legacy, in that order", () => {
+    it("runs npm ci, npm run test:ci (as root, as .ci/run does), then synth for css and legacy, in that order", () => {
       const order = [
         "npm ci --no-audit --no-fund",
-        'sudo env "PATH=$PATH" NODE_NO_WARNINGS=1 npm test',
+        'sudo env "PATH=$PATH" NODE_NO_WARNINGS=1 npm run test:ci',
         "npm run synth -- --stack css",
         "npm run synth -- --stack legacy",
       ];
