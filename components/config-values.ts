@@ -166,7 +166,8 @@ export const RUNBOOK_PATH = "docs/runbook.md";
 /**
  * ecr-sync:runbookUrl: the runbook's web address, so an alert e-mail links it (a path is not a
  * link); empty, the alerts name RUNBOOK_PATH. An https URL without a fragment (the alerts add the
- * section) and without spaces, quotes or angle brackets, which would end the link in a mail reader.
+ * section), without credentials (every alarm would show them), of printable ASCII without spaces,
+ * quotes, angle brackets or backslashes (which end a link in a mail reader), at most RUNBOOK_URL_MAX.
  */
 export function parseRunbookUrl(text: string | undefined, problems: string[]): string {
   const value = (text ?? "").trim();
@@ -177,21 +178,29 @@ export function parseRunbookUrl(text: string | undefined, problems: string[]): s
   } catch {
     url = undefined;
   }
-  if (
-    url === undefined ||
-    url.protocol !== "https:" ||
-    url.hash !== "" ||
-    value.includes("#") ||
-    /[\s"'<>`]/.test(value) ||
-    value.length > 400
-  ) {
+  const reason =
+    url === undefined || url.protocol !== "https:"
+      ? "is not an https web address"
+      : url.username !== "" || url.password !== ""
+        ? "carries a user name or password, which every alarm would show: give the address alone"
+        : value.includes("#")
+          ? "has a #section: give the page's address, the alerts add the section"
+          : !/^[\x21-\x7e]*$/.test(value) || /["'<>`\\]/.test(value)
+            ? "holds a space, a quote, an angle bracket, a backslash or a character outside printable ASCII, which would cut the link short in a mail reader"
+            : value.length > RUNBOOK_URL_MAX
+              ? `is longer than ${RUNBOOK_URL_MAX} characters (an alarm's description holds 1024)`
+              : undefined;
+  if (reason !== undefined) {
     problems.push(
-      `${key("runbookUrl")}: ${shown(text)} is not the runbook's https web address without a #section (e.g. https://github.com/ORG/ecr-sync/blob/main/docs/runbook.md); leave it unset for the path ${RUNBOOK_PATH}`,
+      `${key("runbookUrl")}: ${shown(text)} ${reason} (e.g. https://github.com/ORG/ecr-sync/blob/main/docs/runbook.md); leave it unset for the path ${RUNBOOK_PATH}`,
     );
     return RUNBOOK_PATH;
   }
   return value;
 }
+
+/** The longest runbook address: the longest alarm description with it stays within CloudWatch's 1024. */
+export const RUNBOOK_URL_MAX = 400;
 
 /** The latency alarm's bounds: under a minute alarms on ordinary copies; over a day never helps. */
 export const LATENCY_ALARM_SECONDS = { min: 60, max: 86400 } as const;

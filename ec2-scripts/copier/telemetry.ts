@@ -183,7 +183,8 @@ export class Telemetry {
       ((m) => process.stderr.write(`${new Date().toISOString().slice(0, 19)}Z ecr-sync: ${m}\n`));
     // The run's stream is made now, while the run does its own work: at the end, the figures and
     // the result events then go out side by side, one round trip before the run can exit.
-    void this.ensureStream();
+    // A failure now is told only if the try at shipping time fails too.
+    void this.ensureStream(false);
     const every = options.shipEveryMs ?? SHIP_EVERY_MS;
     if (every > 0) {
       this.timer = setInterval(() => this.ship(), every);
@@ -283,7 +284,7 @@ export class Telemetry {
 
   private async putEvents(events: InputLogEvent[]): Promise<void> {
     if (events.length === 0) return;
-    if (!(await this.ensureStream())) return;
+    if (!(await this.ensureStream(true))) return;
     for (const batch of eventBatches(events)) {
       if (this.abort.signal.aborted) return;
       try {
@@ -311,9 +312,28 @@ export class Telemetry {
     }
   }
 
-  /** Creates this run's stream once; one that exists already (a retried call) is fine. */
-  private ensureStream(): Promise<boolean> {
-    this.streamReady ??= this.options.logs
+  /**
+   * This run's stream, created once; one that exists already (a retried call) is fine. A failed
+   * creation is told by the shipment that needed it (`tell`), never when it was only made ahead;
+   * the next shipment tries again.
+   */
+  private ensureStream(tell: boolean): Promise<boolean> {
+    const attempt = (this.streamReady ??= this.createStream());
+    if (!tell) return attempt;
+    return attempt.then((ok) => {
+      if (!ok)
+        this.once(
+          "stream",
+          `telemetry: could not create log stream ${this.options.logStreamName} in ${this.options.logGroupName}: ${describeError(this.streamError)}`,
+        );
+      return ok;
+    });
+  }
+
+  private streamError: unknown;
+
+  private createStream(): Promise<boolean> {
+    return this.options.logs
       .send(
         new CreateLogStreamCommand({
           logGroupName: this.options.logGroupName,
@@ -325,15 +345,11 @@ export class Telemetry {
         () => true,
         (error: unknown) => {
           if (error instanceof Error && error.name === "ResourceAlreadyExistsException") return true;
-          this.streamReady = undefined; // the next shipment tries again
-          this.once(
-            "stream",
-            `telemetry: could not create log stream ${this.options.logStreamName} in ${this.options.logGroupName}: ${describeError(error)}`,
-          );
+          this.streamError = error;
+          this.streamReady = undefined; // the next call tries again
           return false;
         },
       );
-    return this.streamReady;
   }
 
   /** Each kind of failure is told once per run: a dead CloudWatch is one line, not one per batch. */

@@ -311,19 +311,22 @@ describe("stack config (components/config.ts)", () => {
     });
 
     it("a runbookUrl that is not an https address without a #section (alerts link it; unset, they name the path)", () => {
-      for (const bad of [
-        "http://wiki.example.org/runbook",
-        "docs/runbook.md",
-        "https://github.com/org/ecr-sync/blob/main/docs/runbook.md#dead-letters",
-        "https://example.org/run book.md",
-        'https://example.org/"runbook"',
+      for (const [bad, reason] of [
+        ["http://wiki.example.org/runbook", "is not an https web address"],
+        ["docs/runbook.md", "is not an https web address"],
+        ["https://github.com/org/ecr-sync/blob/main/docs/runbook.md#dead-letters", "has a #section"],
+        [
+          "https://bot:ghp_secret@github.com/org/ecr-sync/blob/main/docs/runbook.md",
+          "carries a user name or password",
+        ],
+        ["https://example.org/run book.md", "holds a space, a quote"],
+        ['https://example.org/"runbook"', "holds a space, a quote"],
+        ["https://example.org/<runbook>", "holds a space, a quote"],
+        ["https://example.org/`runbook`", "holds a space, a quote"],
+        ["https://example.org/run\u200bbook", "holds a space, a quote"],
+        [`https://example.org/${"r".repeat(400)}`, "is longer than 400 characters"],
       ]) {
-        expectProblem(
-          rawFor("css", { "ecr-sync:runbookUrl": bad }),
-          "ecr-sync:runbookUrl",
-          JSON.stringify(bad),
-          "is not the runbook's https web address without a #section",
-        );
+        expectProblem(rawFor("css", { "ecr-sync:runbookUrl": bad }), "ecr-sync:runbookUrl", reason);
       }
       const runbook = (text: string | undefined) =>
         (
