@@ -82,7 +82,7 @@ async function main(args: string[]): Promise<number> {
   shareTsxCache(runDir);
   const twin = spawn(process.execPath, ["--import", "tsx", TWIN_MAIN, ...args], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, TMPDIR: runDir },
+    env: { ...process.env, TMPDIR: runDir, ECR_SYNC_START_DIR: runDir },
     // Its own process group (and session), which this process stops whole.
     detached: true,
     stdio: ["ignore", "inherit", "inherit"],

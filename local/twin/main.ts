@@ -5,14 +5,32 @@
  * only when the image arrived with its digest and the heal brought it back. With --keep it stays up
  * afterwards and follows your own pushes until a signal (local/twin/keep.ts).
  */
+import { rmSync } from "node:fs";
 import { onInterrupt } from "../../scripts/interrupt";
 import { WorkerRootMissing } from "../worker-root";
 import { keepRunning } from "./keep";
+import { processEntry } from "./process-group";
 import { runTwin, TwinFailure } from "./run";
 import { verdict } from "./timeline";
 
+/**
+ * Should npm start itself be killed outright (SIGKILL: nothing it can catch), this group stops itself
+ * and removes the run's temp dir, instead of staying up forever with --keep.
+ */
+function stopWithoutGuard(): void {
+  const guard = process.ppid;
+  const runDir = process.env.ECR_SYNC_START_DIR;
+  if (processEntry(process.pid)?.pgid !== process.pid) return;
+  setInterval(() => {
+    if (process.ppid === guard) return;
+    if (runDir !== undefined) rmSync(runDir, { recursive: true, force: true });
+    process.kill(-process.pid, "SIGKILL");
+  }, 500).unref();
+}
+
 async function main(args: string[]): Promise<number> {
   const keep = args.includes("--keep");
+  stopWithoutGuard();
   try {
     const result = await runTwin({
       whileRunning: keep

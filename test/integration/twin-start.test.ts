@@ -3,7 +3,8 @@
  * npm alone (as `kill PID` sends it), SIGINT and SIGHUP to its whole process group (as Ctrl-C and a
  * terminal's hang-up send them). Once its output closes, nothing it started may be left: none of the
  * processes that ran when the signal came (moto, both registries, the twin, the copier), no port they
- * listened on, no file under the temp dir it was given. And `--help` answers.
+ * listened on, no file under the temp dir it was given; nor when npm start itself is killed outright.
+ * And `--help` answers.
  */
 import { ChildProcessByStdio, execFile, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync } from "node:fs";
@@ -158,8 +159,13 @@ function listeners(): Array<{ port: number; inode: string }> {
  * Runs npm start until `line` appears, sends `signal` (to npm alone, or to its process group), waits
  * for its output to close, and checks that nothing it started is left. Returns the run.
  */
-async function stopAt(line: RegExp, signal: NodeJS.Signals, to: "npm" | "group"): Promise<NpmStart> {
-  const start = await NpmStart.start();
+async function stopAt(
+  line: RegExp,
+  signal: NodeJS.Signals,
+  to: "npm" | "group" | "npm start",
+  args: string[] = [],
+): Promise<NpmStart> {
+  const start = await NpmStart.start(args);
   try {
     await start.printed(line);
     const seen = await start.processes();
@@ -176,7 +182,9 @@ async function stopAt(line: RegExp, signal: NodeJS.Signals, to: "npm" | "group")
     ).to.have.length(2);
     expect(ports.length, "ports listened on").to.be.at.least(3);
 
-    process.kill(to === "npm" ? start.child.pid! : -start.child.pid!, signal);
+    // npm start itself: the node process running scripts/start.ts (tsx's child, with its preflight).
+    const script = seen.find((p) => /preflight\.cjs .* scripts\/start\.ts/.test(p.command));
+    process.kill(to === "npm" ? start.child.pid! : to === "group" ? -start.child.pid! : script!.pid, signal);
     await start.closed;
 
     const left = seen.filter(stillRunning).map((p) => `${p.pid} ${p.command}`);
@@ -189,14 +197,14 @@ async function stopAt(line: RegExp, signal: NodeJS.Signals, to: "npm" | "group")
     expect(readdirSync(start.tmp), `what is left in its temp dir ${start.tmp}`).to.deep.equal(
       [...SHARED_CACHES].sort(),
     );
-    expect(start.stderr).to.match(
-      /npm start: stopped .* before it finished; every process it started \(moto, both registries, the copier\) is stopped and its temp files are removed\.\n$/,
-    );
     return start;
   } finally {
     await start.remove();
   }
 }
+
+const STOPPED =
+  /npm start: stopped .* before it finished; every process it started \(moto, both registries, the copier\) is stopped and its temp files are removed\.\n$/;
 
 describe("npm start as an operator runs it", function () {
   this.timeout(180000);
@@ -225,16 +233,23 @@ describe("npm start as an operator runs it", function () {
 
   it("SIGTERM to npm alone while the copier starts: no process, port or temp file is left", async () => {
     const start = await stopAt(/push trigger sent 1 command/, "SIGTERM", "npm");
+    expect(start.stderr).to.match(STOPPED);
     expect(start.stderr).to.match(/npm start: stopped because the process that ran it \(pid \d+\) ended/);
     // It stopped there: the copy takes seconds more, and neither the heal nor the result came.
     expect(start.stdout).to.not.match(/^\[.*\] heal|^\{"source"/m);
   });
 
   it("Ctrl-C (SIGINT to the process group) once deployed: no process, port or temp file is left", async () => {
-    await stopAt(/deployed SSM documents/, "SIGINT", "group");
+    const start = await stopAt(/deployed SSM documents/, "SIGINT", "group");
+    expect(start.stderr).to.match(STOPPED);
   });
 
   it("a hang-up (SIGHUP to the process group) while it pushes: no process, port or temp file is left", async () => {
-    await stopAt(/pushing kuali-coeus:twin-/, "SIGHUP", "group");
+    const start = await stopAt(/pushing kuali-coeus:twin-/, "SIGHUP", "group");
+    expect(start.stderr).to.match(STOPPED);
+  });
+
+  it("npm start itself killed outright (SIGKILL) while --keep waits: its twin stops itself, nothing is left", async () => {
+    await stopAt(/Ctrl-C stops everything/, "SIGKILL", "npm start", ["--keep"]);
   });
 });
