@@ -62,7 +62,9 @@ describe("push event pattern (components/patterns.ts)", () => {
 });
 
 describe("push event pattern, evaluated by moto's EventBridge matcher", function () {
-  this.timeout(60000);
+  // moto's start and some fifteen aws CLI calls (a Python start each): about 15 s on 2 quiet cores,
+  // over the 60 s this had on a busy machine, where the hook timed out while nothing was wrong.
+  this.timeout(180000);
   let moto: MotoServer;
 
   /** An ECR push event as ECR sends it; `detail` entries set to undefined are left out. */

@@ -654,7 +654,9 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
 });
 
 describe("failed-command pattern, evaluated by moto's EventBridge matcher", function () {
-  this.timeout(60000);
+  // moto's start and some fifteen aws CLI calls (a Python start each): about 15 s on 2 quiet cores,
+  // over the 60 s this had on a busy machine, where the hook timed out while nothing was wrong.
+  this.timeout(180000);
   let moto: MotoServer;
   let pattern: unknown;
   const delivered = new Set<string>();
