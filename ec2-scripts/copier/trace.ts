@@ -4,8 +4,8 @@ import { PROGRAM } from "./log";
 /**
  * ECR_SYNC_TRACE=1: one stderr line per step of the run, stamped with the milliseconds since the
  * process started (performance.now() counts from Node's start, so the first line also says how
- * long Node and the bundle took to load). For `npm run bench`'s "where the time goes" rows; off,
- * it costs one comparison per step.
+ * long Node and the bundle took to load): where a run's time goes, for whoever tunes it; off, it
+ * costs one comparison per step.
  */
 const enabled = process.env.ECR_SYNC_TRACE === "1";
 

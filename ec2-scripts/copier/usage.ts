@@ -65,7 +65,7 @@ Environment:
                             published to CloudWatch metrics (namespace ecr-sync). Unset: neither. A
                             telemetry failure is logged on stderr and never changes the exit code
   ECR_SYNC_TRACE            1: a line per step on stderr, "ecr-sync trace MS STEP", MS since the process
-                            started (where a run's time goes; npm run bench reads it). Default off
+                            started (where a run's time goes). Default off
   The worker's own AWS credentials come from the AWS SDK's default chain (the instance profile); the
   target role's are assumed with them and renewed before they expire. AWS calls retry in the SDK's
   standard mode, AWS_MAX_ATTEMPTS times (default ${LIMITS.awsDefaultAttempts}).
