@@ -26,7 +26,7 @@ export interface Rendering {
 /** Flat stack config as the Pulumi runtime holds it: "namespace:key" → string (JSON for objects). */
 export type StackConfig = Record<string, string>;
 
-/** What one child process renders: a stack, its config, and the outputs its references read. */
+/** What one render is given: a stack, its config, and the outputs its references read (the key it is kept by). */
 export interface RenderRequest {
   readonly stack: string;
   readonly config: StackConfig;
