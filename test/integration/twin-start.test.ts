@@ -15,7 +15,7 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { PROJECT_ROOT } from "../../local/render";
-import { allProcesses, ProcessEntry, stillRunning } from "../../local/twin/process-group";
+import { allProcesses, ProcessEntry, stillRunning, until } from "../../local/twin/process-group";
 
 const run = promisify(execFile);
 
@@ -84,6 +84,13 @@ class NpmStart {
 
   /** Every process below npm now, and every member of their process groups (the twin runs in its own). */
   async processes(): Promise<Seen[]> {
+    this.seen = await this.processesNow();
+    return this.seen;
+  }
+
+  private seen: Seen[] = [];
+
+  private async processesNow(): Promise<Seen[]> {
     const all = await allProcesses();
     const below = new Set([this.child.pid!]);
     for (let grew = true; grew;) {
@@ -100,11 +107,14 @@ class NpmStart {
       .map((p) => ({ ...p, command: commandOf(p.pid) }));
   }
 
+  /** After a failure too: npm's group, and whatever it was seen running (the twin's group is its own). */
   async remove(): Promise<void> {
-    try {
-      process.kill(-this.child.pid!, "SIGKILL");
-    } catch {
-      // Ended.
+    for (const pid of [-this.child.pid!, ...this.seen.filter(stillRunning).map((p) => p.pid)]) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // Ended.
+      }
     }
     await rm(this.tmp, { recursive: true, force: true });
   }
@@ -186,6 +196,8 @@ async function stopAt(
     const script = seen.find((p) => /preflight\.cjs .* scripts\/start\.ts/.test(p.command));
     process.kill(to === "npm" ? start.child.pid! : to === "group" ? -start.child.pid! : script!.pid, signal);
     await start.closed;
+    // A process closes its output on its way out, a moment before it is gone from /proc: wait for that.
+    await until(async () => !seen.some(stillRunning), 5000);
 
     const left = seen.filter(stillRunning).map((p) => `${p.pid} ${p.command}`);
     expect(left, "processes still running").to.deep.equal([]);
