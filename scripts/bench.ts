@@ -37,8 +37,32 @@ import { progress } from "./bench/measure";
 import { parseArguments } from "./bench/plan";
 import { runBench } from "./bench/runner";
 
+const USAGE = `usage: npm run bench [-- --quick] [-- --record]
+
+  --quick   small sizes, few runs: a smoke test of the bench itself, not figures to keep
+  --record  write this run into docs/benchmarks.md (between its markers), in place of the last one
+  -h, --help  this text
+
+Progress on stderr; the table, the why lines of missed time targets and one JSON line on stdout.
+Exit 1 when a stage fails or a correctness check (multi-arch digest, burst arrivals) fails; 2 for
+a usage error. docs/benchmarks.md says what each figure means.
+`;
+
 async function main(): Promise<void> {
-  await runBench(parseArguments(process.argv.slice(2)));
+  const args = process.argv.slice(2);
+  if (args.includes("--help") || args.includes("-h")) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  let parsed;
+  try {
+    parsed = parseArguments(args);
+  } catch (error) {
+    process.stderr.write(`bench: ${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+    return;
+  }
+  await runBench(parsed);
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { FULL_PLAN, parseArguments, QUICK_PLAN } from "../../scripts/bench/plan";
 
 describe("bench command line (scripts/bench/plan.ts)", () => {
@@ -25,5 +27,23 @@ describe("bench command line (scripts/bench/plan.ts)", () => {
     expect(FULL_PLAN.backfillTags).to.equal(50);
     expect(FULL_PLAN.burstCopies).to.equal(20);
     expect(Object.keys(QUICK_PLAN.runs)).to.deep.equal(Object.keys(FULL_PLAN.runs));
+  });
+
+  it("answers --help with its usage (exit 0) and a wrong argument with the reason and the usage (exit 2), no stack trace", () => {
+    const bench = (arg: string) =>
+      spawnSync(
+        process.execPath,
+        ["--import", "tsx", path.join(__dirname, "..", "..", "scripts", "bench.ts"), arg],
+        {
+          encoding: "utf8",
+        },
+      );
+    const help = bench("--help");
+    expect(help.status).to.equal(0);
+    expect(help.stdout).to.match(/^usage: npm run bench/);
+    const wrong = bench("--fast");
+    expect(wrong.status).to.equal(2);
+    expect(wrong.stderr).to.include("bench: unknown argument(s) --fast").and.include("usage: npm run bench");
+    expect(wrong.stderr).not.to.match(/\n\s+at /);
   });
 });
