@@ -18,7 +18,7 @@ import {
 } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
+import { FaultProxy, startFaultProxy } from "../support/fault-proxy";
 import { freePort } from "../../local/ports";
 import { Registry, startRegistry } from "../../local/registry";
 import { spawnSyncInWorkerRoot, workerToolPath } from "../../local/worker-root";
@@ -44,7 +44,7 @@ const EXIT_UNAVAILABLE = 7;
  * The copier when the world around it misbehaves: a registry stopped mid-run, STS refusing
  * connections, ECR and registries throttling or failing, and a state directory that someone else
  * prepared. Real servers throughout (docker-registry, moto_server, skopeo); faults come from
- * wrappers on PATH that act just before the real tool runs, and from local/fault-proxy.ts and the
+ * wrappers on PATH that act just before the real tool runs, and from test/support/fault-proxy.ts and the
  * small proxies below, test tools in front of the real registry or moto.
  */
 describe("ecr-sync under faults", function () {

@@ -11,7 +11,7 @@
  *     the heartbeat alarm fed by it pages on a healthy system.
  * (b) The NEW design: the figures the copier published, read back from moto's CloudWatch, count every
  *     run and heal, and the rendered heartbeat alarm, evaluated on them by the stand-in
- *     (local/cloudwatch-alarm-standin.ts), stays OK.
+ *     (test/support/cloudwatch-alarm-standin.ts), stays OK.
  */
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import {
@@ -32,7 +32,7 @@ import {
   metricSamplesFrom,
   StandInAlarm,
   stateChanges,
-} from "../../local/cloudwatch-alarm-standin";
+} from "../support/cloudwatch-alarm-standin";
 import { MotoServer, startMoto } from "../../local/moto";
 import { renderStack, resource } from "../../local/render";
 import {

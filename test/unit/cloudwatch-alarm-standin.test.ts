@@ -1,5 +1,5 @@
 /**
- * The alarm stand-in (local/cloudwatch-alarm-standin.ts) against the examples AWS publishes: the
+ * The alarm stand-in (test/support/cloudwatch-alarm-standin.ts) against the examples AWS publishes: the
  * missing-data tables of https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarms-and-missing-data.html
  * and the comparison and IF tables of https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/using-metric-math.html.
  * What the stand-in refuses to model must be exactly what those pages leave open.
@@ -12,7 +12,7 @@ import {
   dataPointsAt,
   evaluateMath,
   stateOf,
-} from "../../local/cloudwatch-alarm-standin";
+} from "../support/cloudwatch-alarm-standin";
 
 /** "0" a non-breaching point, "X" a breaching one, "-" a missing one, oldest first, as the page writes them. */
 function points(row: string): Series {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
-import { FaultProxy, startFaultProxy } from "../../local/fault-proxy";
+import { FaultProxy, startFaultProxy } from "../support/fault-proxy";
 
 /**
- * local/fault-proxy.ts, the test tool the copier's fault tests put in front of a real registry.
+ * test/support/fault-proxy.ts, the test tool the copier's fault tests put in front of a real registry.
  * Behind it here: a small echo server written for this test (it answers with what it received,
  * so the test can see that the proxy forwards requests unchanged).
  */

@@ -1,6 +1,6 @@
 /**
  * The no-reconcile heartbeat as the css stack renders it, evaluated on metric timelines by the alarm
- * stand-in (local/cloudwatch-alarm-standin.ts, written from AWS's documented alarm semantics): a first
+ * stand-in (test/support/cloudwatch-alarm-standin.ts, written from AWS's documented alarm semantics): a first
  * deploy pages no one, a healthy week pages no one, and a worker that dies after a week pages within
  * the schedule's interval plus two hours of the first run it missed; daily and every other day.
  */
@@ -12,7 +12,7 @@ import {
   alarmFromInputs,
   dataPointsAt,
   stateChanges,
-} from "../../local/cloudwatch-alarm-standin";
+} from "../support/cloudwatch-alarm-standin";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
