@@ -21,6 +21,7 @@ import { ImageLine, IMAGE_RESULTS, ImageResult } from "../common/result-lines";
 import { shown } from "../common/shown";
 import { resultsLogGroupName } from "../common/telemetry";
 import { parseStackConfig, rawStackConfig, SourceSettings } from "../components/config";
+import { withoutQueries } from "../ec2-scripts/copier/skopeo";
 import { ORGANIZATION, projectName, readStackConfig, stackNames } from "../local/render/config";
 
 /** The exit codes; `usage()` says when each is used. */
@@ -237,7 +238,8 @@ function adviceFor(last: LastResult | undefined, pair: Pair, source: TagState): 
   switch (line.result) {
     case "failed":
       return [
-        `${head}: ${line.error ?? "(no error text)"}`,
+        // Lines written before the copier cut URL queries may hold a presigned URL's credentials.
+        `${head}: ${line.error === undefined ? "(no error text)" : withoutQueries(line.error)}`,
         `what to do: the error names the side; act on it as docs/runbook.md#failed-command says for its kind ` +
           `(a missing target repository: create it; an immutable tag: decide with the image's owners), then ${backfill}.`,
       ];
@@ -245,7 +247,7 @@ function adviceFor(last: LastResult | undefined, pair: Pair, source: TagState): 
       return [`${head} (a reconcile --dry-run: nothing was copied)`, `what to do: ${backfill}.`];
     case "unsupported":
       return [
-        `${head}: ${line.reason ?? ""}`,
+        `${head}: ${withoutQueries(line.reason ?? "")}`,
         `what to do: push it under a tag of at most 128 characters too.`,
       ];
     default:

@@ -67,6 +67,18 @@ export function stopAllSkopeo(boundMs = 2000): Promise<void> {
   });
 }
 
+/**
+ * skopeo's line with every URL's query cut off and control characters replaced: ECR hands layer
+ * downloads to presigned S3 URLs, whose query holds X-Amz-Security-Token and X-Amz-Signature, and
+ * skopeo prints the whole URL in a network error. The line goes into the failed result line, the
+ * results log group and the operator's terminal; the query is a credential for as long as it lasts.
+ */
+export function withoutQueries(line: string): string {
+  return line
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s"'?]+)\?[^\s"']*/gi, "$1?…")
+    .replace(/[\x00-\x1f\x7f]/g, "?");
+}
+
 export function skopeoArgs(copy: SkopeoCopy): string[] {
   // --command-timeout is skopeo's global flag, given after `copy` (cobra takes a persistent flag
   // there too) so that the command line still starts with `skopeo copy`.
@@ -124,7 +136,11 @@ export function runSkopeoCopy(copy: SkopeoCopy, monotonic: () => number): Promis
           .filter(Boolean)
           .pop() ?? "";
       const timedOut = killed || (!ok && monotonic() - started >= copy.timeoutSeconds * 1000);
-      resolve({ ok, timedOut, lastLine: lastLine.replace(/^.*level=fatal msg="?/, "").replace(/"$/, "") });
+      resolve({
+        ok,
+        timedOut,
+        lastLine: withoutQueries(lastLine.replace(/^.*level=fatal msg="?/, "").replace(/"$/, "")),
+      });
     };
     child.once("error", (error) => {
       stderr += `\n${error.message}`;
