@@ -135,11 +135,15 @@ class SummaryReporter extends Base {
         const previous = finished.at(-1);
         report(serialLast, previous === undefined ? runStart : previous.lastEventAt, serialLast.lastEventAt);
       }
+      // A file that ran no test at all (it failed to load, or registered none) is a failure: a
+      // green line must mean every file's tests ran. Counted in the summary and in the exit status.
       const silent = files.filter((file) => !results.has(file));
       for (const file of silent)
         Base.consoleLog(
-          `  ${Base.color("fail", Base.symbols.err)} ${shown(file)}: no results (see the errors below)`,
+          `  ${Base.color("fail", Base.symbols.err)} ${shown(file)}: no results: it ran no test (see any errors below)`,
         );
+      // mocha's exit status is the runner's failure count, read after this event.
+      runner.failures += silent.length;
       this.epilogue();
       const slowest = [...finished].sort((a, b) => b.ms - a.ms).slice(0, 3);
       if (slowest.length > 0)
@@ -147,7 +151,9 @@ class SummaryReporter extends Base {
           `slowest files: ${slowest.map((r) => `${shown(r.file)} ${seconds(r.ms)}`).join(", ")}`,
         );
       const { passes, failures, pending } = runner.stats ?? this.stats;
-      process.stdout.write(`tests: ${passes} passed, ${failures} failed, ${pending} skipped\n`);
+      process.stdout.write(
+        `tests: ${passes} passed, ${failures + silent.length} failed, ${pending} skipped\n`,
+      );
     });
   }
 }
