@@ -80,15 +80,18 @@ export function withLatestRun(page: string, section: string): string {
 }
 
 /** The commit of the checkout, and whether `git status` shows any change (untracked files too). */
-async function currentCommit(): Promise<Commit> {
+export async function currentCommit(): Promise<Commit> {
   const cwd = join(__dirname, "..", "..");
   const head = await execFileAsync("git", ["rev-parse", "--short", "HEAD"], { cwd });
   const status = await execFileAsync("git", ["status", "--porcelain"], { cwd });
   return { short: head.stdout.trim(), dirty: status.stdout.trim() !== "" };
 }
 
-/** Rewrites the latest run of docs/benchmarks.md with `report`. */
-export async function recordLatestRun(report: Report, date = new Date()): Promise<void> {
-  const section = latestRunSection(report, date, await currentCommit());
+/**
+ * Rewrites the latest run of docs/benchmarks.md with `report`, measured from `date` on the checkout
+ * at `commit` (both read when the run started: commits landing during a run are not what it measured).
+ */
+export async function recordLatestRun(report: Report, date: Date, commit: Commit): Promise<void> {
+  const section = latestRunSection(report, date, commit);
   await writeFile(PAGE, withLatestRun(await readFile(PAGE, "utf8"), section));
 }

@@ -20,7 +20,7 @@ import { elapsedSeconds, Measured, progress } from "./measure";
 import { measureMultiArch } from "./multiarch";
 import { Arguments, Plan } from "./plan";
 import { measureReconcile } from "./reconcile";
-import { recordLatestRun } from "./record";
+import { currentCommit, recordLatestRun } from "./record";
 import { formatReport, machine, reportOf } from "./report";
 import { startBenchSession } from "./session";
 import { round } from "./stats";
@@ -68,6 +68,9 @@ async function runStages(plan: Plan, quick: boolean, cleanups: Cleanups): Promis
  */
 export async function runBench({ plan, quick, record }: Arguments): Promise<void> {
   const loadAtStart = os.loadavg()[0];
+  // What is measured: the checkout as it is now, not as it may be when the run ends.
+  const startedAt = new Date();
+  const measured = record ? await currentCommit() : undefined;
   const cleanups = new Cleanups();
   cleanups.add(async () => closeConnections());
   onInterrupt((signal) => {
@@ -91,7 +94,7 @@ export async function runBench({ plan, quick, record }: Arguments): Promise<void
       progress("a correctness check failed (multi-arch digest or burst arrivals): exit 1, nothing recorded");
       process.exitCode = 1;
     } else if (record) {
-      await recordLatestRun(report);
+      await recordLatestRun(report, startedAt, measured!);
       progress(`recorded in docs/benchmarks.md${quick ? " as a --quick smoke test" : ""}`);
     }
   } catch (error) {
