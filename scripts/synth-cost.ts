@@ -100,6 +100,9 @@ const TYPES = {
   topic: "aws:sns/topic:Topic",
 } as const;
 
+/** Types with a price of their own; a stack of none of these (legacy: a role) costs nothing. */
+const BILLED = new Set<string>(Object.values(TYPES));
+
 const count = (r: Rendering, type: string) => r.resources.filter((x) => x.type === type).length;
 const usd = (n: number) => `$${n.toFixed(2)}`;
 const WORDS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"];
@@ -141,6 +144,8 @@ export function costSection(rendering: Rendering): string {
   const refs = sources();
   const ref = (p: Price) => `[${refs.findIndex((s) => s.url === p.source) + 1}]`;
   const instances = rendering.resources.filter((x) => x.type === TYPES.instance);
+  if (instances.length === 0 && !rendering.resources.some((x) => BILLED.has(x.type)))
+    return `Stack ${rendering.stack}: nothing it renders is billed (${[...new Set(rendering.resources.map((x) => x.type))].join(", ")}); the images it lets the worker write are in the css stack's table.`;
   if (instances.length !== 1)
     throw new Error(`stack ${rendering.stack}: expected one worker instance, found ${instances.length}`);
   const worker: RenderedResource = instances[0];
@@ -148,7 +153,8 @@ export function costSection(rendering: Rendering): string {
   const root = worker.inputs.rootBlockDevice as { volumeSize: number; volumeType: string };
   const hour = PRICES.instanceHour[type];
   const workerMonth = hour === undefined ? undefined : hour.usd * HOURS_PER_MONTH;
-  const volumeMonth = root.volumeSize * PRICES.gp3GbMonth.usd;
+  // Priced for gp3 only: another type is named without a price rather than priced as gp3.
+  const volumeMonth = root.volumeType === "gp3" ? root.volumeSize * PRICES.gp3GbMonth.usd : undefined;
   const ipv4Month = PRICES.publicIpv4Hour.usd * HOURS_PER_MONTH;
   const alarms = count(rendering, TYPES.alarm);
   const metrics = Object.keys(COPIER_METRICS).length + count(rendering, TYPES.metricFilter);
@@ -161,8 +167,10 @@ export function costSection(rendering: Rendering): string {
     ],
     [
       `Its root volume, ${root.volumeType} ${root.volumeSize} GiB`,
-      `$${PRICES.gp3GbMonth.usd} per GB-month ${ref(PRICES.gp3GbMonth)}`,
-      `**${usd(volumeMonth)}**`,
+      volumeMonth === undefined
+        ? `not in this table: see ${PRICES.gp3GbMonth.source}`
+        : `$${PRICES.gp3GbMonth.usd} per GB-month ${ref(PRICES.gp3GbMonth)}`,
+      volumeMonth === undefined ? "see the price page" : `**${usd(volumeMonth)}**`,
     ],
     [
       "Public IPv4 address, if the subnet gives one (default subnets do)",
@@ -205,7 +213,7 @@ export function costSection(rendering: Rendering): string {
       "≈ $0",
     ],
   ];
-  const fixed = (workerMonth ?? 0) + volumeMonth + ipv4Month;
+  const fixed = (workerMonth ?? 0) + (volumeMonth ?? 0) + ipv4Month;
   const beyondFree = [
     [alarms, PRICES.alarmMonth],
     [metrics, PRICES.customMetricMonth],
@@ -224,7 +232,7 @@ export function costSection(rendering: Rendering): string {
     "",
     ...table,
     "",
-    `About **${usd(fixed + cloudWatch)} a month** fixed${workerMonth === undefined ? ` plus the \`${type}\` worker` : ""}, plus ` +
+    `About **${usd(fixed + cloudWatch)} a month** fixed${workerMonth === undefined ? ` plus the \`${type}\` worker` : ""}${volumeMonth === undefined ? " plus its volume" : ""}, plus ` +
       `$${PRICES.ecrStorageGbMonth.usd.toFixed(2)} per GB-month mirrored into legacy, which grows: nothing is deleted. ` +
       "The free allowances are per account: where other workloads use them, the CloudWatch lines cost their price.",
     "",

@@ -50,4 +50,19 @@ describe("the cost table, counted from the rendered stack", function () {
       expect(price.read).to.match(/^2\d{3}-\d{2}-\d{2}$/);
     }
   });
+
+  it("says the legacy stack bills nothing of its own (a role), and names a volume type it has no price for", async () => {
+    expect(costSection(await renderStack("legacy"))).to.match(/^Stack legacy: nothing it renders is billed/);
+    const io2 = JSON.parse(JSON.stringify(css)) as Rendering;
+    const worker = io2.resources.find((x) => x.type === "aws:ec2/instance:Instance")!;
+    (worker.inputs.rootBlockDevice as { volumeType: string }).volumeType = "io2";
+    const section = costSection(io2);
+    expect(section).to.include(
+      "| Its root volume, io2 20 GiB | not in this table: see <https://aws.amazon.com/ebs/pricing/> |".replace(
+        /<|>/g,
+        "",
+      ),
+    );
+    expect(section).to.include("plus its volume");
+  });
 });
