@@ -206,6 +206,14 @@ export function readStackConfig(
     writtenAs.set(key, written);
     problems.push(...leadingZeroProblems(pair.value, key, at));
     const value: unknown = pair.value === null ? null : (pair.value as Node).toJS(doc);
+    // `pulumi config set --secret` writes `key: {secure: v1:…}`, which only the CLI can decrypt
+    // (with the stack's secrets provider): the renderer cannot know the value.
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+      problems.push(
+        `${key} is a secret (secure: in ${where}), which synth, the tests and npm run status cannot decrypt: nothing this program reads is secret, so set it in plain text (pulumi config set ${key} VALUE -s ${stack})`,
+      );
+      continue;
+    }
     decoded.set(key, value);
     config[key] = configText(value);
   }

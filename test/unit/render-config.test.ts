@@ -92,6 +92,19 @@ describe("stack config as the CLI reads it (local/render/config.ts)", () => {
       );
   });
 
+  it("a secret value (pulumi config set --secret) is refused with the true reason: nothing here can decrypt it", () => {
+    const css = committed("Pulumi.css.yaml").replace(
+      /^  ecr-sync:alertEmail: .*$/m,
+      "  ecr-sync:alertEmail:\n    secure: v1:AAAABBBBCCCCDDDD",
+    );
+    expect(css).to.include("secure: v1:");
+    stackFiles({ css });
+    expect(refusal("css"))
+      .to.include("ecr-sync:alertEmail is a secret (secure: in")
+      .and.include("set it in plain text (pulumi config set ecr-sync:alertEmail VALUE -s css)")
+      .and.not.include("must be of type");
+  });
+
   it("a key the CLI cannot parse is refused with the CLI's reason", () => {
     stackFiles({ css: `${committed("Pulumi.css.yaml")}  ecr-sync:alerts:email: x@example.edu\n` });
     expect(refusal("css"))
