@@ -65,12 +65,34 @@ function outputPromise(value: unknown): Promise<unknown> {
 /** The tail of the queue of turns: each render starts when the one before it has settled. */
 let lastTurn: Promise<unknown> = Promise.resolve();
 
+/** A render of the program takes seconds; one still going after this has hung. */
+export const RENDER_DEADLINE_MS = 120_000;
+
+/**
+ * Set once a render has hung: Pulumi's runtime is one per process, so nothing can render here
+ * after it (the hung program could still register into the next one), and each later request
+ * fails at once saying why instead of waiting for its own test's timeout.
+ */
+let hung: string | undefined;
+
 /**
  * Runs index.ts under mocks for `request` and collects what it registered, after every render
- * this process asked for earlier has settled. Rejects with the program's error.
+ * this process asked for earlier has settled. Rejects with the program's error, or when the render
+ * has not finished within RENDER_DEADLINE_MS.
  */
 export function renderInThisProcess(request: RenderRequest): Promise<Rendering> {
-  const turn = lastTurn.then(() => renderAlone(request));
+  const turn = lastTurn.then(() => {
+    if (hung !== undefined) throw new Error(hung);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        hung = `the render of stack ${request.stack} did not finish within ${RENDER_DEADLINE_MS / 1000} s, so this process renders nothing more (its Pulumi runtime is shared)`;
+        reject(new Error(hung));
+      }, RENDER_DEADLINE_MS);
+      timer.unref();
+    });
+    return Promise.race([renderAlone(request), deadline]).finally(() => clearTimeout(timer));
+  });
   lastTurn = turn.catch(() => undefined);
   return turn;
 }
@@ -93,6 +115,9 @@ function divertStrayErrors(record: (error: unknown) => void): () => void {
   });
   return () => {
     for (const { event, listeners } of saved) {
+      // Put back only what this took away: when `record` is gone, someone else (mocha ending the
+      // file) has set the listeners since, and the saved ones belong to a runner that has finished.
+      if (!emitter.listeners(event).includes(record)) continue;
       emitter.removeListener(event, record);
       for (const listener of listeners) emitter.on(event, listener);
     }
