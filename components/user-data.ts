@@ -5,7 +5,7 @@ import { APT_INSTALL_OPTIONS, WORKER_DEBIAN, WORKER_PACKAGES } from "../common/w
  * The worker's first-boot script (cloud-init user data) for Debian 13. Why Debian, and why these
  * packages: docs/decisions/0001-worker-os.md. It runs once, when the instance is created;
  * everything that changes with the sync itself travels in the SSM document instead. The tests run
- * it in a fresh Debian 13 root (test/integration/user-data.test.ts).
+ * it in a fresh Debian 13 root (test/system/user-data.test.ts).
  */
 
 /**
@@ -15,7 +15,7 @@ import { APT_INSTALL_OPTIONS, WORKER_DEBIAN, WORKER_PACKAGES } from "../common/w
  * copy of a tag another copy holds waits on the tag's lock inside its worker. Six keeps the agent's
  * five for pushes while a reconcile runs. More would not copy faster: the copies share the instance's
  * network and two vCPUs, and a burst of 30 pushes already drains in under a minute with five
- * (test/integration/twin.test.ts). Commands beyond the workers wait, first in the agent's buffer
+ * (test/system/twin-agent.test.ts). Commands beyond the workers wait, first in the agent's buffer
  * (`Mds.CommandWorkerBufferLimit`, 5), then in SSM, until their delivery timeout.
  */
 export const SSM_AGENT_COMMAND_WORKERS = 6;

@@ -1,8 +1,7 @@
-import { ChildProcess, execFile, spawn } from "node:child_process";
-import { promisify } from "node:util";
+import { ChildProcess, spawn } from "node:child_process";
+import { MotoApi } from "./moto-api";
 import { freePort, waitFor } from "./ports";
-
-const execFileAsync = promisify(execFile);
+import { deployRule, drain, putEvents } from "./twin/rules";
 
 /** Credentials moto accepts; they act in moto's default account 123456789012. */
 export const MOTO_CREDENTIALS = {
@@ -49,9 +48,6 @@ export function withoutAwsSettings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !name.startsWith("AWS_")));
 }
 
-/** PutEvents takes at most this many entries per call. */
-const PUT_EVENTS_BATCH = 10;
-
 /** The part of a JS SDK v3 client's configuration that points it at a moto server. */
 export interface MotoClientConfig {
   readonly endpoint: string;
@@ -69,11 +65,8 @@ export interface MotoServer {
   env(region?: string): Record<string, string>;
   /** Configuration for a JS SDK v3 client in this process that should talk to this server. */
   clientConfig(region?: string): MotoClientConfig;
-  /**
-   * Runs the `aws` CLI against this server and parses its JSON answer ({} for an empty one).
-   * `--endpoint-url` is passed explicitly: CLI v1 ignores AWS_ENDPOINT_URL for some services (sqs).
-   */
-  aws(...args: string[]): Promise<any>;
+  /** moto's APIs over HTTP, acting in moto's default account (123456789012) as MOTO_CREDENTIALS. */
+  api(): MotoApi;
   /**
    * What a real EventBridge matcher (moto's) delivers of `events` for `pattern`: a rule with the
    * pattern and an SQS target, the events put on the default bus, and the queue drained. Returns
@@ -82,25 +75,77 @@ export interface MotoServer {
   deliveredBy(pattern: unknown, events: EventEntry[]): Promise<Array<{ detail: Record<string, unknown> }>>;
   /** Forgets every resource (moto's reset API), for isolation between tests. */
   reset(): Promise<void>;
+  /** Stops the server, or, in a process that called reuseMotoServers(), forgets its state and keeps it for the next startMoto(). */
   stop(): Promise<void>;
 }
 
+/** Idle servers kept by a process that called reuseMotoServers(), each reset before it is handed out again. */
+let idle: ChildMoto[] | undefined;
+
 /**
- * Starts a real moto_server on a free loopback port. MOTO_ACCOUNT_ID is removed from its
- * environment on purpose: it would pin every request, assumed roles included, to one account
- * and hide the cross-account behaviour the tests must show.
+ * From now on, stop() in this process resets a server and keeps it for the next startMoto() instead
+ * of ending it: a moto_server start costs about 3 s of CPU, and the test suite starts dozens. Called
+ * by the test suite's setup (test/support/setup.ts) only; the kept servers end with the process
+ * (an exit handler, and a parent-death signal for a process that is killed).
+ */
+export function reuseMotoServers(): void {
+  if (idle !== undefined) return;
+  const kept: ChildMoto[] = [];
+  idle = kept;
+  process.once("exit", () => {
+    for (const server of kept) server.child.kill("SIGKILL");
+  });
+}
+
+interface ChildMoto {
+  readonly child: ChildProcess;
+  readonly endpoint: string;
+  readonly exited: Promise<void>;
+}
+
+/**
+ * Starts a real moto_server on a free loopback port, or hands out a kept one that its reset API
+ * has emptied (see reuseMotoServers). MOTO_ACCOUNT_ID is removed from its environment on purpose:
+ * it would pin every request, assumed roles included, to one account and hide the cross-account
+ * behaviour the tests must show.
  */
 export async function startMoto(): Promise<MotoServer> {
+  while (idle !== undefined && idle.length > 0) {
+    const kept = idle.pop() as ChildMoto;
+    if (kept.child.exitCode === null && kept.child.signalCode === null) {
+      try {
+        await resetServer(kept.endpoint);
+        kept.child.ref();
+        (kept.child.stderr as { ref?: () => void } | null)?.ref?.();
+        return motoServer(kept);
+      } catch {
+        // A kept server that no longer answers is ended and replaced.
+      }
+    }
+    kept.child.kill("SIGKILL");
+  }
+  return motoServer(await spawnMoto());
+}
+
+async function resetServer(endpoint: string): Promise<void> {
+  const response = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
+  if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
+}
+
+async function spawnMoto(): Promise<ChildMoto> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   // Nor may the caller's own AWS_* settings reach it: moto runs boto3 inside, and a developer's
   // AWS_PROFILE that names a profile this machine lacks makes every request an HTTP 500.
   const serverEnv = withoutAwsSettings(process.env);
   delete serverEnv.MOTO_ACCOUNT_ID;
-  const child: ChildProcess = spawn("moto_server", ["-H", "127.0.0.1", "-p", String(port)], {
-    env: serverEnv,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
+  // setpriv (util-linux) gives it a parent-death signal: a test process killed outright takes its
+  // servers with it.
+  const child: ChildProcess = spawn(
+    "setpriv",
+    ["--pdeathsig", "KILL", "--", "moto_server", "-H", "127.0.0.1", "-p", String(port)],
+    { env: serverEnv, stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -120,75 +165,27 @@ export async function startMoto(): Promise<MotoServer> {
     child.kill("SIGKILL");
     throw error;
   }
+  return { child, endpoint, exited };
+}
 
+function motoServer(moto: ChildMoto): MotoServer {
+  const { child, endpoint, exited } = moto;
   let rules = 0;
+  let stopped = false;
   const server: MotoServer = {
     endpoint,
-    async aws(...args: string[]) {
-      // The caller's own AWS_* settings (a profile, keys, a region) must not leak into the call.
-      const { stdout } = await execFileAsync(
-        "aws",
-        [...args, "--endpoint-url", endpoint, "--output", "json"],
-        {
-          env: { ...withoutAwsSettings(process.env), ...server.env() },
-        },
-      );
-      return stdout.trim() ? JSON.parse(stdout) : {};
+    api() {
+      return new MotoApi(endpoint, {
+        accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
+        secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
+      });
     },
     async deliveredBy(pattern, events) {
-      const name = `matcher-${++rules}`;
-      const { QueueUrl: queueUrl } = await server.aws("sqs", "create-queue", "--queue-name", name);
-      const { Attributes } = await server.aws(
-        "sqs",
-        "get-queue-attributes",
-        "--queue-url",
-        queueUrl,
-        "--attribute-names",
-        "QueueArn",
-      );
-      await server.aws("events", "put-rule", "--name", name, "--event-pattern", JSON.stringify(pattern));
-      await server.aws(
-        "events",
-        "put-targets",
-        "--rule",
-        name,
-        "--targets",
-        JSON.stringify([{ Id: "queue", Arn: Attributes.QueueArn }]),
-      );
-      for (let i = 0; i < events.length; i += PUT_EVENTS_BATCH) {
-        const put = await server.aws(
-          "events",
-          "put-events",
-          "--entries",
-          JSON.stringify(events.slice(i, i + PUT_EVENTS_BATCH)),
-        );
-        if (put.FailedEntryCount !== 0) throw new Error(`put-events refused entries: ${JSON.stringify(put)}`);
-      }
-      const delivered: Array<{ detail: Record<string, unknown> }> = [];
-      for (;;) {
-        const received = await server.aws(
-          "sqs",
-          "receive-message",
-          "--queue-url",
-          queueUrl,
-          "--max-number-of-messages",
-          "10",
-          "--wait-time-seconds",
-          "1",
-        );
-        if (!received.Messages?.length) return delivered;
-        for (const message of received.Messages) {
-          delivered.push(JSON.parse(message.Body));
-          await server.aws(
-            "sqs",
-            "delete-message",
-            "--queue-url",
-            queueUrl,
-            "--receipt-handle",
-            message.ReceiptHandle,
-          );
-        }
-      }
+      // moto delivers during PutEvents, so the queue is complete once PutEvents has answered.
+      const api = server.api();
+      const queue = await deployRule(api, { name: `matcher-${++rules}`, pattern }, "queue");
+      await putEvents(api, events);
+      return (await drain(api, queue)).map((body) => JSON.parse(body));
     },
     env(region = "us-east-1") {
       return awsEnvironment(
@@ -210,11 +207,17 @@ export async function startMoto(): Promise<MotoServer> {
         },
       };
     },
-    async reset() {
-      const response = await fetch(`${endpoint}/moto-api/reset`, { method: "POST" });
-      if (!response.ok) throw new Error(`moto reset failed: HTTP ${response.status}`);
-    },
+    reset: () => resetServer(endpoint),
     async stop() {
+      if (stopped) return;
+      stopped = true;
+      if (idle !== undefined && child.exitCode === null && child.signalCode === null) {
+        // Kept idle, it must not hold the process open.
+        child.unref();
+        (child.stderr as { unref?: () => void } | null)?.unref?.();
+        idle.push(moto);
+        return;
+      }
       if (child.exitCode === null) {
         child.kill("SIGTERM");
         await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 3000))]);

@@ -52,10 +52,10 @@ export const ecrPassword = (account: string): string => `${account}-auth-token`;
 export const TARGET_ROLE_NAME = CONFIG_DEFAULTS.targetRoleName;
 export const WORKER_ROLE_ARN = `arn:aws:iam::${SOURCE_ACCOUNT}:role/ecr-sync-worker`;
 /**
- * Tools these helpers need on this machine (the servers, and the AWS CLI that sets up the target
- * account); a missing one fails the suite by name. The copier's own tools are the worker root's.
+ * Tools these helpers need on this machine (the servers, and setpriv that ties moto's life to the
+ * test process); a missing one fails the suite by name. The copier's own tools are the worker root's.
  */
-export const REQUIRED_TOOLS = ["aws", "moto_server", "docker-registry", "htpasswd"];
+export const REQUIRED_TOOLS = ["moto_server", "setpriv", "docker-registry", "htpasswd"];
 
 /** The arguments of `ecr-sync copy` for one tag, with the push event's digest when given. */
 export const copyArgs = (source: string, target: string, tag: string, digest?: string): string[] => [
@@ -182,8 +182,6 @@ export interface EcrSyncWorld {
   readonly targetRoleArn: string;
   /** Environment for the copier: the recorder's endpoint and worker credentials plus ECR_SYNC_*. */
   env(overrides?: Record<string, string | undefined>): Record<string, string>;
-  /** Runs `aws ARGS` in the target account (credentials of an assumed role there). */
-  awsInTarget(args: string[]): Promise<string>;
   /**
    * Adds source → target to the ECR_SYNC_REPOSITORY_MAP that env() passes by default (the SSM
    * documents export the stack's map; copy accepts only its pairs).
@@ -239,42 +237,19 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
     const scriptTmpDir = join(dir, "tmp");
     await mkdir(scriptTmpDir);
 
-    const aws = async (args: string[], extraEnv: Record<string, string> = {}) => {
-      const { stdout } = await execFileAsync("aws", [...args, "--output", "json"], {
-        env: { PATH: process.env.PATH ?? "", HOME: dir, ...moto.env(), ...extraEnv },
-      });
-      return stdout;
-    };
-    // An administrator in the target account: moto lets any caller assume a role there.
-    const admin = JSON.parse(
-      await aws([
-        "sts",
-        "assume-role",
-        "--role-arn",
-        `arn:aws:iam::${TARGET_ACCOUNT}:role/test-admin`,
-        "--role-session-name",
-        "test-setup",
-      ]),
-    ).Credentials;
-    const adminEnv = {
-      AWS_ACCESS_KEY_ID: admin.AccessKeyId,
-      AWS_SECRET_ACCESS_KEY: admin.SecretAccessKey,
-      AWS_SESSION_TOKEN: admin.SessionToken,
-    };
-    const awsInTarget = (args: string[]) => aws(args, adminEnv);
-    const role = JSON.parse(
-      await awsInTarget([
-        "iam",
-        "create-role",
-        "--role-name",
-        TARGET_ROLE_NAME,
-        "--assume-role-policy-document",
-        JSON.stringify({
-          Version: "2012-10-17",
-          Statement: [{ Effect: "Allow", Principal: { AWS: WORKER_ROLE_ARN }, Action: "sts:AssumeRole" }],
-        }),
-      ]),
-    ).Role;
+    // An administrator in the target account: moto lets any caller assume a role there. Calls go
+    // straight to moto's APIs: an AWS CLI start costs most of a second of CPU.
+    const targetAdmin = moto
+      .api()
+      .as(await moto.api().assumeRole(`arn:aws:iam::${TARGET_ACCOUNT}:role/test-admin`, "test-setup"));
+    const created = await targetAdmin.query("iam", "CreateRole", {
+      RoleName: TARGET_ROLE_NAME,
+      AssumeRolePolicyDocument: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { AWS: WORKER_ROLE_ARN }, Action: "sts:AssumeRole" }],
+      }),
+    });
+    const role = { Arn: /<Arn>([^<]+)<\/Arn>/.exec(created)?.[1] ?? `(no Arn in moto's answer: ${created})` };
     const targetRoleArn: string = role.Arn;
     if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`))
       throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
@@ -313,38 +288,25 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
       scriptTmpDir,
       targetRoleArn,
       env,
-      awsInTarget,
       mapRepository(source, target) {
         repositoryMap[source] = target;
       },
       async createTargetRepository(name, mutability = "MUTABLE", exclusionFilters = []) {
-        // Straight to moto's ECR JSON API as the target-account admin: the same call as
-        // `aws ecr create-repository`, without a CLI start (most of a second) per repository.
-        const response = await fetch(moto.endpoint, {
-          method: "POST",
-          headers: {
-            "Content-Type": "application/x-amz-json-1.1",
-            "X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.CreateRepository",
-            Authorization: `AWS4-HMAC-SHA256 Credential=${admin.AccessKeyId}/20250101/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=0`,
-            "X-Amz-Security-Token": admin.SessionToken,
-          },
-          body: JSON.stringify({
-            repositoryName: name,
-            imageTagMutability: mutability,
-            ...(exclusionFilters.length > 0
-              ? {
-                  imageTagMutabilityExclusionFilters: exclusionFilters.map((filter) => ({
-                    filter,
-                    filterType: "WILDCARD",
-                  })),
-                }
-              : {}),
-          }),
+        const body = await targetAdmin.json("ecr", "CreateRepository", {
+          repositoryName: name,
+          imageTagMutability: mutability,
+          ...(exclusionFilters.length > 0
+            ? {
+                imageTagMutabilityExclusionFilters: exclusionFilters.map((filter) => ({
+                  filter,
+                  filterType: "WILDCARD",
+                })),
+              }
+            : {}),
         });
-        const body = (await response.json()) as { repository?: { registryId?: string } };
-        if (!response.ok || body.repository?.registryId !== TARGET_ACCOUNT) {
+        if (body.repository?.registryId !== TARGET_ACCOUNT) {
           throw new Error(
-            `CreateRepository ${name} in ${TARGET_ACCOUNT} failed: HTTP ${response.status} ${JSON.stringify(body)}`,
+            `CreateRepository ${name} landed outside ${TARGET_ACCOUNT}: ${JSON.stringify(body)}`,
           );
         }
       },

@@ -38,7 +38,7 @@ import { inWorkerRoot, workerPathFrom, WORKER_PATH, workerToolPath } from "../wo
 import { AgentLimits, agentLimitsFromUserData, CommandWorkers, Transition, WorkerStats } from "./agent-model";
 import { CommandOutput, commandOutputLogGroup, CommandOutputShipper, firstStepName } from "./agent-output";
 import { AwsRelay, startAwsRelay } from "./aws-relay";
-import { MotoApi } from "./moto-api";
+import { MotoApi } from "../moto-api";
 import { TwinPlan } from "./plan";
 import { RegistryRelay, startRelay } from "./relay";
 import { TwinWorld } from "./world";

@@ -7,7 +7,7 @@
  * alert topic's subscriber; the texts that arrive are what the person would get.
  */
 import { PutEventsEntry } from "./events";
-import { MotoApi } from "./moto-api";
+import { MotoApi } from "../moto-api";
 import { TwinPlan } from "./plan";
 import { drain, putEvents, RuleQueue } from "./rules";
 

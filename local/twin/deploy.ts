@@ -16,7 +16,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { bundleCopier } from "../../ec2-scripts/bundle";
-import { MotoApi } from "./moto-api";
+import { MotoApi } from "../moto-api";
 import { TwinPlan } from "./plan";
 import { deployRule, RuleQueue } from "./rules";
 import { createEmptyRepository, TwinWorld } from "./world";

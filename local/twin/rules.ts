@@ -4,7 +4,7 @@
  * events are put on the default bus, and only what moto's matcher delivers to the queue goes on.
  * moto delivers during PutEvents, so draining the queue right after is complete: no waiting.
  */
-import { MotoApi } from "./moto-api";
+import { MotoApi } from "../moto-api";
 import { PutEventsEntry } from "./events";
 
 export interface RuleQueue {
@@ -45,7 +45,11 @@ export async function deployRule(
   return { ruleName: rule.name, queueUrl };
 }
 
-export async function putEvents(api: MotoApi, entries: readonly PutEventsEntry[]): Promise<void> {
+/** Puts `entries` (PutEventsEntry, or any entry PutEvents takes) on the default bus, in batches. */
+export async function putEvents(
+  api: MotoApi,
+  entries: readonly PutEventsEntry[] | readonly object[],
+): Promise<void> {
   for (let i = 0; i < entries.length; i += PUT_EVENTS_BATCH) {
     const put = await api.json("events", "PutEvents", { Entries: entries.slice(i, i + PUT_EVENTS_BATCH) });
     if (put.FailedEntryCount !== 0) throw new Error(`PutEvents refused entries: ${JSON.stringify(put)}`);

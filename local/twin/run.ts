@@ -18,7 +18,7 @@ import { deploy, Deployment } from "./deploy";
 import { figureLines, readFigures, TwinFigures } from "./figures";
 import { ecrImageAction, ManifestPush } from "./events";
 import { AssumedSession, awsCallHops, denials, Hop, registryHops, sessionArn } from "./iam";
-import { MotoApi } from "./moto-api";
+import { MotoApi } from "../moto-api";
 import { planFrom, TwinPlan } from "./plan";
 import { platformName, platformsOf } from "./platforms";
 import { drain, putEvents } from "./rules";

@@ -12,7 +12,7 @@ import { MotoServer, MOTO_CREDENTIALS, startMoto } from "../moto";
 import { OciLayout, pushImage } from "../oci";
 import { Registry, requireTools, startRegistry } from "../registry";
 import { ecrPassword } from "../world";
-import { MotoApi } from "./moto-api";
+import { MotoApi } from "../moto-api";
 import { PushListener, startPushListener } from "./events";
 
 /**

@@ -115,17 +115,7 @@ describe("npm run test:e2e", function () {
     /** Profiles `css` (moto's default account) and `legacy` (a role session in 730096353738). */
     before(async () => {
       moto = await startMoto();
-      const assumed = await moto.aws(
-        "sts",
-        "assume-role",
-        "--role-arn",
-        "arn:aws:iam::730096353738:role/e2e-operator",
-        "--role-session-name",
-        "e2e",
-      );
-      const legacy = (
-        assumed as { Credentials: { AccessKeyId: string; SecretAccessKey: string; SessionToken: string } }
-      ).Credentials;
+      const legacy = await moto.api().assumeRole("arn:aws:iam::730096353738:role/e2e-operator", "e2e");
       credentialsFile = join(home, "two-accounts");
       await writeFile(
         credentialsFile,
@@ -134,9 +124,9 @@ describe("npm run test:e2e", function () {
           "aws_access_key_id = testing",
           "aws_secret_access_key = testing",
           "[legacy]",
-          `aws_access_key_id = ${legacy.AccessKeyId}`,
-          `aws_secret_access_key = ${legacy.SecretAccessKey}`,
-          `aws_session_token = ${legacy.SessionToken}`,
+          `aws_access_key_id = ${legacy.accessKeyId}`,
+          `aws_secret_access_key = ${legacy.secretAccessKey}`,
+          `aws_session_token = ${legacy.sessionToken}`,
           "",
         ].join("\n"),
       );
@@ -162,7 +152,7 @@ describe("npm run test:e2e", function () {
     });
 
     it("says the stack looks undeployed when the target repository does not exist", async () => {
-      await moto.aws("ecr", "create-repository", "--repository-name", "kuali-coeus");
+      await moto.api().json("ecr", "CreateRepository", { repositoryName: "kuali-coeus" });
       const run = await runE2e(twoAccountEnvironment({ ECR_SYNC_E2E_SOURCE_ACCOUNT: "123456789012" }));
       expectDidNotRun(run, "target repository 'coeus' in account 730096353738 (us-east-1) cannot be read:");
       expect(run.stderr).to.include("RepositoryNotFoundException");

@@ -70,26 +70,21 @@ describe("push trigger against moto_server (the deployed bundle)", function () {
     fs.writeFileSync(path.join(dir, HANDLER_FILE_NAME), await bundleHandler());
     fs.writeFileSync(path.join(dir, "run.js"), RUNNER);
 
-    const imageId: string = await moto.aws(
-      "ec2",
-      "describe-images",
-      "--owners",
-      "amazon",
-      "--query",
-      "Images[0].ImageId",
-    );
-    instanceId = await moto.aws(
-      "ec2",
-      "run-instances",
-      "--image-id",
-      imageId,
-      "--instance-type",
-      "t3.micro",
-      "--count",
-      "1",
-      "--query",
-      "Instances[0].InstanceId",
-    );
+    // An instance for the command to target, as EC2 answers (XML, query protocol).
+    const ec2 = moto.api();
+    const images = await ec2.query("ec2", "DescribeImages", { "Owner.1": "amazon" });
+    const imageId = /<imageId>([^<]+)<\/imageId>/.exec(images)?.[1];
+    if (imageId === undefined) throw new Error(`moto's EC2 listed no amazon image: ${images.slice(0, 300)}`);
+    const reservation = await ec2.query("ec2", "RunInstances", {
+      ImageId: imageId,
+      InstanceType: "t3.micro",
+      MinCount: "1",
+      MaxCount: "1",
+    });
+    const launched = /<instanceId>([^<]+)<\/instanceId>/.exec(reservation)?.[1];
+    if (launched === undefined)
+      throw new Error(`moto's EC2 launched no instance: ${reservation.slice(0, 300)}`);
+    instanceId = launched;
 
     ssm = new SSMClient(moto.clientConfig());
     await ssm.send(

@@ -14,7 +14,7 @@ import { ImageLine } from "../../common/result-lines";
 import { resultsLogGroupName } from "../../common/telemetry";
 import { MotoServer, startMoto, withoutAwsSettings } from "../../local/moto";
 import { PROJECT_ROOT, readStackConfig } from "../../local/render";
-import { MotoApi } from "../../local/twin/moto-api";
+import { MotoApi } from "../../local/moto-api";
 
 const execFileAsync = promisify(execFile);
 

@@ -5,11 +5,14 @@ import { join, relative } from "node:path";
 /**
  * The test commands in package.json, read as mocha reads their specs: CI's command runs every test
  * file, `npm test` every one but the bench's smoke run (its own command, `test:bench`), the unit
- * tier before the integration tier, and the tiers' own commands together hold every file once.
+ * tier, then the system tier, then the integration tier, and the tiers' own commands together hold
+ * every file once.
  */
 
 const ROOT = join(__dirname, "..", "..");
 const BENCH_SMOKE = "test/integration/bench-quick.test.ts";
+/** The folders of tests, in the order every command runs them. */
+const TIERS = ["test/unit", "test/system", "test/integration"];
 const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<
   string,
   string
@@ -62,9 +65,16 @@ function commandProblems(scripts: Record<string, string>, files: readonly string
     const extra = got.filter((file) => !expected.includes(file));
     if (absent.length > 0) problems.push(`${name} does not run ${absent.join(", ")}`);
     if (extra.length > 0) problems.push(`${name} runs ${extra.join(", ")}, which it should not`);
-    const firstIntegration = got.findIndex((file) => file.startsWith("test/integration/"));
-    if (firstIntegration >= 0 && got.slice(firstIntegration).some((file) => file.startsWith("test/unit/")))
-      problems.push(`${name} runs integration tests before unit tests`);
+    // The unit tier first (it answers in about a minute), then the whole path (test/system: the longest
+    // files, started early so that none of them ends the run alone), then the integration tier.
+    const tier = (file: string) => TIERS.findIndex((dir) => file.startsWith(`${dir}/`));
+    const order = got.map(tier);
+    for (let i = 1; i < order.length; i++) {
+      if (order[i] < order[i - 1]) {
+        problems.push(`${name} runs ${TIERS[order[i - 1]]} tests before ${TIERS[order[i]]} tests`);
+        break;
+      }
+    }
   };
   const all = [...files];
   missing("test:ci", all);
@@ -84,7 +94,7 @@ function commandProblems(scripts: Record<string, string>, files: readonly string
 describe("the test commands (package.json scripts)", () => {
   const files = testFiles();
 
-  it("CI's command runs every test file, npm test all but the bench's smoke run, each unit tier first", () => {
+  it("CI's command runs every test file, npm test all but the bench's smoke run, each in tier order", () => {
     expect(files).to.include(BENCH_SMOKE);
     expect(files.filter((file) => file.startsWith("test/unit/"))).to.have.length.above(40);
     expect(commandProblems(scripts, files)).to.deep.equal([]);
@@ -110,7 +120,7 @@ describe("the test commands (package.json scripts)", () => {
     expect(problems.find((p) => p.startsWith("test:ci does not run"))).to.include("test/unit/config.test.ts");
     expect(problems.find((p) => p.startsWith("test:ci does not run"))).to.include(BENCH_SMOKE);
     expect(problems).to.include(`test runs ${BENCH_SMOKE}, which it should not`);
-    expect(problems).to.include("test runs integration tests before unit tests");
+    expect(problems).to.include("test runs test/integration tests before test/unit tests");
     expect(problems).to.include(`the tier commands run ${BENCH_SMOKE} twice`);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The twin's own translations, on their own (test/integration/twin.test.ts runs them together):
+ * The twin's own translations, on their own (test/system/twin*.test.ts run them together):
  * registry requests to ECR actions, recorded `aws` calls to principals and resources, document
  * parameters as SSM accepts them, registry notifications to ECR events, the plan read from the
  * real renderings, and the agent's model of its command workers and SSM's delivery timeout.

@@ -6,7 +6,7 @@
  * go through the real `aws` CLI, as on the instance.
  */
 
-import type { Credentials } from "../moto";
+import type { Credentials } from "./moto";
 
 /** The JSON-protocol services the twin calls: X-Amz-Target prefix, content type, signing name. */
 const JSON_SERVICES = {
@@ -17,8 +17,8 @@ const JSON_SERVICES = {
   logs: { prefix: "Logs_20140328", type: "application/x-amz-json-1.1" },
 } as const;
 
-/** The query-protocol services: API version. */
-const QUERY_SERVICES = { iam: "2010-05-08", sts: "2011-06-15" } as const;
+/** The query-protocol services (IAM, STS, EC2): API version. */
+const QUERY_SERVICES = { ec2: "2016-11-15", iam: "2010-05-08", sts: "2011-06-15" } as const;
 
 export class MotoApi {
   constructor(
