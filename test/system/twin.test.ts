@@ -105,13 +105,28 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     });
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("close", (code) => resolve(code)));
-    const printed = (pattern: RegExp) =>
+    // Each line within a minute, or the test fails showing what npm start printed (not mocha's bare timeout).
+    const printed = (pattern: RegExp, withinMs = 60000) =>
       new Promise<RegExpExecArray>((resolve, reject) => {
+        const late = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `npm start --keep printed no line matching ${pattern} within ${withinMs / 1000} s:\n${stdout.slice(-4000)}\n${stderr.slice(-2000)}`,
+              ),
+            ),
+          withinMs,
+        );
         const look = () => {
           const match = pattern.exec(stdout);
-          if (match) return resolve(match);
-          if (child.exitCode !== null)
+          if (match) {
+            clearTimeout(late);
+            return resolve(match);
+          }
+          if (child.exitCode !== null) {
+            clearTimeout(late);
             return reject(new Error(`exited ${child.exitCode}:\n${stdout}\n${stderr}`));
+          }
           waiters.push(look);
         };
         look();
@@ -121,7 +136,7 @@ describe("the twin (npm start): one image through both stacks as rendered", func
       const [inspect] = await printed(/^ {2}skopeo inspect .*:TAG$/m);
       await printed(/Ctrl-C stops everything/);
       // The printed line as a person pastes it: one shell command, nothing to build first.
-      await run("sh", ["-c", command]);
+      await run("sh", ["-c", command], { timeout: 60000 });
       const [line] = await printed(/^\{"source":"kuali-coeus:mine-\d+".*\}$/m);
       const result = JSON.parse(line) as Record<string, unknown>;
       expect(result.target).to.match(/^coeus:mine-\d+$/);
@@ -129,7 +144,9 @@ describe("the twin (npm start): one image through both stacks as rendered", func
       expect(result.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
       // And the printed read in legacy finds it, with the tag you pushed.
       const tag = String(result.target).split(":")[1];
-      const { stdout: manifest } = await run("sh", ["-c", inspect.trim().replace(/:TAG$/, `:${tag}`)]);
+      const { stdout: manifest } = await run("sh", ["-c", inspect.trim().replace(/:TAG$/, `:${tag}`)], {
+        timeout: 60000,
+      });
       expect(JSON.parse(manifest).manifests).to.have.length(2);
       child.kill("SIGINT");
       expect(await exited).to.equal(0);
