@@ -1,6 +1,7 @@
 /**
- * The AWS APIs the twin calls itself (deploying, reading commands, draining queues), straight to
- * moto over HTTP: a CLI start costs most of a second, and the twin makes dozens of these calls.
+ * The AWS APIs the twin and the tests call themselves (deploying, setting accounts up, reading
+ * commands, draining queues), straight to moto over HTTP: a CLI start costs most of a second of CPU,
+ * and they make hundreds of these calls.
  * moto does not check signatures; it tells the caller's account from the access key, so every
  * call carries the credentials of the account (or session) it acts as. The worker's own calls
  * go through the real `aws` CLI, as on the instance.
@@ -8,7 +9,7 @@
 
 import type { Credentials } from "./moto";
 
-/** The JSON-protocol services the twin calls: X-Amz-Target prefix, content type, signing name. */
+/** The JSON-protocol services called: X-Amz-Target prefix, content type, signing name. */
 const JSON_SERVICES = {
   ecr: { prefix: "AmazonEC2ContainerRegistry_V20150921", type: "application/x-amz-json-1.1" },
   events: { prefix: "AWSEvents", type: "application/x-amz-json-1.1" },

@@ -1,7 +1,7 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { MotoApi } from "./moto-api";
 import { freePort, waitFor } from "./ports";
-import { deployRule, drain, putEvents } from "./twin/rules";
+import { deployRule, drain, putEvents } from "./moto-rules";
 
 /** Credentials moto accepts; they act in moto's default account 123456789012. */
 export const MOTO_CREDENTIALS = {

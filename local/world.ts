@@ -1,11 +1,10 @@
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { promisify } from "node:util";
 import { MotoServer, startMoto } from "./moto";
 import { Descriptor, OciLayout, pushImage } from "./oci";
 import { Registry, requireTools, startRegistry } from "./registry";
@@ -21,8 +20,6 @@ import { bundleCopierSync } from "../ec2-scripts/bundle";
  * images in, and a private state dir. The copier runs as the worker runs it: its bundle
  * (ec2-scripts/bundle.ts) with the worker root's node, skopeo and flock.
  */
-
-const execFileAsync = promisify(execFile);
 
 /** The copier's launcher in a checkout (builds the bundle when stale, then runs it). */
 export const COPIER_LAUNCHER = resolve(__dirname, "../ec2-scripts/ecr-sync");
@@ -249,8 +246,7 @@ export async function startEcrSyncWorld(): Promise<EcrSyncWorld> {
         Statement: [{ Effect: "Allow", Principal: { AWS: WORKER_ROLE_ARN }, Action: "sts:AssumeRole" }],
       }),
     });
-    const role = { Arn: /<Arn>([^<]+)<\/Arn>/.exec(created)?.[1] ?? `(no Arn in moto's answer: ${created})` };
-    const targetRoleArn: string = role.Arn;
+    const targetRoleArn = /<Arn>([^<]+)<\/Arn>/.exec(created)?.[1] ?? `(no Arn in moto's answer: ${created})`;
     if (!targetRoleArn.includes(`::${TARGET_ACCOUNT}:`))
       throw new Error(`target role landed in the wrong account: ${targetRoleArn}`);
 

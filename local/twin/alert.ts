@@ -9,7 +9,7 @@
 import { PutEventsEntry } from "./events";
 import { MotoApi } from "../moto-api";
 import { TwinPlan } from "./plan";
-import { drain, putEvents, RuleQueue } from "./rules";
+import { drain, putEvents, RuleQueue } from "../moto-rules";
 
 /** A command that reached a final status, as SSM reports it. */
 export interface EndedCommand {

@@ -18,7 +18,7 @@ import {
 import { bundleCopier } from "../../ec2-scripts/bundle";
 import { MotoApi } from "../moto-api";
 import { TwinPlan } from "./plan";
-import { deployRule, RuleQueue } from "./rules";
+import { deployRule, RuleQueue } from "../moto-rules";
 import { createEmptyRepository, TwinWorld } from "./world";
 
 export interface Deployment {

@@ -21,7 +21,7 @@ import { AssumedSession, awsCallHops, denials, Hop, registryHops, sessionArn } f
 import { MotoApi } from "../moto-api";
 import { planFrom, TwinPlan } from "./plan";
 import { platformName, platformsOf } from "./platforms";
-import { drain, putEvents } from "./rules";
+import { drain, putEvents } from "../moto-rules";
 import { Progress, Step, timelineLines } from "./timeline";
 import { loadPushTrigger, PushTrigger } from "./trigger";
 import { basicAuth, startTwinWorld, TwinWorld } from "./world";

@@ -8,7 +8,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MotoServer, MOTO_CREDENTIALS, startMoto } from "../moto";
+import { MotoServer, startMoto } from "../moto";
 import { OciLayout, pushImage } from "../oci";
 import { Registry, requireTools, startRegistry } from "../registry";
 import { ecrPassword } from "../world";
@@ -62,10 +62,7 @@ export async function startTwinWorld(accounts: { source: string; target: string 
       () => css.stop(),
       () => legacy.stop(),
     );
-    const plain = new MotoApi(moto.endpoint, {
-      accessKeyId: MOTO_CREDENTIALS.AWS_ACCESS_KEY_ID,
-      secretAccessKey: MOTO_CREDENTIALS.AWS_SECRET_ACCESS_KEY,
-    });
+    const plain = moto.api();
     const admins = new Map<string, Promise<MotoApi>>();
     const accountOf = (registry: Registry) => (registry === css ? accounts.source : accounts.target);
     return {

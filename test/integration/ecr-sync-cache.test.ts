@@ -387,14 +387,18 @@ describe("ecr-sync: what a run costs and keeps", function () {
       // Everywhere a run may write outside its STATE_DIR: TMPDIR and HOME (the world's directory,
       // which holds the scratch directories), and what is new in /tmp and /var/tmp. Every state
       // directory is left out: a killed run's directory holds its auth files until the next run. The test tools' own push auth
-      // directories (local/oci.ts, ecr-sync-auth-*) are left out too: a suite running alongside
-      // may have one there for a moment, and none of them is the copier's.
+      // directories (local/oci.ts, ecr-sync-auth-*) are left out too, and so are the worlds of test
+      // files running alongside (ecr-sync-world-*, ecr-sync-twin-*: their own copiers' state
+      // directories hold auth files on purpose): none of them is this copier's.
       const worldDir = dirname(world.scriptTmpDir);
       const newIn = async (dir: string, before: Set<string>) =>
         (await readdir(dir))
           .filter(
             (name) =>
-              !before.has(name) && !name.startsWith("ecr-sync-auth-") && !name.startsWith("ecr-sync-copier-"),
+              !before.has(name) &&
+              !["ecr-sync-auth-", "ecr-sync-copier-", "ecr-sync-world-", "ecr-sync-twin-"].some((prefix) =>
+                name.startsWith(prefix),
+              ),
           )
           .map((name) => join(dir, name));
       const roots = [

@@ -83,7 +83,7 @@ describe("npm run status (scripts/status.ts) against moto", function () {
   before(async () => {
     moto = await startMoto();
     dir = await mkdtemp(join(tmpdir(), "ecr-sync-status-"));
-    const plain = new MotoApi(moto.endpoint, { accessKeyId: "testing", secretAccessKey: "testing" });
+    const plain = moto.api();
     const cssCredentials = await plain.assumeRole(`arn:aws:iam::${CSS_ACCOUNT}:role/operator`, "status");
     const legacyCredentials = await plain.assumeRole(
       `arn:aws:iam::${LEGACY_ACCOUNT}:role/operator`,

@@ -1,11 +1,11 @@
 /**
- * Rule delivery through moto's EventBridge: a rendered rule, with its rendered pattern, gets an
- * SQS queue as its target in place of what moto cannot run (the Lambda function, the SNS topic);
- * events are put on the default bus, and only what moto's matcher delivers to the queue goes on.
- * moto delivers during PutEvents, so draining the queue right after is complete: no waiting.
+ * Rule delivery through moto's EventBridge, for the twin and the tests' pattern checks: a rule (the
+ * twin's are the rendered ones) gets an SQS queue as its target in place of what moto cannot run
+ * (the Lambda function, the SNS topic); events are put on the default bus, and only what moto's
+ * matcher delivers to the queue goes on. moto delivers during PutEvents, so draining the queue right
+ * after is complete: no waiting.
  */
-import { MotoApi } from "../moto-api";
-import { PutEventsEntry } from "./events";
+import { MotoApi } from "./moto-api";
 
 export interface RuleQueue {
   readonly ruleName: string;
@@ -45,11 +45,8 @@ export async function deployRule(
   return { ruleName: rule.name, queueUrl };
 }
 
-/** Puts `entries` (PutEventsEntry, or any entry PutEvents takes) on the default bus, in batches. */
-export async function putEvents(
-  api: MotoApi,
-  entries: readonly PutEventsEntry[] | readonly object[],
-): Promise<void> {
+/** Puts `entries` (PutEvents entries) on the default bus, in batches. */
+export async function putEvents(api: MotoApi, entries: readonly object[]): Promise<void> {
   for (let i = 0; i < entries.length; i += PUT_EVENTS_BATCH) {
     const put = await api.json("events", "PutEvents", { Entries: entries.slice(i, i + PUT_EVENTS_BATCH) });
     if (put.FailedEntryCount !== 0) throw new Error(`PutEvents refused entries: ${JSON.stringify(put)}`);
