@@ -10,7 +10,8 @@
 import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
+import { build, buildSync, BuildOptions } from "esbuild";
+import { cachedBuild, cachedBuildSync } from "../common/bundle-cache";
 import { WORKER_NODE_TARGET } from "../common/worker-os";
 
 const CHECKOUT = path.resolve(__dirname, "..");
@@ -35,7 +36,10 @@ export const COPIER_START = path.join("ec2-scripts", "copier", "start.ts");
  * clients make it about 460 KB (December 2026). The output does not depend on where the checkout lives,
  * so an unchanged copier is an unchanged object in S3 and no diff in a preview.
  */
-function bundleOptions(entry: string, define: Record<string, string> = {}): BuildOptions {
+function bundleOptions(
+  entry: string,
+  define: Record<string, string> = {},
+): BuildOptions & { absWorkingDir: string } {
   return {
     absWorkingDir: CHECKOUT,
     entryPoints: [entry],
@@ -60,18 +64,10 @@ function bundleOptions(entry: string, define: Record<string, string> = {}): Buil
   };
 }
 
-function onlyOutput(result: BuildResult, entry: string): string {
-  const files = result.outputFiles ?? [];
-  if (files.length !== 1) {
-    throw new Error(`bundling ${entry} produced ${files.length} files, expected exactly one`);
-  }
-  return files[0].text;
-}
-
 const sha256Of = (code: string) => createHash("sha256").update(code, "utf8").digest("hex");
 
 /** start.ts with the copier's text and its sha256 written in. */
-function startOptions(inner: string): BuildOptions {
+function startOptions(inner: string): BuildOptions & { absWorkingDir: string } {
   return bundleOptions(COPIER_START, {
     COPIER_CODE: JSON.stringify(inner),
     COPIER_CODE_SHA256: JSON.stringify(sha256Of(inner)),
@@ -82,15 +78,16 @@ function whole(code: string): CopierBundle {
   return { code, sha256: sha256Of(code) };
 }
 
+/** The bundle, from the checkout's bundle cache (common/bundle-cache.ts) when nothing it reads changed. */
 export async function bundleCopier(): Promise<CopierBundle> {
-  const inner = onlyOutput(await build(bundleOptions(COPIER_ENTRY)), COPIER_ENTRY);
-  return whole(onlyOutput(await build(startOptions(inner)), COPIER_START));
+  const inner = await cachedBuild(bundleOptions(COPIER_ENTRY), build);
+  return whole(await cachedBuild(startOptions(inner), build));
 }
 
 /** The same bundle, built synchronously (for program code that cannot await). */
 export function bundleCopierSync(): CopierBundle {
-  const inner = onlyOutput(buildSync(bundleOptions(COPIER_ENTRY)), COPIER_ENTRY);
-  return whole(onlyOutput(buildSync(startOptions(inner)), COPIER_START));
+  const inner = cachedBuildSync(bundleOptions(COPIER_ENTRY), buildSync);
+  return whole(cachedBuildSync(startOptions(inner), buildSync));
 }
 
 /**

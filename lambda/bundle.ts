@@ -1,5 +1,6 @@
 import * as path from "node:path";
-import { build, buildSync, BuildOptions, BuildResult } from "esbuild";
+import { build, buildSync, BuildOptions } from "esbuild";
+import { cachedBuild, cachedBuildSync } from "../common/bundle-cache";
 import { HANDLER_RUNTIME } from "../common/push-trigger";
 
 /** esbuild's target for a Lambda Node.js runtime ("nodejs24.x" → "node24"). */
@@ -16,7 +17,7 @@ export function esbuildTarget(runtime: string): string {
  * Not minified, so that stack traces in the logs point at readable lines; the output does not
  * depend on where the checkout lives, so an unchanged handler gives Pulumi an unchanged asset.
  */
-function bundleOptions(): BuildOptions {
+function bundleOptions(): BuildOptions & { absWorkingDir: string } {
   return {
     absWorkingDir: path.resolve(__dirname, ".."),
     entryPoints: [path.join("lambda", "index.ts")],
@@ -30,20 +31,15 @@ function bundleOptions(): BuildOptions {
   };
 }
 
-function onlyOutput(result: BuildResult): string {
-  const files = result.outputFiles ?? [];
-  if (files.length !== 1) {
-    throw new Error(`bundling lambda/index.ts produced ${files.length} files, expected exactly one`);
-  }
-  return files[0].text;
-}
-
-/** The bundled handler as CommonJS source text (save it as HANDLER_FILE_NAME). */
+/**
+ * The bundled handler as CommonJS source text (save it as HANDLER_FILE_NAME), from the checkout's
+ * bundle cache (common/bundle-cache.ts) when nothing it reads changed.
+ */
 export async function bundleHandler(): Promise<string> {
-  return onlyOutput(await build(bundleOptions()));
+  return cachedBuild(bundleOptions(), build);
 }
 
 /** The same bundle, built synchronously (for program code that cannot await). */
 export function bundleHandlerSync(): string {
-  return onlyOutput(buildSync(bundleOptions()));
+  return cachedBuildSync(bundleOptions(), buildSync);
 }
