@@ -3,9 +3,18 @@
  * program under Pulumi's mocks (local/render/) and prints it, for people (scripts/synth-review.ts)
  * or as JSON for tools, or prints its deploy role's policy (scripts/synth-deploy-policy.ts) or its
  * monthly cost (scripts/synth-cost.ts).
- * `usage()` is the one description of its flags and exit codes.
+ * `usage()` is the one description of its flags and exit codes; `main()` is the command, callable
+ * in this process (the tests call it so), and the script run as a command is a thin wrapper over it.
  */
-import { readStackConfig, Rendering, renderStack, stackNames, stackPairProblems } from "../local/render";
+import * as path from "node:path";
+import {
+  PROJECT_ROOT,
+  readStackConfig,
+  Rendering,
+  renderStack,
+  stackNames,
+  stackPairProblems,
+} from "../local/render";
 import { costSection } from "./synth-cost";
 import { deployPolicyOf } from "./synth-deploy-policy";
 import { review } from "./synth-review";
@@ -13,8 +22,9 @@ import { review } from "./synth-review";
 /** A mistake in how synth was called: exit 2, with the usage. */
 export class UsageError extends Error {}
 
-export function usage(): string {
-  const stacks = stackNames();
+/** `root`: the directory of Pulumi.yaml and the stack files (see `Context`). */
+export function usage(root = PROJECT_ROOT): string {
+  const stacks = stackNames(root);
   return `usage: npm run -s synth -- --stack <${stacks.join("|")}> [--json | --deploy-policy | --cost] [--compact]
 
 Renders a stack offline: the real program under Pulumi's mocks, with the stack's real config
@@ -57,8 +67,8 @@ export interface Options {
   readonly compact: boolean;
 }
 
-/** The options, or `undefined` for --help. */
-export function parseArgs(argv: readonly string[]): Options | undefined {
+/** The options, or `undefined` for --help; the stacks are those with a stack file in `root`. */
+export function parseArgs(argv: readonly string[], root = PROJECT_ROOT): Options | undefined {
   let stack: string | undefined;
   let json = false;
   let deployPolicy = false;
@@ -81,9 +91,9 @@ export function parseArgs(argv: readonly string[]): Options | undefined {
     else throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
   }
   if (stack === undefined || stack === "") throw new UsageError("--stack is required");
-  if (!stackNames().includes(stack)) {
+  if (!stackNames(root).includes(stack)) {
     throw new UsageError(
-      `unknown stack ${JSON.stringify(stack)}: there is no Pulumi.${stack}.yaml (stacks: ${stackNames().join(", ")})`,
+      `unknown stack ${JSON.stringify(stack)}: there is no Pulumi.${stack}.yaml (stacks: ${stackNames(root).join(", ")})`,
     );
   }
   if ([json, deployPolicy, cost].filter(Boolean).length > 1)
@@ -101,30 +111,73 @@ export function jsonText(rendering: Rendering, compact: boolean): string {
   return JSON.stringify({ stack, resources, outputs }, null, compact ? undefined : 2);
 }
 
+/** Where synth reads its stack files and writes its output. */
+export interface Context {
+  /**
+   * The directory of Pulumi.yaml and the stack files: the project's (the default), or another
+   * holding other stack files (a test's broken ones). The program is always the project's
+   * index.ts, and the renderer reads the project's stack files: from another directory, the stack
+   * renders as the project's stack with that directory's config in place of its own, so only
+   * the stack files may differ, each of its stacks must be one of the project's, and a target
+   * stack's source stack renders from the project's stack file.
+   */
+  readonly root?: string;
+  /** Writes all of `text` to stdout; resolves when it is out (or the reader has gone). */
+  readonly stdout: (text: string) => Promise<void>;
+  readonly stderr: (text: string) => void;
+}
+
 /** What synth prints for `options`: the review, the rendering as JSON, or the deploy policy. */
-function outputText(rendering: Rendering, options: Options): string {
+function outputText(rendering: Rendering, options: Options, root: string): string {
   if (options.json) return jsonText(rendering, options.compact);
   if (options.cost) return costSection(rendering);
   if (options.deployPolicy) {
-    const policy = deployPolicyOf(rendering, readStackConfig(options.stack));
+    const policy = deployPolicyOf(rendering, readStackConfig(options.stack, {}, root));
     return JSON.stringify(policy, null, options.compact ? undefined : 2);
   }
   return review(rendering);
 }
 
-/** Writes all of `text` to stdout; resolves when it is out (or the reader has gone). */
-function write(text: string): Promise<void> {
-  return new Promise((resolve) => process.stdout.write(text, () => resolve()));
+/**
+ * Renders `stack` with its config as the stack files in `root` give it: the project's own as
+ * renderStack renders them, another directory's as overrides of every key of the project's
+ * (a key the project's stack file has and that directory's lacks is removed).
+ */
+function renderFrom(stack: string, root: string): Promise<Rendering> {
+  if (path.resolve(root) === PROJECT_ROOT) return renderStack(stack);
+  const config: Record<string, unknown> = readStackConfig(stack, {}, root);
+  for (const key of Object.keys(readStackConfig(stack))) if (!(key in config)) config[key] = null;
+  return renderStack(stack, { config });
 }
 
-async function main(argv: readonly string[]): Promise<void> {
-  const options = parseArgs(argv);
-  if (options === undefined) return write(`${usage()}\n`);
-  const disagreements = stackPairProblems(options.stack);
+async function synth(argv: readonly string[], context: Context, root: string): Promise<void> {
+  const options = parseArgs(argv, root);
+  if (options === undefined) return context.stdout(`${usage(root)}\n`);
+  const disagreements = stackPairProblems(options.stack, root);
   if (disagreements.length > 0)
     throw new Error(`the stack files disagree:\n  - ${disagreements.join("\n  - ")}`);
-  const rendering = await renderStack(options.stack);
-  await write(`${outputText(rendering, options)}\n`);
+  const rendering = await renderFrom(options.stack, root);
+  await context.stdout(`${outputText(rendering, options, root)}\n`);
+}
+
+/**
+ * Runs synth with the arguments `argv`: prints what they ask for, or the reason it cannot on
+ * stderr (with the usage for a usage error). Resolves to the exit status: 0, 1 or 2 (see usage()).
+ */
+export async function main(argv: readonly string[], context: Context): Promise<number> {
+  const root = context.root ?? PROJECT_ROOT;
+  try {
+    await synth(argv, context, root);
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError) {
+      context.stderr(`synth: ${message}\n\n${usage(root)}\n`);
+      return 2;
+    }
+    context.stderr(`synth: ${message}\n`);
+    return 1;
+  }
 }
 
 if (require.main === module) {
@@ -134,13 +187,10 @@ if (require.main === module) {
     process.stderr.write(`synth: writing stdout: ${error.message}\n`);
     process.exit(1);
   });
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    const message = error instanceof Error ? error.message : String(error);
-    if (error instanceof UsageError) {
-      process.stderr.write(`synth: ${message}\n\n${usage()}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`synth: ${message}\n`);
-    process.exit(1);
+  void main(process.argv.slice(2), {
+    stdout: (text) => new Promise((resolve) => process.stdout.write(text, () => resolve())),
+    stderr: (text) => process.stderr.write(text),
+  }).then((code) => {
+    if (code !== 0) process.exit(code);
   });
 }
