@@ -4,7 +4,7 @@
  * holds a reconcile in its worker, and pushes of small images.
  */
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -58,6 +58,9 @@ export async function failureOf(
  * exports ECR_SYNC_RECONCILE_PARALLELISM) and once armed, blocks before running the root's node.
  * The document runs the copier with node after it has fetched and checked it, so the reconcile is
  * held before it takes a lock or makes a request; renaming "armed" to "held" takes the hold exactly once.
+ *
+ * Copies (every other run of node) can be held the same way, all of them, from armCopies() to
+ * releaseCopies(): so that a test decides when a worker comes free, not the copier's speed.
  */
 export class ReconcileGate {
   private constructor(readonly dir: string) {}
@@ -68,6 +71,9 @@ export class ReconcileGate {
       "#!/bin/sh",
       `if [ -n "\${ECR_SYNC_RECONCILE_PARALLELISM:-}" ] && mv '${dir}/armed' '${dir}/held' 2>/dev/null; then`,
       `  while [ ! -e '${dir}/released' ]; do sleep 0.1; done`,
+      `elif [ -z "\${ECR_SYNC_RECONCILE_PARALLELISM:-}" ] && [ -e '${dir}/copies-armed' ]; then`,
+      `  : >'${dir}/copy-held.'$$`,
+      `  while [ ! -e '${dir}/copies-released' ]; do sleep 0.1; done`,
       "fi",
       `exec '${workerToolPath("node")}' "$@"`,
     ];
@@ -91,6 +97,28 @@ export class ReconcileGate {
 
   release(): Promise<void> {
     return writeFile(join(this.dir, "released"), "");
+  }
+
+  /** From now on, every copy waits at the gate until releaseCopies(). */
+  armCopies(): Promise<void> {
+    return writeFile(join(this.dir, "copies-armed"), "");
+  }
+
+  /** Resolves once `count` copies are held at the gate; fails after `timeoutMs`. */
+  async copiesHeld(count: number, timeoutMs = 60000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const held = async () => (await readdir(this.dir)).filter((f) => f.startsWith("copy-held.")).length;
+    while ((await held()) < count) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `${await held()} of ${count} copies reached the gate in ${this.dir} within ${timeoutMs} ms`,
+        );
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  releaseCopies(): Promise<void> {
+    return writeFile(join(this.dir, "copies-released"), "");
   }
 
   remove(): Promise<void> {

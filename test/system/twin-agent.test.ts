@@ -9,6 +9,15 @@ import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
 import { runTwin } from "../../local/twin/run";
 import { pushImages, ReconcileGate } from "../support/twin";
 
+/** Resolves once `done()` holds; fails naming `what` after a minute. */
+async function until(done: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60000;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`not within a minute: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe("the twin's SSM agent at its rendered limits", function () {
   this.timeout(120000);
 
@@ -29,12 +38,22 @@ describe("the twin's SSM agent at its rendered limits", function () {
           await gate.held();
 
           // More than the agent takes at once (its workers but the reconcile's, then its buffer):
-          // some copies wait in the agent's buffer and some in SSM, for a worker to come free.
-          const burst = SSM_AGENT_COMMAND_WORKERS - 1 + twin.agent.limits.buffer + 3;
+          // some copies wait in the agent's buffer and some in SSM, for a worker to come free. The
+          // copies are held at the gate until every command is with the agent or SSM, so that this
+          // holds however fast a copy is.
+          const free = SSM_AGENT_COMMAND_WORKERS - 1;
+          const burst = free + twin.agent.limits.buffer + 3;
           const pushes = await pushImages(twin, burst, "burst");
+          await gate.armCopies();
           const started = Date.now();
           pushed = pushes.length;
           const sent = await twin.sendPushes(pushes);
+          await gate.copiesHeld(free);
+          await until(() => {
+            const queued = twin.agent.queued();
+            return queued.buffered.length === twin.agent.limits.buffer && queued.withService.length === 3;
+          }, "five commands in the agent's buffer and three with SSM");
+          await gate.releaseCopies();
           const settled = await twin.settle(sent.flatMap((s) => s.commandIds));
           drained = (Date.now() - started) / 1000;
           // All of it while the reconcile held its worker.
