@@ -40,6 +40,14 @@ export interface ImageLine {
   /** After `--pushed-at`: the push time as given, and the push-to-verified latency. */
   readonly pushed_at?: string;
   readonly latency_s?: number;
+  /**
+   * A referrer's line (copied, unsupported, failed): the referrer's digest, its subject (the image
+   * or a manifest of it, or another referrer) and its artifact type. source and target name the
+   * image it travels with.
+   */
+  readonly referrer?: string;
+  readonly subject?: string;
+  readonly artifact_type?: string;
 }
 
 /** A reconcile's last line: image lines printed per result, and its duration. */
@@ -51,6 +59,10 @@ export interface ReconcileLine {
   readonly failed: number;
   readonly unsupported: number;
   readonly planned: number;
+  /** Referrer lines printed per result (referrers the target already had print none). */
+  readonly referrers_copied: number;
+  readonly referrers_unsupported: number;
+  readonly referrers_failed: number;
   readonly duration_s: number;
   /** Present (true) only on a `reconcile --dry-run`'s summary: a plan, not a run that heals. */
   readonly dry_run?: true;

@@ -21,12 +21,14 @@ export const debianAmiParameter = (architecture: "arm64" | "amd64"): string =>
  * (Node.js) and copy tool (skopeo; its flock, for the per-tag lock, and setpriv, which ends skopeo
  * with the copier, come from util-linux, which every Debian system has), AWS CLI v2 (the SSM
  * documents download the copier with `aws s3 cp`), curl and jq (the first boot fetches the SSM
- * agent with curl and writes the agent's configuration with jq: components/user-data.ts), the CA
- * bundle, security updates, and chrony for Amazon Time Sync.
+ * agent with curl and writes the agent's configuration with jq: components/user-data.ts), oras
+ * (which copies an image's referrers, its signatures and SBOMs, as skopeo does not: docs/copier.md),
+ * the CA bundle, security updates, and chrony for Amazon Time Sync.
  */
 export const WORKER_PACKAGES = [
   "nodejs",
   "skopeo",
+  "oras",
   "jq",
   "curl",
   "awscli",

@@ -12,7 +12,7 @@
  */
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { APT_INSTALL_OPTIONS, WORKER_DEBIAN, WORKER_PACKAGES } from "../common/worker-os";
@@ -285,3 +285,54 @@ export function spawnSyncInWorkerRoot(
     maxBuffer: 64 * 1024 * 1024,
   });
 }
+
+/**
+ * A program the tests need from the worker's Debian release that the worker itself does not run
+ * (cosign, which signs test images): its .deb fetched from the same archive the root came from,
+ * checked against the sha256 that the root's apt index (signature-checked when the root was built)
+ * gives for it, and unpacked beside the root. Returns the program's path; the program runs on this
+ * machine (cosign needs only libc). Fetched by `npm run -s worker-root`; a test that finds it
+ * missing fails saying so.
+ */
+export function debianTestTool(pkg: string, program: string = pkg, fetch = false): string {
+  const root = workerRoot();
+  const lists = join(root, "var/lib/apt/lists");
+  let stanza: string | undefined;
+  for (const file of readdirSync(lists).filter((f) => f.endsWith("_Packages"))) {
+    const text = readFileSync(join(lists, file), "utf8");
+    stanza = text.split("\n\n").find((s) => s.startsWith(`Package: ${pkg}\n`)) ?? stanza;
+  }
+  const field = (name: string) => new RegExp(`^${name}: (.+)$`, "m").exec(stanza ?? "")?.[1];
+  const [filename, sha256, version] = [field("Filename"), field("SHA256"), field("Version")];
+  if (filename === undefined || sha256 === undefined || version === undefined)
+    throw new Error(
+      `${pkg} is not in the worker root's Debian ${WORKER_DEBIAN.codename} package index (${lists})`,
+    );
+  const dir = join(dirname(dirname(root)), "test-tools", `${pkg}_${version}`);
+  const path = join(dir, "usr", "bin", program);
+  if (existsSync(path)) return path;
+  if (!fetch)
+    throw new WorkerRootMissing(
+      `${pkg} ${version} (a test tool from Debian ${WORKER_DEBIAN.codename}) is not fetched: run npm run -s worker-root`,
+    );
+  mkdirSync(dirname(dir), { recursive: true });
+  const deb = `${dir}.deb`;
+  step(`fetching ${pkg} ${version}`, "curl", [
+    "-sSfL",
+    "--retry",
+    "3",
+    "-o",
+    deb,
+    `${WORKER_ROOT_SPEC.mirror}/${filename}`,
+  ]);
+  const actual = createHash("sha256").update(readFileSync(deb)).digest("hex");
+  if (actual !== sha256)
+    throw new Error(`${deb}: sha256 ${actual}, not the ${sha256} Debian's index gives: not used`);
+  step(`unpacking ${pkg}`, "dpkg-deb", ["-x", deb, `${dir}.partial`]);
+  step(`placing ${pkg}`, "mv", [`${dir}.partial`, dir]);
+  step(`removing ${pkg}'s .deb`, "rm", ["-f", deb]);
+  return path;
+}
+
+/** The tests' own tools from the worker's release: package and program. */
+export const TEST_TOOLS = [{ pkg: "cosign", program: "cosign" }] as const;

@@ -2,16 +2,23 @@
  * `npm run -s worker-root`: builds the worker's Debian root (local/worker-root.ts) when it is
  * missing or its package list changed, else reuses it; prints where it is, how long it took and the
  * versions of the packages the worker runs (WORKER_TOOLS); likewise the fresh-image root the
- * user-data test starts from. The tests, the bench and `npm start` run the copier in it.
+ * user-data test starts from, and the tests' own tools from that release (TEST_TOOLS). The tests,
+ * the bench and `npm start` run the copier in it.
  */
 import { performance } from "node:perf_hooks";
-import { buildWorkerRoot, FRESH_IMAGE_SPEC, workerRootVersions } from "../local/worker-root";
+import {
+  buildWorkerRoot,
+  debianTestTool,
+  FRESH_IMAGE_SPEC,
+  TEST_TOOLS,
+  workerRootVersions,
+} from "../local/worker-root";
 
 /**
  * The copier's (nodejs, skopeo, util-linux: flock and setpriv), the SSM documents' (awscli) and the
  * user data's (curl, jq, chrony) packages.
  */
-const WORKER_TOOLS = ["nodejs", "skopeo", "util-linux", "awscli", "curl", "jq", "chrony"];
+const WORKER_TOOLS = ["nodejs", "skopeo", "oras", "util-linux", "awscli", "curl", "jq", "chrony"];
 
 function main(): void {
   const started = performance.now();
@@ -27,6 +34,9 @@ function main(): void {
   process.stderr.write(
     `fresh image root ${fresh.built ? `built in ${freshSeconds} s` : "reused"}: ${fresh.root}\n`,
   );
+  // The tests' own tools from the same release (cosign signs the test images).
+  for (const { pkg, program } of TEST_TOOLS)
+    process.stderr.write(`test tool ${pkg}: ${debianTestTool(pkg, program, true)}\n`);
 }
 
 try {

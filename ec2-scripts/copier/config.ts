@@ -42,6 +42,12 @@ export interface Config {
   readonly copyTimeoutSeconds: number;
   /** ECR_SYNC_RECONCILE_PARALLELISM: how many missing tags a reconcile copies at a time. */
   readonly reconcileParallelism: number;
+  /**
+   * ECR_SYNC_COPY_REFERRERS: an image's referrers (signatures, SBOMs, attestations) travel with it.
+   * Off unless set to true: the SSM documents do not set it yet (the worker's grants and the twin's
+   * model of the referrers API come first).
+   */
+  readonly copyReferrers: boolean;
 }
 
 export type Command =
@@ -243,6 +249,9 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
   const tls = env.ECR_SYNC_TLS_VERIFY ?? "true";
   if (tls !== "true" && tls !== "false")
     problems.push(`ECR_SYNC_TLS_VERIFY=${quoted(tls)} must be true or false`);
+  const referrers = env.ECR_SYNC_COPY_REFERRERS ?? "false";
+  if (referrers !== "true" && referrers !== "false")
+    problems.push(`ECR_SYNC_COPY_REFERRERS=${quoted(referrers)} must be true or false`);
   const stateDir = checked(() => stateDirOf(env));
   const mappings = checked(() => readMap(env));
   const awsMaxAttempts = checked(() =>
@@ -278,6 +287,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     awsMaxAttempts,
     copyTimeoutSeconds,
     reconcileParallelism,
+    copyReferrers: referrers === "true",
   };
 }
 

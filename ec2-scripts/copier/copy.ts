@@ -11,7 +11,8 @@ import { LIMITS } from "./limits";
 import { isTagImmutable, TagPolicy } from "./mutability";
 import { PROBE_LIMITS, RegistryClient } from "./registry";
 import { Results } from "./results";
-import { runSkopeoCopy } from "./skopeo";
+import { Referrer, referrerGraph } from "./referrers";
+import { runCopyTool, runSkopeoCopy } from "./skopeo";
 import { RunDir, StateDir } from "./state";
 import { trace, traced } from "./trace";
 
@@ -125,7 +126,8 @@ export class Copier {
       target,
       immutable: isTagImmutable(policy, tag),
     });
-    if (decision.do === "report") return this.report(images, lockedAt, decision);
+    if (decision.do === "report")
+      return this.withReferrers(images, lockedAt, decision, sourceRepository, targetRepository, lock);
     lock.assertHeld("before the copy");
     log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
     const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision, lock);
@@ -144,10 +146,190 @@ export class Copier {
       `checking ${images.target} after the copy`,
     );
     lock.assertHeld("during the copy");
-    return this.report(
+    return this.withReferrers(
       images,
       lockedAt,
       decideVerified({ images, origin, hint, copy: decision, target: after }),
+      sourceRepository,
+      targetRepository,
+      lock,
+    );
+  }
+
+  /**
+   * The image's line, then, when the target tag holds the image (copied or unchanged), its
+   * referrers: each one the target lacks copied, still under the tag's lock. A referrer never moves
+   * a tag; one that fails fails the run with its own line, and leaves the image as it is.
+   */
+  private async withReferrers(
+    images: Images,
+    lockedAt: number,
+    report: Report,
+    sourceRepository: string,
+    targetRepository: string,
+    lock: HeldLock,
+  ): Promise<ExitCode> {
+    const code = this.report(images, lockedAt, report);
+    if (!this.config.copyReferrers || code !== EXIT.ok || report.digest === undefined) return code;
+    if (report.result !== "copied" && report.result !== "unchanged") return code;
+    return this.copyReferrers(sourceRepository, targetRepository, images, report.digest, lock);
+  }
+
+  /**
+   * A reconcile's in-sync tag: its referrers compared without the lock (reads only), and, when the
+   * target lacks one (attached after the image was copied, or its event lost), copied under the
+   * tag's lock. The tag may move meanwhile: the referrers of `digest` are still that image's, and
+   * copying them moves no tag.
+   */
+  async healReferrers(
+    sourceRepository: string,
+    targetRepository: string,
+    tag: string,
+    digest: string,
+  ): Promise<ExitCode> {
+    const images = this.images(sourceRepository, targetRepository, tag);
+    const graph = await referrerGraph(this.source, sourceRepository, digest);
+    if (graph instanceof Failure) {
+      this.results.referrer("failed", images, { subject: digest, error: graph.message });
+      return graph.code;
+    }
+    const reads = await this.target.manifestDigests(
+      targetRepository,
+      graph.map((referrer) => referrer.digest),
+      (reference) => `reading ${targetRepository}@${reference}`,
+    );
+    if (reads.every((read) => read.kind === "found")) return EXIT.ok;
+    let lock: HeldLock;
+    try {
+      lock = await this.lockTag(targetRepository, tag);
+    } catch (error) {
+      const failure = asFailure(error);
+      this.results.referrer("failed", images, { subject: digest, error: failure.message });
+      return failure.code;
+    }
+    try {
+      return await this.copyReferrers(sourceRepository, targetRepository, images, digest, lock);
+    } catch (error) {
+      const failure = asFailure(error);
+      this.results.referrer("failed", images, { subject: digest, error: failure.message });
+      return failure.code;
+    } finally {
+      lock.release();
+    }
+  }
+
+  /** Copies the referrers of `digest` the target lacks; the exit code of the worst that failed. */
+  async copyReferrers(
+    sourceRepository: string,
+    targetRepository: string,
+    images: Images,
+    digest: string,
+    lock: HeldLock,
+  ): Promise<ExitCode> {
+    const graph = await referrerGraph(this.source, sourceRepository, digest);
+    if (graph instanceof Failure) {
+      this.results.referrer("failed", images, { subject: digest, error: graph.message });
+      return graph.code;
+    }
+    let code: ExitCode = EXIT.ok;
+    for (const referrer of graph) {
+      const present = await this.target.manifestDigest(
+        targetRepository,
+        referrer.digest,
+        `reading ${targetRepository}@${referrer.digest}`,
+      );
+      if (present.kind === "found") continue;
+      lock.assertHeld("before copying a referrer");
+      const failure =
+        present.kind === "failed"
+          ? present.failure
+          : await this.copyReferrer(sourceRepository, targetRepository, referrer, lock);
+      const fields = {
+        referrer: referrer.digest,
+        subject: referrer.subject,
+        artifact_type: referrer.artifactType,
+      };
+      if (failure === undefined) this.results.referrer("copied", images, fields);
+      else if (failure instanceof Unsupported)
+        this.results.referrer("unsupported", images, { ...fields, reason: failure.reason });
+      else {
+        this.results.referrer("failed", images, { ...fields, error: failure.message });
+        if (code === EXIT.ok) code = failure.code;
+      }
+    }
+    return code;
+  }
+
+  /**
+   * oras cp SOURCE@REFERRER to the target repository, by digest (no tag moves; where the target has
+   * no referrers API, oras updates its referrers tag). A failure is classified by probing, as a
+   * skopeo copy's is: the referrer's manifest PUT by its digest, which ECR refuses with 405 for a
+   * subject it does not take (aws/containers-roadmap#2783).
+   */
+  private async copyReferrer(
+    sourceRepository: string,
+    targetRepository: string,
+    referrer: Referrer,
+    lock: HeldLock,
+  ): Promise<Failure | Unsupported | undefined> {
+    const source = `${this.config.sourceRegistry}/${sourceRepository}@${referrer.digest}`;
+    const target = `${this.config.targetRegistry}/${targetRepository}`;
+    const n = ++this.sequence;
+    const outcome = await runCopyTool(
+      "oras",
+      [
+        "cp",
+        "--from-registry-config",
+        this.run.writeFile(
+          `source.${n}.auth.json`,
+          authFile(this.source.host, await this.aws.sourcePassword.token()),
+        ),
+        "--to-registry-config",
+        this.run.writeFile(
+          `target.${n}.auth.json`,
+          authFile(this.target.host, await this.aws.targetPassword.token()),
+        ),
+        ...(this.config.tlsVerify ? [] : ["--from-plain-http", "--to-plain-http"]),
+        source,
+        target,
+      ],
+      { timeoutSeconds: this.config.copyTimeoutSeconds, lockFd: lock.fd },
+      () => this.clock.monotonic(),
+    );
+    this.run.remove(`source.${n}.auth.json`, `target.${n}.auth.json`);
+    const after = await this.target.manifestDigest(
+      targetRepository,
+      referrer.digest,
+      `checking ${target}@${referrer.digest}`,
+    );
+    if (outcome.ok && after.kind === "found") return undefined;
+    if (after.kind === "failed") return after.failure;
+    const manifest = await this.source.manifest(sourceRepository, referrer.digest, `reading ${source}`);
+    if (manifest instanceof Failure) return manifest;
+    if (manifest === undefined) {
+      return new Failure(
+        EXIT.failed,
+        `source side: registry ${this.source.host} no longer has ${source}: deleted during the copy`,
+      );
+    }
+    const put = await this.target.putManifestByDigest(targetRepository, referrer.digest, manifest);
+    if (put.status === 405) {
+      return new Unsupported(
+        `registry ${this.target.host} refuses this referrer of ${referrer.subject} (HTTP 405 to its manifest; ECR refuses some referrers whose subject is an image index, aws/containers-roadmap#2783): the image is copied without it`,
+      );
+    }
+    if (put.status === 404) {
+      return new Failure(
+        EXIT.notFound,
+        `target side: registry ${this.target.host} has no repository ${targetRepository} (HTTP 404 writing a referrer): create it and run again`,
+      );
+    }
+    if ([0, 401, 403, 429].includes(put.status) || put.status >= 500) {
+      return this.target.failure(put, `writing a referrer to ${targetRepository}`);
+    }
+    return new Failure(
+      outcome.timedOut ? EXIT.unavailable : EXIT.failed,
+      `oras cp of ${source} to ${target} ${outcome.timedOut ? `did not finish within ${this.config.copyTimeoutSeconds} s` : "failed"} while both registries answer: oras: ${outcome.lastLine}`,
     );
   }
 
@@ -290,6 +472,11 @@ export class Copier {
     }
     return undefined;
   }
+}
+
+/** A referrer the target registry refuses for what it is: reported, not a failure. */
+class Unsupported {
+  constructor(readonly reason: string) {}
 }
 
 function authFile(host: string, token: string): string {

@@ -37,6 +37,8 @@ export const LIMITS = {
   copyAttempts: 2,
   /** The AWS SDK's attempts per call unless AWS_MAX_ATTEMPTS says otherwise. */
   awsDefaultAttempts: 5,
+  /** An image's referrers (nested ones included) copied at most; an index's manifests read at most. */
+  maxReferrers: 256,
   /** Longer REPOSITORY:TAG lock names are hashed (a file name has 255 bytes at most). */
   lockNameMax: 200,
 } as const;

@@ -9,6 +9,9 @@ import { Results } from "./results";
 import { Limiter } from "./limiter";
 import { Config } from "./config";
 
+/** The referrers tag schema's tags (referrers.ts referrersTag): an index of a subject's referrers. */
+const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
+
 /**
  * reconcile: for every mapping, the source's tags (its tag list), both sides' digests read a few
  * at a time, and a copy under the lock (copy.ts) for each tag whose digest the target lacks,
@@ -46,10 +49,16 @@ export async function reconcile(
     // ECR accepts tags (up to 300 characters) that an image reference cannot carry (128), so no
     // copier can name them: one line each, every run, and no failure (nothing a retry can fix).
     const tags: string[] = [];
+    let referrerIndexes = 0;
     for (const tag of listed) {
-      if (isImageTag(tag)) tags.push(tag);
+      if (config.copyReferrers && REFERRERS_TAG.test(tag)) referrerIndexes++;
+      else if (isImageTag(tag)) tags.push(tag);
       else unsupported(results, `${sourceBase}:${tag}`, `${targetBase}:${tag}`, tag);
     }
+    if (referrerIndexes > 0)
+      log(
+        `reconcile ${sourceBase}: ${referrerIndexes} referrers tags (sha256-HEX, a registry without the referrers API lists referrers there) not copied as images: their referrers travel with their images`,
+      );
     const [sourceReads, targetReads] = await Promise.all([
       copier.source.manifestDigests(sourceRepository, tags, (tag) => `reading ${sourceBase}:${tag}`),
       copier.target.manifestDigests(targetRepository, tags, (tag) => `reading ${targetBase}:${tag}`),
@@ -82,6 +91,16 @@ export async function reconcile(
         reason: decision.reason,
       });
       if (decision.code !== 0) failures.push(decision.code);
+      const inSync = decision.result === "unchanged" ? decision.digest : undefined;
+      if (config.copyReferrers && !dryRun && inSync !== undefined) {
+        copies.push(
+          jobs
+            .run(() => copier.healReferrers(sourceRepository, targetRepository, tag, inSync))
+            .then((code) => {
+              if (code !== 0) failures.push(code);
+            }),
+        );
+      }
     });
   }
   await Promise.all(copies);

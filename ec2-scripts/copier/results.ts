@@ -31,6 +31,7 @@ const TIMED: readonly ImageResult[] = ["copied", "unchanged", "superseded"];
  */
 export class Results {
   private readonly counts = new Map<ImageResult, number>();
+  private readonly referrerCounts = new Map<string, number>();
 
   constructor(
     private readonly clock: Clock,
@@ -69,6 +70,20 @@ export class Results {
     return this.emit(line as unknown as ImageLine);
   }
 
+  /** A referrer's line: what happened to it, and the image it travels with. */
+  referrer(
+    result: "copied" | "unsupported" | "failed",
+    images: { readonly source: string; readonly target: string },
+    fields: { subject: string; referrer?: string; artifact_type?: string; error?: string; reason?: string },
+  ): ImageLine {
+    if (fields.error !== undefined) log(`error: ${fields.error}`);
+    const line: Record<string, string> = { result, source: images.source, target: images.target };
+    for (const [name, value] of Object.entries(fields))
+      if (value !== undefined && value !== "") line[name] = value;
+    this.referrerCounts.set(result, (this.referrerCounts.get(result) ?? 0) + 1);
+    return this.emit(line as unknown as ImageLine);
+  }
+
   /** The reconcile's last line; a dry run's says so, so that no one counts it as a run. */
   summary(startedAt: number, dryRun = false): ReconcileLine {
     const count = (result: ImageResult) => this.counts.get(result) ?? 0;
@@ -80,6 +95,9 @@ export class Results {
       failed: count("failed"),
       unsupported: count("unsupported"),
       planned: count("planned"),
+      referrers_copied: this.referrerCounts.get("copied") ?? 0,
+      referrers_unsupported: this.referrerCounts.get("unsupported") ?? 0,
+      referrers_failed: this.referrerCounts.get("failed") ?? 0,
       duration_s: seconds(this.clock.monotonic() - startedAt),
       ...(dryRun ? { dry_run: true as const } : {}),
     });

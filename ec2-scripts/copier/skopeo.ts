@@ -103,9 +103,22 @@ export function skopeoArgs(copy: SkopeoCopy): string[] {
 }
 
 export function runSkopeoCopy(copy: SkopeoCopy, monotonic: () => number): Promise<SkopeoOutcome> {
+  return runCopyTool("skopeo", skopeoArgs(copy), copy, monotonic);
+}
+
+/**
+ * Runs a copy tool (skopeo, or oras for referrers: referrers.ts) as skopeo is run above: under
+ * setpriv's parent-death signal, holding the tag's lock as its fd 3, bounded in time by a kill.
+ */
+export function runCopyTool(
+  program: "skopeo" | "oras",
+  args: readonly string[],
+  copy: { readonly timeoutSeconds: number; readonly lockFd?: number },
+  monotonic: () => number,
+): Promise<SkopeoOutcome> {
   return new Promise((resolve) => {
     const started = monotonic();
-    const child = spawn("setpriv", ["--pdeathsig", "KILL", "skopeo", ...skopeoArgs(copy)], {
+    const child = spawn("setpriv", ["--pdeathsig", "KILL", program, ...args], {
       stdio: ["ignore", "ignore", "pipe", ...(copy.lockFd === undefined ? [] : [copy.lockFd])],
     });
     running.add(child);
@@ -139,7 +152,12 @@ export function runSkopeoCopy(copy: SkopeoCopy, monotonic: () => number): Promis
       resolve({
         ok,
         timedOut,
-        lastLine: withoutQueries(lastLine.replace(/^.*level=fatal msg="?/, "").replace(/"$/, "")),
+        lastLine: withoutQueries(
+          lastLine
+            .replace(/^.*level=fatal msg="?/, "")
+            .replace(/"$/, "")
+            .replace(/^Error: /, ""),
+        ),
       });
     };
     child.once("error", (error) => {

@@ -593,7 +593,17 @@ describe("ecr-sync (the copier)", function () {
     const summaryOf = (lines: Array<Record<string, unknown>>) => {
       const { duration_s, ...counts } = lines[lines.length - 1];
       expect(duration_s).to.be.a("number").and.to.be.at.least(0);
-      const zero = { copied: 0, unchanged: 0, superseded: 0, failed: 0, unsupported: 0, planned: 0 };
+      const zero = {
+        copied: 0,
+        unchanged: 0,
+        superseded: 0,
+        failed: 0,
+        unsupported: 0,
+        planned: 0,
+        referrers_copied: 0,
+        referrers_unsupported: 0,
+        referrers_failed: 0,
+      };
       return (given: Record<string, number | boolean>) =>
         expect(counts).to.deep.equal({ result: "reconcile", ...zero, ...given });
     };

@@ -79,6 +79,9 @@ function reconcileLines(tags: number, healed: number): Array<Record<string, unkn
     failed: 0,
     unsupported: 0,
     planned: 0,
+    referrers_copied: 0,
+    referrers_unsupported: 0,
+    referrers_failed: 0,
     duration_s: 0.9,
   });
   return lines;

@@ -49,6 +49,9 @@ describe("copier result lines", () => {
         failed: 1,
         unsupported: 0,
         planned: 0,
+        referrers_copied: 0,
+        referrers_unsupported: 0,
+        referrers_failed: 0,
         duration_s: 2.5,
       },
     ]);

@@ -1,0 +1,168 @@
+import { isImageDigest } from "../../common/naming";
+import { EXIT } from "../../common/result-lines";
+import { Failure } from "./failure";
+import { readBody } from "./http";
+import { LIMITS } from "./limits";
+import { nextLink, RegistryClient } from "./registry";
+
+/**
+ * An image's referrers (OCI 1.1): manifests whose `subject` names it, such as cosign and notation
+ * signatures, SBOMs and attestations. A registry lists them with the referrers API, `GET
+ * /v2/NAME/referrers/DIGEST`, an image index of descriptors; a registry without the API answers
+ * that with 404, and then the list is the index tagged with the subject's digest, `sha256-HEX` (the
+ * referrers tag schema, which clients keep up to date where there is no API). Both from the OCI
+ * distribution spec 1.1, "Listing Referrers" and "Referrers Tag Schema":
+ * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers
+ */
+
+export const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
+
+/** One referrer: a manifest whose subject is `subject`. */
+export interface Referrer {
+  readonly digest: string;
+  readonly mediaType: string;
+  /** The descriptor's artifactType ("" when the registry or the client gave none). */
+  readonly artifactType: string;
+  readonly subject: string;
+}
+
+/** The tag the referrers tag schema keeps a subject's referrers under: `<alg>-<hex>`, at most 128 characters. */
+export function referrersTag(digest: string): string {
+  return digest.replace(":", "-").slice(0, 128);
+}
+
+function descriptorsOf(body: Buffer, subject: string): Referrer[] | undefined {
+  let index: unknown;
+  try {
+    index = JSON.parse(body.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  const manifests = (index as { manifests?: unknown } | null)?.manifests;
+  if (manifests === undefined || manifests === null) return [];
+  if (!Array.isArray(manifests)) return undefined;
+  const referrers: Referrer[] = [];
+  for (const entry of manifests as Array<Record<string, unknown>>) {
+    if (entry === null || typeof entry !== "object" || !isImageDigest(entry.digest)) return undefined;
+    referrers.push({
+      digest: entry.digest,
+      mediaType: typeof entry.mediaType === "string" ? entry.mediaType : "",
+      artifactType: typeof entry.artifactType === "string" ? entry.artifactType : "",
+      subject,
+    });
+  }
+  return referrers;
+}
+
+/**
+ * The referrers of `subject` in `repository`: by the API, page after page (Link header), or, where
+ * the registry answers the API with 404, from the referrers tag schema; [] when there are none.
+ */
+export async function listReferrers(
+  client: RegistryClient,
+  repository: string,
+  subject: string,
+): Promise<Referrer[] | Failure> {
+  const what = `listing the referrers of ${repository}@${subject}`;
+  const apiPath = `/v2/${repository}/referrers/${subject}`;
+  const referrers: Referrer[] = [];
+  let path: string | undefined = apiPath;
+  while (path !== undefined) {
+    let body: Buffer = Buffer.alloc(0);
+    const answer = await client.request(path, { headers: { Accept: OCI_INDEX } }, async (response) => {
+      body = await readBody(response.body);
+    });
+    if (answer.status === 404 && path === apiPath) return listByTag(client, repository, subject, what);
+    if (answer.status !== 200) return client.failure(answer, what);
+    const page = descriptorsOf(body, subject);
+    if (page === undefined) return notAnIndex(client, what);
+    referrers.push(...page);
+    const link = nextLink(answer.response.header("link"));
+    const next = link?.startsWith(client.baseUrl) ? link.slice(client.baseUrl.length) : link;
+    if (next !== undefined && (!next.startsWith(`${apiPath}?`) || next === path)) {
+      return new Failure(
+        EXIT.failed,
+        `${client.side} side: registry ${client.host} named a next page of ${subject}'s referrers elsewhere or again (${link}): not followed`,
+      );
+    }
+    path = next;
+  }
+  return referrers;
+}
+
+async function listByTag(
+  client: RegistryClient,
+  repository: string,
+  subject: string,
+  what: string,
+): Promise<Referrer[] | Failure> {
+  const index = await client.manifest(
+    repository,
+    referrersTag(subject),
+    `${what} (by its referrers tag)`,
+    {},
+  );
+  if (index === undefined) return [];
+  if (index instanceof Failure) return index;
+  return descriptorsOf(index.body, subject) ?? notAnIndex(client, what);
+}
+
+function notAnIndex(client: RegistryClient, what: string): Failure {
+  return new Failure(
+    EXIT.failed,
+    `${client.side} side: registry ${client.host} answered ${what} with something that is not an image index of descriptors`,
+  );
+}
+
+/**
+ * Every referrer of an image, nested ones included (a signature of an SBOM), parents before their
+ * own referrers: those of `digest`, and, when it is an index, those of each of its manifests.
+ */
+export async function referrerGraph(
+  client: RegistryClient,
+  repository: string,
+  digest: string,
+): Promise<Referrer[] | Failure> {
+  const image = await client.manifest(repository, digest, `reading ${repository}@${digest}`, {});
+  if (image === undefined) {
+    return new Failure(
+      EXIT.notFound,
+      `${client.side} side: registry ${client.host} has no ${repository}@${digest}`,
+    );
+  }
+  if (image instanceof Failure) return image;
+  const subjects = [digest, ...platformsOf(image.body)];
+  const seen = new Set(subjects);
+  const graph: Referrer[] = [];
+  for (let i = 0; i < subjects.length; i++) {
+    const referrers = await listReferrers(client, repository, subjects[i]);
+    if (referrers instanceof Failure) return referrers;
+    for (const referrer of referrers) {
+      if (seen.has(referrer.digest)) continue;
+      seen.add(referrer.digest);
+      if (graph.length >= LIMITS.maxReferrers) {
+        return new Failure(
+          EXIT.failed,
+          `${client.side} side: ${repository}@${digest} has more than ${LIMITS.maxReferrers} referrers (nested ones included): not copied; copy them by hand with oras cp -r`,
+        );
+      }
+      graph.push(referrer);
+      subjects.push(referrer.digest);
+    }
+  }
+  return graph;
+}
+
+/** The manifests an index lists ([] for an image manifest or anything else). */
+function platformsOf(body: Buffer): string[] {
+  try {
+    const manifests = (JSON.parse(body.toString("utf8")) as { manifests?: unknown }).manifests;
+    if (!Array.isArray(manifests)) return [];
+    return manifests
+      .map((m: { digest?: unknown }) => m?.digest)
+      .filter((d): d is string => isImageDigest(d))
+      .slice(0, LIMITS.maxReferrers);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,299 @@
+/**
+ * Referrers travel with their images (ec2-scripts/copier/referrers.ts): real registries, an image
+ * signed with Debian 13's cosign (a local key, attached by subject: OCI 1.1) and given an SBOM with
+ * the worker root's `oras attach`. docker-registry 2.8 has no referrers API, so everything here goes
+ * through the referrers tag schema (`sha256-HEX`), on both sides, as oras and cosign keep it.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtemp, readdir, rm, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { expect } from "chai";
+import { BuiltImage } from "../../local/oci";
+import { Registry } from "../../local/registry";
+import { debianTestTool, inWorkerRoot } from "../../local/worker-root";
+import {
+  copyArgs,
+  EcrSyncWorld,
+  ecrPassword,
+  SOURCE_ACCOUNT,
+  startEcrSyncWorld,
+  TARGET_ACCOUNT,
+} from "../../local/world";
+
+const SBOM_TYPE = "application/spdx+json";
+const COSIGN_SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
+/** Referrers travel only when asked (the copier's default is off until the documents set it). */
+const ON = { ECR_SYNC_COPY_REFERRERS: "true" };
+
+describe("referrers (signatures, SBOMs) travel with their images", function () {
+  this.timeout(120000);
+  let world: EcrSyncWorld;
+  let scratch: string;
+  let counter = 0;
+
+  before(async function () {
+    this.timeout(60000);
+    [world, scratch] = await Promise.all([
+      startEcrSyncWorld(),
+      mkdtemp(join(tmpdir(), "ecr-sync-referrers-")),
+    ]);
+    // A docker config per registry (what cosign and oras log in with), and a cosign key pair.
+    for (const [name, registry, account] of [
+      ["source", world.source, SOURCE_ACCOUNT],
+      ["target", world.target, TARGET_ACCOUNT],
+    ] as const) {
+      const auth = Buffer.from(`AWS:${ecrPassword(account)}`).toString("base64");
+      await writeFile(
+        join(scratch, `${name}.json`),
+        JSON.stringify({ auths: { [registry.host]: { auth } } }),
+      );
+    }
+    run(cosignCommand(["generate-key-pair"]), scratch);
+  });
+
+  after(async () => {
+    await world?.stop();
+    if (scratch) await rm(scratch, { recursive: true, force: true });
+  });
+
+  const cosignCommand = (args: string[]) => [debianTestTool("cosign"), ...args];
+
+  function run(argv: string[], cwd = scratch, env: Record<string, string> = {}): string {
+    const result = spawnSync(argv[0], argv.slice(1), {
+      cwd,
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        HOME: scratch,
+        COSIGN_PASSWORD: "test",
+        COSIGN_EXPERIMENTAL: "1",
+        ...env,
+      },
+    });
+    expect(result.status, `${argv.slice(argv.indexOf("--") + 1).join(" ")}\n${result.stderr}`).to.equal(0);
+    return result.stdout;
+  }
+
+  const configOf = (registry: Registry) =>
+    join(scratch, registry === world.source ? "source.json" : "target.json");
+
+  /** cosign sign by subject (OCI 1.1), with the local key and no transparency log. */
+  function sign(registry: Registry, repository: string, digest: string): void {
+    const dockerConfig = join(scratch, `docker-${++counter}`);
+    spawnSync("mkdir", [dockerConfig]);
+    spawnSync("cp", [configOf(registry), join(dockerConfig, "config.json")]);
+    run(
+      cosignCommand([
+        "sign",
+        "--yes",
+        "--key",
+        "cosign.key",
+        "--tlog-upload=false",
+        "--allow-http-registry",
+        "--registry-referrers-mode=oci-1-1",
+        `${registry.host}/${repository}@${digest}`,
+      ]),
+      scratch,
+      { DOCKER_CONFIG: dockerConfig },
+    );
+  }
+
+  /** cosign verify with the local key, offline; its exit status and what it printed. */
+  function verify(registry: Registry, repository: string, digest: string) {
+    const dockerConfig = join(scratch, `docker-${++counter}`);
+    spawnSync("mkdir", [dockerConfig]);
+    spawnSync("cp", [configOf(registry), join(dockerConfig, "config.json")]);
+    const [program, ...args] = cosignCommand([
+      "verify",
+      "--key",
+      "cosign.pub",
+      "--insecure-ignore-tlog",
+      "--allow-http-registry",
+      "--experimental-oci11",
+      `${registry.host}/${repository}@${digest}`,
+    ]);
+    return spawnSync(program, args, {
+      cwd: scratch,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: scratch, DOCKER_CONFIG: dockerConfig },
+    });
+  }
+
+  /** The worker root's oras, with the registry's login. */
+  const oras = (registry: Registry, args: string[]) =>
+    run(inWorkerRoot(["oras", ...args, "--plain-http", "--registry-config", configOf(registry)]));
+
+  /** Attaches a small SBOM to `digest`; returns the SBOM manifest's digest. */
+  async function attachSbom(registry: Registry, repository: string, digest: string): Promise<string> {
+    // oras attach takes a path relative to its working folder (the scratch folder) only.
+    const file = `sbom-${++counter}.spdx.json`;
+    await writeFile(
+      join(scratch, file),
+      JSON.stringify({ spdxVersion: "SPDX-2.3", name: `sbom ${counter}` }),
+    );
+    const out = oras(registry, [
+      "attach",
+      "--artifact-type",
+      SBOM_TYPE,
+      `${registry.host}/${repository}@${digest}`,
+      `${file}:application/spdx+json`,
+    ]);
+    const attached = /^Digest: (sha256:[0-9a-f]{64})$/m.exec(out)?.[1];
+    expect(attached, out).to.be.a("string");
+    return attached!;
+  }
+
+  /** The referrers of `digest` as `oras discover` lists them: digest → artifact type. */
+  function discovered(registry: Registry, repository: string, digest: string): Record<string, string> {
+    const listing = JSON.parse(
+      oras(registry, ["discover", "--format", "json", `${registry.host}/${repository}@${digest}`]),
+    ) as { manifests?: Array<{ digest: string; artifactType: string }> };
+    return Object.fromEntries((listing.manifests ?? []).map((m) => [m.digest, m.artifactType]));
+  }
+
+  async function signedImage(): Promise<{ source: string; target: string; image: BuiltImage }> {
+    const source = `kuali-coeus-ref-${++counter}`;
+    const target = `coeus-ref-${counter}`;
+    world.mapRepository(source, target);
+    await world.createTargetRepository(target);
+    const image = await world.layout.addImage({ layers: [{ size: 4096 }], label: source });
+    await world.pushToSource(image, source, "v1");
+    sign(world.source, source, image.digest);
+    return { source, target, image };
+  }
+
+  const referrerLines = (lines: Array<Record<string, string>>) => lines.filter((line) => "referrer" in line);
+
+  it("a copy brings the image's cosign signature and its SBOM under the same digests, and cosign verify passes against the target", async () => {
+    const { source, target, image } = await signedImage();
+    const sbom = await attachSbom(world.source, source, image.digest);
+    const inSource = discovered(world.source, source, image.digest);
+    expect(Object.values(inSource).sort()).to.deep.equal([SBOM_TYPE, COSIGN_SIGNATURE_TYPE].sort());
+    expect(
+      verify(world.target, target, image.digest).status,
+      "no signature in the target before the copy",
+    ).to.not.equal(0);
+
+    const result = await world.run(copyArgs(source, target, "v1"), ON);
+    expect(result.code, result.stderr).to.equal(0);
+    expect(result.lines[0]).to.include({ result: "copied", digest: image.digest });
+    expect(referrerLines(result.lines)).to.have.deep.members(
+      Object.entries(inSource).map(([digest, artifactType]) => ({
+        result: "copied",
+        source: `${world.source.host}/${source}:v1`,
+        target: `${world.target.host}/${target}:v1`,
+        referrer: digest,
+        subject: image.digest,
+        artifact_type: artifactType,
+      })),
+    );
+    expect(discovered(world.target, target, image.digest)).to.deep.equal(inSource);
+    expect(inSource).to.have.property(sbom, SBOM_TYPE);
+    const verified = verify(world.target, target, image.digest);
+    expect(verified.status, String(verified.stderr)).to.equal(0);
+    // No tag but the image's and the referrers tag the target has no API for.
+    expect((await world.target.tags(target)).sort()).to.deep.equal(
+      [`${image.digest.replace(":", "-")}`, "v1"].sort(),
+    );
+  });
+
+  it("a second copy sends no referrer again, and prints no referrer line", async () => {
+    const { source, target, image } = await signedImage();
+    await attachSbom(world.source, source, image.digest);
+    expect((await world.run(copyArgs(source, target, "v1"), ON)).code).to.equal(0);
+    const mark = await world.target.mark();
+    const again = await world.run(copyArgs(source, target, "v1"), ON);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.lines.map((line) => line.result)).to.deep.equal(["unchanged"]);
+    const writes = (await world.target.accessLog())
+      .slice(mark)
+      .filter((entry) => entry.method !== "GET" && entry.method !== "HEAD");
+    expect(writes, "nothing written to the target").to.deep.equal([]);
+  });
+
+  it("a referrer attached after the copy (a nested one: a signature of the SBOM) is healed by the next reconcile, the image left as it is", async () => {
+    const { source, target, image } = await signedImage();
+    expect((await world.run(copyArgs(source, target, "v1"), ON)).code).to.equal(0);
+    const sbom = await attachSbom(world.source, source, image.digest);
+    sign(world.source, source, sbom);
+
+    const reconcile = await world.run(["reconcile"], {
+      ...ON,
+      ECR_SYNC_REPOSITORY_MAP: JSON.stringify({ [source]: target }),
+    });
+    expect(reconcile.code, reconcile.stderr).to.equal(0);
+    const lines = referrerLines(reconcile.lines);
+    expect(lines.map((line) => [line.subject, line.artifact_type])).to.have.deep.members([
+      [image.digest, SBOM_TYPE],
+      [sbom, COSIGN_SIGNATURE_TYPE],
+    ]);
+    expect(
+      reconcile.lines.find(
+        (line) => line.target === `${world.target.host}/${target}:v1` && !("referrer" in line),
+      ),
+    ).to.include({
+      result: "unchanged",
+    });
+    expect(reconcile.lines.at(-1)).to.include({
+      result: "reconcile",
+      copied: 0,
+      unchanged: 1,
+      referrers_copied: 2,
+    });
+    expect(discovered(world.target, target, sbom)).to.deep.equal(discovered(world.source, source, sbom));
+    expect(verify(world.target, target, sbom).status, "the SBOM's signature verifies in the target").to.equal(
+      0,
+    );
+  });
+
+  it("without ECR_SYNC_COPY_REFERRERS=true (and with false) only the image travels", async () => {
+    const { source, target, image } = await signedImage();
+    const unset = await world.run(copyArgs(source, target, "v1"));
+    expect(unset.code, unset.stderr).to.equal(0);
+    expect(discovered(world.target, target, image.digest)).to.deep.equal({});
+    const result = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: "false" });
+    expect(result.code, result.stderr).to.equal(0);
+    expect(unset.lines.map((line) => line.result)).to.deep.equal(["copied"]);
+    expect(result.lines.map((line) => line.result)).to.deep.equal(["unchanged"]);
+    expect(discovered(world.target, target, image.digest)).to.deep.equal({});
+  });
+
+  it("a referrer that cannot be copied fails the run with its own line and exit code, and leaves the image copied", async () => {
+    const { source, target, image } = await signedImage();
+    const sbom = await attachSbom(world.source, source, image.digest);
+    // The SBOM's file is gone from the source's storage: its manifest lists a blob it cannot serve.
+    const sbomBlob = (
+      JSON.parse(
+        spawnSync(
+          "curl",
+          [
+            "-sf",
+            "-u",
+            `AWS:${ecrPassword(SOURCE_ACCOUNT)}`,
+            "-H",
+            "Accept: application/vnd.oci.image.manifest.v1+json",
+            `http://${world.source.host}/v2/${source}/manifests/${sbom}`,
+          ],
+          { encoding: "utf8" },
+        ).stdout,
+      ) as { layers: Array<{ digest: string }> }
+    ).layers[0].digest;
+    const hex = sbomBlob.split(":")[1];
+    await unlink(
+      join(world.source.storageDir, "docker/registry/v2/blobs/sha256", hex.slice(0, 2), hex, "data"),
+    );
+
+    const result = await world.run(copyArgs(source, target, "v1"), ON);
+    expect(result.code, result.stderr).to.equal(1);
+    expect(result.lines[0]).to.include({ result: "copied", digest: image.digest });
+    const failed = referrerLines(result.lines).filter((line) => line.result === "failed");
+    expect(failed).to.have.length(1);
+    expect(failed[0]).to.include({ referrer: sbom, subject: image.digest, artifact_type: SBOM_TYPE });
+    expect(failed[0].error).to.match(/oras cp of .* failed while both registries answer: oras: /);
+    expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
+    // The signature, which could be copied, was.
+    expect(Object.values(discovered(world.target, target, image.digest))).to.include(COSIGN_SIGNATURE_TYPE);
+    expect(await readdir(world.scriptTmpDir), "no auth file left behind").to.deep.equal([]);
+  });
+});
