@@ -30,10 +30,6 @@ export const METRICS = {
   superseded: "ImagesSuperseded",
   /** Copier: one per source tag a reconcile found that no image reference can carry (not copied). */
   unsupported: "ImagesUnsupported",
-  /** Copier: one per referrer (signature, SBOM) copied, refused by the target (405), or failed. */
-  referrersCopied: "ReferrersCopied",
-  referrersUnsupported: "ReferrersUnsupported",
-  referrersFailed: "ReferrersFailed",
   /** Copier: push to verified in legacy, in seconds, per copied image that carried its push time. */
   latency: "CopyLatency",
   /** Copier: per reconcile run, the images it had to copy (0 included): each an event lost or a copy that failed. */
@@ -53,9 +49,6 @@ export const COPIER_METRICS = {
   failed: "Count",
   superseded: "Count",
   unsupported: "Count",
-  referrersCopied: "Count",
-  referrersUnsupported: "Count",
-  referrersFailed: "Count",
   latency: "Seconds",
   reconcileHealed: "Count",
   reconcileRuns: "Count",

@@ -119,23 +119,16 @@ const COUNTED: Partial<Record<string, CopierMetricKey>> = {
   unsupported: "unsupported",
 };
 
-/** Counted per referrer line of this result. */
-const REFERRER_COUNTED: Partial<Record<string, CopierMetricKey>> = {
-  copied: "referrersCopied",
-  unsupported: "referrersUnsupported",
-  failed: "referrersFailed",
-};
-
 /** The figures one result line adds: metric and value. */
 export function figuresOf(resultLine: ResultLineObject): Array<[CopierMetricKey, number]> {
   const line = resultLine as Readonly<Record<string, unknown>>;
   const figures: Array<[CopierMetricKey, number]> = [];
   const result = line.result;
   if (typeof result !== "string") return figures;
-  // A referrer's line counts as a referrer, never as an image.
-  const counted = "referrer" in line || "subject" in line ? REFERRER_COUNTED[result] : COUNTED[result];
+  // A referrer's line is not an image's: it adds to no image figure (its own metrics are still to come).
+  if ("referrer" in line || "subject" in line) return figures;
+  const counted = COUNTED[result];
   if (counted !== undefined) figures.push([counted, 1]);
-  if (counted !== undefined && counted.startsWith("referrers")) return figures;
   // A number is required, as the old filter's `$.latency_s >= 0` did: a bug upstream that writes a
   // string or a negative publishes nothing rather than garbage.
   if (result === "copied" && isSeconds(line.latency_s)) figures.push(["latency", line.latency_s]);

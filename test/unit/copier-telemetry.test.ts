@@ -363,15 +363,11 @@ describe("the copier's telemetry: figures and batches within the API limits", ()
     // An operator's dry run is no reconcile run: it must not keep the heartbeat quiet.
     expect(figuresOf(summary(0, { planned: 3, dry_run: true }))).to.deep.equal([]);
     expect(figuresOf({ decision: "invalid" })).to.deep.equal([]);
-    // A referrer's line counts as a referrer, never as an image (nor as a push's latency).
+    // A referrer's line adds to no image figure (nor to a push's latency).
     const referrer = { referrer: `sha256:${"b".repeat(64)}`, subject: `sha256:${"a".repeat(64)}` };
-    expect(figuresOf(line("copied", "v1", { ...referrer, latency_s: 5 }))).to.deep.equal([
-      ["referrersCopied", 1],
-    ]);
-    expect(figuresOf(line("unsupported", "v1", referrer))).to.deep.equal([["referrersUnsupported", 1]]);
-    expect(figuresOf(line("failed", "v1", { subject: referrer.subject }))).to.deep.equal([
-      ["referrersFailed", 1],
-    ]);
+    expect(figuresOf(line("copied", "v1", { ...referrer, latency_s: 5 }))).to.deep.equal([]);
+    expect(figuresOf(line("unsupported", "v1", referrer))).to.deep.equal([]);
+    expect(figuresOf(line("failed", "v1", { subject: referrer.subject }))).to.deep.equal([]);
   });
 
   it("splits the events at 10,000 per request and at 1,048,576 bytes with 26 per event", () => {
