@@ -46,6 +46,7 @@ function sourceStack(s: SourceSettings): StackOutputs<CssOutputName> {
     runbook: s.runbook,
     reconcileSchedule: s.reconcileSchedule,
     reconcileParallelism: s.reconcileParallelism,
+    copyReferrers: s.copyReferrers,
   });
   return {
     participant: s.participant,

@@ -27,6 +27,7 @@ export const CONFIG_KEYS = [
   "alertEmail",
   "reconcileSchedule",
   "reconcileParallelism",
+  "copyReferrers",
   "latencyAlarmSeconds",
   "runbookUrl",
 ] as const;
@@ -53,6 +54,7 @@ export const CONFIG_KEY_SCOPE: Readonly<Record<ConfigKey, KeyScope>> = {
   alertEmail: "source",
   reconcileSchedule: "source",
   reconcileParallelism: "source",
+  copyReferrers: "source",
   latencyAlarmSeconds: "source",
   runbookUrl: "source",
 };
@@ -72,10 +74,11 @@ export const CONFIG_DEFAULTS = {
   reconcileSchedule: "rate(1 day)",
   // The copier's own default (ec2-scripts/copier/limits.ts; test/unit/contracts.test.ts keeps them equal).
   reconcileParallelism: 4,
+  copyReferrers: true,
   latencyAlarmSeconds: 900,
   // None: the alerts name the runbook by its path in this repository, docs/runbook.md.
   runbookUrl: "",
-} as const satisfies Partial<Record<ConfigKey, string | number>>;
+} as const satisfies Partial<Record<ConfigKey, string | number | boolean>>;
 
 /** A key as the user writes it: `ecr-sync:alertEmail`. */
 export function configKey(name: string): string {
@@ -137,7 +140,7 @@ export function keyProblems(
     if (participant === undefined || scope === "both" || scope === participant) continue;
     // repositories has a check of its own on a target stack (components/config.ts).
     if (name === "repositories" || value === undefined || value.trim() === "") continue;
-    const declared = (CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number>>)[name];
+    const declared = (CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number | boolean>>)[name];
     if (declared !== undefined && value === String(declared)) continue;
     problems.push(
       `${configKey(name)} is set to ${shown(value)} on a ${STACK_OF[participant]} stack, but only a ${STACK_OF[scope]} stack reads it: ` +

@@ -243,6 +243,16 @@ export function parseReconcileParallelism(text: string, problems: string[]): num
   return copies;
 }
 
+/** Whether referrers travel: true or false (a YAML boolean, or its text as the CLI passes it). */
+export function parseCopyReferrers(text: string, problems: string[]): boolean {
+  const flag = text.trim();
+  if (flag !== "true" && flag !== "false")
+    problems.push(
+      `${key("copyReferrers")}: ${shown(text)} is not true or false (true: an image's signatures and SBOMs travel with it; false: images only)`,
+    );
+  return flag !== "false";
+}
+
 const RATE = /^rate\((\d+) (minutes?|hours?|days?)\)$/;
 const CRON = /^cron\(([^()]+)\)$/;
 const CRON_FIELD = /^[0-9A-Za-z*?,/#-]+$/;

@@ -23,6 +23,7 @@ import {
   lostLeadingZero,
   parseAllowedAccountIds,
   parseReconcileParallelism,
+  parseCopyReferrers,
   parseReconcileSchedule,
   parseRetention,
   parseSubnetId,
@@ -115,6 +116,8 @@ export interface SourceSettings extends CommonSettings {
   readonly reconcileSchedule: string | undefined;
   /** How many missing tags a reconcile copies at a time (ECR_SYNC_RECONCILE_PARALLELISM). */
   readonly reconcileParallelism: number;
+  /** Whether an image's referrers (signatures, SBOMs) travel with it (ECR_SYNC_COPY_REFERRERS). */
+  readonly copyReferrers: boolean;
 }
 
 export interface TargetSettings extends CommonSettings {
@@ -148,7 +151,7 @@ export function parseStackConfig(raw: RawStackConfig): StackSettings {
   const value: ValueOf = (name) => {
     const set = raw.values[name];
     if (set !== undefined && set.trim() !== "") return set;
-    const declared = (CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number>>)[name];
+    const declared = (CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number | boolean>>)[name];
     return declared === undefined || declared === "" ? undefined : String(declared);
   };
   const required = (name: ConfigKey, why: string): string | undefined => {
@@ -244,6 +247,7 @@ function sourceSettings(value: ValueOf, problems: string[]): Omit<SourceSettings
     alertEmail: parseAlertEmail(value("alertEmail"), problems),
     reconcileSchedule: parseReconcileSchedule(value("reconcileSchedule")!, problems),
     reconcileParallelism: parseReconcileParallelism(value("reconcileParallelism")!, problems),
+    copyReferrers: parseCopyReferrers(value("copyReferrers")!, problems),
     latencyAlarmSeconds: parseLatencyAlarmSeconds(value("latencyAlarmSeconds")!, problems),
     runbook: parseRunbookUrl(value("runbookUrl"), problems),
   };

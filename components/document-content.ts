@@ -368,6 +368,8 @@ export interface SyncEnvironment {
   readonly repositories: Readonly<Record<string, string>>;
   /** The log group the copier writes each result line to, one per event (common/telemetry.ts). */
   readonly resultsLogGroup: string;
+  /** Whether an image's referrers travel with it (`ecr-sync:copyReferrers`). */
+  readonly copyReferrers: boolean;
 }
 
 /** The variables, by name, that the document exports for the copier. */
@@ -379,6 +381,7 @@ export function syncEnvironment(e: SyncEnvironment): Record<string, string> {
     ECR_SYNC_REGION: e.region,
     ECR_SYNC_REPOSITORY_MAP: JSON.stringify(e.repositories),
     ECR_SYNC_TLS_VERIFY: "true",
+    ECR_SYNC_COPY_REFERRERS: String(e.copyReferrers),
     [RESULTS_LOG_GROUP_ENV]: e.resultsLogGroup,
   };
 }

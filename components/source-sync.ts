@@ -58,6 +58,8 @@ export interface SourceSyncArgs {
   readonly reconcileSchedule: string | undefined;
   /** How many missing tags a reconcile (scheduled or a backfill) copies at a time, 1 to 16. */
   readonly reconcileParallelism: number;
+  /** Whether an image's referrers (signatures, SBOMs, attestations) travel with it. Default true. */
+  readonly copyReferrers?: boolean;
 }
 
 /**
@@ -152,6 +154,7 @@ export class SourceSync extends pulumi.ComponentResource {
           .apply(([bucket, sha256, region]) => ({ bucket, sha256, region })),
         resultsLogGroupName: logs.resultsLogGroup.name,
         reconcileParallelism: args.reconcileParallelism,
+        copyReferrers: args.copyReferrers ?? true,
       },
       this,
     );

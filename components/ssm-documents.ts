@@ -31,6 +31,8 @@ export interface SsmDocumentsArgs {
   readonly resultsLogGroupName: pulumi.Input<string>;
   /** How many missing tags a reconcile copies at a time; only the reconcile document exports it. */
   readonly reconcileParallelism: number;
+  /** Whether an image's referrers travel with it; both documents export it. */
+  readonly copyReferrers: boolean;
 }
 
 export interface SsmDocuments {
@@ -48,6 +50,7 @@ export function syncEnvironment(a: {
   targetRoleArn: string;
   repositories: Readonly<Record<string, string>>;
   resultsLogGroup: string;
+  copyReferrers: boolean;
 }): SyncEnvironment {
   return {
     sourceRegistry: `${a.accountId}.dkr.ecr.${a.region}.amazonaws.com`,
@@ -56,6 +59,7 @@ export function syncEnvironment(a: {
     region: a.region,
     repositories: a.repositories,
     resultsLogGroup: a.resultsLogGroup,
+    copyReferrers: a.copyReferrers,
   };
 }
 
@@ -74,7 +78,15 @@ export function createSsmDocuments(
       args.resultsLogGroupName,
     ])
     .apply(([accountId, targetAccountId, region, targetRoleArn, repositories, resultsLogGroup]) =>
-      syncEnvironment({ accountId, targetAccountId, region, targetRoleArn, repositories, resultsLogGroup }),
+      syncEnvironment({
+        accountId,
+        targetAccountId,
+        region,
+        targetRoleArn,
+        repositories,
+        resultsLogGroup,
+        copyReferrers: args.copyReferrers,
+      }),
     );
   type Build = (a: { copier: CopierLocation; environment: SyncEnvironment }) => CommandDocument;
   const commandDocument = (resourceName: string, documentName: string, build: Build) =>

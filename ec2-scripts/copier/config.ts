@@ -43,9 +43,8 @@ export interface Config {
   /** ECR_SYNC_RECONCILE_PARALLELISM: how many missing tags a reconcile copies at a time. */
   readonly reconcileParallelism: number;
   /**
-   * ECR_SYNC_COPY_REFERRERS: an image's referrers (signatures, SBOMs, attestations) travel with it.
-   * Off unless set to true: the SSM documents do not set it yet (the worker's grants and the twin's
-   * model of the referrers API come first).
+   * ECR_SYNC_COPY_REFERRERS: an image's referrers (signatures, SBOMs, attestations) travel with it
+   * (default true, as the stack's `ecr-sync:copyReferrers`, which the documents export).
    */
   readonly copyReferrers: boolean;
 }
@@ -249,7 +248,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
   const tls = env.ECR_SYNC_TLS_VERIFY ?? "true";
   if (tls !== "true" && tls !== "false")
     problems.push(`ECR_SYNC_TLS_VERIFY=${quoted(tls)} must be true or false`);
-  const referrers = env.ECR_SYNC_COPY_REFERRERS ?? "false";
+  const referrers = env.ECR_SYNC_COPY_REFERRERS ?? "true";
   if (referrers !== "true" && referrers !== "false")
     problems.push(`ECR_SYNC_COPY_REFERRERS=${quoted(referrers)} must be true or false`);
   const stateDir = checked(() => stateDirOf(env));

@@ -51,7 +51,7 @@ Environment:
   ECR_SYNC_REPOSITORY_MAP   JSON object, source repository name -> target repository name: the pairs
                             reconcile walks, and the only pairs copy accepts
   ECR_SYNC_TLS_VERIFY       true (default), or false for plain-HTTP registries (local tests)
-  ECR_SYNC_COPY_REFERRERS   true: an image's referrers (signatures, SBOMs) travel with it; false (default)
+  ECR_SYNC_COPY_REFERRERS   true (default): an image's referrers (signatures, SBOMs) travel with it; false: images only
   ECR_SYNC_STATE_DIR        the directory of the copier's state (default /run/ecr-sync, a tmpfs on
                             the worker): per-tag locks in locks/, each run's private files (skopeo's
                             auth files) in runs/, removed when the run ends. Created mode 0700, never

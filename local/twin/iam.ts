@@ -184,7 +184,8 @@ export function awsCallHops(
   return { hops, assumed };
 }
 
-const REGISTRY_PATH = /^\/v2\/(.+?)\/(manifests\/[^/]+|blobs\/uploads\/?[^/]*|blobs\/[^/]+|tags\/list)$/;
+const REGISTRY_PATH =
+  /^\/v2\/(.+?)\/(manifests\/[^/]+|blobs\/uploads\/?[^/]*|blobs\/[^/]+|tags\/list|referrers\/[^/]+)$/;
 
 /** The ECR action a registry request is authorised as. */
 export function registryAction(method: string, part: string): string | undefined {
@@ -201,6 +202,11 @@ export function registryAction(method: string, part: string): string | undefined
     if (method === "HEAD") return "ecr:BatchCheckLayerAvailability";
   } else if (part === "tags/list") {
     return "ecr:ListImages";
+  } else if (part.startsWith("referrers/")) {
+    // The OCI referrers API: ECR's ListImageReferrers "must have the ecr:BatchGetImage permission"
+    // (https://docs.aws.amazon.com/powershell/latest/reference/items/Get-ECRImageReferrerList.html,
+    // quoting the ECR API reference).
+    if (method === "GET") return "ecr:BatchGetImage";
   }
   return undefined;
 }

@@ -128,6 +128,7 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
         region: "us-east-1",
         repositories,
         resultsLogGroup: RESULTS_LOG_GROUP,
+        copyReferrers: true,
       },
       reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
     });
@@ -275,6 +276,7 @@ describe("the documents, run as SSM would in the worker's root: the copier fetch
         region: "us-east-1",
         repositories: { [source]: target },
         resultsLogGroup: RESULTS_LOG_GROUP,
+        copyReferrers: true,
       },
     });
     const cache = freshCache();

@@ -23,7 +23,7 @@ import {
 
 const SBOM_TYPE = "application/spdx+json";
 const COSIGN_SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
-/** Referrers travel only when asked (the copier's default is off until the documents set it). */
+/** As the documents export it (the stack's ecr-sync:copyReferrers, default true). */
 const ON = { ECR_SYNC_COPY_REFERRERS: "true" };
 
 describe("referrers (signatures, SBOMs) travel with their images", function () {
@@ -247,16 +247,21 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     );
   });
 
-  it("without ECR_SYNC_COPY_REFERRERS=true (and with false) only the image travels", async () => {
+  it("with ECR_SYNC_COPY_REFERRERS=false only the image travels; unset, its referrers do", async () => {
     const { source, target, image } = await signedImage();
-    const unset = await world.run(copyArgs(source, target, "v1"));
+    const off = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: "false" });
+    expect(off.code, off.stderr).to.equal(0);
+    expect(off.lines.map((line) => line.result)).to.deep.equal(["copied"]);
+    expect(discovered(world.target, target, image.digest)).to.deep.equal({});
+    const unset = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: undefined });
     expect(unset.code, unset.stderr).to.equal(0);
-    expect(discovered(world.target, target, image.digest)).to.deep.equal({});
-    const result = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: "false" });
-    expect(result.code, result.stderr).to.equal(0);
-    expect(unset.lines.map((line) => line.result)).to.deep.equal(["copied"]);
-    expect(result.lines.map((line) => line.result)).to.deep.equal(["unchanged"]);
-    expect(discovered(world.target, target, image.digest)).to.deep.equal({});
+    expect(unset.lines.map((line) => [line.result, line.artifact_type])).to.deep.equal([
+      ["unchanged", undefined],
+      ["copied", COSIGN_SIGNATURE_TYPE],
+    ]);
+    expect(discovered(world.target, target, image.digest)).to.deep.equal(
+      discovered(world.source, source, image.digest),
+    );
   });
 
   it("a referrer that cannot be copied fails the run with its own line and exit code, and leaves the image copied", async () => {

@@ -12,7 +12,7 @@ import { CONFIG_DEFAULTS, CONFIG_KEYS, CONFIG_KEY_SCOPE, ConfigKey } from "../..
 import { CSS_OUTPUTS, LEGACY_OUTPUTS } from "../../components/stack-outputs";
 import { PROJECT_ROOT } from "../../local/render";
 
-const DEFAULTS = CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number>>;
+const DEFAULTS = CONFIG_DEFAULTS as Partial<Record<ConfigKey, string | number | boolean>>;
 /** How the README's Stack column names a key's scope. */
 const STACK_CELL = { source: "css", target: "legacy", both: "both" } as const;
 const TABLE_HEADER = ["Key", "Stack", "Default", "Meaning"];
@@ -160,6 +160,7 @@ describe("config documentation against CONFIG_KEYS and CONFIG_DEFAULTS", () => {
       "| `ecr-sync:alertEmail` | css | required | who gets alerts, or `none` |",
       "| `ecr-sync:reconcileSchedule` | css | `rate(1 day)` | when to reconcile (`off` \\| a rate) |",
       "| `ecr-sync:reconcileParallelism` | css | `4` | copies at a time |",
+      "| `ecr-sync:copyReferrers` | css | `true` | referrers too |",
       "| `ecr-sync:latencyAlarmSeconds` | css | `900` | latency alarm threshold |",
       "| `ecr-sync:runbookUrl` | css | none | the runbook's address |",
       "| `aws:region` | both | required | the region |",

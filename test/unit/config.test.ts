@@ -35,6 +35,7 @@ describe("stack config (components/config.ts)", () => {
         alertEmail: undefined,
         reconcileSchedule: "rate(1 day)",
         reconcileParallelism: 4,
+        copyReferrers: true,
         latencyAlarmSeconds: 900,
         runbook: "docs/runbook.md",
       });
@@ -364,6 +365,22 @@ describe("stack config (components/config.ts)", () => {
         ).reconcileParallelism;
       expect([copies("1"), copies("8"), copies(16), copies(" 2 "), copies(null), copies("")]).to.deep.equal([
         1, 8, 16, 2, 4, 4,
+      ]);
+    });
+
+    it("copyReferrers: true unless set to false; anything else is refused, naming the value", () => {
+      const flag = (value: unknown) =>
+        (parseStackConfig(rawFor("css", { "ecr-sync:copyReferrers": value })) as { copyReferrers: boolean })
+          .copyReferrers;
+      expect([flag("false"), flag(false), flag("true"), flag(true), flag(null)]).to.deep.equal([
+        false,
+        false,
+        true,
+        true,
+        true,
+      ]);
+      expect(problemsOf(rawFor("css", { "ecr-sync:copyReferrers": "no" }))).to.deep.equal([
+        'ecr-sync:copyReferrers: "no" is not true or false (true: an image\'s signatures and SBOMs travel with it; false: images only)',
       ]);
     });
 

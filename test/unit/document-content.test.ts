@@ -40,6 +40,7 @@ const environment = {
   region: "us-east-1",
   repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
   resultsLogGroup: "/ecr-sync/results",
+  copyReferrers: true,
 };
 
 const sha256 = (text: string | Buffer) => createHash("sha256").update(text).digest("hex");
@@ -248,6 +249,7 @@ describe("the SSM sync document (components/document-content.ts)", () => {
       `arg=${pushed.digest}`,
     ]);
     expect(output.filter((l) => l.startsWith("ECR_SYNC_"))).to.deep.equal([
+      `ECR_SYNC_COPY_REFERRERS=true`,
       `ECR_SYNC_REGION=us-east-1`,
       `ECR_SYNC_REPOSITORY_MAP={"kuali-coeus":"coeus","kuali-coeus-feature":"coeus-feature"}`,
       `ECR_SYNC_RESULTS_LOG_GROUP=/ecr-sync/results`,
@@ -606,7 +608,7 @@ describe("the SSM reconcile document (components/document-content.ts)", () => {
       copier: probe,
       environment,
     }).mainSteps[0].inputs.runCommand.filter((l) => l.startsWith("export "));
-    expect(syncLines).to.have.length(7);
+    expect(syncLines).to.have.length(8);
     expect(reconcileLines).to.deep.equal([...syncLines, "export ECR_SYNC_RECONCILE_PARALLELISM='4'"]);
     expect(reconcile().mainSteps[0].inputs.timeoutSeconds)
       .to.equal(RECONCILE_TIMEOUT_SECONDS)

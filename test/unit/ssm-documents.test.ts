@@ -17,6 +17,7 @@ describe("syncEnvironment: the copier's world, from the stack's values", () => {
         targetRoleArn: "arn:aws:iam::730096353738:role/ecr-sync-target",
         repositories,
         resultsLogGroup: "/ecr-sync/results",
+        copyReferrers: false,
       }),
     ).to.deep.equal({
       sourceRegistry: "770203350335.dkr.ecr.us-west-2.amazonaws.com",
@@ -25,6 +26,7 @@ describe("syncEnvironment: the copier's world, from the stack's values", () => {
       region: "us-west-2",
       repositories,
       resultsLogGroup: "/ecr-sync/results",
+      copyReferrers: false,
     });
   });
 });

@@ -588,6 +588,7 @@ describe("css stack: failures reach a person, gaps heal (under mocks)", function
             region: "us-east-1",
             repositories: { "kuali-coeus": "coeus", "kuali-coeus-feature": "coeus-feature" },
             resultsLogGroup: "/ecr-sync/results",
+            copyReferrers: true,
           },
           reconcileParallelism: CONFIG_DEFAULTS.reconcileParallelism,
         }),

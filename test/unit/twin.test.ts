@@ -51,6 +51,8 @@ describe("the twin's translations", function () {
     expect(registryAction("PATCH", "blobs/uploads/1234")).to.equal("ecr:UploadLayerPart");
     expect(registryAction("PUT", "blobs/uploads/1234")).to.equal("ecr:CompleteLayerUpload");
     expect(registryAction("GET", "tags/list")).to.equal("ecr:ListImages");
+    expect(registryAction("GET", "referrers/sha256:ab")).to.equal("ecr:BatchGetImage");
+    expect(registryAction("PUT", "referrers/sha256:ab")).to.equal(undefined);
   });
 
   it("skips the 401 challenge and names the repository ARN in the registry's account", () => {
