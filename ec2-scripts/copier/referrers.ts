@@ -131,24 +131,30 @@ export async function referrerGraph(
     );
   }
   if (image instanceof Failure) return image;
-  const subjects = [digest, ...platformsOf(image.body)];
-  const seen = new Set(subjects);
+  // Level by level (the image and its manifests, then their referrers, then theirs), each level's
+  // lists read at once (the client keeps to its own limit of requests in flight).
+  let level = [digest, ...platformsOf(image.body)];
+  const seen = new Set(level);
   const graph: Referrer[] = [];
-  for (let i = 0; i < subjects.length; i++) {
-    const referrers = await listReferrers(client, repository, subjects[i]);
-    if (referrers instanceof Failure) return referrers;
-    for (const referrer of referrers) {
-      if (seen.has(referrer.digest)) continue;
-      seen.add(referrer.digest);
-      if (graph.length >= LIMITS.maxReferrers) {
-        return new Failure(
-          EXIT.failed,
-          `${client.side} side: ${repository}@${digest} has more than ${LIMITS.maxReferrers} referrers (nested ones included): not copied; copy them by hand with oras cp -r`,
-        );
+  while (level.length > 0) {
+    const lists = await Promise.all(level.map((subject) => listReferrers(client, repository, subject)));
+    const next: string[] = [];
+    for (const referrers of lists) {
+      if (referrers instanceof Failure) return referrers;
+      for (const referrer of referrers) {
+        if (seen.has(referrer.digest)) continue;
+        seen.add(referrer.digest);
+        if (graph.length >= LIMITS.maxReferrers) {
+          return new Failure(
+            EXIT.failed,
+            `${client.side} side: ${repository}@${digest} has more than ${LIMITS.maxReferrers} referrers (nested ones included): not copied; copy them by hand with oras cp -r`,
+          );
+        }
+        graph.push(referrer);
+        next.push(referrer.digest);
       }
-      graph.push(referrer);
-      subjects.push(referrer.digest);
     }
+    level = next;
   }
   return graph;
 }

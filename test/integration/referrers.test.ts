@@ -4,14 +4,15 @@
  * the worker root's `oras attach`. docker-registry 2.8 has no referrers API, so everything here goes
  * through the referrers tag schema (`sha256-HEX`), on both sides, as oras and cosign keep it.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { BuiltImage } from "../../local/oci";
-import { Registry } from "../../local/registry";
 import { debianTestTool, inWorkerRoot } from "../../local/worker-root";
+import { ReferrersFront, startReferrersFront } from "../support/referrers-front";
 import {
   copyArgs,
   EcrSyncWorld,
@@ -20,6 +21,9 @@ import {
   startEcrSyncWorld,
   TARGET_ACCOUNT,
 } from "../../local/world";
+
+/** A registry as the tools reach it: a test registry, or a front on one. */
+type Endpoint = { readonly host: string };
 
 const SBOM_TYPE = "application/spdx+json";
 const COSIGN_SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
@@ -31,6 +35,8 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
   let world: EcrSyncWorld;
   let scratch: string;
   let counter = 0;
+  /** Each registry's (or front's) account: whose ECR password logs in there. */
+  const accounts = new Map<string, string>();
 
   before(async function () {
     this.timeout(60000);
@@ -38,18 +44,9 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
       startEcrSyncWorld(),
       mkdtemp(join(tmpdir(), "ecr-sync-referrers-")),
     ]);
-    // A docker config per registry (what cosign and oras log in with), and a cosign key pair.
-    for (const [name, registry, account] of [
-      ["source", world.source, SOURCE_ACCOUNT],
-      ["target", world.target, TARGET_ACCOUNT],
-    ] as const) {
-      const auth = Buffer.from(`AWS:${ecrPassword(account)}`).toString("base64");
-      await writeFile(
-        join(scratch, `${name}.json`),
-        JSON.stringify({ auths: { [registry.host]: { auth } } }),
-      );
-    }
-    run(cosignCommand(["generate-key-pair"]), scratch);
+    accounts.set(world.source.host, SOURCE_ACCOUNT);
+    accounts.set(world.target.host, TARGET_ACCOUNT);
+    await run(cosignCommand(["generate-key-pair"]), scratch);
   });
 
   after(async () => {
@@ -59,31 +56,60 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
 
   const cosignCommand = (args: string[]) => [debianTestTool("cosign"), ...args];
 
-  function run(argv: string[], cwd = scratch, env: Record<string, string> = {}): string {
-    const result = spawnSync(argv[0], argv.slice(1), {
-      cwd,
-      encoding: "utf8",
-      env: {
-        PATH: process.env.PATH,
-        HOME: scratch,
-        COSIGN_PASSWORD: "test",
-        COSIGN_EXPERIMENTAL: "1",
-        ...env,
-      },
-    });
+  /**
+   * Runs a tool to its end without blocking this process: the stand-in fronts below answer from
+   * it. Fails the test with the tool's stderr unless it exits 0.
+   */
+  async function run(argv: string[], cwd = scratch, env: Record<string, string> = {}): Promise<string> {
+    const result = await exec(argv, cwd, env);
     expect(result.status, `${argv.slice(argv.indexOf("--") + 1).join(" ")}\n${result.stderr}`).to.equal(0);
     return result.stdout;
   }
 
-  const configOf = (registry: Registry) =>
-    join(scratch, registry === world.source ? "source.json" : "target.json");
+  function exec(
+    argv: string[],
+    cwd: string,
+    env: Record<string, string>,
+  ): Promise<{ status: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(
+        argv[0],
+        argv.slice(1),
+        {
+          cwd,
+          encoding: "utf8",
+          env: {
+            PATH: process.env.PATH,
+            HOME: scratch,
+            COSIGN_PASSWORD: "test",
+            COSIGN_EXPERIMENTAL: "1",
+            ...env,
+          },
+        },
+        (error, stdout, stderr) =>
+          resolve({
+            status: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+            stdout,
+            stderr,
+          }),
+      );
+    });
+  }
+
+  /** A docker config (what cosign and oras log in with) for one registry host. */
+  const configOf = (registry: Endpoint): string => {
+    const file = join(scratch, `auth-${registry.host.replace(/[^0-9A-Za-z]/g, "-")}.json`);
+    const auth = Buffer.from(`AWS:${ecrPassword(accounts.get(registry.host)!)}`).toString("base64");
+    writeFileSync(file, JSON.stringify({ auths: { [registry.host]: { auth } } }));
+    return file;
+  };
 
   /** cosign sign by subject (OCI 1.1), with the local key and no transparency log. */
-  function sign(registry: Registry, repository: string, digest: string): void {
+  async function sign(registry: Endpoint, repository: string, digest: string): Promise<void> {
     const dockerConfig = join(scratch, `docker-${++counter}`);
-    spawnSync("mkdir", [dockerConfig]);
-    spawnSync("cp", [configOf(registry), join(dockerConfig, "config.json")]);
-    run(
+    mkdirSync(dockerConfig);
+    copyFileSync(configOf(registry), join(dockerConfig, "config.json"));
+    await run(
       cosignCommand([
         "sign",
         "--yes",
@@ -100,10 +126,10 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
   }
 
   /** cosign verify with the local key, offline; its exit status and what it printed. */
-  function verify(registry: Registry, repository: string, digest: string) {
+  async function verify(registry: Endpoint, repository: string, digest: string) {
     const dockerConfig = join(scratch, `docker-${++counter}`);
-    spawnSync("mkdir", [dockerConfig]);
-    spawnSync("cp", [configOf(registry), join(dockerConfig, "config.json")]);
+    mkdirSync(dockerConfig);
+    copyFileSync(configOf(registry), join(dockerConfig, "config.json"));
     const [program, ...args] = cosignCommand([
       "verify",
       "--key",
@@ -113,26 +139,22 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
       "--experimental-oci11",
       `${registry.host}/${repository}@${digest}`,
     ]);
-    return spawnSync(program, args, {
-      cwd: scratch,
-      encoding: "utf8",
-      env: { PATH: process.env.PATH, HOME: scratch, DOCKER_CONFIG: dockerConfig },
-    });
+    return exec([program, ...args], scratch, { DOCKER_CONFIG: dockerConfig });
   }
 
   /** The worker root's oras, with the registry's login. */
-  const oras = (registry: Registry, args: string[]) =>
+  const oras = (registry: Endpoint, args: string[]) =>
     run(inWorkerRoot(["oras", ...args, "--plain-http", "--registry-config", configOf(registry)]));
 
   /** Attaches a small SBOM to `digest`; returns the SBOM manifest's digest. */
-  async function attachSbom(registry: Registry, repository: string, digest: string): Promise<string> {
+  async function attachSbom(registry: Endpoint, repository: string, digest: string): Promise<string> {
     // oras attach takes a path relative to its working folder (the scratch folder) only.
     const file = `sbom-${++counter}.spdx.json`;
     await writeFile(
       join(scratch, file),
       JSON.stringify({ spdxVersion: "SPDX-2.3", name: `sbom ${counter}` }),
     );
-    const out = oras(registry, [
+    const out = await oras(registry, [
       "attach",
       "--artifact-type",
       SBOM_TYPE,
@@ -145,9 +167,13 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
   }
 
   /** The referrers of `digest` as `oras discover` lists them: digest → artifact type. */
-  function discovered(registry: Registry, repository: string, digest: string): Record<string, string> {
+  async function discovered(
+    registry: Endpoint,
+    repository: string,
+    digest: string,
+  ): Promise<Record<string, string>> {
     const listing = JSON.parse(
-      oras(registry, ["discover", "--format", "json", `${registry.host}/${repository}@${digest}`]),
+      await oras(registry, ["discover", "--format", "json", `${registry.host}/${repository}@${digest}`]),
     ) as { manifests?: Array<{ digest: string; artifactType: string }> };
     return Object.fromEntries((listing.manifests ?? []).map((m) => [m.digest, m.artifactType]));
   }
@@ -159,7 +185,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     await world.createTargetRepository(target);
     const image = await world.layout.addImage({ layers: [{ size: 4096 }], label: source });
     await world.pushToSource(image, source, "v1");
-    sign(world.source, source, image.digest);
+    await sign(world.source, source, image.digest);
     return { source, target, image };
   }
 
@@ -168,10 +194,10 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
   it("a copy brings the image's cosign signature and its SBOM under the same digests, and cosign verify passes against the target", async () => {
     const { source, target, image } = await signedImage();
     const sbom = await attachSbom(world.source, source, image.digest);
-    const inSource = discovered(world.source, source, image.digest);
+    const inSource = await discovered(world.source, source, image.digest);
     expect(Object.values(inSource).sort()).to.deep.equal([SBOM_TYPE, COSIGN_SIGNATURE_TYPE].sort());
     expect(
-      verify(world.target, target, image.digest).status,
+      (await verify(world.target, target, image.digest)).status,
       "no signature in the target before the copy",
     ).to.not.equal(0);
 
@@ -188,9 +214,9 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
         artifact_type: artifactType,
       })),
     );
-    expect(discovered(world.target, target, image.digest)).to.deep.equal(inSource);
+    expect(await discovered(world.target, target, image.digest)).to.deep.equal(inSource);
     expect(inSource).to.have.property(sbom, SBOM_TYPE);
-    const verified = verify(world.target, target, image.digest);
+    const verified = await verify(world.target, target, image.digest);
     expect(verified.status, String(verified.stderr)).to.equal(0);
     // No tag but the image's and the referrers tag the target has no API for.
     expect((await world.target.tags(target)).sort()).to.deep.equal(
@@ -216,7 +242,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     const { source, target, image } = await signedImage();
     expect((await world.run(copyArgs(source, target, "v1"), ON)).code).to.equal(0);
     const sbom = await attachSbom(world.source, source, image.digest);
-    sign(world.source, source, sbom);
+    await sign(world.source, source, sbom);
 
     const reconcile = await world.run(["reconcile"], {
       ...ON,
@@ -241,10 +267,13 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
       unchanged: 1,
       referrers_copied: 2,
     });
-    expect(discovered(world.target, target, sbom)).to.deep.equal(discovered(world.source, source, sbom));
-    expect(verify(world.target, target, sbom).status, "the SBOM's signature verifies in the target").to.equal(
-      0,
+    expect(await discovered(world.target, target, sbom)).to.deep.equal(
+      await discovered(world.source, source, sbom),
     );
+    expect(
+      (await verify(world.target, target, sbom)).status,
+      "the SBOM's signature verifies in the target",
+    ).to.equal(0);
   });
 
   it("with ECR_SYNC_COPY_REFERRERS=false only the image travels; unset, its referrers do", async () => {
@@ -252,15 +281,15 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     const off = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: "false" });
     expect(off.code, off.stderr).to.equal(0);
     expect(off.lines.map((line) => line.result)).to.deep.equal(["copied"]);
-    expect(discovered(world.target, target, image.digest)).to.deep.equal({});
+    expect(await discovered(world.target, target, image.digest)).to.deep.equal({});
     const unset = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: undefined });
     expect(unset.code, unset.stderr).to.equal(0);
     expect(unset.lines.map((line) => [line.result, line.artifact_type])).to.deep.equal([
       ["unchanged", undefined],
       ["copied", COSIGN_SIGNATURE_TYPE],
     ]);
-    expect(discovered(world.target, target, image.digest)).to.deep.equal(
-      discovered(world.source, source, image.digest),
+    expect(await discovered(world.target, target, image.digest)).to.deep.equal(
+      await discovered(world.source, source, image.digest),
     );
   });
 
@@ -298,7 +327,95 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     expect(failed[0].error).to.match(/oras cp of .* failed while both registries answer: oras: /);
     expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
     // The signature, which could be copied, was.
-    expect(Object.values(discovered(world.target, target, image.digest))).to.include(COSIGN_SIGNATURE_TYPE);
+    expect(Object.values(await discovered(world.target, target, image.digest))).to.include(
+      COSIGN_SIGNATURE_TYPE,
+    );
     expect(await readdir(world.scriptTmpDir), "no auth file left behind").to.deep.equal([]);
+  });
+
+  describe("where the registries have the referrers API (a stand-in front on each: test/support/referrers-front.ts)", () => {
+    let source: ReferrersFront;
+    let target: ReferrersFront;
+    let refusing: ReferrersFront;
+
+    before(async () => {
+      [source, target, refusing] = await Promise.all([
+        startReferrersFront(world.source.host),
+        startReferrersFront(world.target.host),
+        startReferrersFront(world.target.host, { refuseIndexSubjects: true }),
+      ]);
+      accounts.set(source.host, SOURCE_ACCOUNT);
+      accounts.set(target.host, TARGET_ACCOUNT);
+      accounts.set(refusing.host, TARGET_ACCOUNT);
+    });
+    after(async () => {
+      await Promise.all([source, target, refusing].map((front) => front?.stop()));
+    });
+
+    const through = (front: ReferrersFront) => ({
+      ECR_SYNC_SOURCE_REGISTRY: source.host,
+      ECR_SYNC_TARGET_REGISTRY: front.host,
+      ...ON,
+    });
+
+    it("lists referrers by the API and pushes them with no referrers tag; cosign verify passes against the target", async () => {
+      const repository = `kuali-coeus-api-${++counter}`;
+      const targetRepository = `coeus-api-${counter}`;
+      world.mapRepository(repository, targetRepository);
+      await world.createTargetRepository(targetRepository);
+      const image = await world.layout.addImage({ layers: [{ size: 4096 }], label: repository });
+      await world.pushToSource(image, repository, "v1");
+      await sign(source, repository, image.digest);
+      const sbom = await attachSbom(source, repository, image.digest);
+      expect(
+        await world.source.tags(repository),
+        "the API answered: no referrers tag in the source",
+      ).to.deep.equal(["v1"]);
+
+      const result = await world.run(copyArgs(repository, targetRepository, "v1"), through(target));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(
+        referrerLines(result.lines).map((line) => [line.result, line.artifact_type]),
+      ).to.have.deep.members([
+        ["copied", COSIGN_SIGNATURE_TYPE],
+        ["copied", SBOM_TYPE],
+      ]);
+      expect(source.listings).to.include(`${repository}@${image.digest}`);
+      expect(await world.target.tags(targetRepository), "no referrers tag in the target").to.deep.equal([
+        "v1",
+      ]);
+      expect(await discovered(target, targetRepository, image.digest)).to.have.property(sbom, SBOM_TYPE);
+      const verified = await verify(target, targetRepository, image.digest);
+      expect(verified.status, String(verified.stderr)).to.equal(0);
+    });
+
+    it("a referrer the target refuses with 405 (ECR, for some referrers of an image index) is unsupported: its own line, the index copied, exit 0", async () => {
+      const repository = `kuali-coeus-405-${++counter}`;
+      const targetRepository = `coeus-405-${counter}`;
+      world.mapRepository(repository, targetRepository);
+      await world.createTargetRepository(targetRepository);
+      const index = await world.layout.addMultiArch(
+        [
+          { os: "linux", architecture: "amd64" },
+          { os: "linux", architecture: "arm64", variant: "v8" },
+        ],
+        [{ size: 4096 }],
+        repository,
+      );
+      await world.pushToSource(index, repository, "v1");
+      await sign(source, repository, index.digest);
+
+      const result = await world.run(copyArgs(repository, targetRepository, "v1"), through(refusing));
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.lines[0]).to.include({ result: "copied", digest: index.digest });
+      const [line] = referrerLines(result.lines);
+      expect(line).to.include({
+        result: "unsupported",
+        subject: index.digest,
+        artifact_type: COSIGN_SIGNATURE_TYPE,
+      });
+      expect(line.reason).to.match(/HTTP 405 .*containers-roadmap#2783.*the image is copied without it/);
+      expect(await world.target.digestOf(targetRepository, "v1")).to.equal(index.digest);
+    });
   });
 });
