@@ -1,7 +1,7 @@
 /**
  * The dashboard a person opens instead of the logs: the latency, what was copied and what failed,
  * what the reconcile healed, dead letters, the push trigger, the worker's health, the alarms, and
- * the latest failed result lines. Every metric on it is one the copier publishes
+ * the latest failed result lines, and the referrers that travelled with the images. Every metric on it is one the copier publishes
  * (common/telemetry.ts COPIER_METRICS), one the push trigger's filters publish (components/metrics.ts),
  * or one AWS publishes for the queue, the function or the instance (test/unit/dashboard.test.ts checks).
  */
@@ -38,8 +38,20 @@ export function dashboardUrl(region: string, dashboardName: string): string {
  */
 export function failedLinesQuery(resultsLogGroupName: string): string {
   return (
-    `SOURCE '${resultsLogGroupName}' | fields @timestamp, source, target, digest, error` +
+    `SOURCE '${resultsLogGroupName}' | fields @timestamp, source, target, digest, referrer, error` +
     ` | filter result = "failed" | sort @timestamp desc | limit 20`
+  );
+}
+
+/**
+ * The Logs Insights query behind the referrers graph: referrer lines (they carry `subject`) per
+ * result and hour, counted from the results log group rather than published as metrics of their
+ * own (three more custom metrics would pass CloudWatch's ten free ones: docs/operations.md's costs).
+ */
+export function referrerLinesQuery(resultsLogGroupName: string): string {
+  return (
+    `SOURCE '${resultsLogGroupName}' | filter ispresent(subject)` +
+    ` | stats count(*) as referrers by result, bin(1h)`
   );
 }
 
@@ -158,6 +170,17 @@ export function dashboardBody(v: DashboardValues): Record<string, unknown> {
         region: v.region,
         view: "table",
         query: failedLinesQuery(v.resultsLogGroupName),
+      },
+    },
+    {
+      type: "log",
+      width: 24,
+      height: 6,
+      properties: {
+        title: "Referrers (signatures, SBOMs) copied, unsupported and failed, per hour",
+        region: v.region,
+        view: "timeSeries",
+        query: referrerLinesQuery(v.resultsLogGroupName),
       },
     },
   ];

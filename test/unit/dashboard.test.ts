@@ -5,7 +5,12 @@
  * stack's queue, function or instance; and the dashboardUrl output opens it.
  */
 import { expect } from "chai";
-import { dashboardBody, dashboardUrl, failedLinesQuery } from "../../components/dashboard";
+import {
+  dashboardBody,
+  dashboardUrl,
+  failedLinesQuery,
+  referrerLinesQuery,
+} from "../../components/dashboard";
 import { COPIER_METRICS, METRIC_NAMESPACE, METRICS, MetricKey } from "../../common/telemetry";
 import { filterSpecs } from "../../components/metrics";
 import { Rendering, jsonInput, renderStack, resource, resourcesOfType } from "../../local/render";
@@ -140,9 +145,17 @@ describe("dashboard and the push trigger's metric filters (under mocks)", functi
     const table = widgets.find((w) => w.type === "log")!;
     expect(table.properties).to.deep.include({ view: "table", region: "us-east-1" });
     expect(table.properties.query).to.equal(
-      `SOURCE '/ecr-sync/results' | fields @timestamp, source, target, digest, error | filter result = "failed" | sort @timestamp desc | limit 20`,
+      `SOURCE '/ecr-sync/results' | fields @timestamp, source, target, digest, referrer, error | filter result = "failed" | sort @timestamp desc | limit 20`,
     );
     expect(failedLinesQuery("/x")).to.match(/^SOURCE '\/x' /);
+  });
+
+  it("graphs the referrer lines of the results log group per result and hour", () => {
+    const graphs = widgets.filter((w) => w.type === "log" && w.properties.view === "timeSeries");
+    expect(graphs.map((w) => w.properties.query)).to.deep.equal([
+      `SOURCE '/ecr-sync/results' | filter ispresent(subject) | stats count(*) as referrers by result, bin(1h)`,
+    ]);
+    expect(referrerLinesQuery("/x")).to.match(/^SOURCE '\/x' /);
   });
 
   it("exports the dashboard's console URL as dashboardUrl", () => {
@@ -173,6 +186,7 @@ describe("dashboard and the push trigger's metric filters (under mocks)", functi
       "metric",
       "metric",
       "alarm",
+      "log",
       "log",
     ]);
   });
