@@ -306,8 +306,10 @@ export function imageLineFor(message: string, pair: Pair): ImageLine | undefined
     return undefined;
   }
   if (line === null || typeof line !== "object") return undefined;
-  const { result, target } = line as Record<string, unknown>;
+  const { result, target, subject } = line as Record<string, unknown>;
   if (typeof target !== "string" || !IMAGE_RESULTS.includes(result as ImageResult)) return undefined;
+  // A referrer's line (it names its subject) is about a signature or SBOM, not the tag's image.
+  if (subject !== undefined) return undefined;
   // TARGET_REGISTRY/REPOSITORY:TAG: the registry (host[:port]) has no '/'.
   return target.slice(target.indexOf("/") + 1) === `${pair.target}:${pair.tag}`
     ? (line as ImageLine)

@@ -172,7 +172,14 @@ export class Copier {
     const code = this.report(images, lockedAt, report);
     if (!this.config.copyReferrers || code !== EXIT.ok || report.digest === undefined) return code;
     if (report.result !== "copied" && report.result !== "unchanged") return code;
-    return this.copyReferrers(sourceRepository, targetRepository, images, report.digest, lock);
+    try {
+      return await this.copyReferrers(sourceRepository, targetRepository, images, report.digest, lock);
+    } catch (error) {
+      // The image's line is out: what went wrong is the referrers', on a line of their own.
+      const failure = asFailure(error);
+      this.results.referrer("failed", images, { subject: report.digest, error: failure.message });
+      return failure.code;
+    }
   }
 
   /**

@@ -31,6 +31,15 @@ export function referrersTag(digest: string): string {
   return digest.replace(":", "-").slice(0, 128);
 }
 
+/** An artifact type as a result line may carry it: a media type (RFC 6838), at most 255 characters. */
+function isMediaType(value: unknown): value is string {
+  return (
+    typeof value === "string" &&
+    value.length <= 255 &&
+    /^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*$/.test(value)
+  );
+}
+
 function descriptorsOf(body: Buffer, subject: string): Referrer[] | undefined {
   let index: unknown;
   try {
@@ -47,7 +56,7 @@ function descriptorsOf(body: Buffer, subject: string): Referrer[] | undefined {
     referrers.push({
       digest: entry.digest,
       mediaType: typeof entry.mediaType === "string" ? entry.mediaType : "",
-      artifactType: typeof entry.artifactType === "string" ? entry.artifactType : "",
+      artifactType: isMediaType(entry.artifactType) ? entry.artifactType : "",
       subject,
     });
   }
@@ -66,8 +75,10 @@ export async function listReferrers(
   const what = `listing the referrers of ${repository}@${subject}`;
   const apiPath = `/v2/${repository}/referrers/${subject}`;
   const referrers: Referrer[] = [];
+  const visited = new Set<string>();
   let path: string | undefined = apiPath;
   while (path !== undefined) {
+    visited.add(path);
     let body: Buffer = Buffer.alloc(0);
     const answer = await client.request(path, { headers: { Accept: OCI_INDEX } }, async (response) => {
       body = await readBody(response.body);
@@ -77,9 +88,11 @@ export async function listReferrers(
     const page = descriptorsOf(body, subject);
     if (page === undefined) return notAnIndex(client, what);
     referrers.push(...page);
+    if (referrers.length > LIMITS.maxReferrers) return tooMany(client, repository, subject);
     const link = nextLink(answer.response.header("link"));
-    const next = link?.startsWith(client.baseUrl) ? link.slice(client.baseUrl.length) : link;
-    if (next !== undefined && (!next.startsWith(`${apiPath}?`) || next === path)) {
+    let next = link?.startsWith(client.baseUrl) ? link.slice(client.baseUrl.length) : link;
+    if (next?.startsWith("?")) next = `${apiPath}${next}`;
+    if (next !== undefined && (!next.startsWith(`${apiPath}?`) || visited.has(next))) {
       return new Failure(
         EXIT.failed,
         `${client.side} side: registry ${client.host} named a next page of ${subject}'s referrers elsewhere or again (${link}): not followed`,
@@ -105,6 +118,13 @@ async function listByTag(
   if (index === undefined) return [];
   if (index instanceof Failure) return index;
   return descriptorsOf(index.body, subject) ?? notAnIndex(client, what);
+}
+
+function tooMany(client: RegistryClient, repository: string, digest: string): Failure {
+  return new Failure(
+    EXIT.failed,
+    `${client.side} side: ${repository}@${digest} has more than ${LIMITS.maxReferrers} referrers (nested ones included): not copied; copy them by hand with oras cp -r`,
+  );
 }
 
 function notAnIndex(client: RegistryClient, what: string): Failure {
@@ -144,12 +164,7 @@ export async function referrerGraph(
       for (const referrer of referrers) {
         if (seen.has(referrer.digest)) continue;
         seen.add(referrer.digest);
-        if (graph.length >= LIMITS.maxReferrers) {
-          return new Failure(
-            EXIT.failed,
-            `${client.side} side: ${repository}@${digest} has more than ${LIMITS.maxReferrers} referrers (nested ones included): not copied; copy them by hand with oras cp -r`,
-          );
-        }
+        if (graph.length >= LIMITS.maxReferrers) return tooMany(client, repository, digest);
         graph.push(referrer);
         next.push(referrer.digest);
       }

@@ -100,6 +100,16 @@ describe("npm run status: which pair an IMAGE means", () => {
       expect(imageLineFor(line(other), PAIR), other).to.equal(undefined);
     expect(imageLineFor('{"result":"reconcile","copied":1}', PAIR)).to.equal(undefined);
     expect(imageLineFor("not json", PAIR)).to.equal(undefined);
+    // A referrer's line names the tag too, but is about its signature or SBOM, not the image.
+    const referrer = JSON.stringify({
+      result: "unsupported",
+      source: "s",
+      target: `${LEGACY}/coeus:1.2.3`,
+      referrer: `sha256:${"b".repeat(64)}`,
+      subject: `sha256:${"a".repeat(64)}`,
+      reason: "405",
+    });
+    expect(imageLineFor(referrer, PAIR)).to.equal(undefined);
   });
 });
 

@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import { Failure } from "../../ec2-scripts/copier/failure";
+import { listReferrers, referrersTag } from "../../ec2-scripts/copier/referrers";
+import { RegistryClient, RegistryCredentials } from "../../ec2-scripts/copier/registry";
+
+/**
+ * Listing a subject's referrers (ec2-scripts/copier/referrers.ts) against a small HTTP server that
+ * answers as told: the API's pages by Link header (absolute, relative, looping), the referrers tag
+ * where the API answers 404, and descriptors with an artifact type no result line should carry.
+ */
+describe("copier referrer listing", function () {
+  this.timeout(20000);
+  let server: http.Server;
+  let pages: Record<string, { status: number; body?: unknown; link?: string }>;
+  let requests: string[];
+  let host: string;
+  const subject = `sha256:${"a".repeat(64)}`;
+  const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+  const index = (...manifests: Array<Record<string, unknown>>) => ({ schemaVersion: 2, manifests });
+  const api = `/v2/app/referrers/${subject}`;
+
+  before(async () => {
+    server = http.createServer((request, response) => {
+      requests.push(request.url ?? "");
+      const page = pages[request.url ?? ""] ?? { status: 404 };
+      response.writeHead(page.status, {
+        "content-type": "application/vnd.oci.image.index.v1+json",
+        ...(page.link ? { link: page.link } : {}),
+      });
+      response.end(page.body === undefined ? "" : JSON.stringify(page.body));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  beforeEach(() => {
+    requests = [];
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const credentials: RegistryCredentials = {
+    token: async () => "QVdTOnNlY3JldA==",
+    renew: async () => false,
+  };
+  const client = () => new RegistryClient("source", host, false, credentials, () => 1);
+
+  it("follows the API's pages by an absolute or a relative next link", async () => {
+    pages = {
+      [api]: {
+        status: 200,
+        body: index({ digest: digest(1), artifactType: "application/spdx+json" }),
+        link: `<http://${host}${api}?n=1&last=1>; rel="next"`,
+      },
+      [`${api}?n=1&last=1`]: {
+        status: 200,
+        body: index({ digest: digest(2) }),
+        link: `<?n=1&last=2>; rel="next"`,
+      },
+      [`${api}?n=1&last=2`]: { status: 200, body: index() },
+    };
+    const listed = await listReferrers(client(), "app", subject);
+    expect(listed).to.deep.equal([
+      { digest: digest(1), mediaType: "", artifactType: "application/spdx+json", subject },
+      { digest: digest(2), mediaType: "", artifactType: "", subject },
+    ]);
+  });
+
+  it("stops, naming it, when the pages come round again", async () => {
+    pages = {
+      [api]: { status: 200, body: index({ digest: digest(1) }), link: `<?last=1>; rel="next"` },
+      [`${api}?last=1`]: { status: 200, body: index({ digest: digest(2) }), link: `<${api}>; rel="next"` },
+    };
+    const listed = await listReferrers(client(), "app", subject);
+    expect(listed).to.be.instanceOf(Failure);
+    expect((listed as Failure).message).to.match(/named a next page .* elsewhere or again/);
+    expect(requests).to.have.length(2);
+  });
+
+  it("reads the referrers tag where the API answers 404, and [] where there is neither", async () => {
+    pages = {
+      [`/v2/app/manifests/${referrersTag(subject)}`]: { status: 200, body: index({ digest: digest(3) }) },
+    };
+    expect(await listReferrers(client(), "app", subject)).to.deep.equal([
+      { digest: digest(3), mediaType: "", artifactType: "", subject },
+    ]);
+    pages = {};
+    expect(await listReferrers(client(), "app", subject)).to.deep.equal([]);
+  });
+
+  it("keeps an artifact type only when it is a media type of at most 255 characters", async () => {
+    const odd = [`application/${"x".repeat(300)}`, "not a media type", 'a/b"\n{"forged":1}', 42];
+    pages = {
+      [api]: {
+        status: 200,
+        body: index(...odd.map((artifactType, i) => ({ digest: digest(i + 4), artifactType }))),
+      },
+    };
+    const listed = (await listReferrers(client(), "app", subject)) as Array<{ artifactType: string }>;
+    expect(listed.map((r) => r.artifactType)).to.deep.equal(["", "", "", ""]);
+  });
+});
