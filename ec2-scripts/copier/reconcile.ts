@@ -59,6 +59,7 @@ export async function reconcile(
       log(
         `reconcile ${sourceBase}: ${referrerIndexes} referrers tags (sha256-HEX, a registry without the referrers API lists referrers there) not copied as images: their referrers travel with their images`,
       );
+    const referrersCompared = new Set<string>();
     const [sourceReads, targetReads] = await Promise.all([
       copier.source.manifestDigests(sourceRepository, tags, (tag) => `reading ${sourceBase}:${tag}`),
       copier.target.manifestDigests(targetRepository, tags, (tag) => `reading ${targetBase}:${tag}`),
@@ -92,7 +93,9 @@ export async function reconcile(
       });
       if (decision.code !== 0) failures.push(decision.code);
       const inSync = decision.result === "unchanged" ? decision.digest : undefined;
-      if (config.copyReferrers && !dryRun && inSync !== undefined) {
+      // Tags of one image share its referrers: compared (and healed) once per digest.
+      if (config.copyReferrers && !dryRun && inSync !== undefined && !referrersCompared.has(inSync)) {
+        referrersCompared.add(inSync);
         copies.push(
           jobs
             .run(() => copier.healReferrers(sourceRepository, targetRepository, tag, inSync))

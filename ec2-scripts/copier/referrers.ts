@@ -64,8 +64,10 @@ function descriptorsOf(body: Buffer, subject: string): Referrer[] | undefined {
 }
 
 /**
- * The referrers of `subject` in `repository`: by the API, page after page (Link header), or, where
- * the registry answers the API with 404, from the referrers tag schema; [] when there are none.
+ * The referrers of `subject` in `repository`: by the API, page after page (Link header), and from
+ * the referrers tag schema; [] when there are none. The tag is read even where the API answers: a
+ * client that met a registry without the API (ECR before June 2024) kept its referrers there, and
+ * the API does not list them.
  */
 export async function listReferrers(
   client: RegistryClient,
@@ -73,6 +75,26 @@ export async function listReferrers(
   subject: string,
 ): Promise<Referrer[] | Failure> {
   const what = `listing the referrers of ${repository}@${subject}`;
+  const [byApi, byTag] = await Promise.all([
+    listByApi(client, repository, subject, what),
+    listByTag(client, repository, subject, what),
+  ]);
+  if (byApi instanceof Failure) return byApi;
+  if (byTag instanceof Failure) return byTag;
+  const merged = [...(byApi ?? [])];
+  for (const referrer of byTag) if (!merged.some((r) => r.digest === referrer.digest)) merged.push(referrer);
+  return merged.length > LIMITS.maxReferrers ? tooMany(client, repository, subject) : merged;
+}
+
+const NO_API = new Set([400, 404, 405, 501]);
+
+/** The API's list; undefined where the registry has no referrers API (it answers 404). */
+async function listByApi(
+  client: RegistryClient,
+  repository: string,
+  subject: string,
+  what: string,
+): Promise<Referrer[] | Failure | undefined> {
   const apiPath = `/v2/${repository}/referrers/${subject}`;
   const referrers: Referrer[] = [];
   const visited = new Set<string>();
@@ -83,7 +105,8 @@ export async function listReferrers(
     const answer = await client.request(path, { headers: { Accept: OCI_INDEX } }, async (response) => {
       body = await readBody(response.body);
     });
-    if (answer.status === 404 && path === apiPath) return listByTag(client, repository, subject, what);
+    // 404 is the spec's "no referrers API"; a registry that predates it may answer 400, 405 or 501.
+    if (NO_API.has(answer.status) && path === apiPath) return undefined;
     if (answer.status !== 200) return client.failure(answer, what);
     const page = descriptorsOf(body, subject);
     if (page === undefined) return notAnIndex(client, what);

@@ -77,7 +77,7 @@ describe("copier referrer listing", function () {
     const listed = await listReferrers(client(), "app", subject);
     expect(listed).to.be.instanceOf(Failure);
     expect((listed as Failure).message).to.match(/named a next page .* elsewhere or again/);
-    expect(requests).to.have.length(2);
+    expect(requests.filter((url) => url.startsWith(api))).to.have.length(2);
   });
 
   it("reads the referrers tag where the API answers 404, and [] where there is neither", async () => {
@@ -89,6 +89,34 @@ describe("copier referrer listing", function () {
     ]);
     pages = {};
     expect(await listReferrers(client(), "app", subject)).to.deep.equal([]);
+  });
+
+  it("takes 400, 405 and 501 from the API as a registry without it (the tag still read), and fails on a 403", async () => {
+    for (const status of [400, 405, 501]) {
+      pages = {
+        [api]: { status },
+        [`/v2/app/manifests/${referrersTag(subject)}`]: { status: 200, body: index({ digest: digest(5) }) },
+      };
+      expect(await listReferrers(client(), "app", subject), String(status)).to.deep.equal([
+        { digest: digest(5), mediaType: "", artifactType: "", subject },
+      ]);
+    }
+    pages = { [api]: { status: 403 } };
+    expect(await listReferrers(client(), "app", subject)).to.be.instanceOf(Failure);
+  });
+
+  it("adds what only the referrers tag lists where the API answers (pushed while the registry had no API)", async () => {
+    pages = {
+      [api]: { status: 200, body: index({ digest: digest(1) }) },
+      [`/v2/app/manifests/${referrersTag(subject)}`]: {
+        status: 200,
+        body: index({ digest: digest(1) }, { digest: digest(2) }),
+      },
+    };
+    expect((await listReferrers(client(), "app", subject)) as Array<{ digest: string }>).to.deep.equal([
+      { digest: digest(1), mediaType: "", artifactType: "", subject },
+      { digest: digest(2), mediaType: "", artifactType: "", subject },
+    ]);
   });
 
   it("keeps an artifact type only when it is a media type of at most 255 characters", async () => {
