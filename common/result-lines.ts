@@ -50,6 +50,11 @@ export interface ImageLine {
   readonly artifact_type?: string;
 }
 
+/** Whether a result line is a referrer's (every referrer line names its subject), not an image's. */
+export function isReferrerLine(line: object): boolean {
+  return "subject" in line;
+}
+
 /** A reconcile's last line: image lines printed per result, and its duration. */
 export interface ReconcileLine {
   readonly result: typeof RECONCILE_RESULT;

@@ -1,9 +1,10 @@
 /**
  * The dashboard a person opens instead of the logs: the latency, what was copied and what failed,
- * what the reconcile healed, dead letters, the push trigger, the worker's health, the alarms, and
- * the latest failed result lines, and the referrers that travelled with the images. Every metric on it is one the copier publishes
- * (common/telemetry.ts COPIER_METRICS), one the push trigger's filters publish (components/metrics.ts),
- * or one AWS publishes for the queue, the function or the instance (test/unit/dashboard.test.ts checks).
+ * what the reconcile healed, dead letters, the push trigger, the worker's health, the alarms, the
+ * latest failed result lines, and the referrers that travelled with the images. Every metric on it
+ * is one the copier publishes (common/telemetry.ts COPIER_METRICS), one the push trigger's filters
+ * publish (components/metrics.ts), or one AWS publishes for the queue, the function or the instance
+ * (test/unit/dashboard.test.ts checks).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";

@@ -12,7 +12,7 @@
  */
 import { spawnSync, SpawnSyncReturns } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { APT_INSTALL_OPTIONS, WORKER_DEBIAN, WORKER_PACKAGES } from "../common/worker-os";
@@ -297,13 +297,20 @@ export function spawnSyncInWorkerRoot(
 export function debianTestTool(pkg: string, program: string = pkg, fetch = false): string {
   const root = workerRoot();
   const lists = join(root, "var/lib/apt/lists");
-  let stanza: string | undefined;
+  // The newest version any of the root's indexes (the release, its updates, its security archive)
+  // offers, as apt would install.
+  let best: Record<string, string> | undefined;
   for (const file of readdirSync(lists).filter((f) => f.endsWith("_Packages"))) {
-    const text = readFileSync(join(lists, file), "utf8");
-    stanza = text.split("\n\n").find((s) => s.startsWith(`Package: ${pkg}\n`)) ?? stanza;
+    const stanza = readFileSync(join(lists, file), "utf8")
+      .split("\n\n")
+      .find((s) => s.startsWith(`Package: ${pkg}\n`));
+    if (stanza === undefined) continue;
+    const fields = Object.fromEntries(
+      [...stanza.matchAll(/^(Filename|SHA256|Version): (.+)$/gm)].map((m) => [m[1], m[2]]),
+    );
+    if (best === undefined || newer(fields.Version, best.Version)) best = fields;
   }
-  const field = (name: string) => new RegExp(`^${name}: (.+)$`, "m").exec(stanza ?? "")?.[1];
-  const [filename, sha256, version] = [field("Filename"), field("SHA256"), field("Version")];
+  const { Filename: filename, SHA256: sha256, Version: version } = best ?? {};
   if (filename === undefined || sha256 === undefined || version === undefined)
     throw new Error(
       `${pkg} is not in the worker root's Debian ${WORKER_DEBIAN.codename} package index (${lists})`,
@@ -315,8 +322,11 @@ export function debianTestTool(pkg: string, program: string = pkg, fetch = false
     throw new WorkerRootMissing(
       `${pkg} ${version} (a test tool from Debian ${WORKER_DEBIAN.codename}) is not fetched: run npm run -s worker-root`,
     );
-  mkdirSync(dirname(dir), { recursive: true });
-  const deb = `${dir}.deb`;
+  // Unpacked aside, then renamed into place: an interrupted fetch leaves no half a tool at `dir`.
+  const partial = `${dir}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  mkdirSync(partial, { recursive: true });
+  const deb = join(partial, `${pkg}.deb`);
   step(`fetching ${pkg} ${version}`, "curl", [
     "-sSfL",
     "--retry",
@@ -328,10 +338,16 @@ export function debianTestTool(pkg: string, program: string = pkg, fetch = false
   const actual = createHash("sha256").update(readFileSync(deb)).digest("hex");
   if (actual !== sha256)
     throw new Error(`${deb}: sha256 ${actual}, not the ${sha256} Debian's index gives: not used`);
-  step(`unpacking ${pkg}`, "dpkg-deb", ["-x", deb, `${dir}.partial`]);
-  step(`placing ${pkg}`, "mv", [`${dir}.partial`, dir]);
-  step(`removing ${pkg}'s .deb`, "rm", ["-f", deb]);
+  step(`unpacking ${pkg}`, "dpkg-deb", ["-x", deb, partial]);
+  rmSync(deb);
+  rmSync(dir, { recursive: true, force: true });
+  renameSync(partial, dir);
   return path;
+}
+
+/** Debian's version order (dpkg --compare-versions): whether `a` is newer than `b`. */
+function newer(a: string, b: string): boolean {
+  return spawnSync("dpkg", ["--compare-versions", a, "gt", b]).status === 0;
 }
 
 /** The tests' own tools from the worker's release: package and program. */

@@ -17,7 +17,7 @@ import { DescribeImagesCommand, DescribeRepositoriesCommand, ECRClient } from "@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromIni, fromNodeProviderChain } from "@aws-sdk/credential-providers";
 import { isImageTag, isRepositoryName } from "../common/naming";
-import { ImageLine, IMAGE_RESULTS, ImageResult } from "../common/result-lines";
+import { ImageLine, IMAGE_RESULTS, ImageResult, isReferrerLine } from "../common/result-lines";
 import { shown } from "../common/shown";
 import { resultsLogGroupName } from "../common/telemetry";
 import { parseStackConfig, rawStackConfig, SourceSettings } from "../components/config";
@@ -306,10 +306,10 @@ export function imageLineFor(message: string, pair: Pair): ImageLine | undefined
     return undefined;
   }
   if (line === null || typeof line !== "object") return undefined;
-  const { result, target, subject } = line as Record<string, unknown>;
+  const { result, target } = line as Record<string, unknown>;
   if (typeof target !== "string" || !IMAGE_RESULTS.includes(result as ImageResult)) return undefined;
-  // A referrer's line (it names its subject) is about a signature or SBOM, not the tag's image.
-  if (subject !== undefined) return undefined;
+  // A referrer's line names the tag too, but is about a signature or SBOM, not the tag's image.
+  if (isReferrerLine(line)) return undefined;
   // TARGET_REGISTRY/REPOSITORY:TAG: the registry (host[:port]) has no '/'.
   return target.slice(target.indexOf("/") + 1) === `${pair.target}:${pair.tag}`
     ? (line as ImageLine)

@@ -172,14 +172,21 @@ export class Copier {
     const code = this.report(images, lockedAt, report);
     if (!this.config.copyReferrers || code !== EXIT.ok || report.digest === undefined) return code;
     if (report.result !== "copied" && report.result !== "unchanged") return code;
+    // The image's line is out: whatever goes wrong now is the referrers', on a line of their own.
     try {
-      return await this.copyReferrers(sourceRepository, targetRepository, images, report.digest, lock);
+      const graph = await referrerGraph(this.source, sourceRepository, report.digest);
+      if (graph instanceof Failure) return this.referrersFailed(images, report.digest, graph);
+      return await this.copyReferrers(sourceRepository, targetRepository, images, graph, lock);
     } catch (error) {
-      // The image's line is out: what went wrong is the referrers', on a line of their own.
-      const failure = asFailure(error);
-      this.results.referrer("failed", images, { subject: report.digest, error: failure.message });
-      return failure.code;
+      return this.referrersFailed(images, report.digest, error);
     }
+  }
+
+  /** One `failed` line for the referrers of `subject` as a whole (read or lock failed); its exit code. */
+  private referrersFailed(images: Images, subject: string, error: unknown): ExitCode {
+    const failure = asFailure(error);
+    this.results.referrer("failed", images, { subject, error: failure.message });
+    return failure.code;
   }
 
   /**
@@ -196,10 +203,7 @@ export class Copier {
   ): Promise<ExitCode> {
     const images = this.images(sourceRepository, targetRepository, tag);
     const graph = await referrerGraph(this.source, sourceRepository, digest);
-    if (graph instanceof Failure) {
-      this.results.referrer("failed", images, { subject: digest, error: graph.message });
-      return graph.code;
-    }
+    if (graph instanceof Failure) return this.referrersFailed(images, digest, graph);
     const reads = await this.target.manifestDigests(
       targetRepository,
       graph.map((referrer) => referrer.digest),
@@ -210,34 +214,29 @@ export class Copier {
     try {
       lock = await this.lockTag(targetRepository, tag);
     } catch (error) {
-      const failure = asFailure(error);
-      this.results.referrer("failed", images, { subject: digest, error: failure.message });
-      return failure.code;
+      return this.referrersFailed(images, digest, error);
     }
     try {
-      return await this.copyReferrers(sourceRepository, targetRepository, images, digest, lock);
+      // The graph read above: a referrer attached since then comes with the next reconcile.
+      return await this.copyReferrers(sourceRepository, targetRepository, images, graph, lock);
     } catch (error) {
-      const failure = asFailure(error);
-      this.results.referrer("failed", images, { subject: digest, error: failure.message });
-      return failure.code;
+      return this.referrersFailed(images, digest, error);
     } finally {
       lock.release();
     }
   }
 
-  /** Copies the referrers of `digest` the target lacks; the exit code of the worst that failed. */
-  async copyReferrers(
+  /**
+   * Copies each referrer of `graph` the target lacks (read again under the lock: another copy may
+   * have brought it); the exit code of the first that failed.
+   */
+  private async copyReferrers(
     sourceRepository: string,
     targetRepository: string,
     images: Images,
-    digest: string,
+    graph: readonly Referrer[],
     lock: HeldLock,
   ): Promise<ExitCode> {
-    const graph = await referrerGraph(this.source, sourceRepository, digest);
-    if (graph instanceof Failure) {
-      this.results.referrer("failed", images, { subject: digest, error: graph.message });
-      return graph.code;
-    }
     let code: ExitCode = EXIT.ok;
     for (const referrer of graph) {
       const present = await this.target.manifestDigest(
@@ -311,28 +310,12 @@ export class Copier {
     );
     if (outcome.ok && after.kind === "found") return undefined;
     if (after.kind === "failed") return after.failure;
-    const manifest = await this.source.manifest(sourceRepository, referrer.digest, `reading ${source}`);
-    if (manifest instanceof Failure) return manifest;
-    if (manifest === undefined) {
-      return new Failure(
-        EXIT.failed,
-        `source side: registry ${this.source.host} no longer has ${source}: deleted during the copy`,
-      );
-    }
-    const put = await this.target.putManifestByDigest(targetRepository, referrer.digest, manifest);
-    if (put.status === 405) {
+    const probed = await this.probe(sourceRepository, targetRepository, referrer.digest, "a referrer");
+    if (probed instanceof Failure) return probed;
+    if (probed === 405) {
       return new Unsupported(
         `registry ${this.target.host} refuses this referrer of ${referrer.subject} (HTTP 405 to its manifest; ECR refuses some referrers whose subject is an image index, aws/containers-roadmap#2783): the image is copied without it`,
       );
-    }
-    if (put.status === 404) {
-      return new Failure(
-        EXIT.notFound,
-        `target side: registry ${this.target.host} has no repository ${targetRepository} (HTTP 404 writing a referrer): create it and run again`,
-      );
-    }
-    if ([0, 401, 403, 429].includes(put.status) || put.status >= 500) {
-      return this.target.failure(put, `writing a referrer to ${targetRepository}`);
     }
     return new Failure(
       outcome.timedOut ? EXIT.unavailable : EXIT.failed,
@@ -428,8 +411,23 @@ export class Copier {
     targetRepository: string,
     digest: string,
   ): Promise<Failure | undefined> {
-    const what = `reading ${this.config.sourceRegistry}/${sourceRepository}@${digest} after a failed copy`;
-    const manifest = await this.source.manifest(sourceRepository, digest, what);
+    const probed = await this.probe(sourceRepository, targetRepository, digest, "its manifest");
+    return probed instanceof Failure ? probed : undefined;
+  }
+
+  /**
+   * probeFailure's reads and write, for a manifest (`what`: "its manifest", "a referrer"): the side
+   * answering badly as a Failure, else the status the target gave the PUT (a referrer's 405 means
+   * something to its caller).
+   */
+  private async probe(
+    sourceRepository: string,
+    targetRepository: string,
+    digest: string,
+    what: string,
+  ): Promise<Failure | number> {
+    const reading = `reading ${this.config.sourceRegistry}/${sourceRepository}@${digest} after a failed copy`;
+    const manifest = await this.source.manifest(sourceRepository, digest, reading);
     if (manifest instanceof Failure) return manifest;
     if (manifest === undefined) {
       return new Failure(
@@ -445,13 +443,13 @@ export class Copier {
     if (put.status === 404) {
       return new Failure(
         EXIT.notFound,
-        `target side: registry ${this.target.host} has no repository ${targetRepository} (HTTP 404 writing its manifest after a failed copy): it was deleted, or never made; create it (npm run -s status -- --repositories prints the command) and run again`,
+        `target side: registry ${this.target.host} has no repository ${targetRepository} (HTTP 404 writing ${what} after a failed copy): it was deleted, or never made; create it (npm run -s status -- --repositories prints the command) and run again`,
       );
     }
     if ([0, 401, 403, 429].includes(put.status) || put.status >= 500) {
       return this.target.failure(put, `writing to ${targetRepository} after a failed copy`);
     }
-    return undefined;
+    return put.status;
   }
 
   /** The first blob of the image the source serves cut short or changed (an index's platforms included). */

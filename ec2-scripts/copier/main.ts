@@ -10,7 +10,7 @@ import { TagPolicy } from "./mutability";
 import { reconcile } from "./reconcile";
 import { RegistryClient } from "./registry";
 import { Results } from "./results";
-import { stopAllSkopeo } from "./skopeo";
+import { stopAllCopyTools } from "./skopeo";
 import { prepareStateDir, RunDir } from "./state";
 import { telemetrySink } from "./telemetry";
 import { trace } from "./trace";
@@ -229,7 +229,7 @@ export async function main(
   );
   let runDir: RunDir | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    stopAllSkopeo();
+    stopAllCopyTools();
     runDir?.remove();
     process.exit(128 + (signal === "SIGINT" ? 2 : 15));
   };

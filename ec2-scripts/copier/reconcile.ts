@@ -5,12 +5,10 @@ import { decidePlanned, reconcileExitCode } from "./decide";
 import { asFailure } from "./failure";
 import { log } from "./log";
 import { isTagImmutable, TagPolicy } from "./mutability";
+import { isReferrersTag } from "./referrers";
 import { Results } from "./results";
 import { Limiter } from "./limiter";
 import { Config } from "./config";
-
-/** The referrers tag schema's tags (referrers.ts referrersTag): an index of a subject's referrers. */
-const REFERRERS_TAG = /^sha256-[0-9a-f]{64}$/;
 
 /**
  * reconcile: for every mapping, the source's tags (its tag list), both sides' digests read a few
@@ -51,7 +49,7 @@ export async function reconcile(
     const tags: string[] = [];
     let referrerIndexes = 0;
     for (const tag of listed) {
-      if (config.copyReferrers && REFERRERS_TAG.test(tag)) referrerIndexes++;
+      if (config.copyReferrers && isReferrersTag(tag)) referrerIndexes++;
       else if (isImageTag(tag)) tags.push(tag);
       else unsupported(results, `${sourceBase}:${tag}`, `${targetBase}:${tag}`, tag);
     }

@@ -8,10 +8,10 @@ import { nextLink, RegistryClient } from "./registry";
 /**
  * An image's referrers (OCI 1.1): manifests whose `subject` names it, such as cosign and notation
  * signatures, SBOMs and attestations. A registry lists them with the referrers API, `GET
- * /v2/NAME/referrers/DIGEST`, an image index of descriptors; a registry without the API answers
- * that with 404, and then the list is the index tagged with the subject's digest, `sha256-HEX` (the
- * referrers tag schema, which clients keep up to date where there is no API). Both from the OCI
- * distribution spec 1.1, "Listing Referrers" and "Referrers Tag Schema":
+ * /v2/NAME/referrers/DIGEST`, an image index of descriptors; where a registry has no API (it answers
+ * 404), clients keep the same index under a tag named by the subject's digest, `sha256-HEX` (the
+ * referrers tag schema). Both from the OCI distribution spec 1.1, "Listing Referrers" and
+ * "Referrers Tag Schema":
  * https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#listing-referrers
  */
 
@@ -29,6 +29,11 @@ export interface Referrer {
 /** The tag the referrers tag schema keeps a subject's referrers under: `<alg>-<hex>`, at most 128 characters. */
 export function referrersTag(digest: string): string {
   return digest.replace(":", "-").slice(0, 128);
+}
+
+/** Whether a tag is a referrers tag (referrersTag of a sha256 digest): an index of referrers, not an image. */
+export function isReferrersTag(tag: string): boolean {
+  return /^sha256-[0-9a-f]{64}$/.test(tag);
 }
 
 /** An artifact type as a result line may carry it: a media type (RFC 6838), at most 255 characters. */
@@ -88,7 +93,7 @@ export async function listReferrers(
 
 const NO_API = new Set([400, 404, 405, 501]);
 
-/** The API's list; undefined where the registry has no referrers API (it answers 404). */
+/** The API's list; undefined where the registry has no referrers API (NO_API). */
 async function listByApi(
   client: RegistryClient,
   repository: string,

@@ -45,11 +45,11 @@ export interface SkopeoOutcome {
 const running = new Set<ChildProcess>();
 
 /**
- * Stops every skopeo still running (the run is ending on a signal) and resolves once each has
- * ended, or after `boundMs`: the caller releases the tags' locks only then, so that no skopeo of
- * this run writes a tag another copy may already hold.
+ * Stops every copy tool still running, skopeo or oras (the run is ending on a signal), and resolves
+ * once each has ended, or after `boundMs`: the caller releases the tags' locks only then, so that no
+ * tool of this run writes a tag another copy may already hold.
  */
-export function stopAllSkopeo(boundMs = 2000): Promise<void> {
+export function stopAllCopyTools(boundMs = 2000): Promise<void> {
   const ended = [...running].map(
     (child) =>
       new Promise<void>((resolve) => {

@@ -44,6 +44,7 @@ import {
   METRICS,
   RESULTS_LOG_GROUP_ENV,
 } from "../../common/telemetry";
+import { isReferrerLine } from "../../common/result-lines";
 
 /**
  * A result line as the emitter prints it (common/result-lines.ts ResultLine, or any plain object:
@@ -126,7 +127,7 @@ export function figuresOf(resultLine: ResultLineObject): Array<[CopierMetricKey,
   const result = line.result;
   if (typeof result !== "string") return figures;
   // A referrer's line is not an image's: it adds to no image figure (its own metrics are still to come).
-  if ("referrer" in line || "subject" in line) return figures;
+  if (isReferrerLine(line)) return figures;
   const counted = COUNTED[result];
   if (counted !== undefined) figures.push([counted, 1]);
   // A number is required, as the old filter's `$.latency_s >= 0` did: a bug upstream that writes a

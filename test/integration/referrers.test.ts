@@ -10,7 +10,7 @@ import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { BuiltImage } from "../../local/oci";
+import { BuiltArtifact } from "../../local/oci";
 import { debianTestTool, inWorkerRoot } from "../../local/worker-root";
 import { ReferrersFront, startReferrersFront } from "../support/referrers-front";
 import {
@@ -178,14 +178,35 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     return Object.fromEntries((listing.manifests ?? []).map((m) => [m.digest, m.artifactType]));
   }
 
-  async function signedImage(): Promise<{ source: string; target: string; image: BuiltImage }> {
-    const source = `kuali-coeus-ref-${++counter}`;
-    const target = `coeus-ref-${counter}`;
+  /**
+   * A new mapped pair (the target repository made) whose source holds `v1`, an image (or a
+   * two-platform index) signed through `signer` (the source registry, or a front on it).
+   */
+  async function signedImage({
+    label = "ref",
+    signer = world.source as Endpoint,
+    index = false,
+  } = {}): Promise<{
+    source: string;
+    target: string;
+    image: BuiltArtifact;
+  }> {
+    const source = `kuali-coeus-${label}-${++counter}`;
+    const target = `coeus-${label}-${counter}`;
     world.mapRepository(source, target);
     await world.createTargetRepository(target);
-    const image = await world.layout.addImage({ layers: [{ size: 4096 }], label: source });
+    const image = index
+      ? await world.layout.addMultiArch(
+          [
+            { os: "linux", architecture: "amd64" },
+            { os: "linux", architecture: "arm64", variant: "v8" },
+          ],
+          [{ size: 4096 }],
+          source,
+        )
+      : await world.layout.addImage({ layers: [{ size: 4096 }], label: source });
     await world.pushToSource(image, source, "v1");
-    await sign(world.source, source, image.digest);
+    await sign(signer, source, image.digest);
     return { source, target, image };
   }
 
@@ -361,13 +382,11 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     });
 
     it("lists referrers by the API and pushes them with no referrers tag; cosign verify passes against the target", async () => {
-      const repository = `kuali-coeus-api-${++counter}`;
-      const targetRepository = `coeus-api-${counter}`;
-      world.mapRepository(repository, targetRepository);
-      await world.createTargetRepository(targetRepository);
-      const image = await world.layout.addImage({ layers: [{ size: 4096 }], label: repository });
-      await world.pushToSource(image, repository, "v1");
-      await sign(source, repository, image.digest);
+      const {
+        source: repository,
+        target: targetRepository,
+        image,
+      } = await signedImage({ label: "api", signer: source });
       const sbom = await attachSbom(source, repository, image.digest);
       expect(
         await world.source.tags(repository),
@@ -392,20 +411,11 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     });
 
     it("a referrer the target refuses with 405 (ECR, for some referrers of an image index) is unsupported: its own line, the index copied, exit 0", async () => {
-      const repository = `kuali-coeus-405-${++counter}`;
-      const targetRepository = `coeus-405-${counter}`;
-      world.mapRepository(repository, targetRepository);
-      await world.createTargetRepository(targetRepository);
-      const index = await world.layout.addMultiArch(
-        [
-          { os: "linux", architecture: "amd64" },
-          { os: "linux", architecture: "arm64", variant: "v8" },
-        ],
-        [{ size: 4096 }],
-        repository,
-      );
-      await world.pushToSource(index, repository, "v1");
-      await sign(source, repository, index.digest);
+      const {
+        source: repository,
+        target: targetRepository,
+        image: index,
+      } = await signedImage({ label: "405", signer: source, index: true });
 
       const result = await world.run(copyArgs(repository, targetRepository, "v1"), through(refusing));
       expect(result.code, result.stderr).to.equal(0);
