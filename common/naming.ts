@@ -116,6 +116,15 @@ export function isOverlongImageTag(value: unknown): value is string {
   return typeof value === "string" && overlongImageTag.test(value);
 }
 
+/**
+ * A referrers tag: `sha256-HEX`, the tag under which a client keeps the index of an image's
+ * referrers (signatures, SBOMs) where a registry has no referrers API (OCI distribution spec 1.1,
+ * "Referrers Tag Schema"). An index of referrers, not an image.
+ */
+export function isReferrersTag(tag: string): boolean {
+  return /^sha256-[0-9a-f]{64}$/.test(tag);
+}
+
 export function isImageDigest(value: unknown): value is string {
   return typeof value === "string" && imageDigest.test(value);
 }

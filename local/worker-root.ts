@@ -350,5 +350,5 @@ function newer(a: string, b: string): boolean {
   return spawnSync("dpkg", ["--compare-versions", a, "gt", b]).status === 0;
 }
 
-/** The tests' own tools from the worker's release: package and program. */
+/** Tools from the worker's release that the tests and npm start use (cosign signs their images): package and program. */
 export const TEST_TOOLS = [{ pkg: "cosign", program: "cosign" }] as const;

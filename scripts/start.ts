@@ -24,7 +24,9 @@ const HELP = `usage: npm start [-- --keep]
 
 Sends one image along the whole ecr-sync path on this machine, with no AWS account: renders the css
 and legacy stacks as \`npm run synth\` does, deploys them into moto, pushes a two-platform image to
-the first mapped css repository, follows it until the copier has verified it in legacy, then deletes
+the first mapped css repository and signs it with cosign (a key made for the run, the signature
+attached by subject), follows it until the copier has verified it in legacy and cosign verify
+accepts its signature there, then deletes
 it there and lets the reconcile bring it back. About 20 s. It runs the copier in the worker's
 Debian root, which npm start builds first (once, as root).
 
@@ -36,7 +38,7 @@ Output: progress and the timeline on stdout, then one JSON line with the result 
 to verified in legacy, as the copier measured it; copy_s: the copy itself). Last, on stderr, one
 sentence that says what happened.
 
-Exit status: 0 the image arrived with its digest and the reconcile healed its deletion; 1 it did not
+Exit status: 0 the image arrived with its digest and signature and the reconcile healed its deletion; 1 it did not
 (stderr names the broken link); 2 a usage error; 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM,
 129 SIGHUP); with --keep, Ctrl-C after the image arrived exits 0. Whatever ends it, it stops every
 process it started (moto, both registries, the copier) and removes its temp files.

@@ -34,7 +34,7 @@ function main(): void {
   process.stderr.write(
     `fresh image root ${fresh.built ? `built in ${freshSeconds} s` : "reused"}: ${fresh.root}\n`,
   );
-  // The tests' own tools from the same release (cosign signs the test images).
+  // The tests' and npm start's tools from the same release (cosign signs their images).
   for (const { pkg, program } of TEST_TOOLS)
     process.stderr.write(`test tool ${pkg}: ${debianTestTool(pkg, program, true)}\n`);
 }

@@ -227,6 +227,30 @@ export class Copier {
   }
 
   /**
+   * A push of a referrers tag (`sha256-HEX`: a client attached a referrer in a registry that had no
+   * referrers API): the tag is not an image and is never copied as one; the referrers of the image
+   * it names are, when the target has that image (the referrers tag's lock keeps two such runs
+   * apart). When the target lacks the image, they travel with its copy.
+   */
+  async copyReferrersTag(sourceRepository: string, targetRepository: string, tag: string): Promise<ExitCode> {
+    const subject = tag.replace("-", ":");
+    const images = this.images(sourceRepository, targetRepository, tag);
+    const present = await this.target.manifestDigest(
+      targetRepository,
+      subject,
+      `reading ${this.config.targetRegistry}/${targetRepository}@${subject}`,
+    );
+    if (present.kind === "failed") return this.referrersFailed(images, subject, present.failure);
+    if (present.kind === "missing") {
+      log(
+        `${images.source} is a referrers tag; ${this.config.targetRegistry}/${targetRepository} has no ${subject}, so its referrers wait for that image's copy`,
+      );
+      return EXIT.ok;
+    }
+    return this.healReferrers(sourceRepository, targetRepository, tag, subject);
+  }
+
+  /**
    * Copies each referrer of `graph` the target lacks (read again under the lock: another copy may
    * have brought it); the exit code of the first that failed.
    */

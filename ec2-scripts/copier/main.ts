@@ -1,3 +1,4 @@
+import { isReferrersTag } from "../../common/naming";
 import { EXIT, ExitCode } from "../../common/result-lines";
 import { Aws } from "./aws";
 import { Clock, systemClock } from "./clock";
@@ -123,6 +124,10 @@ async function copyCommand(config: Config, run: Run, command: CopyCommand): Prom
     }
     results.image("failed", images, { digest, error: failure.message });
     return failure.code;
+  }
+  if (config.copyReferrers && isReferrersTag(command.tag)) {
+    letGo();
+    return copier.copyReferrersTag(command.sourceRepository, command.targetRepository, command.tag);
   }
   return copier.copyImage(
     command.sourceRepository,

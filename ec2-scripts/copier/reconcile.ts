@@ -1,11 +1,10 @@
-import { IMAGE_TAG_MAX_LENGTH, IMAGE_TAG_PATTERN, isImageTag } from "../../common/naming";
+import { IMAGE_TAG_MAX_LENGTH, IMAGE_TAG_PATTERN, isImageTag, isReferrersTag } from "../../common/naming";
 import { ExitCode } from "../../common/result-lines";
 import { Copier } from "./copy";
 import { decidePlanned, reconcileExitCode } from "./decide";
 import { asFailure } from "./failure";
 import { log } from "./log";
 import { isTagImmutable, TagPolicy } from "./mutability";
-import { isReferrersTag } from "./referrers";
 import { Results } from "./results";
 import { Limiter } from "./limiter";
 import { Config } from "./config";

@@ -31,11 +31,6 @@ export function referrersTag(digest: string): string {
   return digest.replace(":", "-").slice(0, 128);
 }
 
-/** Whether a tag is a referrers tag (referrersTag of a sha256 digest): an index of referrers, not an image. */
-export function isReferrersTag(tag: string): boolean {
-  return /^sha256-[0-9a-f]{64}$/.test(tag);
-}
-
 /** An artifact type as a result line may carry it: a media type (RFC 6838), at most 255 characters. */
 function isMediaType(value: unknown): value is string {
   return (

@@ -4,8 +4,16 @@
  * platform manifests of an index first and untagged, then the index with its tag. ECR sends one
  * "ECR Image Action" event per manifest in the same way (docs: "Amazon ECR events and
  * EventBridge"): `image-tag` only on the tagged one.
+ *
+ * One difference, the stand-in's: docker-registry 2.8 has no referrers API, so a client attaching a
+ * signature by subject (cosign, oras) also writes the referrers tag `sha256-HEX` there, and the
+ * registry notifies that tagged push. ECR has the API ("Amazon ECR support for OCI v1.1 ... the
+ * OCI Referrers API", https://docs.aws.amazon.com/AmazonECR/latest/userguide/images.html), so
+ * clients write no such tag in css, and ECR sends no event for one: the listener drops it. The
+ * signature's own push, by digest and untagged, is passed on as ECR's untagged event.
  */
 import * as http from "node:http";
+import { isReferrersTag } from "../../common/naming";
 import { MEDIA_TYPES } from "../oci";
 
 /** One manifest push as the registry reports it. */
@@ -70,6 +78,7 @@ export async function startPushListener(): Promise<PushListener> {
         for (const event of (JSON.parse(body) as RegistryEnvelope).events ?? []) {
           const target = event.target ?? {};
           if (event.action !== "push" || !MANIFEST_TYPES.has(target.mediaType ?? "")) continue;
+          if (target.tag !== undefined && isReferrersTag(target.tag)) continue;
           const push: ManifestPush = {
             repository: target.repository ?? "",
             digest: target.digest ?? "",

@@ -9,7 +9,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { SYNC_PARAMETERS } from "../../common/ssm-command";
+import { join } from "node:path";
 import { pushImage } from "../oci";
+import { COSIGN_SIGNATURE, createSigner } from "./sign";
 import { renderStack, Rendering } from "../render";
 import { workerRoot } from "../worker-root";
 import { AgentOptions, AgentRun, CommandOutcome, FakeSsmAgent } from "./agent";
@@ -52,6 +54,8 @@ export interface TwinResult {
   readonly source_digest: string;
   readonly target_digest: string;
   readonly platforms: string[];
+  /** The image's cosign signature as the copier copied it to legacy, where cosign verify accepted it (npm start's own push). */
+  readonly signature_digest?: string;
   /** The push as ECR's event dates it (to the second): where the copier's latency starts. */
   readonly pushed_at: string;
   /** When the copier verified it in legacy: pushed_at + latency_s. */
@@ -140,6 +144,13 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
     const deployment = await deploy(plan, world);
     for (const line of deployment.summary) progress.step(`deployed ${line}`);
     twin = await Twin.start(plan, world, deployment, progress, root, options.agent ?? {});
+    const signer = await createSigner(
+      join(world.dir, "cosign"),
+      new Map([
+        [world.css.host, world.login(world.css)],
+        [world.legacy.host, world.login(world.legacy)],
+      ]),
+    );
 
     const [source, target] = Object.entries(plan.repositories)[0];
     const tag = `twin-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 4)}`;
@@ -151,7 +162,16 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
       tag,
       ...world.login(world.css),
     });
-    const result = await twin.follow(source, tag);
+    progress.step(`signing ${source}:${tag} with cosign (a key made for this run), attached by subject`);
+    await signer.sign(world.css.host, source, image.digest);
+    const result = await twin.follow(source, tag, { signed: true });
+    const refused = await signer.verify(world.legacy.host, target, image.digest);
+    if (refused !== undefined)
+      throw new TwinFailure(
+        "the image's signature into legacy",
+        `cosign verify of ${target}@${image.digest} in the legacy registry, with this run's key, failed: ${refused}`,
+      );
+    progress.step(`cosign verify ${target}:${tag} in the legacy registry with this run's key: verified`);
     // A heal that fails still leaves a result to report: the arrival happened; healed says the rest.
     const healed = await twin.heal(source, target, tag, result.source_digest).catch((error: unknown) => {
       if (!(error instanceof TwinFailure)) throw error;
@@ -257,7 +277,7 @@ class Twin implements RunningTwin {
     return twin;
   }
 
-  async follow(source: string, tag: string): Promise<TwinResult> {
+  async follow(source: string, tag: string, options: { signed?: boolean } = {}): Promise<TwinResult> {
     const { plan, progress } = this;
     const target = plan.repositories[source];
     const [sent] = await this.sendPushes([{ repository: source, tag }]);
@@ -284,6 +304,14 @@ class Twin implements RunningTwin {
     );
 
     const arrived = await this.verify(source, target, tag, sent.digest, "the copy");
+    const signature = copy.results.find(
+      (r) => r.result === "copied" && r.artifact_type === COSIGN_SIGNATURE && r.subject === sent.digest,
+    );
+    if (options.signed === true && typeof signature?.referrer !== "string")
+      throw new TwinFailure(
+        "the image's signature into legacy",
+        `the copy printed no copied line for its cosign signature: ${copy.results.map((r) => JSON.stringify(r)).join("; ")}`,
+      );
     steps.unshift({
       label: "event time",
       at: measured.pushedAt,
@@ -313,6 +341,7 @@ class Twin implements RunningTwin {
       source_digest: sent.digest,
       target_digest: arrived.digest,
       platforms: arrived.platforms,
+      ...(typeof signature?.referrer === "string" ? { signature_digest: signature.referrer } : {}),
       pushed_at: measured.pushedAt.toISOString(),
       available_at: verifiedAt.toISOString(),
       latency_s: measured.latency_s,

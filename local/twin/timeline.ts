@@ -40,7 +40,7 @@ export function timelineLines(title: string, steps: readonly Step[], total: stri
 /** The run in one sentence, for the last line. */
 export function verdict(result: TwinResult): string {
   const arrived =
-    `${result.source} (${result.platforms.join(" and ")}) arrived in legacy as ${result.target} with the same digest ` +
+    `${result.source} (${result.platforms.join(" and ")}) arrived in legacy as ${result.target} with the same digest and its cosign signature ` +
     `${result.latency_s} s after the push (as the copier measured it; the copy itself took ${result.copy_s} s)`;
   return result.healed
     ? `${arrived}, and when it was deleted there the reconcile brought it back.`

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { BuiltArtifact } from "../../local/oci";
+import { COSIGN_SIGNATURE } from "../../local/twin/sign";
 import { debianTestTool, inWorkerRoot } from "../../local/worker-root";
 import { ReferrersFront, startReferrersFront } from "../support/referrers-front";
 import {
@@ -26,7 +27,6 @@ import {
 type Endpoint = { readonly host: string };
 
 const SBOM_TYPE = "application/spdx+json";
-const COSIGN_SIGNATURE_TYPE = "application/vnd.dev.cosign.artifact.sig.v1+json";
 /** As the documents export it (the stack's ecr-sync:copyReferrers, default true). */
 const ON = { ECR_SYNC_COPY_REFERRERS: "true" };
 
@@ -216,7 +216,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     const { source, target, image } = await signedImage();
     const sbom = await attachSbom(world.source, source, image.digest);
     const inSource = await discovered(world.source, source, image.digest);
-    expect(Object.values(inSource).sort()).to.deep.equal([SBOM_TYPE, COSIGN_SIGNATURE_TYPE].sort());
+    expect(Object.values(inSource).sort()).to.deep.equal([SBOM_TYPE, COSIGN_SIGNATURE].sort());
     expect(
       (await verify(world.target, target, image.digest)).status,
       "no signature in the target before the copy",
@@ -276,7 +276,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     const lines = referrerLines(reconcile.lines);
     expect(lines.map((line) => [line.subject, line.artifact_type])).to.have.deep.members([
       [image.digest, SBOM_TYPE],
-      [sbom, COSIGN_SIGNATURE_TYPE],
+      [sbom, COSIGN_SIGNATURE],
     ]);
     expect(
       reconcile.lines.find(
@@ -300,6 +300,27 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     ).to.equal(0);
   });
 
+  it("a push of a referrers tag (sha256-HEX) copies its image's referrers, never the tag as an image; before the image is in the target, nothing", async () => {
+    const { source, target, image } = await signedImage();
+    const referrersTag = image.digest.replace(":", "-");
+    const early = await world.run(copyArgs(source, target, referrersTag), ON);
+    expect(early.code, early.stderr).to.equal(0);
+    expect(early.lines, "no line: nothing copied").to.deep.equal([]);
+    expect(early.stderr).to.include(`has no ${image.digest}, so its referrers wait for that image's copy`);
+    expect(await world.target.tags(target)).to.deep.equal([]);
+    // The image arrives alone (as with referrers off); then the signature's referrers-tag push.
+    const alone = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: "false" });
+    expect(alone.code, alone.stderr).to.equal(0);
+    const late = await world.run(copyArgs(source, target, referrersTag), ON);
+    expect(late.code, late.stderr).to.equal(0);
+    expect(late.lines.map((line) => [line.result, line.subject, line.artifact_type])).to.deep.equal([
+      ["copied", image.digest, COSIGN_SIGNATURE],
+    ]);
+    expect(await discovered(world.target, target, image.digest)).to.deep.equal(
+      await discovered(world.source, source, image.digest),
+    );
+  });
+
   it("with ECR_SYNC_COPY_REFERRERS=false only the image travels; unset, its referrers do", async () => {
     const { source, target, image } = await signedImage();
     const off = await world.run(copyArgs(source, target, "v1"), { ECR_SYNC_COPY_REFERRERS: "false" });
@@ -310,7 +331,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     expect(unset.code, unset.stderr).to.equal(0);
     expect(unset.lines.map((line) => [line.result, line.artifact_type])).to.deep.equal([
       ["unchanged", undefined],
-      ["copied", COSIGN_SIGNATURE_TYPE],
+      ["copied", COSIGN_SIGNATURE],
     ]);
     expect(await discovered(world.target, target, image.digest)).to.deep.equal(
       await discovered(world.source, source, image.digest),
@@ -351,9 +372,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     expect(failed[0].error).to.match(/oras cp of .* failed while both registries answer: oras: /);
     expect(await world.target.digestOf(target, "v1")).to.equal(image.digest);
     // The signature, which could be copied, was.
-    expect(Object.values(await discovered(world.target, target, image.digest))).to.include(
-      COSIGN_SIGNATURE_TYPE,
-    );
+    expect(Object.values(await discovered(world.target, target, image.digest))).to.include(COSIGN_SIGNATURE);
   });
 
   describe("where the registries have the referrers API (a stand-in front on each: test/support/referrers-front.ts)", () => {
@@ -398,7 +417,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
       expect(
         referrerLines(result.lines).map((line) => [line.result, line.artifact_type]),
       ).to.have.deep.members([
-        ["copied", COSIGN_SIGNATURE_TYPE],
+        ["copied", COSIGN_SIGNATURE],
         ["copied", SBOM_TYPE],
       ]);
       expect(source.listings).to.include(`${repository}@${image.digest}`);
@@ -424,7 +443,7 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
       expect(line).to.include({
         result: "unsupported",
         subject: index.digest,
-        artifact_type: COSIGN_SIGNATURE_TYPE,
+        artifact_type: COSIGN_SIGNATURE,
       });
       expect(line.reason).to.match(/HTTP 405 .*containers-roadmap#2783.*the image is copied without it/);
       expect(await world.target.digestOf(targetRepository, "v1")).to.equal(index.digest);

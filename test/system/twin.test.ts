@@ -20,6 +20,7 @@ const RESULT_KEYS = [
   "source_digest",
   "target_digest",
   "platforms",
+  "signature_digest",
   "pushed_at",
   "available_at",
   "latency_s",
@@ -45,6 +46,9 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     expect(result.target).to.equal(`coeus:${String(result.source).split(":")[1]}`);
     expect(result.source_digest).to.match(/^sha256:[a-f0-9]{64}$/);
     expect(result.target_digest).to.equal(result.source_digest);
+    expect(result.signature_digest, "its cosign signature, copied and verified in legacy").to.match(
+      /^sha256:[a-f0-9]{64}$/,
+    );
     expect(result.platforms).to.deep.equal(["linux/amd64", "linux/arm64"]);
     expect(result.latency_s).to.be.a("number").and.to.be.greaterThan(0);
     // One clock for every figure: available_at is pushed_at (the event's time) plus the copier's latency.
@@ -82,7 +86,7 @@ describe("the twin (npm start): one image through both stacks as rendered", func
     expect(stdout).to.match(/CloudWatch \(moto\), namespace ecr-sync, as the copier published it: /);
     // Last, on stderr, what happened in one sentence.
     expect(stderr.trim().split("\n").pop()).to.equal(
-      `npm start: ${String(result.source)} (linux/amd64 and linux/arm64) arrived in legacy as ${String(result.target)} with the same digest ` +
+      `npm start: ${String(result.source)} (linux/amd64 and linux/arm64) arrived in legacy as ${String(result.target)} with the same digest and its cosign signature ` +
         `${result.latency_s} s after the push (as the copier measured it; the copy itself took ${result.copy_s} s), ` +
         "and when it was deleted there the reconcile brought it back.",
     );
