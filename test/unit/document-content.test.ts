@@ -3,7 +3,7 @@
  * substituted textually, the command run by sh (dash, as on the Debian worker) with this machine's
  * coreutils and node. The copier they fetch is a probe that prints its arguments and ECR_SYNC_*
  * environment; `aws` is a stand-in on PATH that logs its arguments and copies the object from a
- * folder that plays the bucket. test/integration/reconcile-document.test.ts runs the same lines in
+ * folder that plays the bucket. test/system/reconcile-document.test.ts runs the same lines in
  * the worker's root against moto's S3 with the real bundle.
  */
 import { execFile, execFileSync } from "node:child_process";

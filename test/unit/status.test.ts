@@ -1,7 +1,7 @@
 /**
  * `npm run status`'s decisions (scripts/status.ts), as plain functions: the arguments, which pair an
  * IMAGE means, which result line is the tag's, and the answer for each state of the two tags and
- * each last result. Against moto, with real credentials and logs: test/integration/status.test.ts.
+ * each last result. Against moto, with real credentials and logs: test/system/status.test.ts.
  */
 import { expect } from "chai";
 import { ImageLine } from "../../common/result-lines";

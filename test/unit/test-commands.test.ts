@@ -4,13 +4,16 @@ import { join, relative } from "node:path";
 
 /**
  * The test commands in package.json, read as mocha reads their specs: CI's command runs every test
- * file, `npm test` every one but the bench's smoke run (its own command, `test:bench`), the unit
- * tier, then the system tier, then the integration tier, and the tiers' own commands together hold
- * every file once.
+ * file, the unit tier, then the system tier, then the integration tier; `npm test` (a developer's
+ * loop, about 3 minutes) the unit and integration tiers, neither the whole path (`test:system`)
+ * nor the bench's smoke run (`test:bench`); and the tiers' own commands together hold every file
+ * once.
  */
 
 const ROOT = join(__dirname, "..", "..");
 const BENCH_SMOKE = "test/integration/bench-quick.test.ts";
+/** The whole path (the twin, the user data): its own command, and CI's. */
+const SYSTEM = "test/system/";
 /** The folders of tests, in the order every command runs them. */
 const TIERS = ["test/unit", "test/system", "test/integration"];
 const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<
@@ -80,10 +83,14 @@ function commandProblems(scripts: Record<string, string>, files: readonly string
   missing("test:ci", all);
   missing(
     "test",
-    all.filter((file) => file !== BENCH_SMOKE),
+    all.filter((file) => file !== BENCH_SMOKE && !file.startsWith(SYSTEM)),
+  );
+  missing(
+    "test:system",
+    all.filter((file) => file.startsWith(SYSTEM)),
   );
   missing("test:bench", [BENCH_SMOKE]);
-  const tiers = ["test:unit", "test:integration", "test:bench"].flatMap(runs);
+  const tiers = ["test:unit", "test:system", "test:integration", "test:bench"].flatMap(runs);
   const twice = tiers.filter((file, i) => tiers.indexOf(file) !== i);
   if (twice.length > 0) problems.push(`the tier commands run ${twice.join(", ")} twice`);
   const untiered = all.filter((file) => !tiers.includes(file));
@@ -94,8 +101,9 @@ function commandProblems(scripts: Record<string, string>, files: readonly string
 describe("the test commands (package.json scripts)", () => {
   const files = testFiles();
 
-  it("CI's command runs every test file, npm test all but the bench's smoke run, each in tier order", () => {
+  it("CI's command runs every test file, npm test all but the whole path and the bench's smoke run, each in tier order", () => {
     expect(files).to.include(BENCH_SMOKE);
+    expect(files.filter((file) => file.startsWith(SYSTEM))).to.have.length.above(3);
     expect(files.filter((file) => file.startsWith("test/unit/"))).to.have.length.above(40);
     expect(commandProblems(scripts, files)).to.deep.equal([]);
   });
@@ -109,18 +117,19 @@ describe("the test commands (package.json scripts)", () => {
     );
   });
 
-  it("is caught when CI's command skips a file, npm test runs the bench, or the tiers run out of order", () => {
+  it("is caught when CI's command skips a file, npm test runs the bench or the whole path, or the tiers run out of order", () => {
     const broken = {
       ...scripts,
       "test:ci": 'mocha "test/unit/**/*.test.ts" --ignore test/unit/config.test.ts',
-      test: 'mocha "test/integration/**/*.test.ts" "test/unit/**/*.test.ts"',
+      test: 'mocha "test/integration/**/*.test.ts" "test/system/**/*.test.ts" "test/unit/**/*.test.ts"',
       "test:integration": 'mocha "test/integration/**/*.test.ts"',
     };
     const problems = commandProblems(broken, files);
     expect(problems.find((p) => p.startsWith("test:ci does not run"))).to.include("test/unit/config.test.ts");
     expect(problems.find((p) => p.startsWith("test:ci does not run"))).to.include(BENCH_SMOKE);
-    expect(problems).to.include(`test runs ${BENCH_SMOKE}, which it should not`);
-    expect(problems).to.include("test runs test/integration tests before test/unit tests");
+    expect(problems.find((p) => p.startsWith("test runs "))).to.include(BENCH_SMOKE);
+    expect(problems.find((p) => p.startsWith("test runs "))).to.include("test/system/twin.test.ts");
+    expect(problems).to.include("test runs test/integration tests before test/system tests");
     expect(problems).to.include(`the tier commands run ${BENCH_SMOKE} twice`);
   });
 
