@@ -11,7 +11,7 @@ import { LIMITS } from "./limits";
 import { isTagImmutable, TagPolicy } from "./mutability";
 import { PROBE_LIMITS, RegistryClient } from "./registry";
 import { Results } from "./results";
-import { Referrer, referrerGraph } from "./referrers";
+import { Known, Referrer, referrerGraph } from "./referrers";
 import { runCopyTool, runSkopeoCopy } from "./skopeo";
 import { RunDir, StateDir } from "./state";
 import { trace, traced } from "./trace";
@@ -127,7 +127,7 @@ export class Copier {
       immutable: isTagImmutable(policy, tag),
     });
     if (decision.do === "report")
-      return this.withReferrers(images, lockedAt, decision, sourceRepository, targetRepository, lock);
+      return this.withReferrers(images, lockedAt, decision, sourceRepository, targetRepository, lock, source);
     lock.assertHeld("before the copy");
     log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
     const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision, lock);
@@ -153,6 +153,7 @@ export class Copier {
       sourceRepository,
       targetRepository,
       lock,
+      source,
     );
   }
 
@@ -168,13 +169,17 @@ export class Copier {
     sourceRepository: string,
     targetRepository: string,
     lock: HeldLock,
+    source: ManifestRead,
   ): Promise<ExitCode> {
     const code = this.report(images, lockedAt, report);
     if (!this.config.copyReferrers || code !== EXIT.ok || report.digest === undefined) return code;
     if (report.result !== "copied" && report.result !== "unchanged") return code;
     // The image's line is out: whatever goes wrong now is the referrers', on a line of their own.
     try {
-      const graph = await referrerGraph(this.source, sourceRepository, report.digest);
+      // The source's HEAD under the lock gave the image's media type (no GET for a single manifest).
+      const mediaType =
+        source.kind === "found" && source.digest === report.digest ? source.mediaType : undefined;
+      const graph = await referrerGraph(this.source, sourceRepository, report.digest, { mediaType });
       if (graph instanceof Failure) return this.referrersFailed(images, report.digest, graph);
       return await this.copyReferrers(sourceRepository, targetRepository, images, graph, lock);
     } catch (error) {
@@ -200,9 +205,10 @@ export class Copier {
     targetRepository: string,
     tag: string,
     digest: string,
+    known: Known = {},
   ): Promise<ExitCode> {
     const images = this.images(sourceRepository, targetRepository, tag);
-    const graph = await referrerGraph(this.source, sourceRepository, digest);
+    const graph = await referrerGraph(this.source, sourceRepository, digest, known);
     if (graph instanceof Failure) return this.referrersFailed(images, digest, graph);
     const reads = await this.target.manifestDigests(
       targetRepository,

@@ -11,7 +11,12 @@ import { Failure } from "./failure";
 
 /** What a registry answered for one manifest: its digest, no such manifest, or a failure. */
 export type ManifestRead =
-  | { readonly kind: "found"; readonly digest: string }
+  | {
+      readonly kind: "found";
+      readonly digest: string;
+      /** The registry's Content-Type for it, without parameters ("" when it gave none). */
+      readonly mediaType?: string;
+    }
   | { readonly kind: "missing" }
   | { readonly kind: "failed"; readonly failure: Failure };
 

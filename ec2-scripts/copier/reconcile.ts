@@ -57,6 +57,7 @@ export async function reconcile(
         `reconcile ${sourceBase}: ${referrerIndexes} referrers tags (sha256-HEX, a registry without the referrers API lists referrers there) not copied as images: their referrers travel with their images`,
       );
     const referrersCompared = new Set<string>();
+    const listedTags = new Set(listed);
     const [sourceReads, targetReads] = await Promise.all([
       copier.source.manifestDigests(sourceRepository, tags, (tag) => `reading ${sourceBase}:${tag}`),
       copier.target.manifestDigests(targetRepository, tags, (tag) => `reading ${targetBase}:${tag}`),
@@ -90,12 +91,18 @@ export async function reconcile(
       });
       if (decision.code !== 0) failures.push(decision.code);
       const inSync = decision.result === "unchanged" ? decision.digest : undefined;
+      const read = sourceReads[i];
       // Tags of one image share its referrers: compared (and healed) once per digest.
       if (config.copyReferrers && !dryRun && inSync !== undefined && !referrersCompared.has(inSync)) {
         referrersCompared.add(inSync);
         copies.push(
           jobs
-            .run(() => copier.healReferrers(sourceRepository, targetRepository, tag, inSync))
+            .run(() =>
+              copier.healReferrers(sourceRepository, targetRepository, tag, inSync, {
+                listed: listedTags,
+                mediaType: read.kind === "found" ? read.mediaType : undefined,
+              }),
+            )
             .then((code) => {
               if (code !== 0) failures.push(code);
             }),

@@ -64,20 +64,32 @@ function descriptorsOf(body: Buffer, subject: string): Referrer[] | undefined {
 }
 
 /**
+ * The tags a caller has just listed in the repository (a reconcile): a referrers tag not among them
+ * is not read. A referrers tag written since is read by the next reconcile.
+ */
+export type ListedTags = ReadonlySet<string>;
+
+/** Registries that answered this run that they have no referrers API: not asked again. */
+const withoutApi = new WeakSet<RegistryClient>();
+
+/**
  * The referrers of `subject` in `repository`: by the API, page after page (Link header), and from
  * the referrers tag schema; [] when there are none. The tag is read even where the API answers: a
  * client that met a registry without the API (ECR before June 2024) kept its referrers there, and
- * the API does not list them.
+ * the API does not list them. Unless `listed` shows there is no such tag.
  */
 export async function listReferrers(
   client: RegistryClient,
   repository: string,
   subject: string,
+  listed?: ListedTags,
 ): Promise<Referrer[] | Failure> {
   const what = `listing the referrers of ${repository}@${subject}`;
   const [byApi, byTag] = await Promise.all([
-    listByApi(client, repository, subject, what),
-    listByTag(client, repository, subject, what),
+    withoutApi.has(client) ? undefined : listByApi(client, repository, subject, what),
+    listed === undefined || listed.has(referrersTag(subject))
+      ? listByTag(client, repository, subject, what)
+      : [],
   ]);
   if (byApi instanceof Failure) return byApi;
   if (byTag instanceof Failure) return byTag;
@@ -106,7 +118,10 @@ async function listByApi(
       body = await readBody(response.body);
     });
     // 404 is the spec's "no referrers API"; a registry that predates it may answer 400, 405 or 501.
-    if (NO_API.has(answer.status) && path === apiPath) return undefined;
+    if (NO_API.has(answer.status) && path === apiPath) {
+      withoutApi.add(client);
+      return undefined;
+    }
     if (answer.status !== 200) return client.failure(answer, what);
     const page = descriptorsOf(body, subject);
     if (page === undefined) return notAnIndex(client, what);
@@ -157,30 +172,50 @@ function notAnIndex(client: RegistryClient, what: string): Failure {
   );
 }
 
+/** Media types of a single image manifest: no platforms below it. */
+const IMAGE_MANIFESTS: ReadonlySet<string> = new Set([
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+]);
+
+/** What a caller already read: the repository's tags (a reconcile), the image's media type (its HEAD). */
+export interface Known {
+  readonly listed?: ListedTags;
+  readonly mediaType?: string;
+}
+
 /**
  * Every referrer of an image, nested ones included (a signature of an SBOM), parents before their
- * own referrers: those of `digest`, and, when it is an index, those of each of its manifests.
+ * own referrers: those of `digest`, and, when it is an index, those of each of its manifests (read
+ * unless `known.mediaType` says it is a single manifest).
  */
 export async function referrerGraph(
   client: RegistryClient,
   repository: string,
   digest: string,
+  known: Known = {},
 ): Promise<Referrer[] | Failure> {
-  const image = await client.manifest(repository, digest, `reading ${repository}@${digest}`, {});
-  if (image === undefined) {
-    return new Failure(
-      EXIT.notFound,
-      `${client.side} side: registry ${client.host} has no ${repository}@${digest}`,
-    );
+  let platforms: string[] = [];
+  if (!IMAGE_MANIFESTS.has(known.mediaType ?? "")) {
+    const image = await client.manifest(repository, digest, `reading ${repository}@${digest}`, {});
+    if (image === undefined) {
+      return new Failure(
+        EXIT.notFound,
+        `${client.side} side: registry ${client.host} has no ${repository}@${digest}`,
+      );
+    }
+    if (image instanceof Failure) return image;
+    platforms = platformsOf(image.body);
   }
-  if (image instanceof Failure) return image;
   // Level by level (the image and its manifests, then their referrers, then theirs), each level's
   // lists read at once (the client keeps to its own limit of requests in flight).
-  let level = [digest, ...platformsOf(image.body)];
+  let level = [digest, ...platforms];
   const seen = new Set(level);
   const graph: Referrer[] = [];
   while (level.length > 0) {
-    const lists = await Promise.all(level.map((subject) => listReferrers(client, repository, subject)));
+    const lists = await Promise.all(
+      level.map((subject) => listReferrers(client, repository, subject, known.listed)),
+    );
     const next: string[] = [];
     for (const referrers of lists) {
       if (referrers instanceof Failure) return referrers;

@@ -214,7 +214,8 @@ export class RegistryClient {
         ),
       };
     }
-    return { kind: "found", digest };
+    const mediaType = (answer.response.header("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    return { kind: "found", digest, mediaType };
   }
 
   /** manifestDigest of each reference, a few at a time, in the order asked. */

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import { Failure } from "../../ec2-scripts/copier/failure";
-import { listReferrers, referrersTag } from "../../ec2-scripts/copier/referrers";
+import { listReferrers, referrerGraph, referrersTag } from "../../ec2-scripts/copier/referrers";
 import { RegistryClient, RegistryCredentials } from "../../ec2-scripts/copier/registry";
 
 /**
@@ -103,6 +103,41 @@ describe("copier referrer listing", function () {
     }
     pages = { [api]: { status: 403 } };
     expect(await listReferrers(client(), "app", subject)).to.be.instanceOf(Failure);
+  });
+
+  it("asks a registry that answered it has no API only once, and reads no referrers tag a listing shows absent", async () => {
+    const other = `sha256:${"b".repeat(64)}`;
+    pages = {
+      [`/v2/app/manifests/${referrersTag(other)}`]: { status: 200, body: index({ digest: digest(4) }) },
+    };
+    const once = client();
+    expect(await listReferrers(once, "app", subject, new Set(["v1"]))).to.deep.equal([]);
+    expect(requests, "the API asked; the tag the listing lacks not read").to.deep.equal([api]);
+    requests = [];
+    expect(await listReferrers(once, "app", other, new Set(["v1", referrersTag(other)]))).to.deep.equal([
+      { digest: digest(4), mediaType: "", artifactType: "", subject: other },
+    ]);
+    expect(requests, "no API asked again; the listed tag read").to.deep.equal([
+      `/v2/app/manifests/${referrersTag(other)}`,
+    ]);
+  });
+
+  it("reads an image's manifest for its platforms unless its HEAD said it is a single manifest", async () => {
+    pages = {
+      [`/v2/app/manifests/${subject}`]: {
+        status: 200,
+        body: { schemaVersion: 2, manifests: [{ digest: digest(6) }] },
+      },
+    };
+    expect(await referrerGraph(client(), "app", subject)).to.deep.equal([]);
+    expect(requests).to.include(`/v2/app/manifests/${subject}`);
+    expect(requests, "the index's platform asked for its referrers").to.include(
+      `/v2/app/referrers/${digest(6)}`,
+    );
+    requests = [];
+    const single = { mediaType: "application/vnd.oci.image.manifest.v1+json", listed: new Set(["v1"]) };
+    expect(await referrerGraph(client(), "app", subject, single)).to.deep.equal([]);
+    expect(requests).to.deep.equal([api]);
   });
 
   it("adds what only the referrers tag lists where the API answers (pushed while the registry had no API)", async () => {

@@ -40,16 +40,22 @@ describe("copier registry reads", function () {
   };
   const client = () => new RegistryClient("source", host, false, credentials, () => 1);
 
-  it("reads a digest from Docker-Content-Digest, accepting every manifest type", async () => {
+  it("reads a digest from Docker-Content-Digest, and the media type, accepting every manifest type", async () => {
     const digest = `sha256:${"1".repeat(64)}`;
     let accept = "";
     handler = (request, response) => {
       accept = String(request.headers.accept);
-      response.writeHead(200, { "Docker-Content-Digest": digest }).end();
+      response
+        .writeHead(200, {
+          "Docker-Content-Digest": digest,
+          "Content-Type": "application/vnd.OCI.image.manifest.v1+json; charset=utf-8",
+        })
+        .end();
     };
     expect(await client().manifestDigest("coeus", "v1", "reading coeus:v1")).to.deep.equal({
       kind: "found",
       digest,
+      mediaType: "application/vnd.oci.image.manifest.v1+json",
     });
     expect(accept).to.include("application/vnd.oci.image.index.v1+json");
     expect(accept).to.include("application/vnd.docker.distribution.manifest.v2+json");
