@@ -74,7 +74,8 @@ export interface PushTarget {
   /** host[:port] of a plain-HTTP registry. */
   readonly registry: string;
   readonly repository: string;
-  readonly tag: string;
+  /** The tag to push; none: pushed by its digest alone (untagged, as a pipeline that signs before it tags). */
+  readonly tag?: string;
   readonly username: string;
   readonly password: string;
 }
@@ -290,6 +291,7 @@ export async function pushImage(layout: OciLayout, artifact: Descriptor, target:
   try {
     const authFile = join(authDir, "auth.json");
     await writeAuthFile(authFile, { [target.registry]: target });
+    const reference = `${target.registry}/${target.repository}${target.tag === undefined ? `@${artifact.digest}` : `:${target.tag}`}`;
     await execFileAsync(
       "skopeo",
       [
@@ -301,13 +303,13 @@ export async function pushImage(layout: OciLayout, artifact: Descriptor, target:
         "--dest-authfile",
         authFile,
         `oci:${layout.dir}:${refName}`,
-        `docker://${target.registry}/${target.repository}:${target.tag}`,
+        `docker://${reference}`,
       ],
       { maxBuffer: 16 * 1024 * 1024 },
     ).catch((error: NodeJS.ErrnoException & { stderr?: string }) => {
       if (error.code === "ENOENT") throw new Error(missingTool("skopeo", error));
       throw new Error(
-        `skopeo push of ${artifact.digest} to ${target.registry}/${target.repository}:${target.tag} failed: ${error.stderr ?? error.message}`,
+        `skopeo push of ${artifact.digest} to ${reference} failed: ${error.stderr ?? error.message}`,
       );
     });
   } finally {

@@ -253,7 +253,9 @@ export class Copier {
       );
       return EXIT.ok;
     }
-    return this.healReferrers(sourceRepository, targetRepository, tag, subject);
+    return this.healReferrers(sourceRepository, targetRepository, tag, subject, {
+      mediaType: present.mediaType,
+    });
   }
 
   /**

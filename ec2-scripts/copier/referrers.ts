@@ -3,7 +3,7 @@ import { EXIT } from "../../common/result-lines";
 import { Failure } from "./failure";
 import { readBody } from "./http";
 import { LIMITS } from "./limits";
-import { nextLink, RegistryClient } from "./registry";
+import { IMAGE_MANIFEST_TYPES, nextLink, RegistryClient } from "./registry";
 
 /**
  * An image's referrers (OCI 1.1): manifests whose `subject` names it, such as cosign and notation
@@ -69,8 +69,12 @@ function descriptorsOf(body: Buffer, subject: string): Referrer[] | undefined {
  */
 export type ListedTags = ReadonlySet<string>;
 
-/** Registries that answered this run that they have no referrers API: not asked again. */
-const withoutApi = new WeakSet<RegistryClient>();
+/**
+ * The repositories, per registry, whose referrers API answered this run as a registry without one
+ * (NO_API): not asked again. Per repository, so that one repository's 404 (deleted meanwhile: 404
+ * is also NAME_UNKNOWN) never stops the others' referrers being read.
+ */
+const withoutApi = new WeakMap<RegistryClient, Set<string>>();
 
 /**
  * The referrers of `subject` in `repository`: by the API, page after page (Link header), and from
@@ -86,7 +90,7 @@ export async function listReferrers(
 ): Promise<Referrer[] | Failure> {
   const what = `listing the referrers of ${repository}@${subject}`;
   const [byApi, byTag] = await Promise.all([
-    withoutApi.has(client) ? undefined : listByApi(client, repository, subject, what),
+    withoutApi.get(client)?.has(repository) ? undefined : listByApi(client, repository, subject, what),
     listed === undefined || listed.has(referrersTag(subject))
       ? listByTag(client, repository, subject, what)
       : [],
@@ -119,7 +123,7 @@ async function listByApi(
     });
     // 404 is the spec's "no referrers API"; a registry that predates it may answer 400, 405 or 501.
     if (NO_API.has(answer.status) && path === apiPath) {
-      withoutApi.add(client);
+      withoutApi.set(client, (withoutApi.get(client) ?? new Set<string>()).add(repository));
       return undefined;
     }
     if (answer.status !== 200) return client.failure(answer, what);
@@ -172,12 +176,6 @@ function notAnIndex(client: RegistryClient, what: string): Failure {
   );
 }
 
-/** Media types of a single image manifest: no platforms below it. */
-const IMAGE_MANIFESTS: ReadonlySet<string> = new Set([
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-]);
-
 /** What a caller already read: the repository's tags (a reconcile), the image's media type (its HEAD). */
 export interface Known {
   readonly listed?: ListedTags;
@@ -196,7 +194,7 @@ export async function referrerGraph(
   known: Known = {},
 ): Promise<Referrer[] | Failure> {
   let platforms: string[] = [];
-  if (!IMAGE_MANIFESTS.has(known.mediaType ?? "")) {
+  if (!IMAGE_MANIFEST_TYPES.has(known.mediaType ?? "")) {
     const image = await client.manifest(repository, digest, `reading ${repository}@${digest}`, {});
     if (image === undefined) {
       return new Failure(

@@ -21,11 +21,16 @@ export type Side = "source" | "target";
  * Every manifest type, so that nothing is converted: the digest of an index is the index's own.
  * That is what skopeo reads and writes (--all --preserve-digests).
  */
+/** The media types of a single image manifest: no platforms below it. */
+export const IMAGE_MANIFEST_TYPES: ReadonlySet<string> = new Set([
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+]);
+
 export const MANIFEST_TYPES = [
   "application/vnd.oci.image.index.v1+json",
   "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
+  ...IMAGE_MANIFEST_TYPES,
 ].join(", ");
 
 /** The ECR password of one side: what the registry's Basic auth carries, renewed when refused. */

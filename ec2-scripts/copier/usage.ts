@@ -28,9 +28,9 @@ Commands:
   copy       Copies SOURCE_REGISTRY/NAME:TAG, by the digest the tag names at the moment of the
              copy (read under the tag's lock), to TARGET_REGISTRY/NAME:TAG, every platform, digest
              preserved, then checks the target. A target tag never moves to any other digest.
-             Then, unless ECR_SYNC_COPY_REFERRERS=false, the image's referrers the target lacks.
-             A referrers tag (sha256-HEX) is not an image: its image's referrers are copied
-             (referrer lines only) when the target has that image; the tag never is.
+             Then, unless ECR_SYNC_COPY_REFERRERS=false, the image's referrers the target lacks;
+             and a referrers tag (sha256-HEX) is not copied as an image: its image's referrers
+             are (referrer lines only), when the target has that image.
   reconcile  For every mapping in ECR_SYNC_REPOSITORY_MAP, copies each source tag whose digest
              the target lacks (each one re-read under its lock before it is copied), a few at a
              time, with credentials renewed before any is within ${LIMITS.credentialMarginSeconds} s of expiring.

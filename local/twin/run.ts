@@ -144,26 +144,21 @@ export async function runTwin(options: TwinOptions = {}): Promise<TwinResult> {
     const deployment = await deploy(plan, world);
     for (const line of deployment.summary) progress.step(`deployed ${line}`);
     twin = await Twin.start(plan, world, deployment, progress, root, options.agent ?? {});
-    const signer = await createSigner(
-      join(world.dir, "cosign"),
-      new Map([
-        [world.css.host, world.login(world.css)],
-        [world.legacy.host, world.login(world.legacy)],
-      ]),
+    const signer = await createSigner(join(world.dir, "cosign"), (host) =>
+      world.login(host === world.css.host ? world.css : world.legacy),
     );
 
     const [source, target] = Object.entries(plan.repositories)[0];
     const tag = `twin-${new Date().toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomUUID().slice(0, 4)}`;
     const image = await world.layout.addMultiArch(PLATFORMS, [{ size: LAYER_BYTES }], tag);
-    progress.step(`pushing ${source}:${tag} (${PLATFORMS.map(platformName).join(", ")}) to the css registry`);
-    await pushImage(world.layout, image, {
-      registry: world.css.host,
-      repository: source,
-      tag,
-      ...world.login(world.css),
-    });
-    progress.step(`signing ${source}:${tag} with cosign (a key made for this run), attached by subject`);
+    progress.step(
+      `pushing ${source}:${tag} (${PLATFORMS.map(platformName).join(", ")}) to the css registry as a pipeline that signs before it tags: by digest, signed with cosign (a key made for this run, attached by subject), then tagged`,
+    );
+    // The tag last: its push is the event, and the copy it starts finds the signature already there.
+    const into = { registry: world.css.host, repository: source, ...world.login(world.css) };
+    await pushImage(world.layout, image, into);
     await signer.sign(world.css.host, source, image.digest);
+    await pushImage(world.layout, image, { ...into, tag });
     const result = await twin.follow(source, tag, { signed: true });
     const refused = await signer.verify(world.legacy.host, target, image.digest);
     if (refused !== undefined)
@@ -379,7 +374,7 @@ class Twin implements RunningTwin {
     }
     const ruleNote = `rule ${plan.pushRule.name}: ${delivered.length} of ${events.length} events delivered`;
     progress.step(
-      `rule ${plan.pushRule.name} delivered ${delivered.length} of ${events.length} events (the untagged platform manifests stay behind)`,
+      `rule ${plan.pushRule.name} delivered ${delivered.length} of ${events.length} events (the untagged ones, platform manifests and pushes by digest, stay behind)`,
     );
 
     // Lambda runs the function for several events at once; SSM hands each command to the agent as

@@ -105,7 +105,7 @@ describe("copier referrer listing", function () {
     expect(await listReferrers(client(), "app", subject)).to.be.instanceOf(Failure);
   });
 
-  it("asks a registry that answered it has no API only once, and reads no referrers tag a listing shows absent", async () => {
+  it("asks a repository whose registry answered it has no API only once, and reads no referrers tag a listing shows absent", async () => {
     const other = `sha256:${"b".repeat(64)}`;
     pages = {
       [`/v2/app/manifests/${referrersTag(other)}`]: { status: 200, body: index({ digest: digest(4) }) },
@@ -120,6 +120,10 @@ describe("copier referrer listing", function () {
     expect(requests, "no API asked again; the listed tag read").to.deep.equal([
       `/v2/app/manifests/${referrersTag(other)}`,
     ]);
+    // Another repository's API is still asked: a 404 may be that repository's alone (deleted meanwhile).
+    requests = [];
+    expect(await listReferrers(once, "other", subject, new Set())).to.deep.equal([]);
+    expect(requests).to.deep.equal([`/v2/other/referrers/${subject}`]);
   });
 
   it("reads an image's manifest for its platforms unless its HEAD said it is a single manifest", async () => {
