@@ -9,10 +9,11 @@
  * Anything else, a missing or unreadable entry included, builds anew. The cache lives in the
  * checkout's node_modules/.cache (as Babel's and ESLint's do): git, Prettier and tsc never see it,
  * and `npm ci` starts it empty. An entry appears whole (a temporary file renamed over it), so two
- * processes building at once each read a whole entry or none.
+ * processes building at once each read a whole entry or none. A build during which a file it read
+ * changed keeps no entry: the bytes hashed after it would not be the bytes it bundled.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { BuildOptions, BuildResult, version as esbuildVersion } from "esbuild";
 
@@ -59,19 +60,42 @@ function readEntry(file: string, workingDir: string): string | undefined {
   } catch {
     return undefined;
   }
+  const isInput = (pair: unknown) =>
+    Array.isArray(pair) && pair.length === 2 && pair.every((part) => typeof part === "string");
   if (!Array.isArray(entry.inputs) || entry.inputs.length === 0 || typeof entry.text !== "string")
     return undefined;
+  if (!entry.inputs.every(isInput)) return undefined;
   for (const [input, hash] of entry.inputs) {
     if (fileHash(workingDir, input) !== hash) return undefined;
   }
   return entry.text;
 }
 
-function writeEntry(file: string, workingDir: string, result: BuildResult, text: string): void {
-  const inputs = Object.keys(result.metafile?.inputs ?? {}).map((input) => [
-    input,
-    fileHash(workingDir, input),
-  ]);
+/**
+ * Whether `file` was changed after `since` (ms since the epoch), or cannot be read. The kernel
+ * stamps files from a clock a few ms coarse, never ahead of Date.now(): a file written before the
+ * build began is never "after" it, and one saved in the build's first few ms may pass as before.
+ */
+function changedSince(workingDir: string, file: string, since: number): boolean {
+  try {
+    return statSync(path.join(workingDir, file)).mtimeMs > since;
+  } catch {
+    return true;
+  }
+}
+
+function writeEntry(
+  file: string,
+  workingDir: string,
+  result: BuildResult,
+  text: string,
+  builtFrom: number,
+): void {
+  const read = Object.keys(result.metafile?.inputs ?? {});
+  // A file changed while the build ran (saved in an editor meanwhile) may differ from what was
+  // bundled, so its hash now would vouch for a bundle it did not make: keep no entry.
+  if (read.some((input) => changedSince(workingDir, input, builtFrom))) return;
+  const inputs = read.map((input) => [input, fileHash(workingDir, input)]);
   // A file read by the build but gone now (or a virtual one) cannot be checked: keep no entry.
   if (inputs.length === 0 || inputs.some(([, hash]) => hash === undefined)) return;
   const temp = `${file}.${randomUUID()}.tmp`;
@@ -102,18 +126,32 @@ function entryName(options: BuildOptions): string {
   return String((options.entryPoints as string[] | undefined)?.[0] ?? "the bundle");
 }
 
+/** The cache's entry for these options: its file, and the bundle when its inputs are unchanged. */
+function lookUp(options: BuildOptions & { absWorkingDir: string }) {
+  const file = entryFile(options);
+  return { file, cached: readEntry(file, options.absWorkingDir), builtFrom: Date.now() };
+}
+
+/** A build's single output, kept under `file` for the next process. */
+function keep(
+  file: string,
+  options: BuildOptions & { absWorkingDir: string },
+  result: BuildResult,
+  builtFrom: number,
+): string {
+  const text = onlyOutput(result, entryName(options));
+  writeEntry(file, options.absWorkingDir, result, text, builtFrom);
+  return text;
+}
+
 /** The bundle's text: from the cache when its inputs are unchanged, else built (synchronously) and kept. */
 export function cachedBuildSync(
   options: BuildOptions & { absWorkingDir: string },
   build: Builder<BuildResult>,
 ): string {
-  const file = entryFile(options);
-  const cached = readEntry(file, options.absWorkingDir);
+  const { file, cached, builtFrom } = lookUp(options);
   if (cached !== undefined) return cached;
-  const result = build({ ...options, metafile: true, write: false });
-  const text = onlyOutput(result, entryName(options));
-  writeEntry(file, options.absWorkingDir, result, text);
-  return text;
+  return keep(file, options, build({ ...options, metafile: true, write: false }), builtFrom);
 }
 
 /** The same, with esbuild's asynchronous build. */
@@ -121,11 +159,7 @@ export async function cachedBuild(
   options: BuildOptions & { absWorkingDir: string },
   build: Builder<Promise<BuildResult>>,
 ): Promise<string> {
-  const file = entryFile(options);
-  const cached = readEntry(file, options.absWorkingDir);
+  const { file, cached, builtFrom } = lookUp(options);
   if (cached !== undefined) return cached;
-  const result = await build({ ...options, metafile: true, write: false });
-  const text = onlyOutput(result, entryName(options));
-  writeEntry(file, options.absWorkingDir, result, text);
-  return text;
+  return keep(file, options, await build({ ...options, metafile: true, write: false }), builtFrom);
 }

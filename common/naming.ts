@@ -125,6 +125,16 @@ export function isReferrersTag(tag: string): boolean {
   return /^sha256-[0-9a-f]{64}$/.test(tag);
 }
 
+/** The referrers tag of image `digest` (sha256:HEX → sha256-HEX). */
+export function referrersTag(digest: string): string {
+  return digest.replace(":", "-");
+}
+
+/** The image a referrers tag names (sha256-HEX → sha256:HEX). */
+export function referrersSubject(tag: string): string {
+  return tag.replace("-", ":");
+}
+
 export function isImageDigest(value: unknown): value is string {
   return typeof value === "string" && imageDigest.test(value);
 }

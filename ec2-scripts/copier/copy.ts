@@ -12,6 +12,7 @@ import { isTagImmutable, TagPolicy } from "./mutability";
 import { PROBE_LIMITS, RegistryClient } from "./registry";
 import { Results } from "./results";
 import { Known, Referrer, referrerGraph } from "./referrers";
+import { referrersSubject, referrersTag } from "../../common/naming";
 import { runCopyTool, runSkopeoCopy } from "./skopeo";
 import { RunDir, StateDir } from "./state";
 import { trace, traced } from "./trace";
@@ -127,7 +128,7 @@ export class Copier {
       immutable: isTagImmutable(policy, tag),
     });
     if (decision.do === "report")
-      return this.withReferrers(images, lockedAt, decision, sourceRepository, targetRepository, lock, source);
+      return this.withReferrers(images, lockedAt, decision, sourceRepository, targetRepository, tag, source);
     lock.assertHeld("before the copy");
     log(`copying ${this.config.sourceRegistry}/${sourceRepository}@${decision.digest} to ${images.target}`);
     const failure = await this.copyBytes(sourceRepository, targetRepository, tag, decision, lock);
@@ -152,14 +153,14 @@ export class Copier {
       decideVerified({ images, origin, hint, copy: decision, target: after }),
       sourceRepository,
       targetRepository,
-      lock,
+      tag,
       source,
     );
   }
 
   /**
    * The image's line, then, when the target tag holds the image (copied or unchanged), its
-   * referrers: each one the target lacks copied, still under the tag's lock. A referrer never moves
+   * referrers the target lacks (healReferrers), still under the tag's lock. A referrer never moves
    * a tag; one that fails fails the run with its own line, and leaves the image as it is.
    */
   private async withReferrers(
@@ -168,7 +169,7 @@ export class Copier {
     report: Report,
     sourceRepository: string,
     targetRepository: string,
-    lock: HeldLock,
+    tag: string,
     source: ManifestRead,
   ): Promise<ExitCode> {
     const code = this.report(images, lockedAt, report);
@@ -179,9 +180,7 @@ export class Copier {
       // The source's HEAD under the lock gave the image's media type (no GET for a single manifest).
       const mediaType =
         source.kind === "found" && source.digest === report.digest ? source.mediaType : undefined;
-      const graph = await referrerGraph(this.source, sourceRepository, report.digest, { mediaType });
-      if (graph instanceof Failure) return this.referrersFailed(images, report.digest, graph);
-      return await this.copyReferrers(sourceRepository, targetRepository, images, graph, lock);
+      return await this.healReferrers(sourceRepository, targetRepository, tag, report.digest, { mediaType });
     } catch (error) {
       return this.referrersFailed(images, report.digest, error);
     }
@@ -195,10 +194,13 @@ export class Copier {
   }
 
   /**
-   * A reconcile's in-sync tag: its referrers compared without the lock (reads only), and, when the
-   * target lacks one (attached after the image was copied, or its event lost), copied under the
-   * tag's lock. The tag may move meanwhile: the referrers of `digest` are still that image's, and
-   * copying them moves no tag.
+   * The referrers of image `digest` (under `tag`, which names it in the result lines): compared
+   * without a lock (reads only), and, when the target lacks one (attached after the image was
+   * copied, or its event lost), copied under the lock of the image's referrers tag name
+   * (`sha256-HEX`). Every run that copies an image's referrers takes that one lock, after its
+   * image tag's if it holds one: two tags of one image, a reconcile and a referrers-tag push never
+   * copy the same referrer at once (nor rewrite a target's referrers tag at once). The tag may
+   * move meanwhile: the referrers of `digest` are still that image's, and copying them moves no tag.
    */
   async healReferrers(
     sourceRepository: string,
@@ -218,7 +220,7 @@ export class Copier {
     if (reads.every((read) => read.kind === "found")) return EXIT.ok;
     let lock: HeldLock;
     try {
-      lock = await this.lockTag(targetRepository, tag);
+      lock = await this.lockTag(targetRepository, referrersTag(digest));
     } catch (error) {
       return this.referrersFailed(images, digest, error);
     }
@@ -235,11 +237,11 @@ export class Copier {
   /**
    * A push of a referrers tag (`sha256-HEX`: a client attached a referrer in a registry that had no
    * referrers API): the tag is not an image and is never copied as one; the referrers of the image
-   * it names are, when the target has that image (the referrers tag's lock keeps two such runs
-   * apart). When the target lacks the image, they travel with its copy.
+   * it names are, when the target has that image. When the target lacks the image, they travel
+   * with its copy.
    */
   async copyReferrersTag(sourceRepository: string, targetRepository: string, tag: string): Promise<ExitCode> {
-    const subject = tag.replace("-", ":");
+    const subject = referrersSubject(tag);
     const images = this.images(sourceRepository, targetRepository, tag);
     const present = await this.target.manifestDigest(
       targetRepository,
@@ -351,7 +353,9 @@ export class Copier {
     }
     return new Failure(
       outcome.timedOut ? EXIT.unavailable : EXIT.failed,
-      `oras cp of ${source} to ${target} ${outcome.timedOut ? `did not finish within ${this.config.copyTimeoutSeconds} s` : "failed"} while both registries answer: oras: ${outcome.lastLine}`,
+      outcome.timedOut
+        ? `oras cp of ${source} to ${target} did not finish within ${this.config.copyTimeoutSeconds} s (ECR_SYNC_COPY_TIMEOUT_SECONDS): stopped; registry ${this.source.host} or ${this.target.host} stalled; not a credentials problem: run again once they answer`
+        : `oras cp of ${source} to ${target} failed while both registries answer: oras: ${outcome.lastLine}`,
     );
   }
 

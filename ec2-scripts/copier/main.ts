@@ -85,17 +85,22 @@ async function copyCommand(config: Config, run: Run, command: CopyCommand): Prom
   // The tag's lock is asked for while the AWS calls and the login checks run: flock(1) is a process
   // start (30 to 150 ms on a busy 2-core machine) that need not wait for them. Nothing is read
   // under it before both are done, so the invariant is unchanged; a failed login lets it go.
+  // A referrers tag is not copied as an image: its image's referrers are, under a lock taken only
+  // when one is missing (copyReferrersTag), so none is asked for here.
+  const referrersOnly = config.copyReferrers && isReferrersTag(command.tag);
   const abandon = new AbortController();
-  const locking = {
-    lock: copier.lockTag(command.targetRepository, command.tag, abandon.signal),
-    since: run.clock.monotonic(),
-  };
+  const locking = referrersOnly
+    ? undefined
+    : {
+        lock: copier.lockTag(command.targetRepository, command.tag, abandon.signal),
+        since: run.clock.monotonic(),
+      };
   // Its failure (a symlinked lock file: exit 3) is reported by copyImage once the login is done;
   // until then it must not count as an unhandled rejection, which would end the process.
-  locking.lock.catch(() => undefined);
+  locking?.lock.catch(() => undefined);
   const letGo = () => {
     abandon.abort();
-    locking.lock.then(
+    locking?.lock.then(
       (held) => held.release(),
       () => undefined,
     );
@@ -125,10 +130,8 @@ async function copyCommand(config: Config, run: Run, command: CopyCommand): Prom
     results.image("failed", images, { digest, error: failure.message });
     return failure.code;
   }
-  if (config.copyReferrers && isReferrersTag(command.tag)) {
-    letGo();
+  if (referrersOnly)
     return copier.copyReferrersTag(command.sourceRepository, command.targetRepository, command.tag);
-  }
   return copier.copyImage(
     command.sourceRepository,
     command.targetRepository,

@@ -1,4 +1,4 @@
-import { isImageDigest } from "../../common/naming";
+import { isImageDigest, referrersTag } from "../../common/naming";
 import { EXIT } from "../../common/result-lines";
 import { Failure } from "./failure";
 import { readBody } from "./http";
@@ -24,11 +24,6 @@ export interface Referrer {
   /** The descriptor's artifactType ("" when the registry or the client gave none). */
   readonly artifactType: string;
   readonly subject: string;
-}
-
-/** The tag the referrers tag schema keeps a subject's referrers under: `<alg>-<hex>`, at most 128 characters. */
-export function referrersTag(digest: string): string {
-  return digest.replace(":", "-").slice(0, 128);
 }
 
 /** An artifact type as a result line may carry it: a media type (RFC 6838), at most 255 characters. */
@@ -134,10 +129,12 @@ async function listByApi(
     const link = nextLink(answer.response.header("link"));
     let next = link?.startsWith(client.baseUrl) ? link.slice(client.baseUrl.length) : link;
     if (next?.startsWith("?")) next = `${apiPath}${next}`;
-    if (next !== undefined && (!next.startsWith(`${apiPath}?`) || visited.has(next))) {
+    // Elsewhere, again (a loop), or page after page of nothing past the limit: not followed.
+    const endless = visited.size > LIMITS.maxReferrers;
+    if (next !== undefined && (!next.startsWith(`${apiPath}?`) || visited.has(next) || endless)) {
       return new Failure(
         EXIT.failed,
-        `${client.side} side: registry ${client.host} named a next page of ${subject}'s referrers elsewhere or again (${link}): not followed`,
+        `${client.side} side: registry ${client.host} named a next page of ${subject}'s referrers elsewhere or again, or more than ${LIMITS.maxReferrers} pages (${link}): not followed`,
       );
     }
     path = next;

@@ -313,7 +313,9 @@ export class RegistryClient {
     const listPath = `/v2/${repository}/tags/list`;
     const tags: string[] = [];
     let path: string | undefined = `${listPath}?n=${LIMITS.tagPageSize}`;
+    const read = new Set<string>();
     while (path !== undefined) {
+      read.add(path);
       let page: unknown;
       const answer = await this.request(
         path,
@@ -359,10 +361,11 @@ export class RegistryClient {
           `${this.side} side: registry ${this.host} named a next page of ${repository}'s tags elsewhere (${link}): not followed`,
         );
       }
-      if (next !== undefined && next === path) {
+      // A page already read (this one, or an earlier one: a loop) would be read forever.
+      if (next !== undefined && read.has(next)) {
         throw new Failure(
           EXIT.failed,
-          `${this.side} side: registry ${this.host} named the same page of ${repository}'s tags as the next one (${link}): stopped`,
+          `${this.side} side: registry ${this.host} named the same page of ${repository}'s tags as the next one again (${link}): stopped`,
         );
       }
       path = next;

@@ -17,7 +17,7 @@ import { log } from "./log";
 
 /**
  * The state directory (ECR_SYNC_STATE_DIR): locks/ (one lock file per target tag) and runs/ (each
- * run's private files: skopeo's auth files, which hold the passwords). Nothing else is kept.
+ * run's private files: skopeo's and oras's auth files, which hold the passwords). Nothing else is kept.
  *
  * Every component of the path is looked at with lstat, never followed: the state directory, its
  * locks/ and runs/ and every component created here must be directories owned by the user running

@@ -57,13 +57,14 @@ Environment:
   ECR_SYNC_COPY_REFERRERS   true (default): an image's referrers (signatures, SBOMs) travel with it; false: images only
   ECR_SYNC_STATE_DIR        the directory of the copier's state (default /run/ecr-sync, a tmpfs on
                             the worker): per-tag locks in locks/, each run's private files (skopeo's
-                            auth files) in runs/, removed when the run ends. Created mode 0700, never
+                            and oras's auth files) in runs/, removed when the run ends. Created mode 0700, never
                             followed through a symlink, refused unless owned by the user running
                             ecr-sync and writable by nobody else. No credential is kept between runs
   ECR_SYNC_RECONCILE_PARALLELISM reconcile: how many missing tags it copies at a time, 1 to
                             ${LIMITS.reconcileMaxParallelism} (default ${LIMITS.reconcileDefaultParallelism})
-  ECR_SYNC_COPY_TIMEOUT_SECONDS how long one skopeo copy may take, 1 to ${LIMITS.copyTimeoutMaxSeconds} (default
-                            ${LIMITS.copyTimeoutSeconds}): then it is stopped, the image fails with exit ${EXIT.unavailable} and its lock is released
+  ECR_SYNC_COPY_TIMEOUT_SECONDS how long one skopeo copy (or oras copy of a referrer) may take, 1 to
+                            ${LIMITS.copyTimeoutMaxSeconds} (default ${LIMITS.copyTimeoutSeconds}): then it is stopped, the image (or referrer)
+                            fails with exit ${EXIT.unavailable} and its lock is released
   ECR_SYNC_RESULTS_LOG_GROUP the CloudWatch Logs group for the run's telemetry (the documents set it):
                             each result line there as its own event, and the figures the alarms read
                             published to CloudWatch metrics (namespace ecr-sync). Unset: neither. A
@@ -75,8 +76,8 @@ Environment:
   standard mode, AWS_MAX_ATTEMPTS times (default ${LIMITS.awsDefaultAttempts}).
 
 Time limits: every registry request ${LIMITS.requestTimeoutSeconds} s (connecting ${LIMITS.connectTimeoutSeconds} s), retried ${LIMITS.requestRetries} times
-  on a timeout, 408, 429 or 5xx; every skopeo copy ECR_SYNC_COPY_TIMEOUT_SECONDS; a tag's lock is waited
-  for ${LIMITS.lockTimeoutSeconds} s.
+  on a timeout, 408, 429 or 5xx; every skopeo or oras copy ECR_SYNC_COPY_TIMEOUT_SECONDS; a tag's lock
+  (and an image's referrers lock, sha256-HEX) is waited for ${LIMITS.lockTimeoutSeconds} s.
 
 Result lines (stdout, one JSON object per image: result, source, target, digest, and error
 when failed; a failed line has no digest while it is unknown, an unsupported line never has one):
@@ -89,11 +90,15 @@ when failed; a failed line has no digest while it is unknown, an unsupported lin
               is absent when the target has no such tag either). Field reason says which.
   planned     reconcile --dry-run: would be copied
   unsupported reconcile: a source tag that ECR accepted but no image reference can carry (e.g.
-              longer than 128 characters): not copied, not a failure; field reason says why
+              longer than 128 characters); or a referrer the target refuses (HTTP 405): not
+              copied, not a failure; field reason says why
   failed      not copied: see error (also logged on stderr)
   reconcile   the last line of a reconcile that got past its login: fields copied, unchanged,
-              superseded, failed, unsupported, planned (lines printed) and duration_s; a
-              --dry-run's also dry_run: true (not counted as a reconcile run)
+              superseded, failed, unsupported, planned (image lines printed), referrers_copied,
+              referrers_unsupported, referrers_failed (referrer lines printed) and duration_s;
+              a --dry-run's also dry_run: true (not counted as a reconcile run)
+A line with field referrer is one of an image's referrers, after its image's line: copied,
+unsupported or failed, with fields subject (the manifest it refers to) and artifact_type.
 Copied, unchanged and superseded lines decided under the tag's lock carry copy_s (lock to
 verified); after --pushed-at also pushed_at and latency_s (TIME to verified). Seconds, numbers.
 

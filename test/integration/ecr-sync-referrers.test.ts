@@ -5,14 +5,17 @@
  * through the referrers tag schema (`sha256-HEX`), on both sides, as oras and cosign keep it.
  */
 import { execFile, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { BuiltArtifact } from "../../local/oci";
+import { waitFor } from "../../local/ports";
 import { COSIGN_SIGNATURE, createSigner, Signer } from "../../local/twin/sign";
-import { inWorkerRoot } from "../../local/worker-root";
+import { referrersTag } from "../../common/naming";
+import { lockName } from "../../ec2-scripts/copier/lock";
+import { inWorkerRoot, workerToolPath } from "../../local/worker-root";
 import { ReferrersFront, startReferrersFront } from "../support/referrers-front";
 import {
   copyArgs,
@@ -22,6 +25,15 @@ import {
   startEcrSyncWorld,
   TARGET_ACCOUNT,
 } from "../../local/world";
+
+/** Whether a process waits for a flock on `file` (a "->" line for its inode in /proc/locks). */
+function waitsOn(file: string): boolean {
+  if (!existsSync(file)) return false;
+  const inode = statSync(file).ino;
+  return readFileSync("/proc/locks", "utf8")
+    .split("\n")
+    .some((line) => /^\d+: -> FLOCK /.test(line) && line.split(/\s+/).some((f) => f.endsWith(`:${inode}`)));
+}
 
 /** A registry as the tools reach it: a test registry, or a front on one. */
 type Endpoint = { readonly host: string };
@@ -266,6 +278,42 @@ describe("referrers (signatures, SBOMs) travel with their images", function () {
     expect(await verify(world.target, target, sbom), "the SBOM's signature verifies in the target").to.equal(
       undefined,
     );
+  });
+
+  it("two tags of one image copied at once copy each referrer once: the second waits on the image's referrers lock", async () => {
+    const { source, target, image } = await signedImage();
+    await world.pushToSource(image, source, "latest");
+    // The first `oras cp` (copy A's, under the image's referrers lock) waits for `go` once it says `held`.
+    const dir = await mkdtemp(join(scratch, "oras-gate-"));
+    await writeFile(
+      join(dir, "oras"),
+      [
+        "#!/bin/sh",
+        `if [ "$1" = cp ] && mkdir '${dir}/first' 2>/dev/null; then`,
+        `  : >'${dir}/held'`,
+        `  while [ ! -e '${dir}/go' ]; do sleep 0.1; done`,
+        "fi",
+        `exec '${workerToolPath("oras")}' "$@"`,
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const gated = { ...ON, PATH: `${dir}:${process.env.PATH ?? ""}` };
+    const a = world.spawn(copyArgs(source, target, "v1"), gated);
+    await waitFor("copy A's oras held at the gate", async () => existsSync(join(dir, "held")), 30000);
+    const b = world.spawn(copyArgs(source, target, "latest"), gated);
+    const lock = join(world.lockDir, `${lockName(target, referrersTag(image.digest))}.lock`);
+    await waitFor("copy B waiting on the image's referrers lock", async () => waitsOn(lock), 30000);
+    await writeFile(join(dir, "go"), "");
+    const [ranA, ranB] = await Promise.all([a.result, b.result]);
+    expect(ranA.code, ranA.stderr).to.equal(0);
+    expect(ranB.code, ranB.stderr).to.equal(0);
+    expect(ranB.lines[0]).to.include({ result: "copied", digest: image.digest });
+    const copied = [...ranA.lines, ...ranB.lines].filter((line) => "referrer" in line);
+    expect(
+      copied.map((line) => [line.result, line.target]),
+      "one copy of the signature, by A",
+    ).to.deep.equal([["copied", `${world.target.host}/${target}:v1`]]);
   });
 
   it("a push of a referrers tag (sha256-HEX) copies its image's referrers, never the tag as an image; before the image is in the target, nothing", async () => {

@@ -42,6 +42,7 @@ import {
   MAX_UPLOAD_WAIT_TICKS,
 } from "../../local/twin/agent-output";
 import { metricValue } from "../support/filter-pattern";
+import { reconcileSummary } from "../support/copier";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -71,19 +72,7 @@ function reconcileLines(tags: number, healed: number): Array<Record<string, unkn
       copy_s: 0.05,
     });
   }
-  lines.push({
-    result: "reconcile",
-    copied: healed,
-    unchanged: tags - healed,
-    superseded: 0,
-    failed: 0,
-    unsupported: 0,
-    planned: 0,
-    referrers_copied: 0,
-    referrers_unsupported: 0,
-    referrers_failed: 0,
-    duration_s: 0.9,
-  });
+  lines.push({ ...reconcileSummary({ copied: healed, unchanged: tags - healed, duration_s: 0.9 }) });
   return lines;
 }
 

@@ -6,17 +6,9 @@
 import { expect } from "chai";
 import { COMMAND_DELIVERY_TIMEOUT_SECONDS } from "../../common/ssm-command";
 import { SSM_AGENT_COMMAND_WORKERS } from "../../components/user-data";
+import { waitFor } from "../../local/ports";
 import { runTwin } from "../../local/twin/run";
 import { pushImages, ReconcileGate } from "../support/twin";
-
-/** Resolves once `done()` holds; fails naming `what` after a minute. */
-async function until(done: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60000;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`not within a minute: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe("the twin's SSM agent at its rendered limits", function () {
   this.timeout(120000);
@@ -49,10 +41,14 @@ describe("the twin's SSM agent at its rendered limits", function () {
           pushed = pushes.length;
           const sent = await twin.sendPushes(pushes);
           await gate.copiesHeld(free);
-          await until(() => {
-            const queued = twin.agent.queued();
-            return queued.buffered.length === twin.agent.limits.buffer && queued.withService.length === 3;
-          }, "five commands in the agent's buffer and three with SSM");
+          await waitFor(
+            "five commands in the agent's buffer and three with SSM",
+            async () => {
+              const queued = twin.agent.queued();
+              return queued.buffered.length === twin.agent.limits.buffer && queued.withService.length === 3;
+            },
+            60000,
+          );
           await gate.releaseCopies();
           const settled = await twin.settle(sent.flatMap((s) => s.commandIds));
           drained = (Date.now() - started) / 1000;

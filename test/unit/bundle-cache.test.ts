@@ -90,6 +90,27 @@ describe("the bundle cache", () => {
     fs.writeFileSync(entryPath, whole.replace(/"dep\.ts","[0-9a-f]{64}"/, '"dep.ts","0000"'));
     expect(cachedBuildSync(options(), countedSync)).to.include('"first"');
     expect(builds).to.equal(4);
+    // An input that is not a [file, sha256] pair: built again, never a crash.
+    fs.writeFileSync(entryPath, JSON.stringify({ inputs: [1], text: "forged" }));
+    expect(cachedBuildSync(options(), countedSync)).to.include('"first"');
+    expect(builds).to.equal(5);
+  });
+
+  it("keeps no entry from a build during which a file it read changed (an editor saving meanwhile)", () => {
+    const savedDuring = (opts: BuildOptions): BuildResult => {
+      const result = countedSync(opts);
+      write("dep.ts", 'export const word = "saved meanwhile";\n');
+      // Stamped as a save during a real build (about a second) is: after it began. This build takes
+      // a few ms, within one tick of the coarse clock the kernel stamps files with.
+      const later = new Date(Date.now() + 100);
+      fs.utimesSync(path.join(dir, "dep.ts"), later, later);
+      return result;
+    };
+    expect(cachedBuildSync(options(), savedDuring)).to.include('"first"');
+    expect(cachedBuildSync(options(), countedSync), "not the bundle of the old bytes").to.include(
+      '"saved meanwhile"',
+    );
+    expect(builds).to.equal(2);
   });
 
   it("still bundles, every time, where the cache cannot be written", () => {
@@ -101,6 +122,15 @@ describe("the bundle cache", () => {
     expect(fs.readdirSync(path.join(dir, "node_modules")), "no temporary file left").to.deep.equal([
       ".cache",
     ]);
+    // A folder where the entry goes: the temporary file is written, its rename fails, and it goes.
+    fs.rmSync(path.join(dir, "node_modules"), { recursive: true });
+    cachedBuildSync(options(), countedSync);
+    const [entry] = fs.readdirSync(bundleCacheDir(dir));
+    fs.rmSync(path.join(bundleCacheDir(dir), entry));
+    fs.mkdirSync(path.join(bundleCacheDir(dir), entry));
+    expect(cachedBuildSync(options(), countedSync)).to.include('"first"');
+    expect(builds).to.equal(4);
+    expect(fs.readdirSync(bundleCacheDir(dir)), "no temporary file left").to.deep.equal([entry]);
   });
 
   it("keeps nothing from a build that fails, and says which entry point", async () => {

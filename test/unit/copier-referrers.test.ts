@@ -1,9 +1,8 @@
 import { expect } from "chai";
-import * as http from "node:http";
-import { AddressInfo } from "node:net";
 import { Failure } from "../../ec2-scripts/copier/failure";
-import { listReferrers, referrerGraph, referrersTag } from "../../ec2-scripts/copier/referrers";
-import { RegistryClient, RegistryCredentials } from "../../ec2-scripts/copier/registry";
+import { referrersTag } from "../../common/naming";
+import { listReferrers, referrerGraph } from "../../ec2-scripts/copier/referrers";
+import { ScriptedRegistry, startScriptedRegistry } from "../support/copier";
 
 /**
  * Listing a subject's referrers (ec2-scripts/copier/referrers.ts) against a small HTTP server that
@@ -12,7 +11,7 @@ import { RegistryClient, RegistryCredentials } from "../../ec2-scripts/copier/re
  */
 describe("copier referrer listing", function () {
   this.timeout(20000);
-  let server: http.Server;
+  let registry: ScriptedRegistry;
   let pages: Record<string, { status: number; body?: unknown; link?: string }>;
   let requests: string[];
   let host: string;
@@ -22,7 +21,7 @@ describe("copier referrer listing", function () {
   const api = `/v2/app/referrers/${subject}`;
 
   before(async () => {
-    server = http.createServer((request, response) => {
+    registry = await startScriptedRegistry((request, response) => {
       requests.push(request.url ?? "");
       const page = pages[request.url ?? ""] ?? { status: 404 };
       response.writeHead(page.status, {
@@ -31,22 +30,14 @@ describe("copier referrer listing", function () {
       });
       response.end(page.body === undefined ? "" : JSON.stringify(page.body));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    host = registry.host;
   });
   beforeEach(() => {
     requests = [];
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => registry.stop());
 
-  const credentials: RegistryCredentials = {
-    token: async () => "QVdTOnNlY3JldA==",
-    renew: async () => false,
-  };
-  const client = () => new RegistryClient("source", host, false, credentials, () => 1);
+  const client = () => registry.client();
 
   it("follows the API's pages by an absolute or a relative next link", async () => {
     pages = {
@@ -72,12 +63,24 @@ describe("copier referrer listing", function () {
   it("stops, naming it, when the pages come round again", async () => {
     pages = {
       [api]: { status: 200, body: index({ digest: digest(1) }), link: `<?last=1>; rel="next"` },
-      [`${api}?last=1`]: { status: 200, body: index({ digest: digest(2) }), link: `<${api}>; rel="next"` },
+      [`${api}?last=1`]: { status: 200, body: index({ digest: digest(2) }), link: `<?last=1>; rel="next"` },
     };
     const listed = await listReferrers(client(), "app", subject);
     expect(listed).to.be.instanceOf(Failure);
     expect((listed as Failure).message).to.match(/named a next page .* elsewhere or again/);
     expect(requests.filter((url) => url.startsWith(api))).to.have.length(2);
+  });
+
+  it("stops, naming it, when the pages go on and on with nothing on them", async () => {
+    pages = Object.fromEntries(
+      Array.from({ length: 300 }, (_, n) => [
+        n === 0 ? api : `${api}?n=${n}`,
+        { status: 200, body: index(), link: `<?n=${n + 1}>; rel="next"` },
+      ]),
+    );
+    const listed = await listReferrers(client(), "app", subject);
+    expect((listed as Failure).message).to.include("more than 256 pages");
+    expect(requests.filter((url) => url.startsWith(api))).to.have.length(257);
   });
 
   it("reads the referrers tag where the API answers 404, and [] where there is neither", async () => {

@@ -1,10 +1,10 @@
 import { expect } from "chai";
 import * as http from "node:http";
-import { AddressInfo } from "node:net";
 import { EXIT } from "../../common/result-lines";
 import { freePort } from "../../local/ports";
 import { Failure } from "../../ec2-scripts/copier/failure";
-import { nextLink, RegistryClient, RegistryCredentials } from "../../ec2-scripts/copier/registry";
+import { nextLink, RegistryClient } from "../../ec2-scripts/copier/registry";
+import { FIXED_CREDENTIALS, ScriptedRegistry, startScriptedRegistry } from "../support/copier";
 
 /**
  * The copier's registry reads (ec2-scripts/copier/registry.ts) against a small HTTP server that
@@ -13,32 +13,24 @@ import { nextLink, RegistryClient, RegistryCredentials } from "../../ec2-scripts
  */
 describe("copier registry reads", function () {
   this.timeout(20000);
-  let server: http.Server;
+  let registry: ScriptedRegistry;
   let handler: (request: http.IncomingMessage, response: http.ServerResponse) => void;
   let requests: string[];
   let host: string;
 
   before(async () => {
-    server = http.createServer((request, response) => {
+    registry = await startScriptedRegistry((request, response) => {
       requests.push(`${request.method} ${request.url}`);
       handler(request, response);
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-    host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    host = registry.host;
   });
   beforeEach(() => {
     requests = [];
   });
-  after(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => registry.stop());
 
-  const credentials: RegistryCredentials = {
-    token: async () => "QVdTOnNlY3JldA==",
-    renew: async () => false,
-  };
-  const client = () => new RegistryClient("source", host, false, credentials, () => 1);
+  const client = () => registry.client();
 
   it("reads a digest from Docker-Content-Digest, and the media type, accepting every manifest type", async () => {
     const digest = `sha256:${"1".repeat(64)}`;
@@ -104,7 +96,7 @@ describe("copier registry reads", function () {
 
   it("does not retry a refused connection, and reads it as unavailable", async () => {
     const port = await freePort();
-    const closed = new RegistryClient("target", `127.0.0.1:${port}`, false, credentials, () => 1);
+    const closed = new RegistryClient("target", `127.0.0.1:${port}`, false, FIXED_CREDENTIALS, () => 1);
     const answer = await closed.request("/v2/");
     expect(answer).to.deep.equal({ status: 0, cause: "ECONNREFUSED" });
     expect(closed.failure(answer, "at GET /v2/").message).to.include(
@@ -151,6 +143,19 @@ describe("copier registry reads", function () {
       .listTags("coeus")
       .catch((error: unknown) => (failure = error));
     expect((failure as Failure).message).to.include("named the same page");
+    // A loop of two pages, each naming the other.
+    handler = (request, response) =>
+      response
+        .writeHead(200, {
+          Link: request.url?.includes("last=a") ? '<?last=b>; rel="next"' : '<?last=a>; rel="next"',
+        })
+        .end(JSON.stringify({ tags: [] }));
+    failure = undefined;
+    await client()
+      .listTags("coeus")
+      .catch((error: unknown) => (failure = error));
+    expect((failure as Failure).message).to.include("named the same page");
+    expect(requests.filter((r) => r.includes("/tags/list")).length).to.be.below(10);
   });
 
   it("finds rel=next in the Link forms RFC 8288 allows", () => {

@@ -27,9 +27,10 @@ import {
   telemetryFromEnvironment,
   telemetrySink,
 } from "../../ec2-scripts/copier/telemetry";
-import type { ResultLine } from "../../common/result-lines";
+import type { ReconcileLine, ResultLine } from "../../common/result-lines";
 import { MotoServer, startMoto } from "../../local/moto";
 import { waitFor } from "../../local/ports";
+import { reconcileSummary } from "../support/copier";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 const line = (result: string, tag: string, extra: Record<string, unknown> = {}) => ({
@@ -39,20 +40,8 @@ const line = (result: string, tag: string, extra: Record<string, unknown> = {}) 
   digest: DIGEST,
   ...extra,
 });
-const summary = (copied: number, extra: Record<string, unknown> = {}) => ({
-  result: "reconcile",
-  copied,
-  unchanged: 40,
-  superseded: 0,
-  failed: 0,
-  unsupported: 0,
-  planned: 0,
-  referrers_copied: 0,
-  referrers_unsupported: 0,
-  referrers_failed: 0,
-  duration_s: 3.5,
-  ...extra,
-});
+const summary = (copied: number, extra: Partial<ReconcileLine> = {}) =>
+  reconcileSummary({ copied, unchanged: 40, duration_s: 3.5, ...extra });
 
 /** A fixed wall clock inside the last hour (CloudWatch and moto keep recent data). */
 const T0 = Math.floor((Date.now() - 30 * 60_000) / 60_000) * 60_000;
