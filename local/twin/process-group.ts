@@ -38,8 +38,9 @@ function parseStat(pid: number, text: string): ProcessEntry {
 }
 
 /**
- * Every process there is, as /proc lists them now. Read without blocking: under tsx, a process that
- * does not answer a relayed signal within 60 ms is killed (tsx's relaySignals).
+ * Every process there is, as /proc lists them now, read without blocking. (npm start runs as `node
+ * --import tsx`, not under the tsx command, whose relaySignals kills a child that does not answer a
+ * relayed signal within 60 ms: on a busy machine, npm start itself in the middle of its clean-up.)
  */
 export async function allProcesses(): Promise<ProcessEntry[]> {
   const names = (await readdir("/proc")).filter((name) => /^\d+$/.test(name));
@@ -90,9 +91,9 @@ export async function stopGroup(pgid: number, graceMs = 3000): Promise<{ found: 
 /**
  * The processes of this invocation above this one, to watch: when `npm start` is stopped by a
  * SIGTERM to npm alone, npm passes it to the shell running the script, which ends without passing it
- * on, so the script only learns of it by the shell's absence. With npm: the parent (tsx), each
- * ancestor that carries the same npm script variables (the shell), and the npm above them; without
- * npm, the parent.
+ * on, so the script only learns of it by the shell's absence. With npm: the parent (the shell), each
+ * ancestor that carries the same npm script variables, and the npm above them; without npm, the
+ * parent.
  */
 export function invocationAncestors(): ProcessEntry[] {
   const chain: ProcessEntry[] = [];

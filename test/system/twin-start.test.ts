@@ -48,7 +48,7 @@ class NpmStart {
       wake();
     });
     child.stderr.on("data", (chunk: Buffer) => (this.stderr += chunk.toString()));
-    // "close": npm and every process that shares its stdout or stderr (tsx, npm start, the twin) ended.
+    // "close": npm and every process that shares its stdout or stderr (npm start, the twin) ended.
     this.closed = new Promise((resolve) => child.once("close", (code, signal) => resolve({ code, signal })));
     this.closed.then(wake);
   }
@@ -192,8 +192,8 @@ async function stopAt(
     ).to.have.length(2);
     expect(ports.length, "ports listened on").to.be.at.least(3);
 
-    // npm start itself: the node process running scripts/start.ts (tsx's child, with its preflight).
-    const script = seen.find((p) => /preflight\.cjs .* scripts\/start\.ts/.test(p.command));
+    // npm start itself: the node process running scripts/start.ts.
+    const script = seen.find((p) => /--import tsx scripts\/start\.ts/.test(p.command));
     process.kill(to === "npm" ? start.child.pid! : to === "group" ? -start.child.pid! : script!.pid, signal);
     await start.closed;
     // A process closes its output on its way out, a moment before it is gone from /proc: wait for that.
